@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0
+# veer: BPF objects -> bpftool gen object -> gen skeleton; libveer; the veer CLI; tests.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -Iuser/lib -I$(BUILD)
+LDLIBS   += -lxdp -lbpf -ljson-c -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
+
+# Data-plane programs: one entry file per attach point.
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/lib/*.h) include/veer/abi.h
+
+# Programs used only by tests and benchmarks (empty baseline, traffic generator, sink, floor).
+TBPF_SRCS  := $(wildcard tests/bpf/*.bpf.c)
+TBPF_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(TBPF_SRCS))
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS := $(wildcard user/lib/*.h) include/veer/abi.h
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+
+.PHONY: all clean install deps test unit e2e demo bench format
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/veer $(BUILD)/veer-unit $(BUILD)/veer-bench
+
+$(BUILD) $(BUILD)/lib:
+	@mkdir -p $@
+
+$(BUILD)/%.tmp.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.tmp.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.bpf.o: $(BUILD)/%.tmp.bpf.o
+	$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(BUILD)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(BPF_SKELS) | $(BUILD)/lib
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libveer.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/veer: user/veer.c $(BUILD)/libveer.a $(LIB_HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libveer.a $(LDLIBS) -o $@
+
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+
+$(BUILD)/veer-bench: $(BENCH_SRCS) $(BUILD)/libveer.a $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/bench $(CFLAGS) $(BENCH_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+
+deps:
+	scripts/deps.sh
+
+unit: all
+	$(BUILD)/veer-unit
+
+e2e: all
+	bats tests/e2e
+
+test: deps
+	$(MAKE) all
+	$(BUILD)/veer-unit
+	bats tests/e2e
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	scripts/bench.sh
+
+install: $(BUILD)/veer
+	install -D -m 0755 $(BUILD)/veer $(DESTDIR)$(PREFIX)/sbin/veer
+	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veer's XDP load balancer: parse -> connection table -> VIP -> Maglev -> NAT -> forward.
+ * Established flows (either direction) cost one flow lookup; traffic for no VIP and no flow
+ * costs a flow lookup and a VIP lookup and passes untouched.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/stats.h"
+#include "lib/conntrack.h"
+#include "lib/nat.h"
+
+/* Idle time after which a forward flow is scheduled again; set by the loader. */
+const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
+
+static __always_inline int verdict(int rc)
+{
+	__u32 reason = -rc;
+
+	count_reason(reason);
+	return reason < VEER_PASS_NOT_IP ? XDP_DROP : XDP_PASS;
+}
+
+static __always_inline int process(struct xdp_md *ctx, struct packet *p)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct veer_flow newf = {}, *f;
+	bool new_flow = false;
+	int rc;
+
+	f = bpf_map_lookup_elem(&veer_flows, &p->key);
+	if (f && f->dir == VEER_FLOW_FORWARD && now - f->last_seen > flow_timeout_ns)
+		f = NULL;
+	if (!f) {
+		struct veer_vip_key vk = {};
+		struct veer_vip *vip;
+
+		vk.addr = p->key.daddr;
+		vk.port = p->key.dport;
+		vk.proto = p->key.proto;
+		vk.family = p->key.family;
+		vip = bpf_map_lookup_elem(&veer_vips, &vk);
+		if (!vip)
+			return -VEER_PASS_NOT_VIP;
+		if (p->fragment)
+			return -VEER_DROP_FRAGMENT;
+		if (vip->mode != VEER_MODE_NAT)
+			return -VEER_DROP_UNSUPPORTED;
+		rc = flow_create(ctx, p, vip, now, &newf);
+		if (rc)
+			return rc;
+		f = &newf;
+		new_flow = true;
+	} else {
+		if (p->fragment)
+			return -VEER_DROP_FRAGMENT;
+		if (now - f->last_seen > VEER_FLOW_REFRESH_NS)
+			flow_refresh(ctx, p, f, now);
+	}
+	count_flow(&veer_vip_stats, f->vip_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
+	count_flow(&veer_be_stats, f->backend_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
+	return nat_forward(ctx, p, f);
+}
+
+SEC("xdp")
+int veer_lb(struct xdp_md *ctx)
+{
+	struct packet p = {};
+	int rc;
+
+	rc = parse_packet(ctx, &p);
+	if (!rc)
+		rc = process(ctx, &p);
+	return rc < 0 ? verdict(rc) : rc;
+}
+
+char LICENSE[] SEC("license") = "GPL";

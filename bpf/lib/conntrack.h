@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The connection table keeps a flow on its backend while backends come, go and change weight.
+ * A new flow installs two entries, forward and reply, keyed by the 5-tuple each direction
+ * arrives with, so an established packet costs one hash lookup whichever way it goes.
+ */
+#ifndef VEER_BPF_CONNTRACK_H
+#define VEER_BPF_CONNTRACK_H
+
+#include "forward.h"
+#include "maglev.h"
+
+static __always_inline void flow_reply_key(const struct packet *p, const struct veer_flow *fwd,
+					   struct veer_flow_key *rk)
+{
+	rk->saddr = fwd->addr;
+	rk->daddr = p->key.saddr;
+	rk->sport = fwd->port;
+	rk->dport = p->key.sport;
+	rk->proto = p->key.proto;
+	rk->family = p->key.family;
+}
+
+/* The reply entry resolves its own next hop on the first reply (last_seen 0 = stale). */
+static __always_inline int flow_install_reply(const struct packet *p, const struct veer_flow *fwd)
+{
+	struct veer_flow_key rk = {};
+	struct veer_flow rf = {};
+
+	flow_reply_key(p, fwd, &rk);
+	rf.addr = p->key.daddr;
+	rf.port = p->key.dport;
+	rf.dir = VEER_FLOW_REPLY;
+	rf.vip_id = fwd->vip_id;
+	rf.backend_id = fwd->backend_id;
+	return bpf_map_update_elem(&veer_flows, &rk, &rf, BPF_ANY);
+}
+
+static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *p,
+				       const struct veer_vip *vip, __u64 now, struct veer_flow *f)
+{
+	struct veer_backend *be;
+	__u32 id;
+
+	id = pick_backend(p, vip, now);
+	be = bpf_map_lookup_elem(&veer_backends, &id);
+	if (!be || !(be->flags & VEER_BACKEND_ACTIVE))
+		return -VEER_DROP_NO_BACKEND;
+	f->addr = be->addr;
+	f->port = be->port;
+	f->dir = VEER_FLOW_FORWARD;
+	f->vip_id = vip->id;
+	f->backend_id = id;
+	f->last_seen = now;
+	hop_resolve(ctx, p, f, &p->key.saddr, &be->addr);
+	if (bpf_map_update_elem(&veer_flows, &p->key, f, BPF_ANY) || flow_install_reply(p, f))
+		return -VEER_DROP_FLOW_FULL;
+	return 0;
+}
+
+/*
+ * Once a second an active flow re-resolves its next hop (neighbours change) and, going
+ * forward, re-installs its reply entry in case the LRU evicted it.
+ */
+static __always_inline void flow_refresh(struct xdp_md *ctx, const struct packet *p,
+					 struct veer_flow *f, __u64 now)
+{
+	f->last_seen = now;
+	if (f->dir == VEER_FLOW_FORWARD) {
+		hop_resolve(ctx, p, f, &p->key.saddr, &f->addr);
+		flow_install_reply(p, f);
+	} else {
+		hop_resolve(ctx, p, f, &f->addr, &p->key.daddr);
+	}
+}
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map of the load balancer. All are pinned by name under /sys/fs/bpf/veer so that the CLI,
+ * the daemon and every attached copy of the program share one state, and a restart adopts it.
+ */
+#ifndef VEER_BPF_MAPS_H
+#define VEER_BPF_MAPS_H
+
+#include "common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VEER_MAX_VIPS);
+	__type(key, struct veer_vip_key);
+	__type(value, struct veer_vip);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_vips SEC(".maps");
+
+/*
+ * One Maglev table per VIP, built off to the side by userspace and swapped in with a single
+ * update of the outer map: a packet sees the old table or the new one, never a mix.
+ * BPF_F_INNER_MAP lets each VIP have its own (prime) ring size.
+ */
+struct veer_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_RING_DEFAULT);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VEER_MAX_VIPS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct veer_ring);
+} veer_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct veer_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_FLOWS_MAX);
+	__type(key, struct veer_flow_key);
+	__type(value, struct veer_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_AFFINITY_MAX);
+	__type(key, struct veer_affinity_key);
+	__type(value, struct veer_affinity);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_affinity SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct veer_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct veer_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_be_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_REASON_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_reasons SEC(".maps");
+
+#endif

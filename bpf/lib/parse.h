@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Header parsing: Ethernet, one optional 802.1Q tag, IPv4 (options allowed) or IPv6 (a fragment
+ * header allowed), TCP or UDP. Produces the flow key the rest of the data plane works on, and
+ * applies the malformed-packet rule stated in abi.h.
+ */
+#ifndef VEER_BPF_PARSE_H
+#define VEER_BPF_PARSE_H
+
+#include "common.h"
+
+#define VLAN_HLEN  4
+#define IP_MF	   0x2000
+#define IP_OFFSET  0x1fff
+#define IP6_OFFSET 0xfff8 /* in network order after bpf_ntohs: offset in bits 3..15 */
+#define NEXTHDR_FRAGMENT 44
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;
+	__be32 identification;
+};
+
+struct packet {
+	struct ethhdr *eth;
+	void *l3;     /* struct iphdr or struct ipv6hdr */
+	void *l4;     /* struct tcphdr or struct udphdr, at least its first 8 bytes */
+	__u16 *l4_csum; /* NULL when the packet is too short to hold it */
+	__u32 len;    /* frame length, for byte counters */
+	__u16 l3_len; /* IP total length, for the FIB lookup */
+	bool v6;
+	bool vlan;
+	bool fragment; /* first fragment of a fragmented datagram */
+	struct veer_flow_key key;
+};
+
+/* avail: bytes from l4 to the end of the datagram, which may end before the frame does. */
+static __always_inline int parse_l4(struct packet *p, void *l4, void *end, __u32 avail, __u8 proto)
+{
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end || avail < sizeof(*th))
+			return -VEER_DROP_BAD_L4;
+		p->key.sport = th->source;
+		p->key.dport = th->dest;
+		p->l4_csum = &th->check;
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end || avail < sizeof(*uh))
+			return -VEER_DROP_BAD_L4;
+		p->key.sport = uh->source;
+		p->key.dport = uh->dest;
+		p->l4_csum = &uh->check;
+	} else {
+		return -VEER_PASS_NOT_VIP;
+	}
+	p->l4 = l4;
+	p->key.proto = proto;
+	return 0;
+}
+
+static __always_inline int parse_ipv4(struct packet *p, struct iphdr *iph, void *end)
+{
+	__u32 ihl, tot_len;
+	__u16 frag;
+
+	if ((void *)(iph + 1) > end)
+		return -VEER_DROP_BAD_L3;
+	ihl = iph->ihl * 4;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (iph->version != 4 || ihl < sizeof(*iph) || tot_len < ihl ||
+	    (void *)iph + tot_len > end)
+		return -VEER_DROP_BAD_L3;
+	frag = bpf_ntohs(iph->frag_off);
+	if (frag & IP_OFFSET)
+		return -VEER_PASS_FRAGMENT;
+	p->fragment = frag & IP_MF;
+	p->v6 = false;
+	p->l3 = iph;
+	p->l3_len = tot_len;
+	p->key.family = VEER_AF_INET;
+	p->key.saddr.v4 = iph->saddr;
+	p->key.daddr.v4 = iph->daddr;
+	/* The L4 header must lie inside the datagram, not merely inside the (padded) frame. */
+	return parse_l4(p, (void *)iph + ihl, end, tot_len - ihl, iph->protocol);
+}
+
+static __always_inline int parse_ipv6(struct packet *p, struct ipv6hdr *ip6h, void *end)
+{
+	void *l4 = ip6h + 1;
+	__u32 len, hdrs = sizeof(*ip6h);
+	__u8 nexthdr;
+
+	if ((void *)(ip6h + 1) > end)
+		return -VEER_DROP_BAD_L3;
+	len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	if (ip6h->version != 6 || (void *)ip6h + len > end)
+		return -VEER_DROP_BAD_L3;
+	nexthdr = ip6h->nexthdr;
+	if (nexthdr == NEXTHDR_FRAGMENT) {
+		struct frag_hdr *fh = l4;
+
+		if ((void *)(fh + 1) > end)
+			return -VEER_DROP_BAD_L3;
+		if (bpf_ntohs(fh->frag_off) & IP6_OFFSET)
+			return -VEER_PASS_FRAGMENT;
+		p->fragment = true;
+		nexthdr = fh->nexthdr;
+		l4 = fh + 1;
+		hdrs += sizeof(*fh);
+	}
+	p->v6 = true;
+	p->l3 = ip6h;
+	p->l3_len = len;
+	p->key.family = VEER_AF_INET6;
+	__builtin_memcpy(&p->key.saddr, &ip6h->saddr, sizeof(p->key.saddr));
+	__builtin_memcpy(&p->key.daddr, &ip6h->daddr, sizeof(p->key.daddr));
+	if (len < hdrs)
+		return -VEER_DROP_BAD_L3;
+	return parse_l4(p, l4, end, len - hdrs, nexthdr);
+}
+
+static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *l3 = eth + 1;
+	__be16 proto;
+
+	p->len = end - data;
+	if (l3 > end)
+		return -VEER_DROP_BAD_L2;
+	p->eth = eth;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q)) {
+		struct vlan_hdr *vh = l3;
+
+		if ((void *)(vh + 1) > end)
+			return -VEER_DROP_BAD_L2;
+		proto = vh->proto;
+		l3 = vh + 1;
+		p->vlan = true;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(p, l3, end);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(p, l3, end);
+	return -VEER_PASS_NOT_IP;
+}
+
+#endif

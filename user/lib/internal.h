@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What libveer's files share with each other and with no one else. */
+#ifndef VEER_INTERNAL_H
+#define VEER_INTERNAL_H
+
+#include "veer.h"
+#include "lb.skel.h"
+
+struct veer {
+	struct lb *skel; /* maps only: the program is loaded by veer_attach */
+	int lock_fd;	 /* the pin directory, flock'ed by writers */
+	int ncpus;
+};
+
+/* Opens the load balancer's skeleton with its maps pinned under VEER_PIN_DIR. */
+struct lb *veer_lb_open(void);
+
+/* Writes zeroes over every CPU's slot of a per-CPU counter array. */
+int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx);
+
+/* Rebuilds the VIP's Maglev table off to the side and swaps it in with one update. */
+int veer_ring_publish(struct veer *v, const struct veer_vip *vip);
+
+#endif

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Opening veer's pinned state: the maps are created on first use and adopted afterwards. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/libbpf.h>
+#include "internal.h"
+
+int veer_check_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs(VEER_PIN_ROOT, &st) || st.f_type != BPF_FS_MAGIC) {
+		pr_warn("%s is not a bpffs: mount it (mount -t bpf bpf %s); inside a network "
+			"namespace use nsenter --net, not ip netns exec, which hides it\n",
+			VEER_PIN_ROOT, VEER_PIN_ROOT);
+		return -ENOTSUP;
+	}
+	if (mkdir(VEER_PIN_DIR, 0700) && errno != EEXIST) {
+		pr_warn("cannot create %s: %s\n", VEER_PIN_DIR, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+struct lb *veer_lb_open(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = VEER_PIN_DIR);
+	struct lb *skel;
+
+	if (veer_check_bpffs())
+		return NULL;
+	skel = lb__open_opts(&opts);
+	if (!skel)
+		pr_warn("cannot open the load balancer object: %s\n", strerror(errno));
+	return skel;
+}
+
+int veer_open(struct veer **out, bool write)
+{
+	struct veer *v;
+	int err;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->lock_fd = -1;
+	v->ncpus = libbpf_num_possible_cpus();
+	if (v->ncpus <= 0) {
+		err = v->ncpus ? v->ncpus : -EINVAL;
+		goto fail;
+	}
+	v->skel = veer_lb_open();
+	if (!v->skel) {
+		err = -ENOTSUP;
+		goto fail;
+	}
+	/* Serialise writers: slot allocation and ring rebuilds read, then write. */
+	v->lock_fd = open(VEER_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (v->lock_fd < 0 || flock(v->lock_fd, write ? LOCK_EX : LOCK_SH)) {
+		err = -errno;
+		pr_warn("cannot lock %s: %s\n", VEER_PIN_DIR, strerror(errno));
+		goto fail;
+	}
+	/* Maps only: creating or adopting the pinned maps needs no verifier pass. */
+	bpf_program__set_autoload(v->skel->progs.veer_lb, false);
+	err = lb__load(v->skel);
+	if (err) {
+		pr_warn("cannot create or adopt the maps in %s: %s\n", VEER_PIN_DIR,
+			strerror(-err));
+		goto fail;
+	}
+	*out = v;
+	return 0;
+fail:
+	veer_close(v);
+	return err;
+}
+
+void veer_close(struct veer *v)
+{
+	if (!v)
+		return;
+	if (v->lock_fd >= 0)
+		close(v->lock_fd);
+	lb__destroy(v->skel);
+	free(v);
+}
+
+int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx)
+{
+	size_t sz = bpf_map__value_size(map);
+	void *zero;
+	int err;
+
+	zero = calloc(v->ncpus, (sz + 7) & ~7UL);
+	if (!zero)
+		return -ENOMEM;
+	err = bpf_map__update_elem(map, &idx, sizeof(idx), zero, v->ncpus * ((sz + 7) & ~7UL),
+				   BPF_ANY);
+	free(zero);
+	return err;
+}

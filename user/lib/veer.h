@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libveer: the one implementation of every operation on veer's pinned state, shared by the
+ * veer CLI and the daemon. Functions return 0 or -errno; on failure they have already logged
+ * one line of the form "cannot add backend 198.18.11.2 to 198.18.100.10:80/tcp: no such VIP".
+ */
+#ifndef VEER_H
+#define VEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <veer/abi.h>
+#include "log.h"
+
+/* Text forms: "198.18.0.1", "2001:2::1"; endpoints "198.18.0.1:80", "[2001:2::1]:80". */
+#define VEER_ADDR_STRLEN 64
+
+struct veer_endpoint {
+	union veer_addr addr;
+	__be16 port; /* 0 = unspecified */
+	__u8 family;
+};
+
+/* Parsers return 0 or -EINVAL and log nothing: the caller names the argument. */
+int veer_parse_addr(const char *s, union veer_addr *addr, __u8 *family);
+int veer_parse_endpoint(const char *s, struct veer_endpoint *ep, bool port_required);
+int veer_parse_vip(const char *s, struct veer_vip_key *key);
+int veer_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
+int veer_parse_duration(const char *s, __u32 *ms);
+const char *veer_proto_name(__u8 proto);
+char *veer_fmt_addr(const union veer_addr *addr, __u8 family, char *buf, size_t len);
+char *veer_fmt_endpoint(const union veer_addr *addr, __be16 port, __u8 family, char *buf,
+			size_t len);
+char *veer_fmt_vip(const struct veer_vip_key *key, char *buf, size_t len);
+const char *veer_mode_name(__u8 mode);
+int veer_parse_mode(const char *s, __u8 *mode);
+
+/* Handle on the pinned maps, opened for reading or for writing (which serialises writers). */
+struct veer;
+
+int veer_open(struct veer **v, bool write);
+void veer_close(struct veer *v);
+
+struct veer_vip_opts {
+	__u8 mode;
+	__u32 affinity;	 /* seconds */
+	__u32 ring_size; /* 0 = VEER_RING_DEFAULT */
+};
+
+struct veer_vip_info {
+	struct veer_vip_key key;
+	struct veer_vip vip;
+	__u32 backends;
+};
+
+struct veer_backend_info {
+	__u32 id;
+	struct veer_backend be;
+};
+
+int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct veer_vip_opts *opts);
+int veer_vip_del(struct veer *v, const struct veer_vip_key *key);
+int veer_vip_get(struct veer *v, const struct veer_vip_key *key, struct veer_vip *vip);
+/* Sorted by address, port, protocol; *out is malloc'd. */
+int veer_vip_list(struct veer *v, struct veer_vip_info **out, size_t *n);
+
+int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
+		     const struct veer_endpoint *ep, __u32 weight, const char *pool);
+int veer_backend_set_weight(struct veer *v, const struct veer_vip_key *vip,
+			    const struct veer_endpoint *ep, __u32 weight);
+int veer_backend_del(struct veer *v, const struct veer_vip_key *vip,
+		     const struct veer_endpoint *ep);
+/* The VIP's active backends, sorted by address and port; *out is malloc'd. */
+int veer_backend_list(struct veer *v, const struct veer_vip_key *vip,
+		      struct veer_backend_info **out, size_t *n);
+
+int veer_vip_counters(struct veer *v, __u32 vip_id, struct veer_counters *sum);
+int veer_backend_counters(struct veer *v, __u32 backend_id, struct veer_counters *sum);
+int veer_reason_counters(struct veer *v, __u64 sum[VEER_REASON_MAX]);
+extern const char *const veer_reason_names[VEER_REASON_MAX];
+
+/* Calls fn for every connection-table entry until it returns non-zero. */
+int veer_flow_foreach(struct veer *v,
+		      int (*fn)(const struct veer_flow_key *, const struct veer_flow *, void *),
+		      void *ctx);
+
+enum veer_xdp_mode {
+	VEER_XDP_NATIVE,
+	VEER_XDP_GENERIC,
+};
+
+struct veer_link {
+	char ifname[32];
+	int ifindex;
+	__u32 prog_id;
+	const char *mode; /* "native", "generic", "offload" */
+};
+
+int veer_attach(const char *ifname, enum veer_xdp_mode mode);
+int veer_detach(const char *ifname);
+/* Interfaces with veer's program attached; *out is malloc'd. */
+int veer_links(struct veer_link **out, size_t *n);
+/* 0 when /sys/fs/bpf is a bpffs, else -ENOTSUP with a message saying what to do. */
+int veer_check_bpffs(void);
+
+#endif

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/* VIPs and their Maglev tables. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "internal.h"
+#include "maglev.h"
+
+int veer_vip_get(struct veer *v, const struct veer_vip_key *key, struct veer_vip *vip)
+{
+	return bpf_map__lookup_elem(v->skel->maps.veer_vips, key, sizeof(*key), vip, sizeof(*vip),
+				    0) ? -ENOENT : 0;
+}
+
+static int vip_cmp(const void *a, const void *b)
+{
+	const struct veer_vip_info *x = a, *y = b;
+
+	if (x->key.family != y->key.family)
+		return x->key.family - y->key.family;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+int veer_vip_list(struct veer *v, struct veer_vip_info **out, size_t *n)
+{
+	struct bpf_map *map = v->skel->maps.veer_vips;
+	struct veer_vip_key key, cur, *prev = NULL;
+	struct veer_vip_info *list;
+	size_t cnt = 0;
+
+	list = calloc(VEER_MAX_VIPS, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	while (cnt < VEER_MAX_VIPS &&
+	       !bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
+		if (!bpf_map__lookup_elem(map, &key, sizeof(key), &list[cnt].vip,
+					  sizeof(list[cnt].vip), 0)) {
+			list[cnt].key = key;
+			cnt++;
+		}
+		cur = key;
+		prev = &cur;
+	}
+	qsort(list, cnt, sizeof(*list), vip_cmp);
+	for (size_t i = 0; i < cnt; i++) {
+		struct veer_backend_info *bes;
+		size_t nb;
+
+		if (!veer_backend_list(v, &list[i].key, &bes, &nb)) {
+			list[i].backends = nb;
+			free(bes);
+		}
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+static int vip_alloc_id(struct veer *v, __u32 *id)
+{
+	bool used[VEER_MAX_VIPS] = {};
+	struct veer_vip_info *list;
+	size_t n;
+	int err;
+
+	err = veer_vip_list(v, &list, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].vip.id < VEER_MAX_VIPS)
+			used[list[i].vip.id] = true;
+	free(list);
+	for (__u32 i = 0; i < VEER_MAX_VIPS; i++) {
+		if (!used[i]) {
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int veer_ring_publish(struct veer *v, const struct veer_vip *vip)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct veer_maglev_backend *mb = NULL;
+	struct veer_backend be;
+	__u32 *ring = NULL, *keys = NULL, count, nb = 0;
+	int inner = -1, err;
+
+	mb = calloc(VEER_MAX_BACKENDS, sizeof(*mb));
+	ring = calloc(vip->ring_size, sizeof(*ring));
+	keys = calloc(vip->ring_size, sizeof(*keys));
+	if (!mb || !ring || !keys) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
+		if (bpf_map__lookup_elem(v->skel->maps.veer_backends, &id, sizeof(id), &be,
+					 sizeof(be), 0))
+			continue;
+		if (!(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip->id)
+			continue;
+		/* Pools other than the default serve only client-prefix steering. */
+		if (strcmp(be.pool, "default"))
+			continue;
+		mb[nb].id = id;
+		mb[nb].weight = be.weight;
+		mb[nb].addr = be.addr;
+		mb[nb].port = be.port;
+		mb[nb].family = be.family;
+		nb++;
+	}
+	err = veer_maglev_build(mb, nb, vip->ring_size, ring);
+	if (err)
+		goto cleanup;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "veer_ring", sizeof(__u32), sizeof(__u32),
+			       vip->ring_size, &copts);
+	if (inner < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	for (__u32 i = 0; i < vip->ring_size; i++)
+		keys[i] = i;
+	count = vip->ring_size;
+	err = bpf_map_update_batch(inner, keys, ring, &count, &bopts);
+	if (err)
+		goto cleanup;
+	/* The swap: packets see the old table or this one, never a partly written one. */
+	err = bpf_map__update_elem(v->skel->maps.veer_rings, &vip->id, sizeof(vip->id), &inner,
+				   sizeof(inner), BPF_ANY);
+cleanup:
+	if (inner >= 0)
+		close(inner);
+	free(keys);
+	free(ring);
+	free(mb);
+	return err;
+}
+
+int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct veer_vip_opts *opts)
+{
+	char name[VEER_ADDR_STRLEN];
+	struct veer_vip vip = {};
+	int err;
+
+	veer_fmt_vip(key, name, sizeof(name));
+	if (!veer_vip_get(v, key, &vip)) {
+		pr_warn("cannot add VIP %s: it exists\n", name);
+		return -EEXIST;
+	}
+	if (opts->mode != VEER_MODE_NAT) {
+		pr_warn("cannot add VIP %s: mode %s is not supported by this data plane yet\n",
+			name, veer_mode_name(opts->mode));
+		return -EOPNOTSUPP;
+	}
+	memset(&vip, 0, sizeof(vip));
+	vip.ring_size = opts->ring_size ? opts->ring_size : VEER_RING_DEFAULT;
+	vip.affinity = opts->affinity;
+	vip.mode = opts->mode;
+	err = vip_alloc_id(v, &vip.id);
+	if (err) {
+		pr_warn("cannot add VIP %s: table full (%d VIPs)\n", name, VEER_MAX_VIPS);
+		return err;
+	}
+	/* Table and counters first, then the VIP itself: the first packet finds all in place. */
+	err = veer_ring_publish(v, &vip);
+	if (!err)
+		err = veer_counters_reset(v, v->skel->maps.veer_vip_stats, vip.id);
+	if (!err)
+		err = bpf_map__update_elem(v->skel->maps.veer_vips, key, sizeof(*key), &vip,
+					   sizeof(vip), BPF_NOEXIST);
+	if (err) {
+		pr_warn("cannot add VIP %s: %s\n", name, strerror(-err));
+		bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
+	}
+	return err;
+}
+
+/*
+ * Deletes every entry of a hash map that match() selects. Keys are collected first: deleting
+ * during a get_next_key walk would restart it at the table's start.
+ */
+static void map_sweep(struct bpf_map *map, bool (*match)(const void *key, const void *value,
+							 __u32 id),
+		      __u32 id)
+{
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map), n = 0, cap = 0;
+	char *keys = NULL, *cur = malloc(ksz), *next = malloc(ksz), *val = malloc(vsz);
+	void *prev = NULL;
+
+	if (!cur || !next || !val)
+		goto cleanup;
+	while (!bpf_map__get_next_key(map, prev, next, ksz)) {
+		if (!bpf_map__lookup_elem(map, next, ksz, val, vsz, 0) && match(next, val, id)) {
+			if (n == cap) {
+				char *grown = realloc(keys, (cap = cap ? cap * 2 : 1024) * ksz);
+
+				if (!grown)
+					break;
+				keys = grown;
+			}
+			memcpy(keys + n++ * ksz, next, ksz);
+		}
+		memcpy(cur, next, ksz);
+		prev = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map__delete_elem(map, keys + i * ksz, ksz, 0);
+cleanup:
+	free(val);
+	free(next);
+	free(cur);
+	free(keys);
+}
+
+static bool flow_of_vip(const void *key, const void *value, __u32 vip_id)
+{
+	(void)key;
+	return ((const struct veer_flow *)value)->vip_id == vip_id;
+}
+
+static bool affinity_of_vip(const void *key, const void *value, __u32 vip_id)
+{
+	(void)value;
+	return ((const struct veer_affinity_key *)key)->vip_id == vip_id;
+}
+
+int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
+{
+	char name[VEER_ADDR_STRLEN];
+	struct veer_backend be;
+	struct veer_vip vip;
+	int err;
+
+	veer_fmt_vip(key, name, sizeof(name));
+	if (veer_vip_get(v, key, &vip)) {
+		pr_warn("cannot delete VIP %s: no such VIP\n", name);
+		return -ENOENT;
+	}
+	/* Stop new flows first; then nothing can pick the table or backends torn down next. */
+	err = bpf_map__delete_elem(v->skel->maps.veer_vips, key, sizeof(*key), 0);
+	if (err) {
+		pr_warn("cannot delete VIP %s: %s\n", name, strerror(-err));
+		return err;
+	}
+	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
+		if (bpf_map__lookup_elem(v->skel->maps.veer_backends, &id, sizeof(id), &be,
+					 sizeof(be), 0) ||
+		    !(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip.id)
+			continue;
+		be.flags &= ~VEER_BACKEND_ACTIVE;
+		bpf_map__update_elem(v->skel->maps.veer_backends, &id, sizeof(id), &be, sizeof(be),
+				     BPF_ANY);
+	}
+	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
+	map_sweep(v->skel->maps.veer_flows, flow_of_vip, vip.id);
+	map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, vip.id);
+	return 0;
+}
