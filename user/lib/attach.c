@@ -34,7 +34,7 @@ static struct xdp_program *find_veer(int ifindex, struct xdp_multiprog **mp)
 	struct xdp_program *p;
 
 	*mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (libxdp_get_error(*mp)) {
+	if (!*mp || libxdp_get_error(*mp)) {
 		*mp = NULL;
 		return NULL;
 	}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Installs what veer needs to build, test, demo and benchmark (Debian packages), only what is
+# missing, and makes sure /sys/fs/bpf is a bpffs.
+set -euo pipefail
+
+PKGS=(
+	clang llvm make gcc pkg-config libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev
+	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev
+	bats bats-assert bats-support iproute2 ethtool util-linux nftables curl python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: need root to install packages" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+if [ "$(id -u)" -eq 0 ] && ! stat -f -c %T /sys/fs/bpf 2>/dev/null | grep -q bpf; then
+	mount -t bpf bpf /sys/fs/bpf
+fi
