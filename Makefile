@@ -38,7 +38,7 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 .PHONY: all clean install deps test unit e2e demo bench format
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/veer $(BUILD)/veer-unit $(BUILD)/veer-bench
+all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench)
 
 $(BUILD) $(BUILD)/lib:
 	@mkdir -p $@
@@ -95,6 +95,7 @@ bench: deps
 install: $(BUILD)/veer
 	install -D -m 0755 $(BUILD)/veer $(DESTDIR)$(PREFIX)/sbin/veer
 	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
+	install -D -m 0644 include/veer/abi.h $(DESTDIR)$(PREFIX)/include/veer/abi.h
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
