@@ -22,6 +22,24 @@ static __always_inline int verdict(int rc)
 	return reason < VEER_PASS_NOT_IP ? XDP_DROP : XDP_PASS;
 }
 
+/*
+ * A bare SYN opens a new connection even when its 5-tuple is still in the table (clients
+ * reuse ports): if the flow's backend no longer takes new flows (drained, removed), the
+ * connection is scheduled again instead of being sent to it.
+ */
+static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_flow *f)
+{
+	struct tcphdr *th = p->l4;
+	struct veer_backend *be;
+	__u32 id = f->backend_id;
+
+	if (p->key.proto != IPPROTO_TCP || f->dir != VEER_FLOW_FORWARD || !th->syn || th->ack)
+		return false;
+	be = bpf_map_lookup_elem(&veer_backends, &id);
+	return !backend_takes_new_flows(be, f->vip_id) || be->port != f->port ||
+	       __builtin_memcmp(&be->addr, &f->addr, sizeof(be->addr));
+}
+
 static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -30,7 +48,8 @@ static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 	int rc;
 
 	f = bpf_map_lookup_elem(&veer_flows, &p->key);
-	if (f && f->dir == VEER_FLOW_FORWARD && now - f->last_seen > flow_timeout_ns)
+	if (f && f->dir == VEER_FLOW_FORWARD &&
+	    (now - f->last_seen > flow_timeout_ns || flow_is_stale_syn(p, f)))
 		f = NULL;
 	if (!f) {
 		struct veer_vip_key vk = {};
