@@ -37,6 +37,8 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 
 .PHONY: all clean install deps test unit e2e demo bench format
 .DELETE_ON_ERROR:
+# Keep objects and skeletons: they are prerequisites of libveer and the test runners.
+.SECONDARY:
 
 all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench)
 

@@ -37,7 +37,7 @@ static __always_inline bool flow_is_stale_syn(const struct packet *p, const stru
 		return false;
 	be = bpf_map_lookup_elem(&veer_backends, &id);
 	return !backend_takes_new_flows(be, f->vip_id) || be->port != f->port ||
-	       __builtin_memcmp(&be->addr, &f->addr, sizeof(be->addr));
+	       !addr_equal(&be->addr, &f->addr);
 }
 
 static __always_inline int process(struct xdp_md *ctx, struct packet *p)

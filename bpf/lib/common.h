@@ -19,4 +19,10 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #endif
 
+static __always_inline bool addr_equal(const union veer_addr *a, const union veer_addr *b)
+{
+	return ((a->v6[0] ^ b->v6[0]) | (a->v6[1] ^ b->v6[1]) | (a->v6[2] ^ b->v6[2]) |
+		(a->v6[3] ^ b->v6[3])) == 0;
+}
+
 #endif
