@@ -66,10 +66,10 @@ $(BUILD)/libveer.a: $(LIB_OBJS)
 $(BUILD)/veer: user/veer.c $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libveer.a $(LDLIBS) -o $@
 
-$(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(TBPF_SKELS)
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
-$(BUILD)/veer-bench: $(BENCH_SRCS) $(BUILD)/libveer.a $(TBPF_SKELS)
+$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/bench $(CFLAGS) $(BENCH_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
 deps:

@@ -46,10 +46,13 @@ static __always_inline void csum_apply(__u16 *field, __u64 diff)
 	*field = ~csum_fold64((__u16)~*field + diff);
 }
 
-/* UDP over IPv4 may carry no checksum (0); a computed 0 is sent as 0xffff. */
-static __always_inline void csum_apply_udp(__u16 *field, __u64 diff)
+/*
+ * UDP over IPv4 may carry no checksum (0, RFC 768) and keeps none; over IPv6 a checksum is
+ * mandatory (RFC 8200 8.1). Either way a computed 0 is sent as 0xffff.
+ */
+static __always_inline void csum_apply_udp(__u16 *field, __u64 diff, bool v6)
 {
-	if (!*field)
+	if (!*field && !v6)
 		return;
 	csum_apply(field, diff);
 	if (!*field)

@@ -34,8 +34,8 @@ static __always_inline int nat_forward(struct xdp_md *ctx, struct packet *p,
 	}
 	l4_diff = csum_diff_addr(0, addr, &f->addr, p->v6);
 	l4_diff = csum_diff16(l4_diff, *port, f->port);
-	if (p->key.proto == IPPROTO_UDP && !p->v6)
-		csum_apply_udp(p->l4_csum, l4_diff);
+	if (p->key.proto == IPPROTO_UDP)
+		csum_apply_udp(p->l4_csum, l4_diff, p->v6);
 	else
 		csum_apply(p->l4_csum, l4_diff);
 	if (p->v6)

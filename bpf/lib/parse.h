@@ -112,7 +112,8 @@ static __always_inline int parse_ipv6(struct packet *p, struct ipv6hdr *ip6h, vo
 			return -VEER_DROP_BAD_L3;
 		if (bpf_ntohs(fh->frag_off) & IP6_OFFSET)
 			return -VEER_PASS_FRAGMENT;
-		p->fragment = true;
+		/* An atomic fragment (offset 0, no more) is a whole datagram (RFC 6946). */
+		p->fragment = bpf_ntohs(fh->frag_off) & 1;
 		nexthdr = fh->nexthdr;
 		l4 = fh + 1;
 		hdrs += sizeof(*fh);

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The fixture packet builder; see packet.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmp.h>
+#include "packet.h"
+
+#define ETH_P_8021Q_ 0x8100
+#define IP_OFFSET_   0x1fff
+#define IP6_OFFSET_  0xfff8
+#define NEXTHDR_FRAG 44
+
+struct frag6 {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;
+	__be32 id;
+};
+
+__u32 csum_partial_rfc1071(const void *data, size_t len, __u32 sum)
+{
+	const __u8 *b = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (__u32)b[i] << 8 | b[i + 1];
+	if (i < len)
+		sum += (__u32)b[i] << 8;
+	return sum;
+}
+
+__u16 csum_finish_rfc1071(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The TCP/UDP pseudo header's sum (RFC 793, RFC 768, RFC 8200 section 8.1). */
+static __u32 pseudo_sum(bool v6, const void *saddr, const void *daddr, __u8 proto, __u32 l4len)
+{
+	__u8 tail[8] = {};
+	__u32 sum = 0;
+
+	sum = csum_partial_rfc1071(saddr, v6 ? 16 : 4, sum);
+	sum = csum_partial_rfc1071(daddr, v6 ? 16 : 4, sum);
+	if (v6) {
+		tail[0] = l4len >> 24;
+		tail[1] = l4len >> 16;
+		tail[2] = l4len >> 8;
+		tail[3] = l4len;
+		tail[7] = proto;
+		return csum_partial_rfc1071(tail, 8, sum);
+	}
+	tail[1] = proto;
+	tail[2] = l4len >> 8;
+	tail[3] = l4len;
+	return csum_partial_rfc1071(tail, 4, sum);
+}
+
+static bool is_v6(const char *addr)
+{
+	return strchr(addr, ':') != NULL;
+}
+
+/* L4 header and payload at l4; returns its length. */
+static size_t build_l4(__u8 *l4, const struct pkt_spec *s, bool tail_fragment)
+{
+	size_t hl = 0;
+
+	if (!tail_fragment) {
+		if (s->proto == IPPROTO_TCP) {
+			struct tcphdr *th = (struct tcphdr *)l4;
+
+			th->source = htons(s->sport);
+			th->dest = htons(s->dport);
+			th->seq = htonl(0x11223344);
+			th->ack_seq = htonl(0x55667788);
+			th->doff = sizeof(*th) / 4;
+			th->ack = 1;
+			th->psh = 1;
+			th->window = htons(65535);
+			hl = sizeof(*th);
+		} else if (s->proto == IPPROTO_UDP) {
+			struct udphdr *uh = (struct udphdr *)l4;
+
+			uh->source = htons(s->sport);
+			uh->dest = htons(s->dport);
+			uh->len = htons(sizeof(*uh) + s->payload);
+			hl = sizeof(*uh);
+		} else {
+			/* ICMP or ICMPv6 echo request: type, code, checksum, id, sequence. */
+			l4[0] = s->proto == IPPROTO_ICMP ? 8 : 128;
+			l4[5] = 1;
+			l4[7] = 1;
+			hl = 8;
+		}
+	}
+	for (size_t i = 0; i < s->payload; i++)
+		l4[hl + i] = (__u8)(0x21 + i * 7);
+	return hl + s->payload;
+}
+
+static void fill_l4_csum(__u8 *l4, size_t l4len, const struct pkt_spec *s, bool v6,
+			 const void *saddr, const void *daddr)
+{
+	__u32 sum = 0;
+	__u16 c, *field;
+
+	if (s->proto == IPPROTO_TCP) {
+		field = &((struct tcphdr *)l4)->check;
+	} else if (s->proto == IPPROTO_UDP) {
+		field = &((struct udphdr *)l4)->check;
+		if (!v6 && s->udp_nocsum)
+			return;
+	} else {
+		field = (__u16 *)(l4 + 2);
+	}
+	if (s->proto != IPPROTO_ICMP)
+		sum = pseudo_sum(v6, saddr, daddr, s->proto, l4len);
+	c = csum_finish_rfc1071(csum_partial_rfc1071(l4, l4len, sum));
+	if (s->proto == IPPROTO_UDP && !c)
+		c = 0xffff;
+	*field = htons(c);
+}
+
+int pkt_build(struct pkt *p, const struct pkt_spec *s)
+{
+	bool v6 = is_v6(s->saddr), tail;
+	__u8 *b = p->data, *l3, *l4;
+	struct ethhdr *eth;
+	size_t off, l4len;
+
+	memset(p, 0, sizeof(*p));
+	if (v6 != is_v6(s->daddr) || s->ip_opts % 4 || s->ip_opts > 40 || s->payload > 300)
+		return -EINVAL;
+	eth = (struct ethhdr *)b;
+	memcpy(eth->h_dest, s->dmac, 6);
+	memcpy(eth->h_source, s->smac, 6);
+	off = sizeof(*eth);
+	if (s->vlan) {
+		eth->h_proto = htons(ETH_P_8021Q_);
+		b[off] = s->vlan >> 8;
+		b[off + 1] = s->vlan;
+		b[off + 2] = (v6 ? ETH_P_IPV6 : ETH_P_IP) >> 8;
+		b[off + 3] = (v6 ? ETH_P_IPV6 : ETH_P_IP) & 0xff;
+		off += 4;
+	} else {
+		eth->h_proto = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	}
+	l3 = b + off;
+
+	if (!v6) {
+		struct iphdr *iph = (struct iphdr *)l3;
+		size_t ihl = sizeof(*iph) + s->ip_opts;
+
+		tail = s->frag & IP_OFFSET_;
+		l4 = l3 + ihl;
+		l4len = build_l4(l4, s, tail);
+		iph->version = 4;
+		iph->ihl = ihl / 4;
+		iph->tot_len = htons(ihl + l4len);
+		iph->id = htons(0x4d2e);
+		iph->frag_off = htons(s->frag);
+		iph->ttl = s->ttl ? s->ttl : 64;
+		iph->protocol = s->proto;
+		if (inet_pton(AF_INET, s->saddr, &iph->saddr) != 1 ||
+		    inet_pton(AF_INET, s->daddr, &iph->daddr) != 1)
+			return -EINVAL;
+		if (s->ip_opts) {
+			__u8 *o = l3 + sizeof(*iph);
+
+			o[0] = 0x94; /* Router Alert, RFC 2113 */
+			o[1] = 4;
+			memset(o + 4, 1, s->ip_opts - 4); /* NOP */
+		}
+		if (!tail)
+			fill_l4_csum(l4, l4len, s, false, &iph->saddr, &iph->daddr);
+		iph->check = htons(csum_finish_rfc1071(csum_partial_rfc1071(iph, ihl, 0)));
+		off += ihl + l4len;
+	} else {
+		struct ipv6hdr *ip6h = (struct ipv6hdr *)l3;
+		size_t hdrs = sizeof(*ip6h);
+
+		tail = s->v6_frag && (s->frag & IP6_OFFSET_);
+		ip6h->version = 6;
+		ip6h->hop_limit = s->ttl ? s->ttl : 64;
+		ip6h->nexthdr = s->v6_frag ? NEXTHDR_FRAG : s->proto;
+		if (s->v6_frag) {
+			struct frag6 *fh = (struct frag6 *)(ip6h + 1);
+
+			fh->nexthdr = s->proto;
+			fh->frag_off = htons(s->frag);
+			fh->id = htonl(0x76656572);
+			hdrs += sizeof(*fh);
+		}
+		if (inet_pton(AF_INET6, s->saddr, &ip6h->saddr) != 1 ||
+		    inet_pton(AF_INET6, s->daddr, &ip6h->daddr) != 1)
+			return -EINVAL;
+		l4 = l3 + hdrs;
+		l4len = build_l4(l4, s, tail);
+		ip6h->payload_len = htons(hdrs - sizeof(*ip6h) + l4len);
+		if (!tail)
+			fill_l4_csum(l4, l4len, s, true, &ip6h->saddr, &ip6h->daddr);
+		off += hdrs + l4len;
+	}
+	off += s->pad;
+	if (off > PKT_MAX)
+		return -EINVAL;
+	p->len = off;
+	return 0;
+}
+
+int pkt_build_arp(struct pkt *p, const __u8 smac[6], const char *spa, const char *tpa)
+{
+	struct ethhdr *eth = (struct ethhdr *)p->data;
+	__u8 *a = p->data + sizeof(*eth);
+
+	memset(p, 0, sizeof(*p));
+	memset(eth->h_dest, 0xff, 6);
+	memcpy(eth->h_source, smac, 6);
+	eth->h_proto = htons(ETH_P_ARP);
+	a[1] = 1;    /* hardware type Ethernet */
+	a[2] = 0x08; /* protocol IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	a[7] = 1; /* request */
+	memcpy(a + 8, smac, 6);
+	if (inet_pton(AF_INET, spa, a + 14) != 1 || inet_pton(AF_INET, tpa, a + 24) != 1)
+		return -EINVAL;
+	p->len = 60;
+	return 0;
+}
+
+size_t pkt_l3_off(const struct pkt *p)
+{
+	const struct ethhdr *eth = (const struct ethhdr *)p->data;
+
+	return eth->h_proto == htons(ETH_P_8021Q_) ? sizeof(*eth) + 4 : sizeof(*eth);
+}
+
+struct iphdr *pkt_ip4(struct pkt *p)
+{
+	return (struct iphdr *)(p->data + pkt_l3_off(p));
+}
+
+struct ipv6hdr *pkt_ip6(struct pkt *p)
+{
+	return (struct ipv6hdr *)(p->data + pkt_l3_off(p));
+}
+
+void pkt_ip4_fix_csum(struct pkt *p)
+{
+	struct iphdr *iph = pkt_ip4(p);
+
+	iph->check = 0;
+	iph->check = htons(csum_finish_rfc1071(csum_partial_rfc1071(iph, iph->ihl * 4, 0)));
+}
+
+/* The L4 header of an unfragmented IPv4/IPv6 frame, its length, protocol and addresses. */
+struct l4_view {
+	__u8 *l4;
+	size_t len;
+	__u8 proto;
+	bool v6;
+	const __u8 *saddr, *daddr;
+};
+
+static bool l4_view(const struct pkt *p, struct l4_view *v)
+{
+	size_t off = pkt_l3_off(p);
+	__u8 *l3 = (__u8 *)p->data + off;
+
+	if (off + sizeof(struct iphdr) > p->len)
+		return false;
+	v->v6 = (l3[0] >> 4) == 6;
+	if (!v->v6) {
+		struct iphdr *iph = (struct iphdr *)l3;
+		size_t ihl = iph->ihl * 4, tot = ntohs(iph->tot_len);
+
+		if (ihl < sizeof(*iph) || tot < ihl || off + tot > p->len)
+			return false;
+		v->proto = iph->protocol;
+		v->l4 = l3 + ihl;
+		v->len = tot - ihl;
+		v->saddr = (const __u8 *)&iph->saddr;
+		v->daddr = (const __u8 *)&iph->daddr;
+	} else {
+		struct ipv6hdr *ip6h = (struct ipv6hdr *)l3;
+
+		if (off + sizeof(*ip6h) + ntohs(ip6h->payload_len) > p->len)
+			return false;
+		v->proto = ip6h->nexthdr;
+		v->l4 = l3 + sizeof(*ip6h);
+		v->len = ntohs(ip6h->payload_len);
+		v->saddr = ip6h->saddr.s6_addr;
+		v->daddr = ip6h->daddr.s6_addr;
+	}
+	if (v->proto == IPPROTO_TCP)
+		return v->len >= sizeof(struct tcphdr);
+	if (v->proto == IPPROTO_UDP)
+		return v->len >= sizeof(struct udphdr);
+	return false;
+}
+
+static size_t csum_at(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
+				    : offsetof(struct udphdr, check);
+}
+
+/* The checksum the L4 header should carry, computed over a copy with the field zeroed. */
+static __u16 l4_csum_compute(const struct l4_view *v)
+{
+	__u8 copy[PKT_MAX];
+	size_t at = csum_at(v->proto);
+	__u16 c;
+
+	memcpy(copy, v->l4, v->len);
+	copy[at] = copy[at + 1] = 0;
+	c = csum_finish_rfc1071(csum_partial_rfc1071(
+		copy, v->len, pseudo_sum(v->v6, v->saddr, v->daddr, v->proto, v->len)));
+	/* RFC 768, RFC 8200 8.1: a UDP checksum that computes to 0 is sent as all ones. */
+	if (v->proto == IPPROTO_UDP && !c)
+		c = 0xffff;
+	return c;
+}
+
+__u8 *pkt_payload(struct pkt *p)
+{
+	struct l4_view v;
+
+	if (!l4_view(p, &v))
+		return NULL;
+	return v.l4 + (v.proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr));
+}
+
+__u16 pkt_l4_csum(const struct pkt *p)
+{
+	struct l4_view v;
+
+	if (!l4_view(p, &v))
+		return 0;
+	return v.l4[csum_at(v.proto)] << 8 | v.l4[csum_at(v.proto) + 1];
+}
+
+void pkt_l4_fix_csum(struct pkt *p)
+{
+	struct l4_view v;
+	__u16 c;
+
+	if (!l4_view(p, &v))
+		return;
+	if (v.proto == IPPROTO_UDP && !v.v6 && !pkt_l4_csum(p))
+		return; /* sent without a checksum */
+	c = l4_csum_compute(&v);
+	v.l4[csum_at(v.proto)] = c >> 8;
+	v.l4[csum_at(v.proto) + 1] = c;
+}
+
+bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
+{
+	size_t off = pkt_l3_off(p);
+	const __u8 *l3 = p->data + off;
+	struct l4_view v;
+	__u16 got, want;
+
+	if (off + sizeof(struct iphdr) <= p->len && (l3[0] >> 4) == 4) {
+		const struct iphdr *iph = (const struct iphdr *)l3;
+
+		/* Summing a header that holds a correct checksum gives 0xffff, i.e. ~0. */
+		if (iph->ihl >= 5 && off + iph->ihl * 4 <= p->len &&
+		    csum_finish_rfc1071(csum_partial_rfc1071(iph, iph->ihl * 4, 0))) {
+			snprintf(why, why_len, "IPv4 header checksum 0x%04x is wrong",
+				 ntohs(iph->check));
+			return false;
+		}
+	}
+	if (!l4_view(p, &v)) {
+		snprintf(why, why_len, "no TCP/UDP header to check");
+		return false;
+	}
+	got = pkt_l4_csum(p);
+	if (v.proto == IPPROTO_UDP && !v.v6 && !got)
+		return true; /* sent without a checksum */
+	want = l4_csum_compute(&v);
+	if (got != want) {
+		snprintf(why, why_len, "%s checksum 0x%04x, computed 0x%04x",
+			 v.proto == IPPROTO_TCP ? "TCP" : "UDP", got, want);
+		return false;
+	}
+	return true;
+}

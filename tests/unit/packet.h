@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small packet builder for BPF_PROG_RUN fixtures: Ethernet, an optional 802.1Q tag, IPv4 (with
+ * options, fragments) or IPv6 (with a fragment header), then TCP, UDP or ICMP. Every checksum
+ * is computed from scratch with a plain RFC 1071 sum, so an expected output is built the same
+ * way as an input and never with the data plane's incremental arithmetic. The bytes depend
+ * only on the spec: the same spec gives the same frame on every run and every host.
+ */
+#ifndef VEER_TEST_PACKET_H
+#define VEER_TEST_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+
+#define PKT_MAX 512
+
+struct pkt {
+	__u32 len;
+	__u8 data[PKT_MAX];
+};
+
+struct pkt_spec {
+	__u8 dmac[6], smac[6];
+	__u16 vlan;	   /* 0 = untagged, else the 802.1Q TCI */
+	const char *saddr; /* "198.18.1.2" or "2001:2:0:1::2": the family follows */
+	const char *daddr;
+	__u8 proto;	    /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6 */
+	__u16 sport, dport; /* host order */
+	__u8 ttl;	    /* TTL or hop limit; 0 means 64 */
+	__u16 frag;	    /* IPv4 frag_off, or the IPv6 fragment header's, host order */
+	bool v6_frag;	    /* IPv6: insert a fragment header */
+	__u8 ip_opts;	    /* IPv4 option bytes, a multiple of 4: a Router Alert, then NOPs */
+	__u16 payload;	    /* L4 payload bytes, a fixed pattern */
+	bool udp_nocsum;    /* UDP over IPv4 sent without a checksum (0) */
+	__u16 pad;	    /* Ethernet padding after the IP datagram */
+};
+
+/*
+ * Builds the frame; 0 or -EINVAL (bad address, too long). A non-first fragment carries payload
+ * only, no L4 header, as on the wire.
+ */
+int pkt_build(struct pkt *p, const struct pkt_spec *s);
+/* A 60-byte ARP request for tpa from spa, broadcast. */
+int pkt_build_arp(struct pkt *p, const __u8 smac[6], const char *spa, const char *tpa);
+
+/* Offset of the IP header: 14, or 18 behind an 802.1Q tag. */
+size_t pkt_l3_off(const struct pkt *p);
+struct iphdr *pkt_ip4(struct pkt *p);
+struct ipv6hdr *pkt_ip6(struct pkt *p);
+/* Recomputes the IPv4 header checksum after a test has edited the header. */
+void pkt_ip4_fix_csum(struct pkt *p);
+/* The L4 payload of an unfragmented TCP/UDP frame (behind the TCP or UDP header). */
+__u8 *pkt_payload(struct pkt *p);
+/* The TCP/UDP checksum field, host order; and its recomputation after an edit of the payload. */
+__u16 pkt_l4_csum(const struct pkt *p);
+void pkt_l4_fix_csum(struct pkt *p);
+
+/* RFC 1071: the one's complement of the one's complement sum of 16-bit big-endian words. */
+__u32 csum_partial_rfc1071(const void *data, size_t len, __u32 sum);
+__u16 csum_finish_rfc1071(__u32 sum); /* in host order: write it with htons() */
+
+/*
+ * Verifies from scratch the IPv4 header checksum and the TCP/UDP checksum over the pseudo
+ * header (a UDP/IPv4 checksum of 0 means none). On failure, writes why into why.
+ */
+bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
+
+#endif /* VEER_TEST_PACKET_H */
