@@ -78,14 +78,16 @@ static int next_opt(const struct cmd *c, int argc, char **argv, const struct opt
 		all[n] = opts[n];
 	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	all[n] = (struct option){0};
-	o = getopt_long(argc, argv, "h", all, NULL);
+	o = getopt_long(argc, argv, ":h", all, NULL);
 	if (o == 'h') {
 		printf("usage: veer %s %s\n  %s\n", cmd_path, c->args, c->help);
 		*rc = EXIT_OK;
 		return -2;
 	}
-	if (o == '?') {
-		*rc = usage_error(c, "bad option for %s", cmd_path);
+	if (o == '?' || o == ':') {
+		*rc = usage_error(c, "%s '%s' for %s",
+				  o == ':' ? "missing argument to option" : "unknown option",
+				  argv[optind - 1], cmd_path);
 		return -2;
 	}
 	return o;
@@ -722,8 +724,8 @@ static const struct cmd top_cmds[] = {
 static void list_commands(const struct cmd *table, const char *prefix, FILE *out)
 {
 	for (const struct cmd *c = table; c->name; c++)
-		fprintf(out, "  veer %s%s%s %s\n      %s\n", prefix, *prefix ? " " : "", c->name,
-			c->args, c->help);
+		fprintf(out, "  veer %s%s%s%s%s\n      %s\n", prefix, *prefix ? " " : "", c->name,
+			*c->args ? " " : "", c->args, c->help);
 }
 
 static void usage(FILE *out)
@@ -733,23 +735,37 @@ static void usage(FILE *out)
 	list_commands(top_cmds, "", out);
 }
 
-static const struct cmd *lookup(const struct cmd *table, const char *name, int *rc)
+/* Exact name, else the one command the prefix names; *matches tells unknown from ambiguous. */
+static const struct cmd *lookup(const struct cmd *table, const char *name, int *matches)
 {
 	const struct cmd *found = NULL;
-	int matches = 0;
 
+	*matches = 0;
 	for (const struct cmd *c = table; c->name; c++) {
-		if (!strcmp(c->name, name))
+		if (!strcmp(c->name, name)) {
+			*matches = 1;
 			return c;
+		}
 		if (!strncmp(c->name, name, strlen(name))) {
 			found = c;
-			matches++;
+			(*matches)++;
 		}
 	}
-	if (matches == 1)
-		return found;
-	*rc = EXIT_USAGE;
-	return NULL;
+	return *matches == 1 ? found : NULL;
+}
+
+static void print_candidates(const struct cmd *table, const char *name)
+{
+	const char *sep = "";
+
+	fprintf(stderr, " (");
+	for (const struct cmd *c = table; c->name; c++) {
+		if (!strncmp(c->name, name, strlen(name))) {
+			fprintf(stderr, "%s%s", sep, c->name);
+			sep = ", ";
+		}
+	}
+	fprintf(stderr, ")");
 }
 
 static int cmd_help(const struct cmd *c, int argc, char **argv)
@@ -787,9 +803,11 @@ static int dispatch(const struct cmd *table, const char *prefix, int argc, char 
 	}
 	c = lookup(table, argv[0], &rc);
 	if (!c) {
-		fprintf(stderr, "veer: %s command '%s'%s%s\n",
-			rc ? "unknown or ambiguous" : "unknown", argv[0], *prefix ? " for " : "",
-			prefix);
+		fprintf(stderr, "veer: %s command '%s'%s%s", rc ? "ambiguous" : "unknown", argv[0],
+			*prefix ? " for " : "", prefix);
+		if (rc)
+			print_candidates(table, argv[0]);
+		fputc('\n', stderr);
 		if (*prefix)
 			list_commands(table, prefix, stderr);
 		else
@@ -818,6 +836,7 @@ int main(int argc, char **argv)
 					     {0}};
 	int o, verbose = 0;
 
+	opterr = 0; /* veer reports bad options itself, in one line */
 	while ((o = getopt_long(argc, argv, "+jvVh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j':
@@ -833,6 +852,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		default:
+			fprintf(stderr, "veer: unknown option '%s'\n", argv[optind - 1]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}

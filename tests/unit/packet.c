@@ -83,8 +83,12 @@ static size_t build_l4(__u8 *l4, const struct pkt_spec *s, bool tail_fragment)
 			th->seq = htonl(0x11223344);
 			th->ack_seq = htonl(0x55667788);
 			th->doff = sizeof(*th) / 4;
-			th->ack = 1;
-			th->psh = 1;
+			if (s->tcp_flags) {
+				l4[13] = s->tcp_flags; /* CWR ECE URG ACK PSH RST SYN FIN */
+			} else {
+				th->ack = 1;
+				th->psh = 1;
+			}
 			th->window = htons(65535);
 			hl = sizeof(*th);
 		} else if (s->proto == IPPROTO_UDP) {
@@ -299,6 +303,16 @@ static bool l4_view(const struct pkt *p, struct l4_view *v)
 		v->proto = ip6h->nexthdr;
 		v->l4 = l3 + sizeof(*ip6h);
 		v->len = ntohs(ip6h->payload_len);
+		if (v->proto == NEXTHDR_FRAG) {
+			const struct frag6 *fh = (const struct frag6 *)v->l4;
+
+			/* Only an atomic fragment holds the whole datagram (offset 0, M clear). */
+			if (v->len < sizeof(*fh) || ntohs(fh->frag_off) & (IP6_OFFSET_ | 1))
+				return false;
+			v->proto = fh->nexthdr;
+			v->l4 += sizeof(*fh);
+			v->len -= sizeof(*fh);
+		}
 		v->saddr = ip6h->saddr.s6_addr;
 		v->daddr = ip6h->daddr.s6_addr;
 	}

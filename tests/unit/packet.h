@@ -29,6 +29,7 @@ struct pkt_spec {
 	const char *daddr;
 	__u8 proto;	    /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6 */
 	__u16 sport, dport; /* host order */
+	__u8 tcp_flags;	    /* TCP flags byte (0x02 SYN, 0x10 ACK, ...); 0 means ACK|PSH */
 	__u8 ttl;	    /* TTL or hop limit; 0 means 64 */
 	__u16 frag;	    /* IPv4 frag_off, or the IPv6 fragment header's, host order */
 	bool v6_frag;	    /* IPv6: insert a fragment header */
@@ -52,7 +53,11 @@ struct iphdr *pkt_ip4(struct pkt *p);
 struct ipv6hdr *pkt_ip6(struct pkt *p);
 /* Recomputes the IPv4 header checksum after a test has edited the header. */
 void pkt_ip4_fix_csum(struct pkt *p);
-/* The L4 payload of an unfragmented TCP/UDP frame (behind the TCP or UDP header). */
+/*
+ * The L4 payload of an unfragmented TCP/UDP frame (behind the TCP or UDP header). An IPv6 atomic
+ * fragment (fragment header with offset 0 and M clear, RFC 6946) counts as unfragmented here and
+ * below: it carries the whole datagram.
+ */
 __u8 *pkt_payload(struct pkt *p);
 /* The TCP/UDP checksum field, host order; and its recomputation after an edit of the payload. */
 __u16 pkt_l4_csum(const struct pkt *p);

@@ -74,6 +74,19 @@ static int parse_port(const char *s, __be16 *port)
 	return 0;
 }
 
+/* Unspecified, broadcast and multicast addresses can be no one's VIP or backend. */
+static bool addr_is_unicast(const union veer_addr *a, __u8 family)
+{
+	static const union veer_addr any;
+
+	if (family == VEER_AF_INET) {
+		__u32 h = ntohl(a->v4);
+
+		return h && h != 0xffffffffu && (h >> 28) != 0xe;
+	}
+	return memcmp(a, &any, sizeof(any)) && a->bytes[0] != 0xff;
+}
+
 int veer_parse_endpoint(const char *s, struct veer_endpoint *ep, bool port_required)
 {
 	char buf[VEER_ADDR_STRLEN];
@@ -106,6 +119,8 @@ int veer_parse_endpoint(const char *s, struct veer_endpoint *ep, bool port_requi
 	}
 	if (port && parse_port(port, &ep->port))
 		return -EINVAL;
+	if (!addr_is_unicast(&ep->addr, ep->family))
+		return -EINVAL;
 	if (port_required && !port)
 		return -EINVAL;
 	return 0;
@@ -131,7 +146,7 @@ int veer_parse_vip(const char *s, struct veer_vip_key *key)
 		key->proto = IPPROTO_UDP;
 	else
 		return -EINVAL;
-	if (veer_parse_endpoint(buf, &ep, true))
+	if (veer_parse_endpoint(buf, &ep, true) || !addr_is_unicast(&ep.addr, ep.family))
 		return -EINVAL;
 	key->addr = ep.addr;
 	key->port = ep.port;

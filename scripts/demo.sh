@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# veer in action: a client, a veer node and three HTTP backends in network namespaces. Real
+# HTTP requests go to a VIP; we show how veer spreads them, how weights shift the shares, how
+# a drained backend stops taking new connections, and what `veer stats` counted.
+# Needs root and a built build/veer (`make demo` does both). Leaves nothing behind.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+TOPO=${TOPO:-veerdemo$$}
+source scripts/topology.sh
+
+VIP=${VIP:-198.18.100.10:80/tcp}
+HOST=${VIP%:*}
+URL="http://$HOST/"
+N=${N:-300}
+BACKENDS=(198.18.11.2 198.18.12.2 198.18.13.2)
+
+if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' R=$'\e[0m'; else B='' D='' R=''; fi
+step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$R"; }
+show() { printf '%s$ veer %s%s\n' "$D" "$*" "$R"; veer_lb "$@"; }
+die() { echo "demo: $*" >&2; exit 1; }
+
+added_vip=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	echo
+	echo "cleaning up"
+	[ -z "$added_vip" ] || veer_lb vip del "$VIP" 2>/dev/null
+	topo_down
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || die "needs root (XDP, network namespaces)"
+[ -x "$VEER" ] || die "$VEER is missing: run make build/veer (or make demo)"
+
+# requests N: N HTTP GETs from the client, one TCP connection each; one answer per line.
+requests() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_ns client bash -c 'for ((i = 0; i < $1; i++)); do curl -s -f -m 2 "$2" || echo failed; done' \
+		- "$1" "$URL"
+}
+
+# table TITLE: reads answers on stdin, prints backend / answers / share with a bar.
+table() {
+	awk -v title="$1" '
+		{ n[$1]++; total++ }
+		END {
+			printf "%s (%d requests)\n", title, total
+			printf "  %-8s %8s %7s\n", "backend", "answers", "share"
+			for (b = 1; b <= 3; b++) {
+				k = "b" b; c = n[k] + 0
+				bar = ""; for (i = 0; i < int(c * 40 / total + 0.5); i++) bar = bar "#"
+				printf "  %-8s %8d %6.1f%%  %s\n", k, c, 100 * c / total, bar
+			}
+			if (n["failed"]) printf "  %-8s %8d\n", "failed", n["failed"]
+		}'
+}
+
+start=$SECONDS
+step "testbed: client -> veer node -> backends b1 b2 b3 (namespaces $TOPO-*)"
+topo_up || die "cannot build the testbed"
+topo_servers || die "the backends' servers did not start"
+echo "client 198.18.1.2; backends ${BACKENDS[*]} each run an HTTP server answering its name"
+
+step "attach veer's XDP program to the veer node's interfaces (native mode)"
+topo_attach native || die "cannot attach veer"
+show status
+
+step "VIP $VIP over three backends of equal weight"
+if veer_lb vip list | grep -q "^$VIP "; then
+	die "VIP $VIP exists already (another demo running?); try VIP=198.18.100.98:80/tcp"
+fi
+show vip add "$VIP" || die "cannot add the VIP"
+added_vip=1
+for be in "${BACKENDS[@]}"; do
+	show backend add "$VIP" "$be" || die "cannot add backend $be"
+done
+requests "$N" | table "GET $URL, each request a new TCP connection"
+
+step "weights 2:1:1: b1 gets weight 200"
+show backend set "$VIP" 198.18.11.2 --weight 200
+show backend list "$VIP"
+requests "$N" | table "with weights 200:100:100"
+
+step "drain b3 (weight 0): new connections avoid it, established ones would stay"
+show backend set "$VIP" 198.18.13.2 --weight 0
+requests "$N" | table "with b3 drained"
+
+step "what veer counted"
+show stats
+echo
+printf '%sconnection table (first 4 of %s entries):%s\n' "$D" "$(veer_lb -j flows | grep -c '"direction"')" "$R"
+veer_lb flows | head -4
+
+step "remove the VIP and detach"
+show vip del "$VIP" && added_vip=
+topo_detach
+echo "done in $((SECONDS - start)) s"

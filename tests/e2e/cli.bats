@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# The CLI's contract on bad input: exit 2 for bad usage or input, 1 for a failed operation,
+# a one-line "veer: ..." reason first on stderr, and no change to the state.
+
+load helpers
+
+VIP=198.18.100.20:80/tcp
+OTHER=198.18.100.21:80/tcp
+
+setup_file() {
+	[ -x "$VEER" ] || { echo "$VEER is missing: make build/veer" >&2; return 1; }
+	topo_mount_bpffs
+	e2e_vip_del "$OTHER"
+	e2e_vip_new "$VIP" 198.18.11.2 198.18.12.2=50
+	export CLI_NS="veercli$$"
+	ip netns add "$CLI_NS"
+}
+
+teardown_file() {
+	e2e_vip_del "$VIP"
+	e2e_vip_del "$OTHER"
+	ip netns del "$CLI_NS" 2>/dev/null || true
+}
+
+state() {
+	"$VEER" -j vip list
+	"$VEER" -j backend list "$VIP"
+}
+
+# fails_with RC PATTERN ARGS...: veer ARGS exits RC, the first line of stderr matches the
+# extended regex "^veer: PATTERN", nothing is printed on stdout, and the state is unchanged.
+# Operation failures (RC 1) print exactly one line; usage errors may add a usage text.
+fails_with() {
+	local rc=$1 pattern=$2 before after
+	shift 2
+	before=$(state)
+	run --separate-stderr "$VEER" "$@"
+	after=$(state)
+	echo "veer $*: exit $status; stderr:"
+	printf '%s\n' "$stderr"
+	assert_equal "$status" "$rc"
+	assert_output ""
+	assert_regex "${stderr_lines[0]}" "^veer: $pattern"
+	if [ "$rc" -eq 1 ]; then
+		assert_equal "${#stderr_lines[@]}" 1
+	elif [ "${#stderr_lines[@]}" -gt 1 ]; then
+		assert_regex "${stderr_lines[1]}" '^(usage: |commands|  veer )'
+	fi
+	assert_equal "$after" "$before"
+}
+
+@test "vip add: invalid address, port or protocol is exit 2" {
+	fails_with 2 "invalid VIP '198.18.300.1:80/tcp'" vip add 198.18.300.1:80/tcp
+	fails_with 2 "invalid VIP '198.18.100.22:0/tcp'" vip add 198.18.100.22:0/tcp
+	fails_with 2 "invalid VIP '198.18.100.22:70000/tcp'" vip add 198.18.100.22:70000/tcp
+	fails_with 2 "invalid VIP '198.18.100.22:80/icmp'" vip add 198.18.100.22:80/icmp
+	fails_with 2 "invalid VIP '198.18.100.22:80'" vip add 198.18.100.22:80
+	fails_with 2 "invalid VIP '198.18.100.22/tcp'" vip add 198.18.100.22/tcp
+	fails_with 2 "invalid VIP '2001:2::10:80/tcp'" vip add 2001:2::10:80/tcp
+	fails_with 2 "invalid VIP '0.0.0.0:80/tcp'" vip add 0.0.0.0:80/tcp
+	fails_with 2 "invalid VIP '255.255.255.255:80/tcp'" vip add 255.255.255.255:80/tcp
+	fails_with 2 "invalid VIP '224.0.0.1:80/udp'" vip add 224.0.0.1:80/udp
+	fails_with 2 "invalid VIP '\[ff02::1\]:80/udp'" vip add '[ff02::1]:80/udp'
+	fails_with 2 "invalid VIP '\[2001:2::10\]:80/sctp'" vip add '[2001:2::10]:80/sctp'
+	fails_with 2 "invalid VIP ''" vip add ''
+}
+
+@test "vip add: ring size must be a prime no larger than the maximum" {
+	fails_with 2 "invalid ring size '65536'" vip add 198.18.100.22:80/tcp --ring-size 65536
+	fails_with 2 "invalid ring size '1'" vip add 198.18.100.22:80/tcp --ring-size 1
+	fails_with 2 "invalid ring size '1048583'" vip add 198.18.100.22:80/tcp --ring-size 1048583
+	fails_with 2 "invalid ring size 'abc'" vip add 198.18.100.22:80/tcp --ring-size abc
+}
+
+@test "vip add: bad mode, affinity, options and argument counts are exit 2" {
+	fails_with 2 "invalid mode 'bogus'" vip add 198.18.100.22:80/tcp --mode bogus
+	fails_with 2 "invalid affinity '-5'" vip add 198.18.100.22:80/tcp --affinity -5
+	fails_with 2 "vip add takes 1 argument, got 0" vip add
+	fails_with 2 "vip add takes 1 argument, got 2" vip add 198.18.100.22:80/tcp 198.18.100.23:80/tcp
+}
+
+@test "vip add: a VIP that exists is exit 1 and names the reason" {
+	fails_with 1 "cannot add VIP $VIP: it exists" vip add "$VIP"
+}
+
+@test "vip del: an unknown VIP is exit 1" {
+	fails_with 1 "cannot delete VIP $OTHER: no such VIP" vip del "$OTHER"
+}
+
+@test "backend: invalid weights are exit 2" {
+	for w in -1 abc 100001 10001 '' 1.5; do
+		fails_with 2 "invalid weight '$w'" backend add "$VIP" 198.18.13.2 --weight "$w"
+		fails_with 2 "invalid weight '$w'" backend set "$VIP" 198.18.11.2 --weight "$w"
+	done
+}
+
+@test "backend: invalid addresses and family mismatches are exit 2" {
+	fails_with 2 "invalid backend address '198.18.13.256'" backend add "$VIP" 198.18.13.256
+	fails_with 2 "invalid backend address '198.18.13.2:0'" backend add "$VIP" 198.18.13.2:0
+	fails_with 2 "invalid backend address 'example.com'" backend add "$VIP" example.com
+	fails_with 2 "backend 2001:2:0:13::2 and VIP $VIP are of different address families" \
+		backend add "$VIP" 2001:2:0:13::2
+	fails_with 2 "nothing to set: give --weight" backend set "$VIP" 198.18.11.2
+}
+
+@test "backend: unknown VIP is exit 1, 'no such VIP'" {
+	fails_with 1 "cannot add backend 198.18.13.2:80 to $OTHER: no such VIP" backend add "$OTHER" 198.18.13.2
+	fails_with 1 ".*no such VIP" backend set "$OTHER" 198.18.11.2 --weight 5
+	fails_with 1 ".*no such VIP" backend del "$OTHER" 198.18.11.2
+	fails_with 1 ".*no such VIP" backend list "$OTHER"
+}
+
+@test "backend: unknown backend for set and del is exit 1, 'no such backend'" {
+	fails_with 1 "cannot set backend 198.18.13.2:80 of $VIP: no such backend" \
+		backend set "$VIP" 198.18.13.2 --weight 5
+	fails_with 1 "cannot delete backend 198.18.13.2:80 of $VIP: no such backend" \
+		backend del "$VIP" 198.18.13.2
+	# Same address, other port: another backend.
+	fails_with 1 "cannot delete backend 198.18.11.2:8080 of $VIP: no such backend" \
+		backend del "$VIP" 198.18.11.2:8080
+}
+
+@test "backend add: a backend that exists is exit 1" {
+	fails_with 1 "cannot add backend 198.18.11.2:80 to $VIP: it exists" backend add "$VIP" 198.18.11.2
+}
+
+@test "attach/detach: an unknown interface is exit 2, 'no such interface'" {
+	fails_with 2 "cannot attach to veer-nosuch0: no such interface" attach veer-nosuch0
+	fails_with 2 "cannot detach from veer-nosuch0: no such interface" detach veer-nosuch0
+	fails_with 2 "invalid mode 'turbo'" attach lo --mode turbo
+}
+
+@test "unknown and ambiguous commands are exit 2" {
+	fails_with 2 ".*command 'frobnicate'" frobnicate
+	fails_with 2 ".*command 'frob' for vip" vip frob
+	# "s" could be status or stats.
+	fails_with 2 ".*ambiguous command 's'" s
+	fails_with 2 "vip needs a subcommand" vip
+}
+
+@test "unknown options are exit 2 with a one-line veer: reason first" {
+	for args in "vip add 198.18.100.22:80/tcp --no-such-option" "backend list $VIP -x" \
+		"--no-such-global-option vip list"; do
+		before=$(state)
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VEER" $args
+		assert_equal "$status" 2
+		assert_equal "$(state)" "$before"
+	done
+	for args in "vip add 198.18.100.22:80/tcp --no-such-option" "--no-such-global-option vip list"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VEER" $args
+		assert_regex "${stderr_lines[0]}" "^veer: unknown option"
+	done
+}
+
+@test "a unique prefix runs the command: 'b l' is 'backend list'" {
+	run "$VEER" -j backend list "$VIP"
+	assert_success
+	full=$output
+	run "$VEER" -j b l "$VIP"
+	assert_success
+	assert_equal "$output" "$full"
+	run "$VEER" -j v l
+	assert_success
+	assert_output "$("$VEER" -j vip list)"
+	run "$VEER" statu
+	assert_success
+	assert_line --partial "interfaces:"
+	run "$VEER" -j fl
+	assert_success
+}
+
+@test "help and --help exit 0 and print usage on stdout" {
+	run --separate-stderr "$VEER" help
+	assert_success
+	assert_output --partial "usage: veer"
+	assert_equal "$stderr" ""
+	run "$VEER" --help
+	assert_success
+	assert_output --partial "commands"
+	for c in "vip" "vip add" "vip del" "backend" "backend set" "attach" "stats" "flows"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VEER" $c --help
+		assert_success
+		assert_output --partial "veer $c"
+		assert_equal "$stderr" ""
+	done
+	run "$VEER" help backend
+	assert_success
+	assert_output --partial "veer backend add"
+	run "$VEER" help nosuchcommand
+	assert_failure 2
+}
+
+@test "-j vip list, backend list, stats, flows and status are valid JSON" {
+	for c in "vip list" "backend list $VIP" "stats" "flows" "status"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VEER" -j $c
+		assert_success
+		python3 -m json.tool <<<"$output" >/dev/null || fail "veer -j $c: not JSON: $output"
+	done
+	run e2e_json "[(b['address'], b['port'], b['weight'], b['pool']) for b in d]" <<<"$("$VEER" -j backend list "$VIP")"
+	assert_output "[('198.18.11.2', 80, 100, 'default'), ('198.18.12.2', 80, 50, 'default')]"
+	run e2e_json "[(v['protocol'], v['port'], v['mode'], v['backends']) for v in d if v['vip'] == '$VIP']" <<<"$("$VEER" -j vip list)"
+	assert_output "[('tcp', 80, 'nat', 2)]"
+}
+
+@test "without the bpffs (ip netns exec remounts /sys), veer says so and fails" {
+	for c in "vip list" "status" "stats" "vip add 198.18.100.22:80/tcp"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr ip netns exec "$CLI_NS" "$VEER" $c
+		assert_failure 1
+		assert_output ""
+		assert_regex "${stderr_lines[0]}" '^veer: /sys/fs/bpf is not a bpffs'
+	done
+	# Nothing was created meanwhile in the real one.
+	run e2e_vip_exists 198.18.100.22:80/tcp
+	assert_failure
+}

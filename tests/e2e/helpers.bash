@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the e2e suites: bats-support/bats-assert, the namespace testbed and a few helpers.
+#
+# Every suite builds its own topology once (setup_file), under a namespace prefix unique to
+# the suite and the run, adds only its own VIPs and deletes them again in teardown_file, which
+# BATS runs even when tests fail. veer's pinned state under /sys/fs/bpf/veer is shared with
+# whoever else uses veer on this host: a suite never assumes more about it than "our VIPs are
+# ours".
+
+bats_require_minimum_version 1.5.0
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+
+for _lib in bats-support bats-assert; do
+	for _dir in /usr/lib/bats /usr/lib/bats-core /usr/local/lib/bats /usr/share/bats; do
+		if [ -f "$_dir/$_lib/load.bash" ]; then
+			load "$_dir/$_lib/load"
+			break
+		fi
+	done
+done
+unset _lib _dir
+
+# The veer under test: $VEER if set, else a copy of build/veer taken once per run, so that a
+# rebuild during the run (others share this tree) cannot swap the binary under a suite.
+if [ -z "${VEER:-}" ]; then
+	VEER=$BATS_RUN_TMPDIR/veer
+	for _try in $(seq 50); do
+		[ -x "$VEER" ] && break
+		if cp "$E2E_ROOT/build/veer" "$VEER.$$" 2>/dev/null && "$VEER.$$" -V >/dev/null 2>&1; then
+			mv "$VEER.$$" "$VEER"
+		else
+			rm -f "$VEER.$$"
+			sleep 0.1
+		fi
+	done
+	unset _try
+	[ -x "$VEER" ] || VEER=$E2E_ROOT/build/veer
+fi
+
+# shellcheck source=../../scripts/topology.sh
+source "$E2E_ROOT/scripts/topology.sh"
+
+# e2e_topo_up SUITE: topology "SUITE<pid>" with servers and veer attached everywhere.
+e2e_topo_up() {
+	[ -x "$VEER" ] || { echo "$VEER is missing: make build/veer" >&2; return 1; }
+	export TOPO="$1$$"
+	topo_up && topo_servers && topo_attach
+}
+
+# e2e_topo_down VIP...: deletes the suite's VIPs (if present), detaches, removes the topology.
+e2e_topo_down() {
+	local vip
+	for vip in "$@"; do
+		e2e_vip_del "$vip"
+	done
+	topo_down
+}
+
+# e2e_vip_del VIP: deletes VIP if it exists; quiet.
+e2e_vip_del() {
+	if e2e_vip_exists "$1"; then
+		"$VEER" vip del "$1" >/dev/null 2>&1 || true
+	fi
+}
+
+e2e_vip_exists() {
+	"$VEER" -j vip list 2>/dev/null | e2e_json "any(v['vip'] == sys.argv[1] for v in d)" "$1" 2>/dev/null |
+		grep -qx True
+}
+
+# e2e_vip_new VIP BACKEND[=WEIGHT]...: (re)creates VIP with these backends. A VIP left over
+# by a killed run of the same suite is removed first (VIPs are unique per suite).
+e2e_vip_new() {
+	local vip=$1 be
+	shift
+	e2e_vip_del "$vip"
+	"$VEER" vip add "$vip" || return 1
+	for be in "$@"; do
+		if [[ $be == *=* ]]; then
+			"$VEER" backend add "$vip" "${be%=*}" --weight "${be##*=}" || return 1
+		else
+			"$VEER" backend add "$vip" "$be" || return 1
+		fi
+	done
+}
+
+# e2e_json EXPR [ARGS...]: evaluates the python expression EXPR with d = JSON from stdin
+# (sys.argv[1:] holds ARGS) and prints the result.
+e2e_json() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+sys.argv = sys.argv[1:]
+print(eval(sys.argv[0]))
+' "$@"
+}
+
+# e2e_get N URL: N HTTP GETs from the client, each on a new TCP connection (the backends'
+# http.server speaks HTTP/1.0 and closes after every answer; curl runs once per request so
+# that a failed request is seen as such). Prints one line per request: the answer or FAIL.
+e2e_get() {
+	in_ns client bash -c '
+for ((i = 0; i < $1; i++)); do
+	curl -s -f -g -m 2 "$2" || echo FAIL
+done' - "$1" "$2"
+}
+
+# e2e_count FILE NAME: how many lines of FILE are exactly NAME.
+e2e_count() {
+	grep -cx -- "$2" "$1" || true
+}
+
+# e2e_stats_vip VIP EXPR: evaluates EXPR with v = VIP's entry in `veer -j stats`.
+e2e_stats_vip() {
+	"$VEER" -j stats | e2e_json \
+		'(lambda v: eval(sys.argv[2]))(next(v for v in d["vips"] if v["vip"] == sys.argv[1]))' \
+		"$1" "$2"
+}
+
+# e2e_backend_stat VIP ADDR FIELD: FIELD of backend ADDR (address only) in `veer -j stats`.
+e2e_backend_stat() {
+	e2e_stats_vip "$1" "next(b for b in v['backend_stats'] if b['address'] == '$2')['$3']"
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Maglev spreads new TCP connections evenly over equal backends; veer stats counts them.
+
+load helpers
+
+VIP=198.18.100.10:80/tcp
+URL=http://198.18.100.10/
+
+setup_file() {
+	e2e_topo_up spread
+	e2e_vip_new "$VIP" 198.18.11.2 198.18.12.2 198.18.13.2
+}
+
+teardown_file() {
+	e2e_topo_down "$VIP"
+}
+
+@test "300 HTTP requests to the VIP all succeed, spread within 30% of even" {
+	e2e_get 300 "$URL" >"$BATS_FILE_TMPDIR/answers"
+	sort "$BATS_FILE_TMPDIR/answers" | uniq -c
+	assert_equal "$(e2e_count "$BATS_FILE_TMPDIR/answers" FAIL)" 0
+	assert_equal "$(wc -l <"$BATS_FILE_TMPDIR/answers")" 300
+	for b in b1 b2 b3; do
+		n=$(e2e_count "$BATS_FILE_TMPDIR/answers" "$b")
+		(( n >= 70 && n <= 130 )) || fail "$b answered $n of 300 requests (want 70..130)"
+	done
+}
+
+@test "veer stats counts the new flows, per VIP and per backend" {
+	[ -s "$BATS_FILE_TMPDIR/answers" ] || skip "no traffic was sent"
+	"$VEER" stats
+	run e2e_stats_vip "$VIP" "v['new_flows'] >= 300"
+	assert_output True
+	run e2e_stats_vip "$VIP" "v['new_flows'] == sum(b['new_flows'] for b in v['backend_stats'])"
+	assert_output True
+	run e2e_stats_vip "$VIP" "v['packets'] > v['new_flows'] and v['reply_packets'] > 0"
+	assert_output True
+	for i in 1 2 3; do
+		answers=$(e2e_count "$BATS_FILE_TMPDIR/answers" "b$i")
+		flows=$(e2e_backend_stat "$VIP" "198.18.1$i.2" new_flows)
+		(( flows >= answers )) || fail "b$i: $flows new flows for $answers answers"
+	done
+}
+
+@test "the connection table holds both directions of the VIP's flows" {
+	flows=$("$VEER" -j flows)
+	n=$(e2e_json "sum(1 for f in d if f['direction'] == 'forward' and f['destination'] == '198.18.100.10:80' and f['new_destination'].startswith('198.18.1'))" <<<"$flows")
+	(( n >= 1 )) || fail "no forward flow to the VIP in the connection table"
+	n=$(e2e_json "sum(1 for f in d if f['direction'] == 'reply' and f['new_source'] == '198.18.100.10:80')" <<<"$flows")
+	(( n >= 1 )) || fail "no reply flow rewritten to the VIP in the connection table"
+}

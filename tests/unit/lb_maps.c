@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Map helpers of the BPF_PROG_RUN fixtures: state in, counters and flow entries out. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "lb_harness.h"
+#include "maglev.h"
+
+__u8 lb_addr_parse(const char *s, union veer_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (strchr(s, ':'))
+		return inet_pton(AF_INET6, s, a->bytes) == 1 ? VEER_AF_INET6 : 0;
+	return inet_pton(AF_INET, s, a->bytes) == 1 ? VEER_AF_INET : 0;
+}
+
+bool lb_addr_eq(const union veer_addr *a, const char *s)
+{
+	union veer_addr b;
+
+	lb_addr_parse(s, &b);
+	return !memcmp(a, &b, sizeof(b));
+}
+
+bool lb_add_vip(__u32 id, const char *addr, __u16 port, __u8 proto, __u32 affinity, __u8 mode)
+{
+	struct veer_vip_key k = {};
+	struct veer_vip v = {
+		.id = id,
+		.ring_size = LB_RING_SIZE,
+		.affinity = affinity,
+		.mode = mode,
+	};
+
+	k.family = lb_addr_parse(addr, &k.addr);
+	k.port = htons(port);
+	k.proto = proto;
+	return ASSERT_TRUE(k.family, addr) &&
+	       ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_vips, &k, sizeof(k), &v,
+					      sizeof(v), BPF_ANY),
+			 "add VIP");
+}
+
+bool lb_add_backend(const struct be_def *be, __u32 vip_id, __u32 weight)
+{
+	struct veer_backend b = {
+		.port = htons(be->port),
+		.flags = VEER_BACKEND_ACTIVE,
+		.vip_id = vip_id,
+		.weight = weight,
+		.seq = be->id,
+	};
+
+	b.family = lb_addr_parse(be->addr, &b.addr);
+	strcpy(b.pool, "default");
+	return ASSERT_TRUE(b.family, be->addr) &&
+	       ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_backends, &be->id,
+					      sizeof(be->id), &b, sizeof(b), BPF_ANY),
+			 "add backend");
+}
+
+bool lb_set_ring(__u32 vip_id, const __u32 slots[LB_RING_SIZE])
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "veer_ring_test", 4, 4, LB_RING_SIZE, &opts);
+	if (!ASSERT_TRUE(fd >= 0, "create ring"))
+		return false;
+	for (__u32 i = 0; !err && i < LB_RING_SIZE; i++)
+		err = bpf_map_update_elem(fd, &i, &slots[i], BPF_ANY);
+	if (!err)
+		err = bpf_map__update_elem(lb_env.skel->maps.veer_rings, &vip_id, sizeof(vip_id),
+					   &fd, sizeof(fd), BPF_ANY);
+	close(fd);
+	return ASSERT_OK(err, "publish ring");
+}
+
+bool lb_set_ring_all(__u32 vip_id, __u32 backend_id)
+{
+	__u32 slots[LB_RING_SIZE];
+
+	for (int i = 0; i < LB_RING_SIZE; i++)
+		slots[i] = backend_id;
+	return lb_set_ring(vip_id, slots);
+}
+
+bool lb_set_ring_maglev(__u32 vip_id, const struct be_def *const *be, const __u32 *weights,
+			size_t n)
+{
+	struct veer_maglev_backend mb[8] = {};
+	__u32 slots[LB_RING_SIZE];
+
+	for (size_t i = 0; i < n; i++) {
+		mb[i].id = be[i]->id;
+		mb[i].weight = weights[i];
+		mb[i].family = lb_addr_parse(be[i]->addr, &mb[i].addr);
+		mb[i].port = htons(be[i]->port);
+	}
+	return ASSERT_OK(veer_maglev_build(mb, n, LB_RING_SIZE, slots), "maglev build") &&
+	       lb_set_ring(vip_id, slots);
+}
+
+bool lb_vip_single(__u32 vip_id, const char *addr, __u16 port, __u8 proto, const struct be_def *be)
+{
+	return lb_add_vip(vip_id, addr, port, proto, 0, VEER_MODE_NAT) &&
+	       lb_add_backend(be, vip_id, VEER_WEIGHT_DEFAULT) && lb_set_ring_all(vip_id, be->id);
+}
+
+bool lb_vips_basic(void)
+{
+	return lb_vip_single(VIP_TCP4, VIP4, 80, IPPROTO_TCP, &BE_TCP4) &&
+	       lb_vip_single(VIP_UDP4, VIP4, 53, IPPROTO_UDP, &BE_UDP4) &&
+	       lb_vip_single(VIP_TCP6, VIP6, 80, IPPROTO_TCP, &BE_TCP6) &&
+	       lb_vip_single(VIP_UDP6, VIP6, 53, IPPROTO_UDP, &BE_UDP6);
+}
+
+/* ---- counters ---- */
+
+struct veer_counters lb_counters(struct bpf_map *map, __u32 id)
+{
+	struct veer_counters sum = {}, *v = calloc(lb_env.ncpus, sizeof(*v));
+
+	if (!v || bpf_map__lookup_elem(map, &id, sizeof(id), v, lb_env.ncpus * sizeof(*v), 0)) {
+		veer_test_fail(__FILE__, __LINE__, "read counters %u", id);
+	} else {
+		for (int c = 0; c < lb_env.ncpus; c++) {
+			sum.packets += v[c].packets;
+			sum.bytes += v[c].bytes;
+			sum.new_flows += v[c].new_flows;
+			sum.reply_packets += v[c].reply_packets;
+			sum.reply_bytes += v[c].reply_bytes;
+		}
+	}
+	free(v);
+	return sum;
+}
+
+bool lb_counters_eq(struct bpf_map *map, __u32 id, __u64 packets, __u64 bytes, __u64 new_flows,
+		    __u64 reply_packets, __u64 reply_bytes, const char *what)
+{
+	struct veer_counters c = lb_counters(map, id);
+	char w[128];
+	bool ok;
+
+	snprintf(w, sizeof(w), "%s: packets", what);
+	ok = ASSERT_EQ(c.packets, packets, w);
+	snprintf(w, sizeof(w), "%s: bytes", what);
+	ok &= ASSERT_EQ(c.bytes, bytes, w);
+	snprintf(w, sizeof(w), "%s: new_flows", what);
+	ok &= ASSERT_EQ(c.new_flows, new_flows, w);
+	snprintf(w, sizeof(w), "%s: reply_packets", what);
+	ok &= ASSERT_EQ(c.reply_packets, reply_packets, w);
+	snprintf(w, sizeof(w), "%s: reply_bytes", what);
+	ok &= ASSERT_EQ(c.reply_bytes, reply_bytes, w);
+	return ok;
+}
+
+void lb_reasons_read(__u64 sum[VEER_REASON_MAX])
+{
+	__u64 *v = calloc(lb_env.ncpus, sizeof(*v));
+
+	for (__u32 r = 0; r < VEER_REASON_MAX; r++) {
+		sum[r] = 0;
+		if (!v || bpf_map__lookup_elem(lb_env.skel->maps.veer_reasons, &r, sizeof(r), v,
+					       lb_env.ncpus * sizeof(*v), 0)) {
+			veer_test_fail(__FILE__, __LINE__, "read reason %u", r);
+			continue;
+		}
+		for (int c = 0; c < lb_env.ncpus; c++)
+			sum[r] += v[c];
+	}
+	free(v);
+}
+
+/* ---- flow entries ---- */
+
+bool lb_flow_get(const char *saddr, __u16 sport, const char *daddr, __u16 dport, __u8 proto,
+		 struct veer_flow *f)
+{
+	struct veer_flow_key k = {};
+
+	k.family = lb_addr_parse(saddr, &k.saddr);
+	lb_addr_parse(daddr, &k.daddr);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = proto;
+	return !bpf_map__lookup_elem(lb_env.skel->maps.veer_flows, &k, sizeof(k), f, sizeof(*f), 0);
+}
+
+int lb_map_count(struct bpf_map *map)
+{
+	__u8 key[64], next[64];
+	size_t ksz = bpf_map__key_size(map);
+	int n = 0;
+
+	for (void *prev = NULL; !bpf_map__get_next_key(map, prev, next, ksz); prev = key) {
+		memcpy(key, next, ksz);
+		n++;
+	}
+	return n;
+}
+
+bool lb_check_forward_entry(const struct veer_flow *f, __u32 vip_id, const struct be_def *be,
+			    bool hop_cached, const char *what)
+{
+	char w[128];
+	bool ok;
+
+	snprintf(w, sizeof(w), "%s: forward entry", what);
+	ok = ASSERT_EQ(f->dir, VEER_FLOW_FORWARD, w) &&
+	     ASSERT_TRUE(lb_addr_eq(&f->addr, be->addr), w) &&
+	     ASSERT_EQ(ntohs(f->port), be->port, w) && ASSERT_EQ(f->vip_id, vip_id, w) &&
+	     ASSERT_EQ(f->backend_id, be->id, w) && ASSERT_NEQ(f->last_seen, 0, w);
+	if (hop_cached)
+		ok = ok && ASSERT_EQ(f->ifindex, lb_env.ifindex[FROM_BACKEND], w) &&
+		     ASSERT_MEMEQ(f->dmac, 6, be->mac, 6, w) &&
+		     ASSERT_MEMEQ(f->smac, 6, MAC_VB0, 6, w);
+	else
+		ok = ok && ASSERT_EQ(f->ifindex, 0, w);
+	return ok;
+}
+
+bool lb_check_reply_entry(const struct veer_flow *f, __u32 vip_id, const char *vip, __u16 vport,
+			  __u32 backend_id, const char *what)
+{
+	char w[128];
+
+	snprintf(w, sizeof(w), "%s: reply entry", what);
+	return ASSERT_EQ(f->dir, VEER_FLOW_REPLY, w) && ASSERT_TRUE(lb_addr_eq(&f->addr, vip), w) &&
+	       ASSERT_EQ(ntohs(f->port), vport, w) && ASSERT_EQ(f->vip_id, vip_id, w) &&
+	       ASSERT_EQ(f->backend_id, backend_id, w);
+}
