@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veer-bench: the measuring half of `make bench` (scripts/bench.sh builds the namespaces,
+ * drives the forwarders and writes docs/BENCHMARKS.md).
+ *
+ *   veer-bench prog-run ...   per-packet cost of veer_lb through BPF_PROG_RUN (repeat=1)
+ *   veer-bench live ...       forwarded pps through generator -> forwarder -> sink namespaces
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
+#endif
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "bench.h"
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+	libbpf_set_print(libbpf_quiet);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "prog-run"))
+		return cmd_prog_run(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "live"))
+		return cmd_live(argc - 1, argv + 1);
+	fprintf(stderr, "usage: veer-bench prog-run|live [--help]\n");
+	return 2;
+}
