@@ -11,7 +11,8 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
+# Always applied, even when CFLAGS is given on the command line.
+override CFLAGS += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -Iuser/lib -I$(BUILD)
 LDLIBS   += -lxdp -lbpf -ljson-c -lelf -lz
 

@@ -42,12 +42,15 @@ static __always_inline bool flow_is_stale_syn(const struct packet *p, const stru
 
 static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
 	struct veer_flow newf = {}, *f;
 	bool new_flow = false;
+	__u64 now;
 	int rc;
 
-	f = bpf_map_lookup_elem(&veer_flows, &p->key);
+	f = flow_lookup(&p->key);
+	/* Read the clock only for VIP traffic: the pass path stays as short as it can. */
+	if (f)
+		now = bpf_ktime_get_coarse_ns();
 	if (f && f->dir == VEER_FLOW_FORWARD &&
 	    (now - f->last_seen > flow_timeout_ns || flow_is_stale_syn(p, f)))
 		f = NULL;
@@ -62,6 +65,7 @@ static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 		vip = bpf_map_lookup_elem(&veer_vips, &vk);
 		if (!vip)
 			return -VEER_PASS_NOT_VIP;
+		now = bpf_ktime_get_coarse_ns();
 		if (p->fragment)
 			return -VEER_DROP_FRAGMENT;
 		if (vip->mode != VEER_MODE_NAT)

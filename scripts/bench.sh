@@ -84,7 +84,7 @@ if [ -e /sys/fs/bpf/veer/veer_vips ]; then
 fi
 abi() { awk -v n="$1" '$1 == "#define" && $2 == n { print $3 }' "$ROOT/include/veer/abi.h"; }
 RING_SIZE=$(abi VEER_RING_DEFAULT)
-FLOWS_MAX=$(abi VEER_FLOWS_MAX)
+FLOWS_MAX=$(abi VEER_FLOWS4_MAX)
 
 new_ns() {
 	ip netns add "$1"

@@ -10,6 +10,39 @@
 #include "forward.h"
 #include "maglev.h"
 
+/*
+ * Separate branches per family, not a map pointer chosen at run time: the verifier inlines a
+ * lookup only when each call site sees one map.
+ */
+static __always_inline void flow4_key(const struct veer_flow_key *k, struct veer_flow4_key *k4)
+{
+	k4->saddr = k->saddr.v4;
+	k4->daddr = k->daddr.v4;
+	k4->sport = k->sport;
+	k4->dport = k->dport;
+	k4->proto = k->proto;
+}
+
+static __always_inline struct veer_flow *flow_lookup(const struct veer_flow_key *k)
+{
+	struct veer_flow4_key k4 = {};
+
+	if (k->family == VEER_AF_INET6)
+		return bpf_map_lookup_elem(&veer_flows6, k);
+	flow4_key(k, &k4);
+	return bpf_map_lookup_elem(&veer_flows4, &k4);
+}
+
+static __always_inline int flow_update(const struct veer_flow_key *k, const struct veer_flow *f)
+{
+	struct veer_flow4_key k4 = {};
+
+	if (k->family == VEER_AF_INET6)
+		return bpf_map_update_elem(&veer_flows6, k, f, BPF_ANY);
+	flow4_key(k, &k4);
+	return bpf_map_update_elem(&veer_flows4, &k4, f, BPF_ANY);
+}
+
 static __always_inline void flow_reply_key(const struct packet *p, const struct veer_flow *fwd,
 					   struct veer_flow_key *rk)
 {
@@ -33,7 +66,7 @@ static __always_inline int flow_install_reply(const struct packet *p, const stru
 	rf.dir = VEER_FLOW_REPLY;
 	rf.vip_id = fwd->vip_id;
 	rf.backend_id = fwd->backend_id;
-	return bpf_map_update_elem(&veer_flows, &rk, &rf, BPF_ANY);
+	return flow_update(&rk, &rf);
 }
 
 static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *p,
@@ -53,7 +86,7 @@ static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *
 	f->backend_id = id;
 	f->last_seen = now;
 	hop_resolve(ctx, p, f, &p->key.saddr, &be->addr);
-	if (bpf_map_update_elem(&veer_flows, &p->key, f, BPF_ANY) || flow_install_reply(p, f))
+	if (flow_update(&p->key, f) || flow_install_reply(p, f))
 		return -VEER_DROP_FLOW_FULL;
 	return 0;
 }

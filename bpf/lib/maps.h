@@ -48,11 +48,19 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, VEER_FLOWS_MAX);
+	__uint(max_entries, VEER_FLOWS4_MAX);
+	__type(key, struct veer_flow4_key);
+	__type(value, struct veer_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_FLOWS6_MAX);
 	__type(key, struct veer_flow_key);
 	__type(value, struct veer_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} veer_flows SEC(".maps");
+} veer_flows6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -16,7 +16,8 @@
 /* Limits. Map sizes are fixed when the pinned maps are first created. */
 #define VEER_MAX_VIPS	    512
 #define VEER_MAX_BACKENDS   4096
-#define VEER_FLOWS_MAX	    1048576
+#define VEER_FLOWS4_MAX	    4194304 /* two entries per NAT flow: 2M IPv4 flows, ~480 MiB */
+#define VEER_FLOWS6_MAX	    1048576 /* 512k IPv6 flows, ~150 MiB */
 #define VEER_AFFINITY_MAX   262144
 #define VEER_RING_DEFAULT   65537
 #define VEER_RING_MAX	    1048573 /* largest prime below 2^20 */
@@ -79,11 +80,23 @@ struct veer_backend {
 };
 
 /*
- * veer_flows: the connection table, keyed by the packet's own 5-tuple as it arrives. A NAT
- * flow has two entries: client->VIP (forward, rewrites the destination to the backend) and
- * backend->client (reply, rewrites the source back to the VIP). One lookup serves both
- * directions.
+ * The connection table, keyed by the packet's own 5-tuple as it arrives. A NAT flow has two
+ * entries: client->VIP (forward, rewrites the destination to the backend) and backend->client
+ * (reply, rewrites the source back to the VIP). One lookup serves both directions.
+ *
+ * veer_flows4 (IPv4) has a 16-byte key and veer_flows6 (IPv6) a 40-byte one: the key is hashed
+ * and compared on every packet, and most traffic is IPv4. struct veer_flow_key is the form
+ * both take in the data plane's parser and in userspace; veer_flows6 uses it as it is.
  */
+struct veer_flow4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
 struct veer_flow_key {
 	union veer_addr saddr;
 	union veer_addr daddr;

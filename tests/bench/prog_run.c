@@ -162,16 +162,15 @@ static const char *xdp_action_name(__u32 a)
 /* The backend the established flow was given, from the private connection table. */
 static int flow_backend(struct lb *skel, const struct bench_frame *f, __u32 *addr)
 {
-	struct veer_flow_key k = {};
+	struct veer_flow4_key k = {};
 	struct veer_flow v;
 
-	k.saddr.v4 = f->ip.saddr;
-	k.daddr.v4 = f->ip.daddr;
+	k.saddr = f->ip.saddr;
+	k.daddr = f->ip.daddr;
 	k.sport = f->udp.source;
 	k.dport = f->udp.dest;
 	k.proto = IPPROTO_UDP;
-	k.family = VEER_AF_INET;
-	if (bpf_map__lookup_elem(skel->maps.veer_flows, &k, sizeof(k), &v, sizeof(v), 0))
+	if (bpf_map__lookup_elem(skel->maps.veer_flows4, &k, sizeof(k), &v, sizeof(v), 0))
 		return -ENOENT;
 	if (!v.ifindex) {
 		fprintf(stderr, "veer-bench: the flow has no cached next hop: the FIB lookup "
@@ -185,10 +184,10 @@ static int flow_backend(struct lb *skel, const struct bench_frame *f, __u32 *add
 /* Fills the connection table to its capacity with TCP flows no packet here belongs to. */
 static int flows_fill(struct lb *skel)
 {
-	__u32 max = bpf_map__max_entries(skel->maps.veer_flows), chunk = 65536;
-	struct veer_flow_key *keys = calloc(chunk, sizeof(*keys));
+	__u32 max = bpf_map__max_entries(skel->maps.veer_flows4), chunk = 65536;
+	struct veer_flow4_key *keys = calloc(chunk, sizeof(*keys));
 	struct veer_flow *vals = calloc(chunk, sizeof(*vals));
-	int fd = bpf_map__fd(skel->maps.veer_flows), err = 0;
+	int fd = bpf_map__fd(skel->maps.veer_flows4), err = 0;
 
 	if (!keys || !vals) {
 		err = -ENOMEM;
@@ -201,12 +200,11 @@ static int flows_fill(struct lb *skel)
 		for (__u32 i = 0; i < chunk; i++) {
 			__u32 n = done + i;
 
-			keys[i].saddr.v4 = htonl(0xc6120000 | (n & 0x1ffff));
-			keys[i].daddr.v4 = htonl(0xc6126401);
+			keys[i].saddr = htonl(0xc6120000 | (n & 0x1ffff));
+			keys[i].daddr = htonl(0xc6126401);
 			keys[i].sport = htons(1024 + (n >> 17));
 			keys[i].dport = htons(80);
 			keys[i].proto = IPPROTO_TCP;
-			keys[i].family = VEER_AF_INET;
 		}
 		if (bpf_map_update_batch(fd, keys, vals, &count, &bo))
 			err = -errno;

@@ -148,7 +148,8 @@ static bool skeleton(void)
 		}
 	}
 	/* Smaller tables than production: they are created per run (same semantics). */
-	bpf_map__set_max_entries(lb_env.skel->maps.veer_flows, 4096);
+	bpf_map__set_max_entries(lb_env.skel->maps.veer_flows4, 4096);
+	bpf_map__set_max_entries(lb_env.skel->maps.veer_flows6, 4096);
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_affinity, 4096);
 	err = lb__load(lb_env.skel);
 	if (err) {
@@ -197,7 +198,8 @@ static bool env_reset(void)
 	struct veer_backend zero = {};
 	bool ok;
 
-	ok = map_clear(s->maps.veer_flows) && map_clear(s->maps.veer_affinity) &&
+	ok = map_clear(s->maps.veer_flows4) && map_clear(s->maps.veer_flows6) &&
+	     map_clear(s->maps.veer_affinity) &&
 	     map_clear(s->maps.veer_vips);
 	for (__u32 id = 0; ok && id < LB_NIDS; id++) {
 		__u32 inner_id;

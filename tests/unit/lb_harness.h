@@ -179,6 +179,8 @@ void lb_reasons_read(__u64 sum[VEER_REASON_MAX]);
 bool lb_flow_get(const char *saddr, __u16 sport, const char *daddr, __u16 dport, __u8 proto,
 		 struct veer_flow *f);
 int lb_map_count(struct bpf_map *map);
+/* Entries in both connection tables, IPv4 and IPv6. */
+int lb_flow_count(void);
 
 /* The forward entry of a flow to be, with the next hop cached (or none: ifindex 0). */
 bool lb_check_forward_entry(const struct veer_flow *f, __u32 vip_id, const struct be_def *be,

@@ -187,7 +187,19 @@ bool lb_flow_get(const char *saddr, __u16 sport, const char *daddr, __u16 dport,
 	k.sport = htons(sport);
 	k.dport = htons(dport);
 	k.proto = proto;
-	return !bpf_map__lookup_elem(lb_env.skel->maps.veer_flows, &k, sizeof(k), f, sizeof(*f), 0);
+	if (k.family == VEER_AF_INET) {
+		struct veer_flow4_key k4 = {k.saddr.v4, k.daddr.v4, k.sport, k.dport, proto, {0}};
+
+		return !bpf_map__lookup_elem(lb_env.skel->maps.veer_flows4, &k4, sizeof(k4), f,
+					     sizeof(*f), 0);
+	}
+	return !bpf_map__lookup_elem(lb_env.skel->maps.veer_flows6, &k, sizeof(k), f, sizeof(*f), 0);
+}
+
+int lb_flow_count(void)
+{
+	return lb_map_count(lb_env.skel->maps.veer_flows4) +
+	       lb_map_count(lb_env.skel->maps.veer_flows6);
 }
 
 int lb_map_count(struct bpf_map *map)

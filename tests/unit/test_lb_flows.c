@@ -17,7 +17,7 @@ VEER_TEST(lb_tcp4_new_flow)
 
 	if (!lb_begin() || !lb_vips_basic() || !lb_fixture_run(&fx))
 		return;
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 2, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 2, "flow entries");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 40000, VIP4, 80, IPPROTO_TCP, &f), "forward entry"))
 		lb_check_forward_entry(&f, VIP_TCP4, &BE_TCP4, true, "tcp4");
 	if (ASSERT_TRUE(lb_flow_get(BE_TCP4.addr, 8080, CLIENT4, 40000, IPPROTO_TCP, &f),
@@ -50,7 +50,7 @@ VEER_TEST(lb_tcp4_established)
 	if (!lb_add_backend(&BE_B, VIP_TCP4, VEER_WEIGHT_DEFAULT) ||
 	    !lb_set_ring_all(VIP_TCP4, BE_B.id) || !lb_fixture_run(&fx[2]))
 		return;
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 2, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 2, "flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 3, 3 * P.tcp4.len, 1, 0, 0,
 		       "VIP");
 	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_TCP4.id, 3, 3 * P.tcp4.len, 1, 0, 0,
@@ -114,7 +114,7 @@ VEER_TEST(lb_udp4)
 	ASSERT_EQ(pkt_l4_csum(&P.udp4_nocsum_out), 0, "udp4 without a checksum stays without");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 40001, VIP4, 53, IPPROTO_UDP, &f), "forward entry"))
 		lb_check_forward_entry(&f, VIP_UDP4, &BE_UDP4, true, "udp4");
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 4, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 4, "flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_UDP4, 2,
 		       P.udp4.len + P.udp4_nocsum.len, 2, 1, P.udp4_reply.len, "VIP");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 0, 0, 0, 0, 0,

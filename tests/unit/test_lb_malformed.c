@@ -27,7 +27,7 @@ VEER_TEST(lb_not_vip)
 
 	if (!lb_begin() || !lb_vips_basic() || !lb_fixtures_run(fx, ARRAY_LEN(fx)))
 		return;
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 0, "no flow entries");
+	ASSERT_EQ(lb_flow_count(), 0, "no flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 0, 0, 0, 0, 0, "VIP");
 }
 
@@ -74,7 +74,7 @@ VEER_TEST(lb_malformed)
 
 	if (!lb_begin() || !lb_vips_basic() || !lb_fixtures_run(fx, ARRAY_LEN(fx)))
 		return;
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 0, "no flow entries");
+	ASSERT_EQ(lb_flow_count(), 0, "no flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 0, 0, 0, 0, 0, "VIP");
 }
 
@@ -149,7 +149,7 @@ VEER_TEST(lb_ip6_atomic_fragment)
 		lb_check_reply_entry(&f, VIP_TCP6, VIP6, 80, BE_TCP6.id, "TCP atomic fragment");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT6, 40064, VIP6, 53, IPPROTO_UDP, &f), "forward entry"))
 		lb_check_forward_entry(&f, VIP_UDP6, &BE_UDP6, true, "UDP atomic fragment");
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 4, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 4, "flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP6, 2, 2 * P.frag6_atomic.len, 1, 0,
 		       0, "TCP VIP");
 	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_TCP6.id, 2, 2 * P.frag6_atomic.len, 1, 0,
@@ -180,7 +180,7 @@ VEER_TEST(lb_no_backend)
 		      "inactive backend") &&
 	    lb_set_ring_all(VIP_SPECIAL, BE_B.id))
 		lb_fixture_run(&fx);
-	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 0, "no flow entries");
+	ASSERT_EQ(lb_flow_count(), 0, "no flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_SPECIAL, 0, 0, 0, 0, 0, "VIP");
 }
 
@@ -192,7 +192,7 @@ VEER_TEST(lb_unsupported_mode)
 	if (lb_begin() && lb_add_vip(VIP_SPECIAL, VIP4_2, 80, IPPROTO_TCP, 0, VEER_MODE_DSR_IPIP) &&
 	    lb_add_backend(&BE_B, VIP_SPECIAL, VEER_WEIGHT_DEFAULT) &&
 	    lb_set_ring_all(VIP_SPECIAL, BE_B.id) && lb_fixture_run(&fx))
-		ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows), 0, "no flow entries");
+		ASSERT_EQ(lb_flow_count(), 0, "no flow entries");
 }
 
 /* ---- 10: TTL ---- */

@@ -72,8 +72,11 @@ int veer_open(struct veer **out, bool write)
 	bpf_program__set_autoload(v->skel->progs.veer_lb, false);
 	err = lb__load(v->skel);
 	if (err) {
-		pr_warn("cannot create or adopt the maps in %s: %s\n", VEER_PIN_DIR,
-			strerror(-err));
+		pr_warn("cannot create or adopt the maps in %s: %s%s\n", VEER_PIN_DIR,
+			strerror(-err),
+			err == -EINVAL ? " (maps pinned by another version of veer? detach it and "
+					 "remove the directory)"
+				       : "");
 		goto fail;
 	}
 	*out = v;

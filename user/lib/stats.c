@@ -54,13 +54,30 @@ int veer_flow_foreach(struct veer *v,
 		      int (*fn)(const struct veer_flow_key *, const struct veer_flow *, void *),
 		      void *ctx)
 {
-	struct bpf_map *map = v->skel->maps.veer_flows;
+	struct bpf_map *m4 = v->skel->maps.veer_flows4, *m6 = v->skel->maps.veer_flows6;
+	struct veer_flow4_key k4, cur4, *prev4 = NULL;
 	struct veer_flow_key key, cur, *prev = NULL;
 	struct veer_flow f;
 	int err;
 
-	while (!bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
-		if (!bpf_map__lookup_elem(map, &key, sizeof(key), &f, sizeof(f), 0)) {
+	while (!bpf_map__get_next_key(m4, prev4, &k4, sizeof(k4))) {
+		if (!bpf_map__lookup_elem(m4, &k4, sizeof(k4), &f, sizeof(f), 0)) {
+			memset(&key, 0, sizeof(key));
+			key.saddr.v4 = k4.saddr;
+			key.daddr.v4 = k4.daddr;
+			key.sport = k4.sport;
+			key.dport = k4.dport;
+			key.proto = k4.proto;
+			key.family = VEER_AF_INET;
+			err = fn(&key, &f, ctx);
+			if (err)
+				return err;
+		}
+		cur4 = k4;
+		prev4 = &cur4;
+	}
+	while (!bpf_map__get_next_key(m6, prev, &key, sizeof(key))) {
+		if (!bpf_map__lookup_elem(m6, &key, sizeof(key), &f, sizeof(f), 0)) {
 			err = fn(&key, &f, ctx);
 			if (err)
 				return err;

@@ -258,7 +258,8 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 				     BPF_ANY);
 	}
 	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
-	map_sweep(v->skel->maps.veer_flows, flow_of_vip, vip.id);
+	map_sweep(v->skel->maps.veer_flows4, flow_of_vip, vip.id);
+	map_sweep(v->skel->maps.veer_flows6, flow_of_vip, vip.id);
 	map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, vip.id);
 	return 0;
 }
