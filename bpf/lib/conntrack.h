@@ -92,16 +92,21 @@ static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *
 }
 
 /*
- * Once a second an active flow re-resolves its next hop (neighbours change) and, going
- * forward, re-installs its reply entry in case the LRU evicted it.
+ * Every VEER_FLOW_REFRESH_NS an active flow re-resolves its next hop (neighbours change) and, going
+ * forward, re-installs its reply entry if the LRU evicted it. Only if: an LRU insert costs
+ * ten lookups, and with a million flows most of them refresh all the time.
  */
 static __always_inline void flow_refresh(struct xdp_md *ctx, const struct packet *p,
 					 struct veer_flow *f, __u64 now)
 {
 	f->last_seen = now;
 	if (f->dir == VEER_FLOW_FORWARD) {
+		struct veer_flow_key rk = {};
+
 		hop_resolve(ctx, p, f, &p->key.saddr, &f->addr);
-		flow_install_reply(p, f);
+		flow_reply_key(p, f, &rk);
+		if (!flow_lookup(&rk))
+			flow_install_reply(p, f);
 	} else {
 		hop_resolve(ctx, p, f, &f->addr, &p->key.daddr);
 	}

@@ -2,7 +2,7 @@
 /*
  * Next-hop resolution and transmission. The FIB lookup is the most expensive step of the data
  * plane, so its answer (egress interface and both MACs) is cached in the flow entry and
- * refreshed once a second per flow, not done per packet.
+ * refreshed every few seconds per flow, not done per packet.
  */
 #ifndef VEER_BPF_FORWARD_H
 #define VEER_BPF_FORWARD_H

@@ -28,8 +28,13 @@
 
 /* A flow idle this long is forgotten and its next packet is scheduled again. */
 #define VEER_FLOW_TIMEOUT_NS (300ULL * 1000000000ULL)
-/* How often an active flow refreshes its idle clock and its cached next hop. */
-#define VEER_FLOW_REFRESH_NS (1ULL * 1000000000ULL)
+/*
+ * How often an active flow refreshes its idle clock, its cached next hop and its reply entry.
+ * Each refresh costs a FIB lookup and a second table lookup, cache misses both when the
+ * table is large: rare enough that a million flows do not pay it per packet, often enough
+ * that a neighbour whose MAC changed is followed within seconds.
+ */
+#define VEER_FLOW_REFRESH_NS (5ULL * 1000000000ULL)
 
 enum veer_family {
 	VEER_AF_INET = 4,
