@@ -131,6 +131,38 @@ fails_with() {
 	fails_with 2 "invalid mode 'turbo'" attach lo --mode turbo
 }
 
+@test "attach: a mode the driver cannot take is exit 1, with no fallback and nothing attached" {
+	# Loopback has no native XDP; veer must not fall back to generic on its own.
+	run --separate-stderr nsenter --net="/run/netns/$CLI_NS" "$VEER" attach lo
+	assert_equal "$status" 1
+	assert_regex "${stderr_lines[0]}" "^veer: cannot attach to lo in native mode: "
+	assert_equal "${#stderr_lines[@]}" 1
+	run nsenter --net="/run/netns/$CLI_NS" ip link show lo
+	refute_output --partial "xdp"
+	run bash -c "nsenter --net=/run/netns/$CLI_NS $VEER -j status |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)[\"interfaces\"]))'"
+	assert_success
+	assert_output "0"
+}
+
+@test "vip add: a full VIP table is exit 1, 'table full', and changes nothing" {
+	local max n i added=()
+	max=$(awk '$2 == "VEER_MAX_VIPS" { print $3 }' "$BATS_TEST_DIRNAME/../../include/veer/abi.h")
+	n=$("$VEER" -j vip list | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+	# Fill the table with small-ring VIPs in 198.18.128.0/17, then one more.
+	for ((i = n; i < max; i++)); do
+		vip="198.18.$((128 + i / 250)).$((1 + i % 250)):80/udp"
+		"$VEER" vip add "$vip" --ring-size 13 || break
+		added+=("$vip")
+	done
+	run "$VEER" -j vip list
+	full=$output
+	fails_with 1 "cannot add VIP 198.18.255.254:80/udp: table full" vip add 198.18.255.254:80/udp
+	assert_equal "$("$VEER" -j vip list)" "$full"
+	for vip in "${added[@]}"; do "$VEER" vip del "$vip"; done
+	assert_equal "${#added[@]}" "$((max - n))"
+}
+
 @test "unknown and ambiguous commands are exit 2" {
 	fails_with 2 ".*command 'frobnicate'" frobnicate
 	fails_with 2 ".*command 'frob' for vip" vip frob
