@@ -64,8 +64,12 @@ $(BUILD)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(BPF_SKELS) | $(BUILD)/lib
 $(BUILD)/libveer.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/veer: user/veer.c $(BUILD)/libveer.a $(LIB_HDRS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libveer.a $(LDLIBS) -o $@
+# The CLI: main and dispatch in user/veer.c, the commands by concern under user/cli/.
+CLI_SRCS := user/veer.c $(wildcard user/cli/*.c)
+CLI_HDRS := $(wildcard user/cli/*.h)
+
+$(BUILD)/veer: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libveer.a $(LIB_HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CLI_SRCS) $(BUILD)/libveer.a $(LDLIBS) -o $@
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@

@@ -21,4 +21,11 @@ int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx);
 /* Rebuilds the VIP's Maglev table off to the side and swaps it in with one update. */
 int veer_ring_publish(struct veer *v, const struct veer_vip *vip);
 
+/*
+ * Deletes every entry of a hash map that match() selects (id is passed through). Keys are
+ * collected first, then deleted, so the walk never runs over its own deletions.
+ */
+void veer_map_sweep(struct bpf_map *map,
+		    bool (*match)(const void *key, const void *value, __u32 id), __u32 id);
+
 #endif

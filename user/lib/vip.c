@@ -12,7 +12,9 @@
 int veer_vip_get(struct veer *v, const struct veer_vip_key *key, struct veer_vip *vip)
 {
 	return bpf_map__lookup_elem(v->skel->maps.veer_vips, key, sizeof(*key), vip, sizeof(*vip),
-				    0) ? -ENOENT : 0;
+				    0)
+		       ? -ENOENT
+		       : 0;
 }
 
 static int vip_cmp(const void *a, const void *b)
@@ -34,8 +36,7 @@ int veer_vip_list(struct veer *v, struct veer_vip_info **out, size_t *n)
 	list = calloc(VEER_MAX_VIPS, sizeof(*list));
 	if (!list)
 		return -ENOMEM;
-	while (cnt < VEER_MAX_VIPS &&
-	       !bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
+	while (cnt < VEER_MAX_VIPS && !bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
 		if (!bpf_map__lookup_elem(map, &key, sizeof(key), &list[cnt].vip,
 					  sizeof(list[cnt].vip), 0)) {
 			list[cnt].key = key;
@@ -180,43 +181,6 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 	return err;
 }
 
-/*
- * Deletes every entry of a hash map that match() selects. Keys are collected first: deleting
- * during a get_next_key walk would restart it at the table's start.
- */
-static void map_sweep(struct bpf_map *map, bool (*match)(const void *key, const void *value,
-							 __u32 id),
-		      __u32 id)
-{
-	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map), n = 0, cap = 0;
-	char *keys = NULL, *cur = malloc(ksz), *next = malloc(ksz), *val = malloc(vsz);
-	void *prev = NULL;
-
-	if (!cur || !next || !val)
-		goto cleanup;
-	while (!bpf_map__get_next_key(map, prev, next, ksz)) {
-		if (!bpf_map__lookup_elem(map, next, ksz, val, vsz, 0) && match(next, val, id)) {
-			if (n == cap) {
-				char *grown = realloc(keys, (cap = cap ? cap * 2 : 1024) * ksz);
-
-				if (!grown)
-					break;
-				keys = grown;
-			}
-			memcpy(keys + n++ * ksz, next, ksz);
-		}
-		memcpy(cur, next, ksz);
-		prev = cur;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map__delete_elem(map, keys + i * ksz, ksz, 0);
-cleanup:
-	free(val);
-	free(next);
-	free(cur);
-	free(keys);
-}
-
 static bool flow_of_vip(const void *key, const void *value, __u32 vip_id)
 {
 	(void)key;
@@ -258,8 +222,8 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 				     BPF_ANY);
 	}
 	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
-	map_sweep(v->skel->maps.veer_flows4, flow_of_vip, vip.id);
-	map_sweep(v->skel->maps.veer_flows6, flow_of_vip, vip.id);
-	map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, vip.id);
+	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, vip.id);
+	veer_map_sweep(v->skel->maps.veer_flows6, flow_of_vip, vip.id);
+	veer_map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, vip.id);
 	return 0;
 }

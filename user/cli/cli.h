@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the veer CLI's command files share: the command table entry, exit codes, the global
+ * output flag, option and argument helpers, and JSON helpers. The tables and dispatch are in
+ * user/veer.c; each command lives in the file of its concern (link.c, vip.c, show.c).
+ */
+#ifndef VEER_CLI_H
+#define VEER_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <json-c/json.h>
+#include "veer.h"
+
+#define VEER_VERSION "0.1.0"
+
+/* The documented exit status: usage covers bad input too (an invalid VIP, an unknown device). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+/* A command is either a leaf (fn) or a group with a sub table (sub); tables end with {}. */
+struct cmd {
+	const char *name;
+	int (*fn)(const struct cmd *c, int argc, char **argv);
+	const char *args;
+	const char *help;
+	const struct cmd *sub;
+};
+
+/* Set by main (-j) and dispatch; defined in user/veer.c. */
+extern bool json_out;
+extern const char *cmd_path; /* the full command name, "vip add", for messages */
+
+/* ---- options and arguments (common.c) ---- */
+
+/* Print "veer: MSG" and the command's usage line on stderr; returns EXIT_USAGE. */
+int usage_error(const struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * getopt_long over argv with --help added to opts (at most 14 entries). Returns the option
+ * character, -1 when the options are done, or -2 when the command line was handled (help shown
+ * or an error reported) and the command should return *rc.
+ */
+int next_opt(const struct cmd *c, int argc, char **argv, const struct option *opts, int *rc);
+
+/*
+ * The parsers below return 0, or -1 with the usage error reported and *rc set, so that a
+ * command can chain them: if (positional(...) || parse_vip_arg(...)) return rc;
+ */
+int positional(const struct cmd *c, int argc, int want, int *rc);
+int parse_vip_arg(const struct cmd *c, const char *s, struct veer_vip_key *key, int *rc);
+int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *ep, int *rc);
+int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc);
+
+int exit_code(int err);
+int open_state(struct veer **v, bool write);
+
+/* ---- JSON (common.c) ---- */
+
+/* Print o pretty and free it; returns EXIT_OK. */
+int print_json(struct json_object *o);
+const char *jstr(struct json_object *o, const char *key);
+
+/*
+ * The objects of `vip list`, `backend list` and `stats`. Text output is printed from the same
+ * objects, so the two formats cannot disagree.
+ */
+struct json_object *vip_json(const struct veer_vip_info *vi);
+struct json_object *counters_json(struct json_object *o, const struct veer_counters *s);
+struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi);
+
+/* ---- commands ---- */
+
+/* link.c */
+int cmd_attach(const struct cmd *c, int argc, char **argv);
+int cmd_detach(const struct cmd *c, int argc, char **argv);
+int cmd_status(const struct cmd *c, int argc, char **argv);
+
+/* vip.c */
+int cmd_vip_add(const struct cmd *c, int argc, char **argv);
+int cmd_vip_del(const struct cmd *c, int argc, char **argv);
+int cmd_vip_list(const struct cmd *c, int argc, char **argv);
+int cmd_backend_add(const struct cmd *c, int argc, char **argv);
+int cmd_backend_set(const struct cmd *c, int argc, char **argv);
+int cmd_backend_del(const struct cmd *c, int argc, char **argv);
+int cmd_backend_list(const struct cmd *c, int argc, char **argv);
+
+/* show.c */
+int cmd_stats(const struct cmd *c, int argc, char **argv);
+int cmd_flows(const struct cmd *c, int argc, char **argv);
+
+#endif /* VEER_CLI_H */

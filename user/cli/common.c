@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers shared by the veer commands: option and argument parsing, JSON output. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "cli.h"
+
+int usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "veer: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: veer %s %s\n", cmd_path, c->args);
+	return EXIT_USAGE;
+}
+
+int exit_code(int err)
+{
+	return err ? EXIT_FAILED : EXIT_OK;
+}
+
+/*
+ * Every command takes --help; opts lists the rest. The leading ':' in the optstring makes
+ * getopt report a missing argument as ':' rather than '?', so the two get different messages.
+ */
+int next_opt(const struct cmd *c, int argc, char **argv, const struct option *opts, int *rc)
+{
+	struct option all[16];
+	int n = 0, o;
+
+	for (; opts && opts[n].name; n++)
+		all[n] = opts[n];
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n] = (struct option){0};
+	o = getopt_long(argc, argv, ":h", all, NULL);
+	if (o == 'h') {
+		printf("usage: veer %s %s\n  %s\n", cmd_path, c->args, c->help);
+		*rc = EXIT_OK;
+		return -2;
+	}
+	if (o == '?' || o == ':') {
+		*rc = usage_error(c, "%s '%s' for %s",
+				  o == ':' ? "missing argument to option" : "unknown option",
+				  argv[optind - 1], cmd_path);
+		return -2;
+	}
+	return o;
+}
+
+int positional(const struct cmd *c, int argc, int want, int *rc)
+{
+	if (argc - optind != want) {
+		*rc = usage_error(c, "%s takes %d argument%s, got %d", cmd_path, want,
+				  want == 1 ? "" : "s", argc - optind);
+		return -1;
+	}
+	return 0;
+}
+
+int parse_vip_arg(const struct cmd *c, const char *s, struct veer_vip_key *key, int *rc)
+{
+	if (veer_parse_vip(s, key)) {
+		*rc = usage_error(c, "invalid VIP '%s' (want ADDR:PORT/tcp|udp, [ADDR6]:PORT/...)",
+				  s);
+		return -1;
+	}
+	return 0;
+}
+
+int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *ep, int *rc)
+{
+	if (veer_parse_endpoint(s, ep, false)) {
+		*rc = usage_error(
+			c, "invalid backend address '%s' (want ADDR[:PORT], [ADDR6]:PORT)", s);
+		return -1;
+	}
+	return 0;
+}
+
+int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc)
+{
+	if (veer_parse_u32(s, 0, VEER_WEIGHT_MAX, w)) {
+		*rc = usage_error(c, "invalid weight '%s' (want 0..%d)", s, VEER_WEIGHT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int open_state(struct veer **v, bool write)
+{
+	return veer_open(v, write) ? -1 : 0;
+}
+
+/* ---- JSON ---- */
+
+int print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return EXIT_OK;
+}
+
+const char *jstr(struct json_object *o, const char *key)
+{
+	return json_object_get_string(json_object_object_get(o, key));
+}
+
+struct json_object *vip_json(const struct veer_vip_info *vi)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[VEER_ADDR_STRLEN];
+
+	json_object_object_add(o, "vip",
+			       json_object_new_string(veer_fmt_vip(&vi->key, buf, sizeof(buf))));
+	json_object_object_add(o, "address",
+			       json_object_new_string(veer_fmt_addr(&vi->key.addr, vi->key.family,
+								    buf, sizeof(buf))));
+	json_object_object_add(o, "port", json_object_new_int(ntohs(vi->key.port)));
+	json_object_object_add(o, "protocol",
+			       json_object_new_string(veer_proto_name(vi->key.proto)));
+	json_object_object_add(o, "mode", json_object_new_string(veer_mode_name(vi->vip.mode)));
+	json_object_object_add(o, "id", json_object_new_int(vi->vip.id));
+	json_object_object_add(o, "ring_size", json_object_new_int64(vi->vip.ring_size));
+	json_object_object_add(o, "affinity", json_object_new_int64(vi->vip.affinity));
+	json_object_object_add(o, "backends", json_object_new_int64(vi->backends));
+	return o;
+}
+
+struct json_object *counters_json(struct json_object *o, const struct veer_counters *s)
+{
+	json_object_object_add(o, "packets", json_object_new_uint64(s->packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(s->bytes));
+	json_object_object_add(o, "new_flows", json_object_new_uint64(s->new_flows));
+	json_object_object_add(o, "reply_packets", json_object_new_uint64(s->reply_packets));
+	json_object_object_add(o, "reply_bytes", json_object_new_uint64(s->reply_bytes));
+	return o;
+}
+
+struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[VEER_ADDR_STRLEN];
+	struct veer_counters s = {};
+
+	json_object_object_add(
+		o, "backend",
+		json_object_new_string(veer_fmt_endpoint(&bi->be.addr, bi->be.port, bi->be.family,
+							 buf, sizeof(buf))));
+	json_object_object_add(o, "address",
+			       json_object_new_string(veer_fmt_addr(&bi->be.addr, bi->be.family,
+								    buf, sizeof(buf))));
+	json_object_object_add(o, "port", json_object_new_int(ntohs(bi->be.port)));
+	json_object_object_add(o, "weight", json_object_new_int64(bi->be.weight));
+	json_object_object_add(o, "pool", json_object_new_string(bi->be.pool));
+	json_object_object_add(o, "id", json_object_new_int64(bi->id));
+	veer_backend_counters(v, bi->id, &s);
+	return counters_json(o, &s);
+}

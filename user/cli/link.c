@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/* veer attach, detach, status: the data plane on interfaces and its pinned state. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+int cmd_attach(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'}, {0}};
+	enum veer_xdp_mode mode = VEER_XDP_NATIVE;
+	int o, rc = 0;
+
+	while ((o = next_opt(c, argc, argv, opts, &rc)) != -1) {
+		if (o == -2)
+			return rc;
+		if (!strcmp(optarg, "native"))
+			mode = VEER_XDP_NATIVE;
+		else if (!strcmp(optarg, "generic"))
+			mode = VEER_XDP_GENERIC;
+		else
+			return usage_error(c, "invalid mode '%s' (want native or generic)", optarg);
+	}
+	if (positional(c, argc, 1, &rc))
+		return rc;
+	rc = veer_attach(argv[optind], mode);
+	return rc == -ENODEV ? EXIT_USAGE : exit_code(rc);
+}
+
+int cmd_detach(const struct cmd *c, int argc, char **argv)
+{
+	int o, rc = 0;
+
+	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
+		return rc;
+	if (positional(c, argc, 1, &rc))
+		return rc;
+	rc = veer_detach(argv[optind]);
+	return rc == -ENODEV ? EXIT_USAGE : exit_code(rc);
+}
+
+static int json_strcmp(const void *a, const void *b)
+{
+	return strcmp(json_object_get_string(*(struct json_object *const *)a),
+		      json_object_get_string(*(struct json_object *const *)b));
+}
+
+int cmd_status(const struct cmd *c, int argc, char **argv)
+{
+	struct json_object *o = NULL, *links_j, *maps_j;
+	struct veer_vip_info *vips = NULL;
+	struct veer_link *links = NULL;
+	size_t nlinks = 0, nvips = 0;
+	struct veer *v = NULL;
+	struct dirent *de;
+	DIR *dir;
+	int opt, rc = 0;
+
+	while ((opt = next_opt(c, argc, argv, NULL, &rc)) != -1)
+		return rc;
+	if (positional(c, argc, 0, &rc))
+		return rc;
+	if (veer_links(&links, &nlinks))
+		return EXIT_FAILED;
+	if (open_state(&v, false)) {
+		free(links);
+		return EXIT_FAILED;
+	}
+	veer_vip_list(v, &vips, &nvips);
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(VEER_VERSION));
+	links_j = json_object_new_array();
+	for (size_t i = 0; i < nlinks; i++) {
+		struct json_object *l = json_object_new_object();
+
+		json_object_object_add(l, "interface", json_object_new_string(links[i].ifname));
+		json_object_object_add(l, "ifindex", json_object_new_int(links[i].ifindex));
+		json_object_object_add(l, "mode", json_object_new_string(links[i].mode));
+		json_object_object_add(l, "prog_id", json_object_new_int64(links[i].prog_id));
+		json_object_array_add(links_j, l);
+	}
+	json_object_object_add(o, "interfaces", links_j);
+	maps_j = json_object_new_array();
+	dir = opendir(VEER_PIN_DIR);
+	while (dir && (de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			json_object_array_add(maps_j, json_object_new_string(de->d_name));
+	if (dir)
+		closedir(dir);
+	json_object_array_sort(maps_j, json_strcmp);
+	json_object_object_add(o, "pin_dir", json_object_new_string(VEER_PIN_DIR));
+	json_object_object_add(o, "maps", maps_j);
+	json_object_object_add(o, "vips", json_object_new_int(nvips));
+	free(vips);
+	free(links);
+	veer_close(v);
+	if (json_out)
+		return print_json(o);
+	printf("veer %s\n", VEER_VERSION);
+	printf("interfaces:%s\n", nlinks ? "" : " none");
+	for (size_t i = 0; i < json_object_array_length(links_j); i++) {
+		struct json_object *l = json_object_array_get_idx(links_j, i);
+
+		printf("  %-16s xdp %-8s prog id %s\n",
+		       json_object_get_string(json_object_object_get(l, "interface")),
+		       json_object_get_string(json_object_object_get(l, "mode")),
+		       json_object_get_string(json_object_object_get(l, "prog_id")));
+	}
+	printf("maps in %s:", VEER_PIN_DIR);
+	for (size_t i = 0; i < json_object_array_length(maps_j); i++)
+		printf(" %s", json_object_get_string(json_object_array_get_idx(maps_j, i)));
+	printf("\nvips: %zu\n", nvips);
+	json_object_put(o);
+	return EXIT_OK;
+}

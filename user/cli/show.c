@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/* veer stats, flows: counters and connection table entries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli.h"
+
+int cmd_stats(const struct cmd *c, int argc, char **argv)
+{
+	struct json_object *root, *vips_j, *reasons_j;
+	__u64 reasons[VEER_REASON_MAX];
+	struct veer_vip_info *vips;
+	struct veer *v;
+	size_t n;
+	int o, rc = 0;
+
+	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
+		return rc;
+	if (positional(c, argc, 0, &rc))
+		return rc;
+	if (open_state(&v, false))
+		return EXIT_FAILED;
+	if (veer_vip_list(v, &vips, &n) || veer_reason_counters(v, reasons)) {
+		veer_close(v);
+		return EXIT_FAILED;
+	}
+	root = json_object_new_object();
+	vips_j = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *vj = vip_json(&vips[i]), *bj = json_object_new_array();
+		struct veer_backend_info *bes;
+		struct veer_counters s = {};
+		size_t nb;
+
+		veer_vip_counters(v, vips[i].vip.id, &s);
+		counters_json(vj, &s);
+		if (!veer_backend_list(v, &vips[i].key, &bes, &nb)) {
+			for (size_t b = 0; b < nb; b++)
+				json_object_array_add(bj, backend_json(v, &bes[b]));
+			free(bes);
+		}
+		json_object_object_add(vj, "backend_stats", bj);
+		json_object_array_add(vips_j, vj);
+	}
+	reasons_j = json_object_new_object();
+	for (int r = 1; r < VEER_REASON_MAX; r++)
+		json_object_object_add(reasons_j, veer_reason_names[r],
+				       json_object_new_uint64(reasons[r]));
+	json_object_object_add(root, "vips", vips_j);
+	json_object_object_add(root, "reasons", reasons_j);
+	free(vips);
+	veer_close(v);
+	if (json_out)
+		return print_json(root);
+	for (size_t i = 0; i < json_object_array_length(vips_j); i++) {
+		struct json_object *vj = json_object_array_get_idx(vips_j, i), *bj;
+
+		printf("%s  packets %s bytes %s new_flows %s replies %s\n", jstr(vj, "vip"),
+		       jstr(vj, "packets"), jstr(vj, "bytes"), jstr(vj, "new_flows"),
+		       jstr(vj, "reply_packets"));
+		bj = json_object_object_get(vj, "backend_stats");
+		for (size_t b = 0; b < json_object_array_length(bj); b++) {
+			struct json_object *be = json_object_array_get_idx(bj, b);
+
+			printf("  %-40s weight %-5s packets %s bytes %s new_flows %s replies %s\n",
+			       jstr(be, "backend"), jstr(be, "weight"), jstr(be, "packets"),
+			       jstr(be, "bytes"), jstr(be, "new_flows"), jstr(be, "reply_packets"));
+		}
+	}
+	printf("dropped:");
+	for (int r = 1; r < VEER_PASS_NOT_IP; r++)
+		printf(" %s %llu", veer_reason_names[r], (unsigned long long)reasons[r]);
+	printf("\npassed:");
+	for (int r = VEER_PASS_NOT_IP; r < VEER_REASON_MAX; r++)
+		printf(" %s %llu", veer_reason_names[r], (unsigned long long)reasons[r]);
+	printf("\n");
+	json_object_put(root);
+	return EXIT_OK;
+}
+
+struct flows_ctx {
+	struct json_object *a;
+	__u64 now;
+};
+
+static int flow_row(const struct veer_flow_key *k, const struct veer_flow *f, void *arg)
+{
+	struct flows_ctx *fc = arg;
+	struct json_object *o = json_object_new_object();
+	char src[VEER_ADDR_STRLEN], dst[VEER_ADDR_STRLEN], to[VEER_ADDR_STRLEN];
+	bool reply = f->dir == VEER_FLOW_REPLY;
+
+	veer_fmt_endpoint(&k->saddr, k->sport, k->family, src, sizeof(src));
+	veer_fmt_endpoint(&k->daddr, k->dport, k->family, dst, sizeof(dst));
+	veer_fmt_endpoint(&f->addr, f->port, k->family, to, sizeof(to));
+	json_object_object_add(o, "protocol", json_object_new_string(veer_proto_name(k->proto)));
+	json_object_object_add(o, "direction", json_object_new_string(reply ? "reply" : "forward"));
+	json_object_object_add(o, "source", json_object_new_string(src));
+	json_object_object_add(o, "destination", json_object_new_string(dst));
+	json_object_object_add(o, reply ? "new_source" : "new_destination",
+			       json_object_new_string(to));
+	json_object_object_add(o, "backend_id", json_object_new_int64(f->backend_id));
+	json_object_object_add(o, "ifindex", json_object_new_int64(f->ifindex));
+	json_object_object_add(
+		o, "idle_ms",
+		f->last_seen ? json_object_new_uint64((fc->now - f->last_seen) / 1000000) : NULL);
+	json_object_array_add(fc->a, o);
+	return 0;
+}
+
+int cmd_flows(const struct cmd *c, int argc, char **argv)
+{
+	struct flows_ctx fc;
+	struct timespec ts;
+	struct veer *v;
+	int o, rc = 0;
+
+	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
+		return rc;
+	if (positional(c, argc, 0, &rc))
+		return rc;
+	if (open_state(&v, false))
+		return EXIT_FAILED;
+	/* The data plane stamps flows with bpf_ktime_get_coarse_ns(). */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	fc.now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	fc.a = json_object_new_array();
+	rc = veer_flow_foreach(v, flow_row, &fc);
+	veer_close(v);
+	if (json_out)
+		return print_json(fc.a);
+	for (size_t i = 0; i < json_object_array_length(fc.a); i++) {
+		struct json_object *f = json_object_array_get_idx(fc.a, i);
+		bool reply = !strcmp(jstr(f, "direction"), "reply");
+
+		printf("%s %-7s %s -> %s %s %s idle %sms\n", jstr(f, "protocol"),
+		       jstr(f, "direction"), jstr(f, "source"), jstr(f, "destination"),
+		       reply ? "as from" : "to", jstr(f, reply ? "new_source" : "new_destination"),
+		       json_object_object_get(f, "idle_ms") ? jstr(f, "idle_ms") : "-");
+	}
+	json_object_put(fc.a);
+	return exit_code(rc);
+}
