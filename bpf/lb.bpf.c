@@ -52,8 +52,11 @@ static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 	if (f)
 		now = bpf_ktime_get_coarse_ns();
 	if (f && f->dir == VEER_FLOW_FORWARD &&
-	    (now - f->last_seen > flow_timeout_ns || flow_is_stale_syn(p, f)))
+	    (now - f->last_seen > flow_timeout_ns || flow_is_stale_syn(p, f))) {
+		/* The old backend's late packets (FIN, RST) must not reach the new connection. */
+		flow_forget_reply(p, f);
 		f = NULL;
+	}
 	if (!f) {
 		struct veer_vip_key vk = {};
 		struct veer_vip *vip;

@@ -69,6 +69,20 @@ static __always_inline int flow_install_reply(const struct packet *p, const stru
 	return flow_update(&rk, &rf);
 }
 
+static __always_inline void flow_forget_reply(const struct packet *p, const struct veer_flow *fwd)
+{
+	struct veer_flow4_key k4 = {};
+	struct veer_flow_key rk = {};
+
+	flow_reply_key(p, fwd, &rk);
+	if (rk.family == VEER_AF_INET6) {
+		bpf_map_delete_elem(&veer_flows6, &rk);
+		return;
+	}
+	flow4_key(&rk, &k4);
+	bpf_map_delete_elem(&veer_flows4, &k4);
+}
+
 static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *p,
 				       const struct veer_vip *vip, __u64 now, struct veer_flow *f)
 {

@@ -320,6 +320,13 @@ static void stale_syn(const struct stale_case *c)
 	if (ASSERT_TRUE(lb_flow_get(c->now->addr, c->now->port, client, sport, IPPROTO_TCP, &f),
 			"reply entry of the new connection"))
 		lb_check_reply_entry(&f, vip_id, vip, 80, c->now->id, c->name);
+	/* The old connection's late packets must not be rewritten into the new one. */
+	snprintf(w, sizeof(w), "%s: old connection's reply entry removed", c->name);
+	if (strcmp(c->old->addr, c->now->addr) || c->old->port != c->now->port)
+		ASSERT_FALSE(lb_flow_get(c->old->addr, c->old->port, client, sport, IPPROTO_TCP,
+					 &f),
+			     w);
+	ASSERT_EQ(lb_flow_count(), 2, "flow entries after the new connection");
 
 	snprintf(w, sizeof(w), "%s: ACK follows the new connection", c->name);
 	if (!tcp_to(client, sport, vip, TH_ACK_PSH, c->now, w))
