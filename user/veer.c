@@ -144,7 +144,8 @@ static int cmd_help(const struct cmd *c, int argc, char **argv)
 	if (t->sub)
 		list_commands(t->sub, t->name, stdout);
 	else
-		printf("usage: veer %s %s\n  %s\n", t->name, t->args, t->help);
+		printf("usage: veer %s%s%s\n  %s\n", t->name, *t->args ? " " : "", t->args,
+		       t->help);
 	return EXIT_OK;
 }
 

@@ -47,6 +47,8 @@ int next_opt(const struct cmd *c, int argc, char **argv, const struct option *op
  * command can chain them: if (positional(...) || parse_vip_arg(...)) return rc;
  */
 int positional(const struct cmd *c, int argc, int want, int *rc);
+/* For commands without options of their own: --help, then exactly nargs arguments. */
+int no_options(const struct cmd *c, int argc, char **argv, int nargs, int *rc);
 int parse_vip_arg(const struct cmd *c, const char *s, struct veer_vip_key *key, int *rc);
 int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *ep, int *rc);
 int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc);

@@ -14,7 +14,7 @@ int usage_error(const struct cmd *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: veer %s %s\n", cmd_path, c->args);
+	fprintf(stderr, "\nusage: veer %s%s%s\n", cmd_path, *c->args ? " " : "", c->args);
 	return EXIT_USAGE;
 }
 
@@ -38,7 +38,8 @@ int next_opt(const struct cmd *c, int argc, char **argv, const struct option *op
 	all[n] = (struct option){0};
 	o = getopt_long(argc, argv, ":h", all, NULL);
 	if (o == 'h') {
-		printf("usage: veer %s %s\n  %s\n", cmd_path, c->args, c->help);
+		printf("usage: veer %s%s%s\n  %s\n", cmd_path, *c->args ? " " : "", c->args,
+		       c->help);
 		*rc = EXIT_OK;
 		return -2;
 	}
@@ -59,6 +60,13 @@ int positional(const struct cmd *c, int argc, int want, int *rc)
 		return -1;
 	}
 	return 0;
+}
+
+int no_options(const struct cmd *c, int argc, char **argv, int nargs, int *rc)
+{
+	if (next_opt(c, argc, argv, NULL, rc) != -1)
+		return -1;
+	return positional(c, argc, nargs, rc);
 }
 
 int parse_vip_arg(const struct cmd *c, const char *s, struct veer_vip_key *key, int *rc)

@@ -31,11 +31,9 @@ int cmd_attach(const struct cmd *c, int argc, char **argv)
 
 int cmd_detach(const struct cmd *c, int argc, char **argv)
 {
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 1, &rc))
+	if (no_options(c, argc, argv, 1, &rc))
 		return rc;
 	rc = veer_detach(argv[optind]);
 	return rc == -ENODEV ? EXIT_USAGE : exit_code(rc);
@@ -56,11 +54,9 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	struct veer *v = NULL;
 	struct dirent *de;
 	DIR *dir;
-	int opt, rc = 0;
+	int rc = 0;
 
-	while ((opt = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 0, &rc))
+	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
 	if (veer_links(&links, &nlinks))
 		return EXIT_FAILED;

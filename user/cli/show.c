@@ -13,11 +13,9 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 	struct veer_vip_info *vips;
 	struct veer *v;
 	size_t n;
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 0, &rc))
+	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
 	if (open_state(&v, false))
 		return EXIT_FAILED;
@@ -114,11 +112,9 @@ int cmd_flows(const struct cmd *c, int argc, char **argv)
 	struct flows_ctx fc;
 	struct timespec ts;
 	struct veer *v;
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 0, &rc))
+	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
 	if (open_state(&v, false))
 		return EXIT_FAILED;

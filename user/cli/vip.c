@@ -44,11 +44,9 @@ int cmd_vip_del(const struct cmd *c, int argc, char **argv)
 {
 	struct veer_vip_key key;
 	struct veer *v;
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
+	if (no_options(c, argc, argv, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
 		return rc;
 	if (open_state(&v, true))
 		return EXIT_FAILED;
@@ -62,11 +60,9 @@ int cmd_vip_list(const struct cmd *c, int argc, char **argv)
 	struct veer_vip_info *vips;
 	struct veer *v;
 	size_t n;
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 0, &rc))
+	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
 	if (open_state(&v, false))
 		return EXIT_FAILED;
@@ -167,11 +163,9 @@ int cmd_backend_del(const struct cmd *c, int argc, char **argv)
 	struct veer_vip_key key;
 	struct veer_endpoint ep;
 	struct veer *v;
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 2, &rc) || parse_vip_arg(c, argv[optind], &key, &rc) ||
+	if (no_options(c, argc, argv, 2, &rc) || parse_vip_arg(c, argv[optind], &key, &rc) ||
 	    parse_backend_arg(c, argv[optind + 1], &ep, &rc))
 		return rc;
 	if (open_state(&v, true))
@@ -189,11 +183,9 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv)
 	struct veer *v;
 	char name[VEER_ADDR_STRLEN];
 	size_t n;
-	int o, rc = 0;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, NULL, &rc)) != -1)
-		return rc;
-	if (positional(c, argc, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
+	if (no_options(c, argc, argv, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
 		return rc;
 	if (open_state(&v, false))
 		return EXIT_FAILED;
