@@ -19,14 +19,17 @@ struct backend_ctx {
 
 static int backend_get(struct veer *v, __u32 id, struct veer_backend *be)
 {
-	return bpf_map__lookup_elem(v->skel->maps.veer_backends, &id, sizeof(id), be, sizeof(*be),
-				    0);
+	const struct veer_backend *table = veer_backends_get(v);
+
+	if (!table || id >= VEER_MAX_BACKENDS)
+		return -ENOENT;
+	*be = table[id];
+	return 0;
 }
 
 static int backend_put(struct veer *v, __u32 id, const struct veer_backend *be)
 {
-	return bpf_map__update_elem(v->skel->maps.veer_backends, &id, sizeof(id), be, sizeof(*be),
-				    BPF_ANY);
+	return veer_backend_put(v, id, be);
 }
 
 static bool backend_is(const struct veer_backend *be, __u32 vip_id, const struct veer_endpoint *ep)

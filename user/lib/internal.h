@@ -10,10 +10,21 @@ struct veer {
 	struct lb *skel; /* maps only: the program is loaded by veer_attach */
 	int lock_fd;	 /* the pin directory, flock'ed by writers */
 	int ncpus;
+	/*
+	 * veer_backends as read once per handle (the lock keeps it current): every backend
+	 * operation scans the whole table, and 4096 lookups per scan made VIP and backend
+	 * commands slow down with the number of VIPs.
+	 */
+	struct veer_backend *backends;
 };
 
 /* Opens the load balancer's skeleton with its maps pinned under VEER_PIN_DIR. */
 struct lb *veer_lb_open(void);
+
+/* The backend table (VEER_MAX_BACKENDS slots), read in one batch on first use; NULL on error. */
+const struct veer_backend *veer_backends_get(struct veer *v);
+/* Writes one backend slot to the map and to the handle's copy. */
+int veer_backend_put(struct veer *v, __u32 id, const struct veer_backend *be);
 
 /* Writes zeroes over every CPU's slot of a per-CPU counter array. */
 int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx);

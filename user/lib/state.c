@@ -9,6 +9,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
 
@@ -86,10 +87,71 @@ fail:
 	return err;
 }
 
+const struct veer_backend *veer_backends_get(struct veer *v)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(v->skel->maps.veer_backends);
+	__u32 *keys, out = 0, count, done = 0;
+	void *in = NULL;
+	int err = 0;
+
+	if (v->backends)
+		return v->backends;
+	v->backends = calloc(VEER_MAX_BACKENDS, sizeof(*v->backends));
+	keys = calloc(VEER_MAX_BACKENDS, sizeof(*keys));
+	if (!v->backends || !keys)
+		goto fail;
+	while (done < VEER_MAX_BACKENDS) {
+		count = VEER_MAX_BACKENDS - done;
+		err = bpf_map_lookup_batch(fd, in, &out, keys + done, v->backends + done, &count,
+					   &opts);
+		done += count;
+		if (err)
+			break;
+		in = &out;
+	}
+	if (err && errno != ENOENT) {
+		/* No batch support: one lookup per slot. */
+		for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
+			if (bpf_map_lookup_elem(fd, &id, &v->backends[id]))
+				goto fail;
+	} else {
+		/* An array returns its slots in order, so keys[i] == i; be safe anyway. */
+		struct veer_backend *sorted = calloc(VEER_MAX_BACKENDS, sizeof(*sorted));
+
+		if (!sorted)
+			goto fail;
+		for (__u32 i = 0; i < done; i++)
+			if (keys[i] < VEER_MAX_BACKENDS)
+				sorted[keys[i]] = v->backends[i];
+		free(v->backends);
+		v->backends = sorted;
+	}
+	free(keys);
+	return v->backends;
+fail:
+	pr_warn("cannot read the backend table: %s\n", strerror(errno ? errno : ENOMEM));
+	free(keys);
+	free(v->backends);
+	v->backends = NULL;
+	return NULL;
+}
+
+int veer_backend_put(struct veer *v, __u32 id, const struct veer_backend *be)
+{
+	int err = bpf_map__update_elem(v->skel->maps.veer_backends, &id, sizeof(id), be,
+				       sizeof(*be), BPF_ANY);
+
+	if (!err && v->backends && id < VEER_MAX_BACKENDS)
+		v->backends[id] = *be;
+	return err;
+}
+
 void veer_close(struct veer *v)
 {
 	if (!v)
 		return;
+	free(v->backends);
 	if (v->lock_fd >= 0)
 		close(v->lock_fd);
 	lb__destroy(v->skel);

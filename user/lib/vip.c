@@ -46,14 +46,17 @@ int veer_vip_list(struct veer *v, struct veer_vip_info **out, size_t *n)
 		prev = &cur;
 	}
 	qsort(list, cnt, sizeof(*list), vip_cmp);
-	for (size_t i = 0; i < cnt; i++) {
-		struct veer_backend_info *bes;
-		size_t nb;
+	/* One pass over the backend table counts every VIP's backends. */
+	if (veer_backends_get(v)) {
+		__u32 per_vip[VEER_MAX_VIPS] = {};
 
-		if (!veer_backend_list(v, &list[i].key, &bes, &nb)) {
-			list[i].backends = nb;
-			free(bes);
-		}
+		for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
+			if ((v->backends[id].flags & VEER_BACKEND_ACTIVE) &&
+			    v->backends[id].vip_id < VEER_MAX_VIPS)
+				per_vip[v->backends[id].vip_id]++;
+		for (size_t i = 0; i < cnt; i++)
+			list[i].backends =
+				list[i].vip.id < VEER_MAX_VIPS ? per_vip[list[i].vip.id] : 0;
 	}
 	*out = list;
 	*n = cnt;
@@ -88,6 +91,7 @@ int veer_ring_publish(struct veer *v, const struct veer_vip *vip)
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	struct veer_maglev_backend *mb = NULL;
+	const struct veer_backend *table;
 	struct veer_backend be;
 	__u32 *ring = NULL, *keys = NULL, count, nb = 0;
 	int inner = -1, err;
@@ -99,10 +103,13 @@ int veer_ring_publish(struct veer *v, const struct veer_vip *vip)
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	table = veer_backends_get(v);
+	if (!table) {
+		err = -EIO;
+		goto cleanup;
+	}
 	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
-		if (bpf_map__lookup_elem(v->skel->maps.veer_backends, &id, sizeof(id), &be,
-					 sizeof(be), 0))
-			continue;
+		be = table[id];
 		if (!(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip->id)
 			continue;
 		/* Pools other than the default serve only client-prefix steering. */
@@ -212,14 +219,12 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 		return err;
 	}
 	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
-	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
-		if (bpf_map__lookup_elem(v->skel->maps.veer_backends, &id, sizeof(id), &be,
-					 sizeof(be), 0) ||
-		    !(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip.id)
+	for (__u32 id = 0; veer_backends_get(v) && id < VEER_MAX_BACKENDS; id++) {
+		be = v->backends[id];
+		if (!(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip.id)
 			continue;
 		be.flags &= ~VEER_BACKEND_ACTIVE;
-		bpf_map__update_elem(v->skel->maps.veer_backends, &id, sizeof(id), &be, sizeof(be),
-				     BPF_ANY);
+		veer_backend_put(v, id, &be);
 	}
 	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
 	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, vip.id);
