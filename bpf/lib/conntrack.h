@@ -43,6 +43,17 @@ static __always_inline int flow_update(const struct veer_flow_key *k, const stru
 	return bpf_map_update_elem(&veer_flows4, &k4, f, BPF_ANY);
 }
 
+static __always_inline int flow_delete(const struct veer_flow_key *k)
+{
+	struct veer_flow4_key k4 = {};
+
+	if (k->family == VEER_AF_INET6)
+		return bpf_map_delete_elem(&veer_flows6, k);
+	flow4_key(k, &k4);
+	return bpf_map_delete_elem(&veer_flows4, &k4);
+}
+
+/* The reply direction of a forward flow: backend -> client. */
 static __always_inline void flow_reply_key(const struct packet *p, const struct veer_flow *fwd,
 					   struct veer_flow_key *rk)
 {
@@ -55,37 +66,31 @@ static __always_inline void flow_reply_key(const struct packet *p, const struct 
 }
 
 /* The reply entry resolves its own next hop on the first reply (last_seen 0 = stale). */
-static __always_inline int flow_install_reply(const struct packet *p, const struct veer_flow *fwd)
+static __always_inline int flow_install_reply(const struct packet *p, const struct veer_flow *fwd,
+					      const struct veer_flow_key *rk)
 {
-	struct veer_flow_key rk = {};
 	struct veer_flow rf = {};
 
-	flow_reply_key(p, fwd, &rk);
 	rf.addr = p->key.daddr;
 	rf.port = p->key.dport;
 	rf.dir = VEER_FLOW_REPLY;
 	rf.vip_id = fwd->vip_id;
 	rf.backend_id = fwd->backend_id;
-	return flow_update(&rk, &rf);
+	return flow_update(rk, &rf);
 }
 
 static __always_inline void flow_forget_reply(const struct packet *p, const struct veer_flow *fwd)
 {
-	struct veer_flow4_key k4 = {};
 	struct veer_flow_key rk = {};
 
 	flow_reply_key(p, fwd, &rk);
-	if (rk.family == VEER_AF_INET6) {
-		bpf_map_delete_elem(&veer_flows6, &rk);
-		return;
-	}
-	flow4_key(&rk, &k4);
-	bpf_map_delete_elem(&veer_flows4, &k4);
+	flow_delete(&rk);
 }
 
 static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *p,
 				       const struct veer_vip *vip, __u64 now, struct veer_flow *f)
 {
+	struct veer_flow_key rk = {};
 	struct veer_backend *be;
 	__u32 id;
 
@@ -100,15 +105,16 @@ static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *
 	f->backend_id = id;
 	f->last_seen = now;
 	hop_resolve(ctx, p, f, &p->key.saddr, &be->addr);
-	if (flow_update(&p->key, f) || flow_install_reply(p, f))
+	flow_reply_key(p, f, &rk);
+	if (flow_update(&p->key, f) || flow_install_reply(p, f, &rk))
 		return -VEER_DROP_FLOW_FULL;
 	return 0;
 }
 
 /*
- * Every VEER_FLOW_REFRESH_NS an active flow re-resolves its next hop (neighbours change) and, going
- * forward, re-installs its reply entry if the LRU evicted it. Only if: an LRU insert costs
- * ten lookups, and with a million flows most of them refresh all the time.
+ * Every VEER_FLOW_REFRESH_NS an active flow re-resolves its next hop (neighbours change) and,
+ * going forward, re-installs its reply entry if the LRU evicted it. Only if: an LRU insert
+ * costs ten lookups, and with a million flows most of them refresh all the time.
  */
 static __always_inline void flow_refresh(struct xdp_md *ctx, const struct packet *p,
 					 struct veer_flow *f, __u64 now)
@@ -120,7 +126,7 @@ static __always_inline void flow_refresh(struct xdp_md *ctx, const struct packet
 		hop_resolve(ctx, p, f, &p->key.saddr, &f->addr);
 		flow_reply_key(p, f, &rk);
 		if (!flow_lookup(&rk))
-			flow_install_reply(p, f);
+			flow_install_reply(p, f, &rk);
 	} else {
 		hop_resolve(ctx, p, f, &f->addr, &p->key.daddr);
 	}

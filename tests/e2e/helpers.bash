@@ -112,6 +112,19 @@ e2e_count() {
 	grep -cx -- "$2" "$1" || true
 }
 
+# e2e_assert_spread FILE TOTAL MIN MAX: FILE holds TOTAL answers, none failed, and each of
+# b1, b2 and b3 answered between MIN and MAX of them.
+e2e_assert_spread() {
+	local file=$1 total=$2 min=$3 max=$4 b n
+	sort "$file" | uniq -c
+	assert_equal "$(e2e_count "$file" FAIL)" 0
+	assert_equal "$(wc -l <"$file")" "$total"
+	for b in b1 b2 b3; do
+		n=$(e2e_count "$file" "$b")
+		(( n >= min && n <= max )) || fail "$b answered $n of $total requests (want $min..$max)"
+	done
+}
+
 # e2e_stats_vip VIP EXPR: evaluates EXPR with v = VIP's entry in `veer -j stats`.
 e2e_stats_vip() {
 	"$VEER" -j stats | e2e_json \

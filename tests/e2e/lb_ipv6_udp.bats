@@ -49,28 +49,28 @@ for _ in range(nsock):
 ' "$@"
 }
 
+# udp_spread HOST SOCKETS DATAGRAMS: every socket's datagrams are answered from the VIP and
+# each backend answers at least 5 of the sockets.
+udp_spread() {
+	run udp_probe "$@"
+	assert_success
+	printf '%s\n' "${lines[@]}" | sort | uniq -c
+	refute_output --partial FAIL
+	assert_equal "${#lines[@]}" "$2"
+	for b in b1 b2 b3; do
+		(( $(printf '%s\n' "${lines[@]}" | grep -c "^$b") >= 5 )) || fail "$b answered fewer than 5 of $2 sources"
+	done
+}
+
 @test "IPv6 TCP VIP: 150 HTTP requests succeed, spread over the three backends" {
 	e2e_get 150 "$URL6" >"$BATS_TEST_TMPDIR/answers"
-	sort "$BATS_TEST_TMPDIR/answers" | uniq -c
-	assert_equal "$(e2e_count "$BATS_TEST_TMPDIR/answers" FAIL)" 0
-	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/answers")" 150
-	for b in b1 b2 b3; do
-		n=$(e2e_count "$BATS_TEST_TMPDIR/answers" "$b")
-		(( n >= 25 && n <= 75 )) || fail "$b answered $n of 150 requests (want 25..75)"
-	done
+	e2e_assert_spread "$BATS_TEST_TMPDIR/answers" 150 25 75
 	run e2e_stats_vip "$VIP6" "v['new_flows'] >= 150 and v['new_flows'] == sum(b['new_flows'] for b in v['backend_stats'])"
 	assert_output True
 }
 
 @test "IPv4 UDP VIP: every datagram answered from the VIP, by several backends" {
-	run udp_probe 198.18.100.10 60 3
-	assert_success
-	printf '%s\n' "${lines[@]}" | sort | uniq -c
-	refute_output --partial FAIL
-	assert_equal "${#lines[@]}" 60
-	for b in b1 b2 b3; do
-		(( $(printf '%s\n' "${lines[@]}" | grep -c "^$b") >= 5 )) || fail "$b answered fewer than 5 of 60 sources"
-	done
+	udp_spread 198.18.100.10 60 3
 }
 
 @test "UDP flows stick: the datagrams of one source port all reach the same backend" {
@@ -85,14 +85,7 @@ for _ in range(nsock):
 }
 
 @test "IPv6 UDP VIP: every datagram answered from the VIP, by several backends" {
-	run udp_probe 2001:2:0:100::10 60 2
-	assert_success
-	printf '%s\n' "${lines[@]}" | sort | uniq -c
-	refute_output --partial FAIL
-	assert_equal "${#lines[@]}" 60
-	for b in b1 b2 b3; do
-		(( $(printf '%s\n' "${lines[@]}" | grep -c "^$b") >= 5 )) || fail "$b answered fewer than 5 of 60 sources"
-	done
+	udp_spread 2001:2:0:100::10 60 2
 }
 
 @test "veer stats counts the UDP VIP's flows and replies" {

@@ -27,9 +27,16 @@ static int backend_get(struct veer *v, __u32 id, struct veer_backend *be)
 	return 0;
 }
 
-static int backend_put(struct veer *v, __u32 id, const struct veer_backend *be)
+/* Slots are stamped with a counter when they change; the next stamp is one past the largest. */
+static __u32 backend_next_seq(struct veer *v)
 {
-	return veer_backend_put(v, id, be);
+	struct veer_backend be;
+	__u32 seq = 0;
+
+	for (__u32 i = 0; i < VEER_MAX_BACKENDS; i++)
+		if (!backend_get(v, i, &be) && be.seq > seq)
+			seq = be.seq;
+	return seq + 1;
 }
 
 static bool backend_is(const struct veer_backend *be, __u32 vip_id, const struct veer_endpoint *ep)
@@ -79,7 +86,7 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 {
 	struct veer_endpoint ep = *ep_in;
 	struct veer_backend be, fresh = {};
-	__u32 id, slot = VEER_NO_BACKEND, seq = 0, oldest = ~0u, members = 0;
+	__u32 id, slot = VEER_NO_BACKEND, oldest = ~0u, members = 0;
 	struct backend_ctx c;
 	int err;
 
@@ -101,8 +108,6 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 	for (__u32 i = 0; i < VEER_MAX_BACKENDS; i++) {
 		if (backend_get(v, i, &be))
 			continue;
-		if (be.seq > seq)
-			seq = be.seq;
 		if (be.flags & VEER_BACKEND_ACTIVE) {
 			members += be.vip_id == c.vip.id;
 			continue;
@@ -128,17 +133,17 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 	fresh.flags = VEER_BACKEND_ACTIVE;
 	fresh.vip_id = c.vip.id;
 	fresh.weight = weight;
-	fresh.seq = seq + 1;
+	fresh.seq = backend_next_seq(v);
 	strcpy(fresh.pool, pool);
 	/* Slot and counters first, then the table that points at them. */
 	err = veer_counters_reset(v, v->skel->maps.veer_be_stats, slot);
 	if (!err)
-		err = backend_put(v, slot, &fresh);
+		err = veer_backend_put(v, slot, &fresh);
 	if (!err) {
 		err = veer_ring_publish(v, &c.vip);
 		if (err) {
 			fresh.flags = 0;
-			backend_put(v, slot, &fresh);
+			veer_backend_put(v, slot, &fresh);
 		}
 	}
 	if (err)
@@ -164,12 +169,12 @@ int veer_backend_set_weight(struct veer *v, const struct veer_vip_key *vip,
 	}
 	old = be.weight;
 	be.weight = weight;
-	err = backend_put(v, id, &be);
+	err = veer_backend_put(v, id, &be);
 	if (!err) {
 		err = veer_ring_publish(v, &c.vip);
 		if (err) {
 			be.weight = old;
-			backend_put(v, id, &be);
+			veer_backend_put(v, id, &be);
 		}
 	}
 	if (err)
@@ -181,9 +186,9 @@ int veer_backend_del(struct veer *v, const struct veer_vip_key *vip,
 		     const struct veer_endpoint *ep_in)
 {
 	struct veer_endpoint ep = *ep_in;
-	struct veer_backend be, other;
+	struct veer_backend be;
 	struct backend_ctx c;
-	__u32 id, seq = 0;
+	__u32 id;
 	int err;
 
 	err = backend_prepare(v, "delete", "of", vip, &ep, &c);
@@ -193,21 +198,18 @@ int veer_backend_del(struct veer *v, const struct veer_vip_key *vip,
 		pr_warn("cannot delete backend %s of %s: no such backend\n", c.be_name, c.vip_name);
 		return -ENOENT;
 	}
-	for (__u32 i = 0; i < VEER_MAX_BACKENDS; i++)
-		if (!backend_get(v, i, &other) && other.seq > seq)
-			seq = other.seq;
 	/*
 	 * Out of the table first (weight 0 drains), then out of the slot. Established flows
 	 * carry the backend's address in their entry and finish where they started.
 	 */
 	be.weight = 0;
-	err = backend_put(v, id, &be);
+	err = veer_backend_put(v, id, &be);
 	if (!err)
 		err = veer_ring_publish(v, &c.vip);
 	if (!err) {
 		be.flags &= ~VEER_BACKEND_ACTIVE;
-		be.seq = seq + 1;
-		err = backend_put(v, id, &be);
+		be.seq = backend_next_seq(v);
+		err = veer_backend_put(v, id, &be);
 	}
 	if (err)
 		pr_warn("cannot delete backend %s of %s: %s\n", c.be_name, c.vip_name,
