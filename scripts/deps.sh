@@ -6,8 +6,9 @@ set -euo pipefail
 
 PKGS=(
 	clang llvm make gcc pkg-config libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev
-	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev
+	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev libhiredis-dev libmemcached-dev
 	bats bats-assert bats-support iproute2 ethtool util-linux nftables curl python3
+	redis-server redis-tools memcached
 )
 
 missing=()

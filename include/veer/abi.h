@@ -185,4 +185,224 @@ enum veer_reason {
 			"unsupported", "not_ip", "not_vip", "fragment_tail", "ttl", "stack", \
 	}
 
+/*
+ * The hot-key cache (bpf/cache.bpf.c). A sockops program collects the client sockets of a cgroup
+ * that connect to a cache port into veer_cache_socks; an sk_msg program on that map answers
+ * single GETs from veer_cache_data and an sk_skb verdict program counts the server's replies, so
+ * that a cached reply never overtakes one the server still owes.
+ */
+#ifndef VEER_CACHE_VALUE_MAX
+#define VEER_CACHE_VALUE_MAX 1024 /* bytes; a power of two from 256 to 4096 */
+#endif
+#if VEER_CACHE_VALUE_MAX < 256 || VEER_CACHE_VALUE_MAX > 4096 ||                           \
+	(VEER_CACHE_VALUE_MAX & (VEER_CACHE_VALUE_MAX - 1))
+#error "VEER_CACHE_VALUE_MAX must be a power of two from 256 to 4096"
+#endif
+/* The stored reply: the value plus the protocol's framing (a memcached VALUE line < 300 B). */
+#define VEER_CACHE_REPLY_MAX (2 * VEER_CACHE_VALUE_MAX)
+#define VEER_CACHE_KEY_MAX   250 /* memcached's limit, also applied to Redis */
+#define VEER_CACHE_ENTRIES   ((32u << 20) / VEER_CACHE_REPLY_MAX) /* 32 MiB of replies */
+#define VEER_CACHE_GEN_SLOTS 65536 /* power of two */
+#define VEER_CACHE_CONNS     65536
+#define VEER_CACHE_HOT_MAX   16384
+#define VEER_CACHE_PORTS     16
+
+enum veer_cache_proto {
+	VEER_CACHE_REDIS = 1,
+	VEER_CACHE_MEMCACHED = 2,
+};
+
+/* veer_cache_ports: server port (host order) -> protocol. */
+struct veer_cache_port {
+	__u8 proto; /* enum veer_cache_proto */
+	__u8 pad[3];
+};
+
+/* Keys of veer_cache_data and veer_cache_hot: zero-padded so that they compare bytewise. */
+struct veer_cache_key {
+	__u8 proto; /* enum veer_cache_proto: the same name is two keys in two protocols */
+	__u8 pad;
+	__u16 len;
+	__u8 bytes[256]; /* room past VEER_CACHE_KEY_MAX for chunked copies */
+};
+
+/*
+ * veer_cache_data: the whole reply the server would send, framing included, so that a hit
+ * is a copy. An entry is served only while gen equals veer_cache_gens[slot of the key] and
+ * epoch equals the flush epoch: a write bumps the slot before it is passed to the server, so a
+ * value read from the server before the write can never be installed as current.
+ */
+struct veer_cache_entry {
+	__u64 gen;
+	__u64 epoch;
+	__u64 expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
+	__u32 reply_len;
+	__u32 value_len;
+	__u8 reply[VEER_CACHE_REPLY_MAX];
+};
+
+/* veer_cache_glob[0]: sequences shared by the programs and userspace. */
+struct veer_cache_glob {
+	__u64 seq;   /* source of fresh generation values (bumped atomically by BPF) */
+	__u64 epoch; /* bumped by FLUSHALL/FLUSHDB/flush_all: every entry becomes stale */
+};
+
+/* Userspace writes generations from the upper half so they never equal one the BPF side made. */
+#define VEER_CACHE_GEN_USER (1ULL << 63)
+
+/* veer_cache_socks and veer_cache_conns: a client socket by its own 4-tuple. */
+struct veer_cache_sock_key {
+	__u32 local[4];	 /* IPv4 in local[0] (network order), the rest zero */
+	__u32 remote[4];
+	__u32 local_port;  /* host order */
+	__u32 remote_port; /* host order */
+	__u32 family;
+};
+
+/*
+ * Working state of one run of the sk_msg (rq) or verdict (rp) program over one message or
+ * segment. It sits in the connection's entry, not on the stack: the socket lock makes it
+ * private to the run, and the verifier, which cannot know map contents, then sees a byte
+ * loop's position as unknown and verifies its body once instead of once per position.
+ */
+struct veer_cache_rq_cur {
+	__u32 pos;  /* in the window [msg->data, msg->data_end) */
+	__u32 end;  /* window length */
+	__u32 base; /* the window's offset in the message */
+	__u32 size; /* the message's */
+	__u32 done; /* complete requests the server will answer */
+	__u32 cmds; /* complete commands */
+	/* The first command completed in the message, for the hit path. */
+	__u32 first_end;
+	__u32 first_class;
+	__u32 first_argc;
+	__u32 key_off;
+	__u32 key_len;
+	__u32 key_hash;
+	__u8 proto;
+	__u8 off;   /* enum veer_cache_stat: framing lost, stop */
+	__u8 nohit; /* enum veer_cache_stat: a command switched serving off */
+	__u8 pad;
+};
+
+struct veer_cache_rp_cur {
+	__u32 pos;
+	__u32 len;
+	__u32 buf_off;
+	__u32 buf_len;
+	__u8 off;
+	__u8 pad[7];
+	__u8 buf[64]; /* bytes of the skb, which is often paged, read 64 at a time */
+};
+
+/*
+ * veer_cache_conns: what one client connection owes and where its streams stand. sent counts
+ * the requests passed to the server that will be answered, replies the answers seen arriving;
+ * a hit is served only when they are equal and the message starts on a request boundary. The
+ * tokenizer fields (rq_*) survive across send() calls, the reply parser's (rp_*) across
+ * segments. sk_msg runs under the socket lock and the verdict program under the same lock (or
+ * from the backlog when the lock is released), so the two never race on one connection.
+ *
+ * A write bumps its key's generation twice: when it is passed to the server, and when its
+ * reply is seen (pend[]), so that a fill that read the value while the write was still on its
+ * way cannot stay current. Reply n of the connection acknowledges pend[] entries with idx n.
+ */
+#define VEER_CACHE_PEND	    16
+#define VEER_CACHE_SLOT_ALL 0xffffffffu /* a write of several keys: bump the epoch */
+
+struct veer_cache_pend {
+	__u32 idx;  /* the reply that acknowledges the write */
+	__u32 slot; /* generation slot to bump, or VEER_CACHE_SLOT_ALL */
+};
+
+struct veer_cache_conn {
+	__u64 sent;
+	__u64 replies;
+	__u8 proto;
+	__u8 off;   /* enum veer_cache_stat that switched serving off, 0 = serving */
+	__u8 blind; /* requests can no longer be tokenized: every message bumps the epoch */
+	__u8 rp_lost; /* replies can no longer be counted: writes are not acknowledged */
+	__u8 rq_state;
+	__u8 rp_state;
+	__u8 multi; /* inside MULTI: writes are acknowledged by EXEC's reply */
+	__u8 pad;
+	__u32 rq_num;	/* number being read (argument count, length, data block size) */
+	__u32 rq_skip;	/* bytes of the current argument or data block still to come */
+	__u32 rq_args;	/* arguments of the current command still to come (RESP) */
+	__u32 rq_argi;	/* index of the current argument or token */
+	__u32 rq_hash;	/* running hash of the current argument */
+	__u32 rq_arglen;
+	__u32 rq_class; /* enum veer_cache_cmd */
+	__u32 rq_flags;
+	__u32 rq_wslot; /* slot of the command's written key(s), or VEER_CACHE_SLOT_ALL */
+	__u32 rq_writes; /* keys the command writes */
+	__u32 rp_num;
+	__u32 rp_skip;
+	__u32 rp_flags;
+	__u32 rp_depth;	 /* arrays open, RESP */
+	__u32 rp_elems[8]; /* elements still to come in each open array */
+	__u32 multi_slot;
+	__u32 multi_writes;
+	__u32 pend_head;
+	__u32 pend_n;
+	__u32 overflow_idx; /* writes that found pend[] full: bump the epoch at this reply */
+	__u32 pad2;
+	struct veer_cache_pend pend[VEER_CACHE_PEND];
+	__u8 rq_name[16]; /* the command, upper case, as read so far */
+	struct veer_cache_rq_cur rq_cur;
+	struct veer_cache_rp_cur rp_cur;
+	struct veer_cache_key key; /* a hit candidate's key */
+};
+
+/* veer_cache_cmds: (protocol, command name) -> what the command means for the cache. */
+#define VEER_CACHE_CMD_LEN 16
+
+struct veer_cache_cmd_key {
+	__u8 proto;
+	__u8 pad[3];
+	__u8 name[VEER_CACHE_CMD_LEN]; /* upper case, zero padded */
+};
+
+enum veer_cache_cmd {
+	VEER_CMD_WRITE = 0, /* unknown commands too: every argument is invalidated as a key */
+	VEER_CMD_GET,	    /* a read of one key: a hit candidate */
+	VEER_CMD_READ,	    /* reads nothing cached or changes nothing */
+	VEER_CMD_FLUSH,	    /* every entry becomes stale */
+	VEER_CMD_OFF,	    /* changes the stream's framing or database: caching off */
+	VEER_CMD_STORE,	    /* memcached storage command: the key, then a data block */
+	VEER_CMD_KEYWRITE,  /* memcached write of its first argument only */
+	VEER_CMD_MULTI,	    /* MULTI: writes queued until EXEC */
+	VEER_CMD_EXEC,	    /* EXEC or DISCARD */
+};
+
+/* Per-CPU counters in veer_cache_stats[stat]. */
+enum veer_cache_stat {
+	VEER_CACHE_NONE = 0,
+	VEER_CACHE_HIT,		/* answered from the cache */
+	VEER_CACHE_MISS,	/* a single GET not in the cache (or stale): passed */
+	VEER_CACHE_PASS_OWED,	/* a cached GET passed: the server still owed a reply */
+	VEER_CACHE_PASS_BATCH,	/* a GET inside a batch or a split request: passed */
+	VEER_CACHE_PASS_OTHER,	/* any other command: passed */
+	VEER_CACHE_PASS_OFF,	/* a message on a connection with caching off: passed */
+	VEER_CACHE_INVALIDATE,	/* a write bumped a key's generation */
+	VEER_CACHE_FLUSH,	/* FLUSHALL/FLUSHDB/flush_all: every entry made stale */
+	VEER_CACHE_REPLIES,	/* server replies counted */
+	VEER_CACHE_OFF_PROTOCOL, /* caching switched off: unparsed request or reply */
+	VEER_CACHE_BLIND,	 /* a message of a connection whose requests cannot be read */
+	VEER_CACHE_OFF_COMMAND,	 /* caching switched off: SELECT, SUBSCRIBE, CLIENT, HELLO, ... */
+	VEER_CACHE_OFF_NO_STATE, /* connection not tracked (table full): never served */
+	VEER_CACHE_OFF_TOO_BIG,	 /* a message too large to tokenize */
+	VEER_CACHE_HOT_FULL,	/* miss not counted: hot-key table insert failed */
+	VEER_CACHE_EVICT,	/* entries removed to stay within bounds (userspace) */
+	VEER_CACHE_EXPIRED,	/* entries found past their TTL */
+	VEER_CACHE_STAT_MAX,
+};
+
+#define VEER_CACHE_STAT_NAMES                                                              \
+	{                                                                                  \
+		"none", "hit", "miss", "pass_owed", "pass_batch", "pass_other", "pass_off",      \
+			"invalidate", "flush", "replies", "off_protocol", "blind", "off_command",       \
+			"off_no_state", "off_too_big", "hot_full", "evict", "expired",         \
+	}
+
 #endif /* VEER_ABI_H */

@@ -2,7 +2,7 @@
 /*
  * What the veer CLI's command files share: the command table entry, exit codes, the global
  * output flag, option and argument helpers, and JSON helpers. The tables and dispatch are in
- * user/veer.c; each command lives in the file of its concern (link.c, vip.c, show.c).
+ * user/veer.c; each command lives in the file of its concern (link.c, vip.c, show.c, cache.c).
  */
 #ifndef VEER_CLI_H
 #define VEER_CLI_H
@@ -89,5 +89,16 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv);
 /* show.c */
 int cmd_stats(const struct cmd *c, int argc, char **argv);
 int cmd_flows(const struct cmd *c, int argc, char **argv);
+
+/* cache.c */
+int cmd_cache_attach(const struct cmd *c, int argc, char **argv);
+int cmd_cache_detach(const struct cmd *c, int argc, char **argv);
+int cmd_cache_put(const struct cmd *c, int argc, char **argv);
+int cmd_cache_get(const struct cmd *c, int argc, char **argv);
+int cmd_cache_del(const struct cmd *c, int argc, char **argv);
+int cmd_cache_list(const struct cmd *c, int argc, char **argv);
+int cmd_cache_stats(const struct cmd *c, int argc, char **argv);
+int cmd_cache_hot(const struct cmd *c, int argc, char **argv);
+int cmd_cache_manage(const struct cmd *c, int argc, char **argv);
 
 #endif /* VEER_CLI_H */

@@ -18,6 +18,12 @@ struct veer {
 	struct veer_backend *backends;
 };
 
+/*
+ * Serialises writers of the pinned state (slot allocation and ring rebuilds read, then write):
+ * an flock on the pin directory, shared for readers. Returns the fd to close, or -errno.
+ */
+int veer_lock_pins(bool write);
+
 /* Opens the load balancer's skeleton with its maps pinned under VEER_PIN_DIR. */
 struct lb *veer_lb_open(void);
 

@@ -30,6 +30,21 @@ int veer_check_bpffs(void)
 	return 0;
 }
 
+int veer_lock_pins(bool write)
+{
+	int fd = open(VEER_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, write ? LOCK_EX : LOCK_SH)) {
+		int err = -errno;
+
+		pr_warn("cannot lock %s: %s\n", VEER_PIN_DIR, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
 struct lb *veer_lb_open(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = VEER_PIN_DIR);
@@ -62,11 +77,9 @@ int veer_open(struct veer **out, bool write)
 		err = -ENOTSUP;
 		goto fail;
 	}
-	/* Serialise writers: slot allocation and ring rebuilds read, then write. */
-	v->lock_fd = open(VEER_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (v->lock_fd < 0 || flock(v->lock_fd, write ? LOCK_EX : LOCK_SH)) {
-		err = -errno;
-		pr_warn("cannot lock %s: %s\n", VEER_PIN_DIR, strerror(errno));
+	v->lock_fd = veer_lock_pins(write);
+	if (v->lock_fd < 0) {
+		err = v->lock_fd;
 		goto fail;
 	}
 	/* Maps only: creating or adopting the pinned maps needs no verifier pass. */

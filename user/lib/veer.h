@@ -103,4 +103,78 @@ int veer_links(struct veer_link **out, size_t *n);
 /* 0 when /sys/fs/bpf is a bpffs, else -ENOTSUP with a message saying what to do. */
 int veer_check_bpffs(void);
 
+/* ---- the hot-key cache (cache.c, cache_entry.c, cache_manager.c) ---- */
+
+struct veer_cache;
+
+/* Opens (creating on first use) the cache's pinned maps; write serialises writers. */
+int veer_cache_open(struct veer_cache **c, bool write);
+void veer_cache_close(struct veer_cache *c);
+
+int veer_cache_parse_proto(const char *s, __u8 *proto);
+const char *veer_cache_proto_name(__u8 proto);
+
+/*
+ * Loads the cache programs if needed and attaches them: sockops on the cgroup (a pinned link
+ * per cgroup), sk_msg and sk_skb on the socket map. Client sockets of the cgroup that connect
+ * to port from then on are served in proto.
+ */
+int veer_cache_attach(struct veer_cache *c, const char *cgroup, __u16 port, __u8 proto);
+/* Stops collecting the cgroup's new connections; connections already collected keep going. */
+int veer_cache_detach(struct veer_cache *c, const char *cgroup);
+
+struct veer_cache_item {
+	struct veer_cache_key key;
+	__u32 value_len;
+	__u32 reply_len;
+	__s64 ttl_ms;  /* time left; <= 0 = expired */
+	bool current;  /* its generation and epoch still hold */
+};
+
+/*
+ * Installs key = value as the reply proto's server would send it, current as of generation
+ * *gen (NULL: the key's generation now). mc_flags are memcached's client flags.
+ */
+int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
+		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s, const __u64 *gen);
+/* The value (malloc'd, *vlen bytes) and the entry's state; -ENOENT when absent. */
+int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
+		   void **value, size_t *vlen, struct veer_cache_item *item);
+int veer_cache_del(struct veer_cache *c, __u8 proto, const void *key, size_t klen);
+/* Sorted by protocol and key; *out is malloc'd. */
+int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n);
+/* The key's generation now: read it before fetching a value to install. */
+int veer_cache_gen(struct veer_cache *c, const void *key, size_t klen, __u64 *gen);
+/* Makes every entry of the key stale (a write seen outside the programs) and deletes it. */
+int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen);
+
+int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX]);
+extern const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX];
+
+struct veer_cache_hot_key {
+	struct veer_cache_key key;
+	__u64 misses;
+};
+
+/* The top most-missed keys, most first; reset clears the counts. *out is malloc'd. */
+int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cache_hot_key **out,
+		   size_t *n);
+
+struct veer_cache_manager_opts {
+	__u8 proto;
+	const char *host; /* the real server, reached over its own connection */
+	__u16 port;
+	__u32 top;	   /* keys promoted per round */
+	__u32 ttl_s;	   /* of promoted entries */
+	__u32 interval_ms; /* between rounds */
+	bool notify;	   /* Redis: follow keyspace notifications (turned on if off) */
+};
+
+/*
+ * The cache manager: every interval, promotes the most-missed keys with values read from the
+ * server; for Redis, invalidates keys written by clients veer does not see, from keyspace
+ * notifications. Runs until *stop is set; returns 0 or -errno.
+ */
+int veer_cache_manage(const struct veer_cache_manager_opts *o, volatile int *stop);
+
 #endif

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Redis RESP2, both directions. Requests: multibulk (*N $len arg ...) and inline (words up to a
+ * newline). Replies: simple strings, errors, integers, bulk strings and arrays nested up to 8
+ * deep; anything else (RESP3 types, pushes) stops the count of replies for the connection,
+ * because a reply the parser cannot delimit would make the count of owed replies wrong.
+ */
+#ifndef VEER_BPF_RESP_H
+#define VEER_BPF_RESP_H
+
+#include "cache_stream.h"
+
+enum resp_rq_state {
+	RESP_RQ_START = 0, /* between commands */
+	RESP_RQ_NARGS,	   /* *N */
+	RESP_RQ_NARGS_LF,
+	RESP_RQ_DOLLAR,
+	RESP_RQ_LEN, /* $len */
+	RESP_RQ_LEN_LF,
+	RESP_RQ_ARG, /* rq_skip bytes of argument to come */
+	RESP_RQ_ARG_CR,
+	RESP_RQ_ARG_LF,
+	RESP_RQ_INLINE, /* an inline command */
+};
+
+#define RESP_RQ_IN_TOKEN 1u /* rq_flags, inline: inside a word */
+
+static __always_inline void resp_inline_token_end(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
+{
+	if (s->rq_flags & RESP_RQ_IN_TOKEN) {
+		s->rq_flags &= ~RESP_RQ_IN_TOKEN;
+		rq_arg_end(c, s, s->rq_arglen);
+	}
+}
+
+static __always_inline void resp_rq_inline(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
+{
+	switch (b) {
+	case '\n':
+		resp_inline_token_end(c, s);
+		/* A blank line is no command and gets no reply. */
+		if (s->rq_argi)
+			rq_command_end(c, s, true);
+		else
+			s->rq_state = RESP_RQ_START;
+		return;
+	case '\r':
+	case ' ':
+	case '\t':
+		resp_inline_token_end(c, s);
+		return;
+	case '"':
+	case '\'':
+		/* Quoted words are split by rules this tokenizer does not follow. */
+		c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	}
+	if (!(s->rq_flags & RESP_RQ_IN_TOKEN)) {
+		s->rq_flags |= RESP_RQ_IN_TOKEN;
+		c->pos--; /* the key starts at this byte */
+		rq_arg_begin(c, s);
+		c->pos++;
+	}
+	rq_arg_byte(s, b);
+}
+
+static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
+{
+	switch (s->rq_state) {
+	case RESP_RQ_START:
+		if (b == '*') {
+			rq_command_begin(s);
+			s->rq_state = RESP_RQ_NARGS;
+		} else if (b != '\r' && b != '\n') {
+			rq_command_begin(s);
+			s->rq_state = RESP_RQ_INLINE;
+			resp_rq_inline(c, s, b);
+		}
+		return;
+	case RESP_RQ_NARGS:
+		if (b == '\r')
+			s->rq_state = RESP_RQ_NARGS_LF;
+		else if (!add_digit(&s->rq_num, b))
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	case RESP_RQ_NARGS_LF:
+		if (b != '\n') {
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		} else if (s->rq_num == 0) {
+			s->rq_state = RESP_RQ_START; /* *0: the server ignores it */
+		} else {
+			s->rq_args = s->rq_num;
+			s->rq_state = RESP_RQ_DOLLAR;
+		}
+		return;
+	case RESP_RQ_DOLLAR:
+		s->rq_num = 0;
+		if (b == '$')
+			s->rq_state = RESP_RQ_LEN;
+		else
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	case RESP_RQ_LEN:
+		if (b == '\r')
+			s->rq_state = RESP_RQ_LEN_LF;
+		else if (!add_digit(&s->rq_num, b))
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	case RESP_RQ_LEN_LF:
+		if (b != '\n') {
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+			return;
+		}
+		rq_arg_begin(c, s);
+		s->rq_skip = s->rq_num;
+		s->rq_state = s->rq_skip ? RESP_RQ_ARG : RESP_RQ_ARG_CR;
+		return;
+	case RESP_RQ_ARG_CR:
+		if (b == '\r')
+			s->rq_state = RESP_RQ_ARG_LF;
+		else
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	case RESP_RQ_ARG_LF:
+		if (b != '\n') {
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+			return;
+		}
+		rq_arg_end(c, s, s->rq_num);
+		if (--s->rq_args == 0)
+			rq_command_end(c, s, true);
+		else
+			s->rq_state = RESP_RQ_DOLLAR;
+		return;
+	case RESP_RQ_INLINE:
+		resp_rq_inline(c, s, b);
+		return;
+	}
+	c->off = VEER_CACHE_OFF_PROTOCOL;
+}
+
+static long resp_rq_step(__u32 i, void *arg)
+{
+	struct rq_ctx *x = arg;
+	struct veer_cache_conn *s = x->s;
+	struct veer_cache_rq_cur *c = &s->rq_cur;
+	int b;
+
+	if (c->off || !rq_refill(x->msg, c))
+		return 1;
+	if (s->rq_state == RESP_RQ_ARG) {
+		if (!rq_arg_wanted(s, s->rq_num)) {
+			if (rq_skip(c, &s->rq_skip))
+				s->rq_state = RESP_RQ_ARG_CR;
+			return 0;
+		}
+		b = rq_next_byte(x->msg, c);
+		if (b < 0)
+			return 1;
+		rq_arg_byte(s, b);
+		if (--s->rq_skip == 0)
+			s->rq_state = RESP_RQ_ARG_CR;
+		return 0;
+	}
+	b = rq_next_byte(x->msg, c);
+	if (b < 0)
+		return 1;
+	resp_rq_byte(c, s, b);
+	return 0;
+}
+
+enum resp_rp_state {
+	RESP_RP_START = 0,
+	RESP_RP_LINE,  /* +simple, -error, :integer up to the newline */
+	RESP_RP_BULK,  /* $len */
+	RESP_RP_DATA,  /* rp_skip bytes of bulk string and its CRLF */
+	RESP_RP_ARRAY, /* *count */
+};
+
+#define RESP_RP_NEG	 1u /* rp_flags: the length read is negative (a null) */
+#define RESP_RP_MAX_DEPTH 8
+
+/* An element ended: it may end the arrays that hold it, and the last one ends the reply. */
+static __always_inline void resp_rp_element_done(struct veer_cache_rp_cur *c, struct veer_cache_conn *s)
+{
+	s->rp_state = RESP_RP_START;
+#pragma unroll
+	for (int i = 0; i < RESP_RP_MAX_DEPTH; i++) {
+		__u32 d = s->rp_depth;
+
+		if (!d)
+			break;
+		d = (d - 1) & (RESP_RP_MAX_DEPTH - 1);
+		if (--s->rp_elems[d])
+			return;
+		s->rp_depth--;
+	}
+	rp_reply_done(c, s);
+}
+
+static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s, __u8 b)
+{
+	__u32 d;
+
+	switch (s->rp_state) {
+	case RESP_RP_START:
+		s->rp_num = 0;
+		s->rp_flags &= ~RESP_RP_NEG;
+		if (b == '+' || b == '-' || b == ':')
+			s->rp_state = RESP_RP_LINE;
+		else if (b == '$')
+			s->rp_state = RESP_RP_BULK;
+		else if (b == '*' && s->rp_depth < RESP_RP_MAX_DEPTH)
+			s->rp_state = RESP_RP_ARRAY;
+		else
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	case RESP_RP_LINE:
+		if (b == '\n')
+			resp_rp_element_done(c, s);
+		return;
+	case RESP_RP_BULK:
+	case RESP_RP_ARRAY:
+		if (b == '-' && !s->rp_num) {
+			s->rp_flags |= RESP_RP_NEG;
+		} else if (b == '\n') {
+			if ((s->rp_flags & RESP_RP_NEG) || (s->rp_state == RESP_RP_ARRAY && !s->rp_num)) {
+				resp_rp_element_done(c, s);
+			} else if (s->rp_state == RESP_RP_ARRAY) {
+				d = s->rp_depth & (RESP_RP_MAX_DEPTH - 1);
+				s->rp_elems[d] = s->rp_num;
+				s->rp_depth++;
+				s->rp_state = RESP_RP_START;
+			} else {
+				s->rp_skip = s->rp_num + 2;
+				s->rp_state = RESP_RP_DATA;
+			}
+		} else if (b != '\r' && !add_digit(&s->rp_num, b)) {
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+		}
+		return;
+	}
+	c->off = VEER_CACHE_OFF_PROTOCOL;
+}
+
+static long resp_rp_step(__u32 i, void *arg)
+{
+	struct rp_ctx *x = arg;
+	struct veer_cache_conn *s = x->s;
+	struct veer_cache_rp_cur *c = &s->rp_cur;
+	int b;
+
+	if (c->off)
+		return 1;
+	if (s->rp_state == RESP_RP_DATA) {
+		if (rp_skip(c, &s->rp_skip))
+			resp_rp_element_done(c, s);
+		return c->pos >= c->len;
+	}
+	b = rp_next_byte(x->skb, c);
+	if (b < 0)
+		return 1;
+	resp_rp_byte(c, s, b);
+	return 0;
+}
+
+#endif

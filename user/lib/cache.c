@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hot-key cache's programs and their attachment. The programs are pinned once
+ * (cache_sockops, cache_msg, cache_verdict under /sys/fs/bpf/veer) and shared by every
+ * cgroup: sk_msg and sk_skb hang off the socket map, and each cgroup gets its own sockops
+ * link, pinned as cache_cg_<cgroup id>, so that attachments outlive the command that made them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cache_internal.h"
+
+#define PIN_SOCKOPS VEER_PIN_DIR "/cache_sockops"
+#define PIN_MSG	    VEER_PIN_DIR "/cache_msg"
+#define PIN_VERDICT VEER_PIN_DIR "/cache_verdict"
+
+const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX] = VEER_CACHE_STAT_NAMES;
+
+int veer_cache_parse_proto(const char *s, __u8 *proto)
+{
+	if (!strcmp(s, "redis"))
+		*proto = VEER_CACHE_REDIS;
+	else if (!strcmp(s, "memcached"))
+		*proto = VEER_CACHE_MEMCACHED;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *veer_cache_proto_name(__u8 proto)
+{
+	switch (proto) {
+	case VEER_CACHE_REDIS:
+		return "redis";
+	case VEER_CACHE_MEMCACHED:
+		return "memcached";
+	default:
+		return "?";
+	}
+}
+
+/* Opens the skeleton with its maps pinned under VEER_PIN_DIR; programs load only if asked. */
+static int cache_skel_load(struct veer_cache *c, bool progs)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = VEER_PIN_DIR);
+	struct bpf_program *p;
+	int err;
+
+	c->skel = cache__open_opts(&opts);
+	if (!c->skel) {
+		err = -errno;
+		pr_warn("cannot open the cache object: %s\n", strerror(errno));
+		return err;
+	}
+	bpf_object__for_each_program(p, c->skel->obj)
+		bpf_program__set_autoload(p, progs);
+	err = cache__load(c->skel);
+	if (err)
+		pr_warn("cannot %s the cache's maps in %s: %s%s\n",
+			progs ? "load the cache programs or adopt" : "create or adopt", VEER_PIN_DIR,
+			strerror(-err),
+			err == -EINVAL ? " (maps pinned by another version of veer? remove them)"
+				       : "");
+	return err;
+}
+
+int veer_cache_open(struct veer_cache **out, bool write)
+{
+	struct veer_cache *c;
+	int err;
+
+	if (veer_check_bpffs())
+		return -ENOTSUP;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ncpus = libbpf_num_possible_cpus();
+	c->lock_fd = veer_lock_pins(write);
+	if (c->lock_fd < 0) {
+		err = c->lock_fd;
+		goto fail;
+	}
+	err = cache_skel_load(c, false);
+	if (err)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	veer_cache_close(c);
+	return err;
+}
+
+void veer_cache_close(struct veer_cache *c)
+{
+	if (!c)
+		return;
+	cache__destroy(c->skel);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	free(c);
+}
+
+/* The cgroup v2 directory's id (its inode number) and an fd on it, or -errno with a message. */
+static int cgroup_open(const char *path, __u64 *id)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("cannot open cgroup %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	if (fstatfs(fd, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC || fstat(fd, &st)) {
+		pr_warn("cannot use %s: not a cgroup v2 directory\n", path);
+		close(fd);
+		return -ENOTDIR;
+	}
+	*id = st.st_ino;
+	return fd;
+}
+
+static void cgroup_pin(char *buf, size_t len, __u64 id)
+{
+	snprintf(buf, len, "%s/cache_cg_%llu", VEER_PIN_DIR, (unsigned long long)id);
+}
+
+/*
+ * The programs, loaded and pinned on first attach. sk_msg and sk_skb are attached to the socket
+ * map before any cgroup can fill it: a socket takes the map's programs when it is added.
+ */
+static int cache_progs(struct veer_cache *c, int *sockops_fd)
+{
+	int socks = bpf_map__fd(c->skel->maps.veer_cache_socks), err;
+	struct veer_cache loaded = {.lock_fd = -1};
+	const struct {
+		const char *pin;
+		enum bpf_attach_type type;
+	} progs[] = {{PIN_MSG, BPF_SK_MSG_VERDICT}, {PIN_VERDICT, BPF_SK_SKB_VERDICT}};
+
+	*sockops_fd = bpf_obj_get(PIN_SOCKOPS);
+	if (*sockops_fd >= 0)
+		return 0;
+	err = cache_skel_load(&loaded, true);
+	if (err)
+		goto out;
+	err = bpf_prog_attach(bpf_program__fd(loaded.skel->progs.veer_cache_msg), socks,
+			      progs[0].type, 0);
+	if (!err)
+		err = bpf_prog_attach(bpf_program__fd(loaded.skel->progs.veer_cache_verdict), socks,
+				      progs[1].type, 0);
+	if (err) {
+		err = -errno;
+		pr_warn("cannot attach the cache programs to veer_cache_socks: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	if (bpf_program__pin(loaded.skel->progs.veer_cache_msg, PIN_MSG) ||
+	    bpf_program__pin(loaded.skel->progs.veer_cache_verdict, PIN_VERDICT) ||
+	    bpf_program__pin(loaded.skel->progs.veer_cache_sockops, PIN_SOCKOPS)) {
+		err = -errno;
+		pr_warn("cannot pin the cache programs in %s: %s\n", VEER_PIN_DIR, strerror(errno));
+		unlink(PIN_MSG);
+		unlink(PIN_VERDICT);
+		goto out;
+	}
+	*sockops_fd = dup(bpf_program__fd(loaded.skel->progs.veer_cache_sockops));
+out:
+	cache__destroy(loaded.skel);
+	return err;
+}
+
+int veer_cache_attach(struct veer_cache *c, const char *cgroup, __u16 port, __u8 proto)
+{
+	struct veer_cache_port want = {.proto = proto}, have;
+	__u32 key = port;
+	char pin[PATH_MAX];
+	int cg, prog = -1, link = -1, err;
+	bool new_port;
+	__u64 id;
+
+	cg = cgroup_open(cgroup, &id);
+	if (cg < 0)
+		return cg;
+	new_port = bpf_map__lookup_elem(c->skel->maps.veer_cache_ports, &key, sizeof(key), &have,
+					sizeof(have), 0) != 0;
+	if (!new_port && have.proto != proto) {
+		pr_warn("cannot cache port %u as %s: it is cached as %s\n", port,
+			veer_cache_proto_name(proto), veer_cache_proto_name(have.proto));
+		err = -EEXIST;
+		goto out;
+	}
+	err = veer_cache_cmds_load(c);
+	if (err)
+		goto out;
+	err = cache_progs(c, &prog);
+	if (err)
+		goto out;
+	if (new_port) {
+		err = bpf_map__update_elem(c->skel->maps.veer_cache_ports, &key, sizeof(key), &want,
+					   sizeof(want), BPF_NOEXIST);
+		if (err) {
+			pr_warn("cannot cache port %u: %s (at most %d ports)\n", port,
+				strerror(-err), VEER_CACHE_PORTS);
+			goto out;
+		}
+	}
+	cgroup_pin(pin, sizeof(pin), id);
+	if (!access(pin, F_OK))
+		goto out; /* this cgroup is attached already; the port is added */
+	link = bpf_link_create(prog, cg, BPF_CGROUP_SOCK_OPS, NULL);
+	if (link < 0 || bpf_obj_pin(link, pin)) {
+		err = -errno;
+		pr_warn("cannot attach the cache to cgroup %s: %s\n", cgroup, strerror(errno));
+		if (new_port)
+			bpf_map__delete_elem(c->skel->maps.veer_cache_ports, &key, sizeof(key), 0);
+		goto out;
+	}
+	pr_info("cache attached to %s for port %u (%s)\n", cgroup, port,
+		veer_cache_proto_name(proto));
+out:
+	if (link >= 0)
+		close(link);
+	if (prog >= 0)
+		close(prog);
+	close(cg);
+	return err;
+}
+
+int veer_cache_detach(struct veer_cache *c, const char *cgroup)
+{
+	char pin[PATH_MAX];
+	__u64 id;
+	int cg;
+
+	(void)c;
+	cg = cgroup_open(cgroup, &id);
+	if (cg < 0)
+		return cg;
+	close(cg);
+	cgroup_pin(pin, sizeof(pin), id);
+	if (unlink(pin)) {
+		int err = -errno;
+
+		pr_warn("cannot detach the cache from %s: %s\n", cgroup,
+			errno == ENOENT ? "not attached" : strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX])
+{
+	__u64 *vals = calloc(c->ncpus, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < VEER_CACHE_STAT_MAX; i++) {
+		int err = bpf_map__lookup_elem(c->skel->maps.veer_cache_stats, &i, sizeof(i), vals,
+					       c->ncpus * sizeof(*vals), 0);
+
+		if (err) {
+			free(vals);
+			return err;
+		}
+		sum[i] = 0;
+		for (int cpu = 0; cpu < c->ncpus; cpu++)
+			sum[i] += vals[cpu];
+	}
+	free(vals);
+	return 0;
+}
+
+void veer_cache_count(struct veer_cache *c, __u32 stat, __u64 n)
+{
+	__u64 *vals = calloc(c->ncpus, sizeof(*vals));
+	struct bpf_map *m = c->skel->maps.veer_cache_stats;
+
+	if (!vals)
+		return;
+	if (!bpf_map__lookup_elem(m, &stat, sizeof(stat), vals, c->ncpus * sizeof(*vals), 0)) {
+		vals[0] += n;
+		bpf_map__update_elem(m, &stat, sizeof(stat), vals, c->ncpus * sizeof(*vals), 0);
+	}
+	free(vals);
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What each command means to the cache, per protocol. A command missing here is a write of
+ * every argument (Redis) - the safe reading of a command veer does not know - so this table
+ * only has to be right about reads and about commands that change how the stream is framed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "cache_internal.h"
+
+struct cmd_class {
+	const char *name;
+	enum veer_cache_cmd class;
+};
+
+static const struct cmd_class redis_cmds[] = {
+	{"GET", VEER_CMD_GET},
+	/* Reads: nothing to invalidate. */
+	{"MGET", VEER_CMD_READ}, {"EXISTS", VEER_CMD_READ}, {"TTL", VEER_CMD_READ},
+	{"PTTL", VEER_CMD_READ}, {"EXPIRETIME", VEER_CMD_READ}, {"PEXPIRETIME", VEER_CMD_READ},
+	{"STRLEN", VEER_CMD_READ}, {"GETRANGE", VEER_CMD_READ}, {"SUBSTR", VEER_CMD_READ},
+	{"TYPE", VEER_CMD_READ}, {"PING", VEER_CMD_READ}, {"ECHO", VEER_CMD_READ},
+	{"DBSIZE", VEER_CMD_READ}, {"INFO", VEER_CMD_READ}, {"TIME", VEER_CMD_READ},
+	{"LASTSAVE", VEER_CMD_READ}, {"KEYS", VEER_CMD_READ}, {"SCAN", VEER_CMD_READ},
+	{"RANDOMKEY", VEER_CMD_READ}, {"LRANGE", VEER_CMD_READ}, {"LLEN", VEER_CMD_READ},
+	{"LINDEX", VEER_CMD_READ}, {"LPOS", VEER_CMD_READ}, {"SCARD", VEER_CMD_READ},
+	{"SISMEMBER", VEER_CMD_READ}, {"SMISMEMBER", VEER_CMD_READ}, {"SMEMBERS", VEER_CMD_READ},
+	{"SRANDMEMBER", VEER_CMD_READ}, {"SINTER", VEER_CMD_READ}, {"SUNION", VEER_CMD_READ},
+	{"SDIFF", VEER_CMD_READ}, {"SINTERCARD", VEER_CMD_READ}, {"SSCAN", VEER_CMD_READ},
+	{"HGET", VEER_CMD_READ}, {"HMGET", VEER_CMD_READ}, {"HGETALL", VEER_CMD_READ},
+	{"HKEYS", VEER_CMD_READ}, {"HVALS", VEER_CMD_READ}, {"HLEN", VEER_CMD_READ},
+	{"HEXISTS", VEER_CMD_READ}, {"HSTRLEN", VEER_CMD_READ}, {"HSCAN", VEER_CMD_READ},
+	{"HRANDFIELD", VEER_CMD_READ}, {"ZRANGE", VEER_CMD_READ}, {"ZRANGEBYSCORE", VEER_CMD_READ},
+	{"ZREVRANGE", VEER_CMD_READ}, {"ZRANK", VEER_CMD_READ}, {"ZREVRANK", VEER_CMD_READ},
+	{"ZSCORE", VEER_CMD_READ}, {"ZMSCORE", VEER_CMD_READ}, {"ZCARD", VEER_CMD_READ},
+	{"ZCOUNT", VEER_CMD_READ}, {"ZLEXCOUNT", VEER_CMD_READ}, {"ZSCAN", VEER_CMD_READ},
+	{"ZRANGEBYLEX", VEER_CMD_READ}, {"ZRANDMEMBER", VEER_CMD_READ}, {"BITCOUNT", VEER_CMD_READ},
+	{"BITPOS", VEER_CMD_READ}, {"GETBIT", VEER_CMD_READ}, {"PFCOUNT", VEER_CMD_READ},
+	{"XRANGE", VEER_CMD_READ}, {"XREVRANGE", VEER_CMD_READ}, {"XLEN", VEER_CMD_READ},
+	{"GEODIST", VEER_CMD_READ}, {"GEOPOS", VEER_CMD_READ}, {"GEOHASH", VEER_CMD_READ},
+	{"GEOSEARCH", VEER_CMD_READ}, {"DUMP", VEER_CMD_READ}, {"LCS", VEER_CMD_READ},
+	{"TOUCH", VEER_CMD_READ}, {"WATCH", VEER_CMD_READ}, {"UNWATCH", VEER_CMD_READ},
+	{"AUTH", VEER_CMD_READ}, {"COMMAND", VEER_CMD_READ}, {"CONFIG", VEER_CMD_READ},
+	{"ROLE", VEER_CMD_READ}, {"SLOWLOG", VEER_CMD_READ}, {"LATENCY", VEER_CMD_READ},
+	{"SAVE", VEER_CMD_READ}, {"BGSAVE", VEER_CMD_READ}, {"WAIT", VEER_CMD_READ},
+	{"QUIT", VEER_CMD_READ},
+	/*
+	 * Writes of their first argument only. Without this, a command's values would be taken
+	 * for keys too, and a write of two "keys" is acknowledged by making every entry stale.
+	 */
+	{"SET", VEER_CMD_KEYWRITE}, {"SETEX", VEER_CMD_KEYWRITE}, {"PSETEX", VEER_CMD_KEYWRITE},
+	{"SETNX", VEER_CMD_KEYWRITE}, {"GETSET", VEER_CMD_KEYWRITE}, {"GETDEL", VEER_CMD_KEYWRITE},
+	{"GETEX", VEER_CMD_KEYWRITE}, {"APPEND", VEER_CMD_KEYWRITE}, {"SETRANGE", VEER_CMD_KEYWRITE},
+	{"INCR", VEER_CMD_KEYWRITE}, {"DECR", VEER_CMD_KEYWRITE}, {"INCRBY", VEER_CMD_KEYWRITE},
+	{"DECRBY", VEER_CMD_KEYWRITE}, {"INCRBYFLOAT", VEER_CMD_KEYWRITE},
+	{"EXPIRE", VEER_CMD_KEYWRITE}, {"PEXPIRE", VEER_CMD_KEYWRITE},
+	{"EXPIREAT", VEER_CMD_KEYWRITE}, {"PEXPIREAT", VEER_CMD_KEYWRITE},
+	{"PERSIST", VEER_CMD_KEYWRITE}, {"SETBIT", VEER_CMD_KEYWRITE}, {"BITFIELD", VEER_CMD_KEYWRITE},
+	{"LPUSH", VEER_CMD_KEYWRITE}, {"RPUSH", VEER_CMD_KEYWRITE}, {"LPUSHX", VEER_CMD_KEYWRITE},
+	{"RPUSHX", VEER_CMD_KEYWRITE}, {"LPOP", VEER_CMD_KEYWRITE}, {"RPOP", VEER_CMD_KEYWRITE},
+	{"LSET", VEER_CMD_KEYWRITE}, {"LTRIM", VEER_CMD_KEYWRITE}, {"LREM", VEER_CMD_KEYWRITE},
+	{"LINSERT", VEER_CMD_KEYWRITE}, {"SADD", VEER_CMD_KEYWRITE}, {"SREM", VEER_CMD_KEYWRITE},
+	{"SPOP", VEER_CMD_KEYWRITE}, {"HSET", VEER_CMD_KEYWRITE}, {"HMSET", VEER_CMD_KEYWRITE},
+	{"HSETNX", VEER_CMD_KEYWRITE}, {"HDEL", VEER_CMD_KEYWRITE}, {"HINCRBY", VEER_CMD_KEYWRITE},
+	{"HINCRBYFLOAT", VEER_CMD_KEYWRITE}, {"ZADD", VEER_CMD_KEYWRITE}, {"ZREM", VEER_CMD_KEYWRITE},
+	{"ZINCRBY", VEER_CMD_KEYWRITE}, {"PFADD", VEER_CMD_KEYWRITE}, {"XADD", VEER_CMD_KEYWRITE},
+	{"XDEL", VEER_CMD_KEYWRITE}, {"XTRIM", VEER_CMD_KEYWRITE}, {"RESTORE", VEER_CMD_KEYWRITE},
+	/* Transactions: queued writes take effect with EXEC. */
+	{"MULTI", VEER_CMD_MULTI}, {"EXEC", VEER_CMD_EXEC}, {"DISCARD", VEER_CMD_EXEC},
+	{"FLUSHALL", VEER_CMD_FLUSH}, {"FLUSHDB", VEER_CMD_FLUSH}, {"SWAPDB", VEER_CMD_FLUSH},
+	/*
+	 * Another database, pushed messages, RESP3, suppressed replies, replication: the
+	 * connection's replies can no longer be matched to its requests, or its keys to ours.
+	 */
+	{"SELECT", VEER_CMD_OFF}, {"SUBSCRIBE", VEER_CMD_OFF}, {"PSUBSCRIBE", VEER_CMD_OFF},
+	{"SSUBSCRIBE", VEER_CMD_OFF}, {"MONITOR", VEER_CMD_OFF}, {"HELLO", VEER_CMD_OFF},
+	{"CLIENT", VEER_CMD_OFF}, {"RESET", VEER_CMD_OFF}, {"SYNC", VEER_CMD_OFF},
+	{"PSYNC", VEER_CMD_OFF}, {"REPLCONF", VEER_CMD_OFF},
+	{},
+};
+
+static const struct cmd_class memcached_cmds[] = {
+	{"GET", VEER_CMD_GET},
+	{"GETS", VEER_CMD_READ}, {"GAT", VEER_CMD_READ}, {"GATS", VEER_CMD_READ},
+	{"VERSION", VEER_CMD_READ}, {"VERBOSITY", VEER_CMD_READ},
+	{"SET", VEER_CMD_STORE}, {"ADD", VEER_CMD_STORE}, {"REPLACE", VEER_CMD_STORE},
+	{"APPEND", VEER_CMD_STORE}, {"PREPEND", VEER_CMD_STORE}, {"CAS", VEER_CMD_STORE},
+	{"DELETE", VEER_CMD_KEYWRITE}, {"INCR", VEER_CMD_KEYWRITE}, {"DECR", VEER_CMD_KEYWRITE},
+	{"TOUCH", VEER_CMD_KEYWRITE},
+	{"FLUSH_ALL", VEER_CMD_FLUSH},
+	/* Multi-line replies, meta commands with their own framing: not followed. */
+	{"STATS", VEER_CMD_OFF}, {"MG", VEER_CMD_OFF}, {"MS", VEER_CMD_OFF}, {"MD", VEER_CMD_OFF},
+	{"MA", VEER_CMD_OFF}, {"MN", VEER_CMD_OFF}, {"ME", VEER_CMD_OFF}, {"LRU_CRAWLER", VEER_CMD_OFF},
+	{"WATCH", VEER_CMD_OFF}, {"SLABS", VEER_CMD_OFF}, {"LRU", VEER_CMD_OFF},
+	{},
+};
+
+static int load_table(struct veer_cache *c, __u8 proto, const struct cmd_class *t)
+{
+	for (; t->name; t++) {
+		struct veer_cache_cmd_key k = {.proto = proto};
+		__u32 class = t->class;
+		int err;
+
+		memcpy(k.name, t->name, strlen(t->name));
+		err = bpf_map__update_elem(c->skel->maps.veer_cache_cmds, &k, sizeof(k), &class,
+					   sizeof(class), 0);
+		if (err) {
+			pr_warn("cannot write the cache's command table: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int veer_cache_cmds_load(struct veer_cache *c)
+{
+	int err = load_table(c, VEER_CACHE_REDIS, redis_cmds);
+
+	return err ? err : load_table(c, VEER_CACHE_MEMCACHED, memcached_cmds);
+}

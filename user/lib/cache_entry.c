@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Entries of the hot-key cache: the reply a server would send, stored whole, and the
+ * generations that decide whether it is still current (see struct veer_cache_entry).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <veer/cache_hash.h>
+#include "cache_internal.h"
+
+/* "\r\nEND\r\n" after a memcached value, "\r\n" after a Redis bulk string. */
+#define MC_TRAILER    "\r\nEND\r\n"
+#define REDIS_TRAILER "\r\n"
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int veer_cache_key_make(struct veer_cache_key *k, __u8 proto, const void *key, size_t klen)
+{
+	if (!klen || klen > VEER_CACHE_KEY_MAX)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->proto = proto;
+	k->len = klen;
+	memcpy(k->bytes, key, klen);
+	return 0;
+}
+
+static __u32 key_slot(const void *key, size_t klen)
+{
+	const __u8 *p = key;
+	__u32 h = VEER_CACHE_HASH_INIT;
+
+	for (size_t i = 0; i < klen; i++)
+		h = veer_cache_hash_byte(h, p[i]);
+	return veer_cache_gen_slot(h);
+}
+
+static int glob_get(struct veer_cache *c, struct veer_cache_glob *g)
+{
+	__u32 zero = 0;
+
+	return bpf_map__lookup_elem(c->skel->maps.veer_cache_glob, &zero, sizeof(zero), g,
+				    sizeof(*g), 0);
+}
+
+int veer_cache_gen(struct veer_cache *c, const void *key, size_t klen, __u64 *gen)
+{
+	__u32 slot = key_slot(key, klen);
+
+	return bpf_map__lookup_elem(c->skel->maps.veer_cache_gens, &slot, sizeof(slot), gen,
+				    sizeof(*gen), 0);
+}
+
+static bool key_printable(const void *key, size_t klen)
+{
+	const unsigned char *p = key;
+
+	for (size_t i = 0; i < klen; i++)
+		if (p[i] <= ' ' || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* The reply the server would send for a GET of key; its length, or -errno. */
+static int reply_format(__u8 proto, const void *key, size_t klen, const void *value, size_t vlen,
+			__u32 mc_flags, __u8 *out)
+{
+	int n;
+
+	if (proto == VEER_CACHE_REDIS)
+		n = snprintf((char *)out, VEER_CACHE_REPLY_MAX, "$%zu\r\n", vlen);
+	else
+		n = snprintf((char *)out, VEER_CACHE_REPLY_MAX, "VALUE %.*s %u %zu\r\n", (int)klen,
+			     (const char *)key, mc_flags, vlen);
+	if (n < 0 || n + vlen + strlen(MC_TRAILER) >= VEER_CACHE_REPLY_MAX)
+		return -E2BIG;
+	memcpy(out + n, value, vlen);
+	n += vlen;
+	if (proto == VEER_CACHE_REDIS) {
+		memcpy(out + n, REDIS_TRAILER, strlen(REDIS_TRAILER));
+		n += strlen(REDIS_TRAILER);
+	} else {
+		memcpy(out + n, MC_TRAILER, strlen(MC_TRAILER));
+		n += strlen(MC_TRAILER);
+	}
+	return n;
+}
+
+/* Makes room for one entry when the table is full: the one closest to expiring goes. */
+static int evict_one(struct veer_cache *c)
+{
+	struct bpf_map *m = c->skel->maps.veer_cache_data;
+	struct veer_cache_key k, next, victim;
+	struct veer_cache_entry *e = malloc(sizeof(*e));
+	__u64 soonest = ~0ULL;
+	void *prev = NULL;
+	bool found = false;
+
+	if (!e)
+		return -ENOMEM;
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0))
+			continue;
+		if (e->expires_ns < soonest) {
+			soonest = e->expires_ns;
+			victim = k;
+			found = true;
+		}
+	}
+	free(e);
+	if (!found)
+		return -ENOSPC;
+	bpf_map__delete_elem(m, &victim, sizeof(victim), 0);
+	veer_cache_count(c, VEER_CACHE_EVICT, 1);
+	return 0;
+}
+
+int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
+		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s, const __u64 *gen)
+{
+	struct bpf_map *m = c->skel->maps.veer_cache_data;
+	struct veer_cache_entry *e;
+	struct veer_cache_glob g;
+	struct veer_cache_key k;
+	int n, err;
+
+	if (veer_cache_key_make(&k, proto, key, klen)) {
+		pr_warn("cannot cache a key of %zu bytes: keys are 1 to %d bytes\n", klen,
+			VEER_CACHE_KEY_MAX);
+		return -EINVAL;
+	}
+	if (proto == VEER_CACHE_MEMCACHED && !key_printable(key, klen)) {
+		pr_warn("cannot cache key '%.*s': memcached keys have no spaces or control "
+			"characters\n",
+			(int)klen, (const char *)key);
+		return -EINVAL;
+	}
+	if (vlen > VEER_CACHE_VALUE_MAX) {
+		pr_warn("cannot cache key '%.*s': its value of %zu bytes is over the maximum of %d\n",
+			(int)klen, (const char *)key, vlen, VEER_CACHE_VALUE_MAX);
+		return -E2BIG;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	n = reply_format(proto, key, klen, value, vlen, mc_flags, e->reply);
+	if (n < 0) {
+		pr_warn("cannot cache key '%.*s': its reply does not fit in %d bytes\n", (int)klen,
+			(const char *)key, VEER_CACHE_REPLY_MAX);
+		err = n;
+		goto out;
+	}
+	e->reply_len = n;
+	e->value_len = vlen;
+	err = glob_get(c, &g);
+	if (!err && gen)
+		e->gen = *gen;
+	else if (!err)
+		err = veer_cache_gen(c, key, klen, &e->gen);
+	if (err)
+		goto out;
+	e->epoch = g.epoch;
+	e->expires_ns = now_ns() + ttl_s * 1000000000ULL;
+	err = bpf_map__update_elem(m, &k, sizeof(k), e, sizeof(*e), 0);
+	if (err == -E2BIG && !evict_one(c))
+		err = bpf_map__update_elem(m, &k, sizeof(k), e, sizeof(*e), 0);
+	if (err)
+		pr_warn("cannot cache key '%.*s': %s\n", (int)klen, (const char *)key,
+			strerror(-err));
+out:
+	free(e);
+	return err;
+}
+
+static void item_fill(struct veer_cache_item *it, const struct veer_cache_key *k,
+		      const struct veer_cache_entry *e, const struct veer_cache_glob *g,
+		      __u64 gen, __u64 now)
+{
+	it->key = *k;
+	it->value_len = e->value_len;
+	it->reply_len = e->reply_len;
+	it->ttl_ms = ((__s64)e->expires_ns - (__s64)now) / 1000000;
+	it->current = e->gen == gen && e->epoch == g->epoch && it->ttl_ms > 0;
+}
+
+int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
+		   void **value, size_t *vlen, struct veer_cache_item *item)
+{
+	struct veer_cache_entry *e;
+	struct veer_cache_glob g;
+	struct veer_cache_key k;
+	size_t trailer;
+	__u64 gen;
+	int err;
+
+	if (veer_cache_key_make(&k, proto, key, klen))
+		return -EINVAL;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(c->skel->maps.veer_cache_data, &k, sizeof(k), e, sizeof(*e),
+				   0);
+	if (!err)
+		err = glob_get(c, &g);
+	if (!err)
+		err = veer_cache_gen(c, key, klen, &gen);
+	if (err)
+		goto out;
+	trailer = proto == VEER_CACHE_REDIS ? strlen(REDIS_TRAILER) : strlen(MC_TRAILER);
+	if (e->reply_len < e->value_len + trailer || e->reply_len >= VEER_CACHE_REPLY_MAX) {
+		err = -EINVAL;
+		goto out;
+	}
+	*vlen = e->value_len;
+	*value = malloc(e->value_len + 1);
+	if (!*value) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(*value, e->reply + e->reply_len - trailer - e->value_len, e->value_len);
+	((char *)*value)[e->value_len] = 0;
+	item_fill(item, &k, e, &g, gen, now_ns());
+out:
+	free(e);
+	return err;
+}
+
+int veer_cache_del(struct veer_cache *c, __u8 proto, const void *key, size_t klen)
+{
+	struct veer_cache_key k;
+
+	if (veer_cache_key_make(&k, proto, key, klen))
+		return -EINVAL;
+	return bpf_map__delete_elem(c->skel->maps.veer_cache_data, &k, sizeof(k), 0);
+}
+
+int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen)
+{
+	/* Unique to this call, never equal to a generation the programs made (upper half). */
+	static __u64 seq;
+	__u64 gen = VEER_CACHE_GEN_USER | (now_ns() << 8) | (++seq & 0xff);
+	__u32 slot = key_slot(key, klen);
+	int err;
+
+	err = bpf_map__update_elem(c->skel->maps.veer_cache_gens, &slot, sizeof(slot), &gen,
+				   sizeof(gen), 0);
+	if (err)
+		return err;
+	veer_cache_del(c, VEER_CACHE_REDIS, key, klen);
+	veer_cache_del(c, VEER_CACHE_MEMCACHED, key, klen);
+	veer_cache_count(c, VEER_CACHE_INVALIDATE, 1);
+	return 0;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct veer_cache_key *x = &((const struct veer_cache_item *)a)->key;
+	const struct veer_cache_key *y = &((const struct veer_cache_item *)b)->key;
+
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	return memcmp(x->bytes, y->bytes, sizeof(x->bytes));
+}
+
+int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n)
+{
+	struct bpf_map *m = c->skel->maps.veer_cache_data;
+	struct veer_cache_item *items = NULL, *grown;
+	struct veer_cache_key k, next;
+	struct veer_cache_entry *e;
+	struct veer_cache_glob g;
+	size_t cap = 0, len = 0;
+	void *prev = NULL;
+	__u64 now = now_ns(), gen;
+	int err;
+
+	e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	err = glob_get(c, &g);
+	while (!err && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0) ||
+		    veer_cache_gen(c, k.bytes, k.len, &gen))
+			continue;
+		if (len == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(items, cap * sizeof(*items));
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			items = grown;
+		}
+		item_fill(&items[len++], &k, e, &g, gen, now);
+	}
+	free(e);
+	if (err) {
+		free(items);
+		return err;
+	}
+	qsort(items, len, sizeof(*items), item_cmp);
+	*out = items;
+	*n = len;
+	return 0;
+}
+
+static int hot_cmp(const void *a, const void *b)
+{
+	__u64 x = ((const struct veer_cache_hot_key *)a)->misses;
+	__u64 y = ((const struct veer_cache_hot_key *)b)->misses;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cache_hot_key **out,
+		   size_t *n)
+{
+	struct bpf_map *m = c->skel->maps.veer_cache_hot;
+	struct veer_cache_hot_key *keys;
+	struct veer_cache_key k, next;
+	void *prev = NULL;
+	size_t len = 0;
+
+	keys = calloc(VEER_CACHE_HOT_MAX, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (len < VEER_CACHE_HOT_MAX && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), &keys[len].misses, sizeof(__u64), 0))
+			continue;
+		keys[len++].key = k;
+	}
+	if (reset)
+		for (size_t i = 0; i < len; i++)
+			bpf_map__delete_elem(m, &keys[i].key, sizeof(keys[i].key), 0);
+	qsort(keys, len, sizeof(*keys), hot_cmp);
+	*out = keys;
+	*n = len < top ? len : top;
+	return 0;
+}
