@@ -85,7 +85,8 @@ static __always_inline void rq_arg_begin(struct veer_cache_rq_cur *c, struct vee
 }
 
 /* Whether the current argument's bytes must be looked at, or may be skipped by length. */
-static __always_inline bool rq_arg_wanted(const struct veer_cache_conn *s, __u32 len)
+static __always_inline bool rq_arg_wanted(const struct veer_cache_rq_cur *c,
+					  const struct veer_cache_conn *s, __u32 len)
 {
 	if (s->rq_argi == 0)
 		return len <= VEER_CACHE_CMD_LEN;
@@ -95,6 +96,8 @@ static __always_inline bool rq_arg_wanted(const struct veer_cache_conn *s, __u32
 	case VEER_CMD_WRITE:
 		return true;
 	case VEER_CMD_GET:
+		/* Only a message's first command can be served: later GETs are only counted. */
+		return s->rq_argi == 1 && c->cmds == 0;
 	case VEER_CMD_STORE:
 	case VEER_CMD_KEYWRITE:
 		return s->rq_argi == 1;

@@ -64,6 +64,32 @@ static __always_inline void resp_rq_inline(struct veer_cache_rq_cur *c, struct v
 	rq_arg_byte(s, b);
 }
 
+static __always_inline void resp_rq_nargs_done(struct veer_cache_conn *s)
+{
+	if (s->rq_num == 0) {
+		s->rq_state = RESP_RQ_START; /* *0: the server ignores it */
+	} else {
+		s->rq_args = s->rq_num;
+		s->rq_state = RESP_RQ_DOLLAR;
+	}
+}
+
+static __always_inline void resp_rq_len_done(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
+{
+	rq_arg_begin(c, s);
+	s->rq_skip = s->rq_num;
+	s->rq_state = s->rq_skip ? RESP_RQ_ARG : RESP_RQ_ARG_CR;
+}
+
+static __always_inline void resp_rq_arg_done(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
+{
+	rq_arg_end(c, s, s->rq_num);
+	if (--s->rq_args == 0)
+		rq_command_end(c, s, true);
+	else
+		s->rq_state = RESP_RQ_DOLLAR;
+}
+
 static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
 {
 	switch (s->rq_state) {
@@ -84,14 +110,10 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
 	case RESP_RQ_NARGS_LF:
-		if (b != '\n') {
+		if (b != '\n')
 			c->off = VEER_CACHE_OFF_PROTOCOL;
-		} else if (s->rq_num == 0) {
-			s->rq_state = RESP_RQ_START; /* *0: the server ignores it */
-		} else {
-			s->rq_args = s->rq_num;
-			s->rq_state = RESP_RQ_DOLLAR;
-		}
+		else
+			resp_rq_nargs_done(s);
 		return;
 	case RESP_RQ_DOLLAR:
 		s->rq_num = 0;
@@ -107,13 +129,10 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
 	case RESP_RQ_LEN_LF:
-		if (b != '\n') {
+		if (b != '\n')
 			c->off = VEER_CACHE_OFF_PROTOCOL;
-			return;
-		}
-		rq_arg_begin(c, s);
-		s->rq_skip = s->rq_num;
-		s->rq_state = s->rq_skip ? RESP_RQ_ARG : RESP_RQ_ARG_CR;
+		else
+			resp_rq_len_done(c, s);
 		return;
 	case RESP_RQ_ARG_CR:
 		if (b == '\r')
@@ -122,15 +141,10 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
 	case RESP_RQ_ARG_LF:
-		if (b != '\n') {
+		if (b != '\n')
 			c->off = VEER_CACHE_OFF_PROTOCOL;
-			return;
-		}
-		rq_arg_end(c, s, s->rq_num);
-		if (--s->rq_args == 0)
-			rq_command_end(c, s, true);
 		else
-			s->rq_state = RESP_RQ_DOLLAR;
+			resp_rq_arg_done(c, s);
 		return;
 	case RESP_RQ_INLINE:
 		resp_rq_inline(c, s, b);
@@ -139,6 +153,13 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
 	c->off = VEER_CACHE_OFF_PROTOCOL;
 }
 
+/*
+ * One iteration of the tokenizer. The common shapes - "*N\r\n", "$LEN\r\n", an argument's
+ * bytes, its CRLF - are each read in one iteration rather than one per byte: the per-iteration
+ * overhead is most of the cost of reading a pipelined batch. Anything else goes byte by byte
+ * through resp_rq_byte(). A read that runs off the window returns 0: the next iteration
+ * moves to the next window and resumes from the state saved in the connection.
+ */
 static long resp_rq_step(__u32 i, void *arg)
 {
 	struct rq_ctx *x = arg;
@@ -148,24 +169,87 @@ static long resp_rq_step(__u32 i, void *arg)
 
 	if (c->off || !rq_refill(x->msg, c))
 		return 1;
-	if (s->rq_state == RESP_RQ_ARG) {
-		if (!rq_arg_wanted(s, s->rq_num)) {
+	switch (s->rq_state) {
+	case RESP_RQ_ARG:
+		if (!rq_arg_wanted(c, s, s->rq_num)) {
 			if (rq_skip(c, &s->rq_skip))
 				s->rq_state = RESP_RQ_ARG_CR;
 			return 0;
 		}
+		for (int k = 0; k < 16; k++) {
+			b = rq_next_byte(x->msg, c);
+			if (b < 0)
+				return 0;
+			rq_arg_byte(s, b);
+			if (--s->rq_skip == 0) {
+				s->rq_state = RESP_RQ_ARG_CR;
+				return 0;
+			}
+		}
+		return 0;
+	case RESP_RQ_ARG_CR:
+		b = rq_next_byte(x->msg, c);
+		if (b != '\r')
+			goto generic;
+		s->rq_state = RESP_RQ_ARG_LF;
 		b = rq_next_byte(x->msg, c);
 		if (b < 0)
-			return 1;
-		rq_arg_byte(s, b);
-		if (--s->rq_skip == 0)
-			s->rq_state = RESP_RQ_ARG_CR;
+			return 0;
+		if (b != '\n')
+			goto generic;
+		resp_rq_arg_done(c, s);
 		return 0;
+	case RESP_RQ_START:
+		b = rq_next_byte(x->msg, c);
+		if (b != '*')
+			goto generic;
+		rq_command_begin(s);
+		s->rq_state = RESP_RQ_NARGS;
+		goto digits;
+	case RESP_RQ_DOLLAR:
+		b = rq_next_byte(x->msg, c);
+		if (b != '$')
+			goto generic;
+		s->rq_num = 0;
+		s->rq_state = RESP_RQ_LEN;
+		goto digits;
+	case RESP_RQ_NARGS:
+	case RESP_RQ_LEN:
+		goto digits;
 	}
 	b = rq_next_byte(x->msg, c);
+generic:
 	if (b < 0)
-		return 1;
+		return 0;
 	resp_rq_byte(c, s, b);
+	return 0;
+digits:
+	/* A number up to its CRLF (add_digit refuses an 11th digit). */
+	for (int k = 0; k < 11; k++) {
+		b = rq_next_byte(x->msg, c);
+		if (b < 0)
+			return 0;
+		if (b == '\r')
+			break;
+		if (!add_digit(&s->rq_num, b)) {
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+			return 1;
+		}
+	}
+	if (b != '\r')
+		return 0;
+	s->rq_state = s->rq_state == RESP_RQ_NARGS ? RESP_RQ_NARGS_LF : RESP_RQ_LEN_LF;
+	b = rq_next_byte(x->msg, c);
+	if (b < 0)
+		return 0;
+	if (b != '\n') {
+		c->off = VEER_CACHE_OFF_PROTOCOL;
+		return 1;
+	}
+	if (s->rq_state == RESP_RQ_NARGS_LF)
+		resp_rq_nargs_done(s);
+	else
+		resp_rq_len_done(c, s);
 	return 0;
 }
 
@@ -198,10 +282,26 @@ static __always_inline void resp_rp_element_done(struct veer_cache_rp_cur *c, st
 	rp_reply_done(c, s);
 }
 
-static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s, __u8 b)
+/* The LF that ends "$LEN" or "*COUNT". */
+static __always_inline void resp_rp_len_done(struct veer_cache_rp_cur *c, struct veer_cache_conn *s)
 {
 	__u32 d;
 
+	if ((s->rp_flags & RESP_RP_NEG) || (s->rp_state == RESP_RP_ARRAY && !s->rp_num)) {
+		resp_rp_element_done(c, s);
+	} else if (s->rp_state == RESP_RP_ARRAY) {
+		d = s->rp_depth & (RESP_RP_MAX_DEPTH - 1);
+		s->rp_elems[d] = s->rp_num;
+		s->rp_depth++;
+		s->rp_state = RESP_RP_START;
+	} else {
+		s->rp_skip = s->rp_num + 2;
+		s->rp_state = RESP_RP_DATA;
+	}
+}
+
+static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s, __u8 b)
+{
 	switch (s->rp_state) {
 	case RESP_RP_START:
 		s->rp_num = 0;
@@ -221,21 +321,11 @@ static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct vee
 		return;
 	case RESP_RP_BULK:
 	case RESP_RP_ARRAY:
-		if (b == '-' && !s->rp_num) {
+		if (b == '-' && !s->rp_num)
 			s->rp_flags |= RESP_RP_NEG;
-		} else if (b == '\n') {
-			if ((s->rp_flags & RESP_RP_NEG) || (s->rp_state == RESP_RP_ARRAY && !s->rp_num)) {
-				resp_rp_element_done(c, s);
-			} else if (s->rp_state == RESP_RP_ARRAY) {
-				d = s->rp_depth & (RESP_RP_MAX_DEPTH - 1);
-				s->rp_elems[d] = s->rp_num;
-				s->rp_depth++;
-				s->rp_state = RESP_RP_START;
-			} else {
-				s->rp_skip = s->rp_num + 2;
-				s->rp_state = RESP_RP_DATA;
-			}
-		} else if (b != '\r' && !add_digit(&s->rp_num, b)) {
+		else if (b == '\n')
+			resp_rp_len_done(c, s);
+		else if (b != '\r' && !add_digit(&s->rp_num, b)) {
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		}
 		return;
@@ -243,6 +333,7 @@ static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct vee
 	c->off = VEER_CACHE_OFF_PROTOCOL;
 }
 
+/* As on the request side, a line or a length is read in one iteration where it can be. */
 static long resp_rp_step(__u32 i, void *arg)
 {
 	struct rp_ctx *x = arg;
@@ -252,10 +343,40 @@ static long resp_rp_step(__u32 i, void *arg)
 
 	if (c->off)
 		return 1;
-	if (s->rp_state == RESP_RP_DATA) {
+	switch (s->rp_state) {
+	case RESP_RP_DATA:
 		if (rp_skip(c, &s->rp_skip))
 			resp_rp_element_done(c, s);
 		return c->pos >= c->len;
+	case RESP_RP_LINE:
+		for (int k = 0; k < 32; k++) {
+			b = rp_next_byte(x->skb, c);
+			if (b < 0)
+				return 1;
+			if (b == '\n') {
+				resp_rp_element_done(c, s);
+				return 0;
+			}
+		}
+		return 0;
+	case RESP_RP_BULK:
+	case RESP_RP_ARRAY:
+		for (int k = 0; k < 12; k++) {
+			b = rp_next_byte(x->skb, c);
+			if (b < 0)
+				return 1;
+			if (b == '\n') {
+				resp_rp_len_done(c, s);
+				return 0;
+			}
+			if (b == '-' && !s->rp_num) {
+				s->rp_flags |= RESP_RP_NEG;
+			} else if (b != '\r' && !add_digit(&s->rp_num, b)) {
+				c->off = VEER_CACHE_OFF_PROTOCOL;
+				return 1;
+			}
+		}
+		return 0;
 	}
 	b = rp_next_byte(x->skb, c);
 	if (b < 0)
