@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The environment of the cache tests: private skeleton with its programs on the socket map,
+ * the network namespace, connections, traffic checks and counters. See cache_harness.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cache_harness.h"
+
+#define SERVER_WAIT_MS	200
+#define NOTHING_WAIT_MS 100
+#define IO_BUF		16384
+
+struct cache_env cache_env = {.netns_fd = -1, .listen_fd = {-1, -1, -1}};
+
+static const char *const stat_names[VEER_CACHE_STAT_MAX] = VEER_CACHE_STAT_NAMES;
+
+/* ---- environment ---- */
+
+static bool why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool why(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cache_env.why, sizeof(cache_env.why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static ino_t ns_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+int cache_ns_enter(void)
+{
+	int prev = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (prev < 0)
+		return -1;
+	if (ns_ino(prev) == ns_ino(cache_env.netns_fd)) {
+		close(prev);
+		return -1; /* already there: nothing to go back to */
+	}
+	if (setns(cache_env.netns_fd, CLONE_NEWNET)) {
+		close(prev);
+		return -1;
+	}
+	return prev;
+}
+
+void cache_ns_leave(int prev)
+{
+	if (prev < 0)
+		return;
+	if (setns(prev, CLONE_NEWNET))
+		fprintf(stderr, "    cache harness: cannot return to the namespace: %s\n",
+			strerror(errno));
+	close(prev);
+}
+
+/*
+ * A namespace with 198.18.0.1/32 on its loopback. The process enters it to make it, then goes
+ * back: test sockets are made inside (a socket keeps the namespace it was made in), while
+ * whatever else the runner does stays where it was.
+ */
+static bool netns(void)
+{
+	int prev = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), rc;
+	bool ok = true;
+
+	if (prev < 0)
+		return why("open /proc/self/ns/net: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET)) {
+		if (errno == EPERM)
+			cache_env.skipped = true;
+		close(prev);
+		return why("unshare(CLONE_NEWNET): %s", strerror(errno));
+	}
+	rc = system("ip link set lo up && ip addr add " CACHE_ADDR "/32 dev lo");
+	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc))
+		ok = why("cannot set up lo in the test namespace (status %d)", rc);
+	cache_env.netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (cache_env.netns_fd < 0)
+		ok = why("open the test namespace: %s", strerror(errno));
+	if (setns(prev, CLONE_NEWNET))
+		ok = why("return to the original namespace: %s", strerror(errno));
+	close(prev);
+	return ok;
+}
+
+static bool skeleton(void)
+{
+	struct bpf_map *map;
+	int err;
+
+	cache_env.vc.lock_fd = -1;
+	cache_env.vc.ncpus = libbpf_num_possible_cpus();
+	if (cache_env.vc.ncpus <= 0)
+		return why("cannot count CPUs");
+	cache_env.skel = cache__open();
+	if (!cache_env.skel)
+		return why("cache__open: %s", strerror(errno));
+	/* The maps are declared LIBBPF_PIN_BY_NAME: without this they would adopt the pins. */
+	bpf_object__for_each_map(map, cache_env.skel->obj)
+	{
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err)
+			return why("unpin %s: %s", bpf_map__name(map), strerror(-err));
+	}
+	err = cache__load(cache_env.skel);
+	if (err)
+		return why("cache__load: %s", strerror(-err));
+	bpf_object__for_each_map(map, cache_env.skel->obj)
+	{
+		if (bpf_map__is_pinned(map))
+			return why("map %s got pinned", bpf_map__name(map));
+	}
+	cache_env.vc.skel = cache_env.skel;
+	cache_env.socks_fd = bpf_map__fd(cache_env.skel->maps.veer_cache_socks);
+	cache_env.conns_fd = bpf_map__fd(cache_env.skel->maps.veer_cache_conns);
+	err = veer_cache_cmds_load(&cache_env.vc);
+	if (err)
+		return why("veer_cache_cmds_load: %s", strerror(-err));
+	/* Before any socket is added: a socket takes the map's programs when it joins. */
+	if (bpf_prog_attach(bpf_program__fd(cache_env.skel->progs.veer_cache_msg),
+			    cache_env.socks_fd, BPF_SK_MSG_VERDICT, 0))
+		return why("attach veer_cache_msg: %s", strerror(errno));
+	if (bpf_prog_attach(bpf_program__fd(cache_env.skel->progs.veer_cache_verdict),
+			    cache_env.socks_fd, BPF_SK_SKB_VERDICT, 0))
+		return why("attach veer_cache_verdict: %s", strerror(errno));
+	return true;
+}
+
+static bool listener(__u8 proto, __u16 port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int prev = cache_ns_enter(), fd, one = 1;
+
+	inet_pton(AF_INET, CACHE_ADDR, &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cache_ns_leave(prev);
+	if (fd < 0)
+		return why("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16)) {
+		close(fd);
+		return why("listen on %s:%u: %s", CACHE_ADDR, port, strerror(errno));
+	}
+	cache_env.listen_fd[proto] = fd;
+	return true;
+}
+
+static bool map_clear(struct bpf_map *map)
+{
+	__u8 key[512];
+	size_t ksz = bpf_map__key_size(map);
+
+	while (!bpf_map__get_next_key(map, NULL, key, ksz))
+		if (bpf_map__delete_elem(map, key, ksz, 0))
+			return false;
+	return true;
+}
+
+static bool stats_zero(void)
+{
+	struct bpf_map *m = cache_env.skel->maps.veer_cache_stats;
+	size_t sz = cache_env.vc.ncpus * sizeof(__u64);
+	__u64 *zero = calloc(cache_env.vc.ncpus, sizeof(__u64));
+	bool ok = zero;
+
+	for (__u32 i = 0; ok && i < VEER_CACHE_STAT_MAX; i++)
+		ok = !bpf_map__update_elem(m, &i, sizeof(i), zero, sz, BPF_ANY);
+	free(zero);
+	return ok;
+}
+
+static bool env_reset(void)
+{
+	struct cache *s = cache_env.skel;
+	bool ok;
+
+	/* A sockhash entry goes with its socket; one left by a failed test goes here. */
+	ok = map_clear(s->maps.veer_cache_socks) && map_clear(s->maps.veer_cache_conns) &&
+	     map_clear(s->maps.veer_cache_data) && map_clear(s->maps.veer_cache_hot) &&
+	     map_clear(s->maps.veer_cache_ports) && stats_zero();
+	return ASSERT_TRUE(ok, "reset the cache test maps");
+}
+
+bool cache_begin(void)
+{
+	if (!cache_env.tried) {
+		cache_env.tried = true;
+		cache_env.ok = netns() && skeleton() && listener(VEER_CACHE_REDIS, CACHE_PORT_REDIS) &&
+			       listener(VEER_CACHE_MEMCACHED, CACHE_PORT_MC);
+	}
+	if (!cache_env.ok) {
+		if (cache_env.skipped)
+			veer_test_skip("%s", cache_env.why);
+		else
+			veer_test_fail(__FILE__, __LINE__, "cache test environment: %s",
+				       cache_env.why);
+		return false;
+	}
+	return env_reset();
+}
+
+/* ---- connections ---- */
+
+bool cache_sock_key(int fd, struct veer_cache_sock_key *key)
+{
+	struct sockaddr_in l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+
+	if (getsockname(fd, (struct sockaddr *)&l, &ll) || getpeername(fd, (struct sockaddr *)&r, &rl))
+		return ASSERT_OK(-errno, "client socket's addresses");
+	memset(key, 0, sizeof(*key));
+	key->family = AF_INET;
+	key->local[0] = l.sin_addr.s_addr;
+	key->remote[0] = r.sin_addr.s_addr;
+	key->local_port = ntohs(l.sin_port);
+	key->remote_port = ntohs(r.sin_port);
+	return true;
+}
+
+static __s64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static bool wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & events);
+}
+
+bool cache_conn_connect(struct cache_conn *cc, __u8 proto)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int prev, one = 1;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->client = cc->server = -1;
+	cc->proto = proto;
+	a.sin_port = htons(proto == VEER_CACHE_REDIS ? CACHE_PORT_REDIS : CACHE_PORT_MC);
+	inet_pton(AF_INET, CACHE_ADDR, &a.sin_addr);
+	prev = cache_ns_enter();
+	cc->client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cache_ns_leave(prev);
+	if (!ASSERT_TRUE(cc->client >= 0, "client socket"))
+		return false;
+	/* Each send() one segment, as soon as it is sent: the tests reason per message. */
+	setsockopt(cc->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!ASSERT_OK(connect(cc->client, (struct sockaddr *)&a, sizeof(a)) ? -errno : 0,
+		       "connect to " CACHE_ADDR))
+		goto fail;
+	if (!ASSERT_TRUE(wait_fd(cache_env.listen_fd[proto], POLLIN, 1000), "connection to accept"))
+		goto fail;
+	cc->server = accept4(cache_env.listen_fd[proto], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!ASSERT_TRUE(cc->server >= 0, "accept"))
+		goto fail;
+	setsockopt(cc->server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!ASSERT_OK(fcntl(cc->client, F_SETFL, O_NONBLOCK) ? -errno : 0, "client non-blocking"))
+		goto fail;
+	if (!cache_sock_key(cc->client, &cc->key))
+		goto fail;
+	return true;
+fail:
+	cache_conn_close(cc);
+	return false;
+}
+
+bool cache_conn_track(struct cache_conn *cc)
+{
+	struct veer_cache_conn *st = calloc(1, sizeof(*st));
+	__u64 fd = cc->client;
+	int err;
+
+	if (!ASSERT_TRUE(st, "memory"))
+		return false;
+	st->proto = cc->proto;
+	err = bpf_map_update_elem(cache_env.conns_fd, &cc->key, st, BPF_NOEXIST);
+	free(st);
+	if (!ASSERT_OK(err ? -errno : 0, "insert the connection's veer_cache_conns entry"))
+		return false;
+	cc->tracked = true;
+	return ASSERT_OK(bpf_map_update_elem(cache_env.socks_fd, &cc->key, &fd, BPF_ANY) ? -errno
+											   : 0,
+			 "add the client socket to veer_cache_socks");
+}
+
+bool cache_conn_open(struct cache_conn *cc, __u8 proto)
+{
+	if (!cache_conn_connect(cc, proto))
+		return false;
+	if (cache_conn_track(cc))
+		return true;
+	cache_conn_close(cc);
+	return false;
+}
+
+void cache_conn_close(struct cache_conn *cc)
+{
+	if (cc->client >= 0)
+		close(cc->client);
+	if (cc->server >= 0)
+		close(cc->server);
+	if (cc->tracked)
+		bpf_map_delete_elem(cache_env.conns_fd, &cc->key);
+	cc->client = cc->server = -1;
+	cc->tracked = false;
+}
+
+bool cache_conn_state(const struct cache_conn *cc, struct veer_cache_conn *st)
+{
+	return !bpf_map_lookup_elem(cache_env.conns_fd, &cc->key, st);
+}
+
+/* ---- traffic ---- */
+
+static bool send_all(int fd, const void *buf, size_t len, const char *who)
+{
+	const char *p = buf;
+	char what[96];
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT, 1000))
+			continue;
+		snprintf(what, sizeof(what), "%s: send of %zu bytes", who, len);
+		if (!ASSERT_TRUE(n > 0, what)) {
+			fprintf(stderr, "    send: %s\n", n < 0 ? strerror(errno) : "returned 0");
+			return false;
+		}
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+bool client_send(struct cache_conn *cc, const void *buf, size_t len)
+{
+	return send_all(cc->client, buf, len, "client");
+}
+
+bool server_send(struct cache_conn *cc, const void *buf, size_t len)
+{
+	return send_all(cc->server, buf, len, "server");
+}
+
+/*
+ * Reads until want bytes came or timeout_ms passed, then takes whatever else is already
+ * there: more than want shows too. Returns the bytes read.
+ */
+static size_t read_for(int fd, __u8 *buf, size_t cap, size_t want, int timeout_ms)
+{
+	__s64 deadline = now_ms() + timeout_ms;
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf + got, cap - got, MSG_DONTWAIT);
+		__s64 left;
+
+		if (n > 0) {
+			got += n;
+			if (got >= want || got == cap)
+				break;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+		left = deadline - now_ms();
+		if (left <= 0 || !wait_fd(fd, POLLIN, left))
+			break;
+	}
+	while (got < cap) {
+		ssize_t n = recv(fd, buf + got, cap - got, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+static bool expect(int fd, const void *want, size_t len, int timeout_ms, const char *what)
+{
+	__u8 *buf = malloc(IO_BUF);
+	size_t got;
+	bool ok;
+
+	if (!ASSERT_TRUE(buf, "memory"))
+		return false;
+	got = read_for(fd, buf, IO_BUF, len ? len : 1, timeout_ms);
+	ok = ASSERT_MEMEQ(buf, got, want, len, what);
+	free(buf);
+	return ok;
+}
+
+bool server_expect(struct cache_conn *cc, const void *buf, size_t len)
+{
+	return expect(cc->server, buf, len, SERVER_WAIT_MS, "bytes the server received");
+}
+
+bool server_expect_nothing(struct cache_conn *cc)
+{
+	return expect(cc->server, "", 0, NOTHING_WAIT_MS, "the server must receive nothing");
+}
+
+bool client_expect(struct cache_conn *cc, const void *buf, size_t len)
+{
+	return expect(cc->client, buf, len, SERVER_WAIT_MS, "bytes the client received");
+}
+
+bool client_expect_nothing(struct cache_conn *cc)
+{
+	return expect(cc->client, "", 0, NOTHING_WAIT_MS, "the client must receive nothing");
+}
+
+bool server_wait_bytes(struct cache_conn *cc, size_t n)
+{
+	__s64 deadline = now_ms() + SERVER_WAIT_MS;
+	int avail = 0;
+
+	for (;;) {
+		if (ioctl(cc->server, FIONREAD, &avail) == 0 && (size_t)avail >= n)
+			return true;
+		if (now_ms() >= deadline)
+			break;
+		wait_fd(cc->server, POLLIN, 5);
+	}
+	return veer_test_fail(__FILE__, __LINE__, "server received %d bytes, want %zu", avail, n);
+}
+
+bool exchange_passed(struct cache_conn *cc, const void *req, size_t req_len, const void *rep,
+		     size_t rep_len)
+{
+	return client_send(cc, req, req_len) && server_expect(cc, req, req_len) &&
+	       server_send(cc, rep, rep_len) && client_expect(cc, rep, rep_len);
+}
+
+bool exchange_hit(struct cache_conn *cc, const void *req, size_t req_len, const void *rep,
+		  size_t rep_len)
+{
+	return client_send(cc, req, req_len) && client_expect(cc, rep, rep_len) &&
+	       server_expect_nothing(cc);
+}
+
+/* ---- entries ---- */
+
+bool cache_put(__u8 proto, const char *key, const char *value, __u32 mc_flags)
+{
+	char what[320];
+
+	snprintf(what, sizeof(what), "veer_cache_put %s '%s'", veer_cache_proto_name(proto), key);
+	return ASSERT_OK(veer_cache_put(&cache_env.vc, proto, key, strlen(key), value,
+					strlen(value), mc_flags, 60, NULL),
+			 what);
+}
+
+bool cache_current(__u8 proto, const char *key)
+{
+	struct veer_cache_item it;
+	size_t vlen;
+	void *v;
+
+	if (veer_cache_get(&cache_env.vc, proto, key, strlen(key), &v, &vlen, &it))
+		return false;
+	free(v);
+	return it.current;
+}
+
+/* ---- counters ---- */
+
+bool cache_stats_read(__u64 sum[VEER_CACHE_STAT_MAX])
+{
+	return ASSERT_OK(veer_cache_counters(&cache_env.vc, sum), "veer_cache_counters");
+}
+
+bool cache_stats_eq(const char *what, const struct cache_stat_want *want, size_t n)
+{
+	__u64 sum[VEER_CACHE_STAT_MAX], expect[VEER_CACHE_STAT_MAX] = {};
+	char msg[160];
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++)
+		expect[want[i].stat] = want[i].n;
+	if (!cache_stats_read(sum))
+		return false;
+	for (int s = 0; s < VEER_CACHE_STAT_MAX; s++) {
+		snprintf(msg, sizeof(msg), "%s: counter %s", what, stat_names[s]);
+		ok &= ASSERT_EQ(sum[s], expect[s], msg);
+	}
+	return ok;
+}
