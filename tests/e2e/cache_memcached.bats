@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# The hot-key cache in front of a real memcached: "get KEY" answered in the kernel with the
+# server's own framing, misses and storage commands reach the server, writes invalidate,
+# "noreply" is followed, and the manager promotes hot keys.
+
+load helpers
+source "$E2E_ROOT/scripts/cachebed.sh"
+
+setup_file() {
+	export CACHEBED="vcm$$"
+	cachebed_up
+}
+
+teardown_file() {
+	cachebed_down
+}
+
+# mc SIDE REQUEST...: sends each request in its own send() on one connection, reading every
+# reply before the next (memcached's text protocol, CRLFs added), prints the replies.
+mc() {
+	local side=$1
+	shift
+	"cachebed_$side" python3 - "$CACHEBED_ADDR" "$CACHEBED_MC_PORT" "$@" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+buf = b""
+for req in sys.argv[3:]:
+    req = req.encode().replace(b"\\r\\n", b"\r\n") + b"\r\n"
+    s.sendall(req)
+    if b"noreply" in req.split(b"\r\n")[0]:
+        continue
+    # One reply: lines up to one that is not a VALUE header (data blocks skipped by length).
+    while True:
+        while b"\r\n" not in buf:
+            buf += s.recv(65536)
+        line, rest = buf.split(b"\r\n", 1)
+        sys.stdout.buffer.write(line + b"\r\n")
+        buf = rest
+        if not line.startswith(b"VALUE "):
+            break
+        n = int(line.split()[3]) + 2
+        while len(buf) < n:
+            buf += s.recv(65536)
+        sys.stdout.buffer.write(buf[:n])
+        buf = buf[n:]
+PY
+}
+
+# The server's own counter from "stats" (read to its END, outside the cgroup).
+mc_stat() {
+	cachebed_out bash -c "exec 3<>/dev/tcp/$CACHEBED_ADDR/$CACHEBED_MC_PORT &&
+		printf 'stats\r\nquit\r\n' >&3 && cat <&3" | tr -d '\r' | sed -n "s/^STAT $1 //p"
+}
+
+vstat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+@test "a cached get is answered in the kernel with memcached's framing" {
+	mc out "set $CACHEBED:k1 5 0 5\r\nhello"
+	"$VEER" cache put "$CACHEBED:k1" hello --proto memcached --flags 5 --ttl 60
+	before=$(mc_stat cmd_get)
+	run mc in "get $CACHEBED:k1"
+	assert_output "$(printf 'VALUE %s 5 5\r\nhello\r\nEND\r' "$CACHEBED:k1")"
+	[ "$(mc_stat cmd_get)" -eq "$before" ] || fail "memcached counted the get"
+	run mc out "get $CACHEBED:k1"
+	assert_output "$(printf 'VALUE %s 5 5\r\nhello\r\nEND\r' "$CACHEBED:k1")"
+}
+
+@test "a miss and a multi-key get reach the server" {
+	before=$(mc_stat cmd_get)
+	run mc in "get $CACHEBED:absent" "get $CACHEBED:k1 $CACHEBED:absent"
+	assert_output "$(printf 'END\r\nVALUE %s 5 5\r\nhello\r\nEND\r' "$CACHEBED:k1")"
+	[ "$(mc_stat cmd_get)" -eq $((before + 3)) ] || fail "memcached did not see both gets"
+}
+
+@test "set, delete and incr invalidate the key before the server sees them" {
+	"$VEER" cache put "$CACHEBED:k2" one --proto memcached --ttl 60
+	run mc in "set $CACHEBED:k2 0 0 3\r\ntwo" "get $CACHEBED:k2"
+	assert_output "$(printf 'STORED\r\nVALUE %s 0 3\r\ntwo\r\nEND\r' "$CACHEBED:k2")"
+	"$VEER" cache put "$CACHEBED:k2" two --proto memcached --ttl 60
+	run mc in "delete $CACHEBED:k2" "get $CACHEBED:k2"
+	assert_output "$(printf 'DELETED\r\nEND\r')"
+	mc out "set $CACHEBED:n 0 0 1\r\n1" >/dev/null
+	"$VEER" cache put "$CACHEBED:n" 1 --proto memcached --ttl 60
+	run mc in "incr $CACHEBED:n 41" "get $CACHEBED:n"
+	assert_output "$(printf '42\r\nVALUE %s 0 2\r\n42\r\nEND\r' "$CACHEBED:n")"
+}
+
+@test "noreply writes invalidate and owe no reply: the next cached get is served at once" {
+	"$VEER" cache put "$CACHEBED:k3" old --proto memcached --ttl 60
+	"$VEER" cache put "$CACHEBED:other" cached --proto memcached --ttl 60
+	hits=$(vstat hit)
+	run mc in "set $CACHEBED:k3 0 0 3 noreply\r\nnew" "get $CACHEBED:other" "get $CACHEBED:k3"
+	assert_output "$(printf 'VALUE %s 0 6\r\ncached\r\nEND\r\nVALUE %s 0 3\r\nnew\r\nEND\r' \
+		"$CACHEBED:other" "$CACHEBED:k3")"
+	[ "$(vstat hit)" -eq $((hits + 1)) ] || fail "the get after a noreply write was not served"
+}
+
+@test "hot keys are promoted from memcached and then served in the kernel" {
+	mc out "set $CACHEBED:hot 0 0 4\r\nwarm" >/dev/null
+	CACHEBED_BG_LOG=$BATS_TEST_TMPDIR/manager.log cachebed_bg "$VEER" -v cache manage \
+		--server "$CACHEBED_ADDR:$CACHEBED_MC_PORT" --proto memcached --interval 100ms
+	manager=$CACHEBED_BG_PID
+	for i in $(seq 10); do mc in "get $CACHEBED:hot" >/dev/null; done
+	cachebed_wait 5 bash -c "'$VEER' -j cache get --proto memcached '$CACHEBED:hot' | grep -q '\"current\":true'" ||
+		{ kill "$manager"; cat "$BATS_TEST_TMPDIR/manager.log"; fail "not promoted"; }
+	kill "$manager"
+	wait "$manager" || true
+	before=$(mc_stat cmd_get)
+	run mc in "get $CACHEBED:hot"
+	assert_output "$(printf 'VALUE %s 0 4\r\nwarm\r\nEND\r' "$CACHEBED:hot")"
+	[ "$(mc_stat cmd_get)" -eq "$before" ] || fail "the promoted key still reached memcached"
+}
+
+@test "unknown framing (stats) switches serving off for that connection only" {
+	"$VEER" cache put "$CACHEBED:k4" v --proto memcached --ttl 60
+	hits=$(vstat hit)
+	run mc in "stats" "get $CACHEBED:k4"
+	assert_success
+	[ "$(vstat hit)" -eq "$hits" ] || fail "served after stats"
+	run mc in "get $CACHEBED:k4" # memcached has no k4: only the cache can answer
+	assert_output "$(printf 'VALUE %s 0 1\r\nv\r\nEND\r' "$CACHEBED:k4")"
+	[ "$(vstat hit)" -eq $((hits + 1)) ] || fail "a fresh connection was not served"
+}
