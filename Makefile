@@ -94,6 +94,7 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+	scripts/demo_cache.sh
 
 bench: deps
 	$(MAKE) all

@@ -69,9 +69,17 @@ cachebed_up() {
 }
 
 cachebed_down() {
-	local cg pid
+	local cg pid key
 	cg=$(cachebed_cg)
 	[ -d "$cg" ] && "$VEER" cache detach --cgroup "$cg" >/dev/null 2>&1
+	# The entries of keys named after this testbed: the cache maps outlive it.
+	"$VEER" -j cache list 2>/dev/null | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["key"].startswith(sys.argv[1] + ":"):
+        print(e["proto"], e["key"])' "$CACHEBED" | while read -r proto key; do
+		"$VEER" cache del --proto "$proto" "$key" >/dev/null 2>&1
+	done
 	for pid in "${CACHEBED_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done

@@ -319,6 +319,31 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 	return 0;
 }
 
+int veer_cache_sweep(struct veer_cache *c, size_t *removed)
+{
+	struct veer_cache_item *items;
+	size_t n, expired = 0;
+	int err;
+
+	*removed = 0;
+	err = veer_cache_list(c, &items, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].current)
+			continue;
+		if (bpf_map__delete_elem(c->skel->maps.veer_cache_data, &items[i].key,
+					 sizeof(items[i].key), 0))
+			continue;
+		(*removed)++;
+		expired += items[i].ttl_ms <= 0;
+	}
+	if (expired)
+		veer_cache_count(c, VEER_CACHE_EXPIRED, expired);
+	free(items);
+	return 0;
+}
+
 static int hot_cmp(const void *a, const void *b)
 {
 	__u64 x = ((const struct veer_cache_hot_key *)a)->misses;

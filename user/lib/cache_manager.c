@@ -2,7 +2,8 @@
 /*
  * The cache manager: promotes hot keys and follows writes veer does not see.
  *
- * Each round takes the keys the sk_msg program counted most misses for, reads each one's
+ * Each round first removes the entries that can no longer be served (expired or stale), then
+ * takes the keys the sk_msg program counted most misses for, reads each one's
  * generation, then its value from the real server over the manager's own connection, and
  * installs the value as current for that generation: a write that reached the programs in
  * between has bumped the generation, so the possibly old value is never served.
@@ -158,7 +159,7 @@ static int server_get(struct manager *m, const struct veer_cache_key *k, char **
 /* One promotion round: the hottest keys of this protocol get fresh values. */
 static int promote(struct manager *m)
 {
-	struct veer_cache_hot_key *hot;
+	struct veer_cache_hot_key *hot = NULL;
 	struct veer_cache *c;
 	size_t n, installed = 0;
 	int err;
@@ -166,7 +167,10 @@ static int promote(struct manager *m)
 	err = veer_cache_open(&c, true);
 	if (err)
 		return err;
-	err = veer_cache_hot(c, VEER_CACHE_HOT_MAX, true, &hot, &n);
+	/* Entries that can no longer be served only take room from the ones that can. */
+	err = veer_cache_sweep(c, &n);
+	if (!err)
+		err = veer_cache_hot(c, VEER_CACHE_HOT_MAX, true, &hot, &n);
 	for (size_t i = 0; !err && i < n && installed < m->o->top; i++) {
 		const struct veer_cache_key *k = &hot[i].key;
 		char *value = NULL;

@@ -143,6 +143,8 @@ int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 int veer_cache_del(struct veer_cache *c, __u8 proto, const void *key, size_t klen);
 /* Sorted by protocol and key; *out is malloc'd. */
 int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n);
+/* Deletes the entries that can no longer be served (expired or stale); counts the expired. */
+int veer_cache_sweep(struct veer_cache *c, size_t *removed);
 /* The key's generation now: read it before fetching a value to install. */
 int veer_cache_gen(struct veer_cache *c, const void *key, size_t klen, __u64 *gen);
 /* Makes every entry of the key stale (a write seen outside the programs) and deletes it. */
