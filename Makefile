@@ -99,6 +99,7 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	scripts/bench.sh
+	scripts/bench_cache.sh
 
 install: $(BUILD)/veer
 	install -D -m 0755 $(BUILD)/veer $(DESTDIR)$(PREFIX)/sbin/veer

@@ -41,5 +41,6 @@ double bench_median(double *v, size_t n); /* sorts v */
 
 int cmd_prog_run(int argc, char **argv);
 int cmd_live(int argc, char **argv);
+int cmd_kv(int argc, char **argv);
 
 #endif

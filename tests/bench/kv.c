@@ -23,6 +23,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,9 @@
 #define KV_MAX_PIPELINE 4096
 #define KV_MAX_KEYS	100000000u
 #define KV_MAX_VALUE	(1u << 20)
-#define KV_KEY_MAX	16 /* "k:" and up to 10 digits */
+#define KV_KEY_MAX	16	      /* "k:" and up to 10 digits */
 #define KV_STALL_NS	5000000000ull /* no reply for this long: give up */
-#define KV_FILL_BYTES	(256u << 10) /* bound on one fill batch's requests */
+#define KV_FILL_BYTES	(256u << 10)  /* bound on one fill batch's requests */
 #define KV_RBUF		(16u << 10)
 #define MC_LINE_MAX	1024 /* "VALUE <key> <flags> <bytes> <cas>" with a 250-byte key fits */
 
@@ -201,8 +202,8 @@ static char *value_put(char *p, const struct kv *kv, const char *key, size_t kle
 }
 
 /* Do bytes [off, off + n) of a reply's value match what --fill stored under key? */
-static bool value_match(const struct kv *kv, const char *key, size_t klen, __u64 off,
-			const char *p, size_t n)
+static bool value_match(const struct kv *kv, const char *key, size_t klen, __u64 off, const char *p,
+			size_t n)
 {
 	for (; n && off <= klen; off++, p++, n--)
 		if (*p != (off < klen ? key[off] : ':'))
@@ -263,7 +264,8 @@ static int conn_flush(struct kv *kv, struct kv_conn *c)
 			if (errno != EAGAIN)
 				return fail("send to %s: %s", kv->server, strerror(errno));
 			if (!c->want_out) {
-				struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+				struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT,
+							 .data.ptr = c};
 
 				if (epoll_ctl(kv->ep, EPOLL_CTL_MOD, c->fd, &ev))
 					return fail("epoll_ctl: %s", strerror(errno));
@@ -464,7 +466,7 @@ static int mc_line(struct kv *kv, struct kv_conn *c, const char *p, size_t len)
 	size_t klen;
 	__u64 bytes;
 
-#define IS(s) (len == sizeof(s) - 1 && !memcmp(p, s, sizeof(s) - 1))
+#define IS(s)	  (len == sizeof(s) - 1 && !memcmp(p, s, sizeof(s) - 1))
 #define STARTS(s) (len >= sizeof(s) - 1 && !memcmp(p, s, sizeof(s) - 1))
 	if (kv->phase == KV_FILL) {
 		if (IS("STORED"))
@@ -487,9 +489,8 @@ static int mc_line(struct kv *kv, struct kv_conn *c, const char *p, size_t len)
 		c->in_data = true;
 		c->data_len = bytes;
 		c->data_off = 0;
-		if (kv->check &&
-		    (bytes != kv->value_size || klen != key_fmt(c->keys[c->ndone], k) ||
-		     memcmp(key, k, klen)))
+		if (kv->check && (bytes != kv->value_size ||
+				  klen != key_fmt(c->keys[c->ndone], k) || memcmp(key, k, klen)))
 			c->bad = true;
 		return 0;
 	}
@@ -526,8 +527,7 @@ static int mc_input(struct kv *kv, struct kv_conn *c)
 			}
 			for (size_t i = dn; i < n; i++)
 				if (p[i] != "\r\n"[c->data_off + i - c->data_len])
-					return fail("%s: a value is longer than its VALUE line says",
-						    kv->server);
+					return fail("%s: a value overruns its length", kv->server);
 			c->data_off += n;
 			c->rpos += n;
 			if (c->data_off == c->data_len + 2)
@@ -679,9 +679,7 @@ static int conns_open(struct kv *kv)
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 
 		c->wbuf = malloc(wcap);
-		c->keys = calloc(kv->fill_pipeline > kv->pipeline ? kv->fill_pipeline
-								   : kv->pipeline,
-				 sizeof(*c->keys));
+		c->keys = calloc(kv->pipeline, sizeof(*c->keys)); /* fill batches are no longer */
 		if (kv->proto == KV_REDIS)
 			c->reader = redisReaderCreate();
 		else
@@ -758,7 +756,8 @@ static void usage(void)
 		"usage: veer-bench kv --server ADDR:PORT [--proto redis|memcached] [--conns N]\n"
 		"       [--pipeline P] [--seconds S | --requests N] [--keys K] [--zipf THETA]\n"
 		"       [--value-size B] [--fill] [--check] [--cgroup PATH]\n"
-		"Prints 'requests=N seconds=S rate=R p50_us=X p99_us=Y errors=E hits_unknown=0'.\n");
+		"Prints 'requests=N seconds=S rate=R p50_us=X p99_us=Y errors=E "
+		"hits_unknown=0'.\n");
 }
 
 int cmd_kv(int argc, char **argv)
@@ -785,7 +784,7 @@ int cmd_kv(int argc, char **argv)
 	__u16 port;
 	__u64 v, t_start;
 	double secs;
-	int opt, err = 1;
+	int opt, li = 0, err = 1;
 
 	memset(&kv, 0, sizeof(kv));
 	kv.ep = -1;
@@ -797,7 +796,7 @@ int cmd_kv(int argc, char **argv)
 	kv.limit = UINT64_MAX;
 	kv.rng = 0x9e3779b97f4a7c15ull;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", lopts, &li)) != -1) {
 		switch (opt) {
 		case 's':
 			if (bench_parse_ipv4_port(optarg, &addr, &port))
@@ -911,8 +910,7 @@ int cmd_kv(int argc, char **argv)
 	printf("requests=%llu seconds=%.3f rate=%.0f p50_us=%.1f p99_us=%.1f errors=%llu "
 	       "hits_unknown=0\n",
 	       (unsigned long long)kv.completed, secs, secs > 0 ? kv.completed / secs : 0.0,
-	       hist_quantile(&kv, 0.50), hist_quantile(&kv, 0.99),
-	       (unsigned long long)kv.errors);
+	       hist_quantile(&kv, 0.50), hist_quantile(&kv, 0.99), (unsigned long long)kv.errors);
 	err = 0;
 out:
 	conns_close(&kv);
@@ -922,7 +920,7 @@ out:
 	free(kv.vs);
 	return err;
 bad_value:
-	fail("bad value for --%s: '%s'", lopts[optind > 0 ? 0 : 0].name, optarg);
+	fail("bad value for --%s: '%s'", lopts[li].name, optarg);
 	goto bad;
 bad:
 	usage();

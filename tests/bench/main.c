@@ -5,6 +5,7 @@
  *
  *   veer-bench prog-run ...   per-packet cost of veer_lb through BPF_PROG_RUN (repeat=1)
  *   veer-bench live ...       forwarded pps through generator -> forwarder -> sink namespaces
+ *   veer-bench kv ...         GET rate and latency of a redis or memcached server, cached or not
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 		return cmd_prog_run(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "live"))
 		return cmd_live(argc - 1, argv + 1);
-	fprintf(stderr, "usage: veer-bench prog-run|live [--help]\n");
+	if (argc >= 2 && !strcmp(argv[1], "kv"))
+		return cmd_kv(argc - 1, argv + 1);
+	fprintf(stderr, "usage: veer-bench prog-run|live|kv [--help]\n");
 	return 2;
 }
