@@ -155,8 +155,12 @@ int veer_cache_msg(struct sk_msg_md *msg)
 	idle = s->sent == s->replies;
 	whole = msg->data_end - msg->data >= size && size <= RQ_WINDOW;
 	if (!tokenize(msg, s, size)) {
-		/* The keys of this message's writes, and of every later one, are unknown. */
+		/*
+		 * The keys of this message's writes, and of every later one, are unknown, and so
+		 * are the replies that acknowledge them: every reply bumps the epoch from now on.
+		 */
 		s->blind = 1;
+		s->ack_all = 1;
 		if (!s->off)
 			s->off = c->off;
 		cache_bump_epoch();
@@ -169,10 +173,12 @@ int veer_cache_msg(struct sk_msg_md *msg)
 	}
 	if (s->off)
 		return pass(VEER_CACHE_PASS_OFF);
-	if (!(boundary && whole && c->cmds == 1 && c->first_end == size &&
+	/* Inside MULTI a GET is queued, not answered: the server must see it. */
+	if (!(boundary && whole && !s->multi && c->cmds == 1 && c->first_end == size &&
 	      c->first_class == VEER_CMD_GET && c->first_argc == 2))
-		return pass(c->first_class == VEER_CMD_GET && c->cmds ? VEER_CACHE_PASS_BATCH
-								     : VEER_CACHE_PASS_OTHER);
+		return pass(c->first_class == VEER_CMD_GET && c->cmds && !s->multi
+				    ? VEER_CACHE_PASS_BATCH
+				    : VEER_CACHE_PASS_OTHER);
 
 	/* A lone GET. The tokenizer left the message's only window in place. */
 	s->key.proto = c->proto;
@@ -207,8 +213,18 @@ int veer_cache_verdict(struct __sk_buff *skb)
 
 	SOCK_KEY(key, skb);
 	s = bpf_map_lookup_elem(&veer_cache_conns, &key);
-	if (!s || s->rp_lost)
+	if (!s)
 		return SK_PASS;
+	if (s->rp_lost || s->blind) {
+		/*
+		 * Its writes can no longer be matched to their replies: any reply may acknowledge
+		 * one, so each makes every entry filled before it stale (a fill may have read the
+		 * value while the write was on its way).
+		 */
+		if (s->ack_all)
+			cache_bump_epoch();
+		return SK_PASS;
+	}
 	x.s = s;
 	c = &s->rp_cur;
 	c->pos = 0;

@@ -111,8 +111,11 @@ static __always_inline void rq_arg_byte(struct veer_cache_conn *s, __u8 b)
 	__u32 n = s->rq_arglen;
 
 	if (s->rq_argi == 0) {
+		/* Redis matches command names in any case, memcached exactly. */
+		if (s->proto == VEER_CACHE_REDIS && b >= 'a' && b <= 'z')
+			b -= 32;
 		if (n < VEER_CACHE_CMD_LEN)
-			s->rq_name[n & (VEER_CACHE_CMD_LEN - 1)] = b >= 'a' && b <= 'z' ? b - 32 : b;
+			s->rq_name[n & (VEER_CACHE_CMD_LEN - 1)] = b;
 	} else if (n < VEER_CACHE_KEY_MAX) {
 		s->rq_hash = veer_cache_hash_byte(s->rq_hash, b);
 	}
@@ -163,8 +166,10 @@ static __always_inline void rq_pend(struct veer_cache_conn *s, __u32 idx, __u32 
 {
 	struct veer_cache_pend *p;
 
-	if (s->rp_lost)
+	if (s->rp_lost) {
+		s->ack_all = 1; /* its reply cannot be found: every reply stands for it */
 		return;
+	}
 	if (s->pend_n >= VEER_CACHE_PEND) {
 		s->overflow_idx = idx;
 		return;
@@ -190,6 +195,10 @@ static __always_inline void rq_command_end(struct veer_cache_rq_cur *c, struct v
 								    : s->multi_slot);
 			s->multi = 0;
 			s->multi_writes = 0;
+		} else if (s->rq_class == VEER_CMD_FLUSH && s->multi) {
+			s->multi_writes += 2; /* makes EXEC's acknowledgement an epoch bump */
+		} else if (s->rq_class == VEER_CMD_FLUSH) {
+			rq_pend(s, idx, VEER_CACHE_SLOT_ALL);
 		} else if (s->rq_writes && s->multi) {
 			s->multi_slot = s->rq_wslot;
 			s->multi_writes += s->rq_writes;

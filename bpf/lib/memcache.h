@@ -36,6 +36,15 @@ static __always_inline void mc_rq_token_end(struct veer_cache_rq_cur *c, struct 
 	rq_arg_end(c, s, s->rq_arglen);
 }
 
+/* memcached honours "noreply" on storage commands, delete, incr/decr, touch and flush_all only. */
+static __always_inline bool mc_rq_answered(const struct veer_cache_conn *s)
+{
+	if (!(s->rq_flags & MC_RQ_NOREPLY))
+		return true;
+	return s->rq_class != VEER_CMD_STORE && s->rq_class != VEER_CMD_KEYWRITE &&
+	       s->rq_class != VEER_CMD_FLUSH;
+}
+
 static __always_inline void mc_rq_line_end(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
 {
 	mc_rq_token_end(c, s);
@@ -55,7 +64,7 @@ static __always_inline void mc_rq_line_end(struct veer_cache_rq_cur *c, struct v
 		s->rq_state = MC_RQ_DATA;
 		return;
 	}
-	rq_command_end(c, s, !(s->rq_flags & MC_RQ_NOREPLY));
+	rq_command_end(c, s, mc_rq_answered(s));
 }
 
 static __always_inline void mc_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
@@ -101,7 +110,7 @@ static long mc_rq_step(__u32 i, void *arg)
 		return 1;
 	if (s->rq_state == MC_RQ_DATA) {
 		if (rq_skip(c, &s->rq_skip))
-			rq_command_end(c, s, !(s->rq_flags & MC_RQ_NOREPLY));
+			rq_command_end(c, s, mc_rq_answered(s));
 		return 0;
 	}
 	b = rq_next_byte(x->msg, c);

@@ -325,7 +325,7 @@ struct veer_cache_conn {
 	__u8 rq_state;
 	__u8 rp_state;
 	__u8 multi; /* inside MULTI: writes are acknowledged by EXEC's reply */
-	__u8 pad;
+	__u8 ack_all; /* blind or rp_lost and has written: every reply bumps the epoch */
 	__u32 rq_num;	/* number being read (argument count, length, data block size) */
 	__u32 rq_skip;	/* bytes of the current argument or data block still to come */
 	__u32 rq_args;	/* arguments of the current command still to come (RESP) */

@@ -57,7 +57,7 @@ manager_stop() {
 	run rcli_in get "$CACHEBED:absent"
 	assert_output ""
 	[ "$(calls get)" -eq $((before + 1)) ] || fail "the server did not see the GET"
-	run "$VEER" -j cache hot
+	run "$VEER" -j cache hot --top 16384 # others may have hotter keys
 	assert_output --partial "\"$CACHEBED:absent\""
 }
 

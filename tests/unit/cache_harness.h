@@ -39,8 +39,8 @@ struct cache_env {
 	struct cache *skel;   /* private, unpinned maps; programs loaded */
 	struct veer_cache vc; /* libveer's handle on those maps */
 	int socks_fd, conns_fd;
-	int netns_fd;	   /* the namespace the test sockets live in */
-	int listen_fd[3];  /* by enum veer_cache_proto */
+	int netns_fd;	  /* the namespace the test sockets live in */
+	int listen_fd[3]; /* by enum veer_cache_proto */
 };
 
 extern struct cache_env cache_env;
@@ -61,7 +61,7 @@ void cache_ns_leave(int prev);
 struct cache_conn {
 	int client, server; /* both non-blocking */
 	__u8 proto;
-	bool tracked; /* a conns entry of ours to delete on close */
+	bool tracked;			/* a conns entry of ours to delete on close */
 	struct veer_cache_sock_key key; /* the client socket's, as the programs build it */
 };
 
@@ -77,9 +77,16 @@ void cache_conn_close(struct cache_conn *cc);
 /* The connection's veer_cache_conns entry; false if it has none. */
 bool cache_conn_state(const struct cache_conn *cc, struct veer_cache_conn *st);
 
+/* The connection's counts of requests passed and replies seen, and that it still serves. */
+bool cache_owed_eq(const struct cache_conn *cc, __u64 sent, __u64 replies, const char *what);
+/* Polls the connection's entry until the verdict program has counted n replies. */
+bool cache_wait_replies(const struct cache_conn *cc, __u64 n);
+
 /* ---- traffic: every check reads what arrived and compares it byte for byte ---- */
 
 bool client_send(struct cache_conn *cc, const void *buf, size_t len);
+/* One sendmsg() of n pieces, as clients that gather a request from parts do. */
+bool client_sendv(struct cache_conn *cc, const char *const *parts, int n);
 bool server_send(struct cache_conn *cc, const void *buf, size_t len);
 /* Waits up to ~200 ms for len bytes on the server side; exactly those must have arrived. */
 bool server_expect(struct cache_conn *cc, const void *buf, size_t len);
@@ -123,9 +130,9 @@ bool cache_stats_read(__u64 sum[VEER_CACHE_STAT_MAX]);
  * should not have been.
  */
 bool cache_stats_eq(const char *what, const struct cache_stat_want *want, size_t n);
-#define CACHE_STATS_EQ(what, ...)                                                          \
-	cache_stats_eq(what, (const struct cache_stat_want[]){__VA_ARGS__},                \
-		       sizeof((const struct cache_stat_want[]){__VA_ARGS__}) /             \
+#define CACHE_STATS_EQ(what, ...)                                                                  \
+	cache_stats_eq(what, (const struct cache_stat_want[]){__VA_ARGS__},                        \
+		       sizeof((const struct cache_stat_want[]){__VA_ARGS__}) /                     \
 			       sizeof(struct cache_stat_want))
 
 #endif /* VEER_TEST_CACHE_HARNESS_H */

@@ -22,8 +22,8 @@ static __u32 reply_len(__u8 proto, const char *key, __u32 mc_flags, size_t vlen)
 }
 
 /* veer_cache_get of key: the value must be want, the entry current, its reply want_reply. */
-static bool get_eq(__u8 proto, const char *key, const void *want, size_t want_len,
-		   __u32 want_reply, const char *what)
+static bool get_eq(__u8 proto, const char *key, const void *want, size_t want_len, __u32 want_reply,
+		   const char *what)
 {
 	struct veer_cache_item it;
 	char msg[128];
@@ -73,7 +73,8 @@ VEER_TEST(cache_entries_get_framing_values)
 	if (!cache_begin())
 		return;
 	if (cache_put(R, "k", "$1\r\nx\r\n", 0))
-		get_eq(R, "k", "$1\r\nx\r\n", 7, reply_len(R, "k", 0, 7), "redis, RESP in the value");
+		get_eq(R, "k", "$1\r\nx\r\n", 7, reply_len(R, "k", 0, 7),
+		       "redis, RESP in the value");
 	if (cache_put(M, "k", "END\r\nVALUE", 0))
 		get_eq(M, "k", "END\r\nVALUE", 10, reply_len(M, "k", 0, 10),
 		       "memcached, END in the value");
@@ -157,22 +158,21 @@ VEER_TEST(cache_entries_del)
 VEER_TEST(cache_entries_invalidate)
 {
 	struct veer_cache_item it;
-	__u64 before, after;
+	struct veer_cache_stamp before, after;
 	size_t vlen;
 	void *v;
 
 	if (!cache_begin() || !cache_put(R, "k", "hello", 0) || !cache_put(M, "k", "hello", 0) ||
 	    !cache_put(R, "j", "other", 0))
 		return;
-	if (!ASSERT_OK(veer_cache_gen(&cache_env.vc, "k", 1, &before), "generation before"))
+	if (!ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &before), "generation before"))
 		return;
 	ASSERT_OK(veer_cache_invalidate(&cache_env.vc, "k", 1), "veer_cache_invalidate");
 	ASSERT_EQ(veer_cache_get(&cache_env.vc, R, "k", 1, &v, &vlen, &it), -ENOENT, "redis k");
-	ASSERT_EQ(veer_cache_get(&cache_env.vc, M, "k", 1, &v, &vlen, &it), -ENOENT,
-		  "memcached k");
-	if (ASSERT_OK(veer_cache_gen(&cache_env.vc, "k", 1, &after), "generation after")) {
-		ASSERT_NEQ(after, before, "generation moved");
-		ASSERT_TRUE(after & VEER_CACHE_GEN_USER, "generation from the userspace half");
+	ASSERT_EQ(veer_cache_get(&cache_env.vc, M, "k", 1, &v, &vlen, &it), -ENOENT, "memcached k");
+	if (ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &after), "generation after")) {
+		ASSERT_NEQ(after.gen, before.gen, "generation moved");
+		ASSERT_TRUE(after.gen & VEER_CACHE_GEN_USER, "generation from the userspace half");
 	}
 	/* A fill that read the old generation is installed stale. */
 	if (ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &before),
@@ -180,4 +180,30 @@ VEER_TEST(cache_entries_invalidate)
 		ASSERT_FALSE(cache_current(R, "k"), "k current with the old generation");
 	get_eq(R, "j", "other", 5, reply_len(R, "j", 0, 5), "another key");
 	CACHE_STATS_EQ("invalidate", {VEER_CACHE_INVALIDATE, 1});
+}
+
+/* The sweep removes what can no longer be served - expired or stale - and nothing else. */
+VEER_TEST(cache_entries_sweep)
+{
+	struct veer_cache *vc = &cache_env.vc;
+	struct veer_cache_item *items = NULL;
+	struct veer_cache_stamp bogus = {.gen = 12345};
+	size_t removed = 0, n = 0;
+
+	if (!cache_begin() || !cache_put(R, "live", "hello", 0) ||
+	    !cache_put(M, "live", "hello", 0))
+		return;
+	if (!ASSERT_OK(veer_cache_put(vc, R, "old", 3, "hello", 5, 0, 0, NULL), "put expired") ||
+	    !ASSERT_OK(veer_cache_put(vc, M, "stale", 5, "hello", 5, 0, 60, &bogus), "put stale"))
+		return;
+	if (!ASSERT_OK(veer_cache_sweep(vc, &removed), "veer_cache_sweep"))
+		return;
+	ASSERT_EQ(removed, 2, "entries removed");
+	if (ASSERT_OK(veer_cache_list(vc, &items, &n), "veer_cache_list") &&
+	    ASSERT_EQ(n, 2, "entries left")) {
+		ASSERT_MEMEQ(items[0].key.bytes, items[0].key.len, "live", 4, "first left");
+		ASSERT_MEMEQ(items[1].key.bytes, items[1].key.len, "live", 4, "second left");
+	}
+	free(items);
+	CACHE_STATS_EQ("sweep", {VEER_CACHE_EXPIRED, 1});
 }

@@ -80,19 +80,20 @@ static const struct cmd_class redis_cmds[] = {
 	{},
 };
 
+/* memcached matches command names exactly, in lower case: "GET" is an error, not a read. */
 static const struct cmd_class memcached_cmds[] = {
-	{"GET", VEER_CMD_GET},
-	{"GETS", VEER_CMD_READ}, {"GAT", VEER_CMD_READ}, {"GATS", VEER_CMD_READ},
-	{"VERSION", VEER_CMD_READ}, {"VERBOSITY", VEER_CMD_READ},
-	{"SET", VEER_CMD_STORE}, {"ADD", VEER_CMD_STORE}, {"REPLACE", VEER_CMD_STORE},
-	{"APPEND", VEER_CMD_STORE}, {"PREPEND", VEER_CMD_STORE}, {"CAS", VEER_CMD_STORE},
-	{"DELETE", VEER_CMD_KEYWRITE}, {"INCR", VEER_CMD_KEYWRITE}, {"DECR", VEER_CMD_KEYWRITE},
-	{"TOUCH", VEER_CMD_KEYWRITE},
-	{"FLUSH_ALL", VEER_CMD_FLUSH},
+	{"get", VEER_CMD_GET},
+	{"gets", VEER_CMD_READ}, {"gat", VEER_CMD_READ}, {"gats", VEER_CMD_READ},
+	{"version", VEER_CMD_READ}, {"verbosity", VEER_CMD_READ},
+	{"set", VEER_CMD_STORE}, {"add", VEER_CMD_STORE}, {"replace", VEER_CMD_STORE},
+	{"append", VEER_CMD_STORE}, {"prepend", VEER_CMD_STORE}, {"cas", VEER_CMD_STORE},
+	{"delete", VEER_CMD_KEYWRITE}, {"incr", VEER_CMD_KEYWRITE}, {"decr", VEER_CMD_KEYWRITE},
+	{"touch", VEER_CMD_KEYWRITE},
+	{"flush_all", VEER_CMD_FLUSH},
 	/* Multi-line replies, meta commands with their own framing: not followed. */
-	{"STATS", VEER_CMD_OFF}, {"MG", VEER_CMD_OFF}, {"MS", VEER_CMD_OFF}, {"MD", VEER_CMD_OFF},
-	{"MA", VEER_CMD_OFF}, {"MN", VEER_CMD_OFF}, {"ME", VEER_CMD_OFF}, {"LRU_CRAWLER", VEER_CMD_OFF},
-	{"WATCH", VEER_CMD_OFF}, {"SLABS", VEER_CMD_OFF}, {"LRU", VEER_CMD_OFF},
+	{"stats", VEER_CMD_OFF}, {"mg", VEER_CMD_OFF}, {"ms", VEER_CMD_OFF}, {"md", VEER_CMD_OFF},
+	{"ma", VEER_CMD_OFF}, {"mn", VEER_CMD_OFF}, {"me", VEER_CMD_OFF}, {"lru_crawler", VEER_CMD_OFF},
+	{"watch", VEER_CMD_OFF}, {"slabs", VEER_CMD_OFF}, {"lru", VEER_CMD_OFF},
 	{},
 };
 

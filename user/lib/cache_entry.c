@@ -54,12 +54,24 @@ static int glob_get(struct veer_cache *c, struct veer_cache_glob *g)
 				    sizeof(*g), 0);
 }
 
-int veer_cache_gen(struct veer_cache *c, const void *key, size_t klen, __u64 *gen)
+static int key_gen(struct veer_cache *c, const void *key, size_t klen, __u64 *gen)
 {
 	__u32 slot = key_slot(key, klen);
 
 	return bpf_map__lookup_elem(c->skel->maps.veer_cache_gens, &slot, sizeof(slot), gen,
 				    sizeof(*gen), 0);
+}
+
+int veer_cache_stamp(struct veer_cache *c, const void *key, size_t klen,
+		     struct veer_cache_stamp *stamp)
+{
+	struct veer_cache_glob g;
+	int err = glob_get(c, &g);
+
+	if (!err)
+		err = key_gen(c, key, klen, &stamp->gen);
+	stamp->epoch = g.epoch;
+	return err;
 }
 
 static bool key_printable(const void *key, size_t klen)
@@ -129,11 +141,12 @@ static int evict_one(struct veer_cache *c)
 }
 
 int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
-		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s, const __u64 *gen)
+		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s,
+		   const struct veer_cache_stamp *stamp)
 {
 	struct bpf_map *m = c->skel->maps.veer_cache_data;
+	struct veer_cache_stamp now;
 	struct veer_cache_entry *e;
-	struct veer_cache_glob g;
 	struct veer_cache_key k;
 	int n, err;
 
@@ -165,14 +178,14 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	}
 	e->reply_len = n;
 	e->value_len = vlen;
-	err = glob_get(c, &g);
-	if (!err && gen)
-		e->gen = *gen;
-	else if (!err)
-		err = veer_cache_gen(c, key, klen, &e->gen);
-	if (err)
-		goto out;
-	e->epoch = g.epoch;
+	if (!stamp) {
+		err = veer_cache_stamp(c, key, klen, &now);
+		if (err)
+			goto out;
+		stamp = &now;
+	}
+	e->gen = stamp->gen;
+	e->epoch = stamp->epoch;
 	e->expires_ns = now_ns() + ttl_s * 1000000000ULL;
 	err = bpf_map__update_elem(m, &k, sizeof(k), e, sizeof(*e), 0);
 	if (err == -E2BIG && !evict_one(c))
@@ -216,7 +229,7 @@ int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	if (!err)
 		err = glob_get(c, &g);
 	if (!err)
-		err = veer_cache_gen(c, key, klen, &gen);
+		err = key_gen(c, key, klen, &gen);
 	if (err)
 		goto out;
 	trailer = proto == VEER_CACHE_REDIS ? strlen(REDIS_TRAILER) : strlen(MC_TRAILER);
@@ -295,7 +308,7 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0) ||
-		    veer_cache_gen(c, k.bytes, k.len, &gen))
+		    key_gen(c, k.bytes, k.len, &gen))
 			continue;
 		if (len == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -319,12 +332,40 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 	return 0;
 }
 
+/*
+ * Connection state whose socket is gone: the sockops program deletes it on close, but not for
+ * sockets of a cgroup detached since. A socket map lookup fails once the socket has closed.
+ */
+static void sweep_conns(struct veer_cache *c)
+{
+	struct bpf_map *conns = c->skel->maps.veer_cache_conns;
+	int socks = bpf_map__fd(c->skel->maps.veer_cache_socks);
+	struct veer_cache_sock_key k, next, *dead;
+	size_t n = 0;
+	void *prev = NULL;
+	__u64 cookie;
+
+	dead = calloc(VEER_CACHE_CONNS, sizeof(*dead));
+	if (!dead)
+		return;
+	while (n < VEER_CACHE_CONNS && !bpf_map__get_next_key(conns, prev, &next, sizeof(next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(socks, &k, &cookie) && errno == ENOENT)
+			dead[n++] = k;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map__delete_elem(conns, &dead[i], sizeof(dead[i]), 0);
+	free(dead);
+}
+
 int veer_cache_sweep(struct veer_cache *c, size_t *removed)
 {
 	struct veer_cache_item *items;
 	size_t n, expired = 0;
 	int err;
 
+	sweep_conns(c);
 	*removed = 0;
 	err = veer_cache_list(c, &items, &n);
 	if (err)

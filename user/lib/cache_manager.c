@@ -176,13 +176,13 @@ static int promote(struct manager *m)
 		char *value = NULL;
 		size_t vlen = 0;
 		__u32 flags = 0;
-		__u64 gen;
+		struct veer_cache_stamp stamp;
 		int found;
 
 		if (k->proto != m->o->proto)
 			continue;
-		/* The generation first: a write after this point makes the value stale. */
-		if (veer_cache_gen(c, k->bytes, k->len, &gen))
+		/* The stamp first: a write or flush after this point makes the value stale. */
+		if (veer_cache_stamp(c, k->bytes, k->len, &stamp))
 			continue;
 		found = server_get(m, k, &value, &vlen, &flags);
 		if (found < 0) {
@@ -191,7 +191,7 @@ static int promote(struct manager *m)
 				(const char *)k->bytes);
 		} else if (found && vlen <= VEER_CACHE_VALUE_MAX &&
 			   !veer_cache_put(c, k->proto, k->bytes, k->len, value, vlen, flags,
-					   m->o->ttl_s, &gen)) {
+					   m->o->ttl_s, &stamp)) {
 			installed++;
 			pr_debug("promoted '%.*s' (%llu misses)\n", k->len, (const char *)k->bytes,
 				 (unsigned long long)hot[i].misses);

@@ -132,21 +132,35 @@ struct veer_cache_item {
 };
 
 /*
- * Installs key = value as the reply proto's server would send it, current as of generation
- * *gen (NULL: the key's generation now). mc_flags are memcached's client flags.
+ * What an entry must still match to be served: its key's generation and the flush epoch, read
+ * before the value was fetched from the server.
+ */
+struct veer_cache_stamp {
+	__u64 gen;
+	__u64 epoch;
+};
+
+/*
+ * Installs key = value as the reply proto's server would send it, current as of *stamp (NULL:
+ * now). mc_flags are memcached's client flags.
  */
 int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
-		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s, const __u64 *gen);
+		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s,
+		   const struct veer_cache_stamp *stamp);
 /* The value (malloc'd, *vlen bytes) and the entry's state; -ENOENT when absent. */
 int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
 		   void **value, size_t *vlen, struct veer_cache_item *item);
 int veer_cache_del(struct veer_cache *c, __u8 proto, const void *key, size_t klen);
 /* Sorted by protocol and key; *out is malloc'd. */
 int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n);
-/* Deletes the entries that can no longer be served (expired or stale); counts the expired. */
+/*
+ * Deletes the entries that can no longer be served (expired or stale), counting the expired,
+ * and the state of connections whose socket has closed.
+ */
 int veer_cache_sweep(struct veer_cache *c, size_t *removed);
-/* The key's generation now: read it before fetching a value to install. */
-int veer_cache_gen(struct veer_cache *c, const void *key, size_t klen, __u64 *gen);
+/* The key's stamp now: read it before fetching a value to install. */
+int veer_cache_stamp(struct veer_cache *c, const void *key, size_t klen,
+		     struct veer_cache_stamp *stamp);
 /* Makes every entry of the key stale (a write seen outside the programs) and deletes it. */
 int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen);
 
