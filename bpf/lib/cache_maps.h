@@ -45,7 +45,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VEER_CACHE_ENTRIES);
-	__type(key, struct veer_cache_key);
+	__type(key, struct veer_cache_hkey);
 	__type(value, struct veer_cache_entry);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -72,8 +72,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VEER_CACHE_HOT_MAX);
-	__type(key, struct veer_cache_key);
-	__type(value, __u64);
+	__type(key, struct veer_cache_hkey);
+	__type(value, struct veer_cache_hot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_cache_hot SEC(".maps");
 

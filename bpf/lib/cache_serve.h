@@ -36,7 +36,56 @@ static __always_inline void copy_bytes(__u8 *d, const __u8 *s, const __u32 size)
 	}
 }
 
-/* The key of the message's single GET, copied into a zero-padded map key. */
+/* XORs of len bytes, a bit of len's worth at a time (see COPY_CHUNK). */
+#define DIFF_CHUNK(a, b, pkt, pkt_end, len, size, diff)                                    \
+	do {                                                                               \
+		if ((len) & (size)) {                                                      \
+			__u32 __off = (len) & ~(2 * (size) - 1);                           \
+			if ((void *)((__u8 *)(pkt) + __off + (size)) > (void *)(pkt_end))  \
+				return false;                                              \
+			diff |= diff_bytes((const __u8 *)(a) + __off,                      \
+					   (const __u8 *)(b) + __off, size);               \
+		}                                                                          \
+	} while (0)
+
+static __always_inline __u64 diff_bytes(const __u8 *a, const __u8 *b, const __u32 size)
+{
+	__u64 diff = 0;
+
+	if (size >= 8) {
+#pragma unroll
+		for (__u32 i = 0; i < size / 8; i++)
+			diff |= ((const __u64 *)a)[i] ^ ((const __u64 *)b)[i];
+	} else {
+#pragma unroll
+		for (__u32 i = 0; i < size; i++)
+			diff |= a[i] ^ b[i];
+	}
+	return diff;
+}
+
+/* Whether the request's key, at off in the message, is the one the entry was stored under. */
+static __always_inline bool cache_key_matches(const struct veer_cache_key *k, void *data,
+					      void *data_end, __u32 off, __u32 len)
+{
+	__u64 diff = 0;
+	__u8 *src;
+
+	if (off > RQ_WINDOW || len > VEER_CACHE_KEY_MAX || len != k->len)
+		return false;
+	src = (__u8 *)data + off;
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 128, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 64, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 32, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 16, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 8, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 4, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 2, diff);
+	DIFF_CHUNK(k->bytes, src, src, data_end, len, 1, diff);
+	return diff == 0;
+}
+
+/* The key of the message's single GET, copied into a zero-padded key. */
 static __always_inline bool cache_key_from_msg(struct veer_cache_key *k, void *data,
 					       void *data_end, __u32 off, __u32 len)
 {
@@ -64,23 +113,28 @@ enum cache_lookup {
 	CACHE_CURRENT,
 };
 
-static __always_inline enum cache_lookup cache_find(const struct veer_cache_key *k, __u32 hash,
+/* The entry stored under the message's key, if it may still be served. */
+static __always_inline enum cache_lookup cache_find(const struct veer_cache_hkey *hk,
+						    struct sk_msg_md *msg, __u32 off,
 						    struct veer_cache_entry **out)
 {
-	__u32 zero = 0, slot = veer_cache_gen_slot(hash);
-	struct veer_cache_entry *e = bpf_map_lookup_elem(&veer_cache_data, k);
+	__u32 zero = 0, slot = veer_cache_gen_slot(hk->hash);
+	struct veer_cache_entry *e = bpf_map_lookup_elem(&veer_cache_data, hk);
 	struct veer_cache_glob *g;
 	__u64 *gen;
 
 	if (!e)
 		return CACHE_ABSENT;
+	if (!cache_key_matches(&e->key, (void *)(long)msg->data, (void *)(long)msg->data_end,
+			       off, hk->len))
+		return CACHE_ABSENT; /* another key with the same hash */
 	g = bpf_map_lookup_elem(&veer_cache_glob, &zero);
 	gen = bpf_map_lookup_elem(&veer_cache_gens, &slot);
 	if (!g || !gen || e->gen != *gen || e->epoch != g->epoch)
 		return CACHE_STALE;
 	if (bpf_ktime_get_ns() >= e->expires_ns) {
 		cache_count(VEER_CACHE_EXPIRED);
-		bpf_map_delete_elem(&veer_cache_data, k);
+		bpf_map_delete_elem(&veer_cache_data, hk);
 		return CACHE_STALE;
 	}
 	if (e->reply_len == 0 || e->reply_len >= VEER_CACHE_REPLY_MAX)
@@ -89,17 +143,28 @@ static __always_inline enum cache_lookup cache_find(const struct veer_cache_key 
 	return CACHE_CURRENT;
 }
 
-static __always_inline void cache_count_miss(const struct veer_cache_key *k)
+/*
+ * Counts a miss of the key for the manager. Only a key's first miss copies the key (into the
+ * connection's scratch value); later ones are one lookup and an add.
+ */
+static __always_inline void cache_count_miss(struct veer_cache_conn *s,
+					     const struct veer_cache_hkey *hk,
+					     struct sk_msg_md *msg, __u32 off)
 {
-	__u64 one = 1, *n = bpf_map_lookup_elem(&veer_cache_hot, k);
+	struct veer_cache_hot *h = bpf_map_lookup_elem(&veer_cache_hot, hk);
 	long err;
 
-	if (n) {
-		__sync_fetch_and_add(n, 1);
+	if (h) {
+		__sync_fetch_and_add(&h->misses, 1);
 		return;
 	}
+	s->hot.misses = 1;
+	s->hot.key.proto = hk->proto;
+	if (!cache_key_from_msg(&s->hot.key, (void *)(long)msg->data, (void *)(long)msg->data_end,
+				off, hk->len))
+		return;
 	/* An LRU makes room; -EEXIST is another CPU inserting the same key first. */
-	err = bpf_map_update_elem(&veer_cache_hot, k, &one, BPF_NOEXIST);
+	err = bpf_map_update_elem(&veer_cache_hot, hk, &s->hot, BPF_NOEXIST);
 	if (err && err != -17)
 		cache_count(VEER_CACHE_HOT_FULL);
 }

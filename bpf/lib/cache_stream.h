@@ -58,7 +58,7 @@ static __always_inline void cache_bump_slot(__u32 slot)
 		return;
 	}
 	g = bpf_map_lookup_elem(&veer_cache_glob, &zero);
-	slot = veer_cache_gen_slot(slot);
+	slot &= VEER_CACHE_GEN_SLOTS - 1;
 	gen = bpf_map_lookup_elem(&veer_cache_gens, &slot);
 	if (!g || !gen)
 		return;
@@ -129,6 +129,19 @@ static __always_inline __u32 rq_classify(struct veer_cache_conn *s, __u8 proto, 
 
 	if (len == 0 || len > VEER_CACHE_CMD_LEN)
 		return VEER_CMD_WRITE;
+	/* The commands of nearly every request, without a map lookup. */
+	if (len == 3) {
+		__u32 w = s->rq_name[0] | s->rq_name[1] << 8 | s->rq_name[2] << 16;
+
+		if (w == ('G' | 'E' << 8 | 'T' << 16) && proto == VEER_CACHE_REDIS)
+			return VEER_CMD_GET;
+		if (w == ('g' | 'e' << 8 | 't' << 16) && proto == VEER_CACHE_MEMCACHED)
+			return VEER_CMD_GET;
+		if (w == ('S' | 'E' << 8 | 'T' << 16) && proto == VEER_CACHE_REDIS)
+			return VEER_CMD_KEYWRITE;
+		if (w == ('s' | 'e' << 8 | 't' << 16) && proto == VEER_CACHE_MEMCACHED)
+			return VEER_CMD_STORE;
+	}
 	__builtin_memcpy(k.name, s->rq_name, sizeof(k.name));
 	class = bpf_map_lookup_elem(&veer_cache_cmds, &k);
 	return class ? *class : VEER_CMD_WRITE;

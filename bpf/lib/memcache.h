@@ -99,7 +99,7 @@ static __always_inline void mc_rq_byte(struct veer_cache_rq_cur *c, struct veer_
 	rq_arg_byte(s, b);
 }
 
-static long mc_rq_step(__u32 i, void *arg)
+static __always_inline long mc_rq_step(void *arg)
 {
 	struct rq_ctx *x = arg;
 	struct veer_cache_conn *s = x->s;
@@ -170,7 +170,7 @@ static __always_inline void mc_rp_byte(struct veer_cache_rp_cur *c, struct veer_
 		c->off = VEER_CACHE_OFF_PROTOCOL;
 }
 
-static long mc_rp_step(__u32 i, void *arg)
+static __always_inline long mc_rp_step(void *arg)
 {
 	struct rp_ctx *x = arg;
 	struct veer_cache_conn *s = x->s;

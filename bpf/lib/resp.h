@@ -160,7 +160,7 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
  * through resp_rq_byte(). A read that runs off the window returns 0: the next iteration
  * moves to the next window and resumes from the state saved in the connection.
  */
-static long resp_rq_step(__u32 i, void *arg)
+static __always_inline long resp_rq_step(void *arg)
 {
 	struct rq_ctx *x = arg;
 	struct veer_cache_conn *s = x->s;
@@ -334,7 +334,7 @@ static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct vee
 }
 
 /* As on the request side, a line or a length is read in one iteration where it can be. */
-static long resp_rp_step(__u32 i, void *arg)
+static __always_inline long resp_rp_step(void *arg)
 {
 	struct rp_ctx *x = arg;
 	struct veer_cache_conn *s = x->s;

@@ -218,12 +218,25 @@ struct veer_cache_port {
 	__u8 pad[3];
 };
 
-/* Keys of veer_cache_data and veer_cache_hot: zero-padded so that they compare bytewise. */
+/* A key as the client names it. */
 struct veer_cache_key {
 	__u8 proto; /* enum veer_cache_proto: the same name is two keys in two protocols */
 	__u8 pad;
 	__u16 len;
 	__u8 bytes[256]; /* room past VEER_CACHE_KEY_MAX for chunked copies */
+};
+
+/*
+ * How veer_cache_data and veer_cache_hot are keyed: the key's 64-bit hash, which the tokenizer
+ * computes as it reads the request, instead of the key itself. A map hashes and compares its
+ * whole key on every lookup; 16 bytes instead of 260 made a miss several times cheaper. The
+ * entry holds the key, and a hit compares it with the request's.
+ */
+struct veer_cache_hkey {
+	__u64 hash; /* veer_cache_hash() of the key's bytes */
+	__u16 len;
+	__u8 proto;
+	__u8 pad[5];
 };
 
 /*
@@ -238,7 +251,14 @@ struct veer_cache_entry {
 	__u64 expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
 	__u32 reply_len;
 	__u32 value_len;
+	struct veer_cache_key key;
 	__u8 reply[VEER_CACHE_REPLY_MAX];
+};
+
+/* veer_cache_hot: misses of a key not in the cache, and the key, for the manager to fetch. */
+struct veer_cache_hot {
+	__u64 misses;
+	struct veer_cache_key key;
 };
 
 /* veer_cache_glob[0]: sequences shared by the programs and userspace. */
@@ -278,7 +298,7 @@ struct veer_cache_rq_cur {
 	__u32 first_argc;
 	__u32 key_off;
 	__u32 key_len;
-	__u32 key_hash;
+	__u64 key_hash;
 	__u8 proto;
 	__u8 off;   /* enum veer_cache_stat: framing lost, stop */
 	__u8 nohit; /* enum veer_cache_stat: a command switched serving off */
@@ -318,6 +338,7 @@ struct veer_cache_pend {
 struct veer_cache_conn {
 	__u64 sent;
 	__u64 replies;
+	__u64 rq_hash; /* running hash of the current argument */
 	__u8 proto;
 	__u8 off;   /* enum veer_cache_stat that switched serving off, 0 = serving */
 	__u8 blind; /* requests can no longer be tokenized: every message bumps the epoch */
@@ -330,7 +351,6 @@ struct veer_cache_conn {
 	__u32 rq_skip;	/* bytes of the current argument or data block still to come */
 	__u32 rq_args;	/* arguments of the current command still to come (RESP) */
 	__u32 rq_argi;	/* index of the current argument or token */
-	__u32 rq_hash;	/* running hash of the current argument */
 	__u32 rq_arglen;
 	__u32 rq_class; /* enum veer_cache_cmd */
 	__u32 rq_flags;
@@ -351,7 +371,7 @@ struct veer_cache_conn {
 	__u8 rq_name[16]; /* the command, upper case, as read so far */
 	struct veer_cache_rq_cur rq_cur;
 	struct veer_cache_rp_cur rp_cur;
-	struct veer_cache_key key; /* a hit candidate's key */
+	struct veer_cache_hot hot; /* a missed key's first count, built here: too big for the stack */
 };
 
 /* veer_cache_cmds: (protocol, command name) -> what the command means for the cache. */

@@ -606,7 +606,7 @@ out:
 
 static __u32 slot_of(const char *key)
 {
-	__u32 h = VEER_CACHE_HASH_INIT;
+	__u64 h = VEER_CACHE_HASH_INIT;
 
 	for (; *key; key++)
 		h = veer_cache_hash_byte(h, *key);

@@ -36,14 +36,46 @@ int veer_cache_key_make(struct veer_cache_key *k, __u8 proto, const void *key, s
 	return 0;
 }
 
-static __u32 key_slot(const void *key, size_t klen)
+static __u64 key_hash(const void *key, size_t klen)
 {
 	const __u8 *p = key;
-	__u32 h = VEER_CACHE_HASH_INIT;
+	__u64 h = VEER_CACHE_HASH_INIT;
 
 	for (size_t i = 0; i < klen; i++)
 		h = veer_cache_hash_byte(h, p[i]);
-	return veer_cache_gen_slot(h);
+	return h;
+}
+
+static __u32 key_slot(const void *key, size_t klen)
+{
+	return veer_cache_gen_slot(key_hash(key, klen));
+}
+
+static void hkey_of(const struct veer_cache_key *k, struct veer_cache_hkey *hk)
+{
+	memset(hk, 0, sizeof(*hk));
+	hk->hash = key_hash(k->bytes, k->len);
+	hk->len = k->len;
+	hk->proto = k->proto;
+}
+
+static bool key_equal(const struct veer_cache_key *a, const struct veer_cache_key *b)
+{
+	return a->proto == b->proto && a->len == b->len && !memcmp(a->bytes, b->bytes, a->len);
+}
+
+/* The entry of key k (into *e), or -ENOENT; another key with the same hash is not k's. */
+static int entry_get(struct veer_cache *c, const struct veer_cache_key *k,
+		     struct veer_cache_hkey *hk, struct veer_cache_entry *e)
+{
+	int err;
+
+	hkey_of(k, hk);
+	err = bpf_map__lookup_elem(c->skel->maps.veer_cache_data, hk, sizeof(*hk), e, sizeof(*e),
+				   0);
+	if (!err && !key_equal(&e->key, k))
+		err = -ENOENT;
+	return err;
 }
 
 static int glob_get(struct veer_cache *c, struct veer_cache_glob *g)
@@ -113,7 +145,7 @@ static int reply_format(__u8 proto, const void *key, size_t klen, const void *va
 static int evict_one(struct veer_cache *c)
 {
 	struct bpf_map *m = c->skel->maps.veer_cache_data;
-	struct veer_cache_key k, next, victim;
+	struct veer_cache_hkey k, next, victim;
 	struct veer_cache_entry *e = malloc(sizeof(*e));
 	__u64 soonest = ~0ULL;
 	void *prev = NULL;
@@ -147,6 +179,7 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	struct bpf_map *m = c->skel->maps.veer_cache_data;
 	struct veer_cache_stamp now;
 	struct veer_cache_entry *e;
+	struct veer_cache_hkey hk;
 	struct veer_cache_key k;
 	int n, err;
 
@@ -187,9 +220,11 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	e->gen = stamp->gen;
 	e->epoch = stamp->epoch;
 	e->expires_ns = now_ns() + ttl_s * 1000000000ULL;
-	err = bpf_map__update_elem(m, &k, sizeof(k), e, sizeof(*e), 0);
+	e->key = k;
+	hkey_of(&k, &hk);
+	err = bpf_map__update_elem(m, &hk, sizeof(hk), e, sizeof(*e), 0);
 	if (err == -E2BIG && !evict_one(c))
-		err = bpf_map__update_elem(m, &k, sizeof(k), e, sizeof(*e), 0);
+		err = bpf_map__update_elem(m, &hk, sizeof(hk), e, sizeof(*e), 0);
 	if (err)
 		pr_warn("cannot cache key '%.*s': %s\n", (int)klen, (const char *)key,
 			strerror(-err));
@@ -198,11 +233,10 @@ out:
 	return err;
 }
 
-static void item_fill(struct veer_cache_item *it, const struct veer_cache_key *k,
-		      const struct veer_cache_entry *e, const struct veer_cache_glob *g,
-		      __u64 gen, __u64 now)
+static void item_fill(struct veer_cache_item *it, const struct veer_cache_entry *e,
+		      const struct veer_cache_glob *g, __u64 gen, __u64 now)
 {
-	it->key = *k;
+	it->key = e->key;
 	it->value_len = e->value_len;
 	it->reply_len = e->reply_len;
 	it->ttl_ms = ((__s64)e->expires_ns - (__s64)now) / 1000000;
@@ -213,6 +247,7 @@ int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 		   void **value, size_t *vlen, struct veer_cache_item *item)
 {
 	struct veer_cache_entry *e;
+	struct veer_cache_hkey hk;
 	struct veer_cache_glob g;
 	struct veer_cache_key k;
 	size_t trailer;
@@ -224,8 +259,7 @@ int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	err = bpf_map__lookup_elem(c->skel->maps.veer_cache_data, &k, sizeof(k), e, sizeof(*e),
-				   0);
+	err = entry_get(c, &k, &hk, e);
 	if (!err)
 		err = glob_get(c, &g);
 	if (!err)
@@ -245,7 +279,7 @@ int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	}
 	memcpy(*value, e->reply + e->reply_len - trailer - e->value_len, e->value_len);
 	((char *)*value)[e->value_len] = 0;
-	item_fill(item, &k, e, &g, gen, now_ns());
+	item_fill(item, e, &g, gen, now_ns());
 out:
 	free(e);
 	return err;
@@ -253,11 +287,20 @@ out:
 
 int veer_cache_del(struct veer_cache *c, __u8 proto, const void *key, size_t klen)
 {
+	struct veer_cache_entry *e = malloc(sizeof(*e));
+	struct veer_cache_hkey hk;
 	struct veer_cache_key k;
+	int err;
 
-	if (veer_cache_key_make(&k, proto, key, klen))
-		return -EINVAL;
-	return bpf_map__delete_elem(c->skel->maps.veer_cache_data, &k, sizeof(k), 0);
+	if (!e)
+		return -ENOMEM;
+	err = veer_cache_key_make(&k, proto, key, klen);
+	if (!err)
+		err = entry_get(c, &k, &hk, e);
+	if (!err)
+		err = bpf_map__delete_elem(c->skel->maps.veer_cache_data, &hk, sizeof(hk), 0);
+	free(e);
+	return err;
 }
 
 int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen)
@@ -292,7 +335,7 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 {
 	struct bpf_map *m = c->skel->maps.veer_cache_data;
 	struct veer_cache_item *items = NULL, *grown;
-	struct veer_cache_key k, next;
+	struct veer_cache_hkey k, next;
 	struct veer_cache_entry *e;
 	struct veer_cache_glob g;
 	size_t cap = 0, len = 0;
@@ -308,7 +351,7 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0) ||
-		    key_gen(c, k.bytes, k.len, &gen))
+		    key_gen(c, e->key.bytes, e->key.len, &gen))
 			continue;
 		if (len == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -319,7 +362,7 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 			}
 			items = grown;
 		}
-		item_fill(&items[len++], &k, e, &g, gen, now);
+		item_fill(&items[len++], e, &g, gen, now);
 	}
 	free(e);
 	if (err) {
@@ -371,10 +414,12 @@ int veer_cache_sweep(struct veer_cache *c, size_t *removed)
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
+		struct veer_cache_hkey hk;
+
 		if (items[i].current)
 			continue;
-		if (bpf_map__delete_elem(c->skel->maps.veer_cache_data, &items[i].key,
-					 sizeof(items[i].key), 0))
+		hkey_of(&items[i].key, &hk);
+		if (bpf_map__delete_elem(c->skel->maps.veer_cache_data, &hk, sizeof(hk), 0))
 			continue;
 		(*removed)++;
 		expired += items[i].ttl_ms <= 0;
@@ -398,7 +443,8 @@ int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cac
 {
 	struct bpf_map *m = c->skel->maps.veer_cache_hot;
 	struct veer_cache_hot_key *keys;
-	struct veer_cache_key k, next;
+	struct veer_cache_hkey k, next;
+	struct veer_cache_hot h;
 	void *prev = NULL;
 	size_t len = 0;
 
@@ -408,13 +454,18 @@ int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cac
 	while (len < VEER_CACHE_HOT_MAX && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
 		k = next;
 		prev = &k;
-		if (bpf_map__lookup_elem(m, &k, sizeof(k), &keys[len].misses, sizeof(__u64), 0))
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), &h, sizeof(h), 0))
 			continue;
-		keys[len++].key = k;
+		keys[len].misses = h.misses;
+		keys[len++].key = h.key;
 	}
 	if (reset)
-		for (size_t i = 0; i < len; i++)
-			bpf_map__delete_elem(m, &keys[i].key, sizeof(keys[i].key), 0);
+		for (size_t i = 0; i < len; i++) {
+			struct veer_cache_hkey hk;
+
+			hkey_of(&keys[i].key, &hk);
+			bpf_map__delete_elem(m, &hk, sizeof(hk), 0);
+		}
 	qsort(keys, len, sizeof(*keys), hot_cmp);
 	*out = keys;
 	*n = len < top ? len : top;
