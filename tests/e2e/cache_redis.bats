@@ -103,6 +103,24 @@ manager_stop() {
 	[ "$(calls get)" -eq "$before" ] || fail "the promoted key still reached the server"
 }
 
+@test "hot-key promotion under a Zipf workload: most GETs are answered in the kernel" {
+	VB=$E2E_ROOT/build/veer-bench
+	[ -x "$VB" ] || fail "$VB is missing: make"
+	bench() { "cachebed_$1" "$VB" kv --server "$CACHEBED_ADDR:$CACHEBED_REDIS_PORT" --keys 2000 "${@:2}"; }
+	bench out --fill --requests 0
+	manager_start --interval 200ms --top 200
+	bench in --zipf 1.1 --seconds 2 >/dev/null # the manager learns the hot keys
+	hits=$(stat hit) misses=$(stat miss)
+	run bench in --zipf 1.1 --seconds 2 --check
+	manager_stop
+	assert_success
+	assert_output --partial "errors=0"
+	hits=$(( $(stat hit) - hits )) misses=$(( $(stat miss) - misses ))
+	echo "hits $hits, misses $misses" >&3
+	# 200 of 2000 keys cached cover about 75% of a Zipf(1.1) workload.
+	(( hits * 100 > (hits + misses) * 60 )) || fail "hit ratio $hits/$((hits + misses))"
+}
+
 # Requests of the ordering test: hits, misses, writes, deletes, a transaction, each its own
 # send(), replies read every 10 (mod 10 == 1 is the first request after a drain).
 ordering_script() {
