@@ -12,8 +12,9 @@
 
 CACHEBED=${CACHEBED:-veer$$}
 CACHEBED_ADDR=198.18.70.1
-CACHEBED_REDIS_PORT=${CACHEBED_REDIS_PORT:-6379}
-CACHEBED_MC_PORT=${CACHEBED_MC_PORT:-11211}
+# Ports of their own: the cache's port table is global, and a host may run the real services.
+CACHEBED_REDIS_PORT=${CACHEBED_REDIS_PORT:-16379}
+CACHEBED_MC_PORT=${CACHEBED_MC_PORT:-11311}
 CACHEBED_CGROOT=/sys/fs/cgroup/unified
 VEER=${VEER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/veer}
 CACHEBED_PIDS=()
@@ -72,6 +73,8 @@ cachebed_down() {
 	local cg pid key
 	cg=$(cachebed_cg)
 	[ -d "$cg" ] && "$VEER" cache detach --cgroup "$cg" >/dev/null 2>&1
+	"$VEER" cache detach --port "$CACHEBED_REDIS_PORT" >/dev/null 2>&1
+	"$VEER" cache detach --port "$CACHEBED_MC_PORT" >/dev/null 2>&1
 	# The entries of keys named after this testbed: the cache maps outlive it.
 	"$VEER" -j cache list 2>/dev/null | python3 -c '
 import json, sys

@@ -14,8 +14,8 @@ if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' R=$'\e[0m'; else B='' D='' R=''; fi
 step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$R"; }
 show() { printf '%s$ veer %s%s\n' "$D" "$*" "$R"; "$VEER" "$@"; }
 die() { echo "demo: $*" >&2; exit 1; }
-redis() { cachebed_in redis-cli -h "$CACHEBED_ADDR" "$@"; }
-gets() { cachebed_out redis-cli -h "$CACHEBED_ADDR" info commandstats | tr -d '\r' |
+redis() { cachebed_in redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
+gets() { cachebed_out redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" info commandstats | tr -d '\r' |
 	sed -n 's/^cmdstat_get:calls=\([0-9]*\),.*/\1/p'; }
 
 manager=
@@ -37,7 +37,7 @@ trap 'exit 130' INT TERM
 
 step "testbed: redis-server and memcached on $CACHEBED_ADDR, clients in cgroup $(cachebed_cg)"
 cachebed_up || die "cannot build the testbed"
-echo "cachebed_up ran: veer cache attach --cgroup $(cachebed_cg) --port 6379 --proto redis"
+echo "cachebed_up ran: veer cache attach --cgroup $(cachebed_cg) --port $CACHEBED_REDIS_PORT --proto redis"
 redis set user:42 '{"name":"Ada","plan":"pro"}' >/dev/null
 
 step "10 GETs of user:42 from the cgroup: misses, each reaches redis and is counted"
@@ -66,8 +66,8 @@ printf '%s$ redis-cli get user:42%s\n%s\n' "$D" "$R" "$(redis get user:42)"
 
 step "sequential GETs, 1 connection: plain redis vs through the cache (redis-benchmark)"
 "$VEER" cache put key:__rand_int__ xxx --ttl 60 >/dev/null
-plain=$(cachebed_out redis-benchmark -h "$CACHEBED_ADDR" -n 20000 -c 1 -t get --csv | tail -1 | cut -d'"' -f4)
-cached=$(cachebed_in redis-benchmark -h "$CACHEBED_ADDR" -n 20000 -c 1 -t get --csv | tail -1 | cut -d'"' -f4)
+plain=$(cachebed_out redis-benchmark -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" -n 20000 -c 1 -t get --csv | tail -1 | cut -d'"' -f4)
+cached=$(cachebed_in redis-benchmark -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" -n 20000 -c 1 -t get --csv | tail -1 | cut -d'"' -f4)
 "$VEER" cache del key:__rand_int__ >/dev/null
 printf '  plain redis   %10.0f GET/s\n  veer cache    %10.0f GET/s  (%.1fx)\n' "$plain" "$cached" \
 	"$(echo "$cached / $plain" | bc -l)"

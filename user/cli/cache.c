@@ -71,23 +71,32 @@ int cmd_cache_attach(const struct cmd *c, int argc, char **argv)
 
 int cmd_cache_detach(const struct cmd *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"cgroup", required_argument, NULL, 'c'}, {0}};
+	static const struct option opts[] = {{"cgroup", required_argument, NULL, 'c'},
+					     {"port", required_argument, NULL, 'p'},
+					     {0}};
 	const char *cgroup = NULL;
 	struct veer_cache *cache;
+	__u32 port = 0;
 	int o, rc = 0;
 
 	while ((o = next_opt(c, argc, argv, opts, &rc)) != -1) {
 		if (o == -2)
 			return rc;
-		cgroup = optarg;
+		if (o == 'c')
+			cgroup = optarg;
+		if (o == 'p' && veer_parse_u32(optarg, 1, 65535, &port))
+			return usage_error(c, "invalid port '%s' (want 1..65535)", optarg);
 	}
 	if (positional(c, argc, 0, &rc))
 		return rc;
-	if (!cgroup)
-		return usage_error(c, "%s needs --cgroup", cmd_path);
+	if (!cgroup && !port)
+		return usage_error(c, "%s needs --cgroup, --port or both", cmd_path);
 	if (open_cache(&cache, true))
 		return EXIT_FAILED;
-	rc = veer_cache_detach(cache, cgroup);
+	if (cgroup)
+		rc = veer_cache_detach(cache, cgroup);
+	if (!rc && port)
+		rc = veer_cache_port_del(cache, port);
 	veer_cache_close(cache);
 	return exit_code(rc);
 }

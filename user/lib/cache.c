@@ -260,6 +260,17 @@ int veer_cache_detach(struct veer_cache *c, const char *cgroup)
 	return 0;
 }
 
+int veer_cache_port_del(struct veer_cache *c, __u16 port)
+{
+	__u32 key = port;
+	int err = bpf_map__delete_elem(c->skel->maps.veer_cache_ports, &key, sizeof(key), 0);
+
+	if (err)
+		pr_warn("cannot stop caching port %u: %s\n", port,
+			err == -ENOENT ? "not cached" : strerror(-err));
+	return err;
+}
+
 int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX])
 {
 	__u64 *vals = calloc(c->ncpus, sizeof(*vals));

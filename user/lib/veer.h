@@ -122,6 +122,8 @@ const char *veer_cache_proto_name(__u8 proto);
 int veer_cache_attach(struct veer_cache *c, const char *cgroup, __u16 port, __u8 proto);
 /* Stops collecting the cgroup's new connections; connections already collected keep going. */
 int veer_cache_detach(struct veer_cache *c, const char *cgroup);
+/* Stops collecting new connections to port, in every attached cgroup. */
+int veer_cache_port_del(struct veer_cache *c, __u16 port);
 
 struct veer_cache_item {
 	struct veer_cache_key key;
