@@ -36,13 +36,16 @@ static __always_inline void mc_rq_token_end(struct veer_cache_rq_cur *c, struct 
 	rq_arg_end(c, s, s->rq_arglen);
 }
 
-/* memcached honours "noreply" on storage commands, delete, incr/decr, touch and flush_all only. */
+/*
+ * memcached honours "noreply" on storage commands, delete, incr/decr, touch, flush_all and
+ * verbosity only: "get noreply" reads the key "noreply".
+ */
 static __always_inline bool mc_rq_answered(const struct veer_cache_conn *s)
 {
 	if (!(s->rq_flags & MC_RQ_NOREPLY))
 		return true;
 	return s->rq_class != VEER_CMD_STORE && s->rq_class != VEER_CMD_KEYWRITE &&
-	       s->rq_class != VEER_CMD_FLUSH;
+	       s->rq_class != VEER_CMD_FLUSH && s->rq_class != VEER_CMD_CONTROL;
 }
 
 static __always_inline void mc_rq_line_end(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)

@@ -393,6 +393,7 @@ enum veer_cache_cmd {
 	VEER_CMD_KEYWRITE,  /* memcached write of its first argument only */
 	VEER_CMD_MULTI,	    /* MULTI: writes queued until EXEC */
 	VEER_CMD_EXEC,	    /* EXEC or DISCARD */
+	VEER_CMD_CONTROL,   /* memcached verbosity: changes nothing cached, may be noreply */
 };
 
 /* Per-CPU counters in veer_cache_stats[stat]. */

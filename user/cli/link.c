@@ -47,7 +47,8 @@ static int json_strcmp(const void *a, const void *b)
 
 int cmd_status(const struct cmd *c, int argc, char **argv)
 {
-	struct json_object *o = NULL, *links_j, *maps_j;
+	struct json_object *o = NULL, *links_j, *maps_j, *ports_j;
+	struct veer_cache *cache;
 	struct veer_vip_info *vips = NULL;
 	struct veer_link *links = NULL;
 	size_t nlinks = 0, nvips = 0;
@@ -89,6 +90,24 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	json_object_object_add(o, "pin_dir", json_object_new_string(VEER_PIN_DIR));
 	json_object_object_add(o, "maps", maps_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
+	ports_j = json_object_new_array();
+	if (!veer_cache_open(&cache, false)) {
+		struct veer_cache_port_info ports[VEER_CACHE_PORTS];
+		size_t nports = 0;
+
+		veer_cache_ports(cache, ports, &nports);
+		for (size_t i = 0; i < nports; i++) {
+			struct json_object *p = json_object_new_object();
+
+			json_object_object_add(p, "port", json_object_new_int(ports[i].port));
+			json_object_object_add(
+				p, "proto",
+				json_object_new_string(veer_cache_proto_name(ports[i].proto)));
+			json_object_array_add(ports_j, p);
+		}
+		veer_cache_close(cache);
+	}
+	json_object_object_add(o, "cache_ports", ports_j);
 	free(vips);
 	free(links);
 	veer_close(v);
@@ -107,7 +126,14 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	printf("maps in %s:", VEER_PIN_DIR);
 	for (size_t i = 0; i < json_object_array_length(maps_j); i++)
 		printf(" %s", json_object_get_string(json_object_array_get_idx(maps_j, i)));
-	printf("\nvips: %zu\n", nvips);
+	printf("\nvips: %zu\ncache ports:%s", nvips, json_object_array_length(ports_j) ? "" : " none");
+	for (size_t i = 0; i < json_object_array_length(ports_j); i++) {
+		struct json_object *p = json_object_array_get_idx(ports_j, i);
+
+		printf(" %s/%s", json_object_get_string(json_object_object_get(p, "port")),
+		       json_object_get_string(json_object_object_get(p, "proto")));
+	}
+	putchar('\n');
 	json_object_put(o);
 	return EXIT_OK;
 }

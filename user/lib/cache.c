@@ -271,6 +271,31 @@ int veer_cache_port_del(struct veer_cache *c, __u16 port)
 	return err;
 }
 
+static int port_cmp(const void *a, const void *b)
+{
+	return ((const struct veer_cache_port_info *)a)->port -
+	       ((const struct veer_cache_port_info *)b)->port;
+}
+
+int veer_cache_ports(struct veer_cache *c, struct veer_cache_port_info *out, size_t *n)
+{
+	struct bpf_map *m = c->skel->maps.veer_cache_ports;
+	struct veer_cache_port p;
+	__u32 k, next, *prev = NULL;
+
+	*n = 0;
+	while (*n < VEER_CACHE_PORTS && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), &p, sizeof(p), 0))
+			continue;
+		out[*n].port = k;
+		out[(*n)++].proto = p.proto;
+	}
+	qsort(out, *n, sizeof(*out), port_cmp);
+	return 0;
+}
+
 int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX])
 {
 	__u64 *vals = calloc(c->ncpus, sizeof(*vals));

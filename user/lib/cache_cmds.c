@@ -84,7 +84,7 @@ static const struct cmd_class redis_cmds[] = {
 static const struct cmd_class memcached_cmds[] = {
 	{"get", VEER_CMD_GET},
 	{"gets", VEER_CMD_READ}, {"gat", VEER_CMD_READ}, {"gats", VEER_CMD_READ},
-	{"version", VEER_CMD_READ}, {"verbosity", VEER_CMD_READ},
+	{"version", VEER_CMD_READ}, {"verbosity", VEER_CMD_CONTROL},
 	{"set", VEER_CMD_STORE}, {"add", VEER_CMD_STORE}, {"replace", VEER_CMD_STORE},
 	{"append", VEER_CMD_STORE}, {"prepend", VEER_CMD_STORE}, {"cas", VEER_CMD_STORE},
 	{"delete", VEER_CMD_KEYWRITE}, {"incr", VEER_CMD_KEYWRITE}, {"decr", VEER_CMD_KEYWRITE},

@@ -125,6 +125,14 @@ int veer_cache_detach(struct veer_cache *c, const char *cgroup);
 /* Stops collecting new connections to port, in every attached cgroup. */
 int veer_cache_port_del(struct veer_cache *c, __u16 port);
 
+struct veer_cache_port_info {
+	__u16 port;
+	__u8 proto;
+};
+
+/* The cached ports, sorted; out has room for VEER_CACHE_PORTS. */
+int veer_cache_ports(struct veer_cache *c, struct veer_cache_port_info *out, size_t *n);
+
 struct veer_cache_item {
 	struct veer_cache_key key;
 	__u32 value_len;
