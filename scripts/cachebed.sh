@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The cache testbed, sourced by the e2e suites, `make demo` and `make bench`: one network
-# namespace holding a redis-server and a memcached on 198.18.70.1, a cgroup v2 whose
+# namespace holding a redis-server (198.18.70.1 and 2001:2::70:1) and a memcached
+# (198.18.70.1), a cgroup v2 whose
 # processes are the cache's clients, and veer's cache attached to that cgroup for both ports.
 #
 #   cachebed_up           build it (CACHEBED names the namespace and cgroup, default veer$$)
@@ -12,6 +13,7 @@
 
 CACHEBED=${CACHEBED:-veer$$}
 CACHEBED_ADDR=198.18.70.1
+CACHEBED_ADDR6=2001:2::70:1
 # Ports of their own: the cache's port table is global, and a host may run the real services.
 CACHEBED_REDIS_PORT=${CACHEBED_REDIS_PORT:-16379}
 CACHEBED_MC_PORT=${CACHEBED_MC_PORT:-11311}
@@ -56,9 +58,10 @@ cachebed_up() {
 	[ -d "$CACHEBED_CGROOT" ] || { cachebed_fail "no cgroup v2 at $CACHEBED_CGROOT"; return 1; }
 	[ -e "/run/netns/$ns" ] && { cachebed_fail "namespace $ns exists (stale run?)"; return 1; }
 	ip netns add "$ns" && ip -n "$ns" link set lo up &&
-		ip -n "$ns" addr add "$CACHEBED_ADDR/32" dev lo && mkdir -p "$cg" ||
+		ip -n "$ns" addr add "$CACHEBED_ADDR/32" dev lo &&
+		ip -n "$ns" addr add "$CACHEBED_ADDR6/128" dev lo nodad && mkdir -p "$cg" ||
 		{ cachebed_down; cachebed_fail "cannot create namespace $ns or cgroup $cg"; return 1; }
-	cachebed_bg redis-server --bind "$CACHEBED_ADDR" --port "$CACHEBED_REDIS_PORT" --save '' \
+	cachebed_bg redis-server --bind "$CACHEBED_ADDR $CACHEBED_ADDR6" --port "$CACHEBED_REDIS_PORT" --save '' \
 		--appendonly no --protected-mode no --daemonize no
 	cachebed_bg memcached -u root -l "$CACHEBED_ADDR" -p "$CACHEBED_MC_PORT" -U 0 -t 1
 	cachebed_wait 10 cachebed_out redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" ping &&

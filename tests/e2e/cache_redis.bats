@@ -52,6 +52,18 @@ manager_stop() {
 	[ "$(stat hit)" -gt "$hits" ] || fail "no hit counted"
 }
 
+@test "IPv6 clients are served too" {
+	rcli_out set "$CACHEBED:v6" fromserver
+	"$VEER" cache put "$CACHEBED:v6" fromcache --ttl 60
+	before=$(calls get)
+	run cachebed_in redis-cli -h "$CACHEBED_ADDR6" -p "$CACHEBED_REDIS_PORT" get "$CACHEBED:v6"
+	assert_output fromcache
+	[ "$(calls get)" -eq "$before" ] || fail "the server counted the GET"
+	run cachebed_in redis-cli -h "$CACHEBED_ADDR6" -p "$CACHEBED_REDIS_PORT" set "$CACHEBED:v6" new
+	run cachebed_in redis-cli -h "$CACHEBED_ADDR6" -p "$CACHEBED_REDIS_PORT" get "$CACHEBED:v6"
+	assert_output new
+}
+
 @test "a miss reaches the server and is counted as a hot key" {
 	before=$(calls get)
 	run rcli_in get "$CACHEBED:absent"
