@@ -27,7 +27,8 @@
 #define NOTHING_WAIT_MS 100
 #define IO_BUF		16384
 
-struct cache_env cache_env = {.netns_fd = -1, .listen_fd = {-1, -1, -1}};
+struct cache_env cache_env = {
+	.netns_fd = -1, .listen_fd = {-1, -1, -1}, .listen6_fd = {-1, -1, -1}};
 
 static const char *const stat_names[VEER_CACHE_STAT_MAX] = VEER_CACHE_STAT_NAMES;
 
@@ -40,6 +41,18 @@ static bool why(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vsnprintf(cache_env.why, sizeof(cache_env.why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* The same for the IPv6 part of the environment, whose failure only IPv6 tests see. */
+static bool why6(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool why6(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cache_env.why6, sizeof(cache_env.why6), fmt, ap);
 	va_end(ap);
 	return false;
 }
@@ -79,9 +92,11 @@ void cache_ns_leave(int prev)
 }
 
 /*
- * A namespace with 198.18.0.1/32 on its loopback. The process enters it to make it, then goes
- * back: test sockets are made inside (a socket keeps the namespace it was made in), while
- * whatever else the runner does stays where it was.
+ * A namespace with 198.18.0.1/32 and 2001:2::1/128 on its loopback. The process enters it to
+ * make it, then goes back: test sockets are made inside (a socket keeps the namespace it was
+ * made in), while whatever else the runner does stays where it was. The IPv6 address is added
+ * apart (nodad: usable at once, no tentative state to wait out); if that fails only the IPv6
+ * tests fail, or skip when the kernel has no IPv6.
  */
 static bool netns(void)
 {
@@ -99,6 +114,16 @@ static bool netns(void)
 	rc = system("ip link set lo up && ip addr add " CACHE_ADDR "/32 dev lo");
 	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc))
 		ok = why("cannot set up lo in the test namespace (status %d)", rc);
+	if (ok && access("/proc/sys/net/ipv6", F_OK)) {
+		cache_env.v6_skipped = true;
+		why6("no IPv6 in this kernel (/proc/sys/net/ipv6: %s)", strerror(errno));
+	} else if (ok) {
+		rc = system("ip -6 addr add " CACHE_ADDR6 "/128 dev lo nodad");
+		cache_env.v6_ok = rc != -1 && WIFEXITED(rc) && !WEXITSTATUS(rc);
+		if (!cache_env.v6_ok)
+			why6("cannot add " CACHE_ADDR6 " to lo in the test namespace (status %d)",
+			     rc);
+	}
 	cache_env.netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (cache_env.netns_fd < 0)
 		ok = why("open the test namespace: %s", strerror(errno));
@@ -151,22 +176,53 @@ static bool skeleton(void)
 	return true;
 }
 
-static bool listener(__u8 proto, __u16 port)
+/* The address of the test server for proto over family (AF_INET or AF_INET6). */
+static socklen_t server_addr(struct sockaddr_storage *ss, int family, __u16 port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int prev = cache_ns_enter(), fd, one = 1;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
 
-	inet_pton(AF_INET, CACHE_ADDR, &a.sin_addr);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	cache_ns_leave(prev);
-	if (fd < 0)
-		return why("socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16)) {
-		close(fd);
-		return why("listen on %s:%u: %s", CACHE_ADDR, port, strerror(errno));
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		inet_pton(AF_INET6, CACHE_ADDR6, &a6->sin6_addr);
+		return sizeof(*a6);
 	}
-	cache_env.listen_fd[proto] = fd;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons(port);
+	inet_pton(AF_INET, CACHE_ADDR, &a4->sin_addr);
+	return sizeof(*a4);
+}
+
+static bool listener(__u8 proto, __u16 port, int family)
+{
+	bool v6 = family == AF_INET6;
+	struct sockaddr_storage a;
+	socklen_t alen = server_addr(&a, family, port);
+	int prev = cache_ns_enter(), fd, one = 1, err;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cache_ns_leave(prev);
+	if (fd < 0) {
+		err = errno;
+		return v6 ? why6("IPv6 socket: %s", strerror(err))
+			  : why("socket: %s", strerror(err));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Only IPv6 on the IPv6 listener: IPv4-mapped peers are not what its tests are about. */
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, alen) || listen(fd, 16)) {
+		err = errno;
+		close(fd);
+		return v6 ? why6("listen on [%s]:%u: %s", CACHE_ADDR6, port, strerror(err))
+			  : why("listen on %s:%u: %s", CACHE_ADDR, port, strerror(err));
+	}
+	if (v6)
+		cache_env.listen6_fd[proto] = fd;
+	else
+		cache_env.listen_fd[proto] = fd;
 	return true;
 }
 
@@ -211,8 +267,11 @@ bool cache_begin(void)
 	if (!cache_env.tried) {
 		cache_env.tried = true;
 		cache_env.ok = netns() && skeleton() &&
-			       listener(VEER_CACHE_REDIS, CACHE_PORT_REDIS) &&
-			       listener(VEER_CACHE_MEMCACHED, CACHE_PORT_MC);
+			       listener(VEER_CACHE_REDIS, CACHE_PORT_REDIS, AF_INET) &&
+			       listener(VEER_CACHE_MEMCACHED, CACHE_PORT_MC, AF_INET);
+		cache_env.v6_ok = cache_env.ok && cache_env.v6_ok &&
+				  listener(VEER_CACHE_REDIS, CACHE_PORT_REDIS, AF_INET6) &&
+				  listener(VEER_CACHE_MEMCACHED, CACHE_PORT_MC, AF_INET6);
 	}
 	if (!cache_env.ok) {
 		if (cache_env.skipped)
@@ -227,21 +286,39 @@ bool cache_begin(void)
 
 /* ---- connections ---- */
 
+/*
+ * As SOCK_KEY in cache.bpf.c builds it: IPv4 in local[0]/remote[0]; IPv6 as the 16 address
+ * bytes in local[0..3]/remote[0..3] (each __u32 in network order, as local_ip6[] has them).
+ */
 bool cache_sock_key(int fd, struct veer_cache_sock_key *key)
 {
-	struct sockaddr_in l, r;
+	struct sockaddr_storage l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r);
+	const struct sockaddr_in6 *l6 = (void *)&l, *r6 = (void *)&r;
+	const struct sockaddr_in *l4 = (void *)&l, *r4 = (void *)&r;
 
 	if (getsockname(fd, (struct sockaddr *)&l, &ll) ||
 	    getpeername(fd, (struct sockaddr *)&r, &rl))
 		return ASSERT_OK(-errno, "client socket's addresses");
+	if (!ASSERT_EQ(r.ss_family, l.ss_family, "client socket: peer's address family"))
+		return false;
 	memset(key, 0, sizeof(*key));
-	key->family = AF_INET;
-	key->local[0] = l.sin_addr.s_addr;
-	key->remote[0] = r.sin_addr.s_addr;
-	key->local_port = ntohs(l.sin_port);
-	key->remote_port = ntohs(r.sin_port);
-	return true;
+	key->family = l.ss_family;
+	switch (l.ss_family) {
+	case AF_INET:
+		key->local[0] = l4->sin_addr.s_addr;
+		key->remote[0] = r4->sin_addr.s_addr;
+		key->local_port = ntohs(l4->sin_port);
+		key->remote_port = ntohs(r4->sin_port);
+		return true;
+	case AF_INET6:
+		memcpy(key->local, &l6->sin6_addr, sizeof(key->local));
+		memcpy(key->remote, &r6->sin6_addr, sizeof(key->remote));
+		key->local_port = ntohs(l6->sin6_port);
+		key->remote_port = ntohs(r6->sin6_port);
+		return true;
+	}
+	return veer_test_fail(__FILE__, __LINE__, "client socket: address family %d", l.ss_family);
 }
 
 static __s64 now_ms(void)
@@ -259,29 +336,41 @@ static bool wait_fd(int fd, short events, int timeout_ms)
 	return poll(&p, 1, timeout_ms) == 1 && (p.revents & events);
 }
 
-bool cache_conn_connect(struct cache_conn *cc, __u8 proto)
+bool cache_conn_connect_af(struct cache_conn *cc, __u8 proto, int family)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int prev, one = 1;
+	bool v6 = family == AF_INET6;
+	__u16 port = proto == VEER_CACHE_REDIS ? CACHE_PORT_REDIS : CACHE_PORT_MC;
+	int prev, one = 1, lfd;
+	struct sockaddr_storage a;
+	socklen_t alen;
 
 	memset(cc, 0, sizeof(*cc));
 	cc->client = cc->server = -1;
 	cc->proto = proto;
-	a.sin_port = htons(proto == VEER_CACHE_REDIS ? CACHE_PORT_REDIS : CACHE_PORT_MC);
-	inet_pton(AF_INET, CACHE_ADDR, &a.sin_addr);
+	cc->family = family;
+	if (v6 && !cache_env.v6_ok) {
+		if (cache_env.v6_skipped)
+			veer_test_skip("%s", cache_env.why6);
+		else
+			veer_test_fail(__FILE__, __LINE__, "cache test environment, IPv6: %s",
+				       cache_env.why6);
+		return false;
+	}
+	alen = server_addr(&a, family, port);
+	lfd = v6 ? cache_env.listen6_fd[proto] : cache_env.listen_fd[proto];
 	prev = cache_ns_enter();
-	cc->client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cc->client = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cache_ns_leave(prev);
 	if (!ASSERT_TRUE(cc->client >= 0, "client socket"))
 		return false;
 	/* Each send() one segment, as soon as it is sent: the tests reason per message. */
 	setsockopt(cc->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!ASSERT_OK(connect(cc->client, (struct sockaddr *)&a, sizeof(a)) ? -errno : 0,
-		       "connect to " CACHE_ADDR))
+	if (!ASSERT_OK(connect(cc->client, (struct sockaddr *)&a, alen) ? -errno : 0,
+		       v6 ? "connect to " CACHE_ADDR6 : "connect to " CACHE_ADDR))
 		goto fail;
-	if (!ASSERT_TRUE(wait_fd(cache_env.listen_fd[proto], POLLIN, 1000), "connection to accept"))
+	if (!ASSERT_TRUE(wait_fd(lfd, POLLIN, 1000), "connection to accept"))
 		goto fail;
-	cc->server = accept4(cache_env.listen_fd[proto], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	cc->server = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!ASSERT_TRUE(cc->server >= 0, "accept"))
 		goto fail;
 	setsockopt(cc->server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -293,6 +382,11 @@ bool cache_conn_connect(struct cache_conn *cc, __u8 proto)
 fail:
 	cache_conn_close(cc);
 	return false;
+}
+
+bool cache_conn_connect(struct cache_conn *cc, __u8 proto)
+{
+	return cache_conn_connect_af(cc, proto, AF_INET);
 }
 
 bool cache_conn_track(struct cache_conn *cc)
@@ -314,14 +408,19 @@ bool cache_conn_track(struct cache_conn *cc)
 			 "add the client socket to veer_cache_socks");
 }
 
-bool cache_conn_open(struct cache_conn *cc, __u8 proto)
+bool cache_conn_open_af(struct cache_conn *cc, __u8 proto, int family)
 {
-	if (!cache_conn_connect(cc, proto))
+	if (!cache_conn_connect_af(cc, proto, family))
 		return false;
 	if (cache_conn_track(cc))
 		return true;
 	cache_conn_close(cc);
 	return false;
+}
+
+bool cache_conn_open(struct cache_conn *cc, __u8 proto)
+{
+	return cache_conn_open_af(cc, proto, AF_INET);
 }
 
 void cache_conn_close(struct cache_conn *cc)

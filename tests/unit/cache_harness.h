@@ -9,9 +9,9 @@
  * Isolation: the skeleton is loaded with pinning switched off, so its maps are private to this
  * process and the live cache under /sys/fs/bpf/veer is never touched; a struct veer_cache is
  * built around it so that libveer's cache functions work on those private maps. Sockets are
- * made in a network namespace of their own (198.18.0.1/32 on its loopback), created on first
- * use; the process is left in whichever namespace it was in, so the balancer's tests keep
- * theirs.
+ * made in a network namespace of their own (198.18.0.1/32 and 2001:2::1/128 on its loopback,
+ * listeners on both), created on first use; the process is left in whichever namespace it was
+ * in, so the balancer's tests keep theirs. Connections are IPv4 unless a test asks for IPv6.
  *
  * Connections are tracked the way veer_cache_sockops would track them (conns entry, then the
  * socket map), except in the one test that runs the sockops program itself.
@@ -30,6 +30,7 @@
 #define LIT(s) (s), (sizeof(s) - 1)
 
 #define CACHE_ADDR	 "198.18.0.1"
+#define CACHE_ADDR6	 "2001:2::1" /* 2001:2::/48, benchmarking, inside the namespace only */
 #define CACHE_PORT_REDIS 6379
 #define CACHE_PORT_MC	 11211
 
@@ -41,6 +42,10 @@ struct cache_env {
 	int socks_fd, conns_fd;
 	int netns_fd;	  /* the namespace the test sockets live in */
 	int listen_fd[3]; /* by enum veer_cache_proto */
+	/* IPv6: the address and listeners are set up apart, so that IPv4 tests run without. */
+	bool v6_ok, v6_skipped;
+	char why6[320];
+	int listen6_fd[3];
 };
 
 extern struct cache_env cache_env;
@@ -61,17 +66,24 @@ void cache_ns_leave(int prev);
 struct cache_conn {
 	int client, server; /* both non-blocking */
 	__u8 proto;
+	int family;			/* AF_INET or AF_INET6 */
 	bool tracked;			/* a conns entry of ours to delete on close */
 	struct veer_cache_sock_key key; /* the client socket's, as the programs build it */
 };
 
 /* The key of a connected client socket: local = its own end, ports in host order. */
 bool cache_sock_key(int fd, struct veer_cache_sock_key *key);
-/* Connects a client to the proto's listener and accepts the server side; not tracked. */
+/*
+ * Connects a client to the proto's listener of that family (CACHE_ADDR or CACHE_ADDR6) and
+ * accepts the server side; not tracked. IPv6 missing from the kernel skips the test.
+ */
+bool cache_conn_connect_af(struct cache_conn *cc, __u8 proto, int family);
+/* The same over IPv4. */
 bool cache_conn_connect(struct cache_conn *cc, __u8 proto);
 /* Tracks the client as sockops would: a zeroed conns entry with .proto, then the socket map. */
 bool cache_conn_track(struct cache_conn *cc);
 /* Both of the above. */
+bool cache_conn_open_af(struct cache_conn *cc, __u8 proto, int family);
 bool cache_conn_open(struct cache_conn *cc, __u8 proto);
 void cache_conn_close(struct cache_conn *cc);
 /* The connection's veer_cache_conns entry; false if it has none. */

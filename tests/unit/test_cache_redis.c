@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <veer/cache_hash.h>
+#include <sys/socket.h>
 #include "cache_harness.h"
 
 #define R VEER_CACHE_REDIS
@@ -171,19 +172,19 @@ VEER_TEST(cache_redis_other_protocol)
 
 /* ---- misses ---- */
 
-VEER_TEST(cache_redis_miss)
+static void redis_miss(int family)
 {
 	struct veer_cache_hot_key *hot = NULL;
 	struct cache_conn cc;
 	size_t n = 0;
 
-	if (!cache_begin() || !cache_conn_open(&cc, R))
+	if (!cache_begin() || !cache_conn_open_af(&cc, R, family))
 		return;
 	if (!exchange_passed(&cc, LIT(GET_K), LIT(NIL)))
 		goto out;
 	CACHE_STATS_EQ("miss", {VEER_CACHE_MISS, 1}, {VEER_CACHE_REPLIES, 1});
 	cache_owed_eq(&cc, 1, 1, "after the reply");
-	/* The miss is what the manager promotes from. */
+	/* The miss is what the manager promotes from, whatever the family. */
 	if (ASSERT_OK(veer_cache_hot(&cache_env.vc, 10, false, &hot, &n), "veer_cache_hot") &&
 	    ASSERT_EQ(n, 1, "hot keys")) {
 		ASSERT_EQ(hot[0].key.proto, R, "hot key: protocol");
@@ -193,6 +194,16 @@ VEER_TEST(cache_redis_miss)
 	free(hot);
 out:
 	cache_conn_close(&cc);
+}
+
+VEER_TEST(cache_redis_miss)
+{
+	redis_miss(AF_INET);
+}
+
+VEER_TEST(cache_ipv6_redis_miss)
+{
+	redis_miss(AF_INET6);
 }
 
 /* An entry past its TTL is a miss, and goes. */
@@ -219,11 +230,12 @@ out:
 
 /* ---- order: a cached reply never overtakes one the server owes ---- */
 
-VEER_TEST(cache_redis_owed)
+/* On either family: the order does not depend on how the socket is addressed. */
+static void redis_owed(int family)
 {
 	struct cache_conn cc;
 
-	if (!cache_begin() || !cache_put(R, "k", "hello", 0) || !cache_conn_open(&cc, R))
+	if (!cache_begin() || !cache_put(R, "k", "hello", 0) || !cache_conn_open_af(&cc, R, family))
 		return;
 	/* x is not cached: the server owes its reply when k, which is, is asked for. */
 	if (!client_send(&cc, LIT(GET_X)) || !client_send(&cc, LIT(GET_K)) ||
@@ -241,6 +253,16 @@ VEER_TEST(cache_redis_owed)
 			       {VEER_CACHE_REPLIES, 2}, {VEER_CACHE_HIT, 1});
 out:
 	cache_conn_close(&cc);
+}
+
+VEER_TEST(cache_redis_owed)
+{
+	redis_owed(AF_INET);
+}
+
+VEER_TEST(cache_ipv6_redis_owed)
+{
+	redis_owed(AF_INET6);
 }
 
 VEER_TEST(cache_redis_pipelined)

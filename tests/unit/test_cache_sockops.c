@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The one cache test that lets veer_cache_sockops track the connection itself, as in
- * production: the program on a cgroup of our own, the test process in that cgroup only while it
+ * The cache tests that let veer_cache_sockops track the connection itself (IPv4 and IPv6), as
+ * in production: the program on a cgroup of our own, the test process in that cgroup only while it
  * makes and connects its client socket (a socket belongs to the cgroup it was made in).
  * Harness: cache_harness.h.
  */
@@ -74,7 +74,7 @@ static bool conn_entry_wait(const struct veer_cache_sock_key *key, bool want, in
 	return present == want;
 }
 
-VEER_TEST(cache_sockops_tracks_and_serves)
+static void sockops_tracks_and_serves(int family)
 {
 	int prog = -1, cg = -1, err;
 	char orig[4096], dir[256];
@@ -95,7 +95,8 @@ VEER_TEST(cache_sockops_tracks_and_serves)
 		return;
 	if (!ASSERT_TRUE(cgroup_current(orig, sizeof(orig)), "this process's cgroup v2"))
 		return;
-	snprintf(dir, sizeof(dir), "%s/veer-unit-cache-%d", CGROUP2_ROOT, getpid());
+	snprintf(dir, sizeof(dir), "%s/veer-unit-cache%d-%d", CGROUP2_ROOT,
+		 family == AF_INET6 ? 6 : 4, getpid());
 	if (!ASSERT_OK(mkdir(dir, 0755) ? -errno : 0, "mkdir the test cgroup"))
 		return;
 	made = true;
@@ -114,7 +115,7 @@ VEER_TEST(cache_sockops_tracks_and_serves)
 
 	if (!cgroup_enter(dir))
 		goto out;
-	connected = cache_conn_connect(&cc, VEER_CACHE_REDIS);
+	connected = cache_conn_connect_af(&cc, VEER_CACHE_REDIS, family);
 	/* Back at once, whatever happened: nothing else of the runner's belongs in there. */
 	if (!cgroup_enter(orig) || !connected)
 		goto out;
@@ -153,4 +154,14 @@ out:
 		close(cg);
 	if (made)
 		ASSERT_OK(rmdir(dir) ? -errno : 0, "rmdir the test cgroup");
+}
+
+VEER_TEST(cache_sockops_tracks_and_serves)
+{
+	sockops_tracks_and_serves(AF_INET);
+}
+
+VEER_TEST(cache_ipv6_sockops_tracks_and_serves)
+{
+	sockops_tracks_and_serves(AF_INET6);
 }
