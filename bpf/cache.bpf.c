@@ -17,8 +17,8 @@
 #include "lib/memcache.h"
 #include "lib/cache_serve.h"
 
-#define AF_INET	 2
-#define AF_INET6 10
+#define AF_INET	  2
+#define AF_INET6  10
 #define TCP_CLOSE 7
 /* The largest message the tokenizer reads; a larger one stops caching on its connection. */
 #define RQ_MAX_BYTES (1u << 20)
@@ -32,25 +32,25 @@ static const struct veer_cache_conn conn_init;
  * Every context type gives the 4-tuple the same way: addresses in network order, the local
  * port in host order and the remote port in network order in the upper half of a u32.
  */
-#define SOCK_KEY(k, ctx)                                                                   \
-	do {                                                                               \
-		__builtin_memset(&(k), 0, sizeof(k));                                      \
-		(k).family = (ctx)->family;                                                \
-		(k).local_port = (ctx)->local_port;                                        \
-		(k).remote_port = bpf_ntohl((ctx)->remote_port);                           \
-		if ((ctx)->family == AF_INET) {                                            \
-			(k).local[0] = (ctx)->local_ip4;                                   \
-			(k).remote[0] = (ctx)->remote_ip4;                                 \
-		} else {                                                                   \
-			(k).local[0] = (ctx)->local_ip6[0];                                \
-			(k).local[1] = (ctx)->local_ip6[1];                                \
-			(k).local[2] = (ctx)->local_ip6[2];                                \
-			(k).local[3] = (ctx)->local_ip6[3];                                \
-			(k).remote[0] = (ctx)->remote_ip6[0];                              \
-			(k).remote[1] = (ctx)->remote_ip6[1];                              \
-			(k).remote[2] = (ctx)->remote_ip6[2];                              \
-			(k).remote[3] = (ctx)->remote_ip6[3];                              \
-		}                                                                          \
+#define SOCK_KEY(k, ctx)                                                                           \
+	do {                                                                                       \
+		__builtin_memset(&(k), 0, sizeof(k));                                              \
+		(k).family = (ctx)->family;                                                        \
+		(k).local_port = (ctx)->local_port;                                                \
+		(k).remote_port = bpf_ntohl((ctx)->remote_port);                                   \
+		if ((ctx)->family == AF_INET) {                                                    \
+			(k).local[0] = (ctx)->local_ip4;                                           \
+			(k).remote[0] = (ctx)->remote_ip4;                                         \
+		} else {                                                                           \
+			(k).local[0] = (ctx)->local_ip6[0];                                        \
+			(k).local[1] = (ctx)->local_ip6[1];                                        \
+			(k).local[2] = (ctx)->local_ip6[2];                                        \
+			(k).local[3] = (ctx)->local_ip6[3];                                        \
+			(k).remote[0] = (ctx)->remote_ip6[0];                                      \
+			(k).remote[1] = (ctx)->remote_ip6[1];                                      \
+			(k).remote[2] = (ctx)->remote_ip6[2];                                      \
+			(k).remote[3] = (ctx)->remote_ip6[3];                                      \
+		}                                                                                  \
 	} while (0)
 
 SEC("sockops")
@@ -109,26 +109,34 @@ static __always_inline int pass(__u32 stat)
 static long rq_step(__u32 i, void *arg)
 {
 	struct rq_ctx *x = arg;
+	struct veer_cache_conn *s = x->s;
+	struct veer_cache_rq_cur *c = &s->rq_cur;
 
-	if (x->s->proto == VEER_CACHE_REDIS)
-		return resp_rq_step(arg);
-	return mc_rq_step(arg);
+	if (c->off || !rq_refill(x->msg, c))
+		return 1;
+	if (s->proto == VEER_CACHE_REDIS)
+		return resp_rq_step(x->msg, s, c);
+	return mc_rq_step(x->msg, s, c);
 }
 
 static long rp_step(__u32 i, void *arg)
 {
 	struct rp_ctx *x = arg;
+	struct veer_cache_conn *s = x->s;
+	struct veer_cache_rp_cur *c = &s->rp_cur;
 
-	if (x->s->proto == VEER_CACHE_REDIS)
-		return resp_rp_step(arg);
-	return mc_rp_step(arg);
+	if (c->off)
+		return 1;
+	if (s->proto == VEER_CACHE_REDIS)
+		return resp_rp_step(x->skb, s, c);
+	return mc_rp_step(x->skb, s, c);
 }
 
 /* Tokenizes the whole message; false when caching had to be switched off. */
 static __always_inline bool tokenize(struct sk_msg_md *msg, struct veer_cache_conn *s, __u32 size)
 {
 	struct veer_cache_rq_cur *c = &s->rq_cur;
-	struct rq_ctx x = { .msg = msg, .s = s };
+	struct rq_ctx x = {.msg = msg, .s = s};
 	__u32 len = msg->data_end - msg->data;
 
 	__builtin_memset(c, 0, sizeof(*c));
@@ -231,7 +239,7 @@ int veer_cache_verdict(struct __sk_buff *skb)
 	struct veer_cache_sock_key key;
 	struct veer_cache_rp_cur *c;
 	struct veer_cache_conn *s;
-	struct rp_ctx x = { .skb = skb };
+	struct rp_ctx x = {.skb = skb};
 
 	SOCK_KEY(key, skb);
 	s = bpf_map_lookup_elem(&veer_cache_conns, &key);

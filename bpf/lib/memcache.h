@@ -70,7 +70,8 @@ static __always_inline void mc_rq_line_end(struct veer_cache_rq_cur *c, struct v
 	rq_command_end(c, s, mc_rq_answered(s));
 }
 
-static __always_inline void mc_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
+static __always_inline void mc_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s,
+				       __u8 b)
 {
 	__u32 n;
 
@@ -102,21 +103,17 @@ static __always_inline void mc_rq_byte(struct veer_cache_rq_cur *c, struct veer_
 	rq_arg_byte(s, b);
 }
 
-static __always_inline long mc_rq_step(void *arg)
+static __always_inline long mc_rq_step(struct sk_msg_md *msg, struct veer_cache_conn *s,
+				       struct veer_cache_rq_cur *c)
 {
-	struct rq_ctx *x = arg;
-	struct veer_cache_conn *s = x->s;
-	struct veer_cache_rq_cur *c = &s->rq_cur;
 	int b;
 
-	if (c->off || !rq_refill(x->msg, c))
-		return 1;
 	if (s->rq_state == MC_RQ_DATA) {
 		if (rq_skip(c, &s->rq_skip))
 			rq_command_end(c, s, mc_rq_answered(s));
 		return 0;
 	}
-	b = rq_next_byte(x->msg, c);
+	b = rq_next_byte(msg, c);
 	if (b < 0)
 		return 1;
 	mc_rq_byte(c, s, b);
@@ -129,13 +126,14 @@ enum mc_rp_state {
 	MC_RP_DATA,
 };
 
-#define MC_RP_VALUE	 1u /* rp_flags: the line so far can be a VALUE header */
-#define MC_VALUE	 0x45554c4156ull /* "VALUE", little-endian */
-#define MC_VALUE_LEN	 5
+#define MC_RP_VALUE	     1u		     /* rp_flags: the line so far can be a VALUE header */
+#define MC_VALUE	     0x45554c4156ull /* "VALUE", little-endian */
+#define MC_VALUE_LEN	     5
 #define MC_VALUE_BYTES_TOKEN 3 /* VALUE KEY FLAGS BYTES [CAS] */
 
 /* In MC_RP_LINE, rp_depth is the token index and rp_skip the offset in the token. */
-static __always_inline void mc_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s, __u8 b)
+static __always_inline void mc_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s,
+				       __u8 b)
 {
 	__u32 n;
 
@@ -173,21 +171,17 @@ static __always_inline void mc_rp_byte(struct veer_cache_rp_cur *c, struct veer_
 		c->off = VEER_CACHE_OFF_PROTOCOL;
 }
 
-static __always_inline long mc_rp_step(void *arg)
+static __always_inline long mc_rp_step(struct __sk_buff *skb, struct veer_cache_conn *s,
+				       struct veer_cache_rp_cur *c)
 {
-	struct rp_ctx *x = arg;
-	struct veer_cache_conn *s = x->s;
-	struct veer_cache_rp_cur *c = &s->rp_cur;
 	int b;
 
-	if (c->off)
-		return 1;
 	if (s->rp_state == MC_RP_DATA) {
 		if (rp_skip(c, &s->rp_skip))
 			s->rp_state = MC_RP_START;
 		return c->pos >= c->len;
 	}
-	b = rp_next_byte(x->skb, c);
+	b = rp_next_byte(skb, c);
 	if (b < 0)
 		return 1;
 	mc_rp_byte(c, s, b);

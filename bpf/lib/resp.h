@@ -25,7 +25,8 @@ enum resp_rq_state {
 
 #define RESP_RQ_IN_TOKEN 1u /* rq_flags, inline: inside a word */
 
-static __always_inline void resp_inline_token_end(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
+static __always_inline void resp_inline_token_end(struct veer_cache_rq_cur *c,
+						  struct veer_cache_conn *s)
 {
 	if (s->rq_flags & RESP_RQ_IN_TOKEN) {
 		s->rq_flags &= ~RESP_RQ_IN_TOKEN;
@@ -33,7 +34,8 @@ static __always_inline void resp_inline_token_end(struct veer_cache_rq_cur *c, s
 	}
 }
 
-static __always_inline void resp_rq_inline(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
+static __always_inline void resp_rq_inline(struct veer_cache_rq_cur *c, struct veer_cache_conn *s,
+					   __u8 b)
 {
 	switch (b) {
 	case '\n':
@@ -90,7 +92,8 @@ static __always_inline void resp_rq_arg_done(struct veer_cache_rq_cur *c, struct
 		s->rq_state = RESP_RQ_DOLLAR;
 }
 
-static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s, __u8 b)
+static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct veer_cache_conn *s,
+					 __u8 b)
 {
 	switch (s->rq_state) {
 	case RESP_RQ_START:
@@ -160,15 +163,11 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
  * through resp_rq_byte(). A read that runs off the window returns 0: the next iteration
  * moves to the next window and resumes from the state saved in the connection.
  */
-static __always_inline long resp_rq_step(void *arg)
+static __always_inline long resp_rq_step(struct sk_msg_md *msg, struct veer_cache_conn *s,
+					 struct veer_cache_rq_cur *c)
 {
-	struct rq_ctx *x = arg;
-	struct veer_cache_conn *s = x->s;
-	struct veer_cache_rq_cur *c = &s->rq_cur;
 	int b;
 
-	if (c->off || !rq_refill(x->msg, c))
-		return 1;
 	switch (s->rq_state) {
 	case RESP_RQ_ARG:
 		if (!rq_arg_wanted(c, s, s->rq_num)) {
@@ -177,7 +176,7 @@ static __always_inline long resp_rq_step(void *arg)
 			return 0;
 		}
 		for (int k = 0; k < 16; k++) {
-			b = rq_next_byte(x->msg, c);
+			b = rq_next_byte(msg, c);
 			if (b < 0)
 				return 0;
 			rq_arg_byte(s, b);
@@ -188,11 +187,11 @@ static __always_inline long resp_rq_step(void *arg)
 		}
 		return 0;
 	case RESP_RQ_ARG_CR:
-		b = rq_next_byte(x->msg, c);
+		b = rq_next_byte(msg, c);
 		if (b != '\r')
 			goto generic;
 		s->rq_state = RESP_RQ_ARG_LF;
-		b = rq_next_byte(x->msg, c);
+		b = rq_next_byte(msg, c);
 		if (b < 0)
 			return 0;
 		if (b != '\n')
@@ -200,14 +199,14 @@ static __always_inline long resp_rq_step(void *arg)
 		resp_rq_arg_done(c, s);
 		return 0;
 	case RESP_RQ_START:
-		b = rq_next_byte(x->msg, c);
+		b = rq_next_byte(msg, c);
 		if (b != '*')
 			goto generic;
 		rq_command_begin(s);
 		s->rq_state = RESP_RQ_NARGS;
 		goto digits;
 	case RESP_RQ_DOLLAR:
-		b = rq_next_byte(x->msg, c);
+		b = rq_next_byte(msg, c);
 		if (b != '$')
 			goto generic;
 		s->rq_num = 0;
@@ -217,7 +216,7 @@ static __always_inline long resp_rq_step(void *arg)
 	case RESP_RQ_LEN:
 		goto digits;
 	}
-	b = rq_next_byte(x->msg, c);
+	b = rq_next_byte(msg, c);
 generic:
 	if (b < 0)
 		return 0;
@@ -226,7 +225,7 @@ generic:
 digits:
 	/* A number up to its CRLF (add_digit refuses an 11th digit). */
 	for (int k = 0; k < 11; k++) {
-		b = rq_next_byte(x->msg, c);
+		b = rq_next_byte(msg, c);
 		if (b < 0)
 			return 0;
 		if (b == '\r')
@@ -239,7 +238,7 @@ digits:
 	if (b != '\r')
 		return 0;
 	s->rq_state = s->rq_state == RESP_RQ_NARGS ? RESP_RQ_NARGS_LF : RESP_RQ_LEN_LF;
-	b = rq_next_byte(x->msg, c);
+	b = rq_next_byte(msg, c);
 	if (b < 0)
 		return 0;
 	if (b != '\n') {
@@ -261,11 +260,12 @@ enum resp_rp_state {
 	RESP_RP_ARRAY, /* *count */
 };
 
-#define RESP_RP_NEG	 1u /* rp_flags: the length read is negative (a null) */
+#define RESP_RP_NEG	  1u /* rp_flags: the length read is negative (a null) */
 #define RESP_RP_MAX_DEPTH 8
 
 /* An element ended: it may end the arrays that hold it, and the last one ends the reply. */
-static __always_inline void resp_rp_element_done(struct veer_cache_rp_cur *c, struct veer_cache_conn *s)
+static __always_inline void resp_rp_element_done(struct veer_cache_rp_cur *c,
+						 struct veer_cache_conn *s)
 {
 	s->rp_state = RESP_RP_START;
 #pragma unroll
@@ -300,7 +300,8 @@ static __always_inline void resp_rp_len_done(struct veer_cache_rp_cur *c, struct
 	}
 }
 
-static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s, __u8 b)
+static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct veer_cache_conn *s,
+					 __u8 b)
 {
 	switch (s->rp_state) {
 	case RESP_RP_START:
@@ -334,15 +335,11 @@ static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct vee
 }
 
 /* As on the request side, a line or a length is read in one iteration where it can be. */
-static __always_inline long resp_rp_step(void *arg)
+static __always_inline long resp_rp_step(struct __sk_buff *skb, struct veer_cache_conn *s,
+					 struct veer_cache_rp_cur *c)
 {
-	struct rp_ctx *x = arg;
-	struct veer_cache_conn *s = x->s;
-	struct veer_cache_rp_cur *c = &s->rp_cur;
 	int b;
 
-	if (c->off)
-		return 1;
 	switch (s->rp_state) {
 	case RESP_RP_DATA:
 		if (rp_skip(c, &s->rp_skip))
@@ -350,7 +347,7 @@ static __always_inline long resp_rp_step(void *arg)
 		return c->pos >= c->len;
 	case RESP_RP_LINE:
 		for (int k = 0; k < 32; k++) {
-			b = rp_next_byte(x->skb, c);
+			b = rp_next_byte(skb, c);
 			if (b < 0)
 				return 1;
 			if (b == '\n') {
@@ -362,7 +359,7 @@ static __always_inline long resp_rp_step(void *arg)
 	case RESP_RP_BULK:
 	case RESP_RP_ARRAY:
 		for (int k = 0; k < 12; k++) {
-			b = rp_next_byte(x->skb, c);
+			b = rp_next_byte(skb, c);
 			if (b < 0)
 				return 1;
 			if (b == '\n') {
@@ -378,7 +375,7 @@ static __always_inline long resp_rp_step(void *arg)
 		}
 		return 0;
 	}
-	b = rp_next_byte(x->skb, c);
+	b = rp_next_byte(skb, c);
 	if (b < 0)
 		return 1;
 	resp_rp_byte(c, s, b);

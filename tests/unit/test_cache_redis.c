@@ -494,22 +494,38 @@ out:
 }
 
 /*
+ * The fill side of the races below: sends the write req on cc (already passed to the server
+ * when this returns) and installs k = "hello" stamped either before the write was sent
+ * (stamp_first) or while it is in flight. True when every step went through.
+ */
+static bool fill_across(struct cache_conn *cc, const char *req, size_t len, bool stamp_first,
+			const char *what)
+{
+	struct veer_cache_stamp gen;
+
+	if (stamp_first &&
+	    !ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp"))
+		return false;
+	if (!client_send(cc, req, len) || !server_expect(cc, req, len))
+		return false;
+	if (!stamp_first &&
+	    !ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp"))
+		return false;
+	return ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen), what);
+}
+
+/*
  * The fill protocol: read the key's generation, read the value from the server, install it
  * with that generation. A write that passed in between leaves the entry installed but stale.
  */
 VEER_TEST(cache_redis_fill_race)
 {
 	struct cache_conn cc;
-	struct veer_cache_stamp gen;
 
 	if (!cache_begin() || !cache_conn_open(&cc, R))
 		return;
-	if (!ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp") ||
-	    !client_send(&cc, LIT(SET_K)) || !server_expect(&cc, LIT(SET_K)))
-		goto out;
 	/* The value read before the SET reached the server. */
-	if (!ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen),
-		       "put with the generation read before the SET"))
+	if (!fill_across(&cc, LIT(SET_K), true, "put with the generation read before the SET"))
 		goto out;
 	ASSERT_FALSE(cache_current(R, "k"), "entry filled across a write is current");
 	if (!server_send(&cc, LIT(OK)) || !client_expect(&cc, LIT(OK)))
@@ -528,14 +544,10 @@ out:
 VEER_TEST(cache_redis_fill_during_write)
 {
 	struct cache_conn cc;
-	struct veer_cache_stamp gen;
 
 	if (!cache_begin() || !cache_conn_open(&cc, R))
 		return;
-	if (!client_send(&cc, LIT(SET_K)) || !server_expect(&cc, LIT(SET_K)) ||
-	    !ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp") ||
-	    !ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen),
-		       "put while the SET is in flight"))
+	if (!fill_across(&cc, LIT(SET_K), false, "put while the SET is in flight"))
 		goto out;
 	if (!server_send(&cc, LIT(OK)) || !client_expect(&cc, LIT(OK)))
 		goto out;
@@ -555,15 +567,10 @@ out:
 VEER_TEST(cache_redis_fill_race_flushall)
 {
 	struct cache_conn cc;
-	struct veer_cache_stamp gen;
 
 	if (!cache_begin() || !cache_conn_open(&cc, R))
 		return;
-	if (!ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp") ||
-	    !client_send(&cc, LIT(FLUSHALL)) || !server_expect(&cc, LIT(FLUSHALL)))
-		goto out;
-	if (!ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen),
-		       "put with the generation read before FLUSHALL"))
+	if (!fill_across(&cc, LIT(FLUSHALL), true, "put with the generation read before FLUSHALL"))
 		goto out;
 	if (!server_send(&cc, LIT(OK)) || !client_expect(&cc, LIT(OK)))
 		goto out;
@@ -577,14 +584,10 @@ out:
 VEER_TEST(cache_redis_fill_during_flushall)
 {
 	struct cache_conn cc;
-	struct veer_cache_stamp gen;
 
 	if (!cache_begin() || !cache_conn_open(&cc, R))
 		return;
-	if (!client_send(&cc, LIT(FLUSHALL)) || !server_expect(&cc, LIT(FLUSHALL)) ||
-	    !ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp") ||
-	    !ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen),
-		       "put while FLUSHALL is in flight"))
+	if (!fill_across(&cc, LIT(FLUSHALL), false, "put while FLUSHALL is in flight"))
 		goto out;
 	if (!server_send(&cc, LIT(OK)) || !client_expect(&cc, LIT(OK)))
 		goto out;
@@ -602,7 +605,6 @@ out:
 VEER_TEST(cache_redis_fill_during_blind_write)
 {
 	struct cache_conn cc, other;
-	struct veer_cache_stamp gen;
 
 	if (!cache_begin() || !cache_conn_open(&cc, R))
 		return;
@@ -611,10 +613,7 @@ VEER_TEST(cache_redis_fill_during_blind_write)
 		return;
 	}
 	if (!client_send(&cc, LIT("*x\r\n")) || !server_expect(&cc, LIT("*x\r\n")) ||
-	    !client_send(&cc, LIT(SET_K)) || !server_expect(&cc, LIT(SET_K)) ||
-	    !ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp") ||
-	    !ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen),
-		       "put while the SET is in flight"))
+	    !fill_across(&cc, LIT(SET_K), false, "put while the SET is in flight"))
 		goto out;
 	if (!server_send(&cc, LIT(OK)) || !client_expect(&cc, LIT(OK)))
 		goto out;
@@ -846,7 +845,6 @@ out:
 VEER_TEST(cache_redis_fill_during_write_replies_lost)
 {
 	struct cache_conn cc, other;
-	struct veer_cache_stamp gen;
 
 	if (!cache_begin() || !cache_conn_open(&cc, R))
 		return;
@@ -854,12 +852,8 @@ VEER_TEST(cache_redis_fill_during_write_replies_lost)
 		cache_conn_close(&cc);
 		return;
 	}
-	if (!exchange_passed(&cc, LIT(GET_X), LIT("%0\r\n")))
-		goto out;
-	if (!client_send(&cc, LIT(SET_K)) || !server_expect(&cc, LIT(SET_K)) ||
-	    !ASSERT_OK(veer_cache_stamp(&cache_env.vc, "k", 1, &gen), "veer_cache_stamp") ||
-	    !ASSERT_OK(veer_cache_put(&cache_env.vc, R, "k", 1, "hello", 5, 0, 60, &gen),
-		       "put while the SET is in flight"))
+	if (!exchange_passed(&cc, LIT(GET_X), LIT("%0\r\n")) ||
+	    !fill_across(&cc, LIT(SET_K), false, "put while the SET is in flight"))
 		goto out;
 	if (!server_send(&cc, LIT(OK)) || !client_expect(&cc, LIT(OK)))
 		goto out;

@@ -36,67 +36,74 @@ static int open_cache(struct veer_cache **cache, bool write)
 	return veer_cache_open(cache, write) ? -1 : 0;
 }
 
-int cmd_cache_attach(const struct cmd *c, int argc, char **argv)
+/* The options attach and detach share: --cgroup, --port, and for attach --proto. */
+struct target_opts {
+	const char *cgroup;
+	__u32 port;
+	__u8 proto;
+};
+
+static int target_command(const struct cmd *c, int argc, char **argv, bool with_proto,
+			  struct target_opts *to, int *rc)
 {
 	static const struct option opts[] = {{"cgroup", required_argument, NULL, 'c'},
 					     {"port", required_argument, NULL, 'p'},
 					     {"proto", required_argument, NULL, 'P'},
 					     {0}};
-	const char *cgroup = NULL;
-	__u32 port = 0;
-	__u8 proto = VEER_CACHE_REDIS;
-	struct veer_cache *cache;
-	int o, rc = 0;
+	static const struct option no_proto[] = {{"cgroup", required_argument, NULL, 'c'},
+						 {"port", required_argument, NULL, 'p'},
+						 {0}};
+	int o;
 
-	while ((o = next_opt(c, argc, argv, opts, &rc)) != -1) {
+	*to = (struct target_opts){.proto = VEER_CACHE_REDIS};
+	while ((o = next_opt(c, argc, argv, with_proto ? opts : no_proto, rc)) != -1) {
 		if (o == -2)
-			return rc;
+			return -1;
 		if (o == 'c')
-			cgroup = optarg;
-		if (o == 'p' && veer_parse_u32(optarg, 1, 65535, &port))
-			return usage_error(c, "invalid port '%s' (want 1..65535)", optarg);
-		if (o == 'P' && parse_proto_arg(c, optarg, &proto, &rc))
-			return rc;
+			to->cgroup = optarg;
+		if (o == 'p' && veer_parse_u32(optarg, 1, 65535, &to->port)) {
+			*rc = usage_error(c, "invalid port '%s' (want 1..65535)", optarg);
+			return -1;
+		}
+		if (o == 'P' && parse_proto_arg(c, optarg, &to->proto, rc))
+			return -1;
 	}
-	if (positional(c, argc, 0, &rc))
+	return positional(c, argc, 0, rc);
+}
+
+int cmd_cache_attach(const struct cmd *c, int argc, char **argv)
+{
+	struct veer_cache *cache;
+	struct target_opts to;
+	int rc = 0;
+
+	if (target_command(c, argc, argv, true, &to, &rc))
 		return rc;
-	if (!cgroup || !port)
+	if (!to.cgroup || !to.port)
 		return usage_error(c, "%s needs --cgroup and --port", cmd_path);
 	if (open_cache(&cache, true))
 		return EXIT_FAILED;
-	rc = veer_cache_attach(cache, cgroup, port, proto);
+	rc = veer_cache_attach(cache, to.cgroup, to.port, to.proto);
 	veer_cache_close(cache);
 	return exit_code(rc);
 }
 
 int cmd_cache_detach(const struct cmd *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"cgroup", required_argument, NULL, 'c'},
-					     {"port", required_argument, NULL, 'p'},
-					     {0}};
-	const char *cgroup = NULL;
 	struct veer_cache *cache;
-	__u32 port = 0;
-	int o, rc = 0;
+	struct target_opts to;
+	int rc = 0;
 
-	while ((o = next_opt(c, argc, argv, opts, &rc)) != -1) {
-		if (o == -2)
-			return rc;
-		if (o == 'c')
-			cgroup = optarg;
-		if (o == 'p' && veer_parse_u32(optarg, 1, 65535, &port))
-			return usage_error(c, "invalid port '%s' (want 1..65535)", optarg);
-	}
-	if (positional(c, argc, 0, &rc))
+	if (target_command(c, argc, argv, false, &to, &rc))
 		return rc;
-	if (!cgroup && !port)
+	if (!to.cgroup && !to.port)
 		return usage_error(c, "%s needs --cgroup, --port or both", cmd_path);
 	if (open_cache(&cache, true))
 		return EXIT_FAILED;
-	if (cgroup)
-		rc = veer_cache_detach(cache, cgroup);
-	if (!rc && port)
-		rc = veer_cache_port_del(cache, port);
+	if (to.cgroup)
+		rc = veer_cache_detach(cache, to.cgroup);
+	if (!rc && to.port)
+		rc = veer_cache_port_del(cache, to.port);
 	veer_cache_close(cache);
 	return exit_code(rc);
 }
@@ -166,8 +173,8 @@ static struct json_object *item_json(const struct veer_cache_item *it)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "key", json_object_new_string_len((const char *)it->key.bytes,
-								    it->key.len));
+	json_object_object_add(
+		o, "key", json_object_new_string_len((const char *)it->key.bytes, it->key.len));
 	json_object_object_add(o, "proto",
 			       json_object_new_string(veer_cache_proto_name(it->key.proto)));
 	json_object_object_add(o, "value_bytes", json_object_new_int64(it->value_len));
