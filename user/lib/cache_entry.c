@@ -141,34 +141,55 @@ static int reply_format(__u8 proto, const void *key, size_t klen, const void *va
 	return n;
 }
 
-/* Makes room for one entry when the table is full: the one closest to expiring goes. */
-static int evict_one(struct veer_cache *c)
+struct victim {
+	__u64 expires_ns;
+	struct veer_cache_hkey key;
+};
+
+static int victim_cmp(const void *a, const void *b)
+{
+	__u64 x = ((const struct victim *)a)->expires_ns, y = ((const struct victim *)b)->expires_ns;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Makes room when the table is full: the sixteenth of the entries closest to expiring goes.
+ * One scan frees room for many puts - a manager round installing hundreds of keys into a full
+ * table would otherwise scan the whole table once per key.
+ */
+#define EVICT_FRACTION 16
+
+static int evict(struct veer_cache *c)
 {
 	struct bpf_map *m = c->skel->maps.veer_cache_data;
-	struct veer_cache_hkey k, next, victim;
 	struct veer_cache_entry *e = malloc(sizeof(*e));
-	__u64 soonest = ~0ULL;
+	struct victim *v = calloc(VEER_CACHE_ENTRIES, sizeof(*v));
+	struct veer_cache_hkey k, next;
+	size_t n = 0, evicted = 0;
 	void *prev = NULL;
-	bool found = false;
 
-	if (!e)
+	if (!e || !v) {
+		free(e);
+		free(v);
 		return -ENOMEM;
-	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+	}
+	while (n < VEER_CACHE_ENTRIES && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0))
 			continue;
-		if (e->expires_ns < soonest) {
-			soonest = e->expires_ns;
-			victim = k;
-			found = true;
-		}
+		v[n].expires_ns = e->expires_ns;
+		v[n++].key = k;
 	}
+	qsort(v, n, sizeof(*v), victim_cmp);
+	for (size_t i = 0; i < (n + EVICT_FRACTION - 1) / EVICT_FRACTION; i++)
+		evicted += !bpf_map__delete_elem(m, &v[i].key, sizeof(v[i].key), 0);
 	free(e);
-	if (!found)
+	free(v);
+	if (!evicted)
 		return -ENOSPC;
-	bpf_map__delete_elem(m, &victim, sizeof(victim), 0);
-	veer_cache_count(c, VEER_CACHE_EVICT, 1);
+	veer_cache_count(c, VEER_CACHE_EVICT, evicted);
 	return 0;
 }
 
@@ -223,7 +244,7 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	e->key = k;
 	hkey_of(&k, &hk);
 	err = bpf_map__update_elem(m, &hk, sizeof(hk), e, sizeof(*e), 0);
-	if (err == -E2BIG && !evict_one(c))
+	if (err == -E2BIG && !evict(c))
 		err = bpf_map__update_elem(m, &hk, sizeof(hk), e, sizeof(*e), 0);
 	if (err)
 		pr_warn("cannot cache key '%.*s': %s\n", (int)klen, (const char *)key,

@@ -164,6 +164,10 @@ static int promote(struct manager *m)
 	size_t n, installed = 0;
 	int err;
 
+	/*
+	 * Opened per round, not once: the handle holds the writers' lock on the pin directory,
+	 * and `veer cache put` or a VIP change must not wait for the manager to exit.
+	 */
 	err = veer_cache_open(&c, true);
 	if (err)
 		return err;
