@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * veer's XDP load balancer: parse -> connection table -> VIP -> Maglev -> NAT -> forward.
+ * veer's load balancer: parse -> connection table -> VIP -> Maglev -> NAT -> forward.
  * Established flows (either direction) cost one flow lookup; traffic for no VIP and no flow
  * costs a flow lookup and a VIP lookup and passes untouched.
+ *
+ * One body, two entry points (bpf/lib/ctx.h): veer_lb at XDP, for NICs whose frames carry full
+ * checksums, and veer_lb_tc at the tc ingress hook, for veths and every interface where a
+ * packet may carry a checksum only its skb knows. Both share every map.
  */
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -14,12 +18,12 @@
 /* Idle time after which a forward flow is scheduled again; set by the loader. */
 const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
 
-static __always_inline int verdict(int rc)
+static __always_inline int verdict(const enum veer_hook hook, int rc)
 {
 	__u32 reason = -rc;
 
 	count_reason(reason);
-	return reason < VEER_PASS_NOT_IP ? XDP_DROP : XDP_PASS;
+	return VEER_REASON_IS_DROP(reason) ? ctx_drop(hook) : ctx_pass(hook);
 }
 
 /*
@@ -40,7 +44,7 @@ static __always_inline bool flow_is_stale_syn(const struct packet *p, const stru
 	       !addr_equal(&be->addr, &f->addr);
 }
 
-static __always_inline int process(struct xdp_md *ctx, struct packet *p)
+static __always_inline int process(void *ctx, const enum veer_hook hook, struct packet *p)
 {
 	struct veer_flow newf = {}, *f;
 	bool new_flow = false;
@@ -73,7 +77,7 @@ static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 			return -VEER_DROP_FRAGMENT;
 		if (vip->mode != VEER_MODE_NAT)
 			return -VEER_DROP_UNSUPPORTED;
-		rc = flow_create(ctx, p, vip, now, &newf);
+		rc = flow_create(ctx, hook, p, vip, now, &newf);
 		if (rc)
 			return rc;
 		f = &newf;
@@ -82,23 +86,34 @@ static __always_inline int process(struct xdp_md *ctx, struct packet *p)
 		if (p->fragment)
 			return -VEER_DROP_FRAGMENT;
 		if (now - f->last_seen > VEER_FLOW_REFRESH_NS)
-			flow_refresh(ctx, p, f, now);
+			flow_refresh(ctx, hook, p, f, now);
 	}
 	count_flow(&veer_vip_stats, f->vip_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
 	count_flow(&veer_be_stats, f->backend_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
-	return nat_forward(ctx, p, f);
+	return nat_forward(ctx, hook, p, f);
+}
+
+static __always_inline int lb_main(void *ctx, const enum veer_hook hook)
+{
+	struct packet p = {};
+	int rc;
+
+	rc = parse_packet(ctx, hook, &p);
+	if (!rc)
+		rc = process(ctx, hook, &p);
+	return rc < 0 ? verdict(hook, rc) : rc;
 }
 
 SEC("xdp")
 int veer_lb(struct xdp_md *ctx)
 {
-	struct packet p = {};
-	int rc;
+	return lb_main(ctx, HOOK_XDP);
+}
 
-	rc = parse_packet(ctx, &p);
-	if (!rc)
-		rc = process(ctx, &p);
-	return rc < 0 ? verdict(rc) : rc;
+SEC("tc")
+int veer_lb_tc(struct __sk_buff *skb)
+{
+	return lb_main(skb, HOOK_TC);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -87,7 +87,7 @@ static __always_inline void flow_forget_reply(const struct packet *p, const stru
 	flow_delete(&rk);
 }
 
-static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *p,
+static __always_inline int flow_create(void *ctx, const enum veer_hook hook, const struct packet *p,
 				       const struct veer_vip *vip, __u64 now, struct veer_flow *f)
 {
 	struct veer_flow_key rk = {};
@@ -104,7 +104,7 @@ static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *
 	f->vip_id = vip->id;
 	f->backend_id = id;
 	f->last_seen = now;
-	hop_resolve(ctx, p, f, &p->key.saddr, &be->addr);
+	hop_resolve(ctx, hook, p, f, &p->key.saddr, &be->addr);
 	flow_reply_key(p, f, &rk);
 	if (flow_update(&p->key, f) || flow_install_reply(p, f, &rk))
 		return -VEER_DROP_FLOW_FULL;
@@ -116,19 +116,19 @@ static __always_inline int flow_create(struct xdp_md *ctx, const struct packet *
  * going forward, re-installs its reply entry if the LRU evicted it. Only if: an LRU insert
  * costs ten lookups, and with a million flows most of them refresh all the time.
  */
-static __always_inline void flow_refresh(struct xdp_md *ctx, const struct packet *p,
-					 struct veer_flow *f, __u64 now)
+static __always_inline void flow_refresh(void *ctx, const enum veer_hook hook,
+					 const struct packet *p, struct veer_flow *f, __u64 now)
 {
 	f->last_seen = now;
 	if (f->dir == VEER_FLOW_FORWARD) {
 		struct veer_flow_key rk = {};
 
-		hop_resolve(ctx, p, f, &p->key.saddr, &f->addr);
+		hop_resolve(ctx, hook, p, f, &p->key.saddr, &f->addr);
 		flow_reply_key(p, f, &rk);
 		if (!flow_lookup(&rk))
 			flow_install_reply(p, f, &rk);
 	} else {
-		hop_resolve(ctx, p, f, &f->addr, &p->key.daddr);
+		hop_resolve(ctx, hook, p, f, &f->addr, &p->key.daddr);
 	}
 }
 

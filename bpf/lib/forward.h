@@ -13,15 +13,22 @@
 #define AF_INET	 2
 #define AF_INET6 10
 
-static __always_inline void hop_resolve(struct xdp_md *ctx, const struct packet *p,
-					struct veer_flow *f, const union veer_addr *src,
-					const union veer_addr *dst)
+/*
+ * The lookup is made with no length (tot_len 0): the MTU is checked per packet against the
+ * egress interface's MTU cached here, not once per flow against whichever packet happened to
+ * resolve the hop. At tc a zero length makes the kernel check the skb itself (GSO aware) and
+ * answer FRAG_NEEDED with every field filled, which is as good as success for caching.
+ */
+static __always_inline void hop_resolve(void *ctx, const enum veer_hook hook,
+					const struct packet *p, struct veer_flow *f,
+					const union veer_addr *src, const union veer_addr *dst)
 {
 	struct bpf_fib_lookup fib = {};
+	__u32 mtu = 0;
+	long rc;
 
 	fib.l4_protocol = p->key.proto;
-	fib.tot_len = p->l3_len;
-	fib.ifindex = ctx->ingress_ifindex;
+	fib.ifindex = ctx_ifindex(ctx, hook);
 	if (p->v6) {
 		fib.family = AF_INET6;
 		__builtin_memcpy(fib.ipv6_src, src, 16);
@@ -31,12 +38,16 @@ static __always_inline void hop_resolve(struct xdp_md *ctx, const struct packet 
 		fib.ipv4_src = src->v4;
 		fib.ipv4_dst = dst->v4;
 	}
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS) {
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS &&
+	    !(hook == HOOK_TC && rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)) {
 		/* No neighbour entry yet, or not routable: the stack resolves it. */
 		f->ifindex = 0;
 		return;
 	}
+	bpf_check_mtu(ctx, fib.ifindex, &mtu, 0, 0);
 	f->ifindex = fib.ifindex;
+	f->mtu = mtu > 0xffff ? 0xffff : mtu;
 	__builtin_memcpy(f->dmac, fib.dmac, 6);
 	__builtin_memcpy(f->smac, fib.smac, 6);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * NAT mode, veer as the backends' gateway: client->VIP packets get the backend as destination,
- * backend->client replies get the VIP back as source. Checksums are updated incrementally.
+ * backend->client replies get the VIP back as source. Checksums are updated incrementally: in
+ * place at XDP, through the kernel's helpers at tc so that an skb's checksum state (a partial
+ * checksum from a local sender, a complete one from a NIC) stays true.
  */
 #ifndef VEER_BPF_NAT_H
 #define VEER_BPF_NAT_H
@@ -9,15 +11,74 @@
 #include "csum.h"
 #include "forward.h"
 
-static __always_inline int nat_forward(struct xdp_md *ctx, struct packet *p,
+#define IP_DF 0x4000
+
+/*
+ * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet whose segments
+ * fit: the kernel's check knows (bpf_check_mtu with no length checks the skb, GSO aware).
+ * An MTU of 0 is unknown (the entry was resolved without one) and never too big.
+ */
+static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const struct packet *p,
+				    const struct veer_flow *f)
+{
+	__u32 len = 0;
+
+	if (!f->mtu || p->l3_len <= f->mtu)
+		return false;
+	if (hook == HOOK_TC)
+		return bpf_check_mtu(ctx, f->ifindex, &len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS;
+	return true;
+}
+
+static __always_inline bool may_fragment(const struct packet *p)
+{
+	return !p->v6 && !(((struct iphdr *)p->l3)->frag_off & bpf_htons(IP_DF));
+}
+
+/*
+ * Rewrites the L4 checksum for an address change (covered by the pseudo-header only) and a port
+ * change (covered by the header). At tc a partial checksum holds the pseudo-header's sum alone,
+ * so the two must be told apart: the helpers do that, and keep a complete skb->csum true.
+ * The helpers move packet data: nothing may read through a packet pointer after this.
+ */
+static __always_inline void l4_csum_rewrite(void *ctx, const enum veer_hook hook,
+					    const struct packet *p, __u64 addr_diff, __be16 from_port,
+					    __be16 to_port)
+{
+	if (hook == HOOK_TC) {
+		__u32 off = (void *)p->l4_csum - (void *)p->eth;
+		__u64 mangled0 = p->key.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+		bpf_l4_csum_replace(ctx, off, 0, csum_fold64(addr_diff),
+				    BPF_F_PSEUDO_HDR | mangled0);
+		bpf_l4_csum_replace(ctx, off, from_port, to_port, sizeof(to_port) | mangled0);
+		return;
+	}
+	addr_diff = csum_diff16(addr_diff, from_port, to_port);
+	if (p->key.proto == IPPROTO_UDP)
+		csum_apply_udp(p->l4_csum, addr_diff, p->v6);
+	else
+		csum_apply(p->l4_csum, addr_diff);
+}
+
+static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, struct packet *p,
 				       const struct veer_flow *f)
 {
 	bool reply = f->dir == VEER_FLOW_REPLY;
 	bool redirect = f->ifindex && !p->vlan;
 	__be16 *ports = p->l4, *port = reply ? &ports[0] : &ports[1];
-	__u64 ip_diff = 0, l4_diff;
+	__be16 old_port = *port;
+	__u64 ip_diff = 0, addr_diff;
 	union veer_addr *addr;
+	int pass = -VEER_PASS_STACK;
 
+	if (redirect && too_big(ctx, hook, p, f)) {
+		if (!may_fragment(p))
+			return -VEER_DROP_MTU;
+		/* The stack fragments it after the rewrite, and decrements the TTL itself. */
+		redirect = false;
+		pass = -VEER_PASS_MTU_STACK;
+	}
 	if (redirect && !hop_limit_dec(p, &ip_diff))
 		return -VEER_PASS_TTL;
 
@@ -32,23 +93,18 @@ static __always_inline int nat_forward(struct xdp_md *ctx, struct packet *p,
 		ip_diff = csum_diff32(ip_diff, addr->v4, f->addr.v4);
 		csum_apply(&iph->check, ip_diff);
 	}
-	l4_diff = csum_diff_addr(0, addr, &f->addr, p->v6);
-	l4_diff = csum_diff16(l4_diff, *port, f->port);
-	if (p->key.proto == IPPROTO_UDP)
-		csum_apply_udp(p->l4_csum, l4_diff, p->v6);
-	else
-		csum_apply(p->l4_csum, l4_diff);
+	addr_diff = csum_diff_addr(0, addr, &f->addr, p->v6);
 	if (p->v6)
 		__builtin_memcpy(addr, &f->addr, 16);
 	else
 		addr->v4 = f->addr.v4;
 	*port = f->port;
-
-	if (!redirect)
-		return -VEER_PASS_STACK;
-	__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
-	__builtin_memcpy(p->eth->h_source, f->smac, 6);
-	return bpf_redirect(f->ifindex, 0);
+	if (redirect) {
+		__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
+		__builtin_memcpy(p->eth->h_source, f->smac, 6);
+	}
+	l4_csum_rewrite(ctx, hook, p, addr_diff, old_port, f->port);
+	return redirect ? bpf_redirect(f->ifindex, 0) : pass;
 }
 
 #endif

@@ -7,7 +7,10 @@
 #ifndef VEER_BPF_PARSE_H
 #define VEER_BPF_PARSE_H
 
-#include "common.h"
+#include "ctx.h"
+
+/* Bytes of headers made directly readable at the tc hook before parsing. */
+#define VEER_PULL_LEN 128
 
 #define VLAN_HLEN  4
 #define IP_MF	   0x2000
@@ -32,7 +35,7 @@ struct packet {
 	void *l3;     /* struct iphdr or struct ipv6hdr */
 	void *l4;     /* struct tcphdr or struct udphdr, at least its first 8 bytes */
 	__u16 *l4_csum; /* NULL when the packet is too short to hold it */
-	__u32 len;    /* frame length, for byte counters */
+	__u32 len;    /* packet length (the whole skb at tc), for bounds and byte counters */
 	__u16 l3_len; /* IP total length, for the FIB lookup */
 	bool v6;
 	bool vlan;
@@ -77,7 +80,7 @@ static __always_inline int parse_ipv4(struct packet *p, struct iphdr *iph, void 
 	ihl = iph->ihl * 4;
 	tot_len = bpf_ntohs(iph->tot_len);
 	if (iph->version != 4 || ihl < sizeof(*iph) || tot_len < ihl ||
-	    (void *)iph + tot_len > end)
+	    (void *)iph - (void *)p->eth + tot_len > p->len)
 		return -VEER_DROP_BAD_L3;
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & IP_OFFSET)
@@ -102,7 +105,7 @@ static __always_inline int parse_ipv6(struct packet *p, struct ipv6hdr *ip6h, vo
 	if ((void *)(ip6h + 1) > end)
 		return -VEER_DROP_BAD_L3;
 	len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
-	if (ip6h->version != 6 || (void *)ip6h + len > end)
+	if (ip6h->version != 6 || (void *)ip6h - (void *)p->eth + len > p->len)
 		return -VEER_DROP_BAD_L3;
 	nexthdr = ip6h->nexthdr;
 	if (nexthdr == NEXTHDR_FRAGMENT) {
@@ -129,18 +132,21 @@ static __always_inline int parse_ipv6(struct packet *p, struct ipv6hdr *ip6h, vo
 	return parse_l4(p, l4, end, len - hdrs, nexthdr);
 }
 
-static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *p)
+static __always_inline int parse_packet(void *ctx, const enum veer_hook hook, struct packet *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	void *l3 = eth + 1;
+	struct ethhdr *eth;
+	void *l3, *end;
 	__be16 proto;
 
-	p->len = end - data;
+	ctx_pull(ctx, hook, VEER_PULL_LEN);
+	eth = ctx_data(ctx, hook);
+	end = ctx_data_end(ctx, hook);
+	l3 = eth + 1;
+	p->len = ctx_len(ctx, hook);
 	if (l3 > end)
 		return -VEER_DROP_BAD_L2;
 	p->eth = eth;
+	p->vlan = ctx_vlan_accel(ctx, hook);
 	proto = eth->h_proto;
 	if (proto == bpf_htons(ETH_P_8021Q)) {
 		struct vlan_hdr *vh = l3;

@@ -127,6 +127,8 @@ struct veer_flow {
 	__u32 ifindex; /* cached next hop, 0 = hand the rewritten packet to the stack */
 	__u8 dmac[6];
 	__u8 smac[6];
+	__u16 mtu; /* of the cached egress interface: larger packets are not redirected */
+	__u8 pad1[2];
 	__u64 last_seen; /* bpf_ktime_get_coarse_ns() */
 };
 
@@ -153,36 +155,67 @@ struct veer_counters {
 };
 
 /*
- * What happened to a packet that was not load balanced: dropped, or handed to the stack as it
- * came. veer_reasons[reason] counts them per CPU. Internally the data plane returns the negated
- * reason ("a negative drop reason for every drop").
+ * What happened to a packet that was not load balanced as it came: dropped, handed to the stack,
+ * or answered or forwarded by one of the data plane's special paths (ICMP, fragments, MTU).
+ * veer_reasons[reason] counts them per CPU. Internally the data plane returns the negated
+ * reason ("a negative drop reason for every drop"). Numbers are stable: a reason keeps its
+ * number for ever, new ones take the next free one, and VEER_DROP_MASK says which are drops.
  *
- * The rule for malformed packets: a frame whose Ethernet or IP header is broken is dropped (the
- * stack would drop it too); a TCP/UDP packet whose ports cannot be read is dropped; a first
- * fragment bound for a VIP is dropped, because later fragments carry no ports and would be
- * scheduled apart from it; later fragments carry no ports and are passed untouched.
+ * The rule for malformed packets: what a router would refuse is dropped under a named reason
+ * (broken Ethernet or IP header, bad IPv4 header checksum, a TCP/UDP header that cannot be
+ * read or contradicts the IP length, a martian source, an IPv6 extension header chain veer
+ * cannot walk); IP traffic veer has no business with is passed untouched; an ICMP error about a
+ * flow whose quote is inconsistent is dropped and never rewritten.
  */
 enum veer_reason {
 	VEER_REASON_NONE = 0,
-	VEER_DROP_BAD_L2,     /* frame shorter than its Ethernet/802.1Q header */
-	VEER_DROP_BAD_L3,     /* IP header truncated, IHL < 5, bad version or bad length */
-	VEER_DROP_BAD_L4,     /* TCP/UDP header truncated: ports unknown */
-	VEER_DROP_FRAGMENT,   /* first fragment of a VIP-bound packet */
-	VEER_DROP_NO_BACKEND, /* VIP with no backend of non-zero weight */
-	VEER_DROP_FLOW_FULL,  /* connection table insert failed */
-	VEER_DROP_UNSUPPORTED, /* VIP mode this data plane does not forward */
-	VEER_PASS_NOT_IP,     /* not IPv4/IPv6 (ARP, LLDP, ...): passed untouched */
-	VEER_PASS_NOT_VIP,    /* IP traffic of no VIP and no flow: passed untouched */
-	VEER_PASS_FRAGMENT,   /* non-first fragment: no ports, passed untouched */
-	VEER_PASS_TTL,	      /* TTL/hop limit expires here: passed for the stack's ICMP */
-	VEER_PASS_STACK,      /* rewritten, then routed by the stack (no neighbour yet, VLAN) */
+	VEER_DROP_BAD_L2 = 1,	   /* frame shorter than its Ethernet/802.1Q header */
+	VEER_DROP_BAD_L3 = 2,	   /* IP header truncated, IHL < 5, bad version or bad length */
+	VEER_DROP_BAD_L4 = 3,	   /* TCP/UDP header truncated: ports unknown */
+	VEER_DROP_FRAGMENT = 4,	   /* fragment of a VIP flow that cannot be tracked (table full) */
+	VEER_DROP_NO_BACKEND = 5,  /* VIP with no backend of non-zero weight */
+	VEER_DROP_FLOW_FULL = 6,   /* connection table insert failed */
+	VEER_DROP_UNSUPPORTED = 7, /* VIP mode this data plane does not forward */
+	VEER_PASS_NOT_IP = 8,	   /* not IPv4/IPv6 (ARP, LLDP, ...): passed untouched */
+	VEER_PASS_NOT_VIP = 9,	   /* IP traffic of no VIP and no flow: passed untouched */
+	VEER_PASS_FRAGMENT = 10,   /* non-first fragment of no known datagram: passed untouched */
+	VEER_PASS_TTL = 11,	   /* TTL/hop limit expires here: passed for the stack's ICMP */
+	VEER_PASS_STACK = 12,	   /* rewritten, then routed by the stack (no neighbour yet, VLAN) */
+	VEER_DROP_BAD_IP_CSUM = 13, /* IPv4 header checksum wrong */
+	VEER_DROP_BAD_L4_HDR = 14, /* TCP data offset < 5, UDP length not the IP payload's */
+	VEER_DROP_MARTIAN = 15,	   /* source no router forwards (loopback, multicast, ...) */
+	VEER_DROP_EXT_HDRS = 16,   /* IPv6 extension headers past VEER_IPV6_EXT_MAX or broken */
+	VEER_DROP_BAD_ICMP = 17,   /* ICMP error about a flow with a truncated/inconsistent quote */
+	VEER_DROP_ICMP_LIMIT = 18, /* ICMP error veer would send, over the per-source rate */
+	VEER_DROP_MTU = 19,	   /* too big for the egress MTU and no ICMP could be sent */
+	VEER_TX_ICMP_ECHO = 20,	   /* echo request to a VIP address, answered by veer */
+	VEER_TX_FRAG_NEEDED = 21,  /* too big: fragmentation-needed / packet-too-big sent back */
+	VEER_FWD_ICMP_ERROR = 22,  /* ICMP error about a flow, rewritten and forwarded */
+	VEER_FWD_FRAGMENT = 23,	   /* non-first fragment, forwarded with its datagram's flow */
+	VEER_PASS_MTU_STACK = 24,  /* IPv4 without DF, too big: rewritten, the stack fragments */
 	VEER_REASON_MAX,
 };
 
-#define VEER_REASON_NAMES                                                                  \
-	{                                                                                  \
-		"none", "bad_l2", "bad_l3", "bad_l4", "fragment", "no_backend", "flow_full",     \
-			"unsupported", "not_ip", "not_vip", "fragment_tail", "ttl", "stack", \
+/* The map has room for reasons to come, so that a new one never changes a pinned map. */
+#define VEER_REASON_SLOTS 64
+
+#define VEER_DROP_MASK                                                                      \
+	((1ull << VEER_DROP_BAD_L2) | (1ull << VEER_DROP_BAD_L3) | (1ull << VEER_DROP_BAD_L4) |   \
+	 (1ull << VEER_DROP_FRAGMENT) | (1ull << VEER_DROP_NO_BACKEND) |                          \
+	 (1ull << VEER_DROP_FLOW_FULL) | (1ull << VEER_DROP_UNSUPPORTED) |                        \
+	 (1ull << VEER_DROP_BAD_IP_CSUM) | (1ull << VEER_DROP_BAD_L4_HDR) |                       \
+	 (1ull << VEER_DROP_MARTIAN) | (1ull << VEER_DROP_EXT_HDRS) |                             \
+	 (1ull << VEER_DROP_BAD_ICMP) | (1ull << VEER_DROP_ICMP_LIMIT) | (1ull << VEER_DROP_MTU))
+
+#define VEER_REASON_IS_DROP(r) (((r) < 64) && ((VEER_DROP_MASK >> (r)) & 1))
+
+#define VEER_REASON_NAMES                                                                   \
+	{                                                                                   \
+		"none", "bad_l2", "bad_l3", "bad_l4", "fragment", "no_backend", "flow_full",      \
+			"unsupported", "not_ip", "not_vip", "fragment_tail", "ttl", "stack",      \
+			"bad_ip_csum", "bad_l4_hdr", "martian", "ext_hdrs", "bad_icmp",           \
+			"icmp_limit", "mtu", "icmp_echo", "frag_needed", "icmp_error",            \
+			"fragment_fwd", "mtu_stack",                                              \
 	}
 
 /*

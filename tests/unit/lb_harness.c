@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include "lb_harness.h"
 
 static const char *const reason_names[VEER_REASON_MAX] = VEER_REASON_NAMES;
@@ -164,7 +166,8 @@ static bool skeleton(void)
 			return false;
 		}
 	}
-	lb_env.prog_fd = bpf_program__fd(lb_env.skel->progs.veer_lb);
+	lb_env.prog_fd[LB_XDP] = bpf_program__fd(lb_env.skel->progs.veer_lb);
+	lb_env.prog_fd[LB_TC] = bpf_program__fd(lb_env.skel->progs.veer_lb_tc);
 	return true;
 }
 
@@ -213,7 +216,7 @@ static bool env_reset(void)
 		     percpu_zero(s->maps.veer_vip_stats, id) &&
 		     percpu_zero(s->maps.veer_be_stats, id);
 	}
-	for (__u32 r = 0; ok && r < VEER_REASON_MAX; r++)
+	for (__u32 r = 0; ok && r < VEER_REASON_SLOTS; r++)
 		ok = percpu_zero(s->maps.veer_reasons, r);
 	return ASSERT_TRUE(ok, "reset the test maps");
 }
@@ -236,6 +239,20 @@ bool lb_begin(void)
 
 /* ---- running fixtures ---- */
 
+static __u32 tc_as_xdp(__u32 v)
+{
+	switch (v) {
+	case TC_ACT_OK:
+		return XDP_PASS;
+	case TC_ACT_SHOT:
+		return XDP_DROP;
+	case TC_ACT_REDIRECT:
+		return XDP_REDIRECT;
+	default:
+		return 0x100 + v;
+	}
+}
+
 int lb_prog_run(const struct pkt *in, enum side from, struct pkt *out, __u32 *retval)
 {
 	struct xdp_md md = {
@@ -243,15 +260,22 @@ int lb_prog_run(const struct pkt *in, enum side from, struct pkt *out, __u32 *re
 		.data_end = in->len,
 		.ingress_ifindex = lb_env.ifindex[from],
 	};
+	/* ifindex makes the device the skb arrives on, as at tc ingress. */
+	struct __sk_buff skb = {
+		.ifindex = lb_env.ifindex[from],
+		.ingress_ifindex = lb_env.ifindex[from],
+	};
+	bool tc = lb_env.hook == LB_TC;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
-		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &md,
-		    .ctx_size_in = sizeof(md), .repeat = 1);
+		    .data_out = out->data, .data_size_out = sizeof(out->data),
+		    .ctx_in = tc ? (void *)&skb : (void *)&md,
+		    .ctx_size_in = tc ? sizeof(skb) : sizeof(md), .repeat = 1);
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = bpf_prog_test_run_opts(lb_env.prog_fd, &opts);
+	err = bpf_prog_test_run_opts(lb_env.prog_fd[lb_env.hook], &opts);
 	out->len = opts.data_size_out;
-	*retval = opts.retval;
+	*retval = tc ? tc_as_xdp(opts.retval) : opts.retval;
 	return err;
 }
 
@@ -271,10 +295,18 @@ bool lb_fixture_run(const struct lb_fixture *fx)
 	struct pkt got;
 	__u32 retval;
 	bool ok;
+	int err;
 
 	lb_reasons_read(before);
 	snprintf(what, sizeof(what), "%s: BPF_PROG_RUN", fx->name);
-	if (!ASSERT_OK(lb_prog_run(fx->in, fx->from, &got, &retval), what))
+	err = lb_prog_run(fx->in, fx->from, &got, &retval);
+	/*
+	 * The kernel builds no test skb from a frame whose network header is cut short (EINVAL);
+	 * at XDP the same frame runs, so the rule is still checked once.
+	 */
+	if (err == -EINVAL && lb_env.hook == LB_TC && fx->in->len < ETH_HLEN + 40)
+		return true;
+	if (!ASSERT_OK(err, what))
 		return false;
 	lb_reasons_read(after);
 

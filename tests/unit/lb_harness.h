@@ -80,15 +80,38 @@ extern const struct be_def BE_AFF[3], BE_AFF_OFF[3];
 /* Which interface a frame arrives on (its ingress_ifindex). */
 enum side { FROM_CLIENT, FROM_BACKEND };
 
+/* The hook a fixture runs on: the same data plane built for XDP (veer_lb) and tc (veer_lb_tc). */
+enum lb_hook { LB_XDP, LB_TC };
+
 struct lb_env {
 	bool tried, ok, skipped;
 	char why[640];
 	struct lb *skel; /* private, unpinned maps */
-	int prog_fd, ncpus;
+	int prog_fd[2];	 /* enum lb_hook */
+	enum lb_hook hook;
+	int ncpus;
 	int ifindex[2]; /* enum side */
 };
 
 extern struct lb_env lb_env;
+
+/*
+ * A data-plane test, registered twice: name_xdp and name_tc run the same body on each hook.
+ * Verdicts are written as XDP verdicts; lb_prog_run gives tc's in those terms.
+ */
+#define LB_TEST(name)                                                                      \
+	static void lb_body_##name(void);                                                  \
+	VEER_TEST(name##_xdp)                                                              \
+	{                                                                                  \
+		lb_env.hook = LB_XDP;                                                      \
+		lb_body_##name();                                                          \
+	}                                                                                  \
+	VEER_TEST(name##_tc)                                                               \
+	{                                                                                  \
+		lb_env.hook = LB_TC;                                                       \
+		lb_body_##name();                                                          \
+	}                                                                                  \
+	static void lb_body_##name(void)
 
 /* Every test begins here: the environment is made on first use, then reset to empty maps. */
 bool lb_begin(void);
@@ -190,7 +213,11 @@ bool lb_check_reply_entry(const struct veer_flow *f, __u32 vip_id, const char *v
 
 /* ---- running fixtures (lb_harness.c) ---- */
 
-/* One BPF_PROG_RUN of the program on in, arriving from `from`; the kernel's error or 0. */
+/*
+ * One BPF_PROG_RUN of the current hook's program on in, arriving from `from`; the kernel's error
+ * or 0. A tc verdict comes back as the XDP verdict of the same meaning (TC_ACT_OK as XDP_PASS,
+ * TC_ACT_SHOT as XDP_DROP, TC_ACT_REDIRECT as XDP_REDIRECT; others as 0x100 + the tc value).
+ */
 int lb_prog_run(const struct pkt *in, enum side from, struct pkt *out, __u32 *retval);
 
 struct lb_fixture {

@@ -8,7 +8,7 @@
  * for UDP a sum of 0, which is sent as 0xffff (RFC 768; RFC 8200 8.1 for IPv6, where a UDP
  * checksum of 0 is invalid and the receiver drops the datagram).
  */
-VEER_TEST(lb_csum_edges)
+LB_TEST(lb_csum_edges)
 {
 	static const struct lb_fixture fx[] = {
 		{"TCP checksum becomes 0", &P.tcp4_c0_out_in, FROM_CLIENT, XDP_REDIRECT,
@@ -36,7 +36,7 @@ VEER_TEST(lb_csum_edges)
  * UDP over IPv6 whose rewritten sum is 0 must leave with 0xffff: a 0 there means "no checksum",
  * which IPv6 forbids (the backend would drop it).
  */
-VEER_TEST(lb_csum_udp6_zero)
+LB_TEST(lb_csum_udp6_zero)
 {
 	struct lb_fixture fx = {"UDP/IPv6 sum becomes 0", &P.udp6_cf_out_in, FROM_CLIENT,
 				XDP_REDIRECT, &P.udp6_cf_out, VEER_REASON_NONE};

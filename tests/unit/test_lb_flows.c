@@ -9,7 +9,7 @@
 
 /* ---- 1-3: TCP/IPv4 new flow, established flow, reply ---- */
 
-VEER_TEST(lb_tcp4_new_flow)
+LB_TEST(lb_tcp4_new_flow)
 {
 	struct lb_fixture fx = {"tcp4 new flow", &P.tcp4,     FROM_CLIENT,
 				XDP_REDIRECT,	 &P.tcp4_out, VEER_REASON_NONE};
@@ -31,7 +31,7 @@ VEER_TEST(lb_tcp4_new_flow)
 		       "backend");
 }
 
-VEER_TEST(lb_tcp4_established)
+LB_TEST(lb_tcp4_established)
 {
 	struct lb_fixture fx[] = {
 		{"tcp4 first packet", &P.tcp4, FROM_CLIENT, XDP_REDIRECT, &P.tcp4_out,
@@ -58,7 +58,7 @@ VEER_TEST(lb_tcp4_established)
 	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_B.id, 0, 0, 0, 0, 0, "other backend");
 }
 
-VEER_TEST(lb_tcp4_reply)
+LB_TEST(lb_tcp4_reply)
 {
 	struct lb_fixture fx[] = {
 		{"tcp4 forward", &P.tcp4, FROM_CLIENT, XDP_REDIRECT, &P.tcp4_out, VEER_REASON_NONE},
@@ -86,7 +86,7 @@ VEER_TEST(lb_tcp4_reply)
 }
 
 /* A backend's packet to a client it has no flow with is not veer's: passed untouched. */
-VEER_TEST(lb_reply_without_flow)
+LB_TEST(lb_reply_without_flow)
 {
 	struct lb_fixture fx = {"reply of no flow", &P.tcp4_reply, FROM_BACKEND,
 				XDP_PASS,	    NULL,	   VEER_PASS_NOT_VIP};
@@ -97,7 +97,7 @@ VEER_TEST(lb_reply_without_flow)
 
 /* ---- 4: UDP ---- */
 
-VEER_TEST(lb_udp4)
+LB_TEST(lb_udp4)
 {
 	struct lb_fixture fx[] = {
 		{"udp4", &P.udp4, FROM_CLIENT, XDP_REDIRECT, &P.udp4_out, VEER_REASON_NONE},
@@ -123,7 +123,7 @@ VEER_TEST(lb_udp4)
 
 /* ---- 5: IPv6 ---- */
 
-VEER_TEST(lb_tcp6)
+LB_TEST(lb_tcp6)
 {
 	struct lb_fixture fx[] = {
 		{"tcp6 new flow", &P.tcp6, FROM_CLIENT, XDP_REDIRECT, &P.tcp6_out,
@@ -149,7 +149,7 @@ VEER_TEST(lb_tcp6)
 		       P.tcp6_reply.len, "VIP");
 }
 
-VEER_TEST(lb_udp6)
+LB_TEST(lb_udp6)
 {
 	struct lb_fixture fx = {"udp6",	      &P.udp6,	   FROM_CLIENT,
 				XDP_REDIRECT, &P.udp6_out, VEER_REASON_NONE};
@@ -161,7 +161,7 @@ VEER_TEST(lb_udp6)
 
 /* ---- 6: 802.1Q: rewritten, tag kept, routed by the stack (no TTL change, MACs kept) ---- */
 
-VEER_TEST(lb_vlan)
+LB_TEST(lb_vlan)
 {
 	struct lb_fixture fx[] = {
 		{"vlan4", &P.vlan4, FROM_CLIENT, XDP_PASS, &P.vlan4_out, VEER_PASS_STACK},
@@ -180,7 +180,7 @@ VEER_TEST(lb_vlan)
 }
 
 /* IPv4 options (IHL 6) are kept, the TCP header found behind them. */
-VEER_TEST(lb_ip4_options)
+LB_TEST(lb_ip4_options)
 {
 	struct lb_fixture fx = {"IPv4 with options", &P.opts4,	   FROM_CLIENT,
 				XDP_REDIRECT,	     &P.opts4_out, VEER_REASON_NONE};
@@ -190,7 +190,7 @@ VEER_TEST(lb_ip4_options)
 }
 
 /* A minimum-size frame: Ethernet padding after the datagram is kept and not summed. */
-VEER_TEST(lb_eth_padding)
+LB_TEST(lb_eth_padding)
 {
 	struct lb_fixture fx = {"padded frame", &P.pad4,     FROM_CLIENT,
 				XDP_REDIRECT,	&P.pad4_out, VEER_REASON_NONE};
@@ -201,7 +201,7 @@ VEER_TEST(lb_eth_padding)
 
 /* ---- FIB lookup fails (no neighbour): rewritten, handed to the stack ---- */
 
-VEER_TEST(lb_fib_no_neigh)
+LB_TEST(lb_fib_no_neigh)
 {
 	struct lb_fixture fx[] = {
 		{"backend without neighbour", &P.special4, FROM_CLIENT, XDP_PASS, &P.special4_out,

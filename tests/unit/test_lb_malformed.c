@@ -11,7 +11,7 @@
 
 /* ---- 7: not for a VIP: untouched ---- */
 
-VEER_TEST(lb_not_vip)
+LB_TEST(lb_not_vip)
 {
 	static const struct lb_fixture fx[] = {
 		{"other address", &P.other4, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
@@ -33,7 +33,7 @@ VEER_TEST(lb_not_vip)
 
 /* ---- 8: malformed ---- */
 
-VEER_TEST(lb_malformed)
+LB_TEST(lb_malformed)
 {
 	static const struct lb_fixture fx[] = {
 		{"802.1Q type, no tag", &P.vlan_short14, FROM_CLIENT, XDP_DROP, NULL,
@@ -84,7 +84,7 @@ VEER_TEST(lb_malformed)
  * adjust_head/adjust_tail helpers keep ETH_HLEN). Either the kernel refuses it or veer drops
  * it as bad_l2: it never passes.
  */
-VEER_TEST(lb_runt)
+LB_TEST(lb_runt)
 {
 	struct lb_fixture fx = {"13-byte frame", &P.runt, FROM_CLIENT,
 				XDP_DROP,	 NULL,	  VEER_DROP_BAD_L2};
@@ -101,7 +101,7 @@ VEER_TEST(lb_runt)
 }
 
 /* A first fragment of an established flow is dropped too: its tail could not follow it. */
-VEER_TEST(lb_fragment_established)
+LB_TEST(lb_fragment_established)
 {
 	struct lb_fixture fx[] = {
 		{"tcp4", &P.tcp4, FROM_CLIENT, XDP_REDIRECT, &P.tcp4_out, VEER_REASON_NONE},
@@ -119,7 +119,7 @@ VEER_TEST(lb_fragment_established)
  * datagram: load balanced like one, new flow and established, the fragment header kept as it
  * came. A real first fragment (M set) is still dropped, of a new flow as of that established one.
  */
-VEER_TEST(lb_ip6_atomic_fragment)
+LB_TEST(lb_ip6_atomic_fragment)
 {
 	static const struct lb_fixture fx[] = {
 		{"TCP atomic fragment", &P.frag6_atomic, FROM_CLIENT, XDP_REDIRECT,
@@ -160,7 +160,7 @@ VEER_TEST(lb_ip6_atomic_fragment)
 
 /* ---- 9: no backend, unsupported mode ---- */
 
-VEER_TEST(lb_no_backend)
+LB_TEST(lb_no_backend)
 {
 	struct lb_fixture fx = {"VIP without backends", &P.special4, FROM_CLIENT, XDP_DROP, NULL,
 				VEER_DROP_NO_BACKEND};
@@ -184,7 +184,7 @@ VEER_TEST(lb_no_backend)
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_SPECIAL, 0, 0, 0, 0, 0, "VIP");
 }
 
-VEER_TEST(lb_unsupported_mode)
+LB_TEST(lb_unsupported_mode)
 {
 	struct lb_fixture fx = {"DSR VIP", &P.special4, FROM_CLIENT,
 				XDP_DROP,  NULL,	VEER_DROP_UNSUPPORTED};
@@ -197,7 +197,7 @@ VEER_TEST(lb_unsupported_mode)
 
 /* ---- 10: TTL ---- */
 
-VEER_TEST(lb_ttl)
+LB_TEST(lb_ttl)
 {
 	static const struct lb_fixture fx[] = {
 		{"TTL 1", &P.ttl1_4, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_TTL},

@@ -52,7 +52,7 @@ static const struct be_def *send_flow(const char *client, __u16 sport, const cha
 	return be;
 }
 
-VEER_TEST(lb_affinity)
+LB_TEST(lb_affinity)
 {
 	const struct be_def *const aff[3] = {&BE_AFF[0], &BE_AFF[1], &BE_AFF[2]};
 	const struct be_def *const off[3] = {&BE_AFF_OFF[0], &BE_AFF_OFF[1], &BE_AFF_OFF[2]};
@@ -133,7 +133,7 @@ VEER_TEST(lb_affinity)
 
 /* ---- 12: drain at the map level ---- */
 
-VEER_TEST(lb_drain)
+LB_TEST(lb_drain)
 {
 	const struct be_def pair[2] = {BE_TCP4, BE_B};
 	const struct be_def *const set[2] = {&pair[0], &pair[1]};
@@ -340,29 +340,29 @@ static void stale_syn(const struct stale_case *c)
 	ASSERT_EQ(v.new_flows, 2, w);
 }
 
-VEER_TEST(lb_stale_syn_drained)
+LB_TEST(lb_stale_syn_drained)
 {
 	stale_syn(&(struct stale_case){"drained", false, &BE_TCP4, &BE_B, drained});
 }
 
-VEER_TEST(lb_stale_syn_removed)
+LB_TEST(lb_stale_syn_removed)
 {
 	stale_syn(&(struct stale_case){"removed", false, &BE_TCP4, &BE_B, removed});
 }
 
-VEER_TEST(lb_stale_syn_other_vip)
+LB_TEST(lb_stale_syn_other_vip)
 {
 	stale_syn(&(struct stale_case){"slot given to another VIP", false, &BE_TCP4, &BE_B,
 				       other_vip});
 }
 
-VEER_TEST(lb_stale_syn_moved_addr)
+LB_TEST(lb_stale_syn_moved_addr)
 {
 	stale_syn(&(struct stale_case){"slot moved to another address", false, &BE_TCP4,
 				       &MOVED_ADDR, moved_addr});
 }
 
-VEER_TEST(lb_stale_syn_moved_port)
+LB_TEST(lb_stale_syn_moved_port)
 {
 	stale_syn(&(struct stale_case){"IPv6 slot moved to another port", true, &BE_TCP6,
 				       &MOVED_PORT, moved_port});
@@ -372,7 +372,7 @@ VEER_TEST(lb_stale_syn_moved_port)
  * Only a bare SYN to a backend that no longer takes new flows moves. A SYN whose backend is
  * fine stays even when the ring now names another; a UDP flow on a drained backend stays.
  */
-VEER_TEST(lb_syn_live_backend_stays)
+LB_TEST(lb_syn_live_backend_stays)
 {
 	struct pkt_spec s = lb_spec_c2v(CLIENT4, 43100, VIP4, 53, IPPROTO_UDP);
 	struct pkt udp, udp_out;

@@ -66,13 +66,14 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 			       jstr(be, "bytes"), jstr(be, "new_flows"), jstr(be, "reply_packets"));
 		}
 	}
-	printf("dropped:");
-	for (int r = 1; r < VEER_PASS_NOT_IP; r++)
-		printf(" %s %llu", veer_reason_names[r], (unsigned long long)reasons[r]);
-	printf("\npassed:");
-	for (int r = VEER_PASS_NOT_IP; r < VEER_REASON_MAX; r++)
-		printf(" %s %llu", veer_reason_names[r], (unsigned long long)reasons[r]);
-	printf("\n");
+	for (int drop = 1; drop >= 0; drop--) {
+		printf(drop ? "dropped:" : "passed, answered or forwarded specially:");
+		for (int r = 1; r < VEER_REASON_MAX; r++)
+			if (VEER_REASON_IS_DROP(r) == drop)
+				printf(" %s %llu", veer_reason_names[r],
+				       (unsigned long long)reasons[r]);
+		printf("\n");
+	}
 	json_object_put(root);
 	return EXIT_OK;
 }
