@@ -15,7 +15,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 
-#define PKT_MAX 512
+#define PKT_MAX 2048
 
 struct pkt {
 	__u32 len;
