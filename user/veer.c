@@ -93,8 +93,9 @@ static const struct cmd cache_cmds[] = {
 static const struct cmd top_cmds[] = {
 	{.name = "attach",
 	 .fn = cmd_attach,
-	 .args = "IFACE [--mode native|generic]",
-	 .help = "load and attach the XDP data plane (native unless generic is asked for)"},
+	 .args = "IFACE [--hook auto|xdp|tc] [--mode native|generic]",
+	 .help = "load and attach the data plane (auto: XDP on a NIC, tc on a virtual "
+		 "interface)"},
 	{.name = "detach",
 	 .fn = cmd_detach,
 	 .args = "IFACE",

@@ -129,11 +129,13 @@ fails_with() {
 	fails_with 2 "cannot attach to veer-nosuch0: no such interface" attach veer-nosuch0
 	fails_with 2 "cannot detach from veer-nosuch0: no such interface" detach veer-nosuch0
 	fails_with 2 "invalid mode 'turbo'" attach lo --mode turbo
+	fails_with 2 "invalid hook 'ebpf' \\(want auto, xdp or tc\\)" attach lo --hook ebpf
+	fails_with 2 "--mode is an XDP setting: it cannot go with --hook tc" attach lo --hook tc --mode native
 }
 
 @test "attach: a mode the driver cannot take is exit 1, with no fallback and nothing attached" {
 	# Loopback has no native XDP; veer must not fall back to generic on its own.
-	run --separate-stderr nsenter --net="/run/netns/$CLI_NS" "$VEER" attach lo
+	run --separate-stderr nsenter --net="/run/netns/$CLI_NS" "$VEER" attach lo --hook xdp
 	assert_equal "$status" 1
 	assert_regex "${stderr_lines[0]}" "^veer: cannot attach to lo in native mode: "
 	assert_equal "${#stderr_lines[@]}" 1

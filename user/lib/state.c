@@ -84,6 +84,7 @@ int veer_open(struct veer **out, bool write)
 	}
 	/* Maps only: creating or adopting the pinned maps needs no verifier pass. */
 	bpf_program__set_autoload(v->skel->progs.veer_lb, false);
+	bpf_program__set_autoload(v->skel->progs.veer_lb_tc, false);
 	err = lb__load(v->skel);
 	if (err) {
 		pr_warn("cannot create or adopt the maps in %s: %s%s\n", VEER_PIN_DIR,

@@ -89,14 +89,27 @@ enum veer_xdp_mode {
 	VEER_XDP_GENERIC,
 };
 
+/*
+ * Where the data plane runs on an interface. AUTO takes XDP on an interface with a bus device
+ * (a NIC, whose frames carry full checksums) and tc on a virtual one (veth, bridge, tun...),
+ * where a local sender's packet carries a checksum only its skb knows and XDP redirect would
+ * deliver it corrupt.
+ */
+enum veer_hook_choice {
+	VEER_HOOK_AUTO,
+	VEER_HOOK_XDP,
+	VEER_HOOK_TC,
+};
+
 struct veer_link {
 	char ifname[32];
 	int ifindex;
 	__u32 prog_id;
-	const char *mode; /* "native", "generic", "offload" */
+	const char *hook; /* "xdp" or "tc" */
+	const char *mode; /* xdp: "native", "generic", "offload"; tc: "ingress" */
 };
 
-int veer_attach(const char *ifname, enum veer_xdp_mode mode);
+int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode mode);
 int veer_detach(const char *ifname);
 /* Interfaces with veer's program attached; *out is malloc'd. */
 int veer_links(struct veer_link **out, size_t *n);
