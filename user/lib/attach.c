@@ -144,7 +144,7 @@ static int attach_xdp(struct lb *skel, const char *ifname, int ifindex, enum xdp
 	return err;
 }
 
-static int attach_tc(struct lb *skel, const char *ifname, int ifindex)
+static int attach_tc(struct lb *skel, const char *ifname, int ifindex, bool virt)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
@@ -170,7 +170,8 @@ static int attach_tc(struct lb *skel, const char *ifname, int ifindex)
 		pr_warn("cannot attach to %s at tc: %s\n", ifname, strerror(-err));
 		return err;
 	}
-	pr_info("attached to %s at tc ingress\n", ifname);
+	pr_info("attached to %s at tc ingress%s\n", ifname,
+		virt ? " (a virtual interface: the skb keeps a local sender's checksum state)" : "");
 	return 0;
 }
 
@@ -224,7 +225,7 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 	if (!skel)
 		return -ENOTSUP;
 	if (hook == VEER_HOOK_TC) {
-		err = attach_tc(skel, ifname, ifindex);
+		err = attach_tc(skel, ifname, ifindex, virt);
 	} else {
 		err = attach_xdp(skel, ifname, ifindex, mode);
 		if (!err && virt)
