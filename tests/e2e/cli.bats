@@ -241,6 +241,28 @@ fails_with() {
 	assert_output "[('tcp', 80, 'nat', 2)]"
 }
 
+@test "--pin-dir: an instance of its own; a directory off a bpffs or a relative one is refused" {
+	local dir=/sys/fs/bpf/veer-cli$$
+	run "$VEER" --pin-dir "$dir" vip add 198.18.100.23:80/tcp
+	assert_success
+	run "$VEER" -j --pin-dir "$dir" vip list
+	assert_output --partial 198.18.100.23
+	run e2e_vip_exists 198.18.100.23:80/tcp
+	assert_failure
+	run env VEER_PIN_DIR="$dir" "$VEER" -j status
+	assert_output --partial "\"pin_dir\":\"$dir\""
+	rm -rf "$dir"
+	run --separate-stderr "$VEER" --pin-dir "$BATS_TEST_TMPDIR/pins" vip list
+	assert_failure 1
+	assert_regex "${stderr_lines[0]}" "^veer: $BATS_TEST_TMPDIR is not a bpffs"
+	[ ! -e "$BATS_TEST_TMPDIR/pins" ]
+	run --separate-stderr "$VEER" --pin-dir pins vip list
+	assert_failure 2
+	assert_regex "${stderr_lines[0]}" "^veer: invalid pin directory 'pins'"
+	run --separate-stderr "$VEER" vip list --pin-dir
+	assert_failure 2
+}
+
 @test "without the bpffs (ip netns exec remounts /sys), veer says so and fails" {
 	for c in "vip list" "status" "stats" "vip add 198.18.100.22:80/tcp"; do
 		# shellcheck disable=SC2086

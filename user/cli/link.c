@@ -103,14 +103,14 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	}
 	json_object_object_add(o, "interfaces", links_j);
 	maps_j = json_object_new_array();
-	dir = opendir(VEER_PIN_DIR);
+	dir = opendir(veer_pin_dir());
 	while (dir && (de = readdir(dir)))
 		if (de->d_name[0] != '.')
 			json_object_array_add(maps_j, json_object_new_string(de->d_name));
 	if (dir)
 		closedir(dir);
 	json_object_array_sort(maps_j, json_strcmp);
-	json_object_object_add(o, "pin_dir", json_object_new_string(VEER_PIN_DIR));
+	json_object_object_add(o, "pin_dir", json_object_new_string(veer_pin_dir()));
 	json_object_object_add(o, "maps", maps_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
 	ports_j = json_object_new_array();
@@ -147,7 +147,7 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 		       json_object_get_string(json_object_object_get(l, "mode")),
 		       json_object_get_string(json_object_object_get(l, "prog_id")));
 	}
-	printf("maps in %s:", VEER_PIN_DIR);
+	printf("maps in %s:", veer_pin_dir());
 	for (size_t i = 0; i < json_object_array_length(maps_j); i++)
 		printf(" %s", json_object_get_string(json_object_array_get_idx(maps_j, i)));
 	printf("\nvips: %zu\ncache ports:%s", nvips, json_object_array_length(ports_j) ? "" : " none");
