@@ -42,11 +42,13 @@ fi
 # shellcheck source=../../scripts/topology.sh
 source "$E2E_ROOT/scripts/topology.sh"
 
-# e2e_topo_up SUITE: topology "SUITE<pid>" with servers and veer attached everywhere.
+# e2e_topo_up SUITE [ATTACH_ARGS...]: topology "SUITE<pid>" with servers and veer attached
+# everywhere, with ATTACH_ARGS (e.g. --hook xdp) or at the hook veer chooses.
 e2e_topo_up() {
 	[ -x "$VEER" ] || { echo "$VEER is missing: make build/veer" >&2; return 1; }
 	export TOPO="$1$$"
-	topo_up && topo_servers && topo_attach
+	shift
+	topo_up && topo_servers && topo_attach "$@"
 }
 
 # e2e_topo_down VIP...: deletes the suite's VIPs (if present), detaches, removes the topology.
