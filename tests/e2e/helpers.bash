@@ -138,3 +138,81 @@ e2e_stats_vip() {
 e2e_backend_stat() {
 	e2e_stats_vip "$1" "next(b for b in v['backend_stats'] if b['address'] == '$2')['$3']"
 }
+
+# e2e_reason NAME: the reason counter NAME (dropped/passed/sent...) in `veer -j stats`. The
+# counters are shared by every user of the pinned state: compare before and after.
+e2e_reason() {
+	"$VEER" -j stats | e2e_json "d['reasons'][sys.argv[1]]" "$1"
+}
+
+# e2e_big_servers PORT: tests/e2e/big_server.py on every backend (HTTP GET of N bytes,
+# POST/PUT of any size, UDP echo of any size, on PORT/tcp and PORT/udp), and waits for them.
+e2e_big_servers() {
+	local i
+	for i in $(seq 1 "$TOPO_BACKENDS"); do
+		topo_bg "b$i" python3 "$E2E_DIR/big_server.py" "b$i" "$1"
+	done
+	for i in $(seq 1 "$TOPO_BACKENDS"); do
+		topo_wait 10 in_ns client curl -s -f -o /dev/null "http://198.18.1$i.2:$1/8" ||
+			{ echo "big_server on b$i did not come up" >&2; return 1; }
+	done
+}
+
+# e2e_snmp NODE COUNTER: a counter of NODE's /proc/net/snmp (IPv4, e.g. IpReasmReqds, as
+# "Ip" + field) or /proc/net/snmp6 (IPv6, e.g. Ip6ReasmReqds).
+e2e_snmp() {
+	in_ns "$1" awk -v c="$2" '
+		FILENAME ~ /snmp6$/ { if ($1 == c) print $2; next }
+		$1 == "Ip:" && !n { n = split($0, h); next }
+		$1 == "Ip:" { for (i = 2; i <= n; i++) if ("Ip" h[i] == c) print $i }
+	' /proc/net/snmp /proc/net/snmp6
+}
+
+# e2e_narrow client|backends: MTU 1280 on the links of that side (c0 and l0, or every lN and
+# bN0), while the hosts there advertise the MSS of a 1500-byte MTU (route advmss), as a host
+# one hop behind a wider link would. The MSS exchange then hides the narrow link from the
+# other end, and only veer sees that a packet will not fit its egress link: it must tell the
+# sender (fragmentation needed / packet too big), or the connection stalls.
+e2e_narrow() {
+	local i
+	if [ "$1" = client ]; then
+		e2e_narrow_link l0 client c0 198.18.1.1 2001:2:0:1::1
+		return
+	fi
+	for i in $(seq 1 "$TOPO_BACKENDS"); do
+		e2e_narrow_link "l$i" "b$i" "b${i}0" "198.18.1$i.1" "2001:2:0:1$i::1" || return 1
+	done
+}
+
+# e2e_narrow_link LB_IF NODE IF GW4 GW6
+e2e_narrow_link() {
+	in_ns lb ip link set "$1" mtu 1280 &&
+		in_ns "$2" ip link set "$3" mtu 1280 &&
+		in_ns "$2" ip route replace default via "$4" dev "$3" advmss 1460 &&
+		in_ns "$2" ip -6 route replace default via "$5" dev "$3" advmss 1440
+}
+
+# e2e_big_get URL N: GET URL (a big_server's /N) from the client; prints OK when the N bytes
+# came back exactly, else FAIL and what came.
+e2e_big_get() {
+	in_ns client curl -s -f -g -m 5 "$1" | python3 -c '
+import sys
+sys.path.insert(0, sys.argv[2])
+from big_server import pattern
+data = sys.stdin.buffer.read()
+print("OK" if data == pattern(int(sys.argv[1])) else f"FAIL {len(data)} bytes")' "$2" "$E2E_DIR"
+}
+
+# e2e_big_send METHOD URL FILE: sends FILE as the body of a POST or PUT from the client; prints
+# OK BACKEND when a big_server read it whole (length and SHA-256), else FAIL and the answer.
+e2e_big_send() {
+	local answer want
+	want="$(stat -c %s "$3") $(sha256sum "$3" | cut -d' ' -f1)"
+	answer=$(in_ns client curl -s -f -g -m 5 -X "$1" --data-binary "@$3" \
+		-H 'Content-Type: application/octet-stream' "$2") || answer="curl failed: $answer"
+	if [[ $answer =~ ^(b[0-9])\ (.*)$ && ${BASH_REMATCH[2]} == "$want" ]]; then
+		echo "OK ${BASH_REMATCH[1]}"
+	else
+		echo "FAIL $answer"
+	fi
+}
