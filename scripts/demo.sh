@@ -34,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || die "needs root (XDP, network namespaces)"
+[ "$(id -u)" -eq 0 ] || die "needs root (BPF, network namespaces)"
 [ -x "$VEER" ] || die "$VEER is missing: run make build/veer (or make demo)"
 
 # requests N: N HTTP GETs from the client, one TCP connection each; one answer per line.
@@ -60,15 +60,42 @@ table() {
 		}'
 }
 
+# explain_hooks: which hook veer took on each interface (from `veer -j status`) and why.
+explain_hooks() {
+	local iface hook bus driver csum kind
+	echo
+	while read -r iface hook; do
+		driver=$(in_ns lb ethtool -i "$iface" | awk '$1 == "driver:" { print $2 }')
+		bus=$(in_ns lb ethtool -i "$iface" | awk '$1 == "bus-info:" { print $2 }')
+		csum=$(in_ns lb ethtool -k "$iface" | awk '$1 == "tx-checksumming:" { print $2 }')
+		kind="no bus device (a virtual interface)"
+		[ -z "$bus" ] || kind="bus device $bus (a NIC)"
+		printf '%s: %s, driver %s, %s, TX checksum offload %s\n' "$iface" "$hook" "$driver" \
+			"$kind" "$csum"
+	done < <(veer_lb -j status | python3 -c '
+import json, sys
+for i in json.load(sys.stdin)["interfaces"]:
+    print(i["interface"], i["hook"])')
+	cat <<-EOF
+	why: veer attach takes XDP on an interface with a bus device (a NIC: its frames carry
+	full checksums) and the tc ingress hook on a virtual one. A local sender's packet on a veth
+	(every container, checksum offload on by default) carries a partial checksum that only its
+	skb knows: an XDP frame loses it and a redirected packet would arrive with a bad checksum,
+	and a veth drops XDP-redirected frames unless its peer runs XDP or GRO. At tc the skb keeps
+	that state. --hook xdp overrides the choice (veer(8), HOOKS).
+	EOF
+}
+
 start=$SECONDS
 step "testbed: client -> veer node -> backends b1 b2 b3 (namespaces $TOPO-*)"
 topo_up || die "cannot build the testbed"
 topo_servers || die "the backends' servers did not start"
 echo "client 198.18.1.2; backends ${BACKENDS[*]} each run an HTTP server answering its name"
 
-step "attach veer's XDP program to the veer node's interfaces (native mode)"
+step "attach veer to the veer node's interfaces; veer chooses the hook"
 topo_attach || die "cannot attach veer"
 show status
+explain_hooks
 
 step "VIP $VIP over three backends of equal weight"
 if veer_lb vip list | grep -q "^$VIP "; then
