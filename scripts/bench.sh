@@ -5,14 +5,16 @@
 # iproute2, nftables and ethtool. Everything runs in network namespaces made here
 # ("vbench<pid>-*"), addresses 198.18.0.0/15 only; a trap removes them and veer's benchmark VIP.
 #
-#   A. per-packet cost of veer_lb through BPF_PROG_RUN (repeat=1), net of an empty program
-#   B. forwarded packets per second, generator -> forwarder -> sink, for three forwarders:
-#      the floor (XDP MAC rewrite + redirect), veer, nftables DNAT (kube-proxy style)
+#   A. per-packet cost of the data plane at both hooks, veer_lb (XDP) and veer_lb_tc (tc),
+#      through BPF_PROG_RUN (repeat=1), each net of an empty program of its hook
+#   B. forwarded packets per second, generator -> forwarder -> sink, for the floor (XDP MAC
+#      rewrite + redirect), veer at the hook it chooses itself (tc on these veths), veer with
+#      --hook xdp for comparison, and nftables DNAT (kube-proxy style)
 #
 # Environment: BENCH_SECONDS (measuring window per throughput run, default 3), BENCH_REPS
 # (interleaved rounds of throughput runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet
 # part, default 11 x 20000), BENCH_THREADS (generator threads, default 1), BENCH_OUT (default
-# docs/BENCHMARKS.md; "-" writes nothing), BUILD (default build). About 2 minutes in all.
+# docs/BENCHMARKS.md; "-" writes nothing), BUILD (default build). About 3 minutes in all.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -112,13 +114,18 @@ in_ns "$NS_PR" "$VB" prog-run --in pr-in --out pr-out --rounds "$ROUNDS" --calls
 	"${PR_BACKENDS[@]}" >"$TMP/prog-run"
 ip netns del "$NS_PR"
 
+# The cases tests/bench/prog_run.c measures (its table `cases`), by hook; the report's table
+# below has one row per path. Paths to add in both places once main has them: icmp_echo (echo
+# request to a VIP's address), icmp_error (an error quoting a flow's packet, forwarded),
+# frag_tail (non-first fragment of a VIP datagram), frag_needed (too big for the egress MTU).
+PR_CASES=(empty nonvip new est reply tc_empty tc_nonvip tc_est tc_reply empty2 new_full)
 declare -A KERN NET
 while read -r _ name kern _ net _; do
 	[ "$name" = params ] && continue
 	KERN[$name]=${kern#kern_ns=}
 	NET[$name]=${net#net_ns=}
 done <"$TMP/prog-run"
-for c in empty nonvip est reply new empty2 new_full; do
+for c in "${PR_CASES[@]}"; do
 	[ -n "${KERN[$c]:-}" ] || die "prog-run printed no figure for $c"
 	say "  $c: ${KERN[$c]} ns/call, ${NET[$c]} ns net of the empty program"
 done
@@ -126,11 +133,16 @@ done
 # ---- B: forwarded packets per second -----------------------------------------------------
 # One forwarder namespace per forwarder, all set up at once, so the runs can interleave:
 #   $P-gen: g-NAME --- in0 [$P-NAME] out0 --- s-NAME :$P-sink      NAME = floor, veer, nft
+# veer's two runs (its own choice of hook, and --hook xdp) share $P-veer, re-attached between
+# them: the connection table is shared by every copy of veer and caches each flow's egress
+# interface and MACs, which must be those of the namespace that forwards it.
 say "B: throughput topology: generator -> {floor, veer, nftables} -> sink"
-FWDS=(floor veer nft)
+NSFWDS=(floor veer nft)
+FWDS=(floor veer veerxdp nft)
+fwd_ns() { if [ "$1" = veerxdp ]; then echo veer; else echo "$1"; fi; }
 new_ns "$NS_GEN"
 new_ns "$NS_SINK"
-for f in "${FWDS[@]}"; do
+for f in "${NSFWDS[@]}"; do
 	ns=$P-$f
 	new_ns "$ns"
 	ip link add "g-$f" netns "$NS_GEN" type veth peer name in0 netns "$ns"
@@ -139,8 +151,11 @@ for f in "${FWDS[@]}"; do
 	in_ns "$NS_SINK" ip link set "s-$f" up
 	in_ns "$ns" ip link set in0 up
 	in_ns "$ns" ip link set out0 up
-	# Frames redirected into a veth need XDP or GRO on the peer: nftables' in0 has no XDP
-	# program, so GRO takes the generator's frames into the stack.
+	# Not a setting for the forwarder but for the generator (said in the report): its frames
+	# are XDP frames (XDP_TX out of g-NAME), which a veth hands only to a peer that runs XDP
+	# or has GRO on; without either, in0 drops them before any forwarder (tc, netfilter)
+	# could see them. Traffic from a NIC or a local socket needs no such thing. The same on
+	# every forwarder; the veer runs keep the kernel's defaults otherwise.
 	in_ns "$ns" ethtool -K in0 gro on >/dev/null
 	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
 	in_ns "$ns" ip addr add 198.18.1.1/24 dev in0
@@ -155,11 +170,31 @@ for f in "${FWDS[@]}"; do
 	in_ns "$ns" ip route add 198.19.0.0/16 via 198.18.1.2 dev in0
 done
 
-say "  veer: attach in0 out0, vip add $VIP, ${#BACKENDS[@]} backends"
-for i in in0 out0; do
-	veer_fwd attach "$i" >/dev/null
-	VEER_ATTACHED+=("$i")
-done
+# veer_use auto|xdp: veer on in0 and out0 at the hook it chooses, or at XDP (re-attached only
+# when the hook changes). The XDP attach's warning about virtual interfaces is kept for the
+# report.
+VEER_HOOK_NOW=
+veer_use() {
+	local i
+	[ "$VEER_HOOK_NOW" = "$1" ] && return 0
+	for i in "${VEER_ATTACHED[@]}"; do veer_fwd detach "$i" >/dev/null; done
+	VEER_ATTACHED=()
+	for i in in0 out0; do
+		veer_fwd attach "$i" --hook "$1" >/dev/null 2>>"$TMP/attach-$1.err" ||
+			die "veer attach $i --hook $1: $(cat "$TMP/attach-$1.err")"
+		VEER_ATTACHED+=("$i")
+	done
+	VEER_HOOK_NOW=$1
+}
+veer_hooks() { # the hooks veer is attached at on in0 and out0, from veer -j status
+	veer_fwd -j status | python3 -c 'import json, sys
+print(" ".join(sorted({i["hook"] for i in json.load(sys.stdin)["interfaces"]})))'
+}
+
+say "  veer: attach in0 out0 (veer chooses the hook), vip add $VIP, ${#BACKENDS[@]} backends"
+veer_use auto
+VEER_AUTO_HOOK=$(veer_hooks)
+say "  veer chose: $VEER_AUTO_HOOK"
 veer_fwd vip add "$VIP" >/dev/null
 VEER_VIP_ADDED=1
 for b in "${BACKENDS[@]}"; do veer_fwd backend add "$VIP" "$b" >/dev/null; done
@@ -195,10 +230,13 @@ in_ns "$P-nft" nft -f "$TMP/nft"
 declare -A PPS SENT
 # live FORWARDER FLOWS: one run; appends to PPS[FORWARDER/FLOWS] and SENT[...]
 live() {
-	local f=$1 flows=$2 src=$ONE_FLOW_SRC line pps sent extra=()
+	local f=$1 flows=$2 src=$ONE_FLOW_SRC line pps sent extra=() n
+	n=$(fwd_ns "$f")
 	[ "$flows" = 1 ] || src=$MANY_FLOW_SRC
 	[ "$f" = floor ] && extra=(--floor)
-	line=$("$VB" live --gen "$NS_GEN:g-$f" --fwd "$P-$f:in0:out0" --sink "$NS_SINK:s-$f" \
+	[ "$f" = veer ] && veer_use auto
+	[ "$f" = veerxdp ] && veer_use xdp
+	line=$("$VB" live --gen "$NS_GEN:g-$n" --fwd "$P-$n:in0:out0" --sink "$NS_SINK:s-$n" \
 		--flows "$flows" --seconds "$RUN_SECONDS" --threads "$THREADS" --src "$src" \
 		--dst "$VIP_ADDR:$VIP_PORT" "${extra[@]}")
 	echo "$f $line" >>"$TMP/live"
@@ -230,7 +268,7 @@ done
 # The benchmark VIP's block of `veer stats`, and the drop/pass reasons (shared by every copy of
 # the program on this host).
 veer_fwd stats 2>&1 | awk -v vip="$VIP" '$1 == vip { p = 1; print; next } /^[^ ]/ { p = 0 }
-	p || /^(dropped|passed):/' >"$TMP/veer-stats" || true
+	p || /^(dropped|passed)[:,]/' >"$TMP/veer-stats" || true
 CT_COUNT=$(in_ns "$P-nft" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo "?")
 CT_MAX=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo "?")
 say "removing the benchmark VIP (this sweeps its flows from the connection table)"
@@ -254,8 +292,16 @@ for f in "${FWDS[@]}"; do
 done
 F1=${MED[floor/1]} FM=${MED[floor/$MANY_FLOWS]}
 V1=${MED[veer/1]} VM=${MED[veer/$MANY_FLOWS]}
+X1=${MED[veerxdp/1]} XM=${MED[veerxdp/$MANY_FLOWS]}
 N1=${MED[nft/1]} NM=${MED[nft/$MANY_FLOWS]}
 EST=${NET[est]}
+if le 0.8 "$(ratio "$X1" "$F1")"; then
+	FLOOR_NOTE="and veer at XDP stayed within that with one flow in this run."
+else
+	FLOOR_NOTE="less than one connection-table lookup: in this one-CPU harness that is out of
+  reach of any design that looks a flow up per packet (Katran's and Cilium's do too)."
+fi
+XDP_WARNING=$(grep -m1 warning "$TMP/attach-xdp.err" 2>/dev/null || echo "(none printed)")
 
 row() { # row LABEL NAME
 	local f=$2 a=${MED[$2/1]} b=${MED[$2/$MANY_FLOWS]}
@@ -264,6 +310,18 @@ row() { # row LABEL NAME
 		"$(mpps "$b") ($(range "${PPS[$f/$MANY_FLOWS]}"))" "$(ratio "$b" "$FM")" \
 		"$(mpps "${MEDSENT[$f/1]}") / $(mpps "${MEDSENT[$f/$MANY_FLOWS]}")" \
 		"$(ratio "$a" "${MEDSENT[$f/1]}") / $(ratio "$b" "${MEDSENT[$f/$MANY_FLOWS]}")"
+}
+
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'; }
+
+prrow() { # prrow LABEL XDP_CASE [TC_CASE]: one path at both hooks (or XDP only)
+	local x=$2 t=${3:-}
+	if [ -n "$t" ]; then
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "${KERN[$x]}" "${NET[$x]}" \
+			"${KERN[$t]}" "${NET[$t]}" "$(ratio "${NET[$t]}" "${NET[$x]}")"
+	else
+		printf '| %s | %s | %s | - | - | - |\n' "$1" "${KERN[$x]}" "${NET[$x]}"
+	fi
 }
 
 report() {
@@ -278,35 +336,49 @@ This is a small shared VM: absolute figures move from run to run (10-20% between
 usual), so every figure is compared with a baseline measured **in the same run**: read the
 ratios.
 
-## A. Per-packet cost (BPF_PROG_RUN)
+## A. Per-packet cost (BPF_PROG_RUN), both hooks
 
-veer's XDP program \`veer_lb\`, loaded from its skeleton with private maps (pinning turned off
-on every map: the live state in /sys/fs/bpf/veer is not touched) holding one UDP VIP,
-${#BACKENDS[@]} backends and a $RING_SIZE-slot Maglev table, run by \`bpf_prog_test_run_opts\` with
-\`repeat=1\`: one call per packet, because the program rewrites the packet and \`repeat=N\`
-would run it over its own output. Per case: $ROUNDS rounds of $CALLS calls after a warm-up round,
-cases interleaved within a round; the figure is the median over rounds of the mean
-kernel-reported duration per call. "Net" subtracts the empty XDP program (\`return XDP_PASS\`)
-measured the same way in the same run. The calls run in a private network namespace with veth
-interfaces, forwarding on and permanent neighbour entries, \`ingress_ifindex\` set in
-\`ctx_in\`, so the FIB lookup of a new flow succeeds; every call's verdict is checked
-(XDP_REDIRECT for the forwarding cases, XDP_PASS for the others). A new-flow call has a
+veer's data plane is one body built for two hooks: \`veer_lb\` at XDP (what \`veer attach\`
+takes on a NIC) and \`veer_lb_tc\` at the tc ingress hook (what it takes on a veth or any
+other virtual interface). Both are loaded from the skeleton with private maps (pinning turned
+off on every map: the live state in /sys/fs/bpf/veer is not touched), sharing them as they do
+when attached, holding one UDP VIP, ${#BACKENDS[@]} backends and a $RING_SIZE-slot Maglev table, and run
+by \`bpf_prog_test_run_opts\` with \`repeat=1\`: one call per packet, because the program
+rewrites the packet and \`repeat=N\` would run it over its own output. XDP calls pass a
+\`struct xdp_md\` with \`ingress_ifindex\`; tc calls a \`struct __sk_buff\` with \`ifindex\`, on
+whose device the runner builds the skb. Per case: $ROUNDS rounds of $CALLS calls after a warm-up
+round, cases interleaved within a round; the figure is the median over rounds of the mean
+kernel-reported duration per call. "Net" subtracts the empty program of the same hook
+(\`return XDP_PASS\` / \`return TC_ACT_OK\`) measured the same way in the same run. The calls run
+in a private network namespace with veth interfaces, forwarding on and permanent neighbour
+entries, so the FIB lookup of a new flow succeeds; every call's verdict is checked
+(XDP_REDIRECT / TC_ACT_REDIRECT for the forwarding cases, XDP_PASS / TC_ACT_OK for the others).
+The established flow is created once and then used by both hooks. A new-flow call has a
 source address and port of its own. The last case runs after the connection table
 ($FLOWS_MAX entries) has been filled, against an empty program measured in that phase.
 
-| case | ns per call | net ns (minus empty) |
-|---|---:|---:|
-| empty XDP program (baseline) | ${KERN[empty]} | 0 |
-| non-VIP packet, passed to the stack | ${KERN[nonvip]} | ${NET[nonvip]} |
-| **established flow, forward NAT + redirect** | ${KERN[est]} | **${NET[est]}** |
-| reply, reverse NAT + redirect | ${KERN[reply]} | ${NET[reply]} |
-| new flow (Maglev pick, FIB lookup, 2 flow entries) | ${KERN[new]} | ${NET[new]} |
-| new flow, connection table full (every insert evicts) | ${KERN[new_full]} | ${NET[new_full]} |
+| case | XDP ns per call | XDP net ns | tc ns per call | tc net ns | tc / XDP (net) |
+|---|---:|---:|---:|---:|---:|
+| empty program (baseline) | ${KERN[empty]} | 0 | ${KERN[tc_empty]} | 0 | |
+$(prrow "non-VIP packet, passed to the stack" nonvip tc_nonvip)
+$(prrow "**established flow, forward NAT + redirect**" est tc_est)
+$(prrow "reply, reverse NAT + redirect" reply tc_reply)
+$(prrow "new flow (Maglev pick, FIB lookup, 2 flow entries)" new)
+$(prrow "new flow, connection table full (every insert evicts)" new_full)
 
-- Target, established-flow NAT forwarding at most 60 ns net: **$(verdict_le "$EST" 60)** (${EST} ns).
+- Target, established-flow NAT forwarding at most 60 ns net (XDP, the NIC path):
+  **$(verdict_le "$EST" 60)** (${EST} ns).
+- At tc the same established packet costs ${NET[tc_est]} ns net, $(ratio "${NET[tc_est]}" "$EST")x XDP. The two programs
+  share their logic and differ where the hook does: at tc checksums are updated through the
+  kernel's helpers (\`bpf_l4_csum_replace\`, which keep an skb's partial or complete checksum
+  true) rather than in place, and the context is an skb. The new-flow path is measured at XDP
+  only: its cost is the connection table's inserts, the same at either hook.
 - Reference, **not measured in this run**: a Katran build measured earlier on this VM costs
-  about ${KATRAN_EST_NS} ns net for its established-flow path. veer's established path in this
+  about ${KATRAN_EST_NS} ns net for its established-flow path. veer's established XDP path in this
   run is $(ratio "$EST" "$KATRAN_EST_NS")x that reference figure.
+- Paths not measured yet (to be added as cases of tests/bench/prog_run.c once they are in
+  main): ICMP echo answered by veer, an ICMP error forwarded with its flow, a non-first
+  fragment, fragmentation-needed sent back.
 
 ## B. Forwarded packets per second (veth topology)
 
@@ -316,49 +388,68 @@ generator ns  g-NAME ---- in0  forwarder ns NAME  out0 ---- s-NAME  sink ns
 
 - The generator is an XDP program run by \`BPF_PROG_RUN\` with \`BPF_F_TEST_XDP_LIVE_FRAMES\`,
   ingress \`g-NAME\`: every run writes a whole Ethernet/IPv4/UDP header template (60-byte
-  frames) and returns XDP_TX, which sends the frame out of \`g-NAME\`. For the 1M-flow runs the
-  source address and port come from a counter (65536 addresses x 16 ports, in turn).
+  frames, full checksums) and returns XDP_TX, which sends the frame out of \`g-NAME\`. For the
+  1M-flow runs the source address and port come from a counter (65536 addresses x 16 ports,
+  in turn).
+- **What the generator needs at the forwarder, and a user would not**: its frames are XDP
+  frames, and a veth hands an XDP frame only to a peer that runs XDP or has GRO on; otherwise
+  \`in0\` drops it before tc or netfilter could see it. So \`in0\` has GRO on (\`ethtool -K in0
+  gro on\`) on every forwarder. It is the generator's requirement, not the forwarder's: packets
+  from a NIC or from a local socket reach tc and the stack with the kernel's defaults, and GRO
+  merges none of these frames (UDP, no UDP GRO forwarding). Nothing else is changed: veer's
+  runs keep the kernel's defaults (TX checksum offload on) and \`veer attach\` chooses the hook.
 - The sink's XDP program counts and drops. pps = frames the sink counted in a ${RUN_SECONDS} s
   window (after a 0.5 s warm-up) / the window; "sent" is what the generator transmitted in the
   same window ("delivered" = forwarded / sent).
 - $THREADS generator thread(s), pinned from the last CPU down. The forwarder's and the sink's
   veth NAPI run on the CPU that sends, so with one thread each figure is one CPU's worth of
   generator + forwarder + sink: the forwarders differ only in their own part of that budget.
-- Every forwarder has its own namespace, all set up at once; the runs interleave
-  (floor, veer, nftables; 1 flow, then 1M flows) for $REPS rounds. Table: median over the rounds
-  (min-max in brackets).
+- Every forwarder has its own namespace (veer's two runs share one, re-attached between
+  them), all set up at once; the runs interleave (floor, veer, veer --hook xdp, nftables; 1
+  flow, then 1M flows) for $REPS rounds. Table: median over the rounds (min-max in brackets).
 
 Forwarders:
 - **floor**: a bare XDP program on \`in0\` that rewrites both MACs and \`bpf_redirect\`s to \`out0\`.
-- **veer**: \`veer attach in0\`, \`veer attach out0\` (native XDP, through the CLI with nsenter),
+- **veer**: \`veer attach in0\`, \`veer attach out0\` with no \`--hook\` (through the CLI with
+  nsenter): veer chose **${VEER_AUTO_HOOK}** (a veth has no bus device: a virtual interface).
   \`veer vip add $VIP\`, \`veer backend add\` ${BACKENDS[*]}; NAT mode; the backends' neighbour
-  entries are permanent and point at the sink.
+  entries are permanent and point at the sink. At tc, every frame becomes an skb on \`in0\`
+  and veer's redirect sends that skb out of \`out0\`, as nftables' path does.
+- **veer --hook xdp**, for comparison: the same, attached with \`--hook xdp\`. It works here only
+  because the generator writes full checksums and the sink runs XDP; \`veer attach\` warned:
+  "${XDP_WARNING#veer: }"
 - **nftables**: the kernel forwarding path with a kube-proxy-style nftables DNAT
   (\`ip daddr . meta l4proto . th dport vmap\` -> \`numgen random mod ${#BACKENDS[@]} vmap\` ->
-  \`dnat to\`), GRO on \`in0\` so that the redirected frames reach the stack; conntrack limit
-  $CT_MAX (the host's default).
+  \`dnat to\`); conntrack limit $CT_MAX (the host's default).
 
 | forwarder | 1 flow, Mpps | vs floor | 1M flows, Mpps | vs floor | sent Mpps (1 / 1M) | delivered (1 / 1M) |
 |---|---:|---:|---:|---:|---:|---:|
 $(row "floor (XDP MAC rewrite + redirect)" floor)
-$(row "**veer** (NAT)" veer)
+$(row "**veer** (NAT, its own choice: ${VEER_AUTO_HOOK})" veer)
+$(row "veer --hook xdp (NAT)" veerxdp)
 $(row "nftables DNAT (numgen)" nft)
 
-- veer vs nftables: **$(ratio "$V1" "$N1")x** with 1 flow, **$(ratio "$VM" "$NM")x** with 1M flows.
-- Target veer >= 0.8x floor: 1 flow **$(verdict_ge "$(ratio "$V1" "$F1")" 0.8)** ($(ratio "$V1" "$F1")x),
-  1M flows **$(verdict_ge "$(ratio "$VM" "$FM")" 0.8)** ($(ratio "$VM" "$FM")x).
+- veer (${VEER_AUTO_HOOK}) vs nftables: **$(ratio "$V1" "$N1")x** with 1 flow, **$(ratio "$VM" "$NM")x** with 1M flows.
+- veer at tc vs at XDP: $(ratio "$V1" "$X1")x with 1 flow, $(ratio "$VM" "$XM")x with 1M flows.
+- Target veer >= 0.8x floor, for veer at XDP (the NIC path; the floor is an XDP program):
+  1 flow **$(verdict_ge "$(ratio "$X1" "$F1")" 0.8)** ($(ratio "$X1" "$F1")x),
+  1M flows **$(verdict_ge "$(ratio "$XM" "$FM")" 0.8)** ($(ratio "$XM" "$FM")x).
+  veer at its own choice of hook here: $(ratio "$V1" "$F1")x and $(ratio "$VM" "$FM")x.
 - Earlier measurements on this VM with a different harness, for orientation only: floor
   about 8 Mpps; nftables about 1.7 Mpps (1 flow) and 0.3 Mpps (1M flows).
 
 ## What the figures say
 
 - Established flows cost one connection-table lookup, the NAT rewrite and the redirect:
-  ${NET[est]} ns net (A). In B one CPU spends $(nsper "$F1") ns per packet on generator + floor +
-  sink and $(nsper "$V1") ns on generator + veer + sink: veer costs $(nsdiff "$V1" "$F1") ns more
-  than the floor per packet, consistent with A. Reaching 0.8x the floor would leave veer
-  $(awk -v f="$F1" 'BEGIN { printf "%.0f", 1e9 / f * 0.25 }') ns more than the floor's
-  MAC rewrite, less than one connection-table lookup: the 0.8x target cannot be met in this
-  one-CPU harness by any design that looks a flow up per packet (Katran's and Cilium's do too).
+  ${NET[est]} ns net at XDP, ${NET[tc_est]} ns at tc (A). In B one CPU spends $(nsper "$F1") ns per
+  packet on generator + floor + sink and $(nsper "$X1") ns on generator + veer at XDP + sink: veer
+  costs $(nsdiff "$X1" "$F1") ns more than the floor per packet (A's XDP figure: ${NET[est]} ns). Reaching
+  0.8x the floor leaves veer $(awk -v f="$F1" 'BEGIN { printf "%.0f", 1e9 / f * 0.25 }') ns more than the floor's MAC rewrite, $FLOOR_NOTE
+- With veer at tc (its choice on veths) one CPU spends $(nsper "$V1") ns per packet: $(nsdiff "$V1" "$X1") ns more
+  than at XDP. A accounts for $(minus "${NET[tc_est]}" "$EST") ns of that (the tc program's helpers); the rest
+  is the skb the tc path builds for every frame on \`in0\`, runs through the receive path and
+  sends out of \`out0\`, which the XDP path never allocates. nftables pays that skb too, plus
+  routing, netfilter and conntrack: $(nsper "$N1") ns.
 - New flows cost ${NET[new]} ns net with room in the connection table and ${NET[new_full]} ns
   when it is full: the two inserts into the LRU connection table (forward and reply entry)
   dominate, the FIB lookup does not (a profile taken while writing this benchmark:
@@ -367,8 +458,8 @@ $(row "nftables DNAT (numgen)" nft)
 - With 1M flows every packet is an established flow (\`veer stats\` below: new flows are the
   million of the first round, not the packets) but its lookup goes to memory: the IPv4 table
   holds $FLOWS_MAX entries, its bucket array and elements are spread over hundreds of MiB of
-  4 KiB pages, and in this VM each cache and TLB miss is a nested page walk. A profile of this
-  run puts about half of the CPU in \`lookup_nulls_elem_raw\`, the first touch of the bucket and
+  4 KiB pages, and in this VM each cache and TLB miss is a nested page walk. A profile taken
+  while writing this benchmark put about half of the CPU in \`lookup_nulls_elem_raw\`, the first touch of the bucket and
   the element. The floor keeps no state and pays none of it; nftables pays it and more.
 - nftables: conntrack entries after the runs: $CT_COUNT (limit $CT_MAX).
 - The veer runs use the host's pinned state in /sys/fs/bpf/veer through the CLI; the

@@ -12,6 +12,11 @@
  *
  * pps = frames the sink counted in a window of the run / the window's length; the generator's
  * own count over the same window says what was sent.
+ *
+ * The generator's frames are XDP frames, and a veth hands an XDP frame only to a peer that runs
+ * XDP or has GRO on: a forwarder that works on skbs (veer at tc, the kernel's forwarding path)
+ * sees them only with GRO on FWD_IN. That is the generator's need, not the forwarder's (a NIC
+ * or a local socket delivers skbs with the kernel's defaults); the caller sets it and says so.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -331,6 +336,11 @@ int cmd_live(int argc, char **argv)
 		fprintf(stderr, "veer-bench: the generator sent nothing\n");
 		goto out;
 	}
+	if (rx1 == rx0 && !floor)
+		fprintf(stderr,
+			"veer-bench: nothing reached the sink: a veth drops XDP frames (the "
+			"generator's) unless %s:%s runs XDP or has GRO on (ethtool -K %s gro on)\n",
+			fwd[0], fwd[1], fwd[1]);
 	printf("live sent=%llu received=%llu seconds=%.3f pps=%.0f sent_pps=%.0f flows=%u "
 	       "threads=%d floor=%d\n",
 	       (unsigned long long)(tx1 - tx0), (unsigned long long)(rx1 - rx0), t1 - t0,

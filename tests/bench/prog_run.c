@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-packet cost of veer's XDP program through BPF_PROG_RUN, one call per packet (repeat=1:
- * the data plane rewrites the packet, and repeat=N would run it over its own output), net of
- * an empty XDP program measured the same way in the same run.
+ * Per-packet cost of veer's data plane through BPF_PROG_RUN, at both hooks it runs at: the XDP
+ * program veer_lb (ctx struct xdp_md) and the tc program veer_lb_tc (ctx struct __sk_buff with
+ * the ingress ifindex). One call per packet (repeat=1: the data plane rewrites the packet, and
+ * repeat=N would run it over its own output), net of an empty program of the same hook
+ * measured the same way in the same run.
  *
  * The load balancer is loaded from its skeleton with private maps (pinning turned off on every
- * map), so the live state under /sys/fs/bpf/veer is not touched. Run it inside a network
- * namespace where IN and OUT exist, IP forwarding is on and the backends and the client have
- * permanent neighbour entries: the FIB lookup of a new flow must succeed, or the program hands
- * the packet to the stack and this is not the forwarding path any more (checked per call).
+ * map), so the live state under /sys/fs/bpf/veer is not touched; both programs share those
+ * maps as they do when attached. Run it inside a network namespace where IN and OUT exist, IP
+ * forwarding is on and the backends and the client have permanent neighbour entries: the FIB
+ * lookup of a new flow must succeed, or the program hands the packet to the stack and this is
+ * not the forwarding path any more (every call's verdict is checked).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -23,6 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include "bench.h"
 #include "lb.skel.h"
 #include "bench_empty.skel.h"
@@ -30,29 +34,53 @@
 
 #define MAX_BACKENDS 16
 
-enum pr_case {
-	PR_EMPTY,
-	PR_NONVIP,
-	PR_NEW,
-	PR_EST,
-	PR_REPLY,
-	/* Second phase, once the connection table is full: every insert evicts. */
-	PR_EMPTY2,
-	PR_NEW_FULL,
-	PR_NCASES
+enum pr_hook { PR_XDP, PR_TC };
+
+/* The packets the cases send; each is built once, after the benchmark flow exists. */
+enum pr_frame {
+	FR_CLIENT, /* client -> VIP, the established flow's packet */
+	FR_NONVIP, /* client -> an address that is no VIP */
+	FR_NEW,	   /* client -> VIP from a source of its own every call */
+	FR_REPLY,  /* backend -> client, arriving on OUT */
+	FR_COUNT
 };
 
-static const char *const case_names[PR_NCASES] = {"empty", "nonvip", "new",	"est",
-						  "reply", "empty2", "new_full"};
-static const char *const case_titles[PR_NCASES] = {
-	"empty XDP program (XDP_PASS)",
-	"non-VIP packet (passed)",
-	"new flow (FIB lookup)",
-	"established flow (forward NAT)",
-	"reply (reverse NAT)",
-	"empty XDP program, second phase",
-	"new flow, connection table full",
+struct pr_case {
+	const char *name, *title;
+	enum pr_hook hook;
+	enum pr_frame frame;
+	bool forwarded;	  /* expects a redirect, else a pass */
+	int phase;	  /* 1: table with room; 2: after the connection table was filled */
+	const char *base; /* the empty program it is net of ("" for the baselines) */
 };
+
+/*
+ * The cases, in the order they run within a round (cases interleave, so drift hits all
+ * alike). A baseline has base "". To measure another path, add its packet to enum pr_frame and
+ * frames_build(), add a row here, and add the name to PR_CASES in scripts/bench.sh.
+ *
+ * Paths to add here once main has them (rules 6, 7, 9 of the data plane):
+ *   - icmp_echo:  echo request to the VIP's address, answered (XDP_TX / redirect to IN)
+ *   - icmp_error: fragmentation-needed quoting a client->backend packet, forwarded to the client
+ *   - frag_tail:  non-first fragment of a UDP datagram to the VIP (frag map lookup + rewrite)
+ *   - frag_needed: a packet too big for OUT's MTU, answered with an ICMP error
+ */
+static const struct pr_case cases[] = {
+	{"empty", "empty XDP program (XDP_PASS)", PR_XDP, FR_CLIENT, false, 1, ""},
+	{"nonvip", "non-VIP packet (passed)", PR_XDP, FR_NONVIP, false, 1, "empty"},
+	{"new", "new flow (FIB lookup)", PR_XDP, FR_NEW, true, 1, "empty"},
+	{"est", "established flow (forward NAT)", PR_XDP, FR_CLIENT, true, 1, "empty"},
+	{"reply", "reply (reverse NAT)", PR_XDP, FR_REPLY, true, 1, "empty"},
+	{"tc_empty", "empty tc program (TC_ACT_OK)", PR_TC, FR_CLIENT, false, 1, ""},
+	{"tc_nonvip", "tc: non-VIP packet (passed)", PR_TC, FR_NONVIP, false, 1, "tc_empty"},
+	{"tc_est", "tc: established flow (forward NAT)", PR_TC, FR_CLIENT, true, 1, "tc_empty"},
+	{"tc_reply", "tc: reply (reverse NAT)", PR_TC, FR_REPLY, true, 1, "tc_empty"},
+	/* Second phase, once the connection table is full: every insert evicts. */
+	{"empty2", "empty XDP program, second phase", PR_XDP, FR_CLIENT, false, 2, ""},
+	{"new_full", "new flow, connection table full", PR_XDP, FR_NEW, true, 2, "empty2"},
+};
+
+#define PR_NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
 
 struct pr_opts {
 	const char *in, *out;
@@ -63,7 +91,7 @@ struct pr_opts {
 };
 
 struct pr_case_state {
-	int prog_fd, ifindex;
+	int prog_fd, ifindex, base;
 	struct bench_frame frame;
 	__u32 expect;
 	double kern[64], wall[64];
@@ -135,14 +163,22 @@ static int populate(struct lb *skel, const struct pr_opts *o)
 	return err;
 }
 
-static int run_once(int prog_fd, const struct bench_frame *f, int ifindex, __u32 *retval,
-		    __u32 *duration)
+static int run_once(int prog_fd, enum pr_hook hook, const struct bench_frame *f, int ifindex,
+		    __u32 *retval, __u32 *duration)
 {
 	struct xdp_md md = {.data_end = sizeof(*f), .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = sizeof(*f),
-		    .ctx_in = &md, .ctx_size_in = sizeof(md), .repeat = 1);
+	/* At tc the runner builds an skb on ifindex's device: what veer_lb_tc sees at ingress. */
+	struct __sk_buff skb = {.ifindex = ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = sizeof(*f), .repeat = 1);
 	int err;
 
+	if (hook == PR_TC) {
+		opts.ctx_in = &skb;
+		opts.ctx_size_in = sizeof(skb);
+	} else {
+		opts.ctx_in = &md;
+		opts.ctx_size_in = sizeof(md);
+	}
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (err)
 		return -errno;
@@ -151,12 +187,31 @@ static int run_once(int prog_fd, const struct bench_frame *f, int ifindex, __u32
 	return 0;
 }
 
-static const char *xdp_action_name(__u32 a)
+static const char *action_name(enum pr_hook hook, __u32 a)
 {
-	static const char *const n[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+	static const char *const x[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
 					"XDP_REDIRECT"};
 
-	return a < 5 ? n[a] : "?";
+	if (hook == PR_XDP)
+		return a < 5 ? x[a] : "?";
+	switch (a) {
+	case TC_ACT_OK:
+		return "TC_ACT_OK";
+	case TC_ACT_SHOT:
+		return "TC_ACT_SHOT";
+	case TC_ACT_REDIRECT:
+		return "TC_ACT_REDIRECT";
+	default:
+		return "?";
+	}
+}
+
+static int case_index(const char *name)
+{
+	for (int c = 0; c < PR_NCASES; c++)
+		if (!strcmp(cases[c].name, name))
+			return c;
+	return -1;
 }
 
 /* The backend the established flow was given, from the private connection table. */
@@ -216,21 +271,22 @@ out:
 }
 
 /*
- * Runs the listed cases, calls times each, one after the other, and records the round's mean
- * kernel-reported and wall time per call. A new-flow case gets a fresh source every call.
+ * Runs the cases of one phase, calls times each, one after the other, and records the round's
+ * mean kernel-reported and wall time per call. A new-flow case gets a fresh source every call.
  */
-static int measure_round(struct pr_case_state *cs, const int *list, int n, int calls, int slot,
-			 __u32 *new_seq, __u32 *mismatches)
+static int measure_round(struct pr_case_state *cs, int phase, int calls, int slot, __u32 *new_seq,
+			 __u32 *mismatches)
 {
-	for (int k = 0; k < n; k++) {
-		int c = list[k];
+	for (int c = 0; c < PR_NCASES; c++) {
 		struct pr_case_state *s = &cs[c];
-		bool fresh = c == PR_NEW || c == PR_NEW_FULL;
+		bool fresh = cases[c].frame == FR_NEW;
 		__u32 retval, dur;
 		__u64 ksum = 0;
 		double t0, t1;
 		int err;
 
+		if (cases[c].phase != phase)
+			continue;
 		t0 = bench_now();
 		for (int i = 0; i < calls; i++) {
 			if (fresh) {
@@ -238,7 +294,8 @@ static int measure_round(struct pr_case_state *cs, const int *list, int n, int c
 				bench_frame_set_src(&s->frame, 0xc6130000 + (*new_seq & 0xffff),
 						    1024 + (*new_seq >> 16));
 			}
-			err = run_once(s->prog_fd, &s->frame, s->ifindex, &retval, &dur);
+			err = run_once(s->prog_fd, cases[c].hook, &s->frame, s->ifindex, &retval,
+				       &dur);
 			if (err) {
 				fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
 				return err;
@@ -246,8 +303,8 @@ static int measure_round(struct pr_case_state *cs, const int *list, int n, int c
 			ksum += dur;
 			if (retval != s->expect && (*mismatches)++ < 5)
 				fprintf(stderr, "veer-bench: %s returned %s, expected %s\n",
-					case_names[c], xdp_action_name(retval),
-					xdp_action_name(s->expect));
+					cases[c].name, action_name(cases[c].hook, retval),
+					action_name(cases[c].hook, s->expect));
 		}
 		t1 = bench_now();
 		if (slot >= 0) {
@@ -290,6 +347,7 @@ int cmd_prog_run(int argc, char **argv)
 			    .vip_port = 80,
 			    .client_port = 40000};
 	static struct pr_case_state cs[PR_NCASES];
+	static struct bench_frame frames[FR_COUNT];
 	struct bench_empty *empty = NULL;
 	struct lb *skel = NULL;
 	struct bpf_map *map;
@@ -384,48 +442,54 @@ int cmd_prog_run(int argc, char **argv)
 		goto out;
 	}
 
-	for (int c = 0; c < PR_NCASES; c++) {
-		cs[c].prog_fd = bpf_program__fd(c == PR_EMPTY ? empty->progs.bench_empty
-							      : skel->progs.veer_lb);
-		cs[c].ifindex = in_idx;
-		cs[c].expect = XDP_REDIRECT;
-	}
-	bench_frame_build(&cs[PR_EMPTY].frame, peer_mac, in_mac, o.client, o.vip, o.client_port,
+	/* Establish the flow at XDP, then find which backend it went to, to build its reply. */
+	bench_frame_build(&frames[FR_CLIENT], peer_mac, in_mac, o.client, o.vip, o.client_port,
 			  o.vip_port);
-	cs[PR_EMPTY].expect = XDP_PASS;
-	cs[PR_EMPTY2] = cs[PR_EMPTY];
-	bench_frame_build(&cs[PR_NONVIP].frame, peer_mac, in_mac, o.client, o.nonvip, o.client_port,
+	bench_frame_build(&frames[FR_NONVIP], peer_mac, in_mac, o.client, o.nonvip, o.client_port,
 			  o.vip_port);
-	cs[PR_NONVIP].expect = XDP_PASS;
 	/* New flows come from 198.19.0.0/16 x ports 1024.., one distinct source per call. */
-	bench_frame_build(&cs[PR_NEW].frame, peer_mac, in_mac, 0xc6130000, o.vip, 1024, o.vip_port);
-	cs[PR_EST].frame = cs[PR_EMPTY].frame;
-
-	/* Establish the flow, then find which backend it went to, to build its reply. */
-	err = run_once(cs[PR_EST].prog_fd, &cs[PR_EST].frame, in_idx, &retval, &dur);
+	bench_frame_build(&frames[FR_NEW], peer_mac, in_mac, 0xc6130000, o.vip, 1024, o.vip_port);
+	err = run_once(bpf_program__fd(skel->progs.veer_lb), PR_XDP, &frames[FR_CLIENT], in_idx,
+		       &retval, &dur);
 	if (!err && retval != XDP_REDIRECT) {
 		fprintf(stderr,
 			"veer-bench: the first packet of a flow returned %s, not "
 			"XDP_REDIRECT: the data plane did not forward it itself\n",
-			xdp_action_name(retval));
+			action_name(PR_XDP, retval));
 		err = -EINVAL;
 	}
 	if (!err)
-		err = flow_backend(skel, &cs[PR_EST].frame, &be_addr);
+		err = flow_backend(skel, &frames[FR_CLIENT], &be_addr);
 	if (err) {
 		fprintf(stderr, "veer-bench: cannot establish the benchmark flow: %s\n",
 			strerror(-err));
 		goto out;
 	}
-	bench_frame_build(&cs[PR_REPLY].frame, peer_mac, out_mac, be_addr, o.client, o.vip_port,
+	bench_frame_build(&frames[FR_REPLY], peer_mac, out_mac, be_addr, o.client, o.vip_port,
 			  o.client_port);
-	cs[PR_REPLY].ifindex = out_idx;
+
+	for (int c = 0; c < PR_NCASES; c++) {
+		const struct pr_case *pc = &cases[c];
+		bool tc = pc->hook == PR_TC;
+
+		if (!pc->base[0])
+			cs[c].prog_fd = bpf_program__fd(tc ? empty->progs.bench_empty_tc
+							   : empty->progs.bench_empty);
+		else
+			cs[c].prog_fd =
+				bpf_program__fd(tc ? skel->progs.veer_lb_tc : skel->progs.veer_lb);
+		cs[c].base = pc->base[0] ? case_index(pc->base) : c;
+		cs[c].frame = frames[pc->frame];
+		cs[c].ifindex = pc->frame == FR_REPLY ? out_idx : in_idx;
+		if (pc->forwarded)
+			cs[c].expect = tc ? TC_ACT_REDIRECT : XDP_REDIRECT;
+		else
+			cs[c].expect = tc ? TC_ACT_OK : XDP_PASS;
+	}
 
 	/* Round 0 warms caches up and is thrown away; the cases interleave within a round. */
 	for (int r = 0; r <= o.rounds; r++) {
-		static const int phase1[] = {PR_EMPTY, PR_NONVIP, PR_NEW, PR_EST, PR_REPLY};
-
-		err = measure_round(cs, phase1, 5, o.calls, r - 1, &new_seq, &mismatches);
+		err = measure_round(cs, 1, o.calls, r - 1, &new_seq, &mismatches);
 		if (err)
 			goto out;
 	}
@@ -435,11 +499,8 @@ int cmd_prog_run(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
-	cs[PR_NEW_FULL].frame = cs[PR_NEW].frame;
 	for (int r = 0; r <= o.rounds; r++) {
-		static const int phase2[] = {PR_EMPTY2, PR_NEW_FULL};
-
-		err = measure_round(cs, phase2, 2, o.calls, r - 1, &new_seq, &mismatches);
+		err = measure_round(cs, 2, o.calls, r - 1, &new_seq, &mismatches);
 		if (err)
 			goto out;
 	}
@@ -457,12 +518,13 @@ int cmd_prog_run(int argc, char **argv)
 			wmed[c] = bench_median(cs[c].wall, o.rounds);
 		}
 		for (int c = 0; c < PR_NCASES; c++) {
-			int base = c >= PR_EMPTY2 ? PR_EMPTY2 : PR_EMPTY;
+			int base = cs[c].base;
 
 			printf("prog-run %s kern_ns=%.1f wall_ns=%.1f net_ns=%.1f net_wall_ns=%.1f "
-			       "title=\"%s\"\n",
-			       case_names[c], kmed[c], wmed[c], kmed[c] - kmed[base],
-			       wmed[c] - wmed[base], case_titles[c]);
+			       "hook=%s title=\"%s\"\n",
+			       cases[c].name, kmed[c], wmed[c], kmed[c] - kmed[base],
+			       wmed[c] - wmed[base], cases[c].hook == PR_TC ? "tc" : "xdp",
+			       cases[c].title);
 		}
 		printf("prog-run params rounds=%d calls=%d new_flows=%u ring_size=%u backends=%d\n",
 		       o.rounds, o.calls, new_seq, o.ring_size, o.nbackends);
