@@ -444,9 +444,10 @@ $(row "nftables DNAT (numgen)" nft)
   ${NET[est]} ns net at XDP, ${NET[tc_est]} ns at tc (A). In B one CPU spends $(nsper "$F1") ns per
   packet on generator + floor + sink and $(nsper "$X1") ns on generator + veer at XDP + sink: veer
   costs $(nsdiff "$X1" "$F1") ns more than the floor per packet (A's XDP figure: ${NET[est]} ns). Reaching
-  0.8x the floor leaves veer $(awk -v f="$F1" 'BEGIN { printf "%.0f", 1e9 / f * 0.25 }') ns more than the floor's MAC rewrite, $FLOOR_NOTE
+  0.8x the floor leaves veer $(awk -v f="$F1" 'BEGIN { printf "%.0f", 1e9 / f * 0.25 }') ns more than the floor's MAC rewrite,
+  $FLOOR_NOTE
 - With veer at tc (its choice on veths) one CPU spends $(nsper "$V1") ns per packet: $(nsdiff "$V1" "$X1") ns more
-  than at XDP. A accounts for $(minus "${NET[tc_est]}" "$EST") ns of that (the tc program's helpers); the rest
+  than at XDP. A accounts for $(minus "${NET[tc_est]}" "$EST") ns of that (the tc program's own extra cost); the rest
   is the skb the tc path builds for every frame on \`in0\`, runs through the receive path and
   sends out of \`out0\`, which the XDP path never allocates. nftables pays that skb too, plus
   routing, netfilter and conntrack: $(nsper "$N1") ns.
@@ -459,8 +460,8 @@ $(row "nftables DNAT (numgen)" nft)
   million of the first round, not the packets) but its lookup goes to memory: the IPv4 table
   holds $FLOWS_MAX entries, its bucket array and elements are spread over hundreds of MiB of
   4 KiB pages, and in this VM each cache and TLB miss is a nested page walk. A profile taken
-  while writing this benchmark put about half of the CPU in \`lookup_nulls_elem_raw\`, the first touch of the bucket and
-  the element. The floor keeps no state and pays none of it; nftables pays it and more.
+  while writing this benchmark put about half of the CPU in \`lookup_nulls_elem_raw\`, the
+  first touch of the bucket and the element. The floor keeps no state and pays none of it; nftables pays it and more.
 - nftables: conntrack entries after the runs: $CT_COUNT (limit $CT_MAX).
 - The veer runs use the host's pinned state in /sys/fs/bpf/veer through the CLI; the
   benchmark VIP is removed at the end, which also sweeps its flows from the connection table.
