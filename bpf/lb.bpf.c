@@ -18,6 +18,18 @@
 /* Idle time after which a forward flow is scheduled again; set by the loader. */
 const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
 
+/*
+ * Fragmentation-needed / packet-too-big messages veer sends, per destination (the source of
+ * the packets that were too big): icmp_rate a second, in bursts of up to icmp_burst; 0 sends
+ * none. Set by the loader. A host's TCP needs one message per path, after which it sends
+ * smaller segments: the burst covers the first flights of a client's parallel connections
+ * (or of many hosts behind one NAT address), ~10 segments each, before the first answer has
+ * lowered their MSS. The rate bounds what a spoofed source can draw towards its victim to
+ * ~100 x 1280 bytes a second, and no answer is larger than the packet that caused it.
+ */
+const volatile __u32 icmp_rate = 100;
+const volatile __u32 icmp_burst = 100;
+
 static __always_inline int verdict(const enum veer_hook hook, int rc)
 {
 	__u32 reason = -rc;

@@ -94,4 +94,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_reasons SEC(".maps");
 
+/* Per-source token buckets of the ICMP errors the data plane sends (icmp_send.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_ICMP_RL_MAX);
+	__type(key, struct veer_icmp_rl_key);
+	__type(value, struct veer_icmp_rl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_icmp_rl SEC(".maps");
+
 #endif

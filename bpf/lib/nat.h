@@ -10,12 +10,15 @@
 
 #include "csum.h"
 #include "forward.h"
+#include "icmp_send.h"
 
 #define IP_DF 0x4000
 
 /*
- * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet whose segments
- * fit: the kernel's check knows (bpf_check_mtu with no length checks the skb, GSO aware).
+ * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet (a local TCP
+ * sender's over a veth): the kernel's check knows whether its segments fit. With no length it
+ * checks the skb, and BPF_MTU_CHK_SEGS makes it check a GSO skb's segments against the MTU
+ * (without it, any GSO skb passes, and one whose segments are too big would be sent on).
  * An MTU of 0 is unknown (the entry was resolved without one) and never too big.
  */
 static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const struct packet *p,
@@ -26,7 +29,8 @@ static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const 
 	if (!f->mtu || p->l3_len <= f->mtu)
 		return false;
 	if (hook == HOOK_TC)
-		return bpf_check_mtu(ctx, f->ifindex, &len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS;
+		return bpf_check_mtu(ctx, f->ifindex, &len, 0, BPF_MTU_CHK_SEGS) !=
+		       BPF_MTU_CHK_RET_SUCCESS;
 	return true;
 }
 
@@ -73,8 +77,9 @@ static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, str
 	int pass = -VEER_PASS_STACK;
 
 	if (redirect && too_big(ctx, hook, p, f)) {
+		/* Answered from the packet as it arrived: before anything below rewrites it. */
 		if (!may_fragment(p))
-			return -VEER_DROP_MTU;
+			return icmp_send_too_big(ctx, hook, p, f);
 		/* The stack fragments it after the rewrite, and decrements the TTL itself. */
 		redirect = false;
 		pass = -VEER_PASS_MTU_STACK;

@@ -145,6 +145,26 @@ struct veer_affinity {
 	__u64 last_seen;
 };
 
+/*
+ * veer_icmp_rl: the ICMP errors veer itself sends (fragmentation-needed, packet-too-big), rate
+ * limited per destination, i.e. per source address of the packets that caused them. A token
+ * bucket kept as one word, its theoretical arrival time (GCRA): the bucket is full when tat is
+ * in the past, and each message moves tat one token interval later; a message is refused when
+ * that would put tat more than a bucket's depth ahead of now. Rate and depth are load-time
+ * settings of the data plane (icmp_rate, icmp_burst in bpf/lb.bpf.c).
+ */
+#define VEER_ICMP_RL_MAX 65536
+
+struct veer_icmp_rl_key {
+	union veer_addr addr;
+	__u8 family; /* enum veer_family */
+	__u8 pad[3];
+};
+
+struct veer_icmp_rl {
+	__u64 tat; /* bpf_ktime_get_ns() */
+};
+
 /* veer_vip_stats[vip id], veer_be_stats[backend id]: per-CPU, summed by userspace. */
 struct veer_counters {
 	__u64 packets;

@@ -142,7 +142,9 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	size_t off, l4len;
 
 	memset(p, 0, sizeof(*p));
-	if (v6 != is_v6(s->daddr) || s->ip_opts % 4 || s->ip_opts > 40 || s->payload > 300)
+	/* Headers take at most 14 + 4 + 60 + 20 bytes: the payload cannot overrun the buffer. */
+	if (v6 != is_v6(s->daddr) || s->ip_opts % 4 || s->ip_opts > 40 ||
+	    s->payload > PKT_MAX - 128)
 		return -EINVAL;
 	eth = (struct ethhdr *)b;
 	memcpy(eth->h_dest, s->dmac, 6);
@@ -407,6 +409,106 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 	if (got != want) {
 		snprintf(why, why_len, "%s checksum 0x%04x, computed 0x%04x",
 			 v.proto == IPPROTO_TCP ? "TCP" : "UDP", got, want);
+		return false;
+	}
+	return true;
+}
+
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 info,
+			 const struct pkt *orig, size_t quote_len)
+{
+	bool v6 = is_v6(s->saddr);
+	size_t qoff = pkt_l3_off(orig), hl = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	size_t icmp_len = 8 + quote_len;
+	__u8 *l3 = p->data + ETH_HLEN, *ic = l3 + hl;
+	struct ethhdr *eth = (struct ethhdr *)p->data;
+	__u32 sum = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (v6 != is_v6(s->daddr) || qoff + quote_len > orig->len ||
+	    ETH_HLEN + hl + icmp_len > PKT_MAX)
+		return -EINVAL;
+	memcpy(eth->h_dest, s->dmac, 6);
+	memcpy(eth->h_source, s->smac, 6);
+	eth->h_proto = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	ic[0] = type;
+	ic[1] = code;
+	ic[4] = info >> 24;
+	ic[5] = info >> 16;
+	ic[6] = info >> 8;
+	ic[7] = info;
+	memcpy(ic + 8, orig->data + qoff, quote_len);
+	if (!v6) {
+		struct iphdr *iph = (struct iphdr *)l3;
+
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tot_len = htons(hl + icmp_len);
+		iph->ttl = s->ttl ? s->ttl : 64;
+		iph->protocol = IPPROTO_ICMP;
+		if (inet_pton(AF_INET, s->saddr, &iph->saddr) != 1 ||
+		    inet_pton(AF_INET, s->daddr, &iph->daddr) != 1)
+			return -EINVAL;
+		iph->check = htons(csum_finish_rfc1071(csum_partial_rfc1071(iph, hl, 0)));
+	} else {
+		struct ipv6hdr *ip6h = (struct ipv6hdr *)l3;
+
+		ip6h->version = 6;
+		ip6h->payload_len = htons(icmp_len);
+		ip6h->nexthdr = IPPROTO_ICMPV6;
+		ip6h->hop_limit = s->ttl ? s->ttl : 64;
+		if (inet_pton(AF_INET6, s->saddr, &ip6h->saddr) != 1 ||
+		    inet_pton(AF_INET6, s->daddr, &ip6h->daddr) != 1)
+			return -EINVAL;
+		sum = pseudo_sum(true, &ip6h->saddr, &ip6h->daddr, IPPROTO_ICMPV6, icmp_len);
+	}
+	sum = csum_partial_rfc1071(ic, icmp_len, sum);
+	ic[2] = csum_finish_rfc1071(sum) >> 8;
+	ic[3] = csum_finish_rfc1071(sum);
+	p->len = ETH_HLEN + hl + icmp_len;
+	return 0;
+}
+
+bool pkt_icmp_csums_ok(const struct pkt *p, char *why, size_t why_len)
+{
+	size_t off = pkt_l3_off(p);
+	const __u8 *l3 = p->data + off;
+	__u32 sum;
+
+	if (off + sizeof(struct iphdr) > p->len) {
+		snprintf(why, why_len, "no IP header");
+		return false;
+	}
+	if ((l3[0] >> 4) == 4) {
+		const struct iphdr *iph = (const struct iphdr *)l3;
+		size_t ihl = iph->ihl * 4, tot = ntohs(iph->tot_len);
+
+		if (iph->protocol != IPPROTO_ICMP || ihl < sizeof(*iph) || tot < ihl + 8 ||
+		    off + tot > p->len) {
+			snprintf(why, why_len, "not an ICMP datagram");
+			return false;
+		}
+		if (csum_finish_rfc1071(csum_partial_rfc1071(iph, ihl, 0))) {
+			snprintf(why, why_len, "IPv4 header checksum 0x%04x is wrong",
+				 ntohs(iph->check));
+			return false;
+		}
+		sum = csum_partial_rfc1071(l3 + ihl, tot - ihl, 0);
+	} else {
+		const struct ipv6hdr *ip6h = (const struct ipv6hdr *)l3;
+		size_t plen = ntohs(ip6h->payload_len);
+
+		if (off + sizeof(*ip6h) + plen > p->len || ip6h->nexthdr != IPPROTO_ICMPV6 ||
+		    plen < 8) {
+			snprintf(why, why_len, "not an ICMPv6 datagram");
+			return false;
+		}
+		sum = pseudo_sum(true, &ip6h->saddr, &ip6h->daddr, IPPROTO_ICMPV6, plen);
+		sum = csum_partial_rfc1071(ip6h + 1, plen, sum);
+	}
+	/* A message that holds its right checksum sums to all ones. */
+	if (csum_finish_rfc1071(sum)) {
+		snprintf(why, why_len, "ICMP checksum is wrong");
 		return false;
 	}
 	return true;

@@ -73,4 +73,17 @@ __u16 csum_finish_rfc1071(__u32 sum); /* in host order: write it with htons() */
  */
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
 
+/*
+ * An ICMP error about orig, as a router sends it: ICMP over IPv4 or ICMPv6 over IPv6 (the family
+ * of s->saddr), type and code, the 32-bit word after the checksum (info, host order: the MTU of
+ * a fragmentation-needed or packet-too-big), then the first quote_len bytes of orig's IP
+ * datagram. MACs, addresses and TTL (0 means 64) from s; its other fields are ignored. The IPv4
+ * header has TOS 0, ID 0 and no flags; the IPv6 header no traffic class and no flow label.
+ */
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 info,
+			 const struct pkt *orig, size_t quote_len);
+/* Verifies from scratch the IPv4 header checksum and the ICMP (or ICMPv6, with its pseudo
+ * header) checksum of an ICMP frame. On failure, writes why into why. */
+bool pkt_icmp_csums_ok(const struct pkt *p, char *why, size_t why_len);
+
 #endif /* VEER_TEST_PACKET_H */
