@@ -252,18 +252,18 @@ static __always_inline int icmp_send_back(void *ctx, const enum veer_hook hook)
  *   accounted for by bpf_skb_change_tail(), the zero room adds nothing, and the headers written
  *   into it are added with bpf_csum_update(), so a receiver behind a veth (which keeps the
  *   state through the redirect) finds it true. A grown frame (short quote) becomes NONE.
- * - CHECKSUM_PARTIAL: a local sender's TCP or UDP over a veth (ctx.h). No helper can clear
- *   it, so the answer leaves with it, csum_start and csum_offset still pointing at the L4
- *   checksum field of the original, now inside the quote: the field holds the sender's
- *   pseudo-header sum, not a final checksum. Out of a veth, the answer reaches the sender's
- *   namespace still CHECKSUM_PARTIAL, which the receiving stack counts as verified
- *   (skb_csum_unnecessary()): icmp_rcv() takes it without summing. Our ICMP checksum is right
- *   for the bytes as they are, so a receiver that did verify would accept it too. The one
- *   case that breaks it: the sender's namespace forwarding the answer on, out of a device that
- *   completes the partial checksum (no offload, or a NIC's). The completion then rewrites the
- *   quoted field and the ICMP checksum no longer holds: that answer is lost, as it would be to
- *   any middlebox that rewrites quotes. The unit test lb_mtu_live_partial_tc checks the veth
- *   case with a real TCP sender (see tests/unit/test_lb_mtu.c).
+ * - CHECKSUM_PARTIAL: a local sender's TCP or UDP over a veth (ctx.h). No helper clears it,
+ *   so the answer leaves with it, csum_start and csum_offset still pointing at the L4 checksum
+ *   field of the original, now inside the quote, which holds the sender's pseudo-header sum
+ *   rather than a final checksum. Our ICMP checksum is computed over the bytes as they are.
+ *   Out of the veth the answer reaches the sender's namespace still CHECKSUM_PARTIAL, and the
+ *   receiving stack counts that as verified (skb_csum_unnecessary()): icmp_rcv() takes it
+ *   without summing. lb_mtu_live_tc (tests/unit/test_lb_mtu.c) runs a real TCP sender through
+ *   this; made to send a wrong ICMP checksum, its offloaded run still passed and its run with
+ *   transmit checksums off (CHECKSUM_NONE, verified) failed, which shows both halves. The one
+ *   case that breaks: the sender's namespace forwarding the answer on, out of a device that
+ *   completes partial checksums (in software or in a NIC). That rewrites the quoted L4
+ *   checksum field, our ICMP checksum no longer holds, and the answer is dropped further on.
  */
 static __always_inline int icmp_send_too_big(void *ctx, const enum veer_hook hook,
 					     const struct packet *p, const struct veer_flow *f)

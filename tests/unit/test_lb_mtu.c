@@ -31,6 +31,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -39,8 +42,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/pkt_cls.h>
 #include "lb_harness.h"
+#include "bench_empty.skel.h"
 
 static const char *const reason_names[VEER_REASON_MAX] = VEER_REASON_NAMES;
 
@@ -546,4 +551,339 @@ LB_TEST(lb_mtu_rate_limit)
 		return;
 	if (ASSERT_OK(rl_set(CLIENT4, 0), "fill the bucket"))
 		mtu_run(&fx[2]);
+}
+
+/*
+ * ---- live: a real TCP sender, through the program attached to interfaces ----
+ *
+ * BPF_PROG_RUN shows the bytes; this shows that a kernel takes them. A client namespace sends
+ * a TCP stream to the VIP over a veth (lc1 -> lc0); the backend's namespace sits behind lb0,
+ * whose MTU is 1280 while the backend's own end, lb1, has 1500, so that the backend offers an
+ * MSS of 1460 and the client sends segments of 1500 bytes, which veer cannot forward. The
+ * client's TCP must learn the path MTU from veer's answer (IP_MTU reads 1280 afterwards) and
+ * the whole stream must arrive. Each side is a forked child that made its own namespace.
+ *
+ * At tc it runs twice. With the veth's offloads on (the default, and every container's), the
+ * client's segments reach veer as GSO skbs with CHECKSUM_PARTIAL: the MTU check must look at
+ * the segments, and the answer leaves as a CHECKSUM_PARTIAL skb, which the client's stack
+ * takes as verified. With transmit checksumming off, the packets carry full checksums and
+ * the answer is CHECKSUM_NONE: the client's stack verifies our checksum. At XDP the client
+ * and backend send full checksums (a partial one would not survive XDP_REDIRECT, ctx.h) and
+ * the answer is an XDP frame, CHECKSUM_NONE on arrival, verified likewise.
+ */
+static const __u8 MAC_LC0[6] = {0x02, 0, 0, 0, 0x31, 0x01};
+static const __u8 MAC_LC1[6] = {0x02, 0, 0, 0, 0x31, 0x02};
+static const __u8 MAC_LB0[6] = {0x02, 0, 0, 0, 0x32, 0x01};
+static const __u8 MAC_LB1[6] = {0x02, 0, 0, 0, 0x32, 0x02};
+static const struct be_def BE_LIVE = {27, "198.18.32.2", 8080, MAC_LB1};
+
+#define LIVE_CLIENT "198.18.31.2"
+#define LIVE_BYTES  (256 * 1024)
+#define LIVE_MS	    10000
+
+struct live_child {
+	pid_t pid;
+	int in, out; /* the parent's ends: to the child, from the child */
+};
+
+struct live_result {
+	int err; /* errno of the step that failed, or 0 */
+	__u32 mtu;
+	__u32 bytes;
+};
+
+static bool fd_wait(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1;
+}
+
+static bool read_full(int fd, void *buf, size_t len, int ms)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n;
+
+		if (!fd_wait(fd, ms))
+			return false;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return false;
+		got += n;
+	}
+	return true;
+}
+
+static int tcp_socket(void)
+{
+	struct timeval tv = {.tv_sec = LIVE_MS / 1000};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	return fd;
+}
+
+/* The backend: takes one connection, counts what arrives until EOF, says how much. */
+static struct live_result live_server(int out)
+{
+	struct live_result r = {};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(BE_LIVE.port)};
+	int one = 1, lfd = tcp_socket(), fd;
+	char buf[16384];
+	ssize_t n;
+
+	inet_pton(AF_INET, BE_LIVE.addr, &a.sin_addr);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1)) {
+		r.err = errno;
+		return r;
+	}
+	if (write(out, "l", 1) != 1 || !fd_wait(lfd, LIVE_MS) ||
+	    (fd = accept(lfd, NULL, NULL)) < 0) {
+		r.err = errno ? errno : ETIMEDOUT;
+		return r;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		r.bytes += n;
+	if (n < 0 || write(fd, &r.bytes, sizeof(r.bytes)) != sizeof(r.bytes))
+		r.err = errno ? errno : EIO;
+	close(fd);
+	return r;
+}
+
+/* The client: sends the stream to the VIP, reads the backend's count and its path MTU. */
+static struct live_result live_client(int out)
+{
+	static char buf[LIVE_BYTES];
+	struct live_result r = {};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80)};
+	socklen_t len = sizeof(r.mtu);
+	int fd = tcp_socket();
+	size_t sent = 0;
+
+	(void)out;
+	memset(buf, 0x5a, sizeof(buf));
+	inet_pton(AF_INET, VIP4, &a.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		r.err = errno;
+		return r;
+	}
+	while (sent < sizeof(buf)) {
+		ssize_t n = write(fd, buf + sent, sizeof(buf) - sent);
+
+		if (n <= 0) {
+			r.err = errno ? errno : EIO;
+			return r;
+		}
+		sent += n;
+	}
+	shutdown(fd, SHUT_WR);
+	if (read(fd, &r.bytes, sizeof(r.bytes)) != sizeof(r.bytes))
+		r.err = errno ? errno : EIO;
+	if (getsockopt(fd, IPPROTO_IP, IP_MTU, &r.mtu, &len))
+		r.err = errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * A child in a network namespace of its own: says 'r' once there, waits for 'g' (its side is
+ * configured), runs body and writes its result. Exits with the parent's pipe closed.
+ */
+static bool live_fork(struct live_child *c, struct live_result (*body)(int out))
+{
+	int to[2], from[2];
+	char ch;
+
+	if (pipe(to) || pipe(from))
+		return veer_test_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+	c->pid = fork();
+	if (c->pid < 0)
+		return veer_test_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+	if (!c->pid) {
+		struct live_result r;
+
+		close(to[1]);
+		close(from[0]);
+		alarm(3 * LIVE_MS / 1000);
+		signal(SIGPIPE, SIG_IGN);
+		if (unshare(CLONE_NEWNET) || write(from[1], "r", 1) != 1 ||
+		    !read_full(to[0], &ch, 1, 2 * LIVE_MS))
+			_exit(1);
+		r = body(from[1]);
+		_exit(write(from[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(to[0]);
+	close(from[1]);
+	c->in = to[1];
+	c->out = from[0];
+	return ASSERT_TRUE(read_full(c->out, &ch, 1, LIVE_MS) && ch == 'r', "child namespace");
+}
+
+static void live_reap(struct live_child *c)
+{
+	if (c->pid <= 0)
+		return;
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	close(c->in);
+	close(c->out);
+	c->pid = 0;
+}
+
+static bool live_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool live_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return run(cmd);
+}
+
+static const char *mac_s(const __u8 *m, char *b)
+{
+	sprintf(b, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return b;
+}
+
+/* One side: veth DEV (here, address LOCAL) to PEER in the namespace of child pid. */
+static bool live_link(const char *dev, const __u8 *dmac, int dmtu, const char *peer,
+		      const __u8 *pmac, pid_t pid, const char *local, const char *remote,
+		      const char *peer_ethtool)
+{
+	char m1[18], m2[18];
+
+	return live_sh("ip link add %s address %s mtu %d type veth peer name %s address %s", dev,
+		       mac_s(dmac, m1), dmtu, peer, mac_s(pmac, m2)) &&
+	       live_sh("ip link set dev %s netns %d && ip link set dev %s up", peer, pid, dev) &&
+	       live_sh("ip addr add %s/24 dev %s", local, dev) &&
+	       live_sh("ip neigh replace %s lladdr %s dev %s nud permanent", remote, m2, dev) &&
+	       live_sh("nsenter -t %d -n sh -c 'ip link set lo up && ip link set %s up && "
+		       "ip addr add %s/24 dev %s && ip route add default via %s && "
+		       "ip neigh replace %s lladdr %s dev %s nud permanent'",
+		       pid, peer, remote, peer, local, local, m1, peer) &&
+	       (!peer_ethtool ||
+		live_sh("nsenter -t %d -n ethtool -K %s %s >/dev/null", pid, peer, peer_ethtool));
+}
+
+static bool live_attach(const char *dev)
+{
+	int idx = if_nametoindex(dev), err;
+
+	if (lb_env.hook == LB_XDP) {
+		err = bpf_xdp_attach(idx, lb_env.prog_fd[LB_XDP], XDP_FLAGS_DRV_MODE, NULL);
+	} else {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = idx, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = lb_env.prog_fd[LB_TC]);
+
+		err = bpf_tc_hook_create(&hook);
+		if (!err || err == -EEXIST)
+			err = bpf_tc_attach(&hook, &opts);
+	}
+	return ASSERT_OK(err, dev);
+}
+
+/*
+ * An XDP program that passes everything, on dev in the namespace of child pid. A veth sends
+ * its XDP_TX frames into its peer's ring but wakes the peer up only if the peer runs an XDP
+ * program itself (veth_xdp_flush()): without one, an answer waits there for the next frame.
+ */
+static bool live_xdp_pass(pid_t pid, const char *dev)
+{
+	static struct bench_empty *pass;
+	int self = open("/proc/self/ns/net", O_RDONLY), ns, idx, err = -ENOENT;
+	char path[64];
+
+	if (!pass)
+		pass = bench_empty__open_and_load();
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	ns = open(path, O_RDONLY);
+	if (pass && self >= 0 && ns >= 0 && !setns(ns, CLONE_NEWNET)) {
+		idx = if_nametoindex(dev);
+		err = idx ? bpf_xdp_attach(idx, bpf_program__fd(pass->progs.bench_empty),
+					   XDP_FLAGS_DRV_MODE, NULL)
+			  : -ENODEV;
+		if (setns(self, CLONE_NEWNET))
+			err = -errno;
+	}
+	if (self >= 0)
+		close(self);
+	if (ns >= 0)
+		close(ns);
+	return ASSERT_OK(err, "XDP_PASS program on the peer");
+}
+
+/*
+ * One run; client_ethtool and backend_ethtool are `ethtool -K` settings for the veth ends in
+ * the client's and backend's namespaces (NULL: the defaults).
+ */
+static void live_run(const char *what, const char *client_ethtool, const char *backend_ethtool)
+{
+	__u64 before[VEER_REASON_MAX], after[VEER_REASON_MAX];
+	struct live_child srv = {}, cli = {};
+	struct live_result rs = {}, rc = {};
+	char w[160], ch;
+	bool ok;
+
+	rl_del(LIVE_CLIENT);
+	lb_reasons_read(before);
+	ok = live_fork(&srv, live_server) && live_fork(&cli, live_client) &&
+	     live_link("lb0", MAC_LB0, MTU_M, "lb1", MAC_LB1, srv.pid, "198.18.32.1", BE_LIVE.addr,
+		       backend_ethtool) &&
+	     live_link("lc0", MAC_LC0, 1500, "lc1", MAC_LC1, cli.pid, "198.18.31.1", LIVE_CLIENT,
+		       client_ethtool) &&
+	     live_sh("nsenter -t %d -n ip link set lb1 mtu 1500", srv.pid) && live_attach("lc0") &&
+	     live_attach("lb0") &&
+	     (lb_env.hook == LB_TC ||
+	      (live_xdp_pass(cli.pid, "lc1") && live_xdp_pass(srv.pid, "lb1")));
+	/* The server binds once its address exists, the client connects once the server listens. */
+	ok = ok && ASSERT_TRUE(write(srv.in, "g", 1) == 1, "start the server") &&
+	     ASSERT_TRUE(read_full(srv.out, &ch, 1, LIVE_MS) && ch == 'l', "server listening") &&
+	     ASSERT_TRUE(write(cli.in, "g", 1) == 1, "start the client");
+	if (ok) {
+		snprintf(w, sizeof(w), "%s: client result", what);
+		if (ASSERT_TRUE(read_full(cli.out, &rc, sizeof(rc), 2 * LIVE_MS), w)) {
+			snprintf(w, sizeof(w), "%s: client error", what);
+			ASSERT_OK(rc.err, w);
+			snprintf(w, sizeof(w), "%s: the backend got the whole stream", what);
+			ASSERT_EQ(rc.bytes, LIVE_BYTES, w);
+			snprintf(w, sizeof(w), "%s: the client's path MTU", what);
+			ASSERT_EQ(rc.mtu, MTU_M, w);
+		}
+		snprintf(w, sizeof(w), "%s: server result", what);
+		if (ASSERT_TRUE(read_full(srv.out, &rs, sizeof(rs), LIVE_MS), w)) {
+			snprintf(w, sizeof(w), "%s: server error", what);
+			ASSERT_OK(rs.err, w);
+		}
+		lb_reasons_read(after);
+		snprintf(w, sizeof(w), "%s: frag_needed sent", what);
+		ASSERT_TRUE(after[VEER_TX_FRAG_NEEDED] > before[VEER_TX_FRAG_NEEDED], w);
+		snprintf(w, sizeof(w), "%s: nothing dropped for the MTU", what);
+		ASSERT_EQ(after[VEER_DROP_MTU] + after[VEER_DROP_ICMP_LIMIT],
+			  before[VEER_DROP_MTU] + before[VEER_DROP_ICMP_LIMIT], w);
+	}
+	live_reap(&cli);
+	live_reap(&srv);
+	/* Deleting one end deletes the pair, and the programs attached to it. */
+	system("ip link del lc0 2>/dev/null; ip link del lb0 2>/dev/null");
+}
+
+LB_TEST(lb_mtu_live)
+{
+	if (!lb_begin() || !lb_vip_single(VIP_TCP4, VIP4, 80, IPPROTO_TCP, &BE_LIVE))
+		return;
+	if (lb_env.hook == LB_TC) {
+		live_run("tc, offloads on (GSO, CHECKSUM_PARTIAL)", NULL, NULL);
+		live_run("tc, transmit checksums off", "tx off", "tx off");
+	} else {
+		live_run("xdp", "tx off", "tx off");
+	}
 }
