@@ -39,11 +39,23 @@ enum pr_case {
 	/* Second phase, once the connection table is full: every insert evicts. */
 	PR_EMPTY2,
 	PR_NEW_FULL,
+	/*
+	 * First phase too, over a frame larger than OUT's MTU with DF: the established flow's
+	 * packet answered with fragmentation-needed, and another source's refused over its rate;
+	 * net of an empty program run over a frame of the same size.
+	 */
+	PR_EMPTY_BIG,
+	PR_FRAG_NEEDED,
+	PR_ICMP_LIMIT,
 	PR_NCASES
 };
 
-static const char *const case_names[PR_NCASES] = {"empty", "nonvip", "new",	"est",
-						  "reply", "empty2", "new_full"};
+/* Larger than a 1500-byte MTU: 1586 bytes of IP. */
+#define PR_BIG_LEN 1600
+
+static const char *const case_names[PR_NCASES] = {
+	"empty",  "nonvip",   "new",	   "est",	  "reply",
+	"empty2", "new_full", "empty_big", "frag_needed", "icmp_limit"};
 static const char *const case_titles[PR_NCASES] = {
 	"empty XDP program (XDP_PASS)",
 	"non-VIP packet (passed)",
@@ -52,6 +64,9 @@ static const char *const case_titles[PR_NCASES] = {
 	"reply (reverse NAT)",
 	"empty XDP program, second phase",
 	"new flow, connection table full",
+	"empty XDP program, 1600-byte frame",
+	"too big, DF: fragmentation-needed sent back (XDP_TX)",
+	"too big, DF, over the ICMP rate: dropped",
 };
 
 struct pr_opts {
@@ -65,6 +80,8 @@ struct pr_opts {
 struct pr_case_state {
 	int prog_fd, ifindex;
 	struct bench_frame frame;
+	const void *data; /* what is run: &frame, or a larger frame */
+	__u32 len;
 	__u32 expect;
 	double kern[64], wall[64];
 };
@@ -135,12 +152,12 @@ static int populate(struct lb *skel, const struct pr_opts *o)
 	return err;
 }
 
-static int run_once(int prog_fd, const struct bench_frame *f, int ifindex, __u32 *retval,
+static int run_once(int prog_fd, const void *data, __u32 len, int ifindex, __u32 *retval,
 		    __u32 *duration)
 {
-	struct xdp_md md = {.data_end = sizeof(*f), .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = sizeof(*f),
-		    .ctx_in = &md, .ctx_size_in = sizeof(md), .repeat = 1);
+	struct xdp_md md = {.data_end = len, .ingress_ifindex = ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = 1);
 	int err;
 
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
@@ -238,7 +255,7 @@ static int measure_round(struct pr_case_state *cs, const int *list, int n, int c
 				bench_frame_set_src(&s->frame, 0xc6130000 + (*new_seq & 0xffff),
 						    1024 + (*new_seq >> 16));
 			}
-			err = run_once(s->prog_fd, &s->frame, s->ifindex, &retval, &dur);
+			err = run_once(s->prog_fd, s->data, s->len, s->ifindex, &retval, &dur);
 			if (err) {
 				fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
 				return err;
@@ -290,6 +307,7 @@ int cmd_prog_run(int argc, char **argv)
 			    .vip_port = 80,
 			    .client_port = 40000};
 	static struct pr_case_state cs[PR_NCASES];
+	static __u8 big[PR_BIG_LEN], big_other[PR_BIG_LEN];
 	struct bench_empty *empty = NULL;
 	struct lb *skel = NULL;
 	struct bpf_map *map;
@@ -366,6 +384,9 @@ int cmd_prog_run(int argc, char **argv)
 	}
 	/* Private maps: nothing pinned, nothing adopted. */
 	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
+	/* A token a nanosecond: the answered case never runs out of them. */
+	skel->rodata->icmp_rate = 1000000000;
+	skel->rodata->icmp_burst = 1000000000;
 	err = lb__load(skel);
 	if (err) {
 		fprintf(stderr, "veer-bench: cannot load the lb program: %s\n", strerror(-err));
@@ -385,10 +406,14 @@ int cmd_prog_run(int argc, char **argv)
 	}
 
 	for (int c = 0; c < PR_NCASES; c++) {
-		cs[c].prog_fd = bpf_program__fd(c == PR_EMPTY ? empty->progs.bench_empty
-							      : skel->progs.veer_lb);
+		bool base = c == PR_EMPTY || c == PR_EMPTY_BIG;
+
+		cs[c].prog_fd =
+			bpf_program__fd(base ? empty->progs.bench_empty : skel->progs.veer_lb);
 		cs[c].ifindex = in_idx;
 		cs[c].expect = XDP_REDIRECT;
+		cs[c].data = &cs[c].frame;
+		cs[c].len = sizeof(cs[c].frame);
 	}
 	bench_frame_build(&cs[PR_EMPTY].frame, peer_mac, in_mac, o.client, o.vip, o.client_port,
 			  o.vip_port);
@@ -402,7 +427,7 @@ int cmd_prog_run(int argc, char **argv)
 	cs[PR_EST].frame = cs[PR_EMPTY].frame;
 
 	/* Establish the flow, then find which backend it went to, to build its reply. */
-	err = run_once(cs[PR_EST].prog_fd, &cs[PR_EST].frame, in_idx, &retval, &dur);
+	err = run_once(cs[PR_EST].prog_fd, cs[PR_EST].data, cs[PR_EST].len, in_idx, &retval, &dur);
 	if (!err && retval != XDP_REDIRECT) {
 		fprintf(stderr,
 			"veer-bench: the first packet of a flow returned %s, not "
@@ -421,11 +446,40 @@ int cmd_prog_run(int argc, char **argv)
 			  o.client_port);
 	cs[PR_REPLY].ifindex = out_idx;
 
+	/*
+	 * Too big for OUT: the established flow's 5-tuple, and a second client's whose bucket is
+	 * empty for ever (its first packet makes its flow, in the warm-up round).
+	 */
+	bench_frame_grow(big, sizeof(big), &cs[PR_EST].frame, true);
+	bench_frame_build(&cs[PR_ICMP_LIMIT].frame, peer_mac, in_mac, o.client + 1, o.vip,
+			  o.client_port, o.vip_port);
+	bench_frame_grow(big_other, sizeof(big_other), &cs[PR_ICMP_LIMIT].frame, true);
+	cs[PR_EMPTY_BIG].data = cs[PR_FRAG_NEEDED].data = big;
+	cs[PR_ICMP_LIMIT].data = big_other;
+	cs[PR_EMPTY_BIG].len = cs[PR_FRAG_NEEDED].len = cs[PR_ICMP_LIMIT].len = PR_BIG_LEN;
+	cs[PR_EMPTY_BIG].expect = XDP_PASS;
+	cs[PR_FRAG_NEEDED].expect = XDP_TX;
+	cs[PR_ICMP_LIMIT].expect = XDP_DROP;
+	{
+		struct veer_icmp_rl_key rk = {.family = VEER_AF_INET};
+		struct veer_icmp_rl rv = {.tat = ~0ULL >> 1};
+
+		rk.addr.v4 = htonl(o.client + 1);
+		err = bpf_map__update_elem(skel->maps.veer_icmp_rl, &rk, sizeof(rk), &rv,
+					   sizeof(rv), BPF_ANY);
+		if (err) {
+			fprintf(stderr, "veer-bench: cannot empty a rate-limit bucket: %s\n",
+				strerror(-err));
+			goto out;
+		}
+	}
+
 	/* Round 0 warms caches up and is thrown away; the cases interleave within a round. */
 	for (int r = 0; r <= o.rounds; r++) {
-		static const int phase1[] = {PR_EMPTY, PR_NONVIP, PR_NEW, PR_EST, PR_REPLY};
+		static const int phase1[] = {PR_EMPTY, PR_NONVIP,    PR_NEW,	     PR_EST,
+					     PR_REPLY, PR_EMPTY_BIG, PR_FRAG_NEEDED, PR_ICMP_LIMIT};
 
-		err = measure_round(cs, phase1, 5, o.calls, r - 1, &new_seq, &mismatches);
+		err = measure_round(cs, phase1, 8, o.calls, r - 1, &new_seq, &mismatches);
 		if (err)
 			goto out;
 	}
@@ -457,7 +511,9 @@ int cmd_prog_run(int argc, char **argv)
 			wmed[c] = bench_median(cs[c].wall, o.rounds);
 		}
 		for (int c = 0; c < PR_NCASES; c++) {
-			int base = c >= PR_EMPTY2 ? PR_EMPTY2 : PR_EMPTY;
+			int base = c >= PR_EMPTY_BIG ? PR_EMPTY_BIG
+				   : c >= PR_EMPTY2  ? PR_EMPTY2
+						     : PR_EMPTY;
 
 			printf("prog-run %s kern_ns=%.1f wall_ns=%.1f net_ns=%.1f net_wall_ns=%.1f "
 			       "title=\"%s\"\n",
