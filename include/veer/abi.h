@@ -85,6 +85,16 @@ struct veer_backend {
 };
 
 /*
+ * veer_vip_addrs: (address, family) -> how many VIPs have that address. The data plane answers
+ * ICMP echo requests to these addresses; libveer keeps the count with every VIP add and del.
+ */
+struct veer_vip_addr_key {
+	union veer_addr addr;
+	__u8 family; /* enum veer_family */
+	__u8 pad[3];
+};
+
+/*
  * The connection table, keyed by the packet's own 5-tuple as it arrives. A NAT flow has two
  * entries: client->VIP (forward, rewrites the destination to the backend) and backend->client
  * (reply, rewrites the source back to the VIP). One lookup serves both directions.
