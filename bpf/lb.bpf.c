@@ -2,7 +2,8 @@
 /*
  * veer's load balancer: parse -> connection table -> VIP -> Maglev -> NAT -> forward.
  * Established flows (either direction) cost one flow lookup; traffic for no VIP and no flow
- * costs a flow lookup and a VIP lookup and passes untouched.
+ * costs a flow lookup and a VIP lookup and passes untouched. ICMP takes its own path
+ * (bpf/lib/icmp.h): echo to VIP addresses, errors about flows.
  *
  * One body, two entry points (bpf/lib/ctx.h): veer_lb at XDP, for NICs whose frames carry full
  * checksums, and veer_lb_tc at the tc ingress hook, for veths and every interface where a
@@ -14,6 +15,7 @@
 #include "lib/stats.h"
 #include "lib/conntrack.h"
 #include "lib/nat.h"
+#include "lib/icmp.h"
 
 /* Idle time after which a forward flow is scheduled again; set by the loader. */
 const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
@@ -99,7 +101,9 @@ static __always_inline int lb_main(void *ctx, const enum veer_hook hook)
 	int rc;
 
 	rc = parse_packet(ctx, hook, &p);
-	if (!rc)
+	if (!rc && unlikely(p.key.proto == IPPROTO_ICMP || p.key.proto == IPPROTO_ICMPV6))
+		rc = icmp_process(ctx, hook, &p);
+	else if (!rc)
 		rc = process(ctx, hook, &p);
 	return rc < 0 ? verdict(hook, rc) : rc;
 }

@@ -62,6 +62,11 @@ static __always_inline int parse_l4(struct packet *p, void *l4, void *end, __u32
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;
 		p->l4_csum = &uh->check;
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		/* Echo and errors are bpf/lib/icmp.h's; a header shorter than 8 is neither. */
+		if (l4 + 8 > end || avail < 8)
+			return -VEER_PASS_NOT_VIP;
+		p->l4_csum = l4 + 2;
 	} else {
 		return -VEER_PASS_NOT_VIP;
 	}
