@@ -276,7 +276,8 @@ struct l4_view {
 	const __u8 *saddr, *daddr;
 };
 
-static bool l4_view(const struct pkt *p, struct l4_view *v)
+/* The upper-layer header of an unfragmented frame, whatever its protocol. */
+static bool ul_view(const struct pkt *p, struct l4_view *v)
 {
 	size_t off = pkt_l3_off(p);
 	__u8 *l3 = (__u8 *)p->data + off;
@@ -316,6 +317,13 @@ static bool l4_view(const struct pkt *p, struct l4_view *v)
 		v->saddr = ip6h->saddr.s6_addr;
 		v->daddr = ip6h->daddr.s6_addr;
 	}
+	return true;
+}
+
+static bool l4_view(const struct pkt *p, struct l4_view *v)
+{
+	if (!ul_view(p, v))
+		return false;
 	if (v->proto == IPPROTO_TCP)
 		return v->len >= sizeof(struct tcphdr);
 	if (v->proto == IPPROTO_UDP)
@@ -378,6 +386,122 @@ void pkt_l4_fix_csum(struct pkt *p)
 	v.l4[csum_at(v.proto) + 1] = c;
 }
 
+/* ---- ICMP ---- */
+
+static __u32 icmp_sum(const struct l4_view *v)
+{
+	__u32 sum = 0;
+
+	if (v->proto == IPPROTO_ICMPV6)
+		sum = pseudo_sum(true, v->saddr, v->daddr, IPPROTO_ICMPV6, v->len);
+	return csum_partial_rfc1071(v->l4, v->len, sum);
+}
+
+static bool icmp_is_error(const struct l4_view *v)
+{
+	__u8 t = v->l4[0];
+
+	if (v->proto == IPPROTO_ICMPV6)
+		return t >= 1 && t <= 4;
+	return t == 3 || t == 11 || t == 12;
+}
+
+bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
+
+/* The message's checksum, then an error's quote, checked as far as it goes. */
+static bool icmp_csums_ok(const struct l4_view *v, char *why, size_t why_len)
+{
+	struct pkt inner = {};
+	struct l4_view iv;
+	const __u8 *q;
+	size_t qlen;
+
+	if (v->len < 8) {
+		snprintf(why, why_len, "ICMP message of %zu bytes", v->len);
+		return false;
+	}
+	if (csum_finish_rfc1071(icmp_sum(v))) {
+		snprintf(why, why_len, "ICMP checksum 0x%04x is wrong", v->l4[2] << 8 | v->l4[3]);
+		return false;
+	}
+	if (!icmp_is_error(v))
+		return true;
+	q = v->l4 + 8;
+	qlen = v->len - 8;
+	if (qlen < 20 || (q[0] >> 4) != (v->proto == IPPROTO_ICMPV6 ? 6 : 4))
+		return true;
+	if ((q[0] >> 4) == 4 && (q[0] & 15) >= 5 && (size_t)(q[0] & 15) * 4 <= qlen &&
+	    csum_finish_rfc1071(csum_partial_rfc1071(q, (q[0] & 15) * 4, 0))) {
+		snprintf(why, why_len, "quoted IPv4 header checksum 0x%04x is wrong",
+			 q[10] << 8 | q[11]);
+		return false;
+	}
+	/* A whole quoted datagram: its own TCP/UDP checksum too, as a frame of its own. */
+	inner.data[12] = (q[0] >> 4) == 6 ? ETH_P_IPV6 >> 8 : ETH_P_IP >> 8;
+	inner.data[13] = (q[0] >> 4) == 6 ? ETH_P_IPV6 & 0xff : ETH_P_IP & 0xff;
+	memcpy(inner.data + ETH_HLEN, q, qlen);
+	inner.len = ETH_HLEN + qlen;
+	if (!l4_view(&inner, &iv))
+		return true;
+	if (!pkt_csums_ok(&inner, why, why_len)) {
+		snprintf(why + strlen(why), why_len - strlen(why), " (in the quote)");
+		return false;
+	}
+	return true;
+}
+
+__u8 *pkt_icmp(struct pkt *p)
+{
+	struct l4_view v;
+
+	if (!ul_view(p, &v) || (v.proto != IPPROTO_ICMP && v.proto != IPPROTO_ICMPV6) ||
+	    v.len < 8)
+		return NULL;
+	return v.l4;
+}
+
+void pkt_icmp_fix_csum(struct pkt *p)
+{
+	struct l4_view v;
+	__u16 c;
+
+	if (!pkt_icmp(p) || !ul_view(p, &v))
+		return;
+	v.l4[2] = v.l4[3] = 0;
+	c = csum_finish_rfc1071(icmp_sum(&v));
+	v.l4[2] = c >> 8;
+	v.l4[3] = c;
+}
+
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code,
+			 __u32 rest, const struct pkt *inner, __u32 quote)
+{
+	size_t in_off = pkt_l3_off(inner);
+	struct pkt_spec o = *s;
+	__u8 *icmp;
+	int err;
+
+	if (in_off + quote > inner->len || quote > 300)
+		return -EINVAL;
+	o.proto = is_v6(s->saddr) ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	o.payload = quote;
+	err = pkt_build(p, &o);
+	if (err)
+		return err;
+	icmp = pkt_icmp(p);
+	if (!icmp)
+		return -EINVAL;
+	icmp[0] = type;
+	icmp[1] = code;
+	icmp[4] = rest >> 24;
+	icmp[5] = rest >> 16;
+	icmp[6] = rest >> 8;
+	icmp[7] = rest;
+	memcpy(icmp + 8, inner->data + in_off, quote);
+	pkt_icmp_fix_csum(p);
+	return 0;
+}
+
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 {
 	size_t off = pkt_l3_off(p);
@@ -396,6 +520,8 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 			return false;
 		}
 	}
+	if (ul_view(p, &v) && (v.proto == IPPROTO_ICMP || v.proto == IPPROTO_ICMPV6))
+		return icmp_csums_ok(&v, why, why_len);
 	if (!l4_view(p, &v)) {
 		snprintf(why, why_len, "no TCP/UDP header to check");
 		return false;

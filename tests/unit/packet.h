@@ -70,7 +70,22 @@ __u16 csum_finish_rfc1071(__u32 sum); /* in host order: write it with htons() */
 /*
  * Verifies from scratch the IPv4 header checksum and the TCP/UDP checksum over the pseudo
  * header (a UDP/IPv4 checksum of 0 means none). On failure, writes why into why.
+ * An ICMP/ICMPv6 frame: its checksum (ICMPv6's over the pseudo header), and in an error's quote
+ * the inner IPv4 header checksum when the quote holds the header, the inner TCP/UDP checksum
+ * when it holds the whole inner datagram.
  */
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
+
+/*
+ * An ICMP error (ICMPv6 if s's addresses are IPv6) from s->saddr to s->daddr, with s's MACs,
+ * tag, TTL and fragment fields (s->proto, ports and payload are ignored): type, code, the four
+ * bytes after the checksum (rest, host order: unused, next-hop MTU, MTU or pointer), then the
+ * first `quote` bytes of inner's IP datagram, from its IP header on. 0 or -EINVAL.
+ */
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code,
+			 __u32 rest, const struct pkt *inner, __u32 quote);
+/* The ICMP/ICMPv6 header of an unfragmented frame, or NULL; and its checksum recomputed. */
+__u8 *pkt_icmp(struct pkt *p);
+void pkt_icmp_fix_csum(struct pkt *p);
 
 #endif /* VEER_TEST_PACKET_H */

@@ -19,9 +19,11 @@ LB_TEST(lb_not_vip)
 		 VEER_PASS_NOT_VIP},
 		{"VIP address and port, other protocol", &P.udp_port80, FROM_CLIENT, XDP_PASS, NULL,
 		 VEER_PASS_NOT_VIP},
-		{"ICMP to the VIP", &P.icmp4, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
+		{"ICMP echo to another address", &P.icmp4, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_NOT_VIP},
 		{"other IPv6 address", &P.other6, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
-		{"ICMPv6 to the VIP", &P.icmp6, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
+		{"ICMPv6 echo to another address", &P.icmp6, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_NOT_VIP},
 		{"ARP", &P.arp, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_IP},
 	};
 
