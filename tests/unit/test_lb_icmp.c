@@ -233,13 +233,20 @@ struct err_def {
 	__u32 quote;	  /* bytes of the quoted datagram; 0 = all of it */
 };
 
+/* The error's frame, where a test wants other than untagged and TTL 64. */
+struct err_frame {
+	__u16 vlan; /* 802.1Q TCI */
+	__u8 ttl;
+};
+
 /*
  * The error as it reaches veer and as it must leave. Toward the client: from the backend (whose
  * address becomes the VIP's) or a router (kept). Toward the VIP: from the client or a router,
  * to the VIP, which becomes the backend. Forwarded (redirect): next hop's MACs, TTL 63; handed
  * to the stack: MACs and TTL as they came.
  */
-static bool err_build(const struct err_def *e, bool redirect, struct pkt *in, struct pkt *out)
+static bool err_build_frame(const struct err_def *e, const struct err_frame *fr, bool redirect,
+			    struct pkt *in, struct pkt *out)
 {
 	const struct flow *fl = e->fl;
 	bool v6 = is6(fl->client);
@@ -274,12 +281,20 @@ static bool err_build(const struct err_def *e, bool redirect, struct pkt *in, st
 			memcpy(so.smac, MAC_VB0, 6);
 		}
 	}
-	if (redirect)
-		so.ttl = 63;
+	si.vlan = so.vlan = fr->vlan;
+	si.ttl = fr->ttl;
+	so.ttl = redirect ? (fr->ttl ? fr->ttl : 64) - 1 : fr->ttl;
 	return ASSERT_OK(pkt_build_icmp_error(in, &si, e->type, e->code, e->rest, &qin, qlen),
 			 e->name) &&
 	       ASSERT_OK(pkt_build_icmp_error(out, &so, e->type, e->code, e->rest, &qout, qlen),
 			 e->name);
+}
+
+static bool err_build(const struct err_def *e, bool redirect, struct pkt *in, struct pkt *out)
+{
+	static const struct err_frame plain = {0, 0};
+
+	return err_build_frame(e, &plain, redirect, in, out);
 }
 
 /* Runs each error against the flows of the family (opened with their replies). */
@@ -378,4 +393,206 @@ LB_TEST(lb_icmp_err6_to_vip)
 	};
 
 	err_run(e, ARRAY_LEN(e), &TCP6, &UDP6);
+}
+
+/*
+ * Rewritten but handed to the stack: the reply entry has no next hop before the backend's first
+ * reply, and a frame with an 802.1Q tag is never redirected (as in nat_forward). Counted
+ * icmp_error all the same. A TTL that would expire at veer: passed untouched (ttl).
+ */
+LB_TEST(lb_icmp_err_stack)
+{
+	static const struct err_def no_hop4 = {"IPv4, reply entry without a hop", &TCP4, true,
+					       false, 3, 4, 1400, 0};
+	static const struct err_def no_hop6 = {"IPv6, reply entry without a hop", &TCP6, true,
+					       false, 2, 0, 1280, 0};
+	static const struct err_def vlan4 = {"802.1Q, to the VIP", &UDP4, false, false, 3, 3, 0,
+					     28};
+	static const struct err_def ttl1 = {"TTL 1, to the client", &UDP4, true, true, 3, 3, 0,
+					    28};
+	static const struct err_def ttl1_6 = {"hop limit 1, to the VIP", &UDP6, false, true, 1, 4,
+					      0, 48};
+	static const struct err_frame tagged = {100, 0}, expiring = {0, 1};
+	struct pkt in[5], out[5];
+	struct lb_fixture fx[] = {
+		{no_hop4.name, &in[0], FROM_BACKEND, XDP_PASS, &out[0], VEER_FWD_ICMP_ERROR},
+		{no_hop6.name, &in[1], FROM_BACKEND, XDP_PASS, &out[1], VEER_FWD_ICMP_ERROR},
+		{vlan4.name, &in[2], FROM_CLIENT, XDP_PASS, &out[2], VEER_FWD_ICMP_ERROR},
+		{ttl1.name, &in[3], FROM_BACKEND, XDP_PASS, NULL, VEER_PASS_TTL},
+		{ttl1_6.name, &in[4], FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_TTL},
+	};
+	struct veer_flow f;
+
+	if (!lb_begin() || !lb_vips_basic() || !flow_open(&TCP4, false) ||
+	    !flow_open(&TCP6, false) || !flow_open(&UDP4, true) || !flow_open(&UDP6, true))
+		return;
+	if (!err_build(&no_hop4, false, &in[0], &out[0]) ||
+	    !err_build(&no_hop6, false, &in[1], &out[1]) ||
+	    !err_build_frame(&vlan4, &tagged, false, &in[2], &out[2]) ||
+	    !err_build_frame(&ttl1, &expiring, true, &in[3], &out[3]) ||
+	    !err_build_frame(&ttl1_6, &expiring, true, &in[4], &out[4]) ||
+	    !lb_fixtures_run(fx, ARRAY_LEN(fx)))
+		return;
+	/* The error resolved no hop: the first reply still does. */
+	if (ASSERT_TRUE(lb_flow_get(BE_TCP4.addr, 8080, CLIENT4, TCP4.cport, IPPROTO_TCP, &f),
+			"reply entry"))
+		ASSERT_EQ(f.ifindex, 0, "reply entry: still no hop");
+}
+
+/* The quote of an error (a copy to edit), and the inner IPv4 header's checksum recomputed. */
+static __u8 *quote_of(struct pkt *p)
+{
+	return pkt_icmp(p) + 8;
+}
+
+static void quote_fix_ip4(struct pkt *p)
+{
+	__u8 *q = quote_of(p);
+	__u16 c;
+
+	q[10] = q[11] = 0;
+	c = csum_finish_rfc1071(csum_partial_rfc1071(q, 20, 0));
+	q[10] = c >> 8;
+	q[11] = c;
+}
+
+/*
+ * Quotes veer cannot read or that contradict themselves, about a flow or possibly one: dropped
+ * (bad_icmp), never rewritten. An inner IPv4 header checksum is checked only for a quote that
+ * matches a flow: elsewhere it is not veer's business.
+ */
+LB_TEST(lb_icmp_err_bad_quote)
+{
+	static const struct err_def base4 = {"IPv4", &TCP4, true, false, 3, 4, 1400, 0};
+	static const struct err_def base6 = {"IPv6", &TCP6, true, false, 2, 0, 1280, 0};
+	static const struct flow other = {CLIENT4, OTHER4, 40100, 80, IPPROTO_TCP, &BE_TCP4};
+	static const struct err_def other4 = {"no flow", &other, false, true, 3, 3, 0, 0};
+	enum { Q27, Q20, Q10, QPAD, VER6, IHL4, IHL15, TOT19, CSUM, Q6_47, Q6_30, VER4, NOFLOW,
+	       N };
+	struct pkt in[N], out;
+	struct lb_fixture fx[] = {
+		{"IPv4 quote: 7 bytes of TCP", &in[Q27], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: header only", &in[Q20], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: header cut", &in[Q10], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: 7 bytes of TCP, then Ethernet padding", &in[QPAD], FROM_BACKEND,
+		 XDP_DROP, NULL, VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: version 6", &in[VER6], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: IHL 4", &in[IHL4], FROM_BACKEND, XDP_DROP, NULL, VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: IHL 15 in 28 bytes", &in[IHL15], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote: total length 19", &in[TOT19], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote of a flow: header checksum wrong", &in[CSUM], FROM_BACKEND, XDP_DROP,
+		 NULL, VEER_DROP_BAD_ICMP},
+		{"IPv6 quote: 7 bytes of TCP", &in[Q6_47], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv6 quote: header cut", &in[Q6_30], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv6 quote: version 4", &in[VER4], FROM_BACKEND, XDP_DROP, NULL,
+		 VEER_DROP_BAD_ICMP},
+		{"IPv4 quote of no flow: header checksum wrong", &in[NOFLOW], FROM_CLIENT, XDP_PASS,
+		 NULL, VEER_PASS_NOT_VIP},
+	};
+	struct err_def e;
+	bool ok = true;
+
+	if (!lb_begin() || !lb_vips_basic() || !flow_open(&TCP4, true) || !flow_open(&TCP6, true))
+		return;
+	e = base4;
+	for (int i = Q27; i <= CSUM; i++) {
+		e.quote = i == Q27 || i == QPAD ? 27 : i == Q20 ? 20 : i == Q10 ? 10 : 28;
+		ok &= err_build(&e, true, &in[i], &out);
+	}
+	e = base6;
+	e.quote = 47;
+	ok &= err_build(&e, true, &in[Q6_47], &out);
+	e.quote = 30;
+	ok &= err_build(&e, true, &in[Q6_30], &out);
+	e.quote = 0;
+	ok &= err_build(&e, true, &in[VER4], &out);
+	ok &= err_build(&other4, true, &in[NOFLOW], &out);
+	if (!ok)
+		return;
+	in[QPAD].len += 20; /* zeroes past the datagram */
+	quote_of(&in[VER6])[0] = 0x65;
+	quote_of(&in[IHL4])[0] = 0x44;
+	quote_of(&in[IHL15])[0] = 0x4f;
+	quote_of(&in[TOT19])[2] = 0;
+	quote_of(&in[TOT19])[3] = 19;
+	quote_fix_ip4(&in[TOT19]);
+	quote_of(&in[CSUM])[10] ^= 0x5a;
+	quote_of(&in[VER4])[0] = 0x45;
+	quote_of(&in[NOFLOW])[10] ^= 0x5a;
+	for (int i = 0; i < N; i++)
+		pkt_icmp_fix_csum(&in[i]);
+	ASSERT_EQ(in[QPAD].len, in[Q27].len + 20, "fixture: padded");
+	lb_fixtures_run(fx, ARRAY_LEN(fx));
+}
+
+/*
+ * Errors veer has no business with, passed untouched: a quote of a packet of no VIP, a forged
+ * quote of a flow that does not exist (either direction), quotes of what veer never tracks (an
+ * ICMP packet, a later fragment, an IPv6 packet behind an extension header), and ICMP types
+ * veer does not rewrite (an IPv4 redirect about a flow).
+ */
+LB_TEST(lb_icmp_err_not_vip)
+{
+	static const struct flow no_vip = {CLIENT4, OTHER4, 40100, 80, IPPROTO_TCP, &BE_TCP4};
+	static const struct flow forged = {CLIENT4, VIP4, 40999, 80, IPPROTO_TCP, &BE_TCP4};
+	static const struct flow forged6 = {CLIENT6, VIP6, 40999, 53, IPPROTO_UDP, &BE_UDP6};
+	static const struct err_def e[] = {
+		{"quote of a packet to no VIP", &no_vip, false, true, 3, 1, 0, 0},
+		{"forged quote client -> backend", &forged, true, false, 3, 4, 1400, 0},
+		{"forged quote VIP -> client", &forged, false, true, 11, 0, 0, 28},
+		{"forged IPv6 quote VIP -> client", &forged6, false, false, 1, 4, 0, 48},
+		{"redirect about a flow", &TCP4, true, true, 5, 1, 0xc612fe01, 0},
+	};
+	enum { ICMPQ = ARRAY_LEN(e), FRAGQ, EXTQ, N };
+	struct pkt in[N], out, inner;
+	struct lb_fixture fx[N];
+	struct pkt_spec s, o = {};
+	bool ok = true;
+
+	if (!lb_begin() || !lb_vips_basic() || !flow_open(&TCP4, true) ||
+	    !flow_open(&UDP6, true))
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(e); i++) {
+		ok &= err_build(&e[i], true, &in[i], &out);
+		fx[i] = (struct lb_fixture){e[i].name, &in[i],
+					    e[i].to_client ? FROM_BACKEND : FROM_CLIENT, XDP_PASS,
+					    NULL, VEER_PASS_NOT_VIP};
+	}
+	/* Errors from a router to the client about its ICMP, its later fragment, its IPv6. */
+	o.saddr = ROUTER_B4;
+	o.daddr = CLIENT4;
+	memcpy(o.smac, MAC_ROUTER_B, 6);
+	memcpy(o.dmac, MAC_VB0, 6);
+	s = lb_spec_fwd(lb_spec_c2v(CLIENT4, 0, VIP4, 0, IPPROTO_ICMP), &BE_TCP4, true);
+	ok &= lb_pkt_build(&inner, s, "ICMP quote") &&
+	      ASSERT_OK(pkt_build_icmp_error(&in[ICMPQ], &o, 11, 0, 0, &inner, 28), "ICMP quote");
+	s = lb_spec_fwd(flow_c2v(&TCP4), &BE_TCP4, true);
+	s.frag = 185; /* offset 1480: no TCP header, its first bytes are data */
+	ok &= lb_pkt_build(&inner, s, "fragment quote") &&
+	      ASSERT_OK(pkt_build_icmp_error(&in[FRAGQ], &o, 3, 4, 1400, &inner, 28),
+			"fragment quote");
+	o.saddr = ROUTER_B6;
+	o.daddr = CLIENT6;
+	s = lb_spec_fwd(flow_c2v(&UDP6), &BE_UDP6, true);
+	s.v6_frag = true; /* an atomic fragment: the UDP header behind a fragment header */
+	ok &= lb_pkt_build(&inner, s, "extension header quote") &&
+	      ASSERT_OK(pkt_build_icmp_error(&in[EXTQ], &o, 2, 0, 1280, &inner,
+					     inner.len - ETH_HLEN),
+			"extension header quote");
+	fx[ICMPQ] = (struct lb_fixture){"quote of an ICMP echo", &in[ICMPQ], FROM_BACKEND,
+					XDP_PASS, NULL, VEER_PASS_NOT_VIP};
+	fx[FRAGQ] = (struct lb_fixture){"quote of a later fragment", &in[FRAGQ], FROM_BACKEND,
+					XDP_PASS, NULL, VEER_PASS_NOT_VIP};
+	fx[EXTQ] = (struct lb_fixture){"IPv6 quote behind a fragment header", &in[EXTQ],
+				       FROM_BACKEND, XDP_PASS, NULL, VEER_PASS_NOT_VIP};
+	if (ok)
+		lb_fixtures_run(fx, N);
 }
