@@ -32,17 +32,17 @@
 #include "nat.h"
 #include "stats.h"
 
-#define VEER_ICMP_ECHOREPLY	  0
-#define VEER_ICMP_DEST_UNREACH	  3
-#define VEER_ICMP_ECHO		  8
-#define VEER_ICMP_TIME_EXCEEDED	  11
-#define VEER_ICMP_PARAMETERPROB	  12
-#define VEER_ICMP6_DEST_UNREACH	  1
-#define VEER_ICMP6_PKT_TOOBIG	  2
-#define VEER_ICMP6_TIME_EXCEED	  3
-#define VEER_ICMP6_PARAMPROB	  4
-#define VEER_ICMP6_ECHO_REQUEST	  128
-#define VEER_ICMP6_ECHO_REPLY	  129
+#define VEER_ICMP_ECHOREPLY	0
+#define VEER_ICMP_DEST_UNREACH	3
+#define VEER_ICMP_ECHO		8
+#define VEER_ICMP_TIME_EXCEEDED 11
+#define VEER_ICMP_PARAMETERPROB 12
+#define VEER_ICMP6_DEST_UNREACH 1
+#define VEER_ICMP6_PKT_TOOBIG	2
+#define VEER_ICMP6_TIME_EXCEED	3
+#define VEER_ICMP6_PARAMPROB	4
+#define VEER_ICMP6_ECHO_REQUEST 128
+#define VEER_ICMP6_ECHO_REPLY	129
 
 /* TTL / hop limit of an echo reply: Linux's default. */
 #define VEER_ICMP_ECHO_TTL 64
@@ -72,9 +72,11 @@ static __always_inline bool icmp_is_error(__u8 type, bool v6)
 	       type == VEER_ICMP_PARAMETERPROB;
 }
 
-/* Counts reason and sends the rewritten frame out of ifindex. */
-static __always_inline int icmp_send(void *ctx, const enum veer_hook hook, __u32 reason,
-				     __u32 ifindex)
+/*
+ * Counts reason and sends the frame out of ifindex. lb_main counts only what it is returned as
+ * a reason; a redirect is returned as the verdict itself.
+ */
+static __always_inline int icmp_redirect(__u32 reason, __u32 ifindex)
 {
 	count_reason(reason);
 	return bpf_redirect(ifindex, 0);
@@ -139,7 +141,7 @@ static __always_inline int icmp_echo_reply(void *ctx, const enum veer_hook hook,
 		csum_apply(&iph->check, csum_diff16(0, old, *ttl_proto));
 	}
 	if (hook == HOOK_TC)
-		return icmp_send(ctx, hook, VEER_TX_ICMP_ECHO, ctx_ifindex(ctx, hook));
+		return icmp_redirect(VEER_TX_ICMP_ECHO, ctx_ifindex(ctx, hook));
 	count_reason(VEER_TX_ICMP_ECHO);
 	return XDP_TX;
 }
@@ -297,7 +299,7 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 		icmp_hop_csum(ctx, hook, hop_old, *(__u16 *)&((struct ipv6hdr *)p->l3)->nexthdr);
 	__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
 	__builtin_memcpy(p->eth->h_source, f->smac, 6);
-	return icmp_send(ctx, hook, VEER_FWD_ICMP_ERROR, f->ifindex);
+	return icmp_redirect(VEER_FWD_ICMP_ERROR, f->ifindex);
 }
 
 /*

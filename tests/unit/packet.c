@@ -454,8 +454,7 @@ __u8 *pkt_icmp(struct pkt *p)
 {
 	struct l4_view v;
 
-	if (!ul_view(p, &v) || (v.proto != IPPROTO_ICMP && v.proto != IPPROTO_ICMPV6) ||
-	    v.len < 8)
+	if (!ul_view(p, &v) || (v.proto != IPPROTO_ICMP && v.proto != IPPROTO_ICMPV6) || v.len < 8)
 		return NULL;
 	return v.l4;
 }
@@ -473,8 +472,8 @@ void pkt_icmp_fix_csum(struct pkt *p)
 	v.l4[3] = c;
 }
 
-int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code,
-			 __u32 rest, const struct pkt *inner, __u32 quote)
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 rest,
+			 const struct pkt *inner, __u32 quote)
 {
 	size_t in_off = pkt_l3_off(inner);
 	struct pkt_spec o = *s;

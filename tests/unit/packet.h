@@ -82,8 +82,8 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
  * bytes after the checksum (rest, host order: unused, next-hop MTU, MTU or pointer), then the
  * first `quote` bytes of inner's IP datagram, from its IP header on. 0 or -EINVAL.
  */
-int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code,
-			 __u32 rest, const struct pkt *inner, __u32 quote);
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 rest,
+			 const struct pkt *inner, __u32 quote);
 /* The ICMP/ICMPv6 header of an unfragmented frame, or NULL; and its checksum recomputed. */
 __u8 *pkt_icmp(struct pkt *p);
 void pkt_icmp_fix_csum(struct pkt *p);

@@ -32,11 +32,11 @@ static bool is6(const char *addr)
 /* ---- 6: echo ---- */
 
 /* A client's echo request (TTL 57, so that the reply's 64 shows) and, if asked, its reply. */
-static bool echo_pair(const char *client, const char *dst, enum side from, __u16 vlan,
-		      __u8 ip_opts, struct pkt *req, struct pkt *reply)
+static bool echo_pair(const char *client, const char *dst, enum side from, __u16 vlan, __u8 ip_opts,
+		      struct pkt *req, struct pkt *reply)
 {
-	struct pkt_spec s = lb_spec_c2v(client, 0, dst, 0, is6(client) ? IPPROTO_ICMPV6
-								     : IPPROTO_ICMP);
+	struct pkt_spec s =
+		lb_spec_c2v(client, 0, dst, 0, is6(client) ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
 	__u8 *icmp;
 
 	s.ttl = 57;
@@ -84,8 +84,8 @@ LB_TEST(lb_icmp_echo)
 		 VEER_PASS_NOT_VIP},
 		{"echo reply to the VIP address", &reply4, FROM_CLIENT, XDP_PASS, NULL,
 		 VEER_PASS_NOT_VIP},
-		{"first fragment of an echo to the VIP address", &frag4, FROM_CLIENT, XDP_PASS, NULL,
-		 VEER_PASS_NOT_VIP},
+		{"first fragment of an echo to the VIP address", &frag4, FROM_CLIENT, XDP_PASS,
+		 NULL, VEER_PASS_NOT_VIP},
 		{"ICMP (not ICMPv6) echo over IPv6", &v4in6, FROM_CLIENT, XDP_PASS, NULL,
 		 VEER_PASS_NOT_VIP},
 	};
@@ -124,34 +124,37 @@ LB_TEST(lb_icmp_echo)
 LB_TEST(lb_icmp_echo_vip_refcount)
 {
 	struct pkt req, rep;
-	struct lb_fixture answered = {"echo, VIP address", &req, FROM_CLIENT, tx_verdict(),
-				      &rep, VEER_TX_ICMP_ECHO};
-	struct lb_fixture passed = {"echo, no VIP at the address", &req, FROM_CLIENT, XDP_PASS,
-				    NULL, VEER_PASS_NOT_VIP};
+	struct lb_fixture fx[] = {
+		{"echo, VIP address", &req, FROM_CLIENT, XDP_TX, &rep, VEER_TX_ICMP_ECHO},
+		{"echo, no VIP at the address", &req, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_NOT_VIP},
+	};
+	const struct lb_fixture *answered = &fx[0], *passed = &fx[1];
 	struct veer_vip_addr_key k = {};
 	__u32 n = 0;
 
+	fx[0].verdict = tx_verdict();
 	if (!lb_begin() || !echo_pair(CLIENT4, VIP4, FROM_CLIENT, 0, 0, &req, &rep) ||
-	    !lb_fixture_run(&passed))
+	    !lb_fixture_run(passed))
 		return;
 	k.family = lb_addr_parse(VIP4, &k.addr);
 	if (!lb_add_vip(VIP_TCP4, VIP4, 80, IPPROTO_TCP, 0, VEER_MODE_NAT) ||
 	    !lb_add_vip(VIP_UDP4, VIP4, 53, IPPROTO_UDP, 0, VEER_MODE_NAT) ||
 	    !lb_add_vip(VIP_TCP6, VIP6, 80, IPPROTO_TCP, 0, VEER_MODE_NAT) ||
-	    !lb_fixture_run(&answered))
+	    !lb_fixture_run(answered))
 		return;
 	ASSERT_OK(bpf_map__lookup_elem(lb_env.skel->maps.veer_vip_addrs, &k, sizeof(k), &n,
 				       sizeof(n), 0),
 		  "address entry");
 	ASSERT_EQ(n, 2, "two VIPs at the address");
 	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_vip_addrs), 2, "two addresses");
-	if (!lb_del_vip(VIP4, 80, IPPROTO_TCP) || !lb_fixture_run(&answered))
+	if (!lb_del_vip(VIP4, 80, IPPROTO_TCP) || !lb_fixture_run(answered))
 		return;
 	ASSERT_OK(bpf_map__lookup_elem(lb_env.skel->maps.veer_vip_addrs, &k, sizeof(k), &n,
 				       sizeof(n), 0),
 		  "address entry");
 	ASSERT_EQ(n, 1, "one VIP left at the address");
-	if (!lb_del_vip(VIP4, 53, IPPROTO_UDP) || !lb_fixture_run(&passed))
+	if (!lb_del_vip(VIP4, 53, IPPROTO_UDP) || !lb_fixture_run(passed))
 		return;
 	ASSERT_ERR(bpf_map__lookup_elem(lb_env.skel->maps.veer_vip_addrs, &k, sizeof(k), &n,
 					sizeof(n), 0),
@@ -210,11 +213,14 @@ static bool flow_open(const struct flow *fl, bool reply)
  *   to_client: the client's packet to the backend; back: the client's to the VIP.
  *   else:      the backend's reply from the VIP; back: the backend's own reply.
  */
-static bool quote_pair(const struct flow *fl, bool to_client, struct pkt *in, struct pkt *out)
+static bool quote_pair(const struct flow *fl, bool to_client, void (*shape)(struct pkt_spec *),
+		       struct pkt *in, struct pkt *out)
 {
 	struct pkt_spec s = to_client ? flow_c2v(fl) : flow_b2c(fl);
 	bool ok;
 
+	if (shape)
+		shape(&s);
 	if (to_client)
 		ok = lb_pkt_build(in, lb_spec_fwd(s, fl->be, true), "quote");
 	else
@@ -226,17 +232,18 @@ static bool quote_pair(const struct flow *fl, bool to_client, struct pkt *in, st
 struct err_def {
 	const char *name;
 	const struct flow *fl;
-	bool to_client;	  /* quote client -> backend, error to the client; else quote VIP -> client */
+	bool to_client; /* quote client -> backend, error to the client; else quote VIP -> client */
 	bool from_router; /* sent by a router on the way, not by the backend / the client */
 	__u8 type, code;
-	__u32 rest;	  /* the 4 bytes after the checksum: MTU, pointer */
-	__u32 quote;	  /* bytes of the quoted datagram; 0 = all of it */
+	__u32 rest;  /* the 4 bytes after the checksum: MTU, pointer */
+	__u32 quote; /* bytes of the quoted datagram; 0 = all of it */
 };
 
-/* The error's frame, where a test wants other than untagged and TTL 64. */
+/* The error's frame and quote, where a test wants other than untagged, TTL 64, plain. */
 struct err_frame {
 	__u16 vlan; /* 802.1Q TCI */
 	__u8 ttl;
+	void (*shape)(struct pkt_spec *s); /* applied to the quoted packet's spec */
 };
 
 /*
@@ -254,7 +261,7 @@ static bool err_build_frame(const struct err_def *e, const struct err_frame *fr,
 	struct pkt qin, qout;
 	__u32 qlen;
 
-	if (!quote_pair(fl, e->to_client, &qin, &qout))
+	if (!quote_pair(fl, e->to_client, fr->shape, &qin, &qout))
 		return false;
 	qlen = e->quote ? e->quote : qin.len - ETH_HLEN;
 	if (e->to_client) {
@@ -292,7 +299,7 @@ static bool err_build_frame(const struct err_def *e, const struct err_frame *fr,
 
 static bool err_build(const struct err_def *e, bool redirect, struct pkt *in, struct pkt *out)
 {
-	static const struct err_frame plain = {0, 0};
+	static const struct err_frame plain = {0, 0, NULL};
 
 	return err_build_frame(e, &plain, redirect, in, out);
 }
@@ -309,15 +316,16 @@ static void err_run(const struct err_def *e, size_t n, const struct flow *tcp,
 
 	if (!lb_begin() || !lb_vips_basic() || !flow_open(tcp, true) || !flow_open(udp, true))
 		return;
-	if (!ASSERT_TRUE(lb_flow_get(tcp->client, tcp->cport, tcp->vip, tcp->vport, tcp->proto,
-				     &before),
-			 "forward entry"))
+	if (!ASSERT_TRUE(
+		    lb_flow_get(tcp->client, tcp->cport, tcp->vip, tcp->vport, tcp->proto, &before),
+		    "forward entry"))
 		return;
 	vip_before = lb_counters(vip_stats, tcp->be == &BE_TCP4 ? VIP_TCP4 : VIP_TCP6);
 	be_before = lb_counters(be_stats, tcp->be->id);
 	for (size_t i = 0; i < n; i++) {
-		struct lb_fixture fx = {e[i].name,   &in, e[i].to_client ? FROM_BACKEND : FROM_CLIENT,
-					XDP_REDIRECT, &out, VEER_FWD_ICMP_ERROR};
+		struct lb_fixture fx = {
+			e[i].name,    &in,  e[i].to_client ? FROM_BACKEND : FROM_CLIENT,
+			XDP_REDIRECT, &out, VEER_FWD_ICMP_ERROR};
 
 		if (err_build(&e[i], true, &in, &out))
 			lb_fixture_run(&fx);
@@ -331,9 +339,9 @@ static void err_run(const struct err_def *e, size_t n, const struct flow *tcp,
 		     "backend counters unchanged");
 	ASSERT_EQ(vip_after.packets, 1, "VIP: the flow's packet");
 	ASSERT_EQ(vip_after.reply_packets, 1, "VIP: the flow's reply");
-	if (ASSERT_TRUE(lb_flow_get(tcp->client, tcp->cport, tcp->vip, tcp->vport, tcp->proto,
-				    &after),
-			"forward entry"))
+	if (ASSERT_TRUE(
+		    lb_flow_get(tcp->client, tcp->cport, tcp->vip, tcp->vport, tcp->proto, &after),
+		    "forward entry"))
 		ASSERT_EQ(after.last_seen, before.last_seen, "forward entry not refreshed");
 	ASSERT_EQ(lb_flow_count(), 4, "flow entries");
 }
@@ -402,17 +410,16 @@ LB_TEST(lb_icmp_err6_to_vip)
  */
 LB_TEST(lb_icmp_err_stack)
 {
-	static const struct err_def no_hop4 = {"IPv4, reply entry without a hop", &TCP4, true,
-					       false, 3, 4, 1400, 0};
-	static const struct err_def no_hop6 = {"IPv6, reply entry without a hop", &TCP6, true,
-					       false, 2, 0, 1280, 0};
-	static const struct err_def vlan4 = {"802.1Q, to the VIP", &UDP4, false, false, 3, 3, 0,
-					     28};
-	static const struct err_def ttl1 = {"TTL 1, to the client", &UDP4, true, true, 3, 3, 0,
-					    28};
-	static const struct err_def ttl1_6 = {"hop limit 1, to the VIP", &UDP6, false, true, 1, 4,
-					      0, 48};
-	static const struct err_frame tagged = {100, 0}, expiring = {0, 1};
+	static const struct err_def no_hop4 = {
+		"IPv4, reply entry without a hop", &TCP4, true, false, 3, 4, 1400, 0};
+	static const struct err_def no_hop6 = {
+		"IPv6, reply entry without a hop", &TCP6, true, false, 2, 0, 1280, 0};
+	static const struct err_def vlan4 = {
+		"802.1Q, to the VIP", &UDP4, false, false, 3, 3, 0, 28};
+	static const struct err_def ttl1 = {"TTL 1, to the client", &UDP4, true, true, 3, 3, 0, 28};
+	static const struct err_def ttl1_6 = {
+		"hop limit 1, to the VIP", &UDP6, false, true, 1, 4, 0, 48};
+	static const struct err_frame tagged = {100, 0, NULL}, expiring = {0, 1, NULL};
 	struct pkt in[5], out[5];
 	struct lb_fixture fx[] = {
 		{no_hop4.name, &in[0], FROM_BACKEND, XDP_PASS, &out[0], VEER_FWD_ICMP_ERROR},
@@ -456,6 +463,43 @@ static void quote_fix_ip4(struct pkt *p)
 	q[11] = c;
 }
 
+static void with_ip_opts(struct pkt_spec *s)
+{
+	s->ip_opts = 8;
+}
+
+static void without_udp_csum(struct pkt_spec *s)
+{
+	s->udp_nocsum = true;
+}
+
+/*
+ * Quotes of other shapes: an inner IPv4 header with options (the ports behind it), and a
+ * UDP/IPv4 datagram sent without a checksum, whose 0 stays 0.
+ */
+LB_TEST(lb_icmp_err_quote_shapes)
+{
+	static const struct err_def opts = {"inner IPv4 options", &TCP4, true, true, 3, 4, 1400, 0};
+	static const struct err_def nocsum = {
+		"inner UDP without checksum", &UDP4, false, false, 3, 3, 0, 28};
+	static const struct err_frame with_opts = {0, 0, with_ip_opts};
+	static const struct err_frame no_csum = {0, 0, without_udp_csum};
+	struct pkt in[2], out[2];
+	struct lb_fixture fx[] = {
+		{opts.name, &in[0], FROM_BACKEND, XDP_REDIRECT, &out[0], VEER_FWD_ICMP_ERROR},
+		{nocsum.name, &in[1], FROM_CLIENT, XDP_REDIRECT, &out[1], VEER_FWD_ICMP_ERROR},
+	};
+
+	if (!lb_begin() || !lb_vips_basic() || !flow_open(&TCP4, true) || !flow_open(&UDP4, true) ||
+	    !err_build_frame(&opts, &with_opts, true, &in[0], &out[0]) ||
+	    !err_build_frame(&nocsum, &no_csum, true, &in[1], &out[1]))
+		return;
+	ASSERT_EQ(quote_of(&in[0])[0], 0x47, "fixture: IHL 7");
+	ASSERT_EQ(quote_of(&out[1])[26] << 8 | quote_of(&out[1])[27], 0,
+		  "fixture: no UDP checksum");
+	lb_fixtures_run(fx, ARRAY_LEN(fx));
+}
+
 /*
  * Quotes veer cannot read or that contradict themselves, about a flow or possibly one: dropped
  * (bad_icmp), never rewritten. An inner IPv4 header checksum is checked only for a quote that
@@ -467,8 +511,7 @@ LB_TEST(lb_icmp_err_bad_quote)
 	static const struct err_def base6 = {"IPv6", &TCP6, true, false, 2, 0, 1280, 0};
 	static const struct flow other = {CLIENT4, OTHER4, 40100, 80, IPPROTO_TCP, &BE_TCP4};
 	static const struct err_def other4 = {"no flow", &other, false, true, 3, 3, 0, 0};
-	enum { Q27, Q20, Q10, QPAD, VER6, IHL4, IHL15, TOT19, CSUM, Q6_47, Q6_30, VER4, NOFLOW,
-	       N };
+	enum { Q27, Q20, Q10, QPAD, VER6, IHL4, IHL15, TOT19, CSUM, Q6_47, Q6_30, VER4, NOFLOW, N };
 	struct pkt in[N], out;
 	struct lb_fixture fx[] = {
 		{"IPv4 quote: 7 bytes of TCP", &in[Q27], FROM_BACKEND, XDP_DROP, NULL,
@@ -557,14 +600,13 @@ LB_TEST(lb_icmp_err_not_vip)
 	struct pkt_spec s, o = {};
 	bool ok = true;
 
-	if (!lb_begin() || !lb_vips_basic() || !flow_open(&TCP4, true) ||
-	    !flow_open(&UDP6, true))
+	if (!lb_begin() || !lb_vips_basic() || !flow_open(&TCP4, true) || !flow_open(&UDP6, true))
 		return;
 	for (size_t i = 0; i < ARRAY_LEN(e); i++) {
 		ok &= err_build(&e[i], true, &in[i], &out);
-		fx[i] = (struct lb_fixture){e[i].name, &in[i],
-					    e[i].to_client ? FROM_BACKEND : FROM_CLIENT, XDP_PASS,
-					    NULL, VEER_PASS_NOT_VIP};
+		fx[i] = (struct lb_fixture){
+			e[i].name, &in[i], e[i].to_client ? FROM_BACKEND : FROM_CLIENT,
+			XDP_PASS,  NULL,   VEER_PASS_NOT_VIP};
 	}
 	/* Errors from a router to the client about its ICMP, its later fragment, its IPv6. */
 	o.saddr = ROUTER_B4;
@@ -584,15 +626,24 @@ LB_TEST(lb_icmp_err_not_vip)
 	s = lb_spec_fwd(flow_c2v(&UDP6), &BE_UDP6, true);
 	s.v6_frag = true; /* an atomic fragment: the UDP header behind a fragment header */
 	ok &= lb_pkt_build(&inner, s, "extension header quote") &&
-	      ASSERT_OK(pkt_build_icmp_error(&in[EXTQ], &o, 2, 0, 1280, &inner,
-					     inner.len - ETH_HLEN),
-			"extension header quote");
-	fx[ICMPQ] = (struct lb_fixture){"quote of an ICMP echo", &in[ICMPQ], FROM_BACKEND,
-					XDP_PASS, NULL, VEER_PASS_NOT_VIP};
-	fx[FRAGQ] = (struct lb_fixture){"quote of a later fragment", &in[FRAGQ], FROM_BACKEND,
-					XDP_PASS, NULL, VEER_PASS_NOT_VIP};
-	fx[EXTQ] = (struct lb_fixture){"IPv6 quote behind a fragment header", &in[EXTQ],
-				       FROM_BACKEND, XDP_PASS, NULL, VEER_PASS_NOT_VIP};
+	      ASSERT_OK(
+		      pkt_build_icmp_error(&in[EXTQ], &o, 2, 0, 1280, &inner, inner.len - ETH_HLEN),
+		      "extension header quote");
+	fx[ICMPQ] = (struct lb_fixture){
+		"quote of an ICMP echo", &in[ICMPQ], FROM_BACKEND, XDP_PASS, NULL,
+		VEER_PASS_NOT_VIP};
+	fx[FRAGQ] = (struct lb_fixture){"quote of a later fragment",
+					&in[FRAGQ],
+					FROM_BACKEND,
+					XDP_PASS,
+					NULL,
+					VEER_PASS_NOT_VIP};
+	fx[EXTQ] = (struct lb_fixture){"IPv6 quote behind a fragment header",
+				       &in[EXTQ],
+				       FROM_BACKEND,
+				       XDP_PASS,
+				       NULL,
+				       VEER_PASS_NOT_VIP};
 	if (ok)
 		lb_fixtures_run(fx, N);
 }
