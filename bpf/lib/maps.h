@@ -80,6 +80,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_affinity SEC(".maps");
 
+/* Fragmented datagrams: (addresses, protocol, IP id) -> the first fragment's ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_FRAGS_MAX);
+	__type(key, struct veer_frag_key);
+	__type(value, struct veer_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VEER_MAX_VIPS);

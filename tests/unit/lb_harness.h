@@ -21,8 +21,8 @@
  *                            198.18.12.2 -> 02:00:00:00:12:02, 198.18.13.2 -> 02:00:00:00:13:02
  *                198.18.11.9 has no neighbour entry: the FIB lookup fails for it.
  *
- * Every test starts from empty maps (flows, affinity, VIPs and their addresses, rings, backends,
- * counters).
+ * Every test starts from empty maps (flows, affinity, fragment records, VIPs and their
+ * addresses, rings, backends, counters).
  */
 #ifndef VEER_TEST_LB_HARNESS_H
 #define VEER_TEST_LB_HARNESS_H

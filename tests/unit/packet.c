@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -170,7 +171,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		iph->version = 4;
 		iph->ihl = ihl / 4;
 		iph->tot_len = htons(ihl + l4len);
-		iph->id = htons(0x4d2e);
+		iph->id = htons(s->ip_id ? s->ip_id : 0x4d2e);
 		iph->frag_off = htons(s->frag);
 		iph->ttl = s->ttl ? s->ttl : 64;
 		iph->protocol = s->proto;
@@ -201,7 +202,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 
 			fh->nexthdr = s->proto;
 			fh->frag_off = htons(s->frag);
-			fh->id = htonl(0x76656572);
+			fh->id = htonl(s->ip_id ? s->ip_id : 0x76656572);
 			hdrs += sizeof(*fh);
 		}
 		if (inet_pton(AF_INET6, s->saddr, &ip6h->saddr) != 1 ||
@@ -219,6 +220,105 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		return -EINVAL;
 	p->len = off;
 	return 0;
+}
+
+int pkt_build_frag(struct pkt *p, const struct pkt_spec *s, __u32 dgram_payload, __u32 off,
+		   __u32 len, bool more)
+{
+	struct pkt_spec hdr = *s, whole = *s;
+	bool v6 = is_v6(s->saddr);
+	__u8 saddr[16], daddr[16];
+	size_t l4len, at;
+	__u8 *l4;
+	int err;
+
+	if (off % 8 || off > 0xfff8 || dgram_payload > 0xffff - 60 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, s->saddr, saddr) != 1 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, s->daddr, daddr) != 1)
+		return -EINVAL;
+	l4 = calloc(1, dgram_payload + 64);
+	if (!l4)
+		return -ENOMEM;
+	whole.payload = dgram_payload;
+	l4len = build_l4(l4, &whole, false);
+	fill_l4_csum(l4, l4len, &whole, v6, saddr, daddr);
+
+	/* The headers as pkt_build makes them for a later fragment (no L4 header), then the
+	 * slice behind them and the lengths and fragment fields made true. */
+	hdr.payload = 0;
+	hdr.pad = 0;
+	hdr.v6_frag = v6;
+	hdr.frag = v6 ? 8 : 1;
+	err = pkt_build(p, &hdr);
+	at = p->len;
+	if (!err && (off + len > l4len || at + len + s->pad > PKT_MAX))
+		err = -EINVAL;
+	if (err) {
+		free(l4);
+		return err;
+	}
+	memcpy(p->data + at, l4 + off, len);
+	free(l4);
+	p->len = at + len + s->pad;
+	if (v6) {
+		struct ipv6hdr *ip6h = pkt_ip6(p);
+		struct frag6 *fh = (struct frag6 *)(ip6h + 1);
+
+		ip6h->payload_len = htons(sizeof(*fh) + len);
+		fh->frag_off = htons(off | more);
+	} else {
+		struct iphdr *iph = pkt_ip4(p);
+
+		iph->tot_len = htons(iph->ihl * 4 + len);
+		iph->frag_off = htons((more ? 0x2000 : 0) | off / 8);
+		pkt_ip4_fix_csum(p);
+	}
+	return 0;
+}
+
+bool pkt_frag_view(const struct pkt *p, struct pkt_frag_view *v)
+{
+	size_t off = pkt_l3_off(p);
+	const __u8 *l3 = p->data + off;
+
+	memset(v, 0, sizeof(*v));
+	if (off + sizeof(struct iphdr) > p->len)
+		return false;
+	v->v6 = (l3[0] >> 4) == 6;
+	if (!v->v6) {
+		const struct iphdr *iph = (const struct iphdr *)l3;
+		size_t ihl = iph->ihl * 4, tot = ntohs(iph->tot_len);
+		__u16 frag = ntohs(iph->frag_off);
+
+		if (!(frag & (0x2000 | IP_OFFSET_)) || ihl < sizeof(*iph) || tot < ihl ||
+		    off + tot > p->len)
+			return false;
+		v->id = ntohs(iph->id);
+		v->off = (frag & IP_OFFSET_) * 8;
+		v->more = frag & 0x2000;
+		v->proto = iph->protocol;
+		v->data = l3 + ihl;
+		v->len = tot - ihl;
+		v->saddr = (const __u8 *)&iph->saddr;
+		v->daddr = (const __u8 *)&iph->daddr;
+	} else {
+		const struct ipv6hdr *ip6h = (const struct ipv6hdr *)l3;
+		const struct frag6 *fh = (const struct frag6 *)(ip6h + 1);
+		size_t plen = ntohs(ip6h->payload_len);
+
+		if (off + sizeof(*ip6h) + plen > p->len || ip6h->nexthdr != NEXTHDR_FRAG ||
+		    plen < sizeof(*fh) || !(ntohs(fh->frag_off) & (IP6_OFFSET_ | 1)))
+			return false;
+		v->id = ntohl(fh->id);
+		v->off = ntohs(fh->frag_off) & IP6_OFFSET_;
+		v->more = ntohs(fh->frag_off) & 1;
+		v->proto = fh->nexthdr;
+		v->data = (const __u8 *)(fh + 1);
+		v->len = plen - sizeof(*fh);
+		v->saddr = ip6h->saddr.s6_addr;
+		v->daddr = ip6h->daddr.s6_addr;
+	}
+	return true;
 }
 
 int pkt_build_arp(struct pkt *p, const __u8 smac[6], const char *spa, const char *tpa)
@@ -505,6 +605,7 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 {
 	size_t off = pkt_l3_off(p);
 	const __u8 *l3 = p->data + off;
+	struct pkt_frag_view fv;
 	struct l4_view v;
 	__u16 got, want;
 
@@ -519,6 +620,8 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 			return false;
 		}
 	}
+	if (pkt_frag_view(p, &fv))
+		return true;
 	if (ul_view(p, &v) && (v.proto == IPPROTO_ICMP || v.proto == IPPROTO_ICMPV6))
 		return icmp_csums_ok(&v, why, why_len);
 	if (!l4_view(p, &v)) {
