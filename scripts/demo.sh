@@ -67,7 +67,7 @@ topo_servers || die "the backends' servers did not start"
 echo "client 198.18.1.2; backends ${BACKENDS[*]} each run an HTTP server answering its name"
 
 step "attach veer's XDP program to the veer node's interfaces (native mode)"
-topo_attach native || die "cannot attach veer"
+topo_attach || die "cannot attach veer"
 show status
 
 step "VIP $VIP over three backends of equal weight"

@@ -93,8 +93,9 @@ static const struct cmd cache_cmds[] = {
 static const struct cmd top_cmds[] = {
 	{.name = "attach",
 	 .fn = cmd_attach,
-	 .args = "IFACE [--mode native|generic]",
-	 .help = "load and attach the XDP data plane (native unless generic is asked for)"},
+	 .args = "IFACE [--hook auto|xdp|tc] [--mode native|generic]",
+	 .help = "load and attach the data plane (auto: XDP on a NIC, tc on a virtual "
+		 "interface)"},
 	{.name = "detach",
 	 .fn = cmd_detach,
 	 .args = "IFACE",
@@ -131,7 +132,8 @@ static void list_commands(const struct cmd *table, const char *prefix, FILE *out
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: veer [-j|--json] [-v] [-V] COMMAND ...\ncommands (any unique prefix):\n");
+		"usage: veer [-j|--json] [-v] [-V] [--pin-dir DIR] COMMAND ...\n"
+		"commands (any unique prefix):\n");
 	list_commands(top_cmds, "", out);
 }
 
@@ -234,11 +236,13 @@ int main(int argc, char **argv)
 					     {"verbose", no_argument, NULL, 'v'},
 					     {"version", no_argument, NULL, 'V'},
 					     {"help", no_argument, NULL, 'h'},
+					     {"pin-dir", required_argument, NULL, 'P'},
 					     {0}};
+	const char *pin_dir = getenv("VEER_PIN_DIR");
 	int o, verbose = 0;
 
 	opterr = 0; /* veer reports bad options itself, in one line */
-	while ((o = getopt_long(argc, argv, "+jvVh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+:jvVh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j':
 			json_out = true;
@@ -252,6 +256,12 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'P':
+			pin_dir = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "veer: option '%s' needs a value\n", argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
 			fprintf(stderr, "veer: unknown option '%s'\n", argv[optind - 1]);
 			usage(stderr);
@@ -259,6 +269,8 @@ int main(int argc, char **argv)
 		}
 	}
 	veer_log_init(verbose);
+	if (pin_dir && *pin_dir && veer_set_pin_dir(pin_dir))
+		return EXIT_USAGE;
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -65,13 +65,17 @@ static __always_inline void l4_csum_rewrite(void *ctx, const enum veer_hook hook
 		csum_apply(p->l4_csum, addr_diff);
 }
 
-static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, struct packet *p,
-				       const struct veer_flow *f)
+/*
+ * Rewrites the packet as flow f says and sends it on: destination (forward) or source (reply)
+ * address, with the IPv4 header checksum; with `ports`, the port too and the L4 checksum. A
+ * later fragment has no L4 header and is rewritten without ports (bpf/lib/frag.h). `ports` is
+ * a literal at each call site: the inlined copies carry no test of it.
+ */
+static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, struct packet *p,
+				       const struct veer_flow *f, const bool ports)
 {
 	bool reply = f->dir == VEER_FLOW_REPLY;
 	bool redirect = f->ifindex && !p->vlan;
-	__be16 *ports = p->l4, *port = reply ? &ports[0] : &ports[1];
-	__be16 old_port = *port;
 	__u64 ip_diff = 0, addr_diff;
 	union veer_addr *addr;
 	int pass = -VEER_PASS_STACK;
@@ -103,13 +107,31 @@ static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, str
 		__builtin_memcpy(addr, &f->addr, 16);
 	else
 		addr->v4 = f->addr.v4;
-	*port = f->port;
 	if (redirect) {
 		__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
 		__builtin_memcpy(p->eth->h_source, f->smac, 6);
 	}
-	l4_csum_rewrite(ctx, hook, p, addr_diff, old_port, f->port);
+	if (ports) {
+		__be16 *l4_ports = p->l4, *port = reply ? &l4_ports[0] : &l4_ports[1];
+		__be16 old_port = *port;
+
+		*port = f->port;
+		l4_csum_rewrite(ctx, hook, p, addr_diff, old_port, f->port);
+	}
 	return redirect ? bpf_redirect(f->ifindex, 0) : pass;
+}
+
+static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, struct packet *p,
+				       const struct veer_flow *f)
+{
+	return nat_rewrite(ctx, hook, p, f, true);
+}
+
+/* A later fragment: addresses only, the rest (next hop, TTL, MTU) as nat_forward. */
+static __always_inline int nat_forward_addr(void *ctx, const enum veer_hook hook, struct packet *p,
+					    const struct veer_flow *f)
+{
+	return nat_rewrite(ctx, hook, p, f, false);
 }
 
 #endif

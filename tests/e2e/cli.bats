@@ -129,11 +129,13 @@ fails_with() {
 	fails_with 2 "cannot attach to veer-nosuch0: no such interface" attach veer-nosuch0
 	fails_with 2 "cannot detach from veer-nosuch0: no such interface" detach veer-nosuch0
 	fails_with 2 "invalid mode 'turbo'" attach lo --mode turbo
+	fails_with 2 "invalid hook 'ebpf' \\(want auto, xdp or tc\\)" attach lo --hook ebpf
+	fails_with 2 "--mode is an XDP setting: it cannot go with --hook tc" attach lo --hook tc --mode native
 }
 
 @test "attach: a mode the driver cannot take is exit 1, with no fallback and nothing attached" {
 	# Loopback has no native XDP; veer must not fall back to generic on its own.
-	run --separate-stderr nsenter --net="/run/netns/$CLI_NS" "$VEER" attach lo
+	run --separate-stderr nsenter --net="/run/netns/$CLI_NS" "$VEER" attach lo --hook xdp
 	assert_equal "$status" 1
 	assert_regex "${stderr_lines[0]}" "^veer: cannot attach to lo in native mode: "
 	assert_equal "${#stderr_lines[@]}" 1
@@ -237,6 +239,28 @@ fails_with() {
 	assert_output "[('198.18.11.2', 80, 100, 'default'), ('198.18.12.2', 80, 50, 'default')]"
 	run e2e_json "[(v['protocol'], v['port'], v['mode'], v['backends']) for v in d if v['vip'] == '$VIP']" <<<"$("$VEER" -j vip list)"
 	assert_output "[('tcp', 80, 'nat', 2)]"
+}
+
+@test "--pin-dir: an instance of its own; a directory off a bpffs or a relative one is refused" {
+	local dir=/sys/fs/bpf/veer-cli$$
+	run "$VEER" --pin-dir "$dir" vip add 198.18.100.23:80/tcp
+	assert_success
+	run "$VEER" -j --pin-dir "$dir" vip list
+	assert_output --partial 198.18.100.23
+	run e2e_vip_exists 198.18.100.23:80/tcp
+	assert_failure
+	run env VEER_PIN_DIR="$dir" "$VEER" -j status
+	assert_output --partial "\"pin_dir\":\"$dir\""
+	rm -rf "$dir"
+	run --separate-stderr "$VEER" --pin-dir "$BATS_TEST_TMPDIR/pins" vip list
+	assert_failure 1
+	assert_regex "${stderr_lines[0]}" "^veer: $BATS_TEST_TMPDIR is not a bpffs"
+	[ ! -e "$BATS_TEST_TMPDIR/pins" ]
+	run --separate-stderr "$VEER" --pin-dir pins vip list
+	assert_failure 2
+	assert_regex "${stderr_lines[0]}" "^veer: invalid pin directory 'pins'"
+	run --separate-stderr "$VEER" vip list --pin-dir
+	assert_failure 2
 }
 
 @test "without the bpffs (ip netns exec remounts /sys), veer says so and fails" {

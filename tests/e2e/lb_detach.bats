@@ -66,13 +66,19 @@ interfaces() { veer_lb -j status | e2e_json "' '.join(sorted(i['interface'] for 
 	done
 }
 
-@test "attach twice in the same mode is a no-op; in the other mode it is refused" {
+@test "attach twice at the same hook is a no-op; at the other hook it is refused" {
 	run veer_lb attach l0
 	assert_success
-	run --separate-stderr veer_lb attach l0 --mode generic
+	run veer_lb attach l0 --hook tc
+	assert_success
+	run --separate-stderr veer_lb attach l0 --hook xdp
 	assert_failure 1
 	assert_equal "${#stderr_lines[@]}" 1
-	assert_regex "$stderr" '^veer: cannot attach to l0 in generic mode: attached in native mode'
+	assert_regex "$stderr" '^veer: cannot attach to l0 at xdp: attached at tc \(detach first\)'
+	run --separate-stderr veer_lb attach l0 --mode generic
+	assert_failure 1
 	run interfaces
 	assert_output "l0 l1 l2 l3"
+	run bash -c "nsenter --net=/run/netns/$(ns lb) ip link show l0"
+	refute_output --partial "xdp"
 }

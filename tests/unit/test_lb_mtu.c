@@ -47,8 +47,6 @@
 #include "lb_harness.h"
 #include "bench_empty.skel.h"
 
-static const char *const reason_names[VEER_REASON_MAX] = VEER_REASON_NAMES;
-
 static const __u8 MAC_VM0[6] = {0x02, 0, 0, 0, 0x21, 0x01};
 static const __u8 MAC_BE_M[6] = {0x02, 0, 0, 0, 0x21, 0x02};
 static const __u8 MAC_VS0[6] = {0x02, 0, 0, 0, 0x22, 0x01};
@@ -159,9 +157,16 @@ static bool answer(struct pkt *out, struct pkt *in, const char *from, const char
 	memcpy(s.dmac, in->data + 6, 6);
 	memcpy(s.smac, in->data, 6);
 	dlen = v6 ? 40 + ntohs(pkt_ip6(in)->payload_len) : ntohs(pkt_ip4(in)->tot_len);
-	return ASSERT_OK(pkt_build_icmp_error(out, &s, v6 ? 2 : 3, v6 ? 0 : 4, mtu, in,
-					      dlen < max ? dlen : max),
-			 what);
+	if (!ASSERT_OK(pkt_build_icmp_error(out, &s, v6 ? 2 : 3, v6 ? 0 : 4, mtu, in,
+					    dlen < max ? dlen : max),
+		       what))
+		return false;
+	/* IPv4: TOS 0, no flags, and ID 0 (the builder's default ID is another). */
+	if (!v6) {
+		pkt_ip4(out)->id = 0;
+		pkt_ip4_fix_csum(out);
+	}
+	return true;
 }
 
 /* ---- running ---- */
@@ -170,47 +175,6 @@ static bool answer(struct pkt *out, struct pkt *in, const char *from, const char
 static __u32 sent_back(void)
 {
 	return lb_env.hook == LB_TC ? XDP_REDIRECT : XDP_TX;
-}
-
-/*
- * A fixture whose output is an ICMP answer (reason frag_needed): lb_fixture_run checks TCP/UDP
- * checksums, this checks the ICMP ones. Anything else goes to lb_fixture_run.
- */
-static bool mtu_run(const struct lb_fixture *fx)
-{
-	__u64 before[VEER_REASON_MAX], after[VEER_REASON_MAX];
-	char what[160], why[128];
-	struct pkt got;
-	__u32 retval;
-	bool ok;
-
-	if (fx->reason != VEER_TX_FRAG_NEEDED)
-		return lb_fixture_run(fx);
-	lb_reasons_read(before);
-	snprintf(what, sizeof(what), "%s: BPF_PROG_RUN", fx->name);
-	if (!ASSERT_OK(lb_prog_run(fx->in, fx->from, &got, &retval), what))
-		return false;
-	lb_reasons_read(after);
-	snprintf(what, sizeof(what), "%s: verdict", fx->name);
-	ok = ASSERT_EQ(retval, fx->verdict, what);
-	snprintf(what, sizeof(what), "%s: output bytes", fx->name);
-	ok &= ASSERT_MEMEQ(got.data, got.len, fx->out->data, fx->out->len, what);
-	if (!pkt_icmp_csums_ok(&got, why, sizeof(why)))
-		ok = veer_test_fail(__FILE__, __LINE__, "%s: %s", fx->name, why);
-	for (int r = 0; r < VEER_REASON_MAX; r++) {
-		snprintf(what, sizeof(what), "%s: reason %s counted", fx->name, reason_names[r]);
-		ok &= ASSERT_EQ(after[r] - before[r], r == (int)fx->reason, what);
-	}
-	return ok;
-}
-
-static bool mtu_runs(const struct lb_fixture *fx, size_t n)
-{
-	bool ok = true;
-
-	for (size_t i = 0; i < n; i++)
-		ok &= mtu_run(&fx[i]);
-	return ok;
 }
 
 static bool forward_entry_mtu(const char *client, __u16 cport, const char *vip, __u16 vport,
@@ -255,7 +219,7 @@ LB_TEST(lb_mtu_frag_needed4)
 		{"UDP, 1500 bytes", &udp, FROM_CLIENT, sent_back(), &udp_out, VEER_TX_FRAG_NEEDED},
 	};
 
-	if (!mtu_runs(fx, ARRAY_LEN(fx)))
+	if (!lb_fixtures_run(fx, ARRAY_LEN(fx)))
 		return;
 	/* The first packet made its flow, with the MTU of the link to the backend. */
 	forward_entry_mtu(CLIENT4, 41000, VIP4, 80, IPPROTO_TCP, "vm0", MTU_M, "tcp4 flow");
@@ -279,7 +243,7 @@ LB_TEST(lb_mtu_no_df4)
 	struct lb_fixture fx = {"too big, no DF", &in,	FROM_CLIENT,
 				XDP_PASS,	  &out, VEER_PASS_MTU_STACK};
 
-	if (mtu_run(&fx))
+	if (lb_fixture_run(&fx))
 		ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_icmp_rl), 0, "no ICMP, no token");
 }
 
@@ -306,7 +270,7 @@ LB_TEST(lb_mtu_ptb6)
 		{"tcp6 small", &small, FROM_CLIENT, XDP_REDIRECT, &small_out, VEER_REASON_NONE},
 	};
 
-	if (mtu_runs(fx, ARRAY_LEN(fx)))
+	if (lb_fixtures_run(fx, ARRAY_LEN(fx)))
 		forward_entry_mtu(CLIENT6, 41020, VIP6, 80, IPPROTO_TCP, "vm0", MTU_M, "tcp6 flow");
 }
 
@@ -343,7 +307,7 @@ LB_TEST(lb_mtu_exact)
 		 VEER_TX_FRAG_NEEDED},
 	};
 
-	mtu_runs(fx, ARRAY_LEN(fx));
+	lb_fixtures_run(fx, ARRAY_LEN(fx));
 }
 
 /* ---- a datagram shorter than the longest quote is quoted whole, and only it ---- */
@@ -373,7 +337,7 @@ LB_TEST(lb_mtu_short_quote)
 		 VEER_TX_FRAG_NEEDED},
 	};
 
-	mtu_runs(fx, ARRAY_LEN(fx));
+	lb_fixtures_run(fx, ARRAY_LEN(fx));
 }
 
 /* ---- reply direction: the backend's packet is too big for the way to the client ---- */
@@ -405,7 +369,7 @@ LB_TEST(lb_mtu_reply)
 		 &P.tcp6_reply_out, VEER_REASON_NONE},
 	};
 
-	mtu_runs(fx, ARRAY_LEN(fx));
+	lb_fixtures_run(fx, ARRAY_LEN(fx));
 }
 
 /* ---- MTU 0: the hop was resolved without one; nothing is too big for it ---- */
@@ -432,7 +396,7 @@ LB_TEST(lb_mtu_unknown)
 		 VEER_REASON_NONE},
 	};
 
-	if (!mtu_run(&fx[0]) || !lb_flow_get(CLIENT4, 41060, VIP4, 80, IPPROTO_TCP, &f))
+	if (!lb_fixture_run(&fx[0]) || !lb_flow_get(CLIENT4, 41060, VIP4, 80, IPPROTO_TCP, &f))
 		return;
 	f.mtu = 0;
 	inet_pton(AF_INET, CLIENT4, &k.saddr);
@@ -443,7 +407,7 @@ LB_TEST(lb_mtu_unknown)
 	if (ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_flows4, &k, sizeof(k), &f,
 					   sizeof(f), BPF_EXIST),
 		      "clear the flow's MTU"))
-		mtu_run(&fx[1]);
+		lb_fixture_run(&fx[1]);
 }
 
 /* ---- rate limit per source ---- */
@@ -547,10 +511,10 @@ LB_TEST(lb_mtu_rate_limit)
 		return;
 	/* Deterministic: a bucket that will be empty for an hour, then one idle long enough. */
 	if (!ASSERT_OK(rl_set(CLIENT4, mono_ns() + 3600ULL * 1000000000ULL), "empty the bucket") ||
-	    !mtu_runs(fx, 2))
+	    !lb_fixtures_run(fx, 2))
 		return;
 	if (ASSERT_OK(rl_set(CLIENT4, 0), "fill the bucket"))
-		mtu_run(&fx[2]);
+		lb_fixture_run(&fx[2]);
 }
 
 /*

@@ -9,13 +9,30 @@
 
 int cmd_attach(const struct cmd *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'}, {0}};
+	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
+					     {"hook", required_argument, NULL, 'k'},
+					     {0}};
+	enum veer_hook_choice hook = VEER_HOOK_AUTO;
 	enum veer_xdp_mode mode = VEER_XDP_NATIVE;
+	bool mode_given = false;
 	int o, rc = 0;
 
 	while ((o = next_opt(c, argc, argv, opts, &rc)) != -1) {
 		if (o == -2)
 			return rc;
+		if (o == 'k') {
+			if (!strcmp(optarg, "auto"))
+				hook = VEER_HOOK_AUTO;
+			else if (!strcmp(optarg, "xdp"))
+				hook = VEER_HOOK_XDP;
+			else if (!strcmp(optarg, "tc"))
+				hook = VEER_HOOK_TC;
+			else
+				return usage_error(c, "invalid hook '%s' (want auto, xdp or tc)",
+						   optarg);
+			continue;
+		}
+		mode_given = true;
 		if (!strcmp(optarg, "native"))
 			mode = VEER_XDP_NATIVE;
 		else if (!strcmp(optarg, "generic"))
@@ -23,9 +40,14 @@ int cmd_attach(const struct cmd *c, int argc, char **argv)
 		else
 			return usage_error(c, "invalid mode '%s' (want native or generic)", optarg);
 	}
+	/* An XDP mode asks for XDP; at tc it would mean nothing. */
+	if (mode_given && hook == VEER_HOOK_TC)
+		return usage_error(c, "--mode is an XDP setting: it cannot go with --hook tc");
+	if (mode_given)
+		hook = VEER_HOOK_XDP;
 	if (positional(c, argc, 1, &rc))
 		return rc;
-	rc = veer_attach(argv[optind], mode);
+	rc = veer_attach(argv[optind], hook, mode);
 	return rc == -ENODEV ? EXIT_USAGE : exit_code(rc);
 }
 
@@ -74,20 +96,21 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 
 		json_object_object_add(l, "interface", json_object_new_string(links[i].ifname));
 		json_object_object_add(l, "ifindex", json_object_new_int(links[i].ifindex));
+		json_object_object_add(l, "hook", json_object_new_string(links[i].hook));
 		json_object_object_add(l, "mode", json_object_new_string(links[i].mode));
 		json_object_object_add(l, "prog_id", json_object_new_int64(links[i].prog_id));
 		json_object_array_add(links_j, l);
 	}
 	json_object_object_add(o, "interfaces", links_j);
 	maps_j = json_object_new_array();
-	dir = opendir(VEER_PIN_DIR);
+	dir = opendir(veer_pin_dir());
 	while (dir && (de = readdir(dir)))
 		if (de->d_name[0] != '.')
 			json_object_array_add(maps_j, json_object_new_string(de->d_name));
 	if (dir)
 		closedir(dir);
 	json_object_array_sort(maps_j, json_strcmp);
-	json_object_object_add(o, "pin_dir", json_object_new_string(VEER_PIN_DIR));
+	json_object_object_add(o, "pin_dir", json_object_new_string(veer_pin_dir()));
 	json_object_object_add(o, "maps", maps_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
 	ports_j = json_object_new_array();
@@ -118,12 +141,13 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(links_j); i++) {
 		struct json_object *l = json_object_array_get_idx(links_j, i);
 
-		printf("  %-16s xdp %-8s prog id %s\n",
+		printf("  %-16s %-3s %-8s prog id %s\n",
 		       json_object_get_string(json_object_object_get(l, "interface")),
+		       json_object_get_string(json_object_object_get(l, "hook")),
 		       json_object_get_string(json_object_object_get(l, "mode")),
 		       json_object_get_string(json_object_object_get(l, "prog_id")));
 	}
-	printf("maps in %s:", VEER_PIN_DIR);
+	printf("maps in %s:", veer_pin_dir());
 	for (size_t i = 0; i < json_object_array_length(maps_j); i++)
 		printf(" %s", json_object_get_string(json_object_array_get_idx(maps_j, i)));
 	printf("\nvips: %zu\ncache ports:%s", nvips, json_object_array_length(ports_j) ? "" : " none");

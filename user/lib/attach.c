@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Attaching the data plane through libxdp, so veer shares an interface with other XDP programs
- * wherever the multi-program dispatcher loads. A mode that cannot be had is an error: no
- * silent fallback from native to generic.
+ * Attaching the data plane: at XDP through libxdp, so veer shares an interface with other XDP
+ * programs wherever the multi-program dispatcher loads, or at the tc ingress hook (a clsact
+ * filter of veer's own handle), where the skb keeps its checksum state. A hook or mode that
+ * cannot be had is an error: no silent fallback from one to the other.
  */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "internal.h"
 
-#define VEER_PROG_NAME "veer_lb"
+#define VEER_PROG_NAME	  "veer_lb"
+#define VEER_TC_PROG_NAME "veer_lb_tc"
+/* veer's filter among others on the clsact ingress hook: its own handle, run first. */
+#define VEER_TC_HANDLE 0x7665
+#define VEER_TC_PRIO   1
 
 static const char *mode_name(enum xdp_attach_mode mode)
 {
@@ -48,12 +59,128 @@ static struct xdp_program *find_veer(int ifindex, struct xdp_multiprog **mp)
 	return NULL;
 }
 
-int veer_attach(const char *ifname, enum veer_xdp_mode vmode)
+static void tc_hook_opts(int ifindex, struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+{
+	memset(hook, 0, sizeof(*hook));
+	hook->sz = sizeof(*hook);
+	hook->ifindex = ifindex;
+	hook->attach_point = BPF_TC_INGRESS;
+	memset(opts, 0, sizeof(*opts));
+	opts->sz = sizeof(*opts);
+	opts->handle = VEER_TC_HANDLE;
+	opts->priority = VEER_TC_PRIO;
+}
+
+/* The id of veer's tc program on ifindex, or 0. */
+static __u32 find_veer_tc(int ifindex)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	libbpf_print_fn_t old;
+	int fd, err;
+
+	tc_hook_opts(ifindex, &hook, &opts);
+	/* No clsact qdisc or no such filter is the common answer: not worth libbpf's warning. */
+	old = libbpf_set_print(NULL);
+	err = bpf_tc_query(&hook, &opts);
+	libbpf_set_print(old);
+	if (err || !opts.prog_id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(opts.prog_id);
+	if (fd < 0)
+		return 0;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return !err && !strcmp(info.name, VEER_TC_PROG_NAME) ? opts.prog_id : 0;
+}
+
+/*
+ * A NIC has a bus address; veth, bridge, tun, vxlan and the like have none. Asked through
+ * ethtool in the caller's network namespace, unlike /sys/class/net, which shows the namespace
+ * sysfs was mounted in.
+ */
+static bool is_virtual(const char *ifname)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {};
+	bool virt = true;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		virt = !info.bus_info[0];
+	close(fd);
+	return virt;
+}
+
+static int attach_xdp(struct lb *skel, const char *ifname, int ifindex, enum xdp_attach_mode mode)
+{
+	struct xdp_program *prog;
+	int err;
+
+	bpf_program__set_autoload(skel->progs.veer_lb_tc, false);
+	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
+	err = libxdp_get_error(prog);
+	if (err) {
+		pr_warn("cannot attach to %s: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	err = xdp_program__attach(prog, ifindex, mode, 0);
+	if (err)
+		pr_warn("cannot attach to %s in %s mode: %s%s\n", ifname, mode_name(mode),
+			strerror(-err),
+			err == -EOPNOTSUPP && mode == XDP_MODE_NATIVE
+				? " (the driver has no native XDP; --hook tc or --mode generic)"
+				: "");
+	else
+		pr_info("attached to %s at xdp in %s mode\n", ifname, mode_name(mode));
+	xdp_program__close(prog);
+	return err;
+}
+
+static int attach_tc(struct lb *skel, const char *ifname, int ifindex, bool virt)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	bpf_program__set_autoload(skel->progs.veer_lb, false);
+	err = lb__load(skel);
+	if (err) {
+		pr_warn("cannot attach to %s at tc: cannot load the data plane: %s\n", ifname,
+			strerror(-err));
+		return err;
+	}
+	tc_hook_opts(ifindex, &hook, &opts);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("cannot attach to %s at tc: cannot add a clsact qdisc: %s\n", ifname,
+			strerror(-err));
+		return err;
+	}
+	opts.prog_fd = bpf_program__fd(skel->progs.veer_lb_tc);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		pr_warn("cannot attach to %s at tc: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	pr_info("attached to %s at tc ingress%s\n", ifname,
+		virt ? " (a virtual interface: the skb keeps a local sender's checksum state)" : "");
+	return 0;
+}
+
+int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode vmode)
 {
 	enum xdp_attach_mode mode = vmode == VEER_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
-	struct xdp_program *prog = NULL;
 	struct xdp_multiprog *mp;
 	struct lb *skel = NULL;
+	bool on_xdp, virt;
 	int ifindex, err;
 
 	ifindex = if_nametoindex(ifname);
@@ -61,44 +188,67 @@ int veer_attach(const char *ifname, enum veer_xdp_mode vmode)
 		pr_warn("cannot attach to %s: no such interface\n", ifname);
 		return -ENODEV;
 	}
-	if (find_veer(ifindex, &mp)) {
+	virt = is_virtual(ifname);
+	if (hook == VEER_HOOK_AUTO)
+		hook = virt ? VEER_HOOK_TC : VEER_HOOK_XDP;
+
+	on_xdp = find_veer(ifindex, &mp);
+	if (on_xdp) {
 		enum xdp_attach_mode cur = xdp_multiprog__attach_mode(mp);
 
 		xdp_multiprog__close(mp);
+		if (hook != VEER_HOOK_XDP) {
+			pr_warn("cannot attach to %s at tc: attached at xdp (detach first)\n",
+				ifname);
+			return -EBUSY;
+		}
 		if (cur != mode) {
 			pr_warn("cannot attach to %s in %s mode: attached in %s mode (detach first)\n",
 				ifname, mode_name(mode), mode_name(cur));
 			return -EBUSY;
 		}
-		pr_info("already attached to %s in %s mode\n", ifname, mode_name(mode));
+		pr_info("already attached to %s at xdp in %s mode\n", ifname, mode_name(mode));
 		return 0;
 	}
 	xdp_multiprog__close(mp);
+	if (find_veer_tc(ifindex)) {
+		if (hook != VEER_HOOK_TC) {
+			pr_warn("cannot attach to %s at xdp: attached at tc (detach first)\n",
+				ifname);
+			return -EBUSY;
+		}
+		pr_info("already attached to %s at tc ingress\n", ifname);
+		return 0;
+	}
 
 	skel = veer_lb_open();
 	if (!skel)
 		return -ENOTSUP;
-	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
-	err = libxdp_get_error(prog);
-	if (err) {
-		prog = NULL;
-		pr_warn("cannot attach to %s: %s\n", ifname, strerror(-err));
-		goto cleanup;
+	if (hook == VEER_HOOK_TC) {
+		err = attach_tc(skel, ifname, ifindex, virt);
+	} else {
+		err = attach_xdp(skel, ifname, ifindex, mode);
+		if (!err && virt)
+			pr_warn("warning: %s is a virtual interface: packets from local senders "
+				"with checksum offload (every container) leave XDP redirect with bad "
+				"checksums, and a veth peer drops redirected frames unless it runs "
+				"XDP or GRO; --hook tc works with the kernel's defaults\n",
+				ifname);
 	}
-	err = xdp_program__attach(prog, ifindex, mode, 0);
-	if (err) {
-		pr_warn("cannot attach to %s in %s mode: %s%s\n", ifname, mode_name(mode),
-			strerror(-err),
-			err == -EOPNOTSUPP && mode == XDP_MODE_NATIVE
-				? " (the driver has no native XDP; --mode generic asks for the "
-				  "slow path)"
-				: "");
-		goto cleanup;
-	}
-	pr_info("attached to %s in %s mode\n", ifname, mode_name(mode));
-cleanup:
-	xdp_program__close(prog);
 	lb__destroy(skel);
+	return err;
+}
+
+static int detach_tc(const char *ifname, int ifindex)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	tc_hook_opts(ifindex, &hook, &opts);
+	err = bpf_tc_detach(&hook, &opts);
+	if (err)
+		pr_warn("cannot detach from %s at tc: %s\n", ifname, strerror(-err));
 	return err;
 }
 
@@ -115,9 +265,11 @@ int veer_detach(const char *ifname)
 	}
 	p = find_veer(ifindex, &mp);
 	if (!p) {
+		xdp_multiprog__close(mp);
+		if (find_veer_tc(ifindex))
+			return detach_tc(ifname, ifindex);
 		pr_warn("cannot detach from %s: veer is not attached there\n", ifname);
-		err = -ENOENT;
-		goto cleanup;
+		return -ENOENT;
 	}
 	/* Only veer's program goes; others sharing the dispatcher stay. */
 	if (xdp_multiprog__is_legacy(mp))
@@ -126,7 +278,6 @@ int veer_detach(const char *ifname)
 		err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
 	if (err)
 		pr_warn("cannot detach from %s: %s\n", ifname, strerror(-err));
-cleanup:
 	xdp_multiprog__close(mp);
 	return err;
 }
@@ -148,14 +299,17 @@ int veer_links(struct veer_link **out, size_t *n)
 		return -ENOMEM;
 	}
 	for (i = ifs; i->if_index; i++) {
+		struct veer_link *l = &list[cnt];
 		struct xdp_multiprog *mp;
 		struct xdp_program *p = find_veer(i->if_index, &mp);
+		__u32 tc_id = p ? 0 : find_veer_tc(i->if_index);
 
-		if (p) {
-			snprintf(list[cnt].ifname, sizeof(list[cnt].ifname), "%s", i->if_name);
-			list[cnt].ifindex = i->if_index;
-			list[cnt].prog_id = xdp_program__id(p);
-			list[cnt].mode = mode_name(xdp_multiprog__attach_mode(mp));
+		if (p || tc_id) {
+			snprintf(l->ifname, sizeof(l->ifname), "%s", i->if_name);
+			l->ifindex = i->if_index;
+			l->prog_id = p ? xdp_program__id(p) : tc_id;
+			l->hook = p ? "xdp" : "tc";
+			l->mode = p ? mode_name(xdp_multiprog__attach_mode(mp)) : "ingress";
 			cnt++;
 		}
 		xdp_multiprog__close(mp);

@@ -19,9 +19,9 @@
 #include <bpf/libbpf.h>
 #include "cache_internal.h"
 
-#define PIN_SOCKOPS VEER_PIN_DIR "/cache_sockops"
-#define PIN_MSG	    VEER_PIN_DIR "/cache_msg"
-#define PIN_VERDICT VEER_PIN_DIR "/cache_verdict"
+#define PIN_SOCKOPS "cache_sockops"
+#define PIN_MSG	    "cache_msg"
+#define PIN_VERDICT "cache_verdict"
 
 const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX] = VEER_CACHE_STAT_NAMES;
 
@@ -48,10 +48,10 @@ const char *veer_cache_proto_name(__u8 proto)
 	}
 }
 
-/* Opens the skeleton with its maps pinned under VEER_PIN_DIR; programs load only if asked. */
+/* Opens the skeleton with its maps pinned under veer_pin_dir(); programs load only if asked. */
 static int cache_skel_load(struct veer_cache *c, bool progs)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = VEER_PIN_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = veer_pin_dir());
 	struct bpf_program *p;
 	int err;
 
@@ -66,7 +66,7 @@ static int cache_skel_load(struct veer_cache *c, bool progs)
 	err = cache__load(c->skel);
 	if (err)
 		pr_warn("cannot %s the cache's maps in %s: %s%s\n",
-			progs ? "load the cache programs or adopt" : "create or adopt", VEER_PIN_DIR,
+			progs ? "load the cache programs or adopt" : "create or adopt", veer_pin_dir(),
 			strerror(-err),
 			err == -EINVAL ? " (maps pinned by another version of veer? remove them)"
 				       : "");
@@ -133,7 +133,7 @@ static int cgroup_open(const char *path, __u64 *id)
 
 static void cgroup_pin(char *buf, size_t len, __u64 id)
 {
-	snprintf(buf, len, "%s/cache_cg_%llu", VEER_PIN_DIR, (unsigned long long)id);
+	snprintf(buf, len, "%s/cache_cg_%llu", veer_pin_dir(), (unsigned long long)id);
 }
 
 /*
@@ -144,35 +144,35 @@ static int cache_progs(struct veer_cache *c, int *sockops_fd)
 {
 	int socks = bpf_map__fd(c->skel->maps.veer_cache_socks), err;
 	struct veer_cache loaded = {.lock_fd = -1};
-	const struct {
-		const char *pin;
-		enum bpf_attach_type type;
-	} progs[] = {{PIN_MSG, BPF_SK_MSG_VERDICT}, {PIN_VERDICT, BPF_SK_SKB_VERDICT}};
+	char msg[PATH_MAX], verdict[PATH_MAX], sockops[PATH_MAX];
 
-	*sockops_fd = bpf_obj_get(PIN_SOCKOPS);
+	snprintf(msg, sizeof(msg), "%s/%s", veer_pin_dir(), PIN_MSG);
+	snprintf(verdict, sizeof(verdict), "%s/%s", veer_pin_dir(), PIN_VERDICT);
+	snprintf(sockops, sizeof(sockops), "%s/%s", veer_pin_dir(), PIN_SOCKOPS);
+	*sockops_fd = bpf_obj_get(sockops);
 	if (*sockops_fd >= 0)
 		return 0;
 	err = cache_skel_load(&loaded, true);
 	if (err)
 		goto out;
 	err = bpf_prog_attach(bpf_program__fd(loaded.skel->progs.veer_cache_msg), socks,
-			      progs[0].type, 0);
+			      BPF_SK_MSG_VERDICT, 0);
 	if (!err)
 		err = bpf_prog_attach(bpf_program__fd(loaded.skel->progs.veer_cache_verdict), socks,
-				      progs[1].type, 0);
+				      BPF_SK_SKB_VERDICT, 0);
 	if (err) {
 		err = -errno;
 		pr_warn("cannot attach the cache programs to veer_cache_socks: %s\n",
 			strerror(errno));
 		goto out;
 	}
-	if (bpf_program__pin(loaded.skel->progs.veer_cache_msg, PIN_MSG) ||
-	    bpf_program__pin(loaded.skel->progs.veer_cache_verdict, PIN_VERDICT) ||
-	    bpf_program__pin(loaded.skel->progs.veer_cache_sockops, PIN_SOCKOPS)) {
+	if (bpf_program__pin(loaded.skel->progs.veer_cache_msg, msg) ||
+	    bpf_program__pin(loaded.skel->progs.veer_cache_verdict, verdict) ||
+	    bpf_program__pin(loaded.skel->progs.veer_cache_sockops, sockops)) {
 		err = -errno;
-		pr_warn("cannot pin the cache programs in %s: %s\n", VEER_PIN_DIR, strerror(errno));
-		unlink(PIN_MSG);
-		unlink(PIN_VERDICT);
+		pr_warn("cannot pin the cache programs in %s: %s\n", veer_pin_dir(), strerror(errno));
+		unlink(msg);
+		unlink(verdict);
 		goto out;
 	}
 	*sockops_fd = dup(bpf_program__fd(loaded.skel->progs.veer_cache_sockops));

@@ -2,6 +2,8 @@
 /* Opening veer's pinned state: the maps are created on first use and adopted afterwards. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,18 +15,58 @@
 #include <bpf/libbpf.h>
 #include "internal.h"
 
+static char pin_dir[PATH_MAX] = VEER_PIN_DIR;
+
+int veer_set_pin_dir(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (dir[0] != '/' || len < 2 || len >= sizeof(pin_dir) - 32) {
+		pr_warn("invalid pin directory '%s': want an absolute path on a bpffs\n", dir);
+		return -EINVAL;
+	}
+	memcpy(pin_dir, dir, len + 1);
+	while (len > 1 && pin_dir[len - 1] == '/')
+		pin_dir[--len] = '\0';
+	return 0;
+}
+
+const char *veer_pin_dir(void)
+{
+	return pin_dir;
+}
+
+/*
+ * The check is made on the filesystem that holds the pin directory (or would hold it: its
+ * parent), so a private directory on another bpffs mount works and a directory on tmpfs is
+ * refused before anything is created there.
+ */
 int veer_check_bpffs(void)
 {
+	char parent[PATH_MAX];
 	struct statfs st;
+	const char *where = pin_dir;
+	char *slash;
 
-	if (statfs(VEER_PIN_ROOT, &st) || st.f_type != BPF_FS_MAGIC) {
-		pr_warn("%s is not a bpffs: mount it (mount -t bpf bpf %s); inside a network "
+	if (statfs(pin_dir, &st)) {
+		snprintf(parent, sizeof(parent), "%s", pin_dir);
+		slash = strrchr(parent, '/');
+		if (slash == parent)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		where = parent;
+		if (statfs(parent, &st))
+			st.f_type = 0;
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		pr_warn("%s is not a bpffs: mount one (mount -t bpf bpf %s); inside a network "
 			"namespace use nsenter --net, not ip netns exec, which hides it\n",
-			VEER_PIN_ROOT, VEER_PIN_ROOT);
+			where, !strcmp(pin_dir, VEER_PIN_DIR) ? VEER_PIN_ROOT : where);
 		return -ENOTSUP;
 	}
-	if (mkdir(VEER_PIN_DIR, 0700) && errno != EEXIST) {
-		pr_warn("cannot create %s: %s\n", VEER_PIN_DIR, strerror(errno));
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		pr_warn("cannot create %s: %s\n", pin_dir, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -32,12 +74,12 @@ int veer_check_bpffs(void)
 
 int veer_lock_pins(bool write)
 {
-	int fd = open(VEER_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || flock(fd, write ? LOCK_EX : LOCK_SH)) {
 		int err = -errno;
 
-		pr_warn("cannot lock %s: %s\n", VEER_PIN_DIR, strerror(errno));
+		pr_warn("cannot lock %s: %s\n", pin_dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return err;
@@ -47,7 +89,7 @@ int veer_lock_pins(bool write)
 
 struct lb *veer_lb_open(void)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = VEER_PIN_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct lb *skel;
 
 	if (veer_check_bpffs())
@@ -84,14 +126,21 @@ int veer_open(struct veer **out, bool write)
 	}
 	/* Maps only: creating or adopting the pinned maps needs no verifier pass. */
 	bpf_program__set_autoload(v->skel->progs.veer_lb, false);
+	bpf_program__set_autoload(v->skel->progs.veer_lb_tc, false);
 	err = lb__load(v->skel);
 	if (err) {
-		pr_warn("cannot create or adopt the maps in %s: %s%s\n", VEER_PIN_DIR,
+		pr_warn("cannot create or adopt the maps in %s: %s%s\n", pin_dir,
 			strerror(-err),
 			err == -EINVAL ? " (maps pinned by another version of veer? detach it and "
 					 "remove the directory)"
 				       : "");
 		goto fail;
+	}
+	/* A writer fills the VIP address table once when maps from before it are adopted. */
+	if (write) {
+		err = veer_vip_addrs_adopt(v);
+		if (err)
+			goto fail;
 	}
 	*out = v;
 	return 0;

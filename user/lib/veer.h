@@ -89,18 +89,37 @@ enum veer_xdp_mode {
 	VEER_XDP_GENERIC,
 };
 
+/*
+ * Where the data plane runs on an interface. AUTO takes XDP on an interface with a bus device
+ * (a NIC, whose frames carry full checksums) and tc on a virtual one (veth, bridge, tun...),
+ * where a local sender's packet carries a checksum only its skb knows and XDP redirect would
+ * deliver it corrupt.
+ */
+enum veer_hook_choice {
+	VEER_HOOK_AUTO,
+	VEER_HOOK_XDP,
+	VEER_HOOK_TC,
+};
+
 struct veer_link {
 	char ifname[32];
 	int ifindex;
 	__u32 prog_id;
-	const char *mode; /* "native", "generic", "offload" */
+	const char *hook; /* "xdp" or "tc" */
+	const char *mode; /* xdp: "native", "generic", "offload"; tc: "ingress" */
 };
 
-int veer_attach(const char *ifname, enum veer_xdp_mode mode);
+int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode mode);
 int veer_detach(const char *ifname);
 /* Interfaces with veer's program attached; *out is malloc'd. */
 int veer_links(struct veer_link **out, size_t *n);
-/* 0 when /sys/fs/bpf is a bpffs, else -ENOTSUP with a message saying what to do. */
+/*
+ * The directory of veer's pinned state, for the whole process: VEER_PIN_DIR unless set (the
+ * CLI's --pin-dir and $VEER_PIN_DIR). Two pin directories are two independent instances.
+ */
+int veer_set_pin_dir(const char *dir);
+const char *veer_pin_dir(void);
+/* 0 when the pin directory is (or can be created) on a bpffs, else -ENOTSUP with a message. */
 int veer_check_bpffs(void);
 
 /* ---- the hot-key cache (cache.c, cache_entry.c, cache_manager.c) ---- */
