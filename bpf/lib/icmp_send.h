@@ -241,8 +241,8 @@ static __always_inline int icmp_send_back(void *ctx, const enum veer_hook hook)
 /*
  * Answers packet p, too big for the egress MTU of flow f, with fragmentation-needed or
  * packet-too-big: counted `frag_needed`, or dropped `icmp_limit` over the sender's rate, or
- * dropped `mtu` if no answer can be made (no ICMP error is ever sent about a packet that is
- * not TCP or UDP, such as an ICMP error; or the frame could not be resized).
+ * dropped `mtu` if no answer may or can be made (about a packet that is not TCP or UDP, such
+ * as an ICMP error; about a later fragment; or the frame could not be resized).
  *
  * The skb's checksum state at tc, after the rewrite:
  * - CHECKSUM_NONE stays: the receiver verifies the checksums, which are complete.
@@ -273,7 +273,12 @@ static __always_inline int icmp_send_too_big(void *ctx, const enum veer_hook hoo
 	__u64 hdr_sum = 0;
 	int rc;
 
-	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP)
+	/*
+	 * No answer about a later fragment (RFC 1812 4.3.2.7 forbids it over IPv4; Linux sends
+	 * none there either). Over IPv6 a sender's later fragments are never larger than its
+	 * first, which is answered.
+	 */
+	if ((p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP) || p->frag_off)
 		return -VEER_DROP_MTU;
 	if (!icmp_rl_allow(p))
 		return -VEER_DROP_ICMP_LIMIT;

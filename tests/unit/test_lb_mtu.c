@@ -851,3 +851,58 @@ LB_TEST(lb_mtu_live)
 		live_run("xdp", "tx off", "tx off");
 	}
 }
+
+/* ---- fragments: a first fragment is a packet like any other, a later one gets no answer ---- */
+
+LB_TEST(lb_mtu_later_fragment)
+{
+	struct pkt f4[2], f4_out[2], f4_df, f6[2], f6_out;
+	struct pkt_spec s4 = lb_spec_c2v(CLIENT4, 41080, VIP4, 53, IPPROTO_UDP);
+	struct pkt_spec s6 = lb_spec_c2v(CLIENT6, 41080, VIP6, 80, IPPROTO_TCP);
+	/* First fragments of 1276 and 1280 bytes fit; later ones of 1284 and 1288 do not. */
+	__u32 p4 = 1256 + 1264 - 8, p6 = 1232 + 1240 - 20;
+	bool ok;
+
+	s4.frag = s6.frag = 0; /* datagrams sent in fragments have DF clear */
+	s4.ip_id = 0x1234;
+	s6.ip_id = 0x12345678;
+	ok = lb_begin() && mtu_links() && lb_vip_single(VIP_UDP4, VIP4, 53, IPPROTO_UDP, &BE_M4U) &&
+	     lb_vip_single(VIP_TCP6, VIP6, 80, IPPROTO_TCP, &BE_M6) &&
+	     ASSERT_OK(pkt_build_frag(&f4[0], &s4, p4, 0, 1256, true), "v4 first") &&
+	     ASSERT_OK(pkt_build_frag(&f4_out[0],
+				      (struct pkt_spec[]){fwd_via(s4, &BE_M4U, MAC_VM0)}, p4, 0,
+				      1256, true),
+		       "v4 first out") &&
+	     ASSERT_OK(pkt_build_frag(&f4[1], &s4, p4, 1256, 1264, false), "v4 later") &&
+	     ASSERT_OK(pkt_build_frag(&f4_out[1],
+				      (struct pkt_spec[]){lb_spec_fwd(s4, &BE_M4U, false)}, p4,
+				      1256, 1264, false),
+		       "v4 later out") &&
+	     ASSERT_OK(pkt_build_frag(&f6[0], &s6, p6, 0, 1232, true), "v6 first") &&
+	     ASSERT_OK(pkt_build_frag(&f6_out, (struct pkt_spec[]){fwd_via(s6, &BE_M6, MAC_VM0)},
+				      p6, 0, 1232, true),
+		       "v6 first out") &&
+	     ASSERT_OK(pkt_build_frag(&f6[1], &s6, p6, 1232, 1240, false), "v6 later");
+	if (!ok)
+		return;
+	/* The same later fragment with DF set: it may not be fragmented, and gets no answer. */
+	f4_df = f4[1];
+	pkt_ip4(&f4_df)->frag_off |= htons(0x4000);
+	pkt_ip4_fix_csum(&f4_df);
+
+	struct lb_fixture fx[] = {
+		{"IPv4 first fragment, fits", &f4[0], FROM_CLIENT, XDP_REDIRECT, &f4_out[0],
+		 VEER_REASON_NONE},
+		{"IPv4 later fragment, too big, no DF", &f4[1], FROM_CLIENT, XDP_PASS, &f4_out[1],
+		 VEER_PASS_MTU_STACK},
+		{"IPv4 later fragment, too big, DF", &f4_df, FROM_CLIENT, XDP_DROP, NULL,
+		 VEER_DROP_MTU},
+		{"IPv6 first fragment, fits", &f6[0], FROM_CLIENT, XDP_REDIRECT, &f6_out,
+		 VEER_REASON_NONE},
+		{"IPv6 later fragment, too big", &f6[1], FROM_CLIENT, XDP_DROP, NULL,
+		 VEER_DROP_MTU},
+	};
+
+	if (lb_fixtures_run(fx, ARRAY_LEN(fx)))
+		ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_icmp_rl), 0, "no answer, no token");
+}
