@@ -81,9 +81,13 @@ static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, str
 	int pass = -VEER_PASS_STACK;
 
 	if (redirect && too_big(ctx, hook, p, f)) {
-		/* Answered from the packet as it arrived: before anything below rewrites it. */
+		/*
+		 * Answered from the packet as it arrived: before anything below rewrites it. A
+		 * later fragment (no ports) gets no answer (icmp_send.h); the literal keeps the
+		 * answer's code out of its inlined copy.
+		 */
 		if (!may_fragment(p))
-			return icmp_send_too_big(ctx, hook, p, f);
+			return ports ? icmp_send_too_big(ctx, hook, p, f) : -VEER_DROP_MTU;
 		/* The stack fragments it after the rewrite, and decrements the TTL itself. */
 		redirect = false;
 		pass = -VEER_PASS_MTU_STACK;
