@@ -29,7 +29,8 @@ const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
  * smaller segments: the burst covers the first flights of a client's parallel connections
  * (or of many hosts behind one NAT address), ~10 segments each, before the first answer has
  * lowered their MSS. The rate bounds what a spoofed source can draw towards its victim to
- * ~100 x 1280 bytes a second, and no answer is larger than the packet that caused it.
+ * ~100 x 1280 bytes a second; an answer is at most 576 / 1280 bytes, and at most its own 28 /
+ * 48 bytes of headers longer than the packet that caused it (usually shorter): no amplifier.
  */
 const volatile __u32 icmp_rate = 100;
 const volatile __u32 icmp_burst = 100;
