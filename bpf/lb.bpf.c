@@ -2,7 +2,9 @@
 /*
  * veer's load balancer: parse -> connection table -> VIP -> Maglev -> NAT -> forward.
  * Established flows (either direction) cost one flow lookup; traffic for no VIP and no flow
- * costs a flow lookup and a VIP lookup and passes untouched.
+ * costs a flow lookup and a VIP lookup and passes untouched. A later fragment (no ports) finds
+ * its flow through its datagram's first fragment (bpf/lib/frag.h). ICMP takes its own path
+ * (bpf/lib/icmp.h): echo to VIP addresses, errors about flows.
  *
  * One body, two entry points (bpf/lib/ctx.h): veer_lb at XDP, for NICs whose frames carry full
  * checksums, and veer_lb_tc at the tc ingress hook, for veths and every interface where a
@@ -14,9 +16,24 @@
 #include "lib/stats.h"
 #include "lib/conntrack.h"
 #include "lib/nat.h"
+#include "lib/frag.h"
+#include "lib/icmp.h"
 
 /* Idle time after which a forward flow is scheduled again; set by the loader. */
 const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
+
+/*
+ * Fragmentation-needed / packet-too-big messages veer sends, per destination (the source of
+ * the packets that were too big): icmp_rate a second, in bursts of up to icmp_burst; 0 sends
+ * none. Set by the loader. A host's TCP needs one message per path, after which it sends
+ * smaller segments: the burst covers the first flights of a client's parallel connections
+ * (or of many hosts behind one NAT address), ~10 segments each, before the first answer has
+ * lowered their MSS. The rate bounds what a spoofed source can draw towards its victim to
+ * ~100 x 1280 bytes a second; an answer is at most 576 / 1280 bytes, and at most its own 28 /
+ * 48 bytes of headers longer than the packet that caused it (usually shorter): no amplifier.
+ */
+const volatile __u32 icmp_rate = 100;
+const volatile __u32 icmp_burst = 100;
 
 static __always_inline int verdict(const enum veer_hook hook, int rc)
 {
@@ -73,8 +90,6 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 		if (!vip)
 			return -VEER_PASS_NOT_VIP;
 		now = bpf_ktime_get_coarse_ns();
-		if (p->fragment)
-			return -VEER_DROP_FRAGMENT;
 		if (vip->mode != VEER_MODE_NAT)
 			return -VEER_DROP_UNSUPPORTED;
 		rc = flow_create(ctx, hook, p, vip, now, &newf);
@@ -82,11 +97,14 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 			return rc;
 		f = &newf;
 		new_flow = true;
-	} else {
-		if (p->fragment)
-			return -VEER_DROP_FRAGMENT;
-		if (now - f->last_seen > VEER_FLOW_REFRESH_NS)
-			flow_refresh(ctx, hook, p, f, now);
+	} else if (now - f->last_seen > VEER_FLOW_REFRESH_NS) {
+		flow_refresh(ctx, hook, p, f, now);
+	}
+	/* A first fragment shows its datagram's later fragments the way (bpf/lib/frag.h). */
+	if (p->fragment) {
+		rc = frag_record(p, now);
+		if (rc)
+			return rc;
 	}
 	count_flow(&veer_vip_stats, f->vip_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
 	count_flow(&veer_be_stats, f->backend_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
@@ -99,8 +117,12 @@ static __always_inline int lb_main(void *ctx, const enum veer_hook hook)
 	int rc;
 
 	rc = parse_packet(ctx, hook, &p);
-	if (!rc)
+	if (!rc && unlikely(p.key.proto == IPPROTO_ICMP || p.key.proto == IPPROTO_ICMPV6))
+		rc = icmp_process(ctx, hook, &p);
+	else if (!rc)
 		rc = process(ctx, hook, &p);
+	else if (rc == -VEER_PASS_FRAGMENT)
+		rc = frag_forward(ctx, hook, &p);
 	return rc < 0 ? verdict(hook, rc) : rc;
 }
 

@@ -115,10 +115,11 @@ in_ns "$NS_PR" "$VB" prog-run --in pr-in --out pr-out --rounds "$ROUNDS" --calls
 ip netns del "$NS_PR"
 
 # The cases tests/bench/prog_run.c measures (its table `cases`), by hook; the report's table
-# below has one row per path. Paths to add in both places once main has them: icmp_echo (echo
-# request to a VIP's address), icmp_error (an error quoting a flow's packet, forwarded),
-# frag_tail (non-first fragment of a VIP datagram), frag_needed (too big for the egress MTU).
-PR_CASES=(empty nonvip new est reply tc_empty tc_nonvip tc_est tc_reply empty2 new_full)
+# below has one row per path. Paths still to add in both places: icmp_echo (echo request to a
+# VIP's address), icmp_error (an error quoting a flow's packet, forwarded), frag_tail (non-first
+# fragment of a VIP datagram).
+PR_CASES=(empty nonvip new est reply tc_empty tc_nonvip tc_est tc_reply
+	empty_big frag_needed icmp_limit tc_empty_big tc_frag_needed tc_icmp_limit empty2 new_full)
 declare -A KERN NET
 while read -r _ name kern _ net _; do
 	[ "$name" = params ] && continue
@@ -352,7 +353,8 @@ kernel-reported duration per call. "Net" subtracts the empty program of the same
 (\`return XDP_PASS\` / \`return TC_ACT_OK\`) measured the same way in the same run. The calls run
 in a private network namespace with veth interfaces, forwarding on and permanent neighbour
 entries, so the FIB lookup of a new flow succeeds; every call's verdict is checked
-(XDP_REDIRECT / TC_ACT_REDIRECT for the forwarding cases, XDP_PASS / TC_ACT_OK for the others).
+(XDP_REDIRECT / TC_ACT_REDIRECT when forwarded, XDP_TX / TC_ACT_REDIRECT to IN when answered,
+XDP_DROP / TC_ACT_SHOT when refused, XDP_PASS / TC_ACT_OK for the others).
 The established flow is created once and then used by both hooks. A new-flow call has a
 source address and port of its own. The last case runs after the connection table
 ($FLOWS_MAX entries) has been filled, against an empty program measured in that phase.
@@ -365,6 +367,9 @@ $(prrow "**established flow, forward NAT + redirect**" est tc_est)
 $(prrow "reply, reverse NAT + redirect" reply tc_reply)
 $(prrow "new flow (Maglev pick, FIB lookup, 2 flow entries)" new)
 $(prrow "new flow, connection table full (every insert evicts)" new_full)
+| empty program, 1600-byte frame (baseline of the next two) | ${KERN[empty_big]} | 0 | ${KERN[tc_empty_big]} | 0 | |
+$(prrow "too big (1586 bytes, DF): fragmentation-needed sent back" frag_needed tc_frag_needed)
+$(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit)
 
 - Target, established-flow NAT forwarding at most 60 ns net (XDP, the NIC path):
   **$(verdict_le "$EST" 60)** (${EST} ns).
@@ -376,9 +381,12 @@ $(prrow "new flow, connection table full (every insert evicts)" new_full)
 - Reference, **not measured in this run**: a Katran build measured earlier on this VM costs
   about ${KATRAN_EST_NS} ns net for its established-flow path. veer's established XDP path in this
   run is $(ratio "$EST" "$KATRAN_EST_NS")x that reference figure.
-- Paths not measured yet (to be added as cases of tests/bench/prog_run.c once they are in
-  main): ICMP echo answered by veer, an ICMP error forwarded with its flow, a non-first
-  fragment, fragmentation-needed sent back.
+- The too-big cases send the established flow's packet grown to 1600 bytes with DF (OUT's MTU
+  is 1500): veer answers it with fragmentation-needed out of the interface it came in on
+  (XDP_TX / redirect to IN). The refused case comes from a second client whose rate-limit
+  bucket is kept empty. Both are net of an empty program over a frame of the same size.
+- Paths not measured yet (to be added as cases of tests/bench/prog_run.c and rows here): ICMP
+  echo answered by veer, an ICMP error forwarded with its flow, a non-first fragment.
 
 ## B. Forwarded packets per second (veth topology)
 

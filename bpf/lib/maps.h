@@ -17,6 +17,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_vips SEC(".maps");
 
+/* Addresses of VIPs, for ICMP echo (bpf/lib/icmp.h); written by libveer with veer_vips. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VEER_MAX_VIPS);
+	__type(key, struct veer_vip_addr_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_vip_addrs SEC(".maps");
+
 /*
  * One Maglev table per VIP, built off to the side by userspace and swapped in with a single
  * update of the outer map: a packet sees the old table or the new one, never a mix.
@@ -70,6 +80,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_affinity SEC(".maps");
 
+/* Fragmented datagrams: (addresses, protocol, IP id) -> the first fragment's ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_FRAGS_MAX);
+	__type(key, struct veer_frag_key);
+	__type(value, struct veer_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VEER_MAX_VIPS);
@@ -93,5 +112,14 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_reasons SEC(".maps");
+
+/* Per-source token buckets of the ICMP errors the data plane sends (icmp_send.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_ICMP_RL_MAX);
+	__type(key, struct veer_icmp_rl_key);
+	__type(value, struct veer_icmp_rl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_icmp_rl SEC(".maps");
 
 #endif

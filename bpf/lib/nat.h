@@ -10,12 +10,15 @@
 
 #include "csum.h"
 #include "forward.h"
+#include "icmp_send.h"
 
 #define IP_DF 0x4000
 
 /*
- * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet whose segments
- * fit: the kernel's check knows (bpf_check_mtu with no length checks the skb, GSO aware).
+ * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet (a local TCP
+ * sender's over a veth): the kernel's check knows whether its segments fit. With no length it
+ * checks the skb, and BPF_MTU_CHK_SEGS makes it check a GSO skb's segments against the MTU
+ * (without it, any GSO skb passes, and one whose segments are too big would be sent on).
  * An MTU of 0 is unknown (the entry was resolved without one) and never too big.
  */
 static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const struct packet *p,
@@ -26,7 +29,8 @@ static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const 
 	if (!f->mtu || p->l3_len <= f->mtu)
 		return false;
 	if (hook == HOOK_TC)
-		return bpf_check_mtu(ctx, f->ifindex, &len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS;
+		return bpf_check_mtu(ctx, f->ifindex, &len, 0, BPF_MTU_CHK_SEGS) !=
+		       BPF_MTU_CHK_RET_SUCCESS;
 	return true;
 }
 
@@ -61,20 +65,29 @@ static __always_inline void l4_csum_rewrite(void *ctx, const enum veer_hook hook
 		csum_apply(p->l4_csum, addr_diff);
 }
 
-static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, struct packet *p,
-				       const struct veer_flow *f)
+/*
+ * Rewrites the packet as flow f says and sends it on: destination (forward) or source (reply)
+ * address, with the IPv4 header checksum; with `ports`, the port too and the L4 checksum. A
+ * later fragment has no L4 header and is rewritten without ports (bpf/lib/frag.h). `ports` is
+ * a literal at each call site: the inlined copies carry no test of it.
+ */
+static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, struct packet *p,
+				       const struct veer_flow *f, const bool ports)
 {
 	bool reply = f->dir == VEER_FLOW_REPLY;
 	bool redirect = f->ifindex && !p->vlan;
-	__be16 *ports = p->l4, *port = reply ? &ports[0] : &ports[1];
-	__be16 old_port = *port;
 	__u64 ip_diff = 0, addr_diff;
 	union veer_addr *addr;
 	int pass = -VEER_PASS_STACK;
 
 	if (redirect && too_big(ctx, hook, p, f)) {
+		/*
+		 * Answered from the packet as it arrived: before anything below rewrites it. A
+		 * later fragment (no ports) gets no answer (icmp_send.h); the literal keeps the
+		 * answer's code out of its inlined copy.
+		 */
 		if (!may_fragment(p))
-			return -VEER_DROP_MTU;
+			return ports ? icmp_send_too_big(ctx, hook, p, f) : -VEER_DROP_MTU;
 		/* The stack fragments it after the rewrite, and decrements the TTL itself. */
 		redirect = false;
 		pass = -VEER_PASS_MTU_STACK;
@@ -98,13 +111,31 @@ static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, str
 		__builtin_memcpy(addr, &f->addr, 16);
 	else
 		addr->v4 = f->addr.v4;
-	*port = f->port;
 	if (redirect) {
 		__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
 		__builtin_memcpy(p->eth->h_source, f->smac, 6);
 	}
-	l4_csum_rewrite(ctx, hook, p, addr_diff, old_port, f->port);
+	if (ports) {
+		__be16 *l4_ports = p->l4, *port = reply ? &l4_ports[0] : &l4_ports[1];
+		__be16 old_port = *port;
+
+		*port = f->port;
+		l4_csum_rewrite(ctx, hook, p, addr_diff, old_port, f->port);
+	}
 	return redirect ? bpf_redirect(f->ifindex, 0) : pass;
+}
+
+static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, struct packet *p,
+				       const struct veer_flow *f)
+{
+	return nat_rewrite(ctx, hook, p, f, true);
+}
+
+/* A later fragment: addresses only, the rest (next hop, TTL, MTU) as nat_forward. */
+static __always_inline int nat_forward_addr(void *ctx, const enum veer_hook hook, struct packet *p,
+					    const struct veer_flow *f)
+{
+	return nat_rewrite(ctx, hook, p, f, false);
 }
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * Header parsing: Ethernet, one optional 802.1Q tag, IPv4 (options allowed) or IPv6 (a fragment
  * header allowed), TCP or UDP. Produces the flow key the rest of the data plane works on, and
- * applies the malformed-packet rule stated in abi.h.
+ * applies the malformed-packet rule stated in abi.h. A later fragment (no L4 header) comes back
+ * as -VEER_PASS_FRAGMENT with its addresses, protocol and IP id for bpf/lib/frag.h.
  */
 #ifndef VEER_BPF_PARSE_H
 #define VEER_BPF_PARSE_H
@@ -40,6 +41,14 @@ struct packet {
 	bool v6;
 	bool vlan;
 	bool fragment; /* first fragment of a fragmented datagram */
+	/*
+	 * Of a fragment (first or later): the IP identification (IPv4's 16 bits zero-extended,
+	 * network order) and the offset in bytes. A later fragment (offset != 0) is returned as
+	 * -VEER_PASS_FRAGMENT with l3, l3_len, v6 and the key's family, addresses and protocol
+	 * set, and no L4 header (l4 NULL, ports 0): bpf/lib/frag.h finds its flow.
+	 */
+	__u32 frag_id;
+	__u16 frag_off;
 	struct veer_flow_key key;
 };
 
@@ -62,6 +71,11 @@ static __always_inline int parse_l4(struct packet *p, void *l4, void *end, __u32
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;
 		p->l4_csum = &uh->check;
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		/* Echo and errors are bpf/lib/icmp.h's; a header shorter than 8 is neither. */
+		if (l4 + 8 > end || avail < 8)
+			return -VEER_PASS_NOT_VIP;
+		p->l4_csum = l4 + 2;
 	} else {
 		return -VEER_PASS_NOT_VIP;
 	}
@@ -82,16 +96,22 @@ static __always_inline int parse_ipv4(struct packet *p, struct iphdr *iph, void 
 	if (iph->version != 4 || ihl < sizeof(*iph) || tot_len < ihl ||
 	    (void *)iph - (void *)p->eth + tot_len > p->len)
 		return -VEER_DROP_BAD_L3;
-	frag = bpf_ntohs(iph->frag_off);
-	if (frag & IP_OFFSET)
-		return -VEER_PASS_FRAGMENT;
-	p->fragment = frag & IP_MF;
 	p->v6 = false;
 	p->l3 = iph;
 	p->l3_len = tot_len;
 	p->key.family = VEER_AF_INET;
 	p->key.saddr.v4 = iph->saddr;
 	p->key.daddr.v4 = iph->daddr;
+	frag = bpf_ntohs(iph->frag_off);
+	if (frag & (IP_MF | IP_OFFSET)) {
+		p->frag_id = iph->id;
+		p->frag_off = (frag & IP_OFFSET) * 8;
+		if (p->frag_off) {
+			p->key.proto = iph->protocol;
+			return -VEER_PASS_FRAGMENT;
+		}
+		p->fragment = true;
+	}
 	/* The L4 header must lie inside the datagram, not merely inside the (padded) frame. */
 	return parse_l4(p, (void *)iph + ihl, end, tot_len - ihl, iph->protocol);
 }
@@ -107,28 +127,31 @@ static __always_inline int parse_ipv6(struct packet *p, struct ipv6hdr *ip6h, vo
 	len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
 	if (ip6h->version != 6 || (void *)ip6h - (void *)p->eth + len > p->len)
 		return -VEER_DROP_BAD_L3;
-	nexthdr = ip6h->nexthdr;
-	if (nexthdr == NEXTHDR_FRAGMENT) {
-		struct frag_hdr *fh = l4;
-
-		if ((void *)(fh + 1) > end)
-			return -VEER_DROP_BAD_L3;
-		if (bpf_ntohs(fh->frag_off) & IP6_OFFSET)
-			return -VEER_PASS_FRAGMENT;
-		/* An atomic fragment (offset 0, no more) is a whole datagram (RFC 6946). */
-		p->fragment = bpf_ntohs(fh->frag_off) & 1;
-		nexthdr = fh->nexthdr;
-		l4 = fh + 1;
-		hdrs += sizeof(*fh);
-	}
 	p->v6 = true;
 	p->l3 = ip6h;
 	p->l3_len = len;
 	p->key.family = VEER_AF_INET6;
 	__builtin_memcpy(&p->key.saddr, &ip6h->saddr, sizeof(p->key.saddr));
 	__builtin_memcpy(&p->key.daddr, &ip6h->daddr, sizeof(p->key.daddr));
-	if (len < hdrs)
-		return -VEER_DROP_BAD_L3;
+	nexthdr = ip6h->nexthdr;
+	if (nexthdr == NEXTHDR_FRAGMENT) {
+		struct frag_hdr *fh = l4;
+
+		/* The fragment header must lie inside the datagram too. */
+		if ((void *)(fh + 1) > end || len < hdrs + sizeof(*fh))
+			return -VEER_DROP_BAD_L3;
+		p->frag_id = fh->identification;
+		p->frag_off = bpf_ntohs(fh->frag_off) & IP6_OFFSET;
+		nexthdr = fh->nexthdr;
+		if (p->frag_off) {
+			p->key.proto = nexthdr;
+			return -VEER_PASS_FRAGMENT;
+		}
+		/* An atomic fragment (offset 0, no more) is a whole datagram (RFC 6946). */
+		p->fragment = bpf_ntohs(fh->frag_off) & 1;
+		l4 = fh + 1;
+		hdrs += sizeof(*fh);
+	}
 	return parse_l4(p, l4, end, len - hdrs, nexthdr);
 }
 

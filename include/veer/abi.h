@@ -19,6 +19,7 @@
 #define VEER_FLOWS4_MAX	    4194304 /* two entries per NAT flow: 2M IPv4 flows, ~480 MiB */
 #define VEER_FLOWS6_MAX	    1048576 /* 512k IPv6 flows, ~150 MiB */
 #define VEER_AFFINITY_MAX   262144
+#define VEER_FRAGS_MAX	    16384 /* fragmented datagrams in flight, see struct veer_frag_key */
 #define VEER_RING_DEFAULT   65537
 #define VEER_RING_MAX	    1048573 /* largest prime below 2^20 */
 #define VEER_POOL_NAME_LEN  16
@@ -85,6 +86,16 @@ struct veer_backend {
 };
 
 /*
+ * veer_vip_addrs: (address, family) -> how many VIPs have that address. The data plane answers
+ * ICMP echo requests to these addresses; libveer keeps the count with every VIP add and del.
+ */
+struct veer_vip_addr_key {
+	union veer_addr addr;
+	__u8 family; /* enum veer_family */
+	__u8 pad[3];
+};
+
+/*
  * The connection table, keyed by the packet's own 5-tuple as it arrives. A NAT flow has two
  * entries: client->VIP (forward, rewrites the destination to the backend) and backend->client
  * (reply, rewrites the source back to the VIP). One lookup serves both directions.
@@ -132,6 +143,43 @@ struct veer_flow {
 	__u64 last_seen; /* bpf_ktime_get_coarse_ns() */
 };
 
+/*
+ * veer_frags: the ports of a fragmented datagram, for its later fragments. Only the first
+ * fragment (offset 0, more fragments) carries the TCP/UDP header; it is balanced like any
+ * packet of its 5-tuple and records its ports here under the datagram's identity, the fields a
+ * receiver reassembles by (RFC 791 section 3.2, RFC 8200 section 4.5): source, destination,
+ * protocol and identification, as the first fragment arrives. A later fragment looks that up
+ * and follows the flow of the 5-tuple it completes, in either direction.
+ *
+ * A record is needed only from a datagram's first fragment to its last, normally a few
+ * microseconds apart (a sender emits a datagram's fragments back to back), and the map is an
+ * LRU: 16384 entries hold every datagram of a burst of 16384 interleaved fragmented datagrams,
+ * or of 1.6M fragmented datagrams a second whose fragments are spread over 10 ms, while costing
+ * about 2 MiB. Even full, it evicts the oldest datagrams, whose fragments are long gone. (An
+ * LRU keeps up to 128 free entries per CPU aside: 64 CPUs still leave half the table in use.)
+ */
+struct veer_frag_key {
+	union veer_addr saddr;
+	union veer_addr daddr;
+	__be32 id; /* IPv6: the fragment header's; IPv4: the 16-bit one, zero-extended */
+	__u8 proto;  /* the upper-layer protocol: IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* enum veer_family */
+	__u8 pad[2];
+};
+
+/*
+ * A datagram's record is not trusted past the time a receiver keeps its fragments (RFC 8200's
+ * 60 s; Linux waits 30 s for IPv4): after that the identification may name another datagram.
+ */
+#define VEER_FRAG_TIMEOUT_NS (60ULL * 1000000000ULL)
+
+struct veer_frag {
+	__be16 sport; /* of the first fragment's TCP/UDP header, as it arrived */
+	__be16 dport;
+	__u32 pad;
+	__u64 created; /* bpf_ktime_get_coarse_ns() when the first fragment passed */
+};
+
 /* veer_affinity: (VIP, client address) -> backend, for VIPs with session affinity. */
 struct veer_affinity_key {
 	union veer_addr client;
@@ -143,6 +191,26 @@ struct veer_affinity {
 	__u32 backend_id;
 	__u32 pad;
 	__u64 last_seen;
+};
+
+/*
+ * veer_icmp_rl: the ICMP errors veer itself sends (fragmentation-needed, packet-too-big), rate
+ * limited per destination, i.e. per source address of the packets that caused them. A token
+ * bucket kept as one word, its theoretical arrival time (GCRA): the bucket is full when tat is
+ * in the past, and each message moves tat one token interval later; a message is refused when
+ * that would put tat more than a bucket's depth ahead of now. Rate and depth are load-time
+ * settings of the data plane (icmp_rate, icmp_burst in bpf/lb.bpf.c).
+ */
+#define VEER_ICMP_RL_MAX 65536
+
+struct veer_icmp_rl_key {
+	union veer_addr addr;
+	__u8 family; /* enum veer_family */
+	__u8 pad[3];
+};
+
+struct veer_icmp_rl {
+	__u64 tat; /* bpf_ktime_get_ns() */
 };
 
 /* veer_vip_stats[vip id], veer_be_stats[backend id]: per-CPU, summed by userspace. */
@@ -172,13 +240,13 @@ enum veer_reason {
 	VEER_DROP_BAD_L2 = 1,	   /* frame shorter than its Ethernet/802.1Q header */
 	VEER_DROP_BAD_L3 = 2,	   /* IP header truncated, IHL < 5, bad version or bad length */
 	VEER_DROP_BAD_L4 = 3,	   /* TCP/UDP header truncated: ports unknown */
-	VEER_DROP_FRAGMENT = 4,	   /* fragment of a VIP flow that cannot be tracked (table full) */
+	VEER_DROP_FRAGMENT = 4,	   /* first fragment of a flow whose datagram cannot be recorded */
 	VEER_DROP_NO_BACKEND = 5,  /* VIP with no backend of non-zero weight */
 	VEER_DROP_FLOW_FULL = 6,   /* connection table insert failed */
 	VEER_DROP_UNSUPPORTED = 7, /* VIP mode this data plane does not forward */
 	VEER_PASS_NOT_IP = 8,	   /* not IPv4/IPv6 (ARP, LLDP, ...): passed untouched */
 	VEER_PASS_NOT_VIP = 9,	   /* IP traffic of no VIP and no flow: passed untouched */
-	VEER_PASS_FRAGMENT = 10,   /* non-first fragment of no known datagram: passed untouched */
+	VEER_PASS_FRAGMENT = 10,   /* non-first fragment of no recorded datagram or no flow: passed */
 	VEER_PASS_TTL = 11,	   /* TTL/hop limit expires here: passed for the stack's ICMP */
 	VEER_PASS_STACK = 12,	   /* rewritten, then routed by the stack (no neighbour yet, VLAN) */
 	VEER_DROP_BAD_IP_CSUM = 13, /* IPv4 header checksum wrong */

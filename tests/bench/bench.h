@@ -25,6 +25,8 @@ void bench_frame_build(struct bench_frame *f, const __u8 *smac, const __u8 *dmac
 		       __u32 daddr, __u16 sport, __u16 dport);
 /* Sets the source address and port and recomputes both checksums. */
 void bench_frame_set_src(struct bench_frame *f, __u32 saddr, __u16 sport);
+/* f's packet made len bytes long (zero payload), DF set or not, checksums recomputed. */
+void bench_frame_grow(__u8 *buf, size_t len, const struct bench_frame *f, bool df);
 
 int bench_parse_ipv4(const char *s, __u32 *addr); /* host order */
 int bench_parse_ipv4_port(const char *s, __u32 *addr, __u16 *port);

@@ -38,46 +38,74 @@ enum pr_hook { PR_XDP, PR_TC };
 
 /* The packets the cases send; each is built once, after the benchmark flow exists. */
 enum pr_frame {
-	FR_CLIENT, /* client -> VIP, the established flow's packet */
-	FR_NONVIP, /* client -> an address that is no VIP */
-	FR_NEW,	   /* client -> VIP from a source of its own every call */
-	FR_REPLY,  /* backend -> client, arriving on OUT */
+	FR_CLIENT,    /* client -> VIP, the established flow's packet */
+	FR_NONVIP,    /* client -> an address that is no VIP */
+	FR_NEW,	      /* client -> VIP from a source of its own every call */
+	FR_REPLY,     /* backend -> client, arriving on OUT */
+	FR_BIG,	      /* the established flow's packet, PR_BIG_LEN bytes with DF: too big */
+	FR_BIG_LIMIT, /* the same from a second client whose ICMP rate bucket is empty */
 	FR_COUNT
+};
+
+/* Larger than a 1500-byte MTU: 1586 bytes of IP. */
+#define PR_BIG_LEN 1600
+
+/* What a case's calls must return, in the hook's terms. */
+enum pr_expect {
+	EX_PASS,     /* XDP_PASS, TC_ACT_OK */
+	EX_REDIRECT, /* XDP_REDIRECT, TC_ACT_REDIRECT: forwarded */
+	EX_BACK,     /* XDP_TX, TC_ACT_REDIRECT (to the ingress device): answered */
+	EX_DROP,     /* XDP_DROP, TC_ACT_SHOT */
 };
 
 struct pr_case {
 	const char *name, *title;
 	enum pr_hook hook;
 	enum pr_frame frame;
-	bool forwarded;	  /* expects a redirect, else a pass */
+	enum pr_expect expect;
 	int phase;	  /* 1: table with room; 2: after the connection table was filled */
 	const char *base; /* the empty program it is net of ("" for the baselines) */
 };
 
 /*
  * The cases, in the order they run within a round (cases interleave, so drift hits all
- * alike). A baseline has base "". To measure another path, add its packet to enum pr_frame and
- * frames_build(), add a row here, and add the name to PR_CASES in scripts/bench.sh.
+ * alike). A baseline has base "". To measure another path, add its packet to enum pr_frame
+ * (built in cmd_prog_run), add a row here, and add the name to PR_CASES in scripts/bench.sh.
  *
- * Paths to add here once main has them (rules 6, 7, 9 of the data plane):
+ * Paths still to add here (rules 6, 7, 9 of the data plane, in main now):
  *   - icmp_echo:  echo request to the VIP's address, answered (XDP_TX / redirect to IN)
  *   - icmp_error: fragmentation-needed quoting a client->backend packet, forwarded to the client
  *   - frag_tail:  non-first fragment of a UDP datagram to the VIP (frag map lookup + rewrite)
- *   - frag_needed: a packet too big for OUT's MTU, answered with an ICMP error
  */
 static const struct pr_case cases[] = {
-	{"empty", "empty XDP program (XDP_PASS)", PR_XDP, FR_CLIENT, false, 1, ""},
-	{"nonvip", "non-VIP packet (passed)", PR_XDP, FR_NONVIP, false, 1, "empty"},
-	{"new", "new flow (FIB lookup)", PR_XDP, FR_NEW, true, 1, "empty"},
-	{"est", "established flow (forward NAT)", PR_XDP, FR_CLIENT, true, 1, "empty"},
-	{"reply", "reply (reverse NAT)", PR_XDP, FR_REPLY, true, 1, "empty"},
-	{"tc_empty", "empty tc program (TC_ACT_OK)", PR_TC, FR_CLIENT, false, 1, ""},
-	{"tc_nonvip", "tc: non-VIP packet (passed)", PR_TC, FR_NONVIP, false, 1, "tc_empty"},
-	{"tc_est", "tc: established flow (forward NAT)", PR_TC, FR_CLIENT, true, 1, "tc_empty"},
-	{"tc_reply", "tc: reply (reverse NAT)", PR_TC, FR_REPLY, true, 1, "tc_empty"},
+	{"empty", "empty XDP program (XDP_PASS)", PR_XDP, FR_CLIENT, EX_PASS, 1, ""},
+	{"nonvip", "non-VIP packet (passed)", PR_XDP, FR_NONVIP, EX_PASS, 1, "empty"},
+	{"new", "new flow (FIB lookup)", PR_XDP, FR_NEW, EX_REDIRECT, 1, "empty"},
+	{"est", "established flow (forward NAT)", PR_XDP, FR_CLIENT, EX_REDIRECT, 1, "empty"},
+	{"reply", "reply (reverse NAT)", PR_XDP, FR_REPLY, EX_REDIRECT, 1, "empty"},
+	{"tc_empty", "empty tc program (TC_ACT_OK)", PR_TC, FR_CLIENT, EX_PASS, 1, ""},
+	{"tc_nonvip", "tc: non-VIP packet (passed)", PR_TC, FR_NONVIP, EX_PASS, 1, "tc_empty"},
+	{"tc_est", "tc: established flow (forward NAT)", PR_TC, FR_CLIENT, EX_REDIRECT, 1,
+	 "tc_empty"},
+	{"tc_reply", "tc: reply (reverse NAT)", PR_TC, FR_REPLY, EX_REDIRECT, 1, "tc_empty"},
+	/*
+	 * Over a frame larger than OUT's MTU with DF: the established flow's packet answered with
+	 * fragmentation-needed, and another source's refused over its rate; net of an empty
+	 * program run over a frame of the same size.
+	 */
+	{"empty_big", "empty XDP program, 1600-byte frame", PR_XDP, FR_BIG, EX_PASS, 1, ""},
+	{"frag_needed", "too big, DF: fragmentation-needed sent back (XDP_TX)", PR_XDP, FR_BIG,
+	 EX_BACK, 1, "empty_big"},
+	{"icmp_limit", "too big, DF, over the ICMP rate: dropped", PR_XDP, FR_BIG_LIMIT, EX_DROP, 1,
+	 "empty_big"},
+	{"tc_empty_big", "empty tc program, 1600-byte frame", PR_TC, FR_BIG, EX_PASS, 1, ""},
+	{"tc_frag_needed", "tc: too big, DF: fragmentation-needed sent back (redirect to IN)",
+	 PR_TC, FR_BIG, EX_BACK, 1, "tc_empty_big"},
+	{"tc_icmp_limit", "tc: too big, DF, over the ICMP rate: dropped", PR_TC, FR_BIG_LIMIT,
+	 EX_DROP, 1, "tc_empty_big"},
 	/* Second phase, once the connection table is full: every insert evicts. */
-	{"empty2", "empty XDP program, second phase", PR_XDP, FR_CLIENT, false, 2, ""},
-	{"new_full", "new flow, connection table full", PR_XDP, FR_NEW, true, 2, "empty2"},
+	{"empty2", "empty XDP program, second phase", PR_XDP, FR_CLIENT, EX_PASS, 2, ""},
+	{"new_full", "new flow, connection table full", PR_XDP, FR_NEW, EX_REDIRECT, 2, "empty2"},
 };
 
 #define PR_NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -93,6 +121,8 @@ struct pr_opts {
 struct pr_case_state {
 	int prog_fd, ifindex, base;
 	struct bench_frame frame;
+	const void *data; /* what is run: &frame, or a larger frame */
+	__u32 len;
 	__u32 expect;
 	double kern[64], wall[64];
 };
@@ -163,13 +193,13 @@ static int populate(struct lb *skel, const struct pr_opts *o)
 	return err;
 }
 
-static int run_once(int prog_fd, enum pr_hook hook, const struct bench_frame *f, int ifindex,
+static int run_once(int prog_fd, enum pr_hook hook, const void *data, __u32 len, int ifindex,
 		    __u32 *retval, __u32 *duration)
 {
-	struct xdp_md md = {.data_end = sizeof(*f), .ingress_ifindex = ifindex};
+	struct xdp_md md = {.data_end = len, .ingress_ifindex = ifindex};
 	/* At tc the runner builds an skb on ifindex's device: what veer_lb_tc sees at ingress. */
 	struct __sk_buff skb = {.ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = sizeof(*f), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len, .repeat = 1);
 	int err;
 
 	if (hook == PR_TC) {
@@ -294,8 +324,8 @@ static int measure_round(struct pr_case_state *cs, int phase, int calls, int slo
 				bench_frame_set_src(&s->frame, 0xc6130000 + (*new_seq & 0xffff),
 						    1024 + (*new_seq >> 16));
 			}
-			err = run_once(s->prog_fd, cases[c].hook, &s->frame, s->ifindex, &retval,
-				       &dur);
+			err = run_once(s->prog_fd, cases[c].hook, s->data, s->len, s->ifindex,
+				       &retval, &dur);
 			if (err) {
 				fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
 				return err;
@@ -348,6 +378,7 @@ int cmd_prog_run(int argc, char **argv)
 			    .client_port = 40000};
 	static struct pr_case_state cs[PR_NCASES];
 	static struct bench_frame frames[FR_COUNT];
+	static __u8 big[PR_BIG_LEN], big_limit[PR_BIG_LEN];
 	struct bench_empty *empty = NULL;
 	struct lb *skel = NULL;
 	struct bpf_map *map;
@@ -424,6 +455,9 @@ int cmd_prog_run(int argc, char **argv)
 	}
 	/* Private maps: nothing pinned, nothing adopted. */
 	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
+	/* A token a nanosecond: the answered case never runs out of them. */
+	skel->rodata->icmp_rate = 1000000000;
+	skel->rodata->icmp_burst = 1000000000;
 	err = lb__load(skel);
 	if (err) {
 		fprintf(stderr, "veer-bench: cannot load the lb program: %s\n", strerror(-err));
@@ -449,8 +483,8 @@ int cmd_prog_run(int argc, char **argv)
 			  o.vip_port);
 	/* New flows come from 198.19.0.0/16 x ports 1024.., one distinct source per call. */
 	bench_frame_build(&frames[FR_NEW], peer_mac, in_mac, 0xc6130000, o.vip, 1024, o.vip_port);
-	err = run_once(bpf_program__fd(skel->progs.veer_lb), PR_XDP, &frames[FR_CLIENT], in_idx,
-		       &retval, &dur);
+	err = run_once(bpf_program__fd(skel->progs.veer_lb), PR_XDP, &frames[FR_CLIENT],
+		       sizeof(frames[FR_CLIENT]), in_idx, &retval, &dur);
 	if (!err && retval != XDP_REDIRECT) {
 		fprintf(stderr,
 			"veer-bench: the first packet of a flow returned %s, not "
@@ -467,6 +501,27 @@ int cmd_prog_run(int argc, char **argv)
 	}
 	bench_frame_build(&frames[FR_REPLY], peer_mac, out_mac, be_addr, o.client, o.vip_port,
 			  o.client_port);
+	/*
+	 * Too big for OUT: the established flow's 5-tuple, and a second client's whose bucket is
+	 * empty for ever (its first packet makes its flow, in the warm-up round).
+	 */
+	bench_frame_grow(big, sizeof(big), &frames[FR_CLIENT], true);
+	bench_frame_build(&frames[FR_BIG_LIMIT], peer_mac, in_mac, o.client + 1, o.vip,
+			  o.client_port, o.vip_port);
+	bench_frame_grow(big_limit, sizeof(big_limit), &frames[FR_BIG_LIMIT], true);
+	{
+		struct veer_icmp_rl_key rk = {.family = VEER_AF_INET};
+		struct veer_icmp_rl rv = {.tat = ~0ULL >> 1};
+
+		rk.addr.v4 = htonl(o.client + 1);
+		err = bpf_map__update_elem(skel->maps.veer_icmp_rl, &rk, sizeof(rk), &rv,
+					   sizeof(rv), BPF_ANY);
+		if (err) {
+			fprintf(stderr, "veer-bench: cannot empty a rate-limit bucket: %s\n",
+				strerror(-err));
+			goto out;
+		}
+	}
 
 	for (int c = 0; c < PR_NCASES; c++) {
 		const struct pr_case *pc = &cases[c];
@@ -480,11 +535,27 @@ int cmd_prog_run(int argc, char **argv)
 				bpf_program__fd(tc ? skel->progs.veer_lb_tc : skel->progs.veer_lb);
 		cs[c].base = pc->base[0] ? case_index(pc->base) : c;
 		cs[c].frame = frames[pc->frame];
+		cs[c].data = &cs[c].frame;
+		cs[c].len = sizeof(cs[c].frame);
+		if (pc->frame == FR_BIG || pc->frame == FR_BIG_LIMIT) {
+			cs[c].data = pc->frame == FR_BIG ? big : big_limit;
+			cs[c].len = PR_BIG_LEN;
+		}
 		cs[c].ifindex = pc->frame == FR_REPLY ? out_idx : in_idx;
-		if (pc->forwarded)
-			cs[c].expect = tc ? TC_ACT_REDIRECT : XDP_REDIRECT;
-		else
+		switch (pc->expect) {
+		case EX_PASS:
 			cs[c].expect = tc ? TC_ACT_OK : XDP_PASS;
+			break;
+		case EX_REDIRECT:
+			cs[c].expect = tc ? TC_ACT_REDIRECT : XDP_REDIRECT;
+			break;
+		case EX_BACK:
+			cs[c].expect = tc ? TC_ACT_REDIRECT : XDP_TX;
+			break;
+		case EX_DROP:
+			cs[c].expect = tc ? TC_ACT_SHOT : XDP_DROP;
+			break;
+		}
 	}
 
 	/* Round 0 warms caches up and is thrown away; the cases interleave within a round. */

@@ -80,6 +80,27 @@ void bench_frame_set_src(struct bench_frame *f, __u32 saddr, __u16 sport)
 	frame_csums(f);
 }
 
+void bench_frame_grow(__u8 *buf, size_t len, const struct bench_frame *f, bool df)
+{
+	struct bench_frame *h = (struct bench_frame *)buf;
+	__u32 sum;
+
+	memset(buf, 0, len);
+	memcpy(buf, f, sizeof(*f));
+	h->ip.tot_len = htons(len - sizeof(h->eth));
+	h->ip.frag_off = htons(df ? 0x4000 : 0);
+	h->ip.check = 0;
+	h->ip.check = htons(csum_fold(csum_add(0, &h->ip, sizeof(h->ip))));
+	h->udp.len = htons(len - sizeof(h->eth) - sizeof(h->ip));
+	h->udp.check = 0;
+	sum = csum_add(0, &h->ip.saddr, 8);
+	sum += IPPROTO_UDP + ntohs(h->udp.len);
+	sum = csum_add(sum, &h->udp, ntohs(h->udp.len));
+	h->udp.check = htons(csum_fold(sum));
+	if (!h->udp.check)
+		h->udp.check = 0xffff;
+}
+
 int bench_parse_ipv4(const char *s, __u32 *addr)
 {
 	struct in_addr a;

@@ -202,8 +202,9 @@ static bool env_reset(void)
 	bool ok;
 
 	ok = map_clear(s->maps.veer_flows4) && map_clear(s->maps.veer_flows6) &&
-	     map_clear(s->maps.veer_affinity) &&
-	     map_clear(s->maps.veer_vips);
+	     map_clear(s->maps.veer_affinity) && map_clear(s->maps.veer_frags) &&
+	     map_clear(s->maps.veer_vips) && map_clear(s->maps.veer_vip_addrs) &&
+	     map_clear(s->maps.veer_icmp_rl);
 	for (__u32 id = 0; ok && id < LB_NIDS; id++) {
 		__u32 inner_id;
 

@@ -21,7 +21,8 @@
  *                            198.18.12.2 -> 02:00:00:00:12:02, 198.18.13.2 -> 02:00:00:00:13:02
  *                198.18.11.9 has no neighbour entry: the FIB lookup fails for it.
  *
- * Every test starts from empty maps (flows, affinity, VIPs, rings, backends, counters).
+ * Every test starts from empty maps (flows, affinity, fragment records, VIPs and their
+ * addresses, rings, backends, counters).
  */
 #ifndef VEER_TEST_LB_HARNESS_H
 #define VEER_TEST_LB_HARNESS_H
@@ -176,7 +177,9 @@ bool lb_pkt_build(struct pkt *p, struct pkt_spec s, const char *what);
 __u8 lb_addr_parse(const char *s, union veer_addr *a);
 bool lb_addr_eq(const union veer_addr *a, const char *s);
 
+/* Both keep veer_vip_addrs as libveer does (with libveer's own code). */
 bool lb_add_vip(__u32 id, const char *addr, __u16 port, __u8 proto, __u32 affinity, __u8 mode);
+bool lb_del_vip(const char *addr, __u16 port, __u8 proto);
 /* An active backend of vip_id in slot be->id (replacing whatever the slot held). */
 bool lb_add_backend(const struct be_def *be, __u32 vip_id, __u32 weight);
 /* Builds a ring off to the side and swaps it in with one update, as libveer does. */

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lb_harness.h"
+#include "internal.h"
 #include "maglev.h"
 
 __u8 lb_addr_parse(const char *s, union veer_addr *a)
@@ -40,7 +41,25 @@ bool lb_add_vip(__u32 id, const char *addr, __u16 port, __u8 proto, __u32 affini
 	return ASSERT_TRUE(k.family, addr) &&
 	       ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_vips, &k, sizeof(k), &v,
 					      sizeof(v), BPF_ANY),
-			 "add VIP");
+			 "add VIP") &&
+	       ASSERT_OK(veer_vip_addr_sync(lb_env.skel->maps.veer_vips,
+					    lb_env.skel->maps.veer_vip_addrs, &k.addr, k.family),
+			 "VIP address");
+}
+
+bool lb_del_vip(const char *addr, __u16 port, __u8 proto)
+{
+	struct veer_vip_key k = {};
+
+	k.family = lb_addr_parse(addr, &k.addr);
+	k.port = htons(port);
+	k.proto = proto;
+	return ASSERT_TRUE(k.family, addr) &&
+	       ASSERT_OK(bpf_map__delete_elem(lb_env.skel->maps.veer_vips, &k, sizeof(k), 0),
+			 "delete VIP") &&
+	       ASSERT_OK(veer_vip_addr_sync(lb_env.skel->maps.veer_vips,
+					    lb_env.skel->maps.veer_vip_addrs, &k.addr, k.family),
+			 "VIP address");
 }
 
 bool lb_add_backend(const struct be_def *be, __u32 vip_id, __u32 weight)

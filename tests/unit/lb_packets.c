@@ -211,10 +211,11 @@ bool lb_pkts_init(void)
 			   "port443");
 	ok &= lb_pkt_build(&P.udp_port80, lb_spec_c2v(CLIENT4, 40032, VIP4, 80, IPPROTO_UDP),
 			   "udp_port80");
-	ok &= lb_pkt_build(&P.icmp4, lb_spec_c2v(CLIENT4, 0, VIP4, 0, IPPROTO_ICMP), "icmp4");
+	/* Echo requests to an address no VIP has (a VIP's own are answered: test_lb_icmp.c). */
+	ok &= lb_pkt_build(&P.icmp4, lb_spec_c2v(CLIENT4, 0, OTHER4, 0, IPPROTO_ICMP), "icmp4");
 	ok &= lb_pkt_build(&P.other6, lb_spec_c2v(CLIENT6, 40030, OTHER6, 80, IPPROTO_TCP),
 			   "other6");
-	ok &= lb_pkt_build(&P.icmp6, lb_spec_c2v(CLIENT6, 0, VIP6, 0, IPPROTO_ICMPV6), "icmp6");
+	ok &= lb_pkt_build(&P.icmp6, lb_spec_c2v(CLIENT6, 0, OTHER6, 0, IPPROTO_ICMPV6), "icmp6");
 	ok &= ASSERT_OK(pkt_build_arp(&P.arp, MAC_CLIENT, CLIENT4, "198.18.1.1"), "arp");
 
 	/* 8: malformed. */

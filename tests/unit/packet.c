@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -142,7 +143,9 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	size_t off, l4len;
 
 	memset(p, 0, sizeof(*p));
-	if (v6 != is_v6(s->daddr) || s->ip_opts % 4 || s->ip_opts > 40 || s->payload > 300)
+	/* Headers take at most 14 + 4 + 60 + 20 bytes: the payload cannot overrun the buffer. */
+	if (v6 != is_v6(s->daddr) || s->ip_opts % 4 || s->ip_opts > 40 ||
+	    s->payload > PKT_MAX - 128)
 		return -EINVAL;
 	eth = (struct ethhdr *)b;
 	memcpy(eth->h_dest, s->dmac, 6);
@@ -170,7 +173,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		iph->version = 4;
 		iph->ihl = ihl / 4;
 		iph->tot_len = htons(ihl + l4len);
-		iph->id = htons(0x4d2e);
+		iph->id = htons(s->ip_id ? s->ip_id : 0x4d2e);
 		iph->frag_off = htons(s->frag);
 		iph->ttl = s->ttl ? s->ttl : 64;
 		iph->protocol = s->proto;
@@ -201,7 +204,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 
 			fh->nexthdr = s->proto;
 			fh->frag_off = htons(s->frag);
-			fh->id = htonl(0x76656572);
+			fh->id = htonl(s->ip_id ? s->ip_id : 0x76656572);
 			hdrs += sizeof(*fh);
 		}
 		if (inet_pton(AF_INET6, s->saddr, &ip6h->saddr) != 1 ||
@@ -219,6 +222,105 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		return -EINVAL;
 	p->len = off;
 	return 0;
+}
+
+int pkt_build_frag(struct pkt *p, const struct pkt_spec *s, __u32 dgram_payload, __u32 off,
+		   __u32 len, bool more)
+{
+	struct pkt_spec hdr = *s, whole = *s;
+	bool v6 = is_v6(s->saddr);
+	__u8 saddr[16], daddr[16];
+	size_t l4len, at;
+	__u8 *l4;
+	int err;
+
+	if (off % 8 || off > 0xfff8 || dgram_payload > 0xffff - 60 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, s->saddr, saddr) != 1 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, s->daddr, daddr) != 1)
+		return -EINVAL;
+	l4 = calloc(1, dgram_payload + 64);
+	if (!l4)
+		return -ENOMEM;
+	whole.payload = dgram_payload;
+	l4len = build_l4(l4, &whole, false);
+	fill_l4_csum(l4, l4len, &whole, v6, saddr, daddr);
+
+	/* The headers as pkt_build makes them for a later fragment (no L4 header), then the
+	 * slice behind them and the lengths and fragment fields made true. */
+	hdr.payload = 0;
+	hdr.pad = 0;
+	hdr.v6_frag = v6;
+	hdr.frag = v6 ? 8 : 1;
+	err = pkt_build(p, &hdr);
+	at = p->len;
+	if (!err && (off + len > l4len || at + len + s->pad > PKT_MAX))
+		err = -EINVAL;
+	if (err) {
+		free(l4);
+		return err;
+	}
+	memcpy(p->data + at, l4 + off, len);
+	free(l4);
+	p->len = at + len + s->pad;
+	if (v6) {
+		struct ipv6hdr *ip6h = pkt_ip6(p);
+		struct frag6 *fh = (struct frag6 *)(ip6h + 1);
+
+		ip6h->payload_len = htons(sizeof(*fh) + len);
+		fh->frag_off = htons(off | more);
+	} else {
+		struct iphdr *iph = pkt_ip4(p);
+
+		iph->tot_len = htons(iph->ihl * 4 + len);
+		iph->frag_off = htons((more ? 0x2000 : 0) | off / 8);
+		pkt_ip4_fix_csum(p);
+	}
+	return 0;
+}
+
+bool pkt_frag_view(const struct pkt *p, struct pkt_frag_view *v)
+{
+	size_t off = pkt_l3_off(p);
+	const __u8 *l3 = p->data + off;
+
+	memset(v, 0, sizeof(*v));
+	if (off + sizeof(struct iphdr) > p->len)
+		return false;
+	v->v6 = (l3[0] >> 4) == 6;
+	if (!v->v6) {
+		const struct iphdr *iph = (const struct iphdr *)l3;
+		size_t ihl = iph->ihl * 4, tot = ntohs(iph->tot_len);
+		__u16 frag = ntohs(iph->frag_off);
+
+		if (!(frag & (0x2000 | IP_OFFSET_)) || ihl < sizeof(*iph) || tot < ihl ||
+		    off + tot > p->len)
+			return false;
+		v->id = ntohs(iph->id);
+		v->off = (frag & IP_OFFSET_) * 8;
+		v->more = frag & 0x2000;
+		v->proto = iph->protocol;
+		v->data = l3 + ihl;
+		v->len = tot - ihl;
+		v->saddr = (const __u8 *)&iph->saddr;
+		v->daddr = (const __u8 *)&iph->daddr;
+	} else {
+		const struct ipv6hdr *ip6h = (const struct ipv6hdr *)l3;
+		const struct frag6 *fh = (const struct frag6 *)(ip6h + 1);
+		size_t plen = ntohs(ip6h->payload_len);
+
+		if (off + sizeof(*ip6h) + plen > p->len || ip6h->nexthdr != NEXTHDR_FRAG ||
+		    plen < sizeof(*fh) || !(ntohs(fh->frag_off) & (IP6_OFFSET_ | 1)))
+			return false;
+		v->id = ntohl(fh->id);
+		v->off = ntohs(fh->frag_off) & IP6_OFFSET_;
+		v->more = ntohs(fh->frag_off) & 1;
+		v->proto = fh->nexthdr;
+		v->data = (const __u8 *)(fh + 1);
+		v->len = plen - sizeof(*fh);
+		v->saddr = ip6h->saddr.s6_addr;
+		v->daddr = ip6h->daddr.s6_addr;
+	}
+	return true;
 }
 
 int pkt_build_arp(struct pkt *p, const __u8 smac[6], const char *spa, const char *tpa)
@@ -276,7 +378,8 @@ struct l4_view {
 	const __u8 *saddr, *daddr;
 };
 
-static bool l4_view(const struct pkt *p, struct l4_view *v)
+/* The upper-layer header of an unfragmented frame, whatever its protocol. */
+static bool ul_view(const struct pkt *p, struct l4_view *v)
 {
 	size_t off = pkt_l3_off(p);
 	__u8 *l3 = (__u8 *)p->data + off;
@@ -316,6 +419,13 @@ static bool l4_view(const struct pkt *p, struct l4_view *v)
 		v->saddr = ip6h->saddr.s6_addr;
 		v->daddr = ip6h->daddr.s6_addr;
 	}
+	return true;
+}
+
+static bool l4_view(const struct pkt *p, struct l4_view *v)
+{
+	if (!ul_view(p, v))
+		return false;
 	if (v->proto == IPPROTO_TCP)
 		return v->len >= sizeof(struct tcphdr);
 	if (v->proto == IPPROTO_UDP)
@@ -378,10 +488,126 @@ void pkt_l4_fix_csum(struct pkt *p)
 	v.l4[csum_at(v.proto) + 1] = c;
 }
 
+/* ---- ICMP ---- */
+
+static __u32 icmp_sum(const struct l4_view *v)
+{
+	__u32 sum = 0;
+
+	if (v->proto == IPPROTO_ICMPV6)
+		sum = pseudo_sum(true, v->saddr, v->daddr, IPPROTO_ICMPV6, v->len);
+	return csum_partial_rfc1071(v->l4, v->len, sum);
+}
+
+static bool icmp_is_error(const struct l4_view *v)
+{
+	__u8 t = v->l4[0];
+
+	if (v->proto == IPPROTO_ICMPV6)
+		return t >= 1 && t <= 4;
+	return t == 3 || t == 11 || t == 12;
+}
+
+bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
+
+/* The message's checksum, then an error's quote, checked as far as it goes. */
+static bool icmp_csums_ok(const struct l4_view *v, char *why, size_t why_len)
+{
+	struct pkt inner = {};
+	struct l4_view iv;
+	const __u8 *q;
+	size_t qlen;
+
+	if (v->len < 8) {
+		snprintf(why, why_len, "ICMP message of %zu bytes", v->len);
+		return false;
+	}
+	if (csum_finish_rfc1071(icmp_sum(v))) {
+		snprintf(why, why_len, "ICMP checksum 0x%04x is wrong", v->l4[2] << 8 | v->l4[3]);
+		return false;
+	}
+	if (!icmp_is_error(v))
+		return true;
+	q = v->l4 + 8;
+	qlen = v->len - 8;
+	if (qlen < 20 || (q[0] >> 4) != (v->proto == IPPROTO_ICMPV6 ? 6 : 4))
+		return true;
+	if ((q[0] >> 4) == 4 && (q[0] & 15) >= 5 && (size_t)(q[0] & 15) * 4 <= qlen &&
+	    csum_finish_rfc1071(csum_partial_rfc1071(q, (q[0] & 15) * 4, 0))) {
+		snprintf(why, why_len, "quoted IPv4 header checksum 0x%04x is wrong",
+			 q[10] << 8 | q[11]);
+		return false;
+	}
+	/* A whole quoted datagram: its own TCP/UDP checksum too, as a frame of its own. */
+	inner.data[12] = (q[0] >> 4) == 6 ? ETH_P_IPV6 >> 8 : ETH_P_IP >> 8;
+	inner.data[13] = (q[0] >> 4) == 6 ? ETH_P_IPV6 & 0xff : ETH_P_IP & 0xff;
+	memcpy(inner.data + ETH_HLEN, q, qlen);
+	inner.len = ETH_HLEN + qlen;
+	if (!l4_view(&inner, &iv))
+		return true;
+	if (!pkt_csums_ok(&inner, why, why_len)) {
+		snprintf(why + strlen(why), why_len - strlen(why), " (in the quote)");
+		return false;
+	}
+	return true;
+}
+
+__u8 *pkt_icmp(struct pkt *p)
+{
+	struct l4_view v;
+
+	if (!ul_view(p, &v) || (v.proto != IPPROTO_ICMP && v.proto != IPPROTO_ICMPV6) || v.len < 8)
+		return NULL;
+	return v.l4;
+}
+
+void pkt_icmp_fix_csum(struct pkt *p)
+{
+	struct l4_view v;
+	__u16 c;
+
+	if (!pkt_icmp(p) || !ul_view(p, &v))
+		return;
+	v.l4[2] = v.l4[3] = 0;
+	c = csum_finish_rfc1071(icmp_sum(&v));
+	v.l4[2] = c >> 8;
+	v.l4[3] = c;
+}
+
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 rest,
+			 const struct pkt *inner, __u32 quote)
+{
+	size_t in_off = pkt_l3_off(inner);
+	struct pkt_spec o = *s;
+	__u8 *icmp;
+	int err;
+
+	if (in_off + quote > inner->len || quote > PKT_MAX - 128)
+		return -EINVAL;
+	o.proto = is_v6(s->saddr) ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	o.payload = quote;
+	err = pkt_build(p, &o);
+	if (err)
+		return err;
+	icmp = pkt_icmp(p);
+	if (!icmp)
+		return -EINVAL;
+	icmp[0] = type;
+	icmp[1] = code;
+	icmp[4] = rest >> 24;
+	icmp[5] = rest >> 16;
+	icmp[6] = rest >> 8;
+	icmp[7] = rest;
+	memcpy(icmp + 8, inner->data + in_off, quote);
+	pkt_icmp_fix_csum(p);
+	return 0;
+}
+
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 {
 	size_t off = pkt_l3_off(p);
 	const __u8 *l3 = p->data + off;
+	struct pkt_frag_view fv;
 	struct l4_view v;
 	__u16 got, want;
 
@@ -396,6 +622,10 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 			return false;
 		}
 	}
+	if (pkt_frag_view(p, &fv))
+		return true;
+	if (ul_view(p, &v) && (v.proto == IPPROTO_ICMP || v.proto == IPPROTO_ICMPV6))
+		return icmp_csums_ok(&v, why, why_len);
 	if (!l4_view(p, &v)) {
 		snprintf(why, why_len, "no TCP/UDP header to check");
 		return false;

@@ -37,6 +37,7 @@ struct pkt_spec {
 	__u16 payload;	    /* L4 payload bytes, a fixed pattern */
 	bool udp_nocsum;    /* UDP over IPv4 sent without a checksum (0) */
 	__u16 pad;	    /* Ethernet padding after the IP datagram */
+	__u32 ip_id;	    /* IPv4 identification (16 bits) or IPv6 fragment id; 0 = default */
 };
 
 /*
@@ -46,6 +47,33 @@ struct pkt_spec {
 int pkt_build(struct pkt *p, const struct pkt_spec *s);
 /* A 60-byte ARP request for tpa from spa, broadcast. */
 int pkt_build_arp(struct pkt *p, const __u8 smac[6], const char *spa, const char *tpa);
+
+/*
+ * One fragment of a datagram larger than a frame. The datagram that s describes with
+ * dgram_payload bytes of L4 payload (in place of s->payload; s->frag and s->v6_frag are
+ * ignored) is built whole, its TCP/UDP checksum computed over all of it; the frame carries its
+ * L4 bytes [off, off + len) (the first fragment's begin with the L4 header) behind an IPv4
+ * header with fragment offset off / 8 and MF = more, or an IPv6 header and a fragment header
+ * saying the same; identification s->ip_id (or the default). 0 or -EINVAL (off not a multiple
+ * of 8, a slice past the datagram or the frame).
+ */
+int pkt_build_frag(struct pkt *p, const struct pkt_spec *s, __u32 dgram_payload, __u32 off,
+		   __u32 len, bool more);
+
+/* A real fragment (offset != 0 or more fragments; not an IPv6 atomic fragment, RFC 6946). */
+struct pkt_frag_view {
+	bool v6;
+	__u32 id;	  /* identification, host order */
+	__u32 off;	  /* bytes */
+	bool more;	  /* MF / M */
+	__u8 proto;	  /* upper-layer protocol */
+	const __u8 *data; /* the fragment's part of the datagram's L4 bytes */
+	size_t len;
+	const __u8 *saddr, *daddr;
+};
+
+/* false if p is no fragment of an IPv4 datagram or of an IPv6 one (fragment header first). */
+bool pkt_frag_view(const struct pkt *p, struct pkt_frag_view *v);
 
 /* Offset of the IP header: 14, or 18 behind an 802.1Q tag. */
 size_t pkt_l3_off(const struct pkt *p);
@@ -69,8 +97,24 @@ __u16 csum_finish_rfc1071(__u32 sum); /* in host order: write it with htons() */
 
 /*
  * Verifies from scratch the IPv4 header checksum and the TCP/UDP checksum over the pseudo
- * header (a UDP/IPv4 checksum of 0 means none). On failure, writes why into why.
+ * header (a UDP/IPv4 checksum of 0 means none). On failure, writes why into why. A fragment's
+ * TCP/UDP checksum covers the whole datagram: only its IPv4 header checksum is checked here.
+ * An ICMP/ICMPv6 frame: its checksum (ICMPv6's over the pseudo header), and in an error's quote
+ * the inner IPv4 header checksum when the quote holds the header, the inner TCP/UDP checksum
+ * when it holds the whole inner datagram.
  */
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
+
+/*
+ * An ICMP error (ICMPv6 if s's addresses are IPv6) from s->saddr to s->daddr, with s's MACs,
+ * tag, TTL and fragment fields (s->proto, ports and payload are ignored): type, code, the four
+ * bytes after the checksum (rest, host order: unused, next-hop MTU, MTU or pointer), then the
+ * first `quote` bytes of inner's IP datagram, from its IP header on. 0 or -EINVAL.
+ */
+int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 rest,
+			 const struct pkt *inner, __u32 quote);
+/* The ICMP/ICMPv6 header of an unfragmented frame, or NULL; and its checksum recomputed. */
+__u8 *pkt_icmp(struct pkt *p);
+void pkt_icmp_fix_csum(struct pkt *p);
 
 #endif /* VEER_TEST_PACKET_H */

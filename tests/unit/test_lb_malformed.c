@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * BPF_PROG_RUN fixtures of what the load balancer does not forward: traffic for no VIP,
- * malformed frames, fragments, a VIP without backends or in an unsupported mode, an expiring
- * TTL. And the one kind of fragment it does forward: the IPv6 atomic fragment. Harness and
- * topology: lb_harness.h.
+ * malformed frames, later fragments of no known datagram, a VIP without backends or in an
+ * unsupported mode, an expiring TTL. And the first fragments it forwards like any packet of
+ * their flow, the IPv6 atomic fragment among them (the rest of fragment handling:
+ * test_lb_frag.c). Harness and topology: lb_harness.h.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,9 +20,11 @@ LB_TEST(lb_not_vip)
 		 VEER_PASS_NOT_VIP},
 		{"VIP address and port, other protocol", &P.udp_port80, FROM_CLIENT, XDP_PASS, NULL,
 		 VEER_PASS_NOT_VIP},
-		{"ICMP to the VIP", &P.icmp4, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
+		{"ICMP echo to another address", &P.icmp4, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_NOT_VIP},
 		{"other IPv6 address", &P.other6, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
-		{"ICMPv6 to the VIP", &P.icmp6, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_VIP},
+		{"ICMPv6 echo to another address", &P.icmp6, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_NOT_VIP},
 		{"ARP", &P.arp, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_NOT_IP},
 	};
 
@@ -54,11 +57,10 @@ LB_TEST(lb_malformed)
 		 VEER_DROP_BAD_L4},
 		{"UDP header cut short", &P.udp4_short, FROM_CLIENT, XDP_DROP, NULL,
 		 VEER_DROP_BAD_L4},
-		{"first fragment to a VIP", &P.frag4_first, FROM_CLIENT, XDP_DROP, NULL,
-		 VEER_DROP_FRAGMENT},
 		{"first fragment to no VIP", &P.frag4_first_other, FROM_CLIENT, XDP_PASS, NULL,
 		 VEER_PASS_NOT_VIP},
-		{"later fragment", &P.frag4_tail, FROM_CLIENT, XDP_PASS, NULL, VEER_PASS_FRAGMENT},
+		{"later fragment of no known datagram", &P.frag4_tail, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_FRAGMENT},
 		{"IPv6 header cut short", &P.ip6_short, FROM_CLIENT, XDP_DROP, NULL,
 		 VEER_DROP_BAD_L3},
 		{"IPv6 payload_len past the frame", &P.ip6_long, FROM_CLIENT, XDP_DROP, NULL,
@@ -66,10 +68,8 @@ LB_TEST(lb_malformed)
 		{"IPv6 version 4", &P.ip6_ver4, FROM_CLIENT, XDP_DROP, NULL, VEER_DROP_BAD_L3},
 		{"TCP/IPv6 header cut short", &P.tcp6_short, FROM_CLIENT, XDP_DROP, NULL,
 		 VEER_DROP_BAD_L4},
-		{"IPv6 first fragment to a VIP", &P.frag6_first, FROM_CLIENT, XDP_DROP, NULL,
-		 VEER_DROP_FRAGMENT},
-		{"IPv6 later fragment", &P.frag6_tail, FROM_CLIENT, XDP_PASS, NULL,
-		 VEER_PASS_FRAGMENT},
+		{"IPv6 later fragment of no known datagram", &P.frag6_tail, FROM_CLIENT, XDP_PASS,
+		 NULL, VEER_PASS_FRAGMENT},
 	};
 
 	if (!lb_begin() || !lb_vips_basic() || !lb_fixtures_run(fx, ARRAY_LEN(fx)))
@@ -100,41 +100,78 @@ LB_TEST(lb_runt)
 	lb_fixture_run(&fx);
 }
 
-/* A first fragment of an established flow is dropped too: its tail could not follow it. */
+/*
+ * What veer makes of a first fragment that lb_packets.c built (a fragment of the same spec,
+ * forwarded to be). Its TCP checksum was computed over this fragment's bytes as if they were
+ * the datagram, and the expected one is computed the same way over the rewritten bytes.
+ */
+static bool frag_first_out(struct pkt *out, struct pkt_spec s, const struct be_def *be)
+{
+	return lb_pkt_build(out, lb_spec_fwd(s, be, true), "first fragment's output");
+}
+
+/* A first fragment (MF, offset 0) to a VIP, of a new flow and of an established one. */
 LB_TEST(lb_fragment_established)
 {
+	static struct pkt first_out, est_out;
+	struct pkt_spec s = lb_spec_c2v(CLIENT4, 40060, VIP4, 80, IPPROTO_TCP);
 	struct lb_fixture fx[] = {
+		{"first fragment of a new flow", &P.frag4_first, FROM_CLIENT, XDP_REDIRECT,
+		 &first_out, VEER_REASON_NONE},
 		{"tcp4", &P.tcp4, FROM_CLIENT, XDP_REDIRECT, &P.tcp4_out, VEER_REASON_NONE},
-		{"first fragment of the flow", &P.frag4_first_est, FROM_CLIENT, XDP_DROP, NULL,
-		 VEER_DROP_FRAGMENT},
+		{"first fragment of the flow", &P.frag4_first_est, FROM_CLIENT, XDP_REDIRECT,
+		 &est_out, VEER_REASON_NONE},
 	};
 
-	if (lb_begin() && lb_vips_basic() && lb_fixtures_run(fx, ARRAY_LEN(fx)))
-		lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 1, P.tcp4.len, 1, 0, 0,
-			       "VIP");
+	s.frag = 0x2000;
+	if (!frag_first_out(&first_out, s, &BE_TCP4))
+		return;
+	s = lb_spec_c2v(CLIENT4, 40000, VIP4, 80, IPPROTO_TCP); /* the 5-tuple of P.tcp4 */
+	s.frag = 0x2000;
+	if (!frag_first_out(&est_out, s, &BE_TCP4))
+		return;
+	if (!lb_begin() || !lb_vips_basic() || !lb_fixtures_run(fx, ARRAY_LEN(fx)))
+		return;
+	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 3,
+		       2 * P.frag4_first.len + P.tcp4.len, 2, 0, 0, "VIP");
+	ASSERT_EQ(lb_flow_count(), 4, "flow entries");
+	/* Both fragments name one datagram (addresses, protocol, IP id): the latest holds. */
+	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_frags), 1, "one datagram record");
 }
 
 /*
  * An IPv6 atomic fragment (fragment header with offset 0 and M clear, RFC 6946) is a whole
  * datagram: load balanced like one, new flow and established, the fragment header kept as it
- * came. A real first fragment (M set) is still dropped, of a new flow as of that established one.
+ * came, and no datagram recorded. A real first fragment (M set) is forwarded too, of that
+ * established flow as of a new one, and recorded for its later fragments.
  */
 LB_TEST(lb_ip6_atomic_fragment)
 {
-	static const struct lb_fixture fx[] = {
+	static struct pkt first_est_out, first_out;
+	struct pkt_spec s = lb_spec_c2v(CLIENT6, 40063, VIP6, 80, IPPROTO_TCP);
+	const struct lb_fixture fx[] = {
 		{"TCP atomic fragment", &P.frag6_atomic, FROM_CLIENT, XDP_REDIRECT,
 		 &P.frag6_atomic_out, VEER_REASON_NONE},
 		{"TCP atomic fragment, established", &P.frag6_atomic, FROM_CLIENT, XDP_REDIRECT,
 		 &P.frag6_atomic_out, VEER_REASON_NONE},
 		{"first fragment of the atomic fragment's flow", &P.frag6_first_est, FROM_CLIENT,
-		 XDP_DROP, NULL, VEER_DROP_FRAGMENT},
+		 XDP_REDIRECT, &first_est_out, VEER_REASON_NONE},
 		{"UDP atomic fragment", &P.frag6_atomic_udp, FROM_CLIENT, XDP_REDIRECT,
 		 &P.frag6_atomic_udp_out, VEER_REASON_NONE},
-		{"first fragment of a new flow", &P.frag6_first, FROM_CLIENT, XDP_DROP, NULL,
-		 VEER_DROP_FRAGMENT},
+		{"first fragment of a new flow", &P.frag6_first, FROM_CLIENT, XDP_REDIRECT,
+		 &first_out, VEER_REASON_NONE},
 	};
 	struct veer_flow f;
 
+	s.v6_frag = true;
+	s.frag = 1; /* as P.frag6_first_est */
+	if (!frag_first_out(&first_est_out, s, &BE_TCP6))
+		return;
+	s = lb_spec_c2v(CLIENT6, 40060, VIP6, 80, IPPROTO_TCP);
+	s.v6_frag = true;
+	s.frag = 1; /* as P.frag6_first */
+	if (!frag_first_out(&first_out, s, &BE_TCP6))
+		return;
 	if (!lb_begin() || !lb_vips_basic() ||
 	    !ASSERT_EQ(pkt_ip6(&P.frag6_atomic_out)->nexthdr, 44,
 		       "fixture: fragment header kept") ||
@@ -149,11 +186,13 @@ LB_TEST(lb_ip6_atomic_fragment)
 		lb_check_reply_entry(&f, VIP_TCP6, VIP6, 80, BE_TCP6.id, "TCP atomic fragment");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT6, 40064, VIP6, 53, IPPROTO_UDP, &f), "forward entry"))
 		lb_check_forward_entry(&f, VIP_UDP6, &BE_UDP6, true, "UDP atomic fragment");
-	ASSERT_EQ(lb_flow_count(), 4, "flow entries");
-	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP6, 2, 2 * P.frag6_atomic.len, 1, 0,
-		       0, "TCP VIP");
-	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_TCP6.id, 2, 2 * P.frag6_atomic.len, 1, 0,
-		       0, "TCP backend");
+	ASSERT_EQ(lb_flow_count(), 6, "flow entries");
+	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_frags), 1,
+		  "one datagram record: both first fragments have its addresses and id");
+	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP6, 4,
+		       3 * P.frag6_atomic.len + P.frag6_first.len, 2, 0, 0, "TCP VIP");
+	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_TCP6.id, 4,
+		       3 * P.frag6_atomic.len + P.frag6_first.len, 2, 0, 0, "TCP backend");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_UDP6, 1, P.frag6_atomic_udp.len, 1, 0,
 		       0, "UDP VIP");
 }

@@ -35,6 +35,16 @@ int veer_backend_put(struct veer *v, __u32 id, const struct veer_backend *be);
 /* Writes zeroes over every CPU's slot of a per-CPU counter array. */
 int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx);
 
+/*
+ * Sets veer_vip_addrs[address] to the number of VIPs in veer_vips with that address, deleting
+ * the entry at 0: the addresses whose echo requests the data plane answers. Takes the maps, not
+ * a handle, so that the unit tests' private maps are kept by this same code.
+ */
+int veer_vip_addr_sync(struct bpf_map *vips, struct bpf_map *addrs, const union veer_addr *addr,
+		       __u8 family);
+/* Fills an empty veer_vip_addrs from veer_vips (maps pinned by a veer without the map). */
+int veer_vip_addrs_adopt(struct veer *v);
+
 /* Rebuilds the VIP's Maglev table off to the side and swaps it in with one update. */
 int veer_ring_publish(struct veer *v, const struct veer_vip *vip);
 

@@ -136,6 +136,12 @@ int veer_open(struct veer **out, bool write)
 				       : "");
 		goto fail;
 	}
+	/* A writer fills the VIP address table once when maps from before it are adopted. */
+	if (write) {
+		err = veer_vip_addrs_adopt(v);
+		if (err)
+			goto fail;
+	}
 	*out = v;
 	return 0;
 fail:

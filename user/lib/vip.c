@@ -17,6 +17,61 @@ int veer_vip_get(struct veer *v, const struct veer_vip_key *key, struct veer_vip
 		       : 0;
 }
 
+/*
+ * Recounted from veer_vips rather than incremented and decremented: the count cannot drift, and
+ * a command that died between its two updates is repaired by the next add or del at the
+ * address. Writers hold the pin lock, so the walk sees a table no one else changes.
+ */
+int veer_vip_addr_sync(struct bpf_map *vips, struct bpf_map *addrs, const union veer_addr *addr,
+		       __u8 family)
+{
+	struct veer_vip_key key, cur, *prev = NULL;
+	struct veer_vip_addr_key ak = {};
+	__u32 n = 0;
+	int err;
+
+	while (!bpf_map__get_next_key(vips, prev, &key, sizeof(key))) {
+		if (key.family == family && !memcmp(&key.addr, addr, sizeof(*addr)))
+			n++;
+		cur = key;
+		prev = &cur;
+	}
+	ak.addr = *addr;
+	ak.family = family;
+	if (n)
+		return bpf_map__update_elem(addrs, &ak, sizeof(ak), &n, sizeof(n), BPF_ANY);
+	err = bpf_map__delete_elem(addrs, &ak, sizeof(ak), 0);
+	return err == -ENOENT ? 0 : err;
+}
+
+int veer_vip_addrs_adopt(struct veer *v)
+{
+	struct bpf_map *vips = v->skel->maps.veer_vips, *addrs = v->skel->maps.veer_vip_addrs;
+	struct veer_vip_addr_key ak;
+	struct veer_vip_key vk;
+	struct veer_vip_info *list;
+	size_t n;
+	int err;
+
+	if (!bpf_map__get_next_key(addrs, NULL, &ak, sizeof(ak)) ||
+	    bpf_map__get_next_key(vips, NULL, &vk, sizeof(vk)))
+		return 0;
+	err = veer_vip_list(v, &list, &n);
+	if (err)
+		goto out;
+	/* Sorted by family and address: one sync per address. */
+	for (size_t i = 0; !err && i < n; i++)
+		if (!i || list[i].key.family != list[i - 1].key.family ||
+		    memcmp(&list[i].key.addr, &list[i - 1].key.addr, sizeof(list[i].key.addr)))
+			err = veer_vip_addr_sync(vips, addrs, &list[i].key.addr,
+						 list[i].key.family);
+	free(list);
+out:
+	if (err)
+		pr_warn("cannot fill the VIP address table: %s\n", strerror(-err));
+	return err;
+}
+
 static int vip_cmp(const void *a, const void *b)
 {
 	const struct veer_vip_info *x = a, *y = b;
@@ -181,6 +236,13 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 	if (!err)
 		err = bpf_map__update_elem(v->skel->maps.veer_vips, key, sizeof(*key), &vip,
 					   sizeof(vip), BPF_NOEXIST);
+	/* Its address answers pings from now on. */
+	if (!err) {
+		err = veer_vip_addr_sync(v->skel->maps.veer_vips, v->skel->maps.veer_vip_addrs,
+					 &key->addr, key->family);
+		if (err)
+			bpf_map__delete_elem(v->skel->maps.veer_vips, key, sizeof(*key), 0);
+	}
 	if (err) {
 		pr_warn("cannot add VIP %s: %s\n", name, strerror(-err));
 		bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
@@ -218,6 +280,12 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 		pr_warn("cannot delete VIP %s: %s\n", name, strerror(-err));
 		return err;
 	}
+	/* The address stops answering pings when its last VIP goes. */
+	err = veer_vip_addr_sync(v->skel->maps.veer_vips, v->skel->maps.veer_vip_addrs, &key->addr,
+				 key->family);
+	if (err)
+		pr_warn("VIP %s deleted, but its address still answers pings: %s\n", name,
+			strerror(-err));
 	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
 	for (__u32 id = 0; veer_backends_get(v) && id < VEER_MAX_BACKENDS; id++) {
 		be = v->backends[id];
@@ -230,5 +298,5 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, vip.id);
 	veer_map_sweep(v->skel->maps.veer_flows6, flow_of_vip, vip.id);
 	veer_map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, vip.id);
-	return 0;
+	return err;
 }

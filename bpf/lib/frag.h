@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Fragmented datagrams: UDP larger than the MTU (DNS with EDNS0, QUIC, syslog), rarely TCP.
+ * Only the first fragment carries the ports, so a datagram's later fragments find their flow
+ * through it: the first fragment is balanced like any packet of its 5-tuple and records its
+ * ports in veer_frags under the datagram's identity (addresses, protocol, IP id, as it
+ * arrives); a later fragment looks them up, completes its 5-tuple with them and follows that
+ * flow, its address rewritten as the first fragment's was. There is no L4 header to touch: the
+ * L4 checksum covers the whole datagram and lies in the first fragment, whose incremental
+ * update stays exact for the reassembled datagram. A backend's fragmented reply works alike,
+ * keyed by the backend's addresses.
+ *
+ * Fragments are never held or reordered: a later fragment that arrives before its first one,
+ * or of a datagram that is not veer's, is passed untouched (fragment_tail). A VIP datagram
+ * then cannot be reassembled by its backend and is lost, as on a path that drops a fragment.
+ */
+#ifndef VEER_BPF_FRAG_H
+#define VEER_BPF_FRAG_H
+
+#include "conntrack.h"
+#include "nat.h"
+#include "stats.h"
+
+static __always_inline void frag_key(const struct packet *p, struct veer_frag_key *k)
+{
+	k->saddr = p->key.saddr;
+	k->daddr = p->key.daddr;
+	k->id = p->frag_id;
+	k->proto = p->key.proto;
+	k->family = p->key.family;
+}
+
+/*
+ * The first fragment of a datagram of a flow: records its ports. A datagram that cannot be
+ * recorded (the LRU found no entry to take) could not be delivered whole: -VEER_DROP_FRAGMENT.
+ */
+static __always_inline int frag_record(const struct packet *p, __u64 now)
+{
+	struct veer_frag_key k = {};
+	struct veer_frag v = {};
+
+	frag_key(p, &k);
+	v.sport = p->key.sport;
+	v.dport = p->key.dport;
+	v.created = now;
+	return bpf_map_update_elem(&veer_frags, &k, &v, BPF_ANY) ? -VEER_DROP_FRAGMENT : 0;
+}
+
+/*
+ * A later fragment, as parse_packet left it (-VEER_PASS_FRAGMENT: addresses, protocol and IP
+ * id, no ports). Forwarded with its flow, counted in the flow's VIP and backend counters and as
+ * fragment_fwd, whether veer redirects it or the stack routes it; what nat_forward would do
+ * otherwise (TTL expiring, too big) is done and counted as for any packet.
+ */
+static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, struct packet *p)
+{
+	struct veer_frag_key k = {};
+	struct veer_frag *v;
+	struct veer_flow *f;
+	bool reply;
+	int rc;
+
+	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP)
+		return -VEER_PASS_FRAGMENT;
+	frag_key(p, &k);
+	v = bpf_map_lookup_elem(&veer_frags, &k);
+	if (!v || bpf_ktime_get_coarse_ns() - v->created > VEER_FRAG_TIMEOUT_NS)
+		return -VEER_PASS_FRAGMENT;
+	p->key.sport = v->sport;
+	p->key.dport = v->dport;
+	f = flow_lookup(&p->key);
+	if (!f)
+		return -VEER_PASS_FRAGMENT;
+	reply = f->dir == VEER_FLOW_REPLY;
+	count_flow(&veer_vip_stats, f->vip_id, p->len, reply, false);
+	count_flow(&veer_be_stats, f->backend_id, p->len, reply, false);
+	rc = nat_forward_addr(ctx, hook, p, f);
+	if (rc == -VEER_PASS_STACK)
+		return -VEER_FWD_FRAGMENT; /* not a drop: passed to the stack, rewritten */
+	if (rc >= 0)
+		count_reason(VEER_FWD_FRAGMENT);
+	return rc;
+}
+
+#endif
