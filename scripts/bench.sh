@@ -80,6 +80,8 @@ if ! stat -f -c %T /sys/fs/bpf 2>/dev/null | grep -q bpf; then
 	mount -t bpf bpf /sys/fs/bpf
 fi
 TMP=$(mktemp -d)
+# Other work on this host shows up in every figure: the report gives the load around the run.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 # A VIP left over from an interrupted run would make `vip add` fail.
 if [ -e /sys/fs/bpf/veer/veer_vips ]; then
 	"$VEER" vip del "$VIP" >/dev/null 2>&1 || true
@@ -334,8 +336,9 @@ test programs tests/bpf/bench_*.bpf.c) on $(date -u '+%Y-%m-%d %H:%M UTC'), kern
 $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),
 commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown).
 This is a small shared VM: absolute figures move from run to run (10-20% between runs is
-usual), so every figure is compared with a baseline measured **in the same run**: read the
-ratios.
+usual, more when other work runs: load average $LOAD_START at the start of this run,
+$LOAD_END at the end), so every figure is compared with a baseline measured **in the same
+run**: read the ratios.
 
 ## A. Per-packet cost (BPF_PROG_RUN), both hooks
 
@@ -489,6 +492,7 @@ $(cat "$TMP/prog-run" "$TMP/live")
 EOF
 }
 
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 report >"$TMP/report.md"
 echo
 cat "$TMP/report.md"
