@@ -212,6 +212,21 @@ struct fz_estab {
 extern struct fz_estab fz_estab[];
 extern int fz_nestab;
 
+/*
+ * Frames and what the rules make of them, both built from scratch, for the checks' self-test:
+ * an echo request and its reply, ICMP errors about flows and their rewrites, a fragment tail
+ * and its rewrite (the record of its first fragment in frag).
+ */
+struct fz_pair {
+	const char *name;
+	enum side from;
+	struct pkt in, want;
+	bool has_frag;
+	struct fz_frag frag;
+};
+
+int fz_pairs(struct fz_pair *p, int max);
+
 /* splitmix64 */
 static inline __u64 fz_rand(__u64 *s)
 {

@@ -752,6 +752,134 @@ bool fz_seeds_init(void)
 	return seeds_ok;
 }
 
+/* ---- frames and their documented rewrites, for the checks' self-test ---- */
+
+static void set_macs(struct pkt *p, const __u8 *dst, const __u8 *src)
+{
+	memcpy(p->data, dst, 6);
+	memcpy(p->data + 6, src, 6);
+}
+
+int fz_pairs(struct fz_pair *p, int max)
+{
+	struct pkt qin, qout;
+	struct fz_spec s, q;
+	int n = 0;
+
+	if (max < 7)
+		return -1;
+	memset(p, 0, max * sizeof(*p));
+
+	/* Echo requests to VIP addresses, and their replies. */
+	s = echo("echo4", FROM_CLIENT, CLIENT4, VIP4);
+	p[n].name = "echo reply v4";
+	build(&p[n].in, &s);
+	s = echo("echo4", FROM_CLIENT, VIP4, CLIENT4);
+	s.icmp_type = 0;
+	build(&p[n].want, &s);
+	set_macs(&p[n].want, MAC_CLIENT, MAC_VC0);
+	n++;
+	s = echo("echo6", FROM_CLIENT, CLIENT6, VIP6);
+	p[n].name = "echo reply v6";
+	build(&p[n].in, &s);
+	s = echo("echo6", FROM_CLIENT, VIP6, CLIENT6);
+	s.icmp_type = 129;
+	build(&p[n].want, &s);
+	set_macs(&p[n].want, MAC_CLIENT, MAC_VC0);
+	n++;
+
+	/*
+	 * Errors toward the client about what veer sent a backend: the quote becomes the packet
+	 * the client sent (to the VIP), the outer source the VIP when it was the backend.
+	 */
+	for (int full = 0; full < 2; full++) {
+		q = c2v("q", CLIENT4, 41000, BE_TCP4.addr, BE_TCP4.port, IPPROTO_TCP);
+		q.ttl = 63;
+		build(&qin, &q);
+		q.dst = VIP4;
+		q.dport = 80;
+		build(&qout, &q);
+		s = c2v("err", BE_TCP4.addr, 0, CLIENT4, 0, IPPROTO_ICMP);
+		s.from = FROM_BACKEND;
+		s.icmp_type = 3;
+		s.icmp_code = 4;
+		s.icmp_word = 1400;
+		s.payload = 0;
+		s.quote = &qin;
+		s.quote_len = full ? 0 : 28;
+		p[n].name =
+			full ? "ICMP error to the client, whole quote" : "ICMP error to the client";
+		p[n].from = FROM_BACKEND;
+		build(&p[n].in, &s);
+		s.src = VIP4;
+		s.quote = &qout;
+		s.ttl = 63;
+		build(&p[n].want, &s);
+		set_macs(&p[n].want, MAC_CLIENT, MAC_VC0);
+		n++;
+	}
+	/* Toward the backend about what veer sent the client: the quote becomes the backend's. */
+	q = c2v("q", VIP6, 53, CLIENT6, 41001, IPPROTO_UDP);
+	build(&qin, &q);
+	q.src = BE_UDP6.addr;
+	q.sport = BE_UDP6.port;
+	build(&qout, &q);
+	s = c2v("err", CLIENT6, 0, VIP6, 0, IPPROTO_ICMPV6);
+	s.icmp_type = 1;
+	s.icmp_code = 4;
+	s.payload = 0;
+	s.quote = &qin;
+	p[n].name = "ICMPv6 error to the backend";
+	build(&p[n].in, &s);
+	s.dst = BE_UDP6.addr;
+	s.quote = &qout;
+	s.ttl = 63;
+	build(&p[n].want, &s);
+	set_macs(&p[n].want, MAC_BE_A, MAC_VB0);
+	n++;
+	/* The same over IPv4 and TCP, quote cut inside the TCP checksum's reach. */
+	q = c2v("q", VIP4, 80, CLIENT4, 41000, IPPROTO_TCP);
+	build(&qin, &q);
+	q.src = BE_TCP4.addr;
+	q.sport = BE_TCP4.port;
+	build(&qout, &q);
+	s = c2v("err", "198.18.1.1", 0, VIP4, 0, IPPROTO_ICMP);
+	s.icmp_type = 11;
+	s.payload = 0;
+	s.quote = &qin;
+	s.quote_len = 40;
+	p[n].name = "ICMP error to the backend";
+	build(&p[n].in, &s);
+	s.dst = BE_TCP4.addr;
+	s.quote = &qout;
+	s.ttl = 63;
+	build(&p[n].want, &s);
+	set_macs(&p[n].want, MAC_BE_A, MAC_VB0);
+	n++;
+
+	/* A fragment tail of an established flow, forwarded with it. */
+	s = c2v("tail", CLIENT4, 41000, VIP4, 80, IPPROTO_TCP);
+	s.tail = true;
+	s.frag = 10;
+	s.frag_id = 0x2222;
+	p[n].name = "fragment tail";
+	build(&p[n].in, &s);
+	s.dst = BE_TCP4.addr;
+	s.ttl = 63;
+	build(&p[n].want, &s);
+	set_macs(&p[n].want, MAC_BE_A, MAC_VB0);
+	p[n].has_frag = true;
+	p[n].frag.family = 4;
+	p[n].frag.proto = IPPROTO_TCP;
+	lb_addr_parse(CLIENT4, &p[n].frag.saddr);
+	lb_addr_parse(VIP4, &p[n].frag.daddr);
+	p[n].frag.id = 0x2222;
+	p[n].frag.sport = 41000;
+	p[n].frag.dport = 80;
+	n++;
+	return n;
+}
+
 /* ---- mutations ---- */
 
 static const __u8 NH_VALUES[] = {0, 1, 6, 17, 43, 44, 47, 50, 51, 58, 59, 60, 255};
