@@ -36,7 +36,9 @@ enum fz_group {
 	FZ_G_TTL,	/* 5: TTL / hop limit: passed untouched */
 	FZ_G_TTL_STATE, /* 5: ... and no flow state for it */
 	FZ_G_ECHO,	/* 6: echo requests to VIP addresses */
+	FZ_G_ECHO_SUM,	/* 6: ... whose reply sums to zero (its checksum must be 0xffff) */
 	FZ_G_ICMPERR,	/* 7: ICMP errors about flows */
+	FZ_G_ICMP_QLEN, /* 7: ... whose inner length ends before the inner L4 checksum */
 	FZ_G_MTU_STACK, /* 8: too big, IPv4 without DF: to the stack */
 	FZ_G_MTU_ICMP,	/* 8: too big otherwise: frag-needed / packet-too-big */
 	FZ_G_FRAG,	/* 9: fragments */
@@ -88,7 +90,7 @@ struct fz_outcome {
 	__u16 mtu;
 };
 
-#define FZ_MAX_OUTCOMES 3
+#define FZ_MAX_OUTCOMES 4
 
 struct fz_expect {
 	struct fz_outcome c[FZ_MAX_OUTCOMES]; /* any one of them is right */

@@ -293,7 +293,7 @@ static struct fz_spec b2c(const char *name, const struct be_def *be, const char 
 }
 
 /* What veer sent the backend (the quote of an error toward the client), and the client. */
-static struct pkt quoted_c2b[4], quoted_v2c[4];
+static struct pkt quoted_c2b[4], quoted_v2c[4], quoted_none[2];
 
 static void ext_chain(struct fz_spec *s, const __u8 *types, int n)
 {
@@ -622,6 +622,10 @@ static void seeds_icmp(void)
 	s = echo("echo VIP4 no payload", FROM_CLIENT, CLIENT4, VIP4);
 	s.payload = 0;
 	add(s);
+	s = echo("echo VIP4 all zero", FROM_CLIENT, CLIENT4, VIP4);
+	s.icmp_word = 0;
+	s.payload = 0;
+	add(s);
 	s = echo("echo reply to VIP4", FROM_CLIENT, CLIENT4, VIP4);
 	s.icmp_type = 0;
 	add(s);
@@ -653,6 +657,11 @@ static void seeds_icmp(void)
 	build(&quoted_v2c[2], &q);
 	q = c2v("q", VIP6, 53, CLIENT6, 41001, IPPROTO_UDP);
 	build(&quoted_v2c[3], &q);
+	/* Of no flow: another client port. */
+	q = c2v("q", CLIENT4, 44000, BE_TCP4.addr, BE_TCP4.port, IPPROTO_TCP);
+	build(&quoted_none[0], &q);
+	q = c2v("q", VIP6, 80, CLIENT6, 44000, IPPROTO_TCP);
+	build(&quoted_none[1], &q);
 
 	static const struct {
 		const char *name;
@@ -691,9 +700,9 @@ static void seeds_icmp(void)
 		 0},
 		/* About no flow. */
 		{"unreach about no flow, v4", FROM_CLIENT, CLIENT4, OTHER4, 3, 3, 0,
-		 &quoted_c2b[0] + 0, 28},
-		{"unreach about no flow, v6", FROM_CLIENT, CLIENT6, OTHER6, 1, 0, 0,
-		 &quoted_v2c[2] + 0, 48},
+		 &quoted_none[0], 28},
+		{"unreach about no flow, v6", FROM_CLIENT, CLIENT6, VIP6, 1, 0, 0, &quoted_none[1],
+		 48},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(errs); i++) {
@@ -708,7 +717,6 @@ static void seeds_icmp(void)
 		s.quote = errs[i].quote;
 		s.quote_len = errs[i].qlen;
 		s.payload = 0;
-		/* Errors quoting no flow: to another address; their quote is another client's. */
 		add(s);
 	}
 }

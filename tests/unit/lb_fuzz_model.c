@@ -30,11 +30,15 @@ struct fz_group_def fz_groups[FZ_G_MAX] = {
 	[FZ_G_MARTIAN] = {"martian", "5: martian source (flow/VIP) -> martian", false},
 	[FZ_G_TTL] = {"ttl", "5: TTL/hop limit <= 1 -> pass ttl untouched", true},
 	[FZ_G_TTL_STATE] = {"ttlstate", "5: ... creating no flow state", false},
-	[FZ_G_ECHO] = {"echo", "6: echo request to a VIP address -> answered", false},
-	[FZ_G_ICMPERR] = {"icmperr", "7: ICMP error about a flow -> rewritten", false},
+	[FZ_G_ECHO] = {"echo", "6: echo request to a VIP address -> answered", true},
+	[FZ_G_ECHO_SUM] = {"echosum", "6: ... an all-zero echo reply: checksum 0xffff, not 0",
+			   false},
+	[FZ_G_ICMPERR] = {"icmperr", "7: ICMP error about a flow -> rewritten", true},
+	[FZ_G_ICMP_QLEN] = {"icmpqlen", "7: ... inner checksum in the quote, past the inner length",
+			    false},
 	[FZ_G_MTU_STACK] = {"mtustack", "8: too big, IPv4 without DF -> mtu_stack", true},
 	[FZ_G_MTU_ICMP] = {"mtuicmp", "8: too big, DF/IPv6 -> frag_needed", false},
-	[FZ_G_FRAG] = {"frag", "9: fragments balanced, tails forwarded", false},
+	[FZ_G_FRAG] = {"frag", "9: fragments balanced, tails forwarded", true},
 };
 
 bool fz_groups_from_env(void)
@@ -610,8 +614,12 @@ static int g_frag_tail(struct fz_ctx *c)
 		why(c, "non-first fragment, recorded, its flow gone");
 		return FZ_STOP;
 	}
-	if (c->v.ttl <= 1)
-		return decide(c, FZ_G_TTL, FZ_PASS, VEER_PASS_TTL, "fragment tail, TTL <= 1");
+	if (c->v.ttl <= 1) {
+		decide(c, FZ_G_TTL, FZ_PASS, VEER_PASS_TTL, "fragment tail, TTL <= 1");
+		/* Handed to the stack, either reading of the TTL rule (see g_ttl). */
+		if (!c->v.vlan && f->hop.kind == FZ_HOP_REDIRECT)
+			return FZ_STOP;
+	}
 	if (f->hop.kind == FZ_HOP_UNKNOWN || c->v.end - c->v.l3 > f->mtu)
 		return unspec(c, FZ_G_FRAG, "fragment tail: hop unknown or too big");
 	flow_rw(f, false, &rw);
@@ -664,6 +672,13 @@ static int g_echo(struct fz_ctx *c)
 		return FZ_STOP;
 	}
 	echo_outcome(c);
+	/*
+	 * An all-zero reply (id 0, sequence 0, zero payload) sums to +0: from scratch its checksum
+	 * is 0xffff, and a receiver refuses the other zero, 0x0000, that an update can give.
+	 */
+	if (c->v.family == 4 &&
+	    fz_fold(csum_partial_rfc1071(c->b + c->v.l4 + 4, ilen - 4, c->b[c->v.l4 + 1])) == 0)
+		use(c, FZ_G_ECHO_SUM);
 	if (c->v.ttl <= 1) {
 		/* Addressed to veer, not forwarded; the TTL rule may be read to cover it. */
 		use(c, FZ_G_TTL);
@@ -693,6 +708,7 @@ struct quote {
 	const char *bad_why;
 	bool odd;     /* a quote the rules do not cover (non-first fragment, inner ext hdrs) */
 	bool csum_ok; /* inner IPv4 header checksum */
+	__u32 ilen;   /* the inner datagram's length by its own header */
 };
 
 static void quote_parse(const struct fz_ctx *c, struct quote *q)
@@ -727,6 +743,7 @@ static void quote_parse(const struct fz_ctx *c, struct quote *q)
 		}
 		if (q->ihl >= 20 && q->ihl <= q->qlen)
 			q->csum_ok = fz_ip4_csum_ok(in, q->ihl);
+		q->ilen = fz_get16(in + 2);
 		q->odd = fz_get16(in + 6) & 0x1fff;
 	} else {
 		q->ihl = 40;
@@ -742,6 +759,7 @@ static void quote_parse(const struct fz_ctx *c, struct quote *q)
 		}
 		q->odd = is_ext(q->proto);
 		q->csum_ok = true;
+		q->ilen = 40 + fz_get16(in + 4);
 	}
 	l4 = q->q + q->ihl;
 	q->key.proto = q->proto;
@@ -759,6 +777,7 @@ static int g_icmperr(struct fz_ctx *c)
 	struct fz_rw rw, irw;
 	struct fz_key rk = {};
 	struct quote q;
+	__u32 csum_end;
 	bool martian;
 
 	if (c->v.end <= c->v.l4 || !icmp_error_type(c->v.family, c->b[c->v.l4]))
@@ -804,9 +823,19 @@ static int g_icmperr(struct fz_ctx *c)
 		outcome(c, FZ_DROP, VEER_DROP_MARTIAN, FZ_OUT_ANY);
 		why(c, "martian outer source: dropped, or as if it were not");
 	}
-	if (c->v.ttl <= 1)
-		return decide(c, FZ_G_TTL, FZ_PASS, VEER_PASS_TTL,
-			      "ICMP error about a flow, TTL <= 1");
+	if (c->v.ttl <= 1) {
+		decide(c, FZ_G_TTL, FZ_PASS, VEER_PASS_TTL, "ICMP error about a flow, TTL <= 1");
+		/* Handed to the stack, either reading of the TTL rule (see g_ttl). */
+		if (!c->v.vlan && f->hop.kind == FZ_HOP_REDIRECT)
+			return FZ_STOP;
+	}
+	/*
+	 * The inner checksum lies in the quote but past the end the inner header gives its own
+	 * datagram: "inside the quote" says update it; main leaves it (and rewrites the ports).
+	 */
+	csum_end = q.ihl + (q.proto == IPPROTO_TCP ? 18 : 8);
+	if (q.q + csum_end <= c->v.end && q.ilen < csum_end)
+		use(c, FZ_G_ICMP_QLEN);
 	memset(&rw, 0, sizeof(rw));
 	memset(&irw, 0, sizeof(irw));
 	if (f->dir == VEER_FLOW_REPLY) {
