@@ -663,6 +663,13 @@ static int g_echo(struct fz_ctx *c)
 		return unspec(c, FZ_G_ECHO, "echo request fragment");
 	if (c->v.vlan || (c->v.family == 4 && c->v.ihl > 20) || c->v.next)
 		return unspec(c, FZ_G_ECHO, "echo request with 802.1Q, IP options or ext headers");
+	/*
+	 * An all-zero reply (id 0, sequence 0, zero payload) sums to +0: from scratch its checksum
+	 * is 0xffff, and a receiver refuses the other zero, 0x0000, that an update can give.
+	 */
+	if (c->v.family == 4 &&
+	    fz_fold(csum_partial_rfc1071(c->b + c->v.l4 + 4, ilen - 4, c->b[c->v.l4 + 1])) == 0)
+		use(c, FZ_G_ECHO_SUM);
 	if (fz_martian(c->v.family, &c->v.saddr)) {
 		/* Rule 5 speaks of packets veer would rewrite: an answer is one, arguably. */
 		use(c, FZ_G_MARTIAN);
@@ -672,13 +679,6 @@ static int g_echo(struct fz_ctx *c)
 		return FZ_STOP;
 	}
 	echo_outcome(c);
-	/*
-	 * An all-zero reply (id 0, sequence 0, zero payload) sums to +0: from scratch its checksum
-	 * is 0xffff, and a receiver refuses the other zero, 0x0000, that an update can give.
-	 */
-	if (c->v.family == 4 &&
-	    fz_fold(csum_partial_rfc1071(c->b + c->v.l4 + 4, ilen - 4, c->b[c->v.l4 + 1])) == 0)
-		use(c, FZ_G_ECHO_SUM);
 	if (c->v.ttl <= 1) {
 		/* Addressed to veer, not forwarded; the TTL rule may be read to cover it. */
 		use(c, FZ_G_TTL);

@@ -7,10 +7,11 @@
  * right), and the connection-table entries the packet created.
  *
  * A case is one mutated packet, run on each hook in turn, after its seed's `pre` packet (the
- * first fragment of a datagram whose tail is fuzzed) when it has one. Between hooks and cases
- * the state the packets left is removed again: the flows they created (by key, as the model
- * knows them, or by a full reset if the table does not agree), and every other state map that
- * was empty at the start (affinity, and the maps of rules to come: fragments, ICMP rate).
+ * first fragment of a datagram whose tail is fuzzed) when it has one. The flows the cases use
+ * are established once (lb_begin is too slow to run per case); between hooks and cases the
+ * state the packets left is removed again: the flows they created (by key as the model knows
+ * them, then any entry not of the established flows), and every other hash map that was empty
+ * at the start (affinity, fragment records, and what rules to come add: the ICMP rate limit).
  *
  *   ./build/veer-unit lb_fuzz                           the short run, fixed seed
  *   VEER_FUZZ_PACKETS=10000000 VEER_FUZZ_SEED=random     a long run (make fuzz)
