@@ -37,7 +37,7 @@ struct fz_group_def fz_groups[FZ_G_MAX] = {
 	[FZ_G_ICMP_QLEN] = {"icmpqlen", "7: ... inner checksum in the quote, past the inner length",
 			    false},
 	[FZ_G_MTU_STACK] = {"mtustack", "8: too big, IPv4 without DF -> mtu_stack", true},
-	[FZ_G_MTU_ICMP] = {"mtuicmp", "8: too big, DF/IPv6 -> frag_needed", false},
+	[FZ_G_MTU_ICMP] = {"mtuicmp", "8: too big, DF/IPv6 -> frag_needed", true},
 	[FZ_G_FRAG] = {"frag", "9: fragments balanced, tails forwarded", true},
 };
 
