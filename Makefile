@@ -36,7 +36,7 @@ LIB_HDRS := $(wildcard user/lib/*.h) include/veer/abi.h
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
-.PHONY: all clean install deps test unit e2e demo bench format
+.PHONY: all clean install deps test unit fuzz e2e demo bench format
 .DELETE_ON_ERROR:
 # Keep objects and skeletons: they are prerequisites of libveer and the test runners.
 .SECONDARY:
@@ -82,6 +82,13 @@ deps:
 
 unit: all
 	$(BUILD)/veer-unit
+
+# The data plane's fuzz test at length (the unit run has a short one): VEER_FUZZ_PACKETS cases
+# (default 10M) from a random seed, printed first; VEER_FUZZ_SEED=0x.. replays a run, with
+# VEER_FUZZ_START=N VEER_FUZZ_PACKETS=1 one case of it.
+fuzz: all
+	VEER_FUZZ_PACKETS=$${VEER_FUZZ_PACKETS:-10000000} VEER_FUZZ_SEED=$${VEER_FUZZ_SEED:-random} \
+		$(BUILD)/veer-unit lb_fuzz
 
 e2e: all
 	bats tests/e2e

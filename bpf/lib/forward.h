@@ -41,8 +41,18 @@ static __always_inline void hop_resolve(void *ctx, const enum veer_hook hook,
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS &&
 	    !(hook == HOOK_TC && rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)) {
-		/* No neighbour entry yet, or not routable: the stack resolves it. */
+		/*
+		 * No neighbour entry yet, or not routable: the stack resolves it. Without a
+		 * neighbour the egress interface is known all the same, and so its MTU: a packet
+		 * too big for it is answered by veer (quoting what the client sent) rather than
+		 * by the stack, whose error would quote the rewritten packet.
+		 */
 		f->ifindex = 0;
+		f->mtu = 0;
+		/* The check's verdict is about this packet; the MTU it reports is the device's. */
+		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && fib.ifindex &&
+		    bpf_check_mtu(ctx, fib.ifindex, &mtu, 0, 0) >= 0)
+			f->mtu = mtu > 0xffff ? 0xffff : mtu;
 		return;
 	}
 	bpf_check_mtu(ctx, fib.ifindex, &mtu, 0, 0);

@@ -118,6 +118,12 @@ static __always_inline int icmp_echo_reply(void *ctx, const enum veer_hook hook,
 	ih->type = p->v6 ? VEER_ICMP6_ECHO_REPLY : VEER_ICMP_ECHOREPLY;
 	/* Swapping the addresses leaves the pseudo-header's sum as it was: only the type counts. */
 	csum_apply(&ih->csum, csum_diff16(0, old, *type_code));
+	/*
+	 * An incremental update yields 0x0000 where the sum is all zeros (an empty echo with id
+	 * and sequence 0), which the receiver rejects; 0xffff is the same sum and always valid.
+	 */
+	if (!ih->csum)
+		ih->csum = 0xffff;
 	__builtin_memcpy(mac, p->eth->h_dest, 6);
 	__builtin_memcpy(p->eth->h_dest, p->eth->h_source, 6);
 	__builtin_memcpy(p->eth->h_source, mac, 6);
@@ -312,7 +318,6 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	struct icmp_quote q = {};
 	struct veer_flow *f;
 	void *end, *dend, *l4;
-	__u32 l4_len;
 	int rc;
 
 	rc = icmp_pull(ctx, hook, p);
@@ -338,7 +343,6 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 			return -VEER_PASS_NOT_VIP;
 		__builtin_memcpy(&k.saddr, &in6->daddr, 16);
 		__builtin_memcpy(&k.daddr, &in6->saddr, 16);
-		l4_len = bpf_ntohs(in6->payload_len);
 	} else {
 		struct iphdr *in4 = q.l3;
 		__u32 ihl;
@@ -358,7 +362,6 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 			return -VEER_PASS_NOT_VIP;
 		k.saddr.v4 = in4->daddr;
 		k.daddr.v4 = in4->saddr;
-		l4_len = bpf_ntohs(in4->tot_len) - ihl;
 	}
 	q.ports = l4;
 	/* The entry of the other direction: the quoted packet's tuple reversed. */
@@ -373,8 +376,7 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 		return -VEER_DROP_BAD_ICMP;
 	if (q.proto == IPPROTO_UDP)
 		q.l4_csum = l4 + 6;
-	else if (l4 + ICMP_QUOTE_TCP_CSUM_END <= end && l4 + ICMP_QUOTE_TCP_CSUM_END <= dend &&
-		 l4_len >= ICMP_QUOTE_TCP_CSUM_END)
+	else if (l4 + ICMP_QUOTE_TCP_CSUM_END <= end && l4 + ICMP_QUOTE_TCP_CSUM_END <= dend)
 		q.l4_csum = l4 + 16;
 	/* k.saddr: the quoted destination, which is the backend when the quote is client -> it. */
 	return icmp_error_rewrite(ctx, hook, p, f, &q, &k.saddr);

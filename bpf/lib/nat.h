@@ -16,22 +16,27 @@
 
 /*
  * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet (a local TCP
- * sender's over a veth): the kernel's check knows whether its segments fit. With no length it
- * checks the skb, and BPF_MTU_CHK_SEGS makes it check a GSO skb's segments against the MTU
- * (without it, any GSO skb passes, and one whose segments are too big would be sent on).
+ * sender's over a veth, or GRO's work): what goes on the wire are its segments, each the
+ * network and transport headers plus gso_size bytes, the length the kernel's own forwarding
+ * check (skb_gso_validate_network_len) compares with the MTU. Read from the skb rather than
+ * through bpf_check_mtu, which needs the egress interface, unknown until a neighbour is.
  * An MTU of 0 is unknown (the entry was resolved without one) and never too big.
  */
 static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const struct packet *p,
 				    const struct veer_flow *f)
 {
-	__u32 len = 0;
+	__u32 seg, gso;
 
 	if (!f->mtu || p->l3_len <= f->mtu)
 		return false;
-	if (hook == HOOK_TC)
-		return bpf_check_mtu(ctx, f->ifindex, &len, 0, BPF_MTU_CHK_SEGS) !=
-		       BPF_MTU_CHK_RET_SUCCESS;
-	return true;
+	if (hook != HOOK_TC || !p->l4 || !(gso = CTX_SKB(ctx)->gso_size))
+		return true;
+	seg = (void *)p->l4 - p->l3 + gso;
+	if (p->key.proto == IPPROTO_TCP)
+		seg += ((struct tcphdr *)p->l4)->doff * 4;
+	else
+		seg += sizeof(struct udphdr);
+	return seg > f->mtu;
 }
 
 static __always_inline bool may_fragment(const struct packet *p)
@@ -80,7 +85,8 @@ static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, str
 	union veer_addr *addr;
 	int pass = -VEER_PASS_STACK;
 
-	if (redirect && too_big(ctx, hook, p, f)) {
+	/* Also on the stack's path: its error would quote the packet as rewritten. */
+	if (!p->vlan && too_big(ctx, hook, p, f)) {
 		/*
 		 * Answered from the packet as it arrived: before anything below rewrites it. A
 		 * later fragment (no ports) gets no answer (icmp_send.h); the literal keeps the

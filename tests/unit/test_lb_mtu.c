@@ -60,6 +60,8 @@ static const struct be_def BE_M4 = {28, "198.18.21.2", 8080, MAC_BE_M};
 static const struct be_def BE_M4U = {29, "198.18.21.2", 5353, MAC_BE_M};
 static const struct be_def BE_M6 = {30, "2001:2:0:21::2", 8080, MAC_BE_M};
 static const struct be_def BE_S4 = {31, "198.18.22.2", 8080, MAC_BE_S};
+/* Behind vm0 with no neighbour entry: the FIB knows the interface, not the next hop's MAC. */
+static const struct be_def BE_M4_NONEIGH = {27, "198.18.21.9", 8080, NULL};
 
 /* ---- the two small-MTU links ---- */
 
@@ -408,6 +410,49 @@ LB_TEST(lb_mtu_unknown)
 					   sizeof(f), BPF_EXIST),
 		      "clear the flow's MTU"))
 		lb_fixture_run(&fx[1]);
+}
+
+/*
+ * No neighbour yet: the packet is rewritten and left to the stack, but the egress interface's
+ * MTU is known; too big with DF, veer answers from the packet as the client sent it (the
+ * stack's own error would quote the backend's address, which the client cannot match).
+ */
+LB_TEST(lb_mtu_no_neigh)
+{
+	struct pkt small, small_out, big, big_out, nodf, nodf_out;
+	struct veer_flow f;
+	struct pkt_spec s = c2v(CLIENT4, 41070, VIP4, 80, IPPROTO_TCP, 1440);
+	bool ok;
+
+	if (!lb_begin() || !mtu_links() ||
+	    !lb_vip_single(VIP_TCP4, VIP4, 80, IPPROTO_TCP, &BE_M4_NONEIGH))
+		return;
+	ok = build(&big, s, "1440") && answer(&big_out, &big, VIP4, CLIENT4, MTU_M, "answer");
+	s.payload = 32;
+	ok &= build(&small, s, "small") &&
+	      build(&small_out, lb_spec_fwd(s, &BE_M4_NONEIGH, false), "small out");
+	s.payload = 1440;
+	s.frag = 0; /* no DF */
+	s.sport = 41071;
+	ok &= build(&nodf, s, "1440 without DF") &&
+	      build(&nodf_out, lb_spec_fwd(s, &BE_M4_NONEIGH, false), "1440 without DF out");
+	if (!ok)
+		return;
+
+	struct lb_fixture fx[] = {
+		{"small packet: rewritten, to the stack", &small, FROM_CLIENT, XDP_PASS, &small_out,
+		 VEER_PASS_STACK},
+		{"too big with DF: answered", &big, FROM_CLIENT, sent_back(), &big_out,
+		 VEER_TX_FRAG_NEEDED},
+		{"too big without DF: rewritten, the stack fragments", &nodf, FROM_CLIENT, XDP_PASS,
+		 &nodf_out, VEER_PASS_MTU_STACK},
+	};
+
+	if (!lb_fixtures_run(fx, ARRAY_LEN(fx)))
+		return;
+	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 41071, VIP4, 80, IPPROTO_TCP, &f), "flow") &&
+	    ASSERT_EQ(f.ifindex, 0, "no next hop cached"))
+		ASSERT_EQ(f.mtu, MTU_M, "the MTU of the interface is known");
 }
 
 /* ---- rate limit per source ---- */
