@@ -15,7 +15,8 @@ VIP4=198.18.100.50:$PORT/tcp
 URL4=http://198.18.100.50:$PORT
 VIP6="[2001:2:0:100::50]:$PORT/tcp"
 URL6="http://[2001:2:0:100::50]:$PORT"
-# For the flows created before the veer node knows the backends' link-layer addresses only.
+# Only for flows created before the veer node knows the backends' link-layer addresses (no PMTU
+# learnt by the client yet for these addresses).
 NEW4=198.18.100.53:$PORT/tcp
 NEW6="[2001:2:0:100::53]:$PORT/tcp"
 
@@ -44,8 +45,8 @@ reasm() {
 }
 
 # neighbours: the veer node knows every backend's link-layer address (both families), so that
-# a new flow's first packet has its next hop and veer forwards it itself (rule 8 is about the
-# packets veer redirects; see the last test for the others).
+# a new flow's first packet has its next hop and veer forwards it itself (the last test covers
+# flows that have none yet).
 neighbours() {
 	local i
 	for i in 1 2 3; do
@@ -105,22 +106,20 @@ sends() {
 	sends PUT "$URL6" 2001:2:0:100::50
 }
 
-# Known data-plane bug, found by this suite (reported; the test is skipped until it is fixed:
-# E2E_KNOWN_BUGS=1 runs it). A new flow whose backend's link-layer address the veer node does
-# not know yet has no cached next hop: its packets are rewritten and handed to the stack for
-# up to VEER_FLOW_REFRESH_NS (5 s). A too-big one is then answered by the stack, from the veer
-# node's own address, quoting the rewritten packet (client -> backend): the client cannot match
-# that to its connection (client -> VIP) and retransmits into the same wall until the flow
-# refreshes its hop. veer should answer such packets as it does the ones it redirects.
-@test "pmtu (backends' side): a flow created before the backends' neighbours are known" {
-	[ "${E2E_KNOWN_BUGS:-}" = 1 ] ||
-		skip "known bug: too-big packets on the stack path are answered with the rewritten quote"
+# A new flow whose backend's link-layer address the veer node does not know yet has no cached
+# next hop: its packets are rewritten and handed to the stack until the flow refreshes its hop.
+# A too-big one must still be answered by veer (the stack's answer would quote the rewritten
+# packet, client -> backend, which the client cannot match to its connection to the VIP).
+@test "pmtu (backends' side): flows created before the backends' neighbours are known" {
+	local fn0
 	for i in 1 2 3; do
 		in_ns lb ip neigh flush dev "l$i"
 		in_ns lb ip -6 neigh flush dev "l$i"
 	done
+	fn0=$(e2e_reason frag_needed)
 	run e2e_big_send POST "http://198.18.100.53:$PORT/" "$BATS_FILE_TMPDIR/body"
 	assert_output --regexp '^OK b[123]$'
 	run e2e_big_send PUT "http://[2001:2:0:100::53]:$PORT/" "$BATS_FILE_TMPDIR/body"
 	assert_output --regexp '^OK b[123]$'
+	(($(e2e_reason frag_needed) > fn0)) || fail "veer sent no fragmentation-needed"
 }

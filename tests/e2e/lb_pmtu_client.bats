@@ -34,7 +34,8 @@ teardown_file() {
 gets() {
 	local url=$1 client=$2 fn0 st0 re0 i learnt=0
 	# The veer node knows the client's link-layer address, so that the replies' flows have
-	# their next hop and veer forwards them itself (see lb_pmtu_backends.bats, last test).
+	# their next hop and veer forwards them itself (lb_pmtu_backends.bats covers flows with
+	# none yet).
 	in_ns lb ping -n -c 1 -W 1 "$client" >/dev/null
 	fn0=$(e2e_reason frag_needed) st0=$(e2e_reason mtu_stack)
 	re0=$(($(e2e_snmp client IpReasmReqds) + $(e2e_snmp client Ip6ReasmReqds)))
