@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include <linux/pkt_cls.h>
+#include <bpf/bpf_core_read.h>
 
 enum veer_hook {
 	HOOK_XDP,
@@ -71,6 +72,34 @@ static __always_inline void ctx_pull(void *ctx, const enum veer_hook hook, __u32
 static __always_inline bool ctx_vlan_accel(void *ctx, const enum veer_hook hook)
 {
 	return hook == HOOK_TC && CTX_SKB(ctx)->vlan_present;
+}
+
+/*
+ * The skb's checksum state (include/linux/skbuff.h). Not in struct __sk_buff: read from the
+ * kernel's sk_buff, whose layout CO-RE relocates, through bpf_cast_to_kern_ctx (a kfunc the
+ * verifier turns into a plain move, Linux 6.3 and later).
+ */
+enum veer_csum_state {
+	VEER_CHECKSUM_NONE = 0,
+	VEER_CHECKSUM_UNNECESSARY = 1,
+	VEER_CHECKSUM_COMPLETE = 2,
+	VEER_CHECKSUM_PARTIAL = 3,
+};
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+struct sk_buff___veer {
+	__u8 ip_summed : 2;
+} __attribute__((preserve_access_index));
+
+static __always_inline enum veer_csum_state ctx_csum_state(void *ctx, const enum veer_hook hook)
+{
+	struct sk_buff___veer *skb;
+
+	if (hook != HOOK_TC)
+		return VEER_CHECKSUM_NONE;
+	skb = bpf_cast_to_kern_ctx(ctx);
+	return BPF_CORE_READ_BITFIELD(skb, ip_summed);
 }
 
 static __always_inline int ctx_pass(const enum veer_hook hook)

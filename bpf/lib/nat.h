@@ -46,15 +46,27 @@ static __always_inline bool may_fragment(const struct packet *p)
 
 /*
  * Rewrites the L4 checksum for an address change (covered by the pseudo-header only) and a port
- * change (covered by the header). At tc a partial checksum holds the pseudo-header's sum alone,
- * so the two must be told apart: the helpers do that, and keep a complete skb->csum true.
- * The helpers move packet data: nothing may read through a packet pointer after this.
+ * change (covered by the header). What the field holds depends on the skb's checksum state:
+ * - a full checksum (XDP, and at tc CHECKSUM_NONE/UNNECESSARY): updated in place for both;
+ * - CHECKSUM_PARTIAL (a local sender's, over a veth): the pseudo-header's sum alone, not
+ *   inverted, which the device completes over the header and payload: only the address
+ *   change goes in, the port's is the device's to count;
+ * - CHECKSUM_COMPLETE (a NIC's sum over the packet, in skb->csum): the kernel's helpers keep
+ *   skb->csum true as well. They move packet data: nothing may read through a packet pointer
+ *   after this. Direct writes cost far less (two helper calls are most of tc's cost per
+ *   packet), so the helpers are kept for the state that needs them.
  */
 static __always_inline void l4_csum_rewrite(void *ctx, const enum veer_hook hook,
 					    const struct packet *p, __u64 addr_diff, __be16 from_port,
 					    __be16 to_port)
 {
-	if (hook == HOOK_TC) {
+	enum veer_csum_state state = ctx_csum_state(ctx, hook);
+
+	if (state == VEER_CHECKSUM_PARTIAL) {
+		*p->l4_csum = csum_fold64(*p->l4_csum + addr_diff);
+		return;
+	}
+	if (state == VEER_CHECKSUM_COMPLETE) {
 		__u32 off = (void *)p->l4_csum - (void *)p->eth;
 		__u64 mangled0 = p->key.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 
