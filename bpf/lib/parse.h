@@ -196,6 +196,7 @@ static __always_inline int parse_ipv6(void *ctx, const enum veer_hook hook, stru
 		 * bytes too: pull for it, and derive every packet pointer again. A failed check
 		 * sets rc rather than returning, so that clang does not test the pointers twice.
 		 */
+		ctx_reload_barrier();
 		ctx_pull(ctx, hook, l3_off + c.l4_off + VEER_PULL_EXT_LEN);
 		ctx_reload_barrier();
 		p->eth = ctx_data(ctx, hook);
