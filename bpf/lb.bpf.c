@@ -13,6 +13,7 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
+#include "lib/hygiene.h"
 #include "lib/stats.h"
 #include "lib/conntrack.h"
 #include "lib/nat.h"
@@ -70,8 +71,13 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 
 	f = flow_lookup(&p->key);
 	/* Read the clock only for VIP traffic: the pass path stays as short as it can. */
-	if (f)
+	if (f) {
+		/* Checked before the flow is refreshed or forgotten: bpf/lib/hygiene.h. */
+		rc = hygiene_check(p);
+		if (rc)
+			return rc;
 		now = bpf_ktime_get_coarse_ns();
+	}
 	if (f && f->dir == VEER_FLOW_FORWARD &&
 	    (now - f->last_seen > flow_timeout_ns || flow_is_stale_syn(p, f))) {
 		/* The old backend's late packets (FIN, RST) must not reach the new connection. */
@@ -89,6 +95,10 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 		vip = bpf_map_lookup_elem(&veer_vips, &vk);
 		if (!vip)
 			return -VEER_PASS_NOT_VIP;
+		/* Before any state is created (a stale flow's packet is checked twice, alike). */
+		rc = hygiene_check(p);
+		if (rc)
+			return rc;
 		now = bpf_ktime_get_coarse_ns();
 		if (vip->mode != VEER_MODE_NAT)
 			return -VEER_DROP_UNSUPPORTED;

@@ -26,6 +26,8 @@
 #define VEER_NO_BACKEND	    0xffffffffu
 #define VEER_WEIGHT_MAX	    10000
 #define VEER_WEIGHT_DEFAULT 100
+/* IPv6 extension headers the data plane walks before the upper layer; one more is dropped. */
+#define VEER_IPV6_EXT_MAX 8
 
 /* A flow idle this long is forgotten and its next packet is scheduled again. */
 #define VEER_FLOW_TIMEOUT_NS (300ULL * 1000000000ULL)

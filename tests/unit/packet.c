@@ -65,6 +65,71 @@ static __u32 pseudo_sum(bool v6, const void *saddr, const void *daddr, __u8 prot
 	return csum_partial_rfc1071(tail, 4, sum);
 }
 
+/* Length of extension header e, in bytes. */
+static size_t ext6_len(const struct pkt_ext6 *e)
+{
+	if (e->type == NEXTHDR_FRAG)
+		return 8;
+	if (e->type == 51)
+		return (e->len + 2) * 4;
+	return (e->len + 1) * 8;
+}
+
+/* Bytes of s's extension headers. */
+static size_t ext6_total(const struct pkt_spec *s)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < s->ext6_n && i < PKT_EXT6_MAX; i++)
+		n += ext6_len(&s->ext6[i]);
+	return n;
+}
+
+/* Writes s's extension headers at h, the last one's next header being next; their length. */
+static size_t build_ext6(__u8 *h, const struct pkt_spec *s, __u8 next)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < s->ext6_n; i++) {
+		const struct pkt_ext6 *e = &s->ext6[i];
+		size_t n = ext6_len(e);
+		__u8 *x = h + off;
+
+		x[0] = i + 1 < s->ext6_n ? s->ext6[i + 1].type : next;
+		x[1] = e->len;
+		if (e->type == NEXTHDR_FRAG) {
+			x[1] = 0;
+			x[2] = s->frag >> 8;
+			x[3] = s->frag;
+			x[4] = (s->ip_id ? s->ip_id : 0x76656572) >> 24;
+			x[5] = (s->ip_id ? s->ip_id : 0x76656572) >> 16;
+			x[6] = (s->ip_id ? s->ip_id : 0x76656572) >> 8;
+			x[7] = s->ip_id ? s->ip_id : 0x76656572;
+		} else if (e->type == 51) {
+			x[7] = 1;  /* SPI 0x00000001 */
+			x[11] = 7; /* sequence 7 */
+			for (size_t j = 12; j < n; j++)
+				x[j] = (__u8)(0xa0 + j); /* ICV */
+		} else if (e->type == 43) {
+			x[2] = 253; /* routing type for experiments (RFC 4727), segments left 0 */
+		} else {
+			x[2] = 1; /* PadN over the rest (RFC 8200 4.2) */
+			x[3] = n - 4;
+		}
+		off += n;
+	}
+	return off;
+}
+
+/* A later fragment of s: its frame carries payload, no L4 header. */
+static bool ext6_tail(const struct pkt_spec *s)
+{
+	for (int i = 0; i < s->ext6_n; i++)
+		if (s->ext6[i].type == NEXTHDR_FRAG && (s->frag & IP6_OFFSET_))
+			return true;
+	return false;
+}
+
 static bool is_v6(const char *addr)
 {
 	return strchr(addr, ':') != NULL;
@@ -143,9 +208,12 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	size_t off, l4len;
 
 	memset(p, 0, sizeof(*p));
-	/* Headers take at most 14 + 4 + 60 + 20 bytes: the payload cannot overrun the buffer. */
+	/*
+	 * Headers take at most 14 + 4 + 60 + 20 bytes besides IPv6 extension headers: neither the
+	 * payload nor the extension headers can overrun the buffer.
+	 */
 	if (v6 != is_v6(s->daddr) || s->ip_opts % 4 || s->ip_opts > 40 ||
-	    s->payload > PKT_MAX - 128)
+	    s->ext6_n > PKT_EXT6_MAX || s->payload + ext6_total(s) > PKT_MAX - 128)
 		return -EINVAL;
 	eth = (struct ethhdr *)b;
 	memcpy(eth->h_dest, s->dmac, 6);
@@ -195,12 +263,17 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		struct ipv6hdr *ip6h = (struct ipv6hdr *)l3;
 		size_t hdrs = sizeof(*ip6h);
 
-		tail = s->v6_frag && (s->frag & IP6_OFFSET_);
+		tail = (s->v6_frag && (s->frag & IP6_OFFSET_)) || ext6_tail(s);
 		ip6h->version = 6;
 		ip6h->hop_limit = s->ttl ? s->ttl : 64;
 		ip6h->nexthdr = s->v6_frag ? NEXTHDR_FRAG : s->proto;
+		if (s->ext6_n) {
+			ip6h->nexthdr = s->ext6[0].type;
+			hdrs += build_ext6((__u8 *)(ip6h + 1), s,
+					   s->v6_frag ? NEXTHDR_FRAG : s->proto);
+		}
 		if (s->v6_frag) {
-			struct frag6 *fh = (struct frag6 *)(ip6h + 1);
+			struct frag6 *fh = (struct frag6 *)((__u8 *)ip6h + hdrs);
 
 			fh->nexthdr = s->proto;
 			fh->frag_off = htons(s->frag);
@@ -375,6 +448,7 @@ struct l4_view {
 	size_t len;
 	__u8 proto;
 	bool v6;
+	bool fragment; /* false returned at a fragment header behind extension headers */
 	const __u8 *saddr, *daddr;
 };
 
@@ -384,6 +458,7 @@ static bool ul_view(const struct pkt *p, struct l4_view *v)
 	size_t off = pkt_l3_off(p);
 	__u8 *l3 = (__u8 *)p->data + off;
 
+	v->fragment = false;
 	if (off + sizeof(struct iphdr) > p->len)
 		return false;
 	v->v6 = (l3[0] >> 4) == 6;
@@ -406,15 +481,25 @@ static bool ul_view(const struct pkt *p, struct l4_view *v)
 		v->proto = ip6h->nexthdr;
 		v->l4 = l3 + sizeof(*ip6h);
 		v->len = ntohs(ip6h->payload_len);
-		if (v->proto == NEXTHDR_FRAG) {
-			const struct frag6 *fh = (const struct frag6 *)v->l4;
+		/* Extension headers, walked to the upper layer. */
+		for (int i = 0; i < PKT_EXT6_MAX; i++) {
+			struct pkt_ext6 e = {v->proto, v->len >= 2 ? v->l4[1] : 0};
+			size_t n = ext6_len(&e);
 
-			/* Only an atomic fragment holds the whole datagram (offset 0, M clear). */
-			if (v->len < sizeof(*fh) || ntohs(fh->frag_off) & (IP6_OFFSET_ | 1))
+			if (e.type != 0 && e.type != 43 && e.type != NEXTHDR_FRAG && e.type != 51 &&
+			    e.type != 60)
+				break;
+			if (v->len < 8 || v->len < n)
 				return false;
-			v->proto = fh->nexthdr;
-			v->l4 += sizeof(*fh);
-			v->len -= sizeof(*fh);
+			/* Only an atomic fragment holds the whole datagram (offset 0, M clear). */
+			if (e.type == NEXTHDR_FRAG &&
+			    ntohs(((const struct frag6 *)v->l4)->frag_off) & (IP6_OFFSET_ | 1)) {
+				v->fragment = true;
+				return false;
+			}
+			v->proto = v->l4[0];
+			v->l4 += n;
+			v->len -= n;
 		}
 		v->saddr = ip6h->saddr.s6_addr;
 		v->daddr = ip6h->daddr.s6_addr;
@@ -623,6 +708,9 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 		}
 	}
 	if (pkt_frag_view(p, &fv))
+		return true;
+	/* A fragment behind IPv6 extension headers: likewise. */
+	if (!ul_view(p, &v) && v.fragment)
 		return true;
 	if (ul_view(p, &v) && (v.proto == IPPROTO_ICMP || v.proto == IPPROTO_ICMPV6))
 		return icmp_csums_ok(&v, why, why_len);

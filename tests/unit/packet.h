@@ -22,6 +22,13 @@ struct pkt {
 	__u8 data[PKT_MAX];
 };
 
+/* One IPv6 extension header of a spec, see pkt_spec.ext6. */
+#define PKT_EXT6_MAX 12
+struct pkt_ext6 {
+	__u8 type; /* 0 hop-by-hop, 43 routing, 44 fragment, 51 AH, 60 destination options */
+	__u8 len;  /* its length byte: (len + 1) * 8 bytes, AH (len + 2) * 4, a fragment 8 */
+};
+
 struct pkt_spec {
 	__u8 dmac[6], smac[6];
 	__u16 vlan;	   /* 0 = untagged, else the 802.1Q TCI */
@@ -38,6 +45,14 @@ struct pkt_spec {
 	bool udp_nocsum;    /* UDP over IPv4 sent without a checksum (0) */
 	__u16 pad;	    /* Ethernet padding after the IP datagram */
 	__u32 ip_id;	    /* IPv4 identification (16 bits) or IPv6 fragment id; 0 = default */
+	/*
+	 * IPv6 extension headers, in this order, between the IPv6 header and the fragment header
+	 * of v6_frag (or the L4 header). Options are padding (PadN), a routing header has
+	 * segments left 0, AH a fixed SPI, sequence and ICV, a fragment header frag and ip_id
+	 * (a later fragment's frame then carries payload only, as on the wire).
+	 */
+	__u8 ext6_n;
+	struct pkt_ext6 ext6[PKT_EXT6_MAX];
 };
 
 /*
