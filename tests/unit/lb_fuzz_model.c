@@ -968,7 +968,8 @@ static int g_mtu(struct fz_ctx *c, const struct fz_hop *hop, __u16 mtu, const st
 {
 	struct fz_outcome *o;
 
-	if (hop->kind != FZ_HOP_REDIRECT || c->v.vlan || c->v.end - c->v.l3 <= mtu)
+	/* Rule 8 holds on the stack's path too: the FIB names the interface without a neighbour. */
+	if (hop->kind == FZ_HOP_UNKNOWN || c->v.vlan || c->v.end - c->v.l3 <= mtu)
 		return FZ_GO;
 	if (c->v.family == 4 && !c->v.df) {
 		use(c, FZ_G_MTU_STACK);
