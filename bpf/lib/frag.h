@@ -26,7 +26,7 @@ static __always_inline void frag_key(const struct packet *p, struct veer_frag_ke
 	k->saddr = p->key.saddr;
 	k->daddr = p->key.daddr;
 	k->id = p->frag_id;
-	k->proto = p->key.proto;
+	k->proto = p->frag_proto;
 	k->family = p->key.family;
 }
 
@@ -42,6 +42,7 @@ static __always_inline int frag_record(const struct packet *p, __u64 now)
 	frag_key(p, &k);
 	v.sport = p->key.sport;
 	v.dport = p->key.dport;
+	v.proto = p->key.proto;
 	v.created = now;
 	return bpf_map_update_elem(&veer_frags, &k, &v, BPF_ANY) ? -VEER_DROP_FRAGMENT : 0;
 }
@@ -60,12 +61,12 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 	bool reply;
 	int rc;
 
-	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP)
-		return -VEER_PASS_FRAGMENT;
 	frag_key(p, &k);
 	v = bpf_map_lookup_elem(&veer_frags, &k);
 	if (!v || bpf_ktime_get_coarse_ns() - v->created > VEER_FRAG_TIMEOUT_NS)
 		return -VEER_PASS_FRAGMENT;
+	/* Only TCP/UDP first fragments are recorded: v->proto is one of them. */
+	p->key.proto = v->proto;
 	p->key.sport = v->sport;
 	p->key.dport = v->dport;
 	f = flow_lookup(&p->key);

@@ -52,6 +52,11 @@ struct ipv6_chain {
 	__u8 nexthdr;	/* the upper-layer protocol */
 	bool fragment;	/* a fragment header with offset 0 and M set: a first fragment */
 	__be32 frag_id; /* of a first or later fragment: its fragment header's identification */
+	/*
+	 * The fragment header's next header: what a later fragment names as its protocol, which
+	 * is not the upper layer when more extension headers follow the fragment header.
+	 */
+	__u8 frag_nexthdr;
 };
 
 static __always_inline bool ipv6_ext_hdr(__u8 nexthdr)
@@ -118,7 +123,7 @@ static __always_inline int ipv6_ext_walk(void *ctx, const enum veer_hook hook, _
 {
 	__u32 off = sizeof(struct ipv6hdr), fragment = 0;
 	__be32 frag_id = 0;
-	__u64 nexthdr = c->nexthdr;
+	__u64 nexthdr = c->nexthdr, frag_next = 0;
 
 	for (int i = 0; i < VEER_IPV6_EXT_MAX; i++) {
 		__u64 is_ah, frag_mask, len;
@@ -145,11 +150,13 @@ static __always_inline int ipv6_ext_walk(void *ctx, const enum veer_hook hook, _
 			c->l4_off = off + sizeof(struct frag_hdr);
 			c->frag_off = frag & IP6_OFFSET;
 			c->frag_id = *(__be32 *)(h + 4);
+			c->frag_nexthdr = h[0];
 			return -VEER_PASS_FRAGMENT;
 		}
 		/* An atomic fragment (offset 0, M clear) is a whole datagram (RFC 6946). */
 		fragment |= frag & IP6_MF;
 		frag_id ^= (frag_id ^ *(__be32 *)(h + 4)) & frag_mask;
+		frag_next ^= (frag_next ^ h[0]) & frag_mask;
 		len = ((((__u64)h[1] & ~frag_mask) + 1 + is_ah) << 3) >> is_ah;
 		nexthdr = h[0];
 		off += len;
@@ -162,6 +169,7 @@ static __always_inline int ipv6_ext_walk(void *ctx, const enum veer_hook hook, _
 	c->l4_off = off;
 	c->fragment = fragment;
 	c->frag_id = frag_id;
+	c->frag_nexthdr = frag_next;
 	return 0;
 }
 

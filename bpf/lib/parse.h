@@ -49,6 +49,11 @@ struct packet {
 	__u16 frag_off;
 	bool vlan;
 	bool fragment; /* first fragment of a fragmented datagram */
+	/*
+	 * The protocol every fragment of the datagram names (IPv4's protocol, the IPv6 fragment
+	 * header's next header): the key its fragments share in veer_frags.
+	 */
+	__u8 frag_proto;
 	bool v6 __attribute__((aligned(8)));
 	__u32 frag_id __attribute__((aligned(8)));
 	struct veer_flow_key key;
@@ -159,6 +164,7 @@ static __always_inline int parse_ipv4(void *ctx, const enum veer_hook hook, stru
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & (IP_MF | IP_OFFSET)) {
 		p->frag_id = iph->id;
+		p->frag_proto = iph->protocol;
 		p->frag_off = (frag & IP_OFFSET) * 8;
 		if (p->frag_off) {
 			p->key.proto = iph->protocol;
@@ -216,6 +222,7 @@ static __always_inline int parse_ipv6(void *ctx, const enum veer_hook hook, stru
 		/* A later fragment: bpf/lib/frag.h looks its datagram up. */
 		p->frag_id = c.frag_id;
 		p->frag_off = c.frag_off;
+		p->frag_proto = c.frag_nexthdr;
 		p->key.proto = c.nexthdr;
 	}
 	if (rc)
@@ -223,6 +230,7 @@ static __always_inline int parse_ipv6(void *ctx, const enum veer_hook hook, stru
 	if (c.fragment) {
 		p->fragment = true;
 		p->frag_id = c.frag_id;
+		p->frag_proto = c.frag_nexthdr;
 	}
 	return parse_l4(p, p->l3 + c.l4_off, end, len - c.l4_off, c.nexthdr);
 }

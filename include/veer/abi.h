@@ -178,7 +178,8 @@ struct veer_frag_key {
 struct veer_frag {
 	__be16 sport; /* of the first fragment's TCP/UDP header, as it arrived */
 	__be16 dport;
-	__u32 pad;
+	__u8 proto; /* TCP or UDP: the key names the fragments' protocol, maybe an IPv6 AH's */
+	__u8 pad[3];
 	__u64 created; /* bpf_ktime_get_coarse_ns() when the first fragment passed */
 };
 

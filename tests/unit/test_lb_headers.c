@@ -568,6 +568,46 @@ LB_TEST(lb_hdr_ext_fragments)
 	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_frags), 2, "two datagrams recorded");
 }
 
+/*
+ * Headers after the fragment header (destination options, AH) belong to the first fragment
+ * only: a later fragment names the first of them as its protocol. The datagram is recorded
+ * under that name, so its later fragment still finds it.
+ */
+LB_TEST(lb_hdr_ext_after_fragment)
+{
+	static const struct pkt_ext6 fd[] = {{NEXT_FRAG, 0}, {NEXT_DST, 0}};
+	static const struct pkt_ext6 fl[] = {{NEXT_FRAG, 0}};
+	struct pkt_spec first = c2v6(41710, IPPROTO_UDP, fd, 2), later;
+	struct pkt *in;
+
+	if (!begin())
+		return;
+	first.frag = 1; /* offset 0, M */
+	first.ip_id = 0x5011;
+	later = c2v6(41710, IPPROTO_UDP, fl, 1);
+	later.frag = 4 << 3; /* past the dstopts (8), UDP header (8) and 16 bytes */
+	later.ip_id = 0x5011;
+	later.payload = 24;
+	in = mk(later, "later");
+	/* The later fragment's header names destination options, as the first fragment's did. */
+	ext_at(in, 0)[0] = NEXT_DST;
+	{
+		struct pkt *out = mk(lb_spec_fwd(later, &BE_UDP6, true), "later out");
+		struct lb_fixture fx[] = {
+			{"first fragment, dstopts after the fragment header", mk(first, "first"),
+			 FROM_CLIENT, XDP_REDIRECT, mk(lb_spec_fwd(first, &BE_UDP6, true), "out"),
+			 VEER_REASON_NONE},
+			{"its later fragment, named for the dstopts", in, FROM_CLIENT, XDP_REDIRECT,
+			 out, VEER_FWD_FRAGMENT},
+		};
+
+		ext_at(out, 0)[0] = NEXT_DST;
+		if (!ASSERT_EQ(ext_at(fx[0].in, 0)[0], NEXT_DST, "fixture: first names dstopts"))
+			return;
+		run(fx, ARRAY_LEN(fx));
+	}
+}
+
 /* ---- rule 5: packets veer would rewrite ---- */
 
 static struct pkt *from(const char *saddr, __u16 sport, const char *daddr, __u16 dport, __u8 proto,
