@@ -20,6 +20,7 @@
 #include "conntrack.h"
 #include "nat.h"
 #include "stats.h"
+#include "hygiene.h"
 
 static __always_inline void frag_key(const struct packet *p, struct veer_frag_key *k)
 {
@@ -72,6 +73,10 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 	f = flow_lookup(&p->key);
 	if (!f)
 		return -VEER_PASS_FRAGMENT;
+	/* As for the first fragment: nothing counted or rewritten that the stack must see as is. */
+	rc = hygiene_l3(p);
+	if (rc)
+		return rc;
 	reply = f->dir == VEER_FLOW_REPLY;
 	count_flow(&veer_vip_stats, f->vip_id, p->len, reply, false);
 	count_flow(&veer_be_stats, f->backend_id, p->len, reply, false);

@@ -66,10 +66,28 @@ static __always_inline __u8 hop_limit(const struct packet *p)
 	return ((const struct iphdr *)p->l3)->ttl;
 }
 
+static __always_inline bool martian(const struct packet *p)
+{
+	return p->v6 ? martian6(&p->key.saddr) : martian4(&p->key.saddr);
+}
+
+/*
+ * The checks that need no TCP/UDP header, for what else veer forwards on a flow's behalf
+ * (later fragments, ICMP errors): 0, or the negated reason.
+ */
+static __always_inline int hygiene_l3(const struct packet *p)
+{
+	if (martian(p))
+		return -VEER_DROP_MARTIAN;
+	if (hop_limit(p) <= 1)
+		return -VEER_PASS_TTL;
+	return 0;
+}
+
 /* 0, or the negated reason of a packet veer must not rewrite. */
 static __always_inline int hygiene_check(const struct packet *p)
 {
-	if (p->v6 ? martian6(&p->key.saddr) : martian4(&p->key.saddr))
+	if (martian(p))
 		return -VEER_DROP_MARTIAN;
 	if (!l4_hdr_ok(p))
 		return -VEER_DROP_BAD_L4_HDR;

@@ -31,6 +31,7 @@
 #include "conntrack.h"
 #include "nat.h"
 #include "stats.h"
+#include "hygiene.h"
 
 #define VEER_ICMP_ECHOREPLY	0
 #define VEER_ICMP_DEST_UNREACH	3
@@ -374,6 +375,8 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 		return -VEER_PASS_NOT_VIP;
 	if (!p->v6 && !icmp_inner_ip4_csum_ok(q.l3, end))
 		return -VEER_DROP_BAD_ICMP;
+	if (martian(p))
+		return -VEER_DROP_MARTIAN;
 	if (q.proto == IPPROTO_UDP)
 		q.l4_csum = l4 + 6;
 	else if (l4 + ICMP_QUOTE_TCP_CSUM_END <= end && l4 + ICMP_QUOTE_TCP_CSUM_END <= dend)
@@ -393,8 +396,12 @@ static __always_inline int icmp_process(void *ctx, const enum veer_hook hook, st
 	/* ICMP inside IPv6 or ICMPv6 inside IPv4 is no protocol veer knows. */
 	if (p->key.proto != (p->v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) || p->fragment)
 		return -VEER_PASS_NOT_VIP;
-	if (ih->type == (p->v6 ? VEER_ICMP6_ECHO_REQUEST : VEER_ICMP_ECHO))
-		return icmp_to_vip_addr(p) ? icmp_echo_reply(ctx, hook, p) : -VEER_PASS_NOT_VIP;
+	if (ih->type == (p->v6 ? VEER_ICMP6_ECHO_REQUEST : VEER_ICMP_ECHO)) {
+		if (!icmp_to_vip_addr(p))
+			return -VEER_PASS_NOT_VIP;
+		/* A reply to a multicast or loopback source would go where no reply may. */
+		return martian(p) ? -VEER_DROP_MARTIAN : icmp_echo_reply(ctx, hook, p);
+	}
 	if (icmp_is_error(ih->type, p->v6))
 		return icmp_error(ctx, hook, p);
 	return -VEER_PASS_NOT_VIP;

@@ -66,7 +66,7 @@ static bool echo_pair(const char *client, const char *dst, enum side from, __u16
 LB_TEST(lb_icmp_echo)
 {
 	struct pkt req4, rep4, req6, rep6, reqb, repb, vlan4, vlan4_rep, opts4, opts4_rep, other4,
-		other6, reply4, frag4, v4in6;
+		other6, reply4, frag4, v4in6, mcast4, mcast6;
 	struct pkt_spec s;
 	__u32 tx = tx_verdict();
 	struct lb_fixture fx[] = {
@@ -88,6 +88,10 @@ LB_TEST(lb_icmp_echo)
 		 NULL, VEER_PASS_NOT_VIP},
 		{"ICMP (not ICMPv6) echo over IPv6", &v4in6, FROM_CLIENT, XDP_PASS, NULL,
 		 VEER_PASS_NOT_VIP},
+		{"echo from a multicast source: no reply", &mcast4, FROM_CLIENT, XDP_DROP, NULL,
+		 VEER_DROP_MARTIAN},
+		{"echo from ff02::1: no reply", &mcast6, FROM_CLIENT, XDP_DROP, NULL,
+		 VEER_DROP_MARTIAN},
 	};
 	bool ok;
 
@@ -100,7 +104,9 @@ LB_TEST(lb_icmp_echo)
 	     echo_pair(CLIENT4, VIP4, FROM_CLIENT, 0, 8, &opts4, &opts4_rep) &&
 	     echo_pair(CLIENT4, OTHER4, FROM_CLIENT, 0, 0, &other4, NULL) &&
 	     echo_pair(CLIENT6, OTHER6, FROM_CLIENT, 0, 0, &other6, NULL) &&
-	     echo_pair(CLIENT4, VIP4, FROM_CLIENT, 0, 0, &reply4, NULL);
+	     echo_pair(CLIENT4, VIP4, FROM_CLIENT, 0, 0, &reply4, NULL) &&
+	     echo_pair("224.0.0.1", VIP4, FROM_CLIENT, 0, 0, &mcast4, NULL) &&
+	     echo_pair("ff02::1", VIP6, FROM_CLIENT, 0, 0, &mcast6, NULL);
 	if (!ok)
 		return;
 	pkt_icmp(&reply4)[0] = 0;
