@@ -316,8 +316,7 @@ EST=${NET[est]}
 if le 0.8 "$(ratio "$X1" "$F1")"; then
 	FLOOR_NOTE="and veer at XDP stayed within that with one flow in this run."
 else
-	FLOOR_NOTE="less than one connection-table lookup: in this one-CPU harness that is out of
-  reach of any design that looks a flow up per packet (Katran's and Cilium's do too)."
+	FLOOR_NOTE="which veer at XDP did not stay within with one flow in this run."
 fi
 XDP_WARNING=$(grep -m1 warning "$TMP/attach-xdp.err" 2>/dev/null || echo "(none printed)")
 
@@ -361,10 +360,9 @@ Produced by \`make bench\` (scripts/bench.sh with build/veer-bench from tests/be
 test programs tests/bpf/bench_*.bpf.c) on $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r),
 $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),
 commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown).
-This is a small shared VM: absolute figures move from run to run (10-20% between runs is
-usual, more when other work runs: load average $LOAD_START at the start of this run,
-$LOAD_END at the end), so every figure is compared with a baseline measured **in the same
-run**: read the ratios.
+This is a small shared VM: absolute figures move from run to run, more when other work runs
+(load average $LOAD_START at the start of this run, $LOAD_END at the end), so every figure is
+compared with a baseline measured **in the same run**: read the ratios.
 
 ## A. Per-packet cost (BPF_PROG_RUN), both hooks
 
@@ -417,7 +415,8 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
   builds it without checksum state (CHECKSUM_NONE), so the L4 checksum is written in place as
   at XDP; an skb whose checksum is complete (CHECKSUM_COMPLETE, from a NIC) is updated through
   \`bpf_l4_csum_replace\` instead, a path this run does not measure. The new-flow path is
-  measured at XDP only: its cost is the connection table's inserts, the same at either hook.
+  measured at XDP only: its work (Maglev pick, FIB lookup, two inserts) is the same code at
+  either hook.
 - Reference, **not measured in this run**: a Katran build measured earlier on this VM costs
   about ${KATRAN_EST_NS} ns net for its established-flow path. veer's established XDP path in this
   run is $(ratio "$EST" "$KATRAN_EST_NS")x that reference figure.
