@@ -74,8 +74,12 @@ $(BUILD)/veer: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libveer.a $(LIB_HDRS)
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
-$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
-	$(CC) $(CPPFLAGS) -Itests/bench $(CFLAGS) $(BENCH_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+# The per-packet benchmark builds its ICMP, fragment and IPv6 frames with the unit fixtures'
+# packet builder (tests/unit/packet.c).
+BENCH_PKT := tests/unit/packet.c
+
+$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
 deps:
 	scripts/deps.sh

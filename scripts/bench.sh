@@ -3,7 +3,8 @@
 # `make bench`: measures veer's data plane against baselines in one run and writes the table to
 # stdout and docs/BENCHMARKS.md. Needs root, the built tree (build/veer, build/veer-bench),
 # iproute2, nftables and ethtool. Everything runs in network namespaces made here
-# ("vbench<pid>-*"), addresses 198.18.0.0/15 only; a trap removes them and veer's benchmark VIP.
+# ("vbench<pid>-*"), addresses 198.18.0.0/15 and 2001:2::/48 only; a trap removes them and veer's
+# benchmark VIP.
 #
 #   A. per-packet cost of the data plane at both hooks, veer_lb (XDP) and veer_lb_tc (tc),
 #      through BPF_PROG_RUN (repeat=1), each net of an empty program of its hook
@@ -38,6 +39,9 @@ NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer
 VIP_ADDR=198.18.100.99 VIP_PORT=9
 VIP=$VIP_ADDR:$VIP_PORT/udp
 BACKENDS=(198.18.11.2 198.18.11.3 198.18.11.4)
+# Part A only: an IPv6 VIP (same port and protocol) for the extension-header cases.
+VIP6_ADDR=2001:2:0:100::99 CLIENT6=2001:2:0:1::2
+BACKENDS6=(2001:2:0:11::2 2001:2:0:11::3 2001:2:0:11::4)
 ONE_FLOW_SRC=198.18.1.2:40000
 MANY_FLOW_SRC=198.19.0.0:1024 # flow i: 198.19.0.0 + (i & 0xffff), port 1024 + (i >> 16)
 MANY_FLOWS=1000000
@@ -102,31 +106,42 @@ in_ns "$NS_PR" sysctl -qw net.ipv4.ip_forward=1
 in_ns "$NS_PR" ip link add pr-in type veth peer name pr-inp
 in_ns "$NS_PR" ip link add pr-out type veth peer name pr-outp
 for d in pr-in pr-inp pr-out pr-outp; do in_ns "$NS_PR" ip link set "$d" up; done
+# After the devices exist: all.forwarding sets every device's (the FIB lookup checks IN's).
+in_ns "$NS_PR" sysctl -qw net.ipv6.conf.all.forwarding=1
 in_ns "$NS_PR" ip addr add 198.18.1.1/24 dev pr-in
 in_ns "$NS_PR" ip addr add 198.18.11.1/24 dev pr-out
+in_ns "$NS_PR" ip -6 addr add 2001:2:0:1::1/64 dev pr-in nodad
+in_ns "$NS_PR" ip -6 addr add 2001:2:0:11::1/64 dev pr-out nodad
 in_ns "$NS_PR" ip neigh replace 198.18.1.2 lladdr 02:00:00:00:01:02 dev pr-in nud permanent
+in_ns "$NS_PR" ip -6 neigh replace "$CLIENT6" lladdr 02:00:00:00:01:02 dev pr-in nud permanent
 for i in "${!BACKENDS[@]}"; do
 	in_ns "$NS_PR" ip neigh replace "${BACKENDS[$i]}" lladdr "02:00:00:00:11:0$((i + 2))" \
 		dev pr-out nud permanent
 done
+for i in "${!BACKENDS6[@]}"; do
+	in_ns "$NS_PR" ip -6 neigh replace "${BACKENDS6[$i]}" lladdr "02:00:00:00:11:1$((i + 2))" \
+		dev pr-out nud permanent
+done
 PR_BACKENDS=()
 for b in "${BACKENDS[@]}"; do PR_BACKENDS+=(--backend "$b"); done
+for b in "${BACKENDS6[@]}"; do PR_BACKENDS+=(--backend6 "$b"); done
 in_ns "$NS_PR" "$VB" prog-run --in pr-in --out pr-out --rounds "$ROUNDS" --calls "$CALLS" \
 	--cpu $(($(nproc) - 1)) --vip "$VIP_ADDR:$VIP_PORT" --client "$ONE_FLOW_SRC" \
-	"${PR_BACKENDS[@]}" >"$TMP/prog-run"
+	--vip6 "$VIP6_ADDR" --client6 "$CLIENT6" "${PR_BACKENDS[@]}" >"$TMP/prog-run"
 ip netns del "$NS_PR"
 
 # The cases tests/bench/prog_run.c measures (its table `cases`), by hook; the report's table
-# below has one row per path. Paths still to add in both places: icmp_echo (echo request to a
-# VIP's address), icmp_error (an error quoting a flow's packet, forwarded), frag_tail (non-first
-# fragment of a VIP datagram).
+# below has one row per path.
 PR_CASES=(empty nonvip new est reply tc_empty tc_nonvip tc_est tc_reply
+	icmp_echo icmp_error frag_tail tc_icmp_echo tc_icmp_error tc_frag_tail
+	est_ipopt est6 est6_hbh tc_est_ipopt tc_est6 tc_est6_hbh
 	empty_big frag_needed icmp_limit tc_empty_big tc_frag_needed tc_icmp_limit empty2 new_full)
-declare -A KERN NET
-while read -r _ name kern _ net _; do
+declare -A KERN NET RANGE
+while read -r _ name kern _ net _ range _; do
 	[ "$name" = params ] && continue
 	KERN[$name]=${kern#kern_ns=}
 	NET[$name]=${net#net_ns=}
+	RANGE[$name]=${range#kern_range=}
 done <"$TMP/prog-run"
 for c in "${PR_CASES[@]}"; do
 	[ -n "${KERN[$c]:-}" ] || die "prog-run printed no figure for $c"
@@ -301,8 +316,7 @@ EST=${NET[est]}
 if le 0.8 "$(ratio "$X1" "$F1")"; then
 	FLOOR_NOTE="and veer at XDP stayed within that with one flow in this run."
 else
-	FLOOR_NOTE="less than one connection-table lookup: in this one-CPU harness that is out of
-  reach of any design that looks a flow up per packet (Katran's and Cilium's do too)."
+	FLOOR_NOTE="which veer at XDP did not stay within with one flow in this run."
 fi
 XDP_WARNING=$(grep -m1 warning "$TMP/attach-xdp.err" 2>/dev/null || echo "(none printed)")
 
@@ -316,6 +330,17 @@ row() { # row LABEL NAME
 }
 
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'; }
+minus1() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
+# delta A B: "D ns" for case A minus case B (same base), and whether the difference exceeds the
+# spread of both cases over the rounds (max - min of their kernel-reported means).
+delta() {
+	awk -v a="${KERN[$1]}" -v b="${KERN[$2]}" -v ra="${RANGE[$1]}" -v rb="${RANGE[$2]}" 'BEGIN {
+		split(ra, x, "-"); split(rb, y, "-")
+		d = a - b; w = x[2] - x[1]; if (y[2] - y[1] > w) w = y[2] - y[1]
+		printf "%.1f ns", d
+		if ((d < 0 ? -d : d) <= w) printf " (within the spread of the rounds, %.1f ns: not resolved)", w
+	}'
+}
 
 prrow() { # prrow LABEL XDP_CASE [TC_CASE]: one path at both hooks (or XDP only)
 	local x=$2 t=${3:-}
@@ -335,10 +360,9 @@ Produced by \`make bench\` (scripts/bench.sh with build/veer-bench from tests/be
 test programs tests/bpf/bench_*.bpf.c) on $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r),
 $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),
 commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown).
-This is a small shared VM: absolute figures move from run to run (10-20% between runs is
-usual, more when other work runs: load average $LOAD_START at the start of this run,
-$LOAD_END at the end), so every figure is compared with a baseline measured **in the same
-run**: read the ratios.
+This is a small shared VM: absolute figures move from run to run, more when other work runs
+(load average $LOAD_START at the start of this run, $LOAD_END at the end), so every figure is
+compared with a baseline measured **in the same run**: read the ratios.
 
 ## A. Per-packet cost (BPF_PROG_RUN), both hooks
 
@@ -346,7 +370,8 @@ veer's data plane is one body built for two hooks: \`veer_lb\` at XDP (what \`ve
 takes on a NIC) and \`veer_lb_tc\` at the tc ingress hook (what it takes on a veth or any
 other virtual interface). Both are loaded from the skeleton with private maps (pinning turned
 off on every map: the live state in /sys/fs/bpf/veer is not touched), sharing them as they do
-when attached, holding one UDP VIP, ${#BACKENDS[@]} backends and a $RING_SIZE-slot Maglev table, and run
+when attached, holding one UDP VIP on IPv4 and one on IPv6 (the same port), ${#BACKENDS[@]} backends
+each and $RING_SIZE-slot Maglev tables, and run
 by \`bpf_prog_test_run_opts\` with \`repeat=1\`: one call per packet, because the program
 rewrites the packet and \`repeat=N\` would run it over its own output. XDP calls pass a
 \`struct xdp_md\` with \`ingress_ifindex\`; tc calls a \`struct __sk_buff\` with \`ifindex\`, on
@@ -354,13 +379,16 @@ whose device the runner builds the skb. Per case: $ROUNDS rounds of $CALLS calls
 round, cases interleaved within a round; the figure is the median over rounds of the mean
 kernel-reported duration per call. "Net" subtracts the empty program of the same hook
 (\`return XDP_PASS\` / \`return TC_ACT_OK\`) measured the same way in the same run. The calls run
-in a private network namespace with veth interfaces, forwarding on and permanent neighbour
-entries, so the FIB lookup of a new flow succeeds; every call's verdict is checked
+in a private network namespace with veth interfaces, IPv4 and IPv6 forwarding on and permanent
+neighbour entries, so the FIB lookup of a new flow succeeds; every call's verdict is checked
 (XDP_REDIRECT / TC_ACT_REDIRECT when forwarded, XDP_TX / TC_ACT_REDIRECT to IN when answered,
 XDP_DROP / TC_ACT_SHOT when refused, XDP_PASS / TC_ACT_OK for the others).
-The established flow is created once and then used by both hooks. A new-flow call has a
-source address and port of its own. The last case runs after the connection table
+The established flows (IPv4 and IPv6) are created once and then used by both hooks. A new-flow
+call has a source address and port of its own. The last case runs after the connection table
 ($FLOWS_MAX entries) has been filled, against an empty program measured in that phase.
+\`BPF_PROG_RUN\` copies the input into a fresh buffer on every call (the runner asks for no
+output back): every call starts from the original bytes, also where the program rewrites the
+packet in place (NAT, the echo request turned into its reply).
 
 | case | XDP ns per call | XDP net ns | tc ns per call | tc net ns | tc / XDP (net) |
 |---|---:|---:|---:|---:|---:|
@@ -368,6 +396,12 @@ source address and port of its own. The last case runs after the connection tabl
 $(prrow "non-VIP packet, passed to the stack" nonvip tc_nonvip)
 $(prrow "**established flow, forward NAT + redirect**" est tc_est)
 $(prrow "reply, reverse NAT + redirect" reply tc_reply)
+$(prrow "ICMP echo request to the VIP's address, answered" icmp_echo tc_icmp_echo)
+$(prrow "ICMP error (frag-needed) quoting a forwarded packet: rewritten, forwarded" icmp_error tc_icmp_error)
+$(prrow "non-first fragment of a balanced datagram, forwarded (\`fragment_fwd\`)" frag_tail tc_frag_tail)
+$(prrow "established flow, 4 bytes of IPv4 options" est_ipopt tc_est_ipopt)
+$(prrow "established IPv6 flow, forward NAT + redirect" est6 tc_est6)
+$(prrow "established IPv6 flow behind one hop-by-hop header" est6_hbh tc_est6_hbh)
 $(prrow "new flow (Maglev pick, FIB lookup, 2 flow entries)" new)
 $(prrow "new flow, connection table full (every insert evicts)" new_full)
 | empty program, 1600-byte frame (baseline of the next two) | ${KERN[empty_big]} | 0 | ${KERN[tc_empty_big]} | 0 | |
@@ -377,10 +411,12 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
 - Target, established-flow NAT forwarding at most 60 ns net (XDP, the NIC path):
   **$(verdict_le "$EST" 60)** (${EST} ns).
 - At tc the same established packet costs ${NET[tc_est]} ns net, $(ratio "${NET[tc_est]}" "$EST")x XDP. The two programs
-  share their logic and differ where the hook does: at tc checksums are updated through the
-  kernel's helpers (\`bpf_l4_csum_replace\`, which keep an skb's partial or complete checksum
-  true) rather than in place, and the context is an skb. The new-flow path is measured at XDP
-  only: its cost is the connection table's inserts, the same at either hook.
+  share their logic and differ where the hook does: at tc the context is an skb. The runner
+  builds it without checksum state (CHECKSUM_NONE), so the L4 checksum is written in place as
+  at XDP; an skb whose checksum is complete (CHECKSUM_COMPLETE, from a NIC) is updated through
+  \`bpf_l4_csum_replace\` instead, a path this run does not measure. The new-flow path is
+  measured at XDP only: its work (Maglev pick, FIB lookup, two inserts) is the same code at
+  either hook.
 - Reference, **not measured in this run**: a Katran build measured earlier on this VM costs
   about ${KATRAN_EST_NS} ns net for its established-flow path. veer's established XDP path in this
   run is $(ratio "$EST" "$KATRAN_EST_NS")x that reference figure.
@@ -388,8 +424,36 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
   is 1500): veer answers it with fragmentation-needed out of the interface it came in on
   (XDP_TX / redirect to IN). The refused case comes from a second client whose rate-limit
   bucket is kept empty. Both are net of an empty program over a frame of the same size.
-- Paths not measured yet (to be added as cases of tests/bench/prog_run.c and rows here): ICMP
-  echo answered by veer, an ICMP error forwarded with its flow, a non-first fragment.
+- ICMP and fragments (data-plane rules 6, 7, 9), each net of the 60-byte empty program:
+  - echo: an ICMP echo request (60-byte frame) from the client to the VIP's address, found in
+    \`veer_vip_addrs\` and turned into its reply in place (XDP_TX / redirect to IN);
+  - error: a fragmentation-needed (3/4, next-hop MTU 1400; 88-byte frame) from a router
+    between veer and the backend (198.18.11.254) to the client, arriving on OUT, quoting the
+    whole 46-byte client->backend datagram as veer forwarded it: the flow's reply entry is
+    found from the quote, the inner destination and port become the VIP's, the inner IPv4 and
+    UDP checksums, the outer TTL and header checksum and the ICMP checksum are updated, and it
+    is redirected to IN with the reply entry's MACs. The flow's first reply is sent once
+    before the rounds, so that the reply entry has its next hop;
+  - fragment: the second and last 24-byte fragment (60-byte frame) of a 48-byte UDP datagram
+    of the established flow: its datagram's record in \`veer_frags\` gives the ports, the
+    flow its backend, and its destination is rewritten and it is redirected. The first
+    fragment is sent once before each round's calls, not timed, so that the record exists
+    (and stays younger than its 60 s timeout).
+- Header checks. Every IPv4 packet's 20-byte header checksum, the IPv6 next-header test and
+  rule 5's checks on packets of a flow (martian source, TCP/UDP header lengths, TTL) are part
+  of every figure above: this run does not separate them (that needs a build without them).
+  What it does separate is what options and extension headers add, next to the same flow's
+  plain packet (differences of medians; each case's range over the rounds, \`kern_range\`,
+  is in the raw output below):
+  - IPv4 options (a 4-byte Router Alert, copied out with the load-bytes helper and summed),
+    net ${NET[est_ipopt]} vs ${NET[est]} ns at XDP: $(delta est_ipopt est);
+    ${NET[tc_est_ipopt]} vs ${NET[tc_est]} ns at tc: $(delta tc_est_ipopt tc_est);
+  - one hop-by-hop header (8 bytes, PadN) in front of UDP, walked by the extension-header loop,
+    net ${NET[est6_hbh]} vs ${NET[est6]} ns at XDP: $(delta est6_hbh est6);
+    ${NET[tc_est6_hbh]} vs ${NET[tc_est6]} ns at tc: $(delta tc_est6_hbh tc_est6).
+  The IPv6 frames are 72 and 80 bytes, the ICMP error 88, the rest 60, all net of the 60-byte
+  empty program. For what a frame's size does to the baseline: the empty program costs
+  ${KERN[empty]} ns at 60 bytes and ${KERN[empty_big]} ns at 1600 at XDP, ${KERN[tc_empty]} and ${KERN[tc_empty_big]} ns at tc.
 
 ## B. Forwarded packets per second (veth topology)
 

@@ -8,10 +8,11 @@
  *
  * The load balancer is loaded from its skeleton with private maps (pinning turned off on every
  * map), so the live state under /sys/fs/bpf/veer is not touched; both programs share those
- * maps as they do when attached. Run it inside a network namespace where IN and OUT exist, IP
- * forwarding is on and the backends and the client have permanent neighbour entries: the FIB
- * lookup of a new flow must succeed, or the program hands the packet to the stack and this is
- * not the forwarding path any more (every call's verdict is checked).
+ * maps as they do when attached. Run it inside a network namespace where IN and OUT exist, IPv4
+ * and IPv6 forwarding are on, both have addresses of both families and the backends and the
+ * clients (IPv4 and IPv6) have permanent neighbour entries: the FIB lookup of a new flow must
+ * succeed, or the program hands the packet to the stack and this is not the forwarding path
+ * any more (every call's verdict is checked).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -28,6 +29,7 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include "bench.h"
+#include "packet.h" /* tests/unit/packet.c: the unit fixtures' builder, RFC 1071 sums */
 #include "lb.skel.h"
 #include "bench_empty.skel.h"
 #include "maglev.h"
@@ -44,6 +46,13 @@ enum pr_frame {
 	FR_REPLY,     /* backend -> client, arriving on OUT */
 	FR_BIG,	      /* the established flow's packet, PR_BIG_LEN bytes with DF: too big */
 	FR_BIG_LIMIT, /* the same from a second client whose ICMP rate bucket is empty */
+	/* Built with tests/unit/packet.h (struct pkt), each into pkts[frame]: */
+	FR_ECHO,	/* client -> the VIP's address, ICMP echo request: answered */
+	FR_ICMP_ERR,	/* router -> client, frag-needed quoting client -> backend: forwarded */
+	FR_FRAG_TAIL,	/* client -> VIP, last fragment of a datagram whose first one was sent */
+	FR_CLIENT_OPT,	/* FR_CLIENT with 4 bytes of IPv4 options (Router Alert) */
+	FR_CLIENT6,	/* client6 -> VIP6, the established IPv6 flow's packet */
+	FR_CLIENT6_HBH, /* the same behind one 8-byte hop-by-hop options header */
 	FR_COUNT
 };
 
@@ -70,12 +79,12 @@ struct pr_case {
 /*
  * The cases, in the order they run within a round (cases interleave, so drift hits all
  * alike). A baseline has base "". To measure another path, add its packet to enum pr_frame
- * (built in cmd_prog_run), add a row here, and add the name to PR_CASES in scripts/bench.sh.
+ * (built in cmd_prog_run or build_pkts), add a row here, and add the name to PR_CASES in
+ * scripts/bench.sh.
  *
- * Paths still to add here (rules 6, 7, 9 of the data plane, in main now):
- *   - icmp_echo:  echo request to the VIP's address, answered (XDP_TX / redirect to IN)
- *   - icmp_error: fragmentation-needed quoting a client->backend packet, forwarded to the client
- *   - frag_tail:  non-first fragment of a UDP datagram to the VIP (frag map lookup + rewrite)
+ * BPF_PROG_RUN copies data_in into a fresh buffer on every call and nothing here asks for
+ * data_out: every call starts from the case's original bytes, also where the program rewrites
+ * the packet in place (an echo request turned into its reply, a NAT rewrite).
  */
 static const struct pr_case cases[] = {
 	{"empty", "empty XDP program (XDP_PASS)", PR_XDP, FR_CLIENT, EX_PASS, 1, ""},
@@ -88,6 +97,36 @@ static const struct pr_case cases[] = {
 	{"tc_est", "tc: established flow (forward NAT)", PR_TC, FR_CLIENT, EX_REDIRECT, 1,
 	 "tc_empty"},
 	{"tc_reply", "tc: reply (reverse NAT)", PR_TC, FR_REPLY, EX_REDIRECT, 1, "tc_empty"},
+	/* ICMP (rules 6, 7) and fragments (rule 9); frames of 60 to 88 bytes. */
+	{"icmp_echo", "echo request to the VIP's address, answered (XDP_TX)", PR_XDP, FR_ECHO,
+	 EX_BACK, 1, "empty"},
+	{"icmp_error", "ICMP error quoting client->backend: rewritten, forwarded", PR_XDP,
+	 FR_ICMP_ERR, EX_REDIRECT, 1, "empty"},
+	{"frag_tail", "non-first fragment of a balanced datagram: forwarded", PR_XDP, FR_FRAG_TAIL,
+	 EX_REDIRECT, 1, "empty"},
+	{"tc_icmp_echo", "tc: echo request to the VIP's address, answered (redirect to IN)", PR_TC,
+	 FR_ECHO, EX_BACK, 1, "tc_empty"},
+	{"tc_icmp_error", "tc: ICMP error quoting client->backend: rewritten, forwarded", PR_TC,
+	 FR_ICMP_ERR, EX_REDIRECT, 1, "tc_empty"},
+	{"tc_frag_tail", "tc: non-first fragment of a balanced datagram: forwarded", PR_TC,
+	 FR_FRAG_TAIL, EX_REDIRECT, 1, "tc_empty"},
+	/*
+	 * Header checks (rules 2-4): the established flow's packet with IPv4 options next to the
+	 * plain one (est), and an established IPv6 flow's packet with and without one hop-by-hop
+	 * header in front of UDP.
+	 */
+	{"est_ipopt", "established flow, 4 bytes of IPv4 options", PR_XDP, FR_CLIENT_OPT,
+	 EX_REDIRECT, 1, "empty"},
+	{"est6", "established IPv6 flow (forward NAT)", PR_XDP, FR_CLIENT6, EX_REDIRECT, 1,
+	 "empty"},
+	{"est6_hbh", "established IPv6 flow behind a hop-by-hop header", PR_XDP, FR_CLIENT6_HBH,
+	 EX_REDIRECT, 1, "empty"},
+	{"tc_est_ipopt", "tc: established flow, 4 bytes of IPv4 options", PR_TC, FR_CLIENT_OPT,
+	 EX_REDIRECT, 1, "tc_empty"},
+	{"tc_est6", "tc: established IPv6 flow (forward NAT)", PR_TC, FR_CLIENT6, EX_REDIRECT, 1,
+	 "tc_empty"},
+	{"tc_est6_hbh", "tc: established IPv6 flow behind a hop-by-hop header", PR_TC,
+	 FR_CLIENT6_HBH, EX_REDIRECT, 1, "tc_empty"},
 	/*
 	 * Over a frame larger than OUT's MTU with DF: the established flow's packet answered with
 	 * fragmentation-needed, and another source's refused over its rate; net of an empty
@@ -116,6 +155,9 @@ struct pr_opts {
 	__u16 vip_port, client_port;
 	int nbackends, rounds, calls, cpu;
 	__u32 ring_size;
+	/* The IPv6 VIP (port and protocol: the IPv4 VIP's), its client and backends. */
+	union veer_addr vip6, client6, backends6[MAX_BACKENDS];
+	int nbackends6;
 };
 
 struct pr_case_state {
@@ -124,37 +166,47 @@ struct pr_case_state {
 	const void *data; /* what is run: &frame, or a larger frame */
 	__u32 len;
 	__u32 expect;
+	/* Sent once before every round's calls, untimed (a fragment's first one): or NULL. */
+	const void *prime;
+	__u32 prime_len;
 	double kern[64], wall[64];
 };
 
-static int populate(struct lb *skel, const struct pr_opts *o)
+/*
+ * One NAT VIP (UDP, vip_port) with backends ids id0.., its Maglev table, and its address in
+ * veer_vip_addrs (the addresses veer answers echo requests for), as libveer would write them.
+ */
+static int populate_vip(struct lb *skel, __u32 vip_id, __u8 family, const union veer_addr *addr,
+			__u16 vip_port, const union veer_addr *backends, int n, __u32 id0,
+			__u32 ring_size)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	struct veer_maglev_backend mb[MAX_BACKENDS] = {};
+	struct veer_vip_addr_key ak = {};
 	struct veer_vip_key vk = {};
 	struct veer_vip vip = {};
-	__u32 *ring, id0 = 0;
+	__u32 *ring, one = 1;
 	int inner, err;
 
-	vk.addr.v4 = htonl(o->vip);
-	vk.port = htons(o->vip_port);
+	vk.addr = *addr;
+	vk.port = htons(vip_port);
 	vk.proto = IPPROTO_UDP;
-	vk.family = VEER_AF_INET;
-	vip.id = 0;
-	vip.ring_size = o->ring_size;
+	vk.family = family;
+	vip.id = vip_id;
+	vip.ring_size = ring_size;
 	vip.mode = VEER_MODE_NAT;
 
-	for (int i = 0; i < o->nbackends; i++) {
+	for (int i = 0; i < n; i++) {
 		struct veer_backend be = {};
-		__u32 id = i;
+		__u32 id = id0 + i;
 
-		be.addr.v4 = htonl(o->backends[i]);
-		be.port = htons(o->vip_port);
-		be.family = VEER_AF_INET;
+		be.addr = backends[i];
+		be.port = htons(vip_port);
+		be.family = family;
 		be.flags = VEER_BACKEND_ACTIVE;
 		be.vip_id = vip.id;
 		be.weight = VEER_WEIGHT_DEFAULT;
-		be.seq = i;
+		be.seq = id;
 		strcpy(be.pool, "default");
 		err = bpf_map__update_elem(skel->maps.veer_backends, &id, sizeof(id), &be,
 					   sizeof(be), BPF_ANY);
@@ -166,30 +218,52 @@ static int populate(struct lb *skel, const struct pr_opts *o)
 		mb[i].port = be.port;
 		mb[i].family = be.family;
 	}
-	ring = calloc(o->ring_size, sizeof(*ring));
+	ring = calloc(ring_size, sizeof(*ring));
 	if (!ring)
 		return -ENOMEM;
-	err = veer_maglev_build(mb, o->nbackends, o->ring_size, ring);
+	err = veer_maglev_build(mb, n, ring_size, ring);
 	if (err) {
 		free(ring);
 		return err;
 	}
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "veer_ring", sizeof(__u32), sizeof(__u32),
-			       o->ring_size, &copts);
+			       ring_size, &copts);
 	if (inner < 0) {
 		free(ring);
 		return -errno;
 	}
-	for (__u32 i = 0; i < o->ring_size && !err; i++)
+	for (__u32 i = 0; i < ring_size && !err; i++)
 		err = bpf_map_update_elem(inner, &i, &ring[i], BPF_ANY);
 	free(ring);
 	if (!err)
-		err = bpf_map__update_elem(skel->maps.veer_rings, &id0, sizeof(id0), &inner,
+		err = bpf_map__update_elem(skel->maps.veer_rings, &vip_id, sizeof(vip_id), &inner,
 					   sizeof(inner), BPF_ANY);
 	close(inner);
 	if (!err)
 		err = bpf_map__update_elem(skel->maps.veer_vips, &vk, sizeof(vk), &vip, sizeof(vip),
 					   BPF_NOEXIST);
+	ak.addr = *addr;
+	ak.family = family;
+	if (!err)
+		err = bpf_map__update_elem(skel->maps.veer_vip_addrs, &ak, sizeof(ak), &one,
+					   sizeof(one), BPF_ANY);
+	return err;
+}
+
+/* The IPv4 VIP (id 0, backends 0..) and the IPv6 one (id 1, the backends after those). */
+static int populate(struct lb *skel, const struct pr_opts *o)
+{
+	union veer_addr vip = {}, be[MAX_BACKENDS] = {};
+	int err;
+
+	vip.v4 = htonl(o->vip);
+	for (int i = 0; i < o->nbackends; i++)
+		be[i].v4 = htonl(o->backends[i]);
+	err = populate_vip(skel, 0, VEER_AF_INET, &vip, o->vip_port, be, o->nbackends, 0,
+			   o->ring_size);
+	if (!err)
+		err = populate_vip(skel, 1, VEER_AF_INET6, &o->vip6, o->vip_port, o->backends6,
+				   o->nbackends6, o->nbackends, o->ring_size);
 	return err;
 }
 
@@ -317,6 +391,17 @@ static int measure_round(struct pr_case_state *cs, int phase, int calls, int slo
 
 		if (cases[c].phase != phase)
 			continue;
+		if (s->prime) {
+			err = run_once(s->prog_fd, cases[c].hook, s->prime, s->prime_len,
+				       s->ifindex, &retval, &dur);
+			if (err) {
+				fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
+				return err;
+			}
+			if (retval != s->expect && (*mismatches)++ < 5)
+				fprintf(stderr, "veer-bench: %s's priming packet returned %s\n",
+					cases[c].name, action_name(cases[c].hook, retval));
+		}
 		t0 = bench_now();
 		for (int i = 0; i < calls; i++) {
 			if (fresh) {
@@ -350,8 +435,125 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: veer-bench prog-run --in IFACE --out IFACE [--rounds N] [--calls N]\n"
 		"       [--cpu N] [--vip ADDR:PORT] [--client ADDR:PORT] [--nonvip ADDR]\n"
-		"       [--backend ADDR]... [--ring-size PRIME]\n"
+		"       [--backend ADDR]... [--ring-size PRIME] [--vip6 ADDR] [--client6 ADDR]\n"
+		"       [--backend6 ADDR]...\n"
 		"Prints one line 'prog-run CASE kern_ns=.. wall_ns=.. net_ns=..' per case.\n");
+}
+
+/* The first packet of a flow, or a packet that resolves a flow's next hop: forwarded at XDP. */
+static int send_first(struct lb *skel, const void *data, __u32 len, int ifindex, const char *what)
+{
+	__u32 retval, dur;
+	int err;
+
+	err = run_once(bpf_program__fd(skel->progs.veer_lb), PR_XDP, data, len, ifindex, &retval,
+		       &dur);
+	if (err)
+		return err;
+	if (retval != XDP_REDIRECT) {
+		fprintf(stderr,
+			"veer-bench: %s returned %s, not XDP_REDIRECT: the data plane did not "
+			"forward it itself (forwarding off, no route or no neighbour entry?)\n",
+			what, action_name(PR_XDP, retval));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *ip4_str(__u32 host, char *buf)
+{
+	struct in_addr a = {.s_addr = htonl(host)};
+
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/*
+ * The frames tests/unit/packet.h builds (pkts[frame]; *first: the fragment's first one), once
+ * the IPv4 flow exists and its backend is known (be_addr, host order).
+ */
+static int build_pkts(const struct pr_opts *o, const __u8 *peer_mac, const __u8 *in_mac,
+		      const __u8 *out_mac, __u32 be_addr, struct pkt *pkts, struct pkt *first)
+{
+	static const __u8 router_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0x11, 0xfe};
+	char client[INET_ADDRSTRLEN], vip[INET_ADDRSTRLEN], be[INET_ADDRSTRLEN];
+	char client6[INET6_ADDRSTRLEN], vip6[INET6_ADDRSTRLEN];
+	struct pkt_spec s = {}, in = {}, err_s = {};
+	struct pkt inner;
+	int err;
+
+	ip4_str(o->client, client);
+	ip4_str(o->vip, vip);
+	ip4_str(be_addr, be);
+	inet_ntop(AF_INET6, &o->client6, client6, sizeof(client6));
+	inet_ntop(AF_INET6, &o->vip6, vip6, sizeof(vip6));
+
+	/* Client -> VIP: 60-byte frames like the established flow's. */
+	memcpy(s.dmac, in_mac, ETH_ALEN);
+	memcpy(s.smac, peer_mac, ETH_ALEN);
+	s.saddr = client;
+	s.daddr = vip;
+	s.proto = IPPROTO_ICMP;
+	s.payload = 18;
+	err = pkt_build(&pkts[FR_ECHO], &s);
+
+	s.proto = IPPROTO_UDP;
+	s.sport = o->client_port;
+	s.dport = o->vip_port;
+	s.ip_opts = 4;
+	s.payload = 14;
+	if (!err)
+		err = pkt_build(&pkts[FR_CLIENT_OPT], &s);
+
+	/* A 48-byte UDP datagram in two fragments of 24 (the first holds the UDP header). */
+	s.ip_opts = 0;
+	s.ip_id = 0x1234;
+	s.pad = 2;
+	if (!err)
+		err = pkt_build_frag(first, &s, 40, 0, 24, true);
+	if (!err)
+		err = pkt_build_frag(&pkts[FR_FRAG_TAIL], &s, 40, 24, 24, false);
+
+	/*
+	 * A router between veer and the backend refuses the flow's packet as veer forwarded it
+	 * (client -> backend, TTL one less) and quotes all of it: frag-needed, next-hop MTU 1400.
+	 */
+	in = s;
+	in.daddr = be;
+	in.ttl = 63;
+	in.ip_id = 0;
+	in.pad = 0;
+	in.payload = 18;
+	if (!err)
+		err = pkt_build(&inner, &in);
+	memcpy(err_s.dmac, out_mac, ETH_ALEN);
+	memcpy(err_s.smac, router_mac, ETH_ALEN);
+	err_s.saddr = "198.18.11.254";
+	err_s.daddr = client;
+	if (!err)
+		err = pkt_build_icmp_error(&pkts[FR_ICMP_ERR], &err_s, 3, 4, 1400, &inner,
+					   inner.len - ETH_HLEN);
+
+	/* IPv6: client6 -> VIP6, plain and behind an 8-byte hop-by-hop header (PadN). */
+	s = (struct pkt_spec){};
+	memcpy(s.dmac, in_mac, ETH_ALEN);
+	memcpy(s.smac, peer_mac, ETH_ALEN);
+	s.saddr = client6;
+	s.daddr = vip6;
+	s.proto = IPPROTO_UDP;
+	s.sport = o->client_port;
+	s.dport = o->vip_port;
+	s.payload = 10;
+	if (!err)
+		err = pkt_build(&pkts[FR_CLIENT6], &s);
+	s.ext6_n = 1;
+	s.ext6[0].type = 0; /* hop-by-hop */
+	s.ext6[0].len = 0;
+	if (!err)
+		err = pkt_build(&pkts[FR_CLIENT6_HBH], &s);
+	if (err)
+		fprintf(stderr, "veer-bench: cannot build the ICMP, fragment and IPv6 frames: %s\n",
+			strerror(-err));
+	return err;
 }
 
 int cmd_prog_run(int argc, char **argv)
@@ -367,6 +569,9 @@ int cmd_prog_run(int argc, char **argv)
 		{"nonvip", required_argument, NULL, 'n'},
 		{"backend", required_argument, NULL, 'b'},
 		{"ring-size", required_argument, NULL, 'R'},
+		{"vip6", required_argument, NULL, '6'},
+		{"client6", required_argument, NULL, 'L'},
+		{"backend6", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -379,16 +584,19 @@ int cmd_prog_run(int argc, char **argv)
 	static struct pr_case_state cs[PR_NCASES];
 	static struct bench_frame frames[FR_COUNT];
 	static __u8 big[PR_BIG_LEN], big_limit[PR_BIG_LEN];
+	static struct pkt pkts[FR_COUNT], frag_first;
 	struct bench_empty *empty = NULL;
 	struct lb *skel = NULL;
 	struct bpf_map *map;
 	__u8 in_mac[ETH_ALEN], out_mac[ETH_ALEN], peer_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x99};
-	__u32 be_addr, retval, dur, new_seq = 0, mismatches = 0;
+	__u32 be_addr, new_seq = 0, mismatches = 0;
 	int opt, err = 1, in_idx, out_idx;
 
 	bench_parse_ipv4_port("198.18.100.10:80", &o.vip, &o.vip_port);
 	bench_parse_ipv4_port("198.18.1.2:40000", &o.client, &o.client_port);
 	bench_parse_ipv4("198.18.200.1", &o.nonvip);
+	inet_pton(AF_INET6, "2001:2:0:100::10", &o.vip6);
+	inet_pton(AF_INET6, "2001:2:0:1::2", &o.client6);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -427,6 +635,19 @@ int cmd_prog_run(int argc, char **argv)
 			    bench_parse_ipv4(optarg, &o.backends[o.nbackends++]))
 				goto bad;
 			break;
+		case '6':
+			if (inet_pton(AF_INET6, optarg, &o.vip6) != 1)
+				goto bad;
+			break;
+		case 'L':
+			if (inet_pton(AF_INET6, optarg, &o.client6) != 1)
+				goto bad;
+			break;
+		case 'B':
+			if (o.nbackends6 == MAX_BACKENDS ||
+			    inet_pton(AF_INET6, optarg, &o.backends6[o.nbackends6++]) != 1)
+				goto bad;
+			break;
 		default:
 			goto bad;
 		}
@@ -440,6 +661,14 @@ int cmd_prog_run(int argc, char **argv)
 		for (int i = 0; i < 3; i++)
 			bench_parse_ipv4(def[i], &o.backends[o.nbackends++]);
 	}
+	if (!o.nbackends6) {
+		const char *def[] = {"2001:2:0:11::2", "2001:2:0:11::3", "2001:2:0:11::4"};
+
+		for (int i = 0; i < 3; i++)
+			inet_pton(AF_INET6, def[i], &o.backends6[o.nbackends6++]);
+	}
+	if (o.nbackends + o.nbackends6 > MAX_BACKENDS)
+		goto bad;
 	if (o.cpu >= 0 && bench_pin_cpu(o.cpu))
 		fprintf(stderr, "veer-bench: cannot pin to CPU %d, running unpinned\n", o.cpu);
 
@@ -483,15 +712,8 @@ int cmd_prog_run(int argc, char **argv)
 			  o.vip_port);
 	/* New flows come from 198.19.0.0/16 x ports 1024.., one distinct source per call. */
 	bench_frame_build(&frames[FR_NEW], peer_mac, in_mac, 0xc6130000, o.vip, 1024, o.vip_port);
-	err = run_once(bpf_program__fd(skel->progs.veer_lb), PR_XDP, &frames[FR_CLIENT],
-		       sizeof(frames[FR_CLIENT]), in_idx, &retval, &dur);
-	if (!err && retval != XDP_REDIRECT) {
-		fprintf(stderr,
-			"veer-bench: the first packet of a flow returned %s, not "
-			"XDP_REDIRECT: the data plane did not forward it itself\n",
-			action_name(PR_XDP, retval));
-		err = -EINVAL;
-	}
+	err = send_first(skel, &frames[FR_CLIENT], sizeof(frames[FR_CLIENT]), in_idx,
+			 "the first packet of the flow");
 	if (!err)
 		err = flow_backend(skel, &frames[FR_CLIENT], &be_addr);
 	if (err) {
@@ -501,6 +723,24 @@ int cmd_prog_run(int argc, char **argv)
 	}
 	bench_frame_build(&frames[FR_REPLY], peer_mac, out_mac, be_addr, o.client, o.vip_port,
 			  o.client_port);
+	err = build_pkts(&o, peer_mac, in_mac, out_mac, be_addr, pkts, &frag_first);
+	if (err)
+		goto out;
+	/*
+	 * A reply entry resolves its next hop on the flow's first reply: one now, so that the
+	 * ICMP error, which follows the reply entry without refreshing it, is forwarded from its
+	 * first call. And the IPv6 flow.
+	 */
+	err = send_first(skel, &frames[FR_REPLY], sizeof(frames[FR_REPLY]), out_idx,
+			 "the flow's first reply");
+	if (!err)
+		err = send_first(skel, pkts[FR_CLIENT6].data, pkts[FR_CLIENT6].len, in_idx,
+				 "the first packet of the IPv6 flow");
+	if (err) {
+		fprintf(stderr, "veer-bench: cannot establish the benchmark flows: %s\n",
+			strerror(-err));
+		goto out;
+	}
 	/*
 	 * Too big for OUT: the established flow's 5-tuple, and a second client's whose bucket is
 	 * empty for ever (its first packet makes its flow, in the warm-up round).
@@ -525,7 +765,7 @@ int cmd_prog_run(int argc, char **argv)
 
 	for (int c = 0; c < PR_NCASES; c++) {
 		const struct pr_case *pc = &cases[c];
-		bool tc = pc->hook == PR_TC;
+		bool tc = pc->hook == PR_TC, in_out;
 
 		if (!pc->base[0])
 			cs[c].prog_fd = bpf_program__fd(tc ? empty->progs.bench_empty_tc
@@ -541,7 +781,18 @@ int cmd_prog_run(int argc, char **argv)
 			cs[c].data = pc->frame == FR_BIG ? big : big_limit;
 			cs[c].len = PR_BIG_LEN;
 		}
-		cs[c].ifindex = pc->frame == FR_REPLY ? out_idx : in_idx;
+		if (pc->frame >= FR_ECHO) {
+			cs[c].data = pkts[pc->frame].data;
+			cs[c].len = pkts[pc->frame].len;
+		}
+		/* The fragment's first one makes (and keeps younger than 60 s) its record. */
+		if (pc->frame == FR_FRAG_TAIL && pc->base[0]) {
+			cs[c].prime = frag_first.data;
+			cs[c].prime_len = frag_first.len;
+		}
+		/* What arrives from the backends' side arrives on OUT. */
+		in_out = pc->frame == FR_REPLY || pc->frame == FR_ICMP_ERR;
+		cs[c].ifindex = in_out ? out_idx : in_idx;
 		switch (pc->expect) {
 		case EX_PASS:
 			cs[c].expect = tc ? TC_ACT_OK : XDP_PASS;
@@ -584,6 +835,7 @@ int cmd_prog_run(int argc, char **argv)
 	{
 		double kmed[PR_NCASES], wmed[PR_NCASES];
 
+		/* bench_median sorts: kern[0] and kern[rounds - 1] are then the extremes. */
 		for (int c = 0; c < PR_NCASES; c++) {
 			kmed[c] = bench_median(cs[c].kern, o.rounds);
 			wmed[c] = bench_median(cs[c].wall, o.rounds);
@@ -592,10 +844,10 @@ int cmd_prog_run(int argc, char **argv)
 			int base = cs[c].base;
 
 			printf("prog-run %s kern_ns=%.1f wall_ns=%.1f net_ns=%.1f net_wall_ns=%.1f "
-			       "hook=%s title=\"%s\"\n",
+			       "kern_range=%.1f-%.1f len=%u hook=%s title=\"%s\"\n",
 			       cases[c].name, kmed[c], wmed[c], kmed[c] - kmed[base],
-			       wmed[c] - wmed[base], cases[c].hook == PR_TC ? "tc" : "xdp",
-			       cases[c].title);
+			       wmed[c] - wmed[base], cs[c].kern[0], cs[c].kern[o.rounds - 1],
+			       cs[c].len, cases[c].hook == PR_TC ? "tc" : "xdp", cases[c].title);
 		}
 		printf("prog-run params rounds=%d calls=%d new_flows=%u ring_size=%u backends=%d\n",
 		       o.rounds, o.calls, new_seq, o.ring_size, o.nbackends);
