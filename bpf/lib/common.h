@@ -25,4 +25,24 @@ static __always_inline bool addr_equal(const union veer_addr *a, const union vee
 		(a->v6[3] ^ b->v6[3])) == 0;
 }
 
+/* The source or destination address field of the IPv4 or IPv6 header at l3. */
+static __always_inline union veer_addr *ip_addr_field(void *l3, bool v6, bool source)
+{
+	if (v6)
+		return (union veer_addr *)(source ? &((struct ipv6hdr *)l3)->saddr
+						  : &((struct ipv6hdr *)l3)->daddr);
+	return (union veer_addr *)(source ? &((struct iphdr *)l3)->saddr
+					  : &((struct iphdr *)l3)->daddr);
+}
+
+/* Writes an address over such a field: 4 bytes of IPv4 (the rest is the next field), or 16. */
+static __always_inline void ip_addr_write(union veer_addr *field, const union veer_addr *to,
+					  bool v6)
+{
+	if (v6)
+		__builtin_memcpy(field, to, 16);
+	else
+		field->v4 = to->v4;
+}
+
 #endif

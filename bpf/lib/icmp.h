@@ -245,15 +245,7 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 
 	/* Inner header and ports. The inner TCP/UDP checksum covers the inner addresses through
 	 * its pseudo-header; the ICMP checksum covers every byte written here. */
-	if (p->v6) {
-		struct ipv6hdr *in6 = q->l3;
-
-		in_addr = (union veer_addr *)(to_client ? &in6->daddr : &in6->saddr);
-	} else {
-		struct iphdr *in4 = q->l3;
-
-		in_addr = (union veer_addr *)(to_client ? &in4->daddr : &in4->saddr);
-	}
+	in_addr = ip_addr_field(q->l3, p->v6, !to_client);
 	addr_diff = csum_diff_addr(0, in_addr, &f->addr, p->v6);
 	l4_diff = csum_diff16(addr_diff, *port, f->port);
 	icmp_diff = l4_diff;
@@ -272,29 +264,21 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 		csum_apply(&in4->check, addr_diff);
 		icmp_diff = csum_diff16(icmp_diff, old, in4->check);
 	}
-	if (p->v6)
-		__builtin_memcpy(in_addr, &f->addr, 16);
-	else
-		in_addr->v4 = f->addr.v4;
+	ip_addr_write(in_addr, &f->addr, p->v6);
 	*port = f->port;
 
 	/* Outer header: IPv4's header checksum, or ICMPv6's pseudo-header. */
-	if (!to_client) {
-		out_addr = p->v6 ? (union veer_addr *)&((struct ipv6hdr *)p->l3)->daddr
-				 : (union veer_addr *)&((struct iphdr *)p->l3)->daddr;
-	} else if (addr_equal(&p->key.saddr, backend)) {
-		out_addr = p->v6 ? (union veer_addr *)&((struct ipv6hdr *)p->l3)->saddr
-				 : (union veer_addr *)&((struct iphdr *)p->l3)->saddr;
-	}
+	/* Toward the VIP the destination becomes the backend; toward the client, the source
+	 * becomes the VIP where it was the backend (a router's address stays). */
+	if (!to_client || addr_equal(&p->key.saddr, backend))
+		out_addr = ip_addr_field(p->l3, p->v6, to_client);
 	if (out_addr) {
 		addr_diff = csum_diff_addr(0, out_addr, &f->addr, p->v6);
-		if (p->v6) {
+		if (p->v6)
 			icmp_diff += addr_diff;
-			__builtin_memcpy(out_addr, &f->addr, 16);
-		} else {
+		else
 			ip_diff += addr_diff;
-			out_addr->v4 = f->addr.v4;
-		}
+		ip_addr_write(out_addr, &f->addr, p->v6);
 	}
 	if (!p->v6)
 		csum_apply(&((struct iphdr *)p->l3)->check, ip_diff);

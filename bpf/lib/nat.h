@@ -113,22 +113,13 @@ static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, str
 	if (redirect && !hop_limit_dec(p, &ip_diff))
 		return -VEER_PASS_TTL;
 
-	if (p->v6) {
-		struct ipv6hdr *ip6h = p->l3;
-
-		addr = (union veer_addr *)(reply ? &ip6h->saddr : &ip6h->daddr);
-	} else {
-		struct iphdr *iph = p->l3;
-
-		addr = (union veer_addr *)(reply ? &iph->saddr : &iph->daddr);
+	addr = ip_addr_field(p->l3, p->v6, reply);
+	if (!p->v6) {
 		ip_diff = csum_diff32(ip_diff, addr->v4, f->addr.v4);
-		csum_apply(&iph->check, ip_diff);
+		csum_apply(&((struct iphdr *)p->l3)->check, ip_diff);
 	}
 	addr_diff = csum_diff_addr(0, addr, &f->addr, p->v6);
-	if (p->v6)
-		__builtin_memcpy(addr, &f->addr, 16);
-	else
-		addr->v4 = f->addr.v4;
+	ip_addr_write(addr, &f->addr, p->v6);
 	if (redirect) {
 		__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
 		__builtin_memcpy(p->eth->h_source, f->smac, 6);

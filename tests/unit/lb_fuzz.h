@@ -277,4 +277,15 @@ static inline __u32 fz_get32(const __u8 *b)
 	return (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
 }
 
+/* IPv6 next-header values the generator builds and the model walks. */
+enum {
+	NH_HBH = 0,
+	NH_ROUTING = 43,
+	NH_FRAG = 44,
+	NH_ESP = 50,
+	NH_AH = 51,
+	NH_NONE = 59,
+	NH_DSTOPTS = 60
+};
+
 #endif /* VEER_TEST_LB_FUZZ_H */

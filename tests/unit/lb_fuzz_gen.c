@@ -13,16 +13,6 @@
 #include <netinet/in.h>
 #include "lb_fuzz.h"
 
-enum {
-	NH_HBH = 0,
-	NH_ROUTING = 43,
-	NH_FRAG = 44,
-	NH_ESP = 50,
-	NH_AH = 51,
-	NH_NONE = 59,
-	NH_DSTOPTS = 60
-};
-
 #define DF 0x4000
 #define MF 0x2000
 

@@ -95,16 +95,6 @@ const int fz_nvips = ARRAY_LEN(fz_vips);
 #define ETH_P_IPV6_  0x86dd
 #define ETH_P_8021Q_ 0x8100
 
-enum {
-	NH_HBH = 0,
-	NH_ROUTING = 43,
-	NH_FRAG = 44,
-	NH_ESP = 50,
-	NH_AH = 51,
-	NH_NONE = 59,
-	NH_DSTOPTS = 60
-};
-
 /* ---- checksums and addresses ---- */
 
 __u32 fz_pseudo_sum(__u8 family, const union veer_addr *s, const union veer_addr *d, __u8 proto,
