@@ -169,12 +169,6 @@ for f in "${NSFWDS[@]}"; do
 	in_ns "$NS_SINK" ip link set "s-$f" up
 	in_ns "$ns" ip link set in0 up
 	in_ns "$ns" ip link set out0 up
-	# Not a setting for the forwarder but for the generator (said in the report): its frames
-	# are XDP frames (XDP_TX out of g-NAME), which a veth hands only to a peer that runs XDP
-	# or has GRO on; without either, in0 drops them before any forwarder (tc, netfilter)
-	# could see them. Traffic from a NIC or a local socket needs no such thing. The same on
-	# every forwarder; the veer runs keep the kernel's defaults otherwise.
-	in_ns "$ns" ethtool -K in0 gro on >/dev/null
 	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
 	in_ns "$ns" ip addr add 198.18.1.1/24 dev in0
 	in_ns "$ns" ip addr add 198.18.11.1/24 dev out0
@@ -466,13 +460,13 @@ generator ns  g-NAME ---- in0  forwarder ns NAME  out0 ---- s-NAME  sink ns
   frames, full checksums) and returns XDP_TX, which sends the frame out of \`g-NAME\`. For the
   1M-flow runs the source address and port come from a counter (65536 addresses x 16 ports,
   in turn).
-- **What the generator needs at the forwarder, and a user would not**: its frames are XDP
-  frames, and a veth hands an XDP frame only to a peer that runs XDP or has GRO on; otherwise
-  \`in0\` drops it before tc or netfilter could see it. So \`in0\` has GRO on (\`ethtool -K in0
-  gro on\`) on every forwarder. It is the generator's requirement, not the forwarder's: packets
-  from a NIC or from a local socket reach tc and the stack with the kernel's defaults, and GRO
-  merges none of these frames (UDP, no UDP GRO forwarding). Nothing else is changed: veer's
-  runs keep the kernel's defaults (TX checksum offload on) and \`veer attach\` chooses the hook.
+- **What the generator needs at the forwarder**: its frames are XDP frames, and a veth hands an
+  XDP frame only to a peer that runs XDP; otherwise \`in0\` drops it before tc or netfilter
+  could see it. So where the forwarder is not an XDP program (veer at tc, nftables), \`veer-bench
+  live\` attaches an empty XDP program (XDP_PASS) to \`in0\` for the run: the stand-in for a
+  wire, turning each frame into an skb as a NIC's driver would. No kernel setting of any
+  forwarder is changed: offloads, GRO and sysctls other than forwarding keep their defaults, and
+  \`veer attach\` chooses the hook.
 - The sink's XDP program counts and drops. pps = frames the sink counted in a ${RUN_SECONDS} s
   window (after a 0.5 s warm-up) / the window; "sent" is what the generator transmitted in the
   same window ("delivered" = forwarded / sent).
