@@ -402,13 +402,25 @@ static bool check_nat(const struct pkt *in, const struct fz_outcome *o, const st
 	return csum_field_ok(in, out, &s, v.proto == IPPROTO_TCP ? "TCP" : "UDP", why, why_len);
 }
 
+
+/* The ICMP (or ICMPv6, over its pseudo-header) checksum of the message at v.l4, from scratch. */
+static bool icmp_csum_ok(const struct pkt *in, const struct pkt *out, const struct fz_view *v,
+			 char *why, size_t why_len)
+{
+	struct seg s = {.off = v->l4, .len = v->end - v->l4, .at = 2, .whole = true};
+
+	if (v->family == 6) {
+		s.pseudo_in = pseudo_of(in, v, IPPROTO_ICMPV6, s.len);
+		s.pseudo_out = pseudo_of(out, v, IPPROTO_ICMPV6, s.len);
+	}
+	return csum_field_ok(in, out, &s, "ICMP", why, why_len);
+}
 static bool check_echo(const struct pkt *in, const struct pkt *out, char *why, size_t why_len)
 {
 	struct fz_view v;
 	struct pkt want = *in;
 	__u32 alen, a, skip;
 	__u8 tmp[16];
-	struct seg s = {};
 
 	if (!fz_parse(in->data, in->len, &v))
 		return FAILF("model: no IP header");
@@ -426,15 +438,7 @@ static bool check_echo(const struct pkt *in, const struct pkt *out, char *why, s
 	skip = v.l4 + 2;
 	if (!bytes_eq(&want, out, &skip, 1, why, why_len))
 		return false;
-	s.off = v.l4;
-	s.len = v.end - v.l4;
-	s.at = 2;
-	s.whole = true;
-	if (v.family == 6) {
-		s.pseudo_in = pseudo_of(in, &v, IPPROTO_ICMPV6, s.len);
-		s.pseudo_out = pseudo_of(out, &v, IPPROTO_ICMPV6, s.len);
-	}
-	return csum_field_ok(in, out, &s, "ICMP", why, why_len);
+	return icmp_csum_ok(in, out, &v, why, why_len);
 }
 
 static bool check_icmp_err(const struct pkt *in, const struct fz_outcome *o, const struct pkt *out,
@@ -443,7 +447,7 @@ static bool check_icmp_err(const struct pkt *in, const struct fz_outcome *o, con
 	struct fz_view v, iv = {};
 	struct pkt want = *in;
 	__u32 q, ihl, il4, skip[2];
-	struct seg s = {}, is = {};
+	struct seg is = {};
 	int nskip = 1;
 	__u8 proto;
 	bool inside;
@@ -469,15 +473,7 @@ static bool check_icmp_err(const struct pkt *in, const struct fz_outcome *o, con
 		skip[nskip++] = il4 + is.at;
 	if (!bytes_eq(&want, out, skip, nskip, why, why_len))
 		return false;
-	s.off = v.l4;
-	s.len = v.end - v.l4;
-	s.at = 2;
-	s.whole = true;
-	if (v.family == 6) {
-		s.pseudo_in = pseudo_of(in, &v, IPPROTO_ICMPV6, s.len);
-		s.pseudo_out = pseudo_of(out, &v, IPPROTO_ICMPV6, s.len);
-	}
-	if (!csum_field_ok(in, out, &s, "ICMP", why, why_len))
+	if (!icmp_csum_ok(in, out, &v, why, why_len))
 		return false;
 	if (!inside)
 		return true;

@@ -619,6 +619,25 @@ static struct pkt *from(const char *saddr, __u16 sport, const char *daddr, __u16
 	return mk(s, saddr);
 }
 
+/* A TCP and a UDP packet to the VIP from each source, each dropped as martian; how many. */
+static int martians(struct lb_fixture *fx, char (*names)[64], const char *const *src, size_t n,
+		    const char *vip, __u16 sport)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[k], sizeof(names[k]), "TCP from %s", src[i]);
+		fx[k] = same(names[k], from(src[i], sport + i, vip, 80, IPPROTO_TCP, 0), XDP_DROP,
+			     VEER_DROP_MARTIAN);
+		k++;
+		snprintf(names[k], sizeof(names[k]), "UDP from %s", src[i]);
+		fx[k] = same(names[k], from(src[i], sport + i, vip, 53, IPPROTO_UDP, 0), XDP_DROP,
+			     VEER_DROP_MARTIAN);
+		k++;
+	}
+	return k;
+}
+
 LB_TEST(lb_hdr_martian4)
 {
 	static const char *const src[] = {"0.0.0.0",	 "0.1.2.3",	   "127.0.0.1",
@@ -626,20 +645,11 @@ LB_TEST(lb_hdr_martian4)
 					  "240.0.0.1",	 "255.255.255.255"};
 	struct lb_fixture fx[2 * ARRAY_LEN(src) + 3];
 	char names[ARRAY_LEN(fx)][64];
-	int n = 0;
+	int n;
 
 	if (!begin())
 		return;
-	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
-		snprintf(names[n], sizeof(names[n]), "TCP from %s", src[i]);
-		fx[n] = same(names[n], from(src[i], 42000 + i, VIP4, 80, IPPROTO_TCP, 0), XDP_DROP,
-			     VEER_DROP_MARTIAN);
-		n++;
-		snprintf(names[n], sizeof(names[n]), "UDP from %s", src[i]);
-		fx[n] = same(names[n], from(src[i], 42000 + i, VIP4, 53, IPPROTO_UDP, 0), XDP_DROP,
-			     VEER_DROP_MARTIAN);
-		n++;
-	}
+	n = martians(fx, names, src, ARRAY_LEN(src), VIP4, 42000);
 	/* Checked first: a martian with TTL 1 is a martian. */
 	fx[n++] = same("TTL 1 from 127.0.0.1", from("127.0.0.1", 42100, VIP4, 80, IPPROTO_TCP, 1),
 		       XDP_DROP, VEER_DROP_MARTIAN);
@@ -660,20 +670,11 @@ LB_TEST(lb_hdr_martian6)
 					  "ff02::1",	"ff0e::1:3"};
 	struct lb_fixture fx[2 * ARRAY_LEN(src) + 1];
 	char names[ARRAY_LEN(fx)][64];
-	int n = 0;
+	int n;
 
 	if (!begin())
 		return;
-	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
-		snprintf(names[n], sizeof(names[n]), "TCP from %s", src[i]);
-		fx[n] = same(names[n], from(src[i], 42200 + i, VIP6, 80, IPPROTO_TCP, 0), XDP_DROP,
-			     VEER_DROP_MARTIAN);
-		n++;
-		snprintf(names[n], sizeof(names[n]), "UDP from %s", src[i]);
-		fx[n] = same(names[n], from(src[i], 42200 + i, VIP6, 53, IPPROTO_UDP, 0), XDP_DROP,
-			     VEER_DROP_MARTIAN);
-		n++;
-	}
+	n = martians(fx, names, src, ARRAY_LEN(src), VIP6, 42200);
 	fx[n++] = same("::1 to no VIP", from("::1", 42300, OTHER6, 80, IPPROTO_TCP, 0), XDP_PASS,
 		       VEER_PASS_NOT_VIP);
 	if (run(fx, n))
