@@ -8,7 +8,7 @@ PKGS=(
 	clang llvm make gcc pkg-config libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev
 	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev libhiredis-dev libmemcached-dev
 	bats bats-assert bats-support iproute2 iputils-ping ethtool util-linux nftables curl python3
-	redis-server redis-tools memcached
+	redis-server redis-tools memcached python3-redis python3-pymemcache
 )
 
 missing=()
@@ -29,3 +29,16 @@ fi
 if [ "$(id -u)" -eq 0 ] && ! stat -f -c %T /sys/fs/bpf 2>/dev/null | grep -q bpf; then
 	mount -t bpf bpf /sys/fs/bpf
 fi
+
+# The Node.js clients the cache suites drive (node-redis, ioredis), pinned by the lockfile, in
+# a folder of the test suite: never installed globally.
+NODE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/node
+if ! command -v npm >/dev/null; then
+	[ "$(id -u)" -eq 0 ] || { echo "deps: need root to install nodejs and npm" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm >/dev/null
+fi
+if ! cmp -s "$NODE_DIR/package-lock.json" "$NODE_DIR/node_modules/.veer-installed" 2>/dev/null; then
+	npm ci --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error >/dev/null
+	cp "$NODE_DIR/package-lock.json" "$NODE_DIR/node_modules/.veer-installed"
+fi
+
