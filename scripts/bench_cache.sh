@@ -81,7 +81,7 @@ declare -A RATE P50 P99
 for proto in redis memcached; do
 	for size in 32 1024; do
 		say "$proto, $size-byte values"
-		kv out "$proto" --keys "$KEYS" --value-size "$size" --fill --requests 0 >/dev/null
+		kv out "$proto" --keys "$KEYS" --value-size "$size" --fill --requests 0 --pipeline 256 >/dev/null
 		for ((r = 0; r < REPS; r++)); do
 			for w in "${WORKLOADS[@]}"; do
 				name=${w%%:*} args=${w#*:}
@@ -111,7 +111,7 @@ done
 # included), sequential GETs: plain, misses and hits, interleaved like the rest.
 declare -A NRATE NP50
 say "node-redis and ioredis at their defaults"
-kv out redis --keys "$KEYS" --value-size 32 --fill --requests 0 >/dev/null
+kv out redis --keys "$KEYS" --value-size 32 --fill --requests 0 --pipeline 256 >/dev/null
 for ((r = 0; r < REPS; r++)); do
 	for client in "${NODE_CLIENTS[@]}"; do
 		for variant in plain miss hit; do
@@ -140,7 +140,7 @@ cache_keys redis 32 0
 declare -A ZIPF
 for proto in redis memcached; do
 	say "$proto, Zipf $ZIPF_THETA over $ZIPF_KEYS keys, manager promoting the top $ZIPF_TOP"
-	kv out "$proto" --keys "$ZIPF_KEYS" --value-size 32 --fill --requests 0 >/dev/null
+	kv out "$proto" --keys "$ZIPF_KEYS" --value-size 32 --fill --requests 0 --pipeline 256 >/dev/null
 	plain=$(kv out "$proto" --keys "$ZIPF_KEYS" --zipf "$ZIPF_THETA" --seconds 3 --check)
 	CACHEBED_BG_LOG=/dev/null cachebed_bg "$VEER" cache manage --proto "$proto" \
 		--server "$CACHEBED_ADDR:$(port_of "$proto")" --top "$ZIPF_TOP" --ttl 60 --interval 500ms
