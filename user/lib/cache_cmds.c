@@ -80,20 +80,34 @@ static const struct cmd_class redis_cmds[] = {
 	{},
 };
 
-/* memcached matches command names exactly, in lower case: "GET" is an error, not a read. */
+/*
+ * memcached 1.6.18's text commands (proto_text.c, process_command_ascii). Names are matched
+ * exactly, in lower case: "GET" is an error, not a read. How the line around the name is read
+ * (noreply, data blocks, refused arguments) is bpf/lib/memcache.h's business.
+ */
 static const struct cmd_class memcached_cmds[] = {
 	{"get", VEER_CMD_GET},
-	{"gets", VEER_CMD_READ}, {"gat", VEER_CMD_READ}, {"gats", VEER_CMD_READ},
-	{"version", VEER_CMD_READ}, {"verbosity", VEER_CMD_CONTROL},
+	{"gets", VEER_CMD_READ}, {"bget", VEER_CMD_READ},
+	{"version", VEER_CMD_READ}, {"mn", VEER_CMD_READ},
+	/* quit: answered by closing, so the reply owed stops serving on the connection for good. */
+	{"quit", VEER_CMD_READ},
+	{"verbosity", VEER_CMD_CONTROL},
 	{"set", VEER_CMD_STORE}, {"add", VEER_CMD_STORE}, {"replace", VEER_CMD_STORE},
 	{"append", VEER_CMD_STORE}, {"prepend", VEER_CMD_STORE}, {"cas", VEER_CMD_STORE},
 	{"delete", VEER_CMD_KEYWRITE}, {"incr", VEER_CMD_KEYWRITE}, {"decr", VEER_CMD_KEYWRITE},
 	{"touch", VEER_CMD_KEYWRITE},
+	/* gat and gats change their keys' expiry: absent, so writes of every argument. */
 	{"flush_all", VEER_CMD_FLUSH},
-	/* Multi-line replies, meta commands with their own framing: not followed. */
+	/*
+	 * Replies of several lines, or none, or a stream; meta commands (mg ms md ma me: flags
+	 * that silence replies, base64 keys, data blocks). memcache.h makes a meta command's
+	 * connection blind and stops counting the others' replies.
+	 */
 	{"stats", VEER_CMD_OFF}, {"mg", VEER_CMD_OFF}, {"ms", VEER_CMD_OFF}, {"md", VEER_CMD_OFF},
-	{"ma", VEER_CMD_OFF}, {"mn", VEER_CMD_OFF}, {"me", VEER_CMD_OFF}, {"lru_crawler", VEER_CMD_OFF},
+	{"ma", VEER_CMD_OFF}, {"me", VEER_CMD_OFF}, {"lru_crawler", VEER_CMD_OFF},
 	{"watch", VEER_CMD_OFF}, {"slabs", VEER_CMD_OFF}, {"lru", VEER_CMD_OFF},
+	{"cache_memlimit", VEER_CMD_OFF}, {"shutdown", VEER_CMD_OFF}, {"extstore", VEER_CMD_OFF},
+	{"refresh_certs", VEER_CMD_OFF}, {"debugtime", VEER_CMD_OFF}, {"misbehave", VEER_CMD_OFF},
 	{},
 };
 
