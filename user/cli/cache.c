@@ -291,7 +291,8 @@ int cmd_cache_list(const struct cmd *c, int argc, char **argv)
 	}
 	printf("%-10s %-32s %8s %10s %10s %s\n", "PROTO", "KEY", "BYTES", "TTL", "HITS", "STATE");
 	for (size_t i = 0; i < n; i++)
-		printf("%-10s %-32s %8u %9llds %10llu %s\n", veer_cache_proto_name(items[i].key.proto),
+		printf("%-10s %-32s %8u %9llds %10llu %s\n",
+		       veer_cache_proto_name(items[i].key.proto),
 		       key_text(&items[i].key, text, sizeof(text)), items[i].value_len,
 		       items[i].ttl_ms > 0 ? (long long)(items[i].ttl_ms + 999) / 1000 : 0,
 		       (unsigned long long)items[i].hits, items[i].current ? "current" : "stale");
@@ -453,8 +454,8 @@ int cmd_cache_manage(const struct cmd *c, int argc, char **argv)
 		if (o == 'n')
 			mo.notify = false;
 		if (o == 'w' && parse_ratio(optarg, &mo.max_write_ratio))
-			return usage_error(c, "invalid ratio '%s' (want a number from 0 to 1000000)",
-					   optarg);
+			return usage_error(
+				c, "invalid ratio '%s' (want a number from 0 to 1000000)", optarg);
 	}
 	if (positional(c, argc, 0, &rc))
 		return rc;

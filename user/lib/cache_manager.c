@@ -183,8 +183,8 @@ static int redis_notify_on(redisContext *r)
  * The value and its remaining TTL in one transaction, so that the two belong together:
  * 1 found (*value malloc'd, *ttl_ms -1 without expiry), 0 absent or not a string, or -errno.
  */
-static int redis_read(struct manager *m, const struct veer_cache_key *k, char **value,
-		      size_t *vlen, long long *ttl_ms)
+static int redis_read(struct manager *m, const struct veer_cache_key *k, char **value, size_t *vlen,
+		      long long *ttl_ms)
 {
 	redisContext *r = m->redis;
 	redisReply *rep = NULL, *get, *ttl;
@@ -373,7 +373,8 @@ static int mc_read(struct manager *m, const struct veer_cache_key *k, char **val
 		if (size < 0) {
 			if (!mc_num(p, tok, &size) || size < 0)
 				goto bad;
-		} else if (*p == 'f' && mc_num(p + 1, tok, &num) && num >= 0 && num <= 0xffffffffLL) {
+		} else if (*p == 'f' && mc_num(p + 1, tok, &num) && num >= 0 &&
+			   num <= 0xffffffffLL) {
 			fl = num;
 		} else if (*p == 't' && mc_num(p + 1, tok, &num)) {
 			ttl = num;
