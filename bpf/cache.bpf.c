@@ -229,6 +229,7 @@ int veer_cache_msg(struct sk_msg_md *msg)
 		return SK_DROP;
 	}
 	s->sent -= 1; /* answered here: the server will not see it */
+	cache_hot_hit(e);
 	cache_count(VEER_CACHE_HIT);
 	return bpf_msg_redirect_hash(msg, &veer_cache_socks, &key, BPF_F_INGRESS);
 }

@@ -85,8 +85,9 @@ static const struct cmd cache_cmds[] = {
 	{.name = "manage",
 	 .fn = cmd_cache_manage,
 	 .args = "--server ADDR:PORT [--proto redis|memcached] [--top N] [--ttl SECONDS] "
-		 "[--interval DURATION] [--no-notify]",
-	 .help = "promote hot keys from the server and follow its keyspace notifications"},
+		 "[--interval DURATION] [--no-notify] [--max-write-ratio R]",
+	 .help = "promote hot keys from the server, keep write-heavy keys out (R 0.01 writes per "
+		 "read), follow keyspace notifications"},
 	{},
 };
 

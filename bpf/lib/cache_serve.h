@@ -159,6 +159,7 @@ static __always_inline void cache_count_miss(struct veer_cache_conn *s,
 		return;
 	}
 	s->hot.misses = 1;
+	s->hot.writes = 0;
 	s->hot.key.proto = hk->proto;
 	if (!cache_key_from_msg(&s->hot.key, (void *)(long)msg->data, (void *)(long)msg->data_end,
 				off, hk->len))

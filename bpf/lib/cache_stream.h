@@ -12,6 +12,7 @@
 
 #include <veer/cache_hash.h>
 #include "cache_maps.h"
+#include "cache_hot.h"
 
 /* Largest offset into a window: keeps packet-pointer arithmetic provably bounded. */
 #define RQ_WINDOW 4096
@@ -164,6 +165,7 @@ static __always_inline void rq_arg_end(struct veer_cache_rq_cur *c, struct veer_
 			__u32 slot = veer_cache_gen_slot(s->rq_hash);
 
 			cache_bump_slot(slot);
+			cache_hot_write(s->rq_hash, len, c->proto);
 			s->rq_wslot = s->rq_writes++ ? VEER_CACHE_SLOT_ALL : slot;
 		}
 	}

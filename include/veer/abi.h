@@ -357,11 +357,21 @@ struct veer_cache_entry {
 	__u32 value_len;
 	struct veer_cache_key key;
 	__u8 reply[VEER_CACHE_REPLY_MAX];
+	/*
+	 * Hits served from this entry, for the manager's write/read rule. Last, away from the
+	 * fields every hit reads, so that counting does not make other CPUs reload those.
+	 */
+	__u64 hits;
 };
 
-/* veer_cache_hot: misses of a key not in the cache, and the key, for the manager to fetch. */
+/*
+ * veer_cache_hot: misses of a key not in the cache, and the key, for the manager to fetch.
+ * writes counts the key's writes the programs saw while the key was in this table; the manager
+ * keeps write-heavy keys out of the cache.
+ */
 struct veer_cache_hot {
 	__u64 misses;
+	__u64 writes;
 	struct veer_cache_key key;
 };
 
@@ -520,6 +530,8 @@ enum veer_cache_stat {
 	VEER_CACHE_HOT_FULL,	/* miss not counted: hot-key table insert failed */
 	VEER_CACHE_EVICT,	/* entries removed to stay within bounds (userspace) */
 	VEER_CACHE_EXPIRED,	/* entries found past their TTL */
+	VEER_CACHE_DEMOTE,	/* entries deleted by the manager: writes outpace reads (userspace) */
+	VEER_CACHE_WRITE_HEAVY,	/* promotions refused: writes outpace reads (userspace) */
 	VEER_CACHE_STAT_MAX,
 };
 
@@ -527,7 +539,8 @@ enum veer_cache_stat {
 	{                                                                                  \
 		"none", "hit", "miss", "pass_owed", "pass_batch", "pass_other", "pass_off",      \
 			"invalidate", "flush", "replies", "off_protocol", "blind", "off_command",       \
-			"off_no_state", "off_too_big", "hot_full", "evict", "expired",         \
+			"off_no_state", "off_too_big", "hot_full", "evict", "expired", "demote",  \
+			"write_heavy",                                                         \
 	}
 
 #endif /* VEER_ABI_H */

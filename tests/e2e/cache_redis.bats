@@ -200,7 +200,9 @@ ordering_reset() {
 }
 
 @test "a fill racing with writes for 10 s never leaves a stale value after an acknowledged write" {
-	manager_start --interval 20ms --top 10
+	# The key is written once per 5 reads: write-heavy for the default rule, let in here so
+	# that fills do race with the writes.
+	manager_start --interval 20ms --top 10 --max-write-ratio 1000
 	hits=$(stat hit)
 	run cachebed_in $KV race "$CACHEBED_ADDR" "$CACHEBED_REDIS_PORT" "$CACHEBED:race" 10
 	manager_stop

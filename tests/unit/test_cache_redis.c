@@ -206,6 +206,45 @@ VEER_TEST(cache_ipv6_redis_miss)
 	redis_miss(AF_INET6);
 }
 
+/*
+ * What the manager's write/read rule learns from the programs: a write of a key that has been
+ * read adds to its hot counter (a key never read gets no counter), and a hit to its entry.
+ */
+VEER_TEST(cache_redis_counts_writes_and_hits)
+{
+	struct veer_cache_hot_key *hot = NULL;
+	struct veer_cache_item it;
+	struct cache_conn cc;
+	size_t n = 0, vlen;
+	void *v = NULL;
+
+	if (!cache_begin() || !cache_conn_open(&cc, R))
+		return;
+	/* x is written before it was ever read: no counter for it. */
+	if (!exchange_passed(&cc, LIT("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\nv\r\n"), LIT(OK)) ||
+	    !exchange_passed(&cc, LIT(GET_K), LIT(NIL)) || !exchange_passed(&cc, LIT(SET_K), LIT(OK)) ||
+	    !exchange_passed(&cc, LIT(SET_K), LIT(OK)))
+		goto out;
+	if (ASSERT_OK(veer_cache_hot(&cache_env.vc, 10, false, &hot, &n), "veer_cache_hot") &&
+	    ASSERT_EQ(n, 1, "hot keys: k only, x was never read")) {
+		ASSERT_MEMEQ(hot[0].key.bytes, hot[0].key.len, "k", 1, "hot key");
+		ASSERT_EQ(hot[0].misses, 1, "k: misses");
+		ASSERT_EQ(hot[0].writes, 2, "k: writes");
+	}
+	if (!cache_put(R, "k", "hello", 0) || !exchange_hit(&cc, LIT(GET_K), LIT(HELLO)) ||
+	    !exchange_hit(&cc, LIT(GET_K), LIT(HELLO)))
+		goto out;
+	if (ASSERT_OK(veer_cache_get(&cache_env.vc, R, "k", 1, &v, &vlen, &it), "veer_cache_get"))
+		ASSERT_EQ(it.hits, 2, "hits counted in the entry");
+	CACHE_STATS_EQ("writes, misses and hits", {VEER_CACHE_MISS, 1}, {VEER_CACHE_HIT, 2},
+		       {VEER_CACHE_INVALIDATE, 6}, {VEER_CACHE_REPLIES, 4},
+		       {VEER_CACHE_PASS_OTHER, 3});
+out:
+	free(v);
+	free(hot);
+	cache_conn_close(&cc);
+}
+
 /* An entry past its TTL is a miss, and goes. */
 VEER_TEST(cache_redis_expired)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include "cli.h"
+#include "cache_policy.h"
 
 #define CACHE_TTL_DEFAULT 30
 
@@ -30,6 +31,30 @@ static int parse_key_arg(const struct cmd *c, const char *s, int *rc)
 	}
 	return 0;
 }
+
+/*
+ * A key for the text tables: bytes that are not printable ASCII, and the backslash, as \xNN
+ * and \\, so that a CR or LF in a key cannot break a row. JSON output keeps the exact bytes.
+ */
+static const char *key_text(const struct veer_cache_key *k, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < k->len && n + 5 <= size; i++) {
+		unsigned char b = k->bytes[i];
+
+		if (b == '\\')
+			n += snprintf(buf + n, size - n, "\\\\");
+		else if (b < ' ' || b >= 0x7f)
+			n += snprintf(buf + n, size - n, "\\x%02x", b);
+		else
+			buf[n++] = b;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+#define KEY_TEXT_MAX (4 * VEER_CACHE_KEY_MAX + 1)
 
 static int open_cache(struct veer_cache **cache, bool write)
 {
@@ -180,6 +205,7 @@ static struct json_object *item_json(const struct veer_cache_item *it)
 	json_object_object_add(o, "value_bytes", json_object_new_int64(it->value_len));
 	json_object_object_add(o, "reply_bytes", json_object_new_int64(it->reply_len));
 	json_object_object_add(o, "ttl_ms", json_object_new_int64(it->ttl_ms > 0 ? it->ttl_ms : 0));
+	json_object_object_add(o, "hits", json_object_new_uint64(it->hits));
 	json_object_object_add(o, "current", json_object_new_boolean(it->current));
 	return o;
 }
@@ -241,6 +267,7 @@ int cmd_cache_del(const struct cmd *c, int argc, char **argv)
 
 int cmd_cache_list(const struct cmd *c, int argc, char **argv)
 {
+	char text[KEY_TEXT_MAX];
 	struct veer_cache_item *items;
 	struct veer_cache *cache;
 	size_t n;
@@ -262,12 +289,13 @@ int cmd_cache_list(const struct cmd *c, int argc, char **argv)
 		free(items);
 		return print_json(a);
 	}
-	printf("%-10s %-32s %8s %10s %s\n", "PROTO", "KEY", "BYTES", "TTL", "STATE");
+	printf("%-10s %-32s %8s %10s %10s %s\n", "PROTO", "KEY", "BYTES", "TTL", "HITS", "STATE");
 	for (size_t i = 0; i < n; i++)
-		printf("%-10s %-32.*s %8u %9llds %s\n", veer_cache_proto_name(items[i].key.proto),
-		       items[i].key.len, (const char *)items[i].key.bytes, items[i].value_len,
+		printf("%-10s %-32s %8u %9llds %10llu %s\n",
+		       veer_cache_proto_name(items[i].key.proto),
+		       key_text(&items[i].key, text, sizeof(text)), items[i].value_len,
 		       items[i].ttl_ms > 0 ? (long long)(items[i].ttl_ms + 999) / 1000 : 0,
-		       items[i].current ? "current" : "stale");
+		       (unsigned long long)items[i].hits, items[i].current ? "current" : "stale");
 	free(items);
 	return EXIT_OK;
 }
@@ -314,6 +342,7 @@ int cmd_cache_stats(const struct cmd *c, int argc, char **argv)
 int cmd_cache_hot(const struct cmd *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"top", required_argument, NULL, 't'}, {0}};
+	char text[KEY_TEXT_MAX];
 	struct veer_cache_hot_key *hot;
 	struct veer_cache *cache;
 	__u32 top = 20;
@@ -349,18 +378,33 @@ int cmd_cache_hot(const struct cmd *c, int argc, char **argv)
 				k, "proto",
 				json_object_new_string(veer_cache_proto_name(hot[i].key.proto)));
 			json_object_object_add(k, "misses", json_object_new_uint64(hot[i].misses));
+			json_object_object_add(k, "writes", json_object_new_uint64(hot[i].writes));
 			json_object_array_add(a, k);
 		}
 		free(hot);
 		return print_json(a);
 	}
-	printf("%-10s %-32s %s\n", "PROTO", "KEY", "MISSES");
+	printf("%-10s %-32s %10s %s\n", "PROTO", "KEY", "MISSES", "WRITES");
 	for (size_t i = 0; i < n; i++)
-		printf("%-10s %-32.*s %llu\n", veer_cache_proto_name(hot[i].key.proto),
-		       hot[i].key.len, (const char *)hot[i].key.bytes,
-		       (unsigned long long)hot[i].misses);
+		printf("%-10s %-32s %10llu %llu\n", veer_cache_proto_name(hot[i].key.proto),
+		       key_text(&hot[i].key, text, sizeof(text)), (unsigned long long)hot[i].misses,
+		       (unsigned long long)hot[i].writes);
 	free(hot);
 	return EXIT_OK;
+}
+
+/* A non-negative decimal number, as "0.01" or "1e-3": 0, or -1 when it is not one. */
+static int parse_ratio(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0 && v <= 1e6))
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static volatile int manage_stop;
@@ -379,12 +423,14 @@ int cmd_cache_manage(const struct cmd *c, int argc, char **argv)
 					     {"ttl", required_argument, NULL, 'T'},
 					     {"interval", required_argument, NULL, 'i'},
 					     {"no-notify", no_argument, NULL, 'n'},
+					     {"max-write-ratio", required_argument, NULL, 'w'},
 					     {0}};
 	struct veer_cache_manager_opts mo = {.proto = VEER_CACHE_REDIS,
 					     .top = 1000,
 					     .ttl_s = CACHE_TTL_DEFAULT,
 					     .interval_ms = 1000,
-					     .notify = true};
+					     .notify = true,
+					     .max_write_ratio = VEER_CACHE_MAX_WRITE_RATIO};
 	struct veer_endpoint ep = {};
 	char host[VEER_ADDR_STRLEN];
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -407,6 +453,9 @@ int cmd_cache_manage(const struct cmd *c, int argc, char **argv)
 					   optarg);
 		if (o == 'n')
 			mo.notify = false;
+		if (o == 'w' && parse_ratio(optarg, &mo.max_write_ratio))
+			return usage_error(
+				c, "invalid ratio '%s' (want a number from 0 to 1000000)", optarg);
 	}
 	if (positional(c, argc, 0, &rc))
 		return rc;

@@ -36,7 +36,8 @@ extern const char *cmd_path; /* the full command name, "vip add", for messages *
 int usage_error(const struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * getopt_long over argv with --help added to opts (at most 14 entries). Returns the option
+ * getopt_long over argv with --help and -j/--json added to opts (at most 15 entries); -j sets
+ * json_out, as the global option does. Returns the option
  * character, -1 when the options are done, or -2 when the command line was handled (help shown
  * or an error reported) and the command should return *rc.
  */

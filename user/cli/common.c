@@ -29,14 +29,17 @@ int exit_code(int err)
  */
 int next_opt(const struct cmd *c, int argc, char **argv, const struct option *opts, int *rc)
 {
-	struct option all[16];
+	struct option all[18];
 	int n = 0, o;
 
 	for (; opts && opts[n].name; n++)
 		all[n] = opts[n];
 	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	/* The global -j is also taken after the command: `veer cache stats -j`. */
+	all[n++] = (struct option){"json", no_argument, NULL, 'j'};
 	all[n] = (struct option){0};
-	o = getopt_long(argc, argv, ":h", all, NULL);
+	while ((o = getopt_long(argc, argv, ":hj", all, NULL)) == 'j')
+		json_out = true;
 	if (o == 'h') {
 		printf("usage: veer %s%s%s\n  %s\n", cmd_path, *c->args ? " " : "", c->args,
 		       c->help);

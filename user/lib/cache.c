@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,20 @@ int veer_cache_open(struct veer_cache **out, bool write)
 fail:
 	veer_cache_close(c);
 	return err;
+}
+
+int veer_cache_lock(struct veer_cache *c, bool held)
+{
+	if (!held) {
+		if (c->lock_fd >= 0)
+			close(c->lock_fd);
+		c->lock_fd = -1;
+		return 0;
+	}
+	if (c->lock_fd >= 0)
+		return 0;
+	c->lock_fd = veer_lock_pins(true);
+	return c->lock_fd < 0 ? c->lock_fd : 0;
 }
 
 void veer_cache_close(struct veer_cache *c)
@@ -320,14 +335,18 @@ int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX])
 
 void veer_cache_count(struct veer_cache *c, __u32 stat, __u64 n)
 {
+	/* The manager counts from two threads: a read-modify-write of the whole value. */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	__u64 *vals = calloc(c->ncpus, sizeof(*vals));
 	struct bpf_map *m = c->skel->maps.veer_cache_stats;
 
 	if (!vals)
 		return;
+	pthread_mutex_lock(&lock);
 	if (!bpf_map__lookup_elem(m, &stat, sizeof(stat), vals, c->ncpus * sizeof(*vals), 0)) {
 		vals[0] += n;
 		bpf_map__update_elem(m, &stat, sizeof(stat), vals, c->ncpus * sizeof(*vals), 0);
 	}
+	pthread_mutex_unlock(&lock);
 	free(vals);
 }

@@ -197,6 +197,14 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s,
 		   const struct veer_cache_stamp *stamp)
 {
+	return veer_cache_put_until(c, proto, key, klen, value, vlen, mc_flags,
+				    now_ns() + ttl_s * 1000000000ULL, stamp);
+}
+
+int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
+			 const void *value, size_t vlen, __u32 mc_flags, __u64 expires_ns,
+			 const struct veer_cache_stamp *stamp)
+{
 	struct bpf_map *m = c->skel->maps.veer_cache_data;
 	struct veer_cache_stamp now;
 	struct veer_cache_entry *e;
@@ -240,7 +248,7 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 	}
 	e->gen = stamp->gen;
 	e->epoch = stamp->epoch;
-	e->expires_ns = now_ns() + ttl_s * 1000000000ULL;
+	e->expires_ns = expires_ns;
 	e->key = k;
 	hkey_of(&k, &hk);
 	err = bpf_map__update_elem(m, &hk, sizeof(hk), e, sizeof(*e), 0);
@@ -261,6 +269,8 @@ static void item_fill(struct veer_cache_item *it, const struct veer_cache_entry 
 	it->value_len = e->value_len;
 	it->reply_len = e->reply_len;
 	it->ttl_ms = ((__s64)e->expires_ns - (__s64)now) / 1000000;
+	it->expires_ns = e->expires_ns;
+	it->hits = e->hits;
 	it->current = e->gen == gen && e->epoch == g->epoch && it->ttl_ms > 0;
 }
 
@@ -328,7 +338,8 @@ int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen)
 {
 	/* Unique to this call, never equal to a generation the programs made (upper half). */
 	static __u64 seq;
-	__u64 gen = VEER_CACHE_GEN_USER | (now_ns() << 8) | (++seq & 0xff);
+	__u64 gen = VEER_CACHE_GEN_USER | (now_ns() << 8) |
+		    (__atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED) & 0xff);
 	__u32 slot = key_slot(key, klen);
 	int err;
 
@@ -478,6 +489,7 @@ int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cac
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), &h, sizeof(h), 0))
 			continue;
 		keys[len].misses = h.misses;
+		keys[len].writes = h.writes;
 		keys[len++].key = h.key;
 	}
 	if (reset)

@@ -157,6 +157,8 @@ struct veer_cache_item {
 	__u32 value_len;
 	__u32 reply_len;
 	__s64 ttl_ms;  /* time left; <= 0 = expired */
+	__u64 expires_ns; /* CLOCK_MONOTONIC */
+	__u64 hits;    /* served from this entry */
 	bool current;  /* its generation and epoch still hold */
 };
 
@@ -199,9 +201,13 @@ extern const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX];
 struct veer_cache_hot_key {
 	struct veer_cache_key key;
 	__u64 misses;
+	__u64 writes; /* writes the programs saw while the key was in the table */
 };
 
-/* The top most-missed keys, most first; reset clears the counts. *out is malloc'd. */
+/*
+ * The top most-missed keys, most first; reset clears the counts. *out is malloc'd. Counts run
+ * from the key's first miss until the table's LRU drops it or a reset.
+ */
 int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cache_hot_key **out,
 		   size_t *n);
 
@@ -213,6 +219,7 @@ struct veer_cache_manager_opts {
 	__u32 ttl_s;	   /* of promoted entries */
 	__u32 interval_ms; /* between rounds */
 	bool notify;	   /* Redis: follow keyspace notifications (turned on if off) */
+	double max_write_ratio; /* writes per read above which a key is not served */
 };
 
 /*
