@@ -326,6 +326,23 @@ static __always_inline bool rp_skip(struct veer_cache_rp_cur *c, __u32 *left)
 	return *left == 0;
 }
 
+/*
+ * The connection's replies can no longer be counted: nothing is served on it again, and its
+ * writes can no longer be matched to their acknowledgements. Those still owed one are
+ * acknowledged now and, since the server may apply them later still, by every later arrival
+ * of reply bytes (ack_all), as the writes it sends from now on will be.
+ */
+static __always_inline void rp_count_lost(struct veer_cache_conn *s)
+{
+	s->rp_lost = 1;
+	if (s->pend_n || s->overflow_idx || s->multi_writes) {
+		cache_bump_epoch();
+		s->ack_all = 1;
+	}
+	s->pend_n = 0;
+	s->overflow_idx = 0;
+}
+
 /* A whole reply arrived. More replies than requests means the count is wrong: stop caching. */
 static __always_inline void rp_reply_done(struct veer_cache_rp_cur *c, struct veer_cache_conn *s)
 {

@@ -24,6 +24,29 @@ enum resp_rq_state {
 };
 
 #define RESP_RQ_IN_TOKEN 1u /* rq_flags, inline: inside a word */
+#define RESP_RQ_DIGITS	 2u /* rq_flags, "*N" or "$LEN": a digit was read */
+
+/*
+ * Redis's limits (networking.c): an inline line longer than PROTO_INLINE_MAX_SIZE may be
+ * refused, depending on how it arrives; a bulk length over proto-max-bulk-len (512 MiB by
+ * default) always is. The cache goes blind past either rather than guess.
+ */
+#define RESP_INLINE_MAX	  (64u * 1024)
+#define RESP_BULK_LEN_MAX (512u * 1024 * 1024)
+
+/*
+ * The end of a command. One whose replies are not one per request makes the count of replies
+ * untrusted for the rest of the connection: a hit could otherwise overtake a reply still owed.
+ */
+static __always_inline void resp_command_end(struct veer_cache_rq_cur *c,
+					     struct veer_cache_conn *s)
+{
+	if (s->rq_class == VEER_CMD_LOST) {
+		c->nohit = VEER_CACHE_OFF_COMMAND;
+		rp_count_lost(s);
+	}
+	rq_command_end(c, s, true);
+}
 
 static __always_inline void resp_inline_token_end(struct veer_cache_rq_cur *c,
 						  struct veer_cache_conn *s)
@@ -34,36 +57,83 @@ static __always_inline void resp_inline_token_end(struct veer_cache_rq_cur *c,
 	}
 }
 
+/*
+ * A byte of an inline command, split as Redis's sdssplitargs() splits the line: words are
+ * separated by isspace() bytes (space \t \n \v \f \r), but a word ends only at a space, \t,
+ * \r or \n - a \v or \f inside a word is part of it. The line ends at \n (a \r before it is a
+ * separator anyway). rq_num counts the line's bytes.
+ */
 static __always_inline void resp_rq_inline(struct veer_cache_rq_cur *c, struct veer_cache_conn *s,
 					   __u8 b)
 {
+	bool blank;
+
 	switch (b) {
 	case '\n':
 		resp_inline_token_end(c, s);
-		/* A blank line is no command and gets no reply. */
+		/* A line of only whitespace is no command and gets no reply. */
 		if (s->rq_argi)
-			rq_command_end(c, s, true);
+			resp_command_end(c, s);
 		else
 			s->rq_state = RESP_RQ_START;
-		return;
-	case '\r':
-	case ' ':
-	case '\t':
-		resp_inline_token_end(c, s);
 		return;
 	case '"':
 	case '\'':
 		/* Quoted words are split by rules this tokenizer does not follow. */
+	case 0:
+		/* Redis looks for the \n with strchr(): it never sees a line holding a NUL. */
 		c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
+	case ' ':
+	case '\t':
+	case '\r':
+		blank = true;
+		break;
+	case '\v':
+	case '\f':
+		blank = !(s->rq_flags & RESP_RQ_IN_TOKEN);
+		break;
+	default:
+		blank = false;
 	}
-	if (!(s->rq_flags & RESP_RQ_IN_TOKEN)) {
-		s->rq_flags |= RESP_RQ_IN_TOKEN;
-		c->pos--; /* the key starts at this byte */
-		rq_arg_begin(c, s);
-		c->pos++;
+	if (blank) {
+		resp_inline_token_end(c, s);
+	} else {
+		if (!(s->rq_flags & RESP_RQ_IN_TOKEN)) {
+			s->rq_flags |= RESP_RQ_IN_TOKEN;
+			c->pos--; /* the key starts at this byte */
+			rq_arg_begin(c, s);
+			c->pos++;
+		}
+		rq_arg_byte(s, b);
 	}
-	rq_arg_byte(s, b);
+	if (++s->rq_num > RESP_INLINE_MAX)
+		c->off = VEER_CACHE_OFF_PROTOCOL;
+}
+
+/* A digit of "*N" or "$LEN", as Redis's string2ll() takes it: no sign, no leading zero. */
+static __always_inline bool resp_rq_digit(struct veer_cache_conn *s, __u8 b)
+{
+	if ((s->rq_flags & RESP_RQ_DIGITS) && !s->rq_num)
+		return false; /* only "0" itself may begin with a 0 */
+	s->rq_flags |= RESP_RQ_DIGITS;
+	return add_digit(&s->rq_num, b);
+}
+
+/* The CR after "*N" or "$LEN": an empty number is a protocol error. */
+static __always_inline void resp_rq_num_cr(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
+{
+	if (!(s->rq_flags & RESP_RQ_DIGITS))
+		c->off = VEER_CACHE_OFF_PROTOCOL;
+	else
+		s->rq_state = s->rq_state == RESP_RQ_NARGS ? RESP_RQ_NARGS_LF : RESP_RQ_LEN_LF;
+}
+
+static __always_inline void resp_rq_len_begin(struct veer_cache_conn *s)
+{
+	s->rq_num = 0;
+	s->rq_flags &= ~RESP_RQ_DIGITS;
+	s->rq_state = RESP_RQ_LEN;
 }
 
 static __always_inline void resp_rq_nargs_done(struct veer_cache_conn *s)
@@ -78,6 +148,10 @@ static __always_inline void resp_rq_nargs_done(struct veer_cache_conn *s)
 
 static __always_inline void resp_rq_len_done(struct veer_cache_rq_cur *c, struct veer_cache_conn *s)
 {
+	if (s->rq_num > RESP_BULK_LEN_MAX) {
+		c->off = VEER_CACHE_OFF_PROTOCOL;
+		return;
+	}
 	rq_arg_begin(c, s);
 	s->rq_skip = s->rq_num;
 	s->rq_state = s->rq_skip ? RESP_RQ_ARG : RESP_RQ_ARG_CR;
@@ -87,7 +161,7 @@ static __always_inline void resp_rq_arg_done(struct veer_cache_rq_cur *c, struct
 {
 	rq_arg_end(c, s, s->rq_num);
 	if (--s->rq_args == 0)
-		rq_command_end(c, s, true);
+		resp_command_end(c, s);
 	else
 		s->rq_state = RESP_RQ_DOLLAR;
 }
@@ -97,19 +171,24 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
 {
 	switch (s->rq_state) {
 	case RESP_RQ_START:
+		/*
+		 * Redis reads any request that does not begin with '*' as an inline line, one
+		 * that begins with \r included. A lone \n is an empty line: no command.
+		 */
 		if (b == '*') {
 			rq_command_begin(s);
 			s->rq_state = RESP_RQ_NARGS;
-		} else if (b != '\r' && b != '\n') {
+		} else if (b != '\n') {
 			rq_command_begin(s);
 			s->rq_state = RESP_RQ_INLINE;
 			resp_rq_inline(c, s, b);
 		}
 		return;
 	case RESP_RQ_NARGS:
+	case RESP_RQ_LEN:
 		if (b == '\r')
-			s->rq_state = RESP_RQ_NARGS_LF;
-		else if (!add_digit(&s->rq_num, b))
+			resp_rq_num_cr(c, s);
+		else if (!resp_rq_digit(s, b))
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
 	case RESP_RQ_NARGS_LF:
@@ -119,16 +198,9 @@ static __always_inline void resp_rq_byte(struct veer_cache_rq_cur *c, struct vee
 			resp_rq_nargs_done(s);
 		return;
 	case RESP_RQ_DOLLAR:
-		s->rq_num = 0;
 		if (b == '$')
-			s->rq_state = RESP_RQ_LEN;
+			resp_rq_len_begin(s);
 		else
-			c->off = VEER_CACHE_OFF_PROTOCOL;
-		return;
-	case RESP_RQ_LEN:
-		if (b == '\r')
-			s->rq_state = RESP_RQ_LEN_LF;
-		else if (!add_digit(&s->rq_num, b))
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
 	case RESP_RQ_LEN_LF:
@@ -209,8 +281,7 @@ static __always_inline long resp_rq_step(struct sk_msg_md *msg, struct veer_cach
 		b = rq_next_byte(msg, c);
 		if (b != '$')
 			goto generic;
-		s->rq_num = 0;
-		s->rq_state = RESP_RQ_LEN;
+		resp_rq_len_begin(s);
 		goto digits;
 	case RESP_RQ_NARGS:
 	case RESP_RQ_LEN:
@@ -230,14 +301,16 @@ digits:
 			return 0;
 		if (b == '\r')
 			break;
-		if (!add_digit(&s->rq_num, b)) {
+		if (!resp_rq_digit(s, b)) {
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 			return 1;
 		}
 	}
 	if (b != '\r')
 		return 0;
-	s->rq_state = s->rq_state == RESP_RQ_NARGS ? RESP_RQ_NARGS_LF : RESP_RQ_LEN_LF;
+	resp_rq_num_cr(c, s);
+	if (c->off)
+		return 1;
 	b = rq_next_byte(msg, c);
 	if (b < 0)
 		return 0;
@@ -263,6 +336,24 @@ enum resp_rp_state {
 #define RESP_RP_NEG	  1u /* rp_flags: the length read is negative (a null) */
 #define RESP_RP_MAX_DEPTH 8
 
+/*
+ * Redis answers a request it cannot parse with "-ERR Protocol error: ..." and closes the
+ * connection. The tokenizer follows Redis's grammar, but not the limits it cannot know (a
+ * client not yet authenticated may send at most 10 arguments of at most 16 KiB each): such an
+ * error seen as a reply switches serving off for good. While a line reply is read, rp_num is
+ * how much of the prefix it matches so far, or RESP_PERR_NO.
+ */
+#define RESP_PERR_LEN 19
+#define RESP_PERR_NO  0xffu
+
+/* Byte i of "-ERR Protocol error", from constants: a global array would need .rodata. */
+static __always_inline __u8 resp_perr_byte(__u32 i)
+{
+	__u64 w = i < 8 ? 0x6f7250205252452dull : i < 16 ? 0x7265206c6f636f74ull : 0x726f72ull;
+
+	return w >> ((i & 7) * 8);
+}
+
 /* An element ended: it may end the arrays that hold it, and the last one ends the reply. */
 static __always_inline void resp_rp_element_done(struct veer_cache_rp_cur *c,
 						 struct veer_cache_conn *s)
@@ -280,6 +371,20 @@ static __always_inline void resp_rp_element_done(struct veer_cache_rp_cur *c,
 		s->rp_depth--;
 	}
 	rp_reply_done(c, s);
+}
+
+static __always_inline void resp_rp_line_byte(struct veer_cache_rp_cur *c,
+					      struct veer_cache_conn *s, __u8 b)
+{
+	__u32 i = s->rp_num;
+
+	if (b == '\n') {
+		resp_rp_element_done(c, s);
+		if (i == RESP_PERR_LEN)
+			c->off = VEER_CACHE_OFF_PROTOCOL;
+	} else if (i < RESP_PERR_LEN) {
+		s->rp_num = b == resp_perr_byte(i) ? i + 1 : RESP_PERR_NO;
+	}
 }
 
 /* The LF that ends "$LEN" or "*COUNT". */
@@ -307,9 +412,11 @@ static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct vee
 	case RESP_RP_START:
 		s->rp_num = 0;
 		s->rp_flags &= ~RESP_RP_NEG;
-		if (b == '+' || b == '-' || b == ':')
+		if (b == '+' || b == '-' || b == ':') {
 			s->rp_state = RESP_RP_LINE;
-		else if (b == '$')
+			/* Only a whole reply can be Redis's protocol error. */
+			s->rp_num = b == '-' && !s->rp_depth ? 1 : RESP_PERR_NO;
+		} else if (b == '$')
 			s->rp_state = RESP_RP_BULK;
 		else if (b == '*' && s->rp_depth < RESP_RP_MAX_DEPTH)
 			s->rp_state = RESP_RP_ARRAY;
@@ -317,8 +424,7 @@ static __always_inline void resp_rp_byte(struct veer_cache_rp_cur *c, struct vee
 			c->off = VEER_CACHE_OFF_PROTOCOL;
 		return;
 	case RESP_RP_LINE:
-		if (b == '\n')
-			resp_rp_element_done(c, s);
+		resp_rp_line_byte(c, s, b);
 		return;
 	case RESP_RP_BULK:
 	case RESP_RP_ARRAY:
@@ -350,10 +456,9 @@ static __always_inline long resp_rp_step(struct __sk_buff *skb, struct veer_cach
 			b = rp_next_byte(skb, c);
 			if (b < 0)
 				return 1;
-			if (b == '\n') {
-				resp_rp_element_done(c, s);
-				return 0;
-			}
+			resp_rp_line_byte(c, s, b);
+			if (b == '\n')
+				return c->off ? 1 : 0;
 		}
 		return 0;
 	case RESP_RP_BULK:

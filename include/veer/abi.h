@@ -498,6 +498,7 @@ enum veer_cache_cmd {
 	VEER_CMD_MULTI,	    /* MULTI: writes queued until EXEC */
 	VEER_CMD_EXEC,	    /* EXEC or DISCARD */
 	VEER_CMD_CONTROL,   /* memcached verbosity: changes nothing cached, may be noreply */
+	VEER_CMD_LOST,	    /* not one reply per request (SUBSCRIBE, MONITOR): replies not counted */
 };
 
 /* Per-CPU counters in veer_cache_stats[stat]. */

@@ -44,7 +44,8 @@ static const struct cmd_class redis_cmds[] = {
 	{"AUTH", VEER_CMD_READ}, {"COMMAND", VEER_CMD_READ}, {"CONFIG", VEER_CMD_READ},
 	{"ROLE", VEER_CMD_READ}, {"SLOWLOG", VEER_CMD_READ}, {"LATENCY", VEER_CMD_READ},
 	{"SAVE", VEER_CMD_READ}, {"BGSAVE", VEER_CMD_READ}, {"WAIT", VEER_CMD_READ},
-	{"QUIT", VEER_CMD_READ},
+	{"WAITAOF", VEER_CMD_READ}, {"XREAD", VEER_CMD_READ}, {"READONLY", VEER_CMD_READ},
+	{"READWRITE", VEER_CMD_READ}, {"PUBLISH", VEER_CMD_READ}, {"SPUBLISH", VEER_CMD_READ},
 	/*
 	 * Writes of their first argument only. Without this, a command's values would be taken
 	 * for keys too, and a write of two "keys" is acknowledged by making every entry stale.
@@ -70,13 +71,20 @@ static const struct cmd_class redis_cmds[] = {
 	{"MULTI", VEER_CMD_MULTI}, {"EXEC", VEER_CMD_EXEC}, {"DISCARD", VEER_CMD_EXEC},
 	{"FLUSHALL", VEER_CMD_FLUSH}, {"FLUSHDB", VEER_CMD_FLUSH}, {"SWAPDB", VEER_CMD_FLUSH},
 	/*
-	 * Another database, pushed messages, RESP3, suppressed replies, replication: the
-	 * connection's replies can no longer be matched to its requests, or its keys to ours.
+	 * Another database, RESP3, the connection's settings: serving off, replies still counted.
+	 * QUIT and SHUTDOWN: the server closes the connection.
 	 */
-	{"SELECT", VEER_CMD_OFF}, {"SUBSCRIBE", VEER_CMD_OFF}, {"PSUBSCRIBE", VEER_CMD_OFF},
-	{"SSUBSCRIBE", VEER_CMD_OFF}, {"MONITOR", VEER_CMD_OFF}, {"HELLO", VEER_CMD_OFF},
-	{"CLIENT", VEER_CMD_OFF}, {"RESET", VEER_CMD_OFF}, {"SYNC", VEER_CMD_OFF},
-	{"PSYNC", VEER_CMD_OFF}, {"REPLCONF", VEER_CMD_OFF},
+	{"SELECT", VEER_CMD_OFF}, {"HELLO", VEER_CMD_OFF}, {"CLIENT", VEER_CMD_OFF},
+	{"QUIT", VEER_CMD_OFF}, {"SHUTDOWN", VEER_CMD_OFF},
+	/*
+	 * Not one reply per request: a subscription's messages, UNSUBSCRIBE's reply per channel,
+	 * MONITOR's feed, RESET leaving those modes, replication (REPLCONF ACK has no reply).
+	 * The count of replies cannot be trusted any more on the connection.
+	 */
+	{"SUBSCRIBE", VEER_CMD_LOST}, {"PSUBSCRIBE", VEER_CMD_LOST}, {"SSUBSCRIBE", VEER_CMD_LOST},
+	{"UNSUBSCRIBE", VEER_CMD_LOST}, {"PUNSUBSCRIBE", VEER_CMD_LOST},
+	{"SUNSUBSCRIBE", VEER_CMD_LOST}, {"MONITOR", VEER_CMD_LOST}, {"RESET", VEER_CMD_LOST},
+	{"SYNC", VEER_CMD_LOST}, {"PSYNC", VEER_CMD_LOST}, {"REPLCONF", VEER_CMD_LOST},
 	{},
 };
 
