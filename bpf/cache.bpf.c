@@ -200,7 +200,8 @@ int veer_cache_msg(struct sk_msg_md *msg)
 		s->off = c->nohit;
 		cache_count(c->nohit);
 	}
-	if (s->off)
+	/* Entries are database 0's: another database is not served, but may be left again. */
+	if (s->off || s->db_other)
 		return pass(VEER_CACHE_PASS_OFF);
 	/* Inside MULTI a GET is queued, not answered: the server must see it. */
 	if (!(boundary && whole && !s->multi && c->cmds == 1 && c->first_end == size &&

@@ -84,11 +84,21 @@ static __always_inline void rq_arg_begin(struct veer_cache_rq_cur *c, struct vee
 		c->key_off = c->base + c->pos;
 }
 
+/*
+ * Commands whose argument 1 is read into rq_name like a name: a sub-command, a protocol
+ * version, a database number (resp.h).
+ */
+static __always_inline bool rq_reads_arg1(const struct veer_cache_conn *s)
+{
+	return s->rq_argi == 1 && (s->rq_class == VEER_CMD_SUB || s->rq_class == VEER_CMD_HELLO ||
+				   s->rq_class == VEER_CMD_SELECT);
+}
+
 /* Whether the current argument's bytes must be looked at, or may be skipped by length. */
 static __always_inline bool rq_arg_wanted(const struct veer_cache_rq_cur *c,
 					  const struct veer_cache_conn *s, __u32 len)
 {
-	if (s->rq_argi == 0)
+	if (s->rq_argi == 0 || rq_reads_arg1(s))
 		return len <= VEER_CACHE_CMD_LEN;
 	if (len > VEER_CACHE_KEY_MAX)
 		return false;
@@ -110,7 +120,7 @@ static __always_inline void rq_arg_byte(struct veer_cache_conn *s, __u8 b)
 {
 	__u32 n = s->rq_arglen;
 
-	if (s->rq_argi == 0) {
+	if (s->rq_argi == 0 || rq_reads_arg1(s)) {
 		/* Redis matches command names in any case, memcached exactly. */
 		if (s->proto == VEER_CACHE_REDIS && b >= 'a' && b <= 'z')
 			b -= 32;

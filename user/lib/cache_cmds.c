@@ -71,10 +71,11 @@ static const struct cmd_class redis_cmds[] = {
 	{"MULTI", VEER_CMD_MULTI}, {"EXEC", VEER_CMD_EXEC}, {"DISCARD", VEER_CMD_EXEC},
 	{"FLUSHALL", VEER_CMD_FLUSH}, {"FLUSHDB", VEER_CMD_FLUSH}, {"SWAPDB", VEER_CMD_FLUSH},
 	/*
-	 * Another database, RESP3, the connection's settings: serving off, replies still counted.
-	 * QUIT and SHUTDOWN: the server closes the connection.
+	 * Connection set-up: HELLO may switch to RESP3 and SELECT to another database, each
+	 * only if the server accepts it; CLIENT means what its sub-command means (below).
 	 */
-	{"SELECT", VEER_CMD_OFF}, {"HELLO", VEER_CMD_OFF}, {"CLIENT", VEER_CMD_OFF},
+	{"HELLO", VEER_CMD_HELLO}, {"SELECT", VEER_CMD_SELECT}, {"CLIENT", VEER_CMD_SUB},
+	/* The server closes the connection: serving off, replies still counted. */
 	{"QUIT", VEER_CMD_OFF}, {"SHUTDOWN", VEER_CMD_OFF},
 	/*
 	 * Not one reply per request: a subscription's messages, UNSUBSCRIBE's reply per channel,
@@ -85,6 +86,21 @@ static const struct cmd_class redis_cmds[] = {
 	{"UNSUBSCRIBE", VEER_CMD_LOST}, {"PUNSUBSCRIBE", VEER_CMD_LOST},
 	{"SUNSUBSCRIBE", VEER_CMD_LOST}, {"MONITOR", VEER_CMD_LOST}, {"RESET", VEER_CMD_LOST},
 	{"SYNC", VEER_CMD_LOST}, {"PSYNC", VEER_CMD_LOST}, {"REPLCONF", VEER_CMD_LOST},
+	{},
+};
+
+/*
+ * CLIENT's sub-commands that change nothing the cache depends on. Anything else under CLIENT
+ * (TRACKING and CACHING push invalidations, KILL may end this connection, PAUSE, UNBLOCK,
+ * sub-commands of later Redis versions) switches serving off; REPLY OFF or SKIP suppresses
+ * replies, so REPLY makes the count of replies untrusted whatever its argument.
+ */
+static const struct cmd_class redis_client_cmds[] = {
+	{"SETINFO", VEER_CMD_READ}, {"SETNAME", VEER_CMD_READ}, {"GETNAME", VEER_CMD_READ},
+	{"ID", VEER_CMD_READ}, {"INFO", VEER_CMD_READ}, {"LIST", VEER_CMD_READ},
+	{"NO-EVICT", VEER_CMD_READ}, {"NO-TOUCH", VEER_CMD_READ}, {"GETREDIR", VEER_CMD_READ},
+	{"HELP", VEER_CMD_READ},
+	{"REPLY", VEER_CMD_LOST},
 	{},
 };
 
@@ -105,10 +121,10 @@ static const struct cmd_class memcached_cmds[] = {
 	{},
 };
 
-static int load_table(struct veer_cache *c, __u8 proto, const struct cmd_class *t)
+static int load_table(struct veer_cache *c, __u8 proto, __u8 sub, const struct cmd_class *t)
 {
 	for (; t->name; t++) {
-		struct veer_cache_cmd_key k = {.proto = proto};
+		struct veer_cache_cmd_key k = {.proto = proto, .sub = sub};
 		__u32 class = t->class;
 		int err;
 
@@ -125,7 +141,9 @@ static int load_table(struct veer_cache *c, __u8 proto, const struct cmd_class *
 
 int veer_cache_cmds_load(struct veer_cache *c)
 {
-	int err = load_table(c, VEER_CACHE_REDIS, redis_cmds);
+	int err = load_table(c, VEER_CACHE_REDIS, 0, redis_cmds);
 
-	return err ? err : load_table(c, VEER_CACHE_MEMCACHED, memcached_cmds);
+	if (!err)
+		err = load_table(c, VEER_CACHE_REDIS, VEER_CACHE_SUB_CLIENT, redis_client_cmds);
+	return err ? err : load_table(c, VEER_CACHE_MEMCACHED, 0, memcached_cmds);
 }
