@@ -200,7 +200,8 @@ int veer_cache_msg(struct sk_msg_md *msg)
 		s->off = c->nohit;
 		cache_count(c->nohit);
 	}
-	if (s->off)
+	/* Entries are database 0's: another database is not served, but may be left again. */
+	if (s->off || s->db_other)
 		return pass(VEER_CACHE_PASS_OFF);
 	/* Inside MULTI a GET is queued, not answered: the server must see it. */
 	if (!(boundary && whole && !s->multi && c->cmds == 1 && c->first_end == size &&
@@ -266,17 +267,12 @@ int veer_cache_verdict(struct __sk_buff *skb)
 	bpf_loop(skb->len + 1, rp_step, &x, 0);
 	if (c->off) {
 		/*
-		 * Replies can no longer be told apart: serve nothing more on this connection. The
-		 * writes still owed a reply will never be seen acknowledged: if there are any, make
-		 * every entry stale now, as their acknowledgements would have.
+		 * Replies can no longer be told apart (or the server refused the stream): serve
+		 * nothing more on this connection; its writes are acknowledged by epoch bumps.
 		 */
-		s->rp_lost = 1;
+		rp_count_lost(s);
 		if (!s->off)
 			s->off = c->off;
-		if (s->pend_n || s->overflow_idx || s->multi_writes)
-			cache_bump_epoch();
-		s->pend_n = 0;
-		s->overflow_idx = 0;
 		cache_count(c->off);
 	}
 	return SK_PASS;

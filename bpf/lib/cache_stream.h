@@ -85,11 +85,21 @@ static __always_inline void rq_arg_begin(struct veer_cache_rq_cur *c, struct vee
 		c->key_off = c->base + c->pos;
 }
 
+/*
+ * Commands whose argument 1 is read into rq_name like a name: a sub-command, a protocol
+ * version, a database number (resp.h).
+ */
+static __always_inline bool rq_reads_arg1(const struct veer_cache_conn *s)
+{
+	return s->rq_argi == 1 && (s->rq_class == VEER_CMD_SUB || s->rq_class == VEER_CMD_HELLO ||
+				   s->rq_class == VEER_CMD_SELECT);
+}
+
 /* Whether the current argument's bytes must be looked at, or may be skipped by length. */
 static __always_inline bool rq_arg_wanted(const struct veer_cache_rq_cur *c,
 					  const struct veer_cache_conn *s, __u32 len)
 {
-	if (s->rq_argi == 0)
+	if (s->rq_argi == 0 || rq_reads_arg1(s))
 		return len <= VEER_CACHE_CMD_LEN;
 	if (len > VEER_CACHE_KEY_MAX)
 		return false;
@@ -111,7 +121,7 @@ static __always_inline void rq_arg_byte(struct veer_cache_conn *s, __u8 b)
 {
 	__u32 n = s->rq_arglen;
 
-	if (s->rq_argi == 0) {
+	if (s->rq_argi == 0 || rq_reads_arg1(s)) {
 		/* Redis matches command names in any case, memcached exactly. */
 		if (s->proto == VEER_CACHE_REDIS && b >= 'a' && b <= 'z')
 			b -= 32;
@@ -326,6 +336,23 @@ static __always_inline bool rp_skip(struct veer_cache_rp_cur *c, __u32 *left)
 	c->pos += n;
 	*left -= n;
 	return *left == 0;
+}
+
+/*
+ * The connection's replies can no longer be counted: nothing is served on it again, and its
+ * writes can no longer be matched to their acknowledgements. Those still owed one are
+ * acknowledged now and, since the server may apply them later still, by every later arrival
+ * of reply bytes (ack_all), as the writes it sends from now on will be.
+ */
+static __always_inline void rp_count_lost(struct veer_cache_conn *s)
+{
+	s->rp_lost = 1;
+	if (s->pend_n || s->overflow_idx || s->multi_writes) {
+		cache_bump_epoch();
+		s->ack_all = 1;
+	}
+	s->pend_n = 0;
+	s->overflow_idx = 0;
 }
 
 /* A whole reply arrived. More replies than requests means the count is wrong: stop caching. */

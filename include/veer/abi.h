@@ -480,7 +480,18 @@ struct veer_cache_conn {
 	__u32 pend_head;
 	__u32 pend_n;
 	__u32 overflow_idx; /* writes that found pend[] full: bump the epoch at this reply */
-	__u32 pad2;
+	/*
+	 * Redis settings that take effect only if the server accepts the command: the reply
+	 * that answers a pending HELLO or SELECT (0 = none) applies it unless it is an error.
+	 * Only the last one passed is followed; one passed before it is pending, or inside
+	 * MULTI, makes the setting unknown (resp3 any, db_other) until a later one is answered.
+	 */
+	__u32 hello_idx;
+	__u32 select_idx;
+	__u8 resp3;	  /* enum veer_cache_resp: the protocol the server answers in */
+	__u8 hello_resp;  /* what the pending HELLO asked for: enum veer_cache_resp, or KEEP */
+	__u8 db_other;	  /* the database may not be 0: not served (entries are database 0's) */
+	__u8 select_zero; /* the pending SELECT is of database 0 */
 	struct veer_cache_pend pend[VEER_CACHE_PEND];
 	__u8 rq_name[16]; /* the command, upper case, as read so far */
 	struct veer_cache_rq_cur rq_cur;
@@ -493,7 +504,8 @@ struct veer_cache_conn {
 
 struct veer_cache_cmd_key {
 	__u8 proto;
-	__u8 pad[3];
+	__u8 sub; /* 0: a command; VEER_CACHE_SUB_CLIENT: a sub-command of Redis's CLIENT */
+	__u8 pad[2];
 	__u8 name[VEER_CACHE_CMD_LEN]; /* upper case, zero padded */
 };
 
@@ -508,6 +520,20 @@ enum veer_cache_cmd {
 	VEER_CMD_MULTI,	    /* MULTI: writes queued until EXEC */
 	VEER_CMD_EXEC,	    /* EXEC or DISCARD */
 	VEER_CMD_CONTROL,   /* memcached verbosity: changes nothing cached, may be noreply */
+	VEER_CMD_LOST,	    /* not one reply per request (SUBSCRIBE, MONITOR): replies not counted */
+	VEER_CMD_SUB,	    /* means what its sub-command (argument 1) means: Redis CLIENT */
+	VEER_CMD_HELLO,	    /* Redis HELLO: may switch the protocol if the server accepts */
+	VEER_CMD_SELECT,    /* Redis SELECT: serving only while the database is 0 */
+};
+
+#define VEER_CACHE_SUB_CLIENT 1
+
+/* struct veer_cache_conn's resp3. */
+enum veer_cache_resp {
+	VEER_CACHE_RESP2 = 0,
+	VEER_CACHE_RESP3 = 1,
+	VEER_CACHE_RESP_ANY = 2,  /* unknown: replies of either protocol are counted */
+	VEER_CACHE_RESP_KEEP = 3, /* hello_resp: HELLO without a version changes nothing */
 };
 
 /* Per-CPU counters in veer_cache_stats[stat]. */

@@ -64,6 +64,41 @@ manager_stop() {
 	assert_output new
 }
 
+# node-redis and ioredis send HELLO 3 and CLIENT SETINFO at connect, python-redis CLIENT
+# SETNAME with client_name: set-up commands the cache follows, so their GETs are served.
+# node-redis over TCP also sends CLIENT MAINT_NOTIFICATIONS (server push notifications), which
+# the cache does not follow and which switches serving off: the application turns it off.
+@test "node-redis, ioredis and python-redis connections are served after their handshakes" {
+	rcli_out set "$CACHEBED:cl" fromserver
+	"$VEER" cache put "$CACHEBED:cl" fromcache --ttl 60
+	before=$(calls get)
+	hits=$(stat hit)
+	off=$(stat off_command)
+	run cachebed_in node -e "
+		const {createClient} = require('$E2E_DIR/node/node_modules/redis');
+		(async () => {
+			const c = createClient({socket: {host: '$CACHEBED_ADDR',
+				port: $CACHEBED_REDIS_PORT}, maintNotifications: 'disabled'});
+			await c.connect();
+			console.log(await c.get('$CACHEBED:cl'));
+			c.destroy();
+		})();"
+	assert_output fromcache
+	run cachebed_in node -e "
+		const Redis = require('$E2E_DIR/node/node_modules/ioredis');
+		const c = new Redis({host: '$CACHEBED_ADDR', port: $CACHEBED_REDIS_PORT});
+		c.get('$CACHEBED:cl').then((v) => { console.log(v); c.disconnect(); });"
+	assert_output fromcache
+	run cachebed_in /usr/bin/python3 -c "
+import redis
+r = redis.Redis(host='$CACHEBED_ADDR', port=$CACHEBED_REDIS_PORT, client_name='app')
+print(r.get('$CACHEBED:cl').decode())"
+	assert_output fromcache
+	[ "$(calls get)" -eq "$before" ] || fail "the server counted a GET"
+	[ "$(stat hit)" -eq $((hits + 3)) ] || fail "not three hits"
+	[ "$(stat off_command)" -eq "$off" ] || fail "a set-up command switched serving off"
+}
+
 @test "a miss reaches the server and is counted as a hot key" {
 	before=$(calls get)
 	run rcli_in get "$CACHEBED:absent"

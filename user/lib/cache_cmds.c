@@ -44,7 +44,8 @@ static const struct cmd_class redis_cmds[] = {
 	{"AUTH", VEER_CMD_READ}, {"COMMAND", VEER_CMD_READ}, {"CONFIG", VEER_CMD_READ},
 	{"ROLE", VEER_CMD_READ}, {"SLOWLOG", VEER_CMD_READ}, {"LATENCY", VEER_CMD_READ},
 	{"SAVE", VEER_CMD_READ}, {"BGSAVE", VEER_CMD_READ}, {"WAIT", VEER_CMD_READ},
-	{"QUIT", VEER_CMD_READ},
+	{"WAITAOF", VEER_CMD_READ}, {"XREAD", VEER_CMD_READ}, {"READONLY", VEER_CMD_READ},
+	{"READWRITE", VEER_CMD_READ}, {"PUBLISH", VEER_CMD_READ}, {"SPUBLISH", VEER_CMD_READ},
 	/*
 	 * Writes of their first argument only. Without this, a command's values would be taken
 	 * for keys too, and a write of two "keys" is acknowledged by making every entry stale.
@@ -70,13 +71,36 @@ static const struct cmd_class redis_cmds[] = {
 	{"MULTI", VEER_CMD_MULTI}, {"EXEC", VEER_CMD_EXEC}, {"DISCARD", VEER_CMD_EXEC},
 	{"FLUSHALL", VEER_CMD_FLUSH}, {"FLUSHDB", VEER_CMD_FLUSH}, {"SWAPDB", VEER_CMD_FLUSH},
 	/*
-	 * Another database, pushed messages, RESP3, suppressed replies, replication: the
-	 * connection's replies can no longer be matched to its requests, or its keys to ours.
+	 * Connection set-up: HELLO may switch to RESP3 and SELECT to another database, each
+	 * only if the server accepts it; CLIENT means what its sub-command means (below).
 	 */
-	{"SELECT", VEER_CMD_OFF}, {"SUBSCRIBE", VEER_CMD_OFF}, {"PSUBSCRIBE", VEER_CMD_OFF},
-	{"SSUBSCRIBE", VEER_CMD_OFF}, {"MONITOR", VEER_CMD_OFF}, {"HELLO", VEER_CMD_OFF},
-	{"CLIENT", VEER_CMD_OFF}, {"RESET", VEER_CMD_OFF}, {"SYNC", VEER_CMD_OFF},
-	{"PSYNC", VEER_CMD_OFF}, {"REPLCONF", VEER_CMD_OFF},
+	{"HELLO", VEER_CMD_HELLO}, {"SELECT", VEER_CMD_SELECT}, {"CLIENT", VEER_CMD_SUB},
+	/* The server closes the connection: serving off, replies still counted. */
+	{"QUIT", VEER_CMD_OFF}, {"SHUTDOWN", VEER_CMD_OFF},
+	/*
+	 * Not one reply per request: a subscription's messages, UNSUBSCRIBE's reply per channel,
+	 * MONITOR's feed, RESET leaving those modes, replication (REPLCONF ACK has no reply).
+	 * The count of replies cannot be trusted any more on the connection.
+	 */
+	{"SUBSCRIBE", VEER_CMD_LOST}, {"PSUBSCRIBE", VEER_CMD_LOST}, {"SSUBSCRIBE", VEER_CMD_LOST},
+	{"UNSUBSCRIBE", VEER_CMD_LOST}, {"PUNSUBSCRIBE", VEER_CMD_LOST},
+	{"SUNSUBSCRIBE", VEER_CMD_LOST}, {"MONITOR", VEER_CMD_LOST}, {"RESET", VEER_CMD_LOST},
+	{"SYNC", VEER_CMD_LOST}, {"PSYNC", VEER_CMD_LOST}, {"REPLCONF", VEER_CMD_LOST},
+	{},
+};
+
+/*
+ * CLIENT's sub-commands that change nothing the cache depends on. Anything else under CLIENT
+ * (TRACKING and CACHING push invalidations, KILL may end this connection, PAUSE, UNBLOCK,
+ * sub-commands of later Redis versions) switches serving off; REPLY OFF or SKIP suppresses
+ * replies, so REPLY makes the count of replies untrusted whatever its argument.
+ */
+static const struct cmd_class redis_client_cmds[] = {
+	{"SETINFO", VEER_CMD_READ}, {"SETNAME", VEER_CMD_READ}, {"GETNAME", VEER_CMD_READ},
+	{"ID", VEER_CMD_READ}, {"INFO", VEER_CMD_READ}, {"LIST", VEER_CMD_READ},
+	{"NO-EVICT", VEER_CMD_READ}, {"NO-TOUCH", VEER_CMD_READ}, {"GETREDIR", VEER_CMD_READ},
+	{"HELP", VEER_CMD_READ},
+	{"REPLY", VEER_CMD_LOST},
 	{},
 };
 
@@ -111,10 +135,10 @@ static const struct cmd_class memcached_cmds[] = {
 	{},
 };
 
-static int load_table(struct veer_cache *c, __u8 proto, const struct cmd_class *t)
+static int load_table(struct veer_cache *c, __u8 proto, __u8 sub, const struct cmd_class *t)
 {
 	for (; t->name; t++) {
-		struct veer_cache_cmd_key k = {.proto = proto};
+		struct veer_cache_cmd_key k = {.proto = proto, .sub = sub};
 		__u32 class = t->class;
 		int err;
 
@@ -131,7 +155,9 @@ static int load_table(struct veer_cache *c, __u8 proto, const struct cmd_class *
 
 int veer_cache_cmds_load(struct veer_cache *c)
 {
-	int err = load_table(c, VEER_CACHE_REDIS, redis_cmds);
+	int err = load_table(c, VEER_CACHE_REDIS, 0, redis_cmds);
 
-	return err ? err : load_table(c, VEER_CACHE_MEMCACHED, memcached_cmds);
+	if (!err)
+		err = load_table(c, VEER_CACHE_REDIS, VEER_CACHE_SUB_CLIENT, redis_client_cmds);
+	return err ? err : load_table(c, VEER_CACHE_MEMCACHED, 0, memcached_cmds);
 }
