@@ -99,8 +99,11 @@ static __always_inline bool rq_reads_arg1(const struct veer_cache_conn *s)
 static __always_inline bool rq_arg_wanted(const struct veer_cache_rq_cur *c,
 					  const struct veer_cache_conn *s, __u32 len)
 {
-	if (s->rq_argi == 0 || rq_reads_arg1(s))
+	if (s->rq_argi == 0)
 		return len <= VEER_CACHE_CMD_LEN;
+	/* A longer sub-command is matched by its first VEER_CACHE_CMD_LEN bytes. */
+	if (rq_reads_arg1(s))
+		return len <= 2 * VEER_CACHE_CMD_LEN;
 	if (len > VEER_CACHE_KEY_MAX)
 		return false;
 	switch (s->rq_class) {

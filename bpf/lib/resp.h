@@ -45,8 +45,9 @@ static __always_inline __u32 resp_classify_sub(struct veer_cache_conn *s, __u32 
 	struct veer_cache_cmd_key k = {.proto = VEER_CACHE_REDIS, .sub = VEER_CACHE_SUB_CLIENT};
 	__u32 *class;
 
-	if (len == 0 || len > VEER_CACHE_CMD_LEN)
+	if (len == 0 || len > 2 * VEER_CACHE_CMD_LEN)
 		return VEER_CMD_OFF;
+	k.truncated = len > VEER_CACHE_CMD_LEN;
 	__builtin_memcpy(k.name, s->rq_name, sizeof(k.name));
 	class = bpf_map_lookup_elem(&veer_cache_cmds, &k);
 	/* Whatever CLIENT does that the table does not name: hands off. */
@@ -108,6 +109,15 @@ static __always_inline void resp_command_end(struct veer_cache_rq_cur *c,
 			break;
 		s->select_idx = idx;
 		s->select_zero = arg1 == '0'; /* the only spelling of 0 string2ll takes */
+		break;
+	case VEER_CMD_PUSHES:
+		/* Two in flight, or one queued in MULTI: whichever the server accepts, pushes. */
+		if (s->multi || s->pushes_idx) {
+			c->nohit = VEER_CACHE_OFF_COMMAND;
+			rp_count_lost(s);
+			break;
+		}
+		s->pushes_idx = idx;
 		break;
 	}
 	rq_command_end(c, s, true);
@@ -449,6 +459,15 @@ static __always_inline void resp_rp_reply_done(struct veer_cache_rp_cur *c,
 		if (ok)
 			s->db_other = !s->select_zero;
 		s->select_idx = 0;
+	}
+	/*
+	 * Accepted, the server may push messages between replies from now on: the count of
+	 * replies cannot be trusted. Refused (as by Redis 7.0), nothing changed.
+	 */
+	if (s->pushes_idx && s->pushes_idx == n) {
+		s->pushes_idx = 0;
+		if (ok && !c->off)
+			c->off = VEER_CACHE_OFF_COMMAND;
 	}
 }
 

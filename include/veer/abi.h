@@ -488,6 +488,7 @@ struct veer_cache_conn {
 	 */
 	__u32 hello_idx;
 	__u32 select_idx;
+	__u32 pushes_idx; /* the reply to a command that may turn on pushes (CLIENT MAINT_...) */
 	__u8 resp3;	  /* enum veer_cache_resp: the protocol the server answers in */
 	__u8 hello_resp;  /* what the pending HELLO asked for: enum veer_cache_resp, or KEEP */
 	__u8 db_other;	  /* the database may not be 0: not served (entries are database 0's) */
@@ -505,7 +506,12 @@ struct veer_cache_conn {
 struct veer_cache_cmd_key {
 	__u8 proto;
 	__u8 sub; /* 0: a command; VEER_CACHE_SUB_CLIENT: a sub-command of Redis's CLIENT */
-	__u8 pad[2];
+	/*
+	 * 1: a sub-command name longer than VEER_CACHE_CMD_LEN, matched by its first
+	 * VEER_CACHE_CMD_LEN bytes (CLIENT MAINT_NOTIFICATIONS).
+	 */
+	__u8 truncated;
+	__u8 pad;
 	__u8 name[VEER_CACHE_CMD_LEN]; /* upper case, zero padded */
 };
 
@@ -524,6 +530,7 @@ enum veer_cache_cmd {
 	VEER_CMD_SUB,	    /* means what its sub-command (argument 1) means: Redis CLIENT */
 	VEER_CMD_HELLO,	    /* Redis HELLO: may switch the protocol if the server accepts */
 	VEER_CMD_SELECT,    /* Redis SELECT: serving only while the database is 0 */
+	VEER_CMD_PUSHES,    /* may turn on server pushes: replies not counted if the server accepts */
 };
 
 #define VEER_CACHE_SUB_CLIENT 1

@@ -101,6 +101,11 @@ static const struct cmd_class redis_client_cmds[] = {
 	{"NO-EVICT", VEER_CMD_READ}, {"NO-TOUCH", VEER_CMD_READ}, {"GETREDIR", VEER_CMD_READ},
 	{"HELP", VEER_CMD_READ},
 	{"REPLY", VEER_CMD_LOST},
+	/*
+	 * node-redis sends it at connect. Redis 7 refuses it; a server that accepts it pushes
+	 * maintenance notices, so serving stops only if the reply is not an error.
+	 */
+	{"MAINT_NOTIFICATIONS", VEER_CMD_PUSHES},
 	{},
 };
 
@@ -140,9 +145,12 @@ static int load_table(struct veer_cache *c, __u8 proto, __u8 sub, const struct c
 	for (; t->name; t++) {
 		struct veer_cache_cmd_key k = {.proto = proto, .sub = sub};
 		__u32 class = t->class;
+		size_t len = strlen(t->name);
 		int err;
 
-		memcpy(k.name, t->name, strlen(t->name));
+		/* A longer name is matched by its first bytes: see struct veer_cache_cmd_key. */
+		k.truncated = len > sizeof(k.name);
+		memcpy(k.name, t->name, k.truncated ? sizeof(k.name) : len);
 		err = bpf_map__update_elem(c->skel->maps.veer_cache_cmds, &k, sizeof(k), &class,
 					   sizeof(class), 0);
 		if (err) {
