@@ -1348,7 +1348,8 @@ int main(int argc, char **argv)
 		}
 		fclose(f);
 	}
-	printf("seed 0x%llx, streams %llu..%llu\n", seed, start, start + nstreams - 1);
+	if (nstreams)
+		printf("seed 0x%llx, streams %llu..%llu\n", seed, start, start + nstreams - 1);
 	fflush(stdout);
 	for (idx = start; idx < start + nstreams && gen_diffs < max_diffs; idx++) {
 		struct result r = {0};
