@@ -41,7 +41,7 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 # Keep objects and skeletons: they are prerequisites of libveer and the test runners.
 .SECONDARY:
 
-all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench)
+all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench) $(BUILD)/veer-cache-diff
 
 $(BUILD) $(BUILD)/lib:
 	@mkdir -p $@
@@ -81,6 +81,10 @@ BENCH_PKT := tests/unit/packet.c
 $(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
+# The cache's differential fuzz driver (tests/e2e/cache_diff.bats runs it in the testbed).
+$(BUILD)/veer-cache-diff: tests/fuzz/cache_diff.c $(BUILD)/libveer.a $(LIB_HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libveer.a $(LDLIBS) -o $@
+
 deps:
 	scripts/deps.sh
 
@@ -90,9 +94,13 @@ unit: all
 # The data plane's fuzz test at length (the unit run has a short one): VEER_FUZZ_PACKETS cases
 # (default 10M) from a random seed, printed first; VEER_FUZZ_SEED=0x.. replays a run, with
 # VEER_FUZZ_START=N VEER_FUZZ_PACKETS=1 one case of it.
+# Then the cache's differential fuzz against the real servers: VEER_CACHE_DIFF_STREAMS streams
+# per protocol (default 20000) from VEER_CACHE_DIFF_SEED (default random, printed).
 fuzz: all
 	VEER_FUZZ_PACKETS=$${VEER_FUZZ_PACKETS:-10000000} VEER_FUZZ_SEED=$${VEER_FUZZ_SEED:-random} \
 		$(BUILD)/veer-unit lb_fuzz
+	VEER_CACHE_DIFF_STREAMS=$${VEER_CACHE_DIFF_STREAMS:-20000} \
+		VEER_CACHE_DIFF_SEED=$${VEER_CACHE_DIFF_SEED:-random} bats tests/e2e/cache_diff.bats
 
 e2e: all
 	bats tests/e2e
