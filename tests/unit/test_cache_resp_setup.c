@@ -127,6 +127,47 @@ out:
 	cache_conn_close(&cc);
 }
 
+/* node-redis 6.3.1 over TCP, after its handshake: refused by Redis 7.0, so nothing changes. */
+#define MAINT_ON                                                                                   \
+	"*5\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n"                      \
+	"$20\r\nmoving-endpoint-type\r\n$11\r\ninternal-ip\r\n"
+#define MAINT_REFUSED "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n"
+
+VEER_TEST(cache_resp_maint_notifications_refused)
+{
+	struct cache_conn cc;
+
+	if (!cache_begin() || !cache_put(R, "k0", "hello", 0) || !cache_conn_open(&cc, R))
+		return;
+	if (!node_redis_connect(&cc) || !exchange_passed(&cc, LIT(MAINT_ON), LIT(MAINT_REFUSED)))
+		goto out;
+	expect_setup(&cc, VEER_CACHE_RESP3, 0, 0, "MAINT_NOTIFICATIONS refused");
+	if (exchange_hit(&cc, LIT(GET_K0), LIT(HELLO)))
+		CACHE_STATS_EQ("MAINT_NOTIFICATIONS refused, GET", {VEER_CACHE_PASS_OTHER, 2},
+			       {VEER_CACHE_REPLIES, 4}, {VEER_CACHE_HIT, 1});
+out:
+	cache_conn_close(&cc);
+}
+
+/* A server that accepts it may push notices between replies: the count is not trusted. */
+VEER_TEST(cache_resp_maint_notifications_accepted)
+{
+	struct cache_conn cc;
+
+	if (!cache_begin() || !cache_put(R, "k0", "hello", 0) || !cache_conn_open(&cc, R))
+		return;
+	if (!node_redis_connect(&cc) || !exchange_passed(&cc, LIT(MAINT_ON), LIT(OK)))
+		goto out;
+	expect_setup(&cc, VEER_CACHE_RESP3, 0, VEER_CACHE_OFF_COMMAND,
+		     "MAINT_NOTIFICATIONS accepted");
+	if (exchange_passed(&cc, LIT(GET_K0), LIT(HELLO)))
+		CACHE_STATS_EQ("MAINT_NOTIFICATIONS accepted, GET", {VEER_CACHE_PASS_OTHER, 2},
+			       {VEER_CACHE_REPLIES, 4}, {VEER_CACHE_OFF_COMMAND, 1},
+			       {VEER_CACHE_PASS_OFF, 1});
+out:
+	cache_conn_close(&cc);
+}
+
 /* The other set-up commands that keep serving on, inline and multibulk, any case. */
 VEER_TEST(cache_resp_setup_commands_serve)
 {
