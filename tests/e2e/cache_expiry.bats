@@ -108,23 +108,23 @@ teardown() {
 	[ "$(calls get)" -eq $((before + 1)) ] || fail "served after the key expired"
 }
 
-@test "memcached: an item set to expire after 4 s is not served after 4 s" {
+@test "memcached: an item set to expire after 6 s is not served after 6 s" {
 	k=$CACHEBED:ex
-	mc out "set $k 3 4 4\r\nsoon" >/dev/null
+	mc out "set $k 3 6 4\r\nsoon" >/dev/null
 	start=$(date +%s%N)
 	manager_start memcached "$CACHEBED_MC_PORT"
 	for i in $(seq 10); do mc in "get $k" >/dev/null; done
 	cachebed_wait 5 current "$k" --proto memcached ||
 		fail "not promoted: $(cat "$BATS_TEST_TMPDIR/manager-memcached.log")"
 	ttl=$(cget "$k" --proto memcached | jfield ttl_ms)
-	left=$(( 4000 - ($(date +%s%N) - start) / 1000000 ))
+	left=$(( 6000 - ($(date +%s%N) - start) / 1000000 ))
 	[ "$ttl" -le "$left" ] || fail "the entry lives $ttl ms, the item $left ms at most"
 	before=$(mc_stat cmd_get)
 	run mc in "get $k"
 	assert_output "$(printf 'VALUE %s 3 4\r\nsoon\r\nEND\r' "$k")"
 	[ "$(mc_stat cmd_get)" -eq "$before" ] || fail "the promoted item was not served"
-	# 4 s after the set, a get must reach memcached (and find nothing).
-	until (( $(date +%s%N) - start >= 4000000000 )); do sleep 0.05; done
+	# 6 s after the set, a get must reach memcached (and find nothing).
+	until (( $(date +%s%N) - start >= 6000000000 )); do sleep 0.05; done
 	before=$(mc_stat cmd_get)
 	run mc in "get $k"
 	assert_output "$(printf 'END\r')"
