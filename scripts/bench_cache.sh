@@ -26,6 +26,8 @@ NODE_CLIENTS=(node-redis ioredis)
 MARKER="## C. Hot-key cache"
 
 CACHEBED=vbcache$$
+# Room for the Zipf run's million items: at memcached's default 64 MB it evicts half of them.
+CACHEBED_MC_MB=512
 source "$ROOT/scripts/cachebed.sh"
 say() { printf '[bench cache %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'bench cache: %s\n' "$*" >&2; exit 1; }
@@ -142,6 +144,7 @@ for proto in redis memcached; do
 	say "$proto, Zipf $ZIPF_THETA over $ZIPF_KEYS keys, manager promoting the top $ZIPF_TOP"
 	kv out "$proto" --keys "$ZIPF_KEYS" --value-size 32 --fill --requests 0 --pipeline 256 >/dev/null
 	plain=$(kv out "$proto" --keys "$ZIPF_KEYS" --zipf "$ZIPF_THETA" --seconds 3 --check)
+	[ "$(field errors "$plain")" = 0 ] || die "zipf $proto, plain: $plain"
 	CACHEBED_BG_LOG=/dev/null cachebed_bg "$VEER" cache manage --proto "$proto" \
 		--server "$CACHEBED_ADDR:$(port_of "$proto")" --top "$ZIPF_TOP" --ttl 60 --interval 500ms
 	MANAGER=$CACHEBED_BG_PID

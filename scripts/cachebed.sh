@@ -4,7 +4,8 @@
 # (198.18.70.1), a cgroup v2 whose
 # processes are the cache's clients, and veer's cache attached to that cgroup for both ports.
 #
-#   cachebed_up           build it (CACHEBED names the namespace and cgroup, default veer$$)
+#   cachebed_up           build it (CACHEBED names the namespace and cgroup, default veer$$;
+#                         CACHEBED_MC_MB sets memcached's memory, default its own 64 MB)
 #   cachebed_in CMD...    run CMD as a cached client: in the cgroup and the namespace
 #   cachebed_out CMD...   run CMD in the namespace only: a client veer does not see
 #   cachebed_down         detach, end the servers started here (by pid), remove it all
@@ -68,7 +69,8 @@ cachebed_up() {
 		{ cachebed_down; cachebed_fail "cannot create namespace $ns or cgroup $cg"; return 1; }
 	cachebed_bg redis-server --bind "$CACHEBED_ADDR $CACHEBED_ADDR6" --port "$CACHEBED_REDIS_PORT" --save '' \
 		--appendonly no --protected-mode no --daemonize no
-	cachebed_bg memcached -u root -l "$CACHEBED_ADDR" -p "$CACHEBED_MC_PORT" -U 0 -t 1
+	cachebed_bg memcached -u root -l "$CACHEBED_ADDR" -p "$CACHEBED_MC_PORT" -U 0 -t 1 \
+		-m "${CACHEBED_MC_MB:-64}"
 	cachebed_wait 10 cachebed_out redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" ping &&
 		cachebed_wait 10 cachebed_out bash -c "exec 3<>/dev/tcp/$CACHEBED_ADDR/$CACHEBED_MC_PORT" ||
 		{ cachebed_down; cachebed_fail "redis-server or memcached did not start"; return 1; }
