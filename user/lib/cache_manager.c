@@ -57,6 +57,7 @@ struct kstat {
 	__u64 notified;		      /* writes notified since the last round */
 	__u64 round_misses, round_reads, round_writes;
 	struct veer_cache_rate rate;
+	double rank; /* reads with a longer memory than rate's: which keys deserve a place */
 	bool in_hot, cached;
 };
 
@@ -517,12 +518,26 @@ static void *notify_thread(void *arg)
 
 /* ---- rounds ---- */
 
+/*
+ * How much of a key's rank a round keeps. Places in a full table are given by rank, and the
+ * keys at the edge of the table are read less than once a round: rate's half-life of a round
+ * would rank them by noise, and every round would swap thousands of them.
+ */
+#define RANK_DECAY 0.9
+
+/* Candidates most-read first, by rank (their misses, as they are not cached). */
 static int cand_cmp(const void *a, const void *b)
 {
-	__u64 x = (*(struct kstat *const *)a)->round_misses;
-	__u64 y = (*(struct kstat *const *)b)->round_misses;
+	double x = (*(struct kstat *const *)a)->rank;
+	double y = (*(struct kstat *const *)b)->rank;
 
 	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Cached keys least-read first: the first to give their place to a hotter candidate. */
+static int victim_cmp(const void *a, const void *b)
+{
+	return -cand_cmp(a, b);
 }
 
 /*
@@ -531,7 +546,8 @@ static int cand_cmp(const void *a, const void *b)
  */
 static int fold_round(struct manager *m, const struct veer_cache_hot_key *hot, size_t nhot,
 		      const struct veer_cache_item *items, size_t nitems, struct kstat ***demote,
-		      size_t *ndemote, struct kstat ***cands, size_t *ncands)
+		      size_t *ndemote, struct kstat ***cands, size_t *ncands, struct kstat ***victims,
+		      size_t *nvictims)
 {
 	__u8 proto = m->o->proto;
 	struct kstat *k, **prev;
@@ -572,13 +588,15 @@ static int fold_round(struct manager *m, const struct veer_cache_hot_key *hot, s
 		k->cached = true;
 	}
 	*demote = calloc(nitems + 1, sizeof(**demote));
+	*victims = calloc(nitems + 1, sizeof(**victims));
 	*cands = calloc(nhot + 1, sizeof(**cands));
-	if (!*demote || !*cands)
+	if (!*demote || !*victims || !*cands)
 		return -ENOMEM;
-	*ndemote = *ncands = 0;
+	*ndemote = *ncands = *nvictims = 0;
 	for (size_t i = 0; i < KEYTAB_BUCKETS; i++)
 		for (prev = &m->keys[i]; (k = *prev);) {
 			veer_cache_rate_fold(&k->rate, k->round_reads, k->round_writes);
+			k->rank = k->rank * RANK_DECAY + k->round_reads;
 			if (!k->in_hot && !k->cached && veer_cache_rate_idle(&k->rate)) {
 				/* Forgotten: nothing left to learn from it. */
 				*prev = k->next;
@@ -590,11 +608,14 @@ static int fold_round(struct manager *m, const struct veer_cache_hot_key *hot, s
 			}
 			if (k->cached && veer_cache_write_heavy(&k->rate, m->o->max_write_ratio))
 				(*demote)[(*ndemote)++] = k;
+			else if (k->cached && *nvictims < nitems)
+				(*victims)[(*nvictims)++] = k;
 			else if (!k->cached && k->round_misses && *ncands < nhot)
 				(*cands)[(*ncands)++] = k;
 			prev = &k->next;
 		}
 	qsort(*cands, *ncands, sizeof(**cands), cand_cmp);
+	qsort(*victims, *nvictims, sizeof(**victims), victim_cmp);
 	return 0;
 }
 
@@ -638,8 +659,9 @@ static int round_run(struct manager *m)
 {
 	struct veer_cache_hot_key *hot = NULL;
 	struct veer_cache_item *items = NULL;
-	struct kstat **demote = NULL, **cands = NULL;
-	size_t nhot = 0, nitems = 0, ndemote = 0, ncands = 0, installed = 0, heavy = 0, n;
+	struct kstat **demote = NULL, **cands = NULL, **victims = NULL;
+	size_t nhot = 0, nitems = 0, ndemote = 0, ncands = 0, nvictims = 0, vi = 0;
+	size_t installed = 0, heavy = 0, replaced = 0, room, n;
 	int err;
 
 	/* The writers' lock for the round only: `veer cache put` must not wait for the manager. */
@@ -654,16 +676,20 @@ static int round_run(struct manager *m)
 		err = veer_cache_list(m->c, &items, &nitems);
 	if (!err) {
 		pthread_mutex_lock(&m->mu);
-		err = fold_round(m, hot, nhot, items, nitems, &demote, &ndemote, &cands, &ncands);
+		err = fold_round(m, hot, nhot, items, nitems, &demote, &ndemote, &cands, &ncands,
+				 &victims, &nvictims);
 		pthread_mutex_unlock(&m->mu);
 	}
 	/*
 	 * The arrays point into the table after unlock: only rounds remove records, and the
 	 * notify thread changes nothing of a record but its notified count.
 	 */
+	/* Free places in the table, which both protocols' entries share. */
+	room = nitems < VEER_CACHE_ENTRIES ? VEER_CACHE_ENTRIES - nitems : 0;
 	for (size_t i = 0; !err && i < ndemote; i++) {
 		if (!veer_cache_del(m->c, demote[i]->key.proto, demote[i]->key.bytes,
 				    demote[i]->key.len)) {
+			room++;
 			veer_cache_count(m->c, VEER_CACHE_DEMOTE, 1);
 			pr_debug("demoted '%.*s': %.1f writes, %.1f reads\n", demote[i]->key.len,
 				 (const char *)demote[i]->key.bytes, demote[i]->rate.writes,
@@ -678,20 +704,43 @@ static int round_run(struct manager *m)
 			heavy++;
 			continue;
 		}
+		/*
+		 * A full table: the candidate takes the place of the lowest-ranked cached key, if
+		 * it ranks twice as high (a margin against swapping keys of about equal rank).
+		 * Candidates come most-read first, so the first that is not ends
+		 * the round's promotions. Evicting by expiry instead would drop the oldest
+		 * entries, which under a stable skew are the hottest.
+		 */
+		if (!room) {
+			struct kstat *v = vi < nvictims ? victims[vi] : NULL;
+
+			if (!v || k->rank <= 2 * v->rank)
+				break;
+			vi++;
+			if (veer_cache_del(m->c, v->key.proto, v->key.bytes, v->key.len))
+				continue;
+			replaced++;
+			room++;
+		}
 		r = fill(m, &k->key);
 		if (r < 0)
 			err = r;
 		installed += r > 0;
+		room -= r > 0;
 		if (r > 0)
 			pr_debug("promoted '%.*s' (%llu misses)\n", k->key.len,
 				 (const char *)k->key.bytes, (unsigned long long)k->round_misses);
 	}
 	if (heavy)
 		veer_cache_count(m->c, VEER_CACHE_WRITE_HEAVY, heavy);
+	if (replaced)
+		veer_cache_count(m->c, VEER_CACHE_EVICT, replaced);
 	if (installed || ndemote)
-		pr_info("promoted %zu hot keys, demoted %zu, %zu write-heavy left out\n", installed,
-			ndemote, heavy);
+		pr_info("promoted %zu hot keys (%zu in place of colder ones), demoted %zu, "
+			"%zu write-heavy left out\n",
+			installed, replaced, ndemote, heavy);
 	free(demote);
+	free(victims);
 	free(cands);
 	free(hot);
 	free(items);
