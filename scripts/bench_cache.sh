@@ -111,7 +111,7 @@ done
 
 # The Node.js clients most applications use, at their default options (RESP3 handshake
 # included), sequential GETs: plain, misses and hits, interleaved like the rest.
-declare -A NRATE NP50
+declare -A NRATE NP50 NUSER NSYS
 say "node-redis and ioredis at their defaults"
 kv out redis --keys "$KEYS" --value-size 32 --fill --requests 0 --pipeline 256 >/dev/null
 for ((r = 0; r < REPS; r++)); do
@@ -133,6 +133,8 @@ for ((r = 0; r < REPS; r++)); do
 			k=$client/$variant
 			NRATE[$k]="${NRATE[$k]:-} $(field rate "$line")"
 			NP50[$k]="${NP50[$k]:-} $(field p50_us "$line")"
+			NUSER[$k]="${NUSER[$k]:-} $(field user_us "$line")"
+			NSYS[$k]="${NSYS[$k]:-} $(field sys_us "$line")"
 		done
 	done
 done
@@ -209,18 +211,22 @@ Real clients at their default options (node-redis $(node_version redis), ioredis
 both open with \`HELLO 3\` and \`CLIENT SETINFO\`), 1 connection, sequential \`await
 client.get()\` over the same $KEYS keys with 32-byte values (tests/bench/node_get.js), every value
 checked; a hit run must have been answered by the kernel (the cache's \`hit\` counter). Medians
-of $REPS interleaved rounds of ${SECS} s.
+of $REPS interleaved rounds of ${SECS} s. The last column splits a hit's time: the client
+process's own CPU per GET (user: the client library's JavaScript; system: syscalls and the
+kernel's work, veer's sk_msg program included), from \`process.cpuUsage()\`.
 
-| client | plain GET/s | hit GET/s (x plain) | miss GET/s (x plain) | plain p50 | hit p50 | miss p50 |
-|---|---:|---:|---:|---:|---:|---:|
+| client | plain GET/s | hit GET/s (x plain) | miss GET/s (x plain) | plain p50 | hit p50 | miss p50 | hit CPU user / system |
+|---|---:|---:|---:|---:|---:|---:|---:|
 EOF
 	local client pr ph pm
 	for client in "${NODE_CLIENTS[@]}"; do
 		pr=$(median ${NRATE[$client/plain]}) ph=$(median ${NRATE[$client/hit]})
 		pm=$(median ${NRATE[$client/miss]})
-		printf '| %s | %.0f | %.0f (**%sx**) | %.0f (%sx) | %s | %s | %s |\n' "$client" "$pr" "$ph" \
-			"$(ratio "$ph" "$pr")" "$pm" "$(ratio "$pm" "$pr")" "$(median ${NP50[$client/plain]})" \
-			"$(median ${NP50[$client/hit]})" "$(median ${NP50[$client/miss]})"
+		printf '| %s | %.0f | %.0f (**%sx**) | %.0f (%sx) | %s | %s | %s | %s / %s |\n' "$client" \
+			"$pr" "$ph" "$(ratio "$ph" "$pr")" "$pm" "$(ratio "$pm" "$pr")" \
+			"$(median ${NP50[$client/plain]})" "$(median ${NP50[$client/hit]})" \
+			"$(median ${NP50[$client/miss]})" "$(median ${NUSER[$client/hit]})" \
+			"$(median ${NSYS[$client/hit]})"
 	done
 	cat <<EOF
 

@@ -45,6 +45,7 @@ async function main() {
 	const c = await connect(kind, host, port);
 	const lat = [];
 	let n = 0, errors = 0;
+	const cpu0 = process.cpuUsage();
 	const t0 = process.hrtime.bigint(), end = t0 + BigInt(Math.round(secs * 1e9));
 	for (;;) {
 		const i = n % keys;
@@ -58,11 +59,15 @@ async function main() {
 		n++;
 	}
 	const took = Number(process.hrtime.bigint() - t0) / 1e9;
+	// Where a request's time goes: the client's own JavaScript (user) and the kernel on its
+	// behalf (system: syscalls, TCP, and veer's programs, which run in the sender's context).
+	const cpu = process.cpuUsage(cpu0);
 	await c.close();
 	lat.sort((a, b) => a - b);
 	const q = (p) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : 0;
 	console.log(`requests=${n} seconds=${took.toFixed(3)} rate=${(n / took).toFixed(0)} ` +
-		`p50_us=${q(0.5).toFixed(1)} p99_us=${q(0.99).toFixed(1)} errors=${errors}`);
+		`p50_us=${q(0.5).toFixed(1)} p99_us=${q(0.99).toFixed(1)} errors=${errors} ` +
+		`user_us=${(n ? cpu.user / n : 0).toFixed(2)} sys_us=${(n ? cpu.system / n : 0).toFixed(2)}`);
 }
 
 main().catch((e) => {
