@@ -68,7 +68,41 @@ VEER_TEST(cache_policy_rates_decay)
 	ASSERT_FALSE(veer_cache_rate_idle(&r), "busy key");
 	for (int i = 0; i < 30; i++)
 		veer_cache_rate_fold(&r, 0, 0);
-	ASSERT_TRUE(veer_cache_rate_idle(&r), "after 30 quiet rounds");
+	ASSERT_FALSE(veer_cache_rate_idle(&r), "30 quiet rounds: its rank remains");
+	for (int i = 0; i < 70; i++)
+		veer_cache_rate_fold(&r, 0, 0);
+	ASSERT_TRUE(veer_cache_rate_idle(&r), "after 100 quiet rounds");
+}
+
+VEER_TEST(cache_policy_rank)
+{
+	struct veer_cache_rate hot = rounds_of(20, 10, 0), edge = {}, tail = {}, once = {};
+
+	/* A key read once every 4 rounds keeps a rank; its read rate mostly looks idle. */
+	for (int i = 0; i < 40; i++)
+		veer_cache_rate_fold(&edge, i % 4 == 0, 0);
+	ASSERT_TRUE(edge.reads < 0.2, "the edge key's read rate, 3 rounds after its read");
+	ASSERT_TRUE(edge.rank > 2, "the edge key's rank");
+	/* A tail key seen once does not take its place; one read every round does. */
+	veer_cache_rate_fold(&once, 1, 0);
+	ASSERT_FALSE(veer_cache_outranks(&once, &edge), "one read against the edge key");
+	for (int i = 0; i < 40; i++)
+		veer_cache_rate_fold(&tail, 1, 0);
+	ASSERT_TRUE(veer_cache_outranks(&tail, &edge), "a read every round against the edge key");
+	ASSERT_FALSE(veer_cache_outranks(&edge, &hot), "the edge key against a hot key");
+	/* About equal ranks never swap, either way. */
+	ASSERT_FALSE(veer_cache_outranks(&hot, &hot), "equal ranks");
+	/* Forgotten only once its rank has decayed too. */
+	for (int i = 0; i < 5; i++)
+		veer_cache_rate_fold(&edge, 0, 0);
+	ASSERT_FALSE(veer_cache_rate_idle(&edge), "5 quiet rounds: rank left");
+	for (int i = 0; i < 20; i++)
+		veer_cache_rate_fold(&edge, 0, 0);
+	ASSERT_TRUE(veer_cache_rate_idle(&edge), "25 quiet rounds");
+	/* A key of the long tail, read once, is forgotten about as soon as before ranks. */
+	for (int i = 0; i < 7; i++)
+		veer_cache_rate_fold(&once, 0, 0);
+	ASSERT_TRUE(veer_cache_rate_idle(&once), "a single read, 7 rounds ago");
 }
 
 VEER_TEST(cache_policy_delta)

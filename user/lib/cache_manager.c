@@ -57,7 +57,6 @@ struct kstat {
 	__u64 notified;		      /* writes notified since the last round */
 	__u64 round_misses, round_reads, round_writes;
 	struct veer_cache_rate rate;
-	double rank; /* reads with a longer memory than rate's: which keys deserve a place */
 	bool in_hot, cached;
 };
 
@@ -518,18 +517,11 @@ static void *notify_thread(void *arg)
 
 /* ---- rounds ---- */
 
-/*
- * How much of a key's rank a round keeps. Places in a full table are given by rank, and the
- * keys at the edge of the table are read less than once a round: rate's half-life of a round
- * would rank them by noise, and every round would swap thousands of them.
- */
-#define RANK_DECAY 0.9
-
 /* Candidates most-read first, by rank (their misses, as they are not cached). */
 static int cand_cmp(const void *a, const void *b)
 {
-	double x = (*(struct kstat *const *)a)->rank;
-	double y = (*(struct kstat *const *)b)->rank;
+	double x = (*(struct kstat *const *)a)->rate.rank;
+	double y = (*(struct kstat *const *)b)->rate.rank;
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -596,7 +588,6 @@ static int fold_round(struct manager *m, const struct veer_cache_hot_key *hot, s
 	for (size_t i = 0; i < KEYTAB_BUCKETS; i++)
 		for (prev = &m->keys[i]; (k = *prev);) {
 			veer_cache_rate_fold(&k->rate, k->round_reads, k->round_writes);
-			k->rank = k->rank * RANK_DECAY + k->round_reads;
 			if (!k->in_hot && !k->cached && veer_cache_rate_idle(&k->rate)) {
 				/* Forgotten: nothing left to learn from it. */
 				*prev = k->next;
@@ -706,15 +697,14 @@ static int round_run(struct manager *m)
 		}
 		/*
 		 * A full table: the candidate takes the place of the lowest-ranked cached key, if
-		 * it ranks twice as high (a margin against swapping keys of about equal rank).
-		 * Candidates come most-read first, so the first that is not ends
+		 * it outranks it. Candidates come most-read first, so the first that is not ends
 		 * the round's promotions. Evicting by expiry instead would drop the oldest
 		 * entries, which under a stable skew are the hottest.
 		 */
 		if (!room) {
 			struct kstat *v = vi < nvictims ? victims[vi] : NULL;
 
-			if (!v || k->rank <= 2 * v->rank)
+			if (!v || !veer_cache_outranks(&k->rate, &v->rate))
 				break;
 			vi++;
 			if (veer_cache_del(m->c, v->key.proto, v->key.bytes, v->key.len))

@@ -19,10 +19,21 @@
  */
 #define VEER_CACHE_RATE_DECAY 0.5
 
-/* Decayed per-round counts of one key: reads (misses and hits) and writes (all seen). */
+/*
+ * How much of a key's rank a round keeps. Places in a full table go by rank, and the keys at
+ * the table's edge are read less than once a round: with rate's half-life of one round they
+ * would be ranked by noise, and every round would swap thousands of them.
+ */
+#define VEER_CACHE_RANK_DECAY 0.9
+
+/*
+ * Decayed per-round counts of one key: reads (misses and hits) and writes (all seen), and
+ * rank, its reads with a longer memory.
+ */
 struct veer_cache_rate {
 	double reads;
 	double writes;
+	double rank;
 };
 
 /* Folds one round's counts into the rates. */
@@ -33,6 +44,13 @@ void veer_cache_rate_fold(struct veer_cache_rate *r, __u64 reads, __u64 writes);
  * with writes and no reads is write-heavy; one with neither is not.
  */
 bool veer_cache_write_heavy(const struct veer_cache_rate *r, double max_ratio);
+
+/*
+ * Whether a candidate for a full table takes the place of a cached key: only if it ranks
+ * twice as high, a margin against swapping keys of about equal rank back and forth.
+ */
+bool veer_cache_outranks(const struct veer_cache_rate *candidate,
+			 const struct veer_cache_rate *cached);
 
 /* Whether the rates have decayed to nothing worth remembering. */
 bool veer_cache_rate_idle(const struct veer_cache_rate *r);
