@@ -272,8 +272,8 @@ static __always_inline bool rq_refill(struct sk_msg_md *msg, struct veer_cache_r
 	return len > 0;
 }
 
-/* The next byte of the window, or -1 at its end. Advances the position. */
-static __always_inline int rq_next_byte(struct sk_msg_md *msg, struct veer_cache_rq_cur *c)
+/* The next byte of the window, not consumed; -1 at the window's end. */
+static __always_inline int rq_peek_byte(struct sk_msg_md *msg, const struct veer_cache_rq_cur *c)
 {
 	__u32 pos = c->pos;
 	__u8 *p;
@@ -283,8 +283,17 @@ static __always_inline int rq_next_byte(struct sk_msg_md *msg, struct veer_cache
 	p = (__u8 *)(long)msg->data + pos;
 	if ((void *)(p + 1) > (void *)(long)msg->data_end)
 		return -1;
-	c->pos = pos + 1;
 	return *p;
+}
+
+/* The next byte of the window, or -1 at its end. Advances the position. */
+static __always_inline int rq_next_byte(struct sk_msg_md *msg, struct veer_cache_rq_cur *c)
+{
+	int b = rq_peek_byte(msg, c);
+
+	if (b >= 0)
+		c->pos++;
+	return b;
 }
 
 /* Skips up to *left bytes of the window; true when nothing is left to skip. */

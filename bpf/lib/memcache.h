@@ -302,20 +302,6 @@ static __always_inline void mc_rq_line_end(struct veer_cache_rq_cur *c, struct v
 	rq_command_end(c, s, answered);
 }
 
-/* The next byte of the window, not consumed; -1 at the window's end. */
-static __always_inline int mc_rq_peek(struct sk_msg_md *msg, const struct veer_cache_rq_cur *c)
-{
-	__u32 pos = c->pos;
-	__u8 *p;
-
-	if (pos >= c->end || pos >= RQ_WINDOW)
-		return -1;
-	p = (__u8 *)(long)msg->data + pos;
-	if ((void *)(p + 1) > (void *)(long)msg->data_end)
-		return -1;
-	return *p;
-}
-
 /* A byte that belongs to a token (anything but ' ', '\n' and NUL, '\r' included). */
 static __always_inline void mc_rq_token_byte(struct veer_cache_rq_cur *c,
 					     struct veer_cache_conn *s, __u8 b)
@@ -397,7 +383,7 @@ static __always_inline void mc_rq_byte(struct sk_msg_md *msg, struct veer_cache_
 		s->rq_flags |= MC_RQ_NUL;
 		return;
 	case '\r':
-		next = mc_rq_peek(msg, c);
+		next = rq_peek_byte(msg, c);
 		if (next < 0) {
 			s->rq_flags |= MC_RQ_CR;
 			return;

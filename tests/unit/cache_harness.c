@@ -440,9 +440,10 @@ bool cache_conn_state(const struct cache_conn *cc, struct veer_cache_conn *st)
 	return !bpf_map_lookup_elem(cache_env.conns_fd, &cc->key, st);
 }
 
-bool cache_owed_eq(const struct cache_conn *cc, __u64 sent, __u64 replies, const char *what)
+bool cache_conn_fields_eq(const struct cache_conn *cc, const char *what,
+			  const struct cache_conn_field *f, size_t n)
 {
-	struct veer_cache_conn *st = malloc(sizeof(*st));
+	struct veer_cache_conn *st = malloc(sizeof(*st)); /* too big for a test's stack */
 	char msg[160];
 	bool ok = false;
 
@@ -450,15 +451,24 @@ bool cache_owed_eq(const struct cache_conn *cc, __u64 sent, __u64 replies, const
 		return false;
 	snprintf(msg, sizeof(msg), "%s: the connection's veer_cache_conns entry", what);
 	if (ASSERT_TRUE(cache_conn_state(cc, st), msg)) {
-		snprintf(msg, sizeof(msg), "%s: requests passed", what);
-		ok = ASSERT_EQ(st->sent, sent, msg);
-		snprintf(msg, sizeof(msg), "%s: replies seen", what);
-		ok &= ASSERT_EQ(st->replies, replies, msg);
-		snprintf(msg, sizeof(msg), "%s: serving (off)", what);
-		ok &= ASSERT_EQ(st->off, 0, msg);
+		ok = true;
+		for (size_t i = 0; i < n; i++) {
+			__u64 v = 0;
+
+			/* Little-endian: the low bytes of v hold a field of any width. */
+			memcpy(&v, (const char *)st + f[i].off, f[i].size);
+			snprintf(msg, sizeof(msg), "%s: %s", what, f[i].name);
+			ok &= ASSERT_EQ(v, f[i].want, msg);
+		}
 	}
 	free(st);
 	return ok;
+}
+
+bool cache_owed_eq(const struct cache_conn *cc, __u64 sent, __u64 replies, const char *what)
+{
+	return CACHE_CONN_EQ(cc, what, CONN_FIELD(sent, sent), CONN_FIELD(replies, replies),
+			     CONN_FIELD(off, 0));
 }
 
 bool cache_wait_replies(const struct cache_conn *cc, __u64 n)

@@ -89,6 +89,23 @@ void cache_conn_close(struct cache_conn *cc);
 /* The connection's veer_cache_conns entry; false if it has none. */
 bool cache_conn_state(const struct cache_conn *cc, struct veer_cache_conn *st);
 
+/* One field of the connection's veer_cache_conns entry and the value it must hold. */
+struct cache_conn_field {
+	const char *name;
+	size_t off, size;
+	__u64 want;
+};
+#define CONN_FIELD(field, value)                                                                   \
+	{#field, offsetof(struct veer_cache_conn, field),                                          \
+	 sizeof(((struct veer_cache_conn *)0)->field), (value)}
+bool cache_conn_fields_eq(const struct cache_conn *cc, const char *what,
+			  const struct cache_conn_field *f, size_t n);
+/* CACHE_CONN_EQ(cc, what, CONN_FIELD(blind, 1), ...): every field named holds its value. */
+#define CACHE_CONN_EQ(cc, what, ...)                                                               \
+	cache_conn_fields_eq(cc, what, (const struct cache_conn_field[]){__VA_ARGS__},            \
+			     sizeof((const struct cache_conn_field[]){__VA_ARGS__}) /                \
+				     sizeof(struct cache_conn_field))
+
 /* The connection's counts of requests passed and replies seen, and that it still serves. */
 bool cache_owed_eq(const struct cache_conn *cc, __u64 sent, __u64 replies, const char *what);
 /* Polls the connection's entry until the verdict program has counted n replies. */

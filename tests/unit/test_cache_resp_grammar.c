@@ -24,21 +24,8 @@
 static void expect_state(const struct cache_conn *cc, bool blind, bool rp_lost, __u8 off,
 			 const char *what)
 {
-	struct veer_cache_conn *st = malloc(sizeof(*st));
-	char msg[160];
-
-	if (!ASSERT_TRUE(st, "memory"))
-		return;
-	snprintf(msg, sizeof(msg), "%s: the connection's entry", what);
-	if (ASSERT_TRUE(cache_conn_state(cc, st), msg)) {
-		snprintf(msg, sizeof(msg), "%s: blind", what);
-		ASSERT_EQ(st->blind, blind, msg);
-		snprintf(msg, sizeof(msg), "%s: replies lost", what);
-		ASSERT_EQ(st->rp_lost, rp_lost, msg);
-		snprintf(msg, sizeof(msg), "%s: off", what);
-		ASSERT_EQ(st->off, off, msg);
-	}
-	free(st);
+	CACHE_CONN_EQ(cc, what, CONN_FIELD(blind, blind), CONN_FIELD(rp_lost, rp_lost),
+		      CONN_FIELD(off, off));
 }
 
 /*

@@ -38,21 +38,8 @@
 static void expect_setup(const struct cache_conn *cc, __u8 resp3, __u8 db_other, __u8 off,
 			 const char *what)
 {
-	struct veer_cache_conn *st = malloc(sizeof(*st));
-	char msg[160];
-
-	if (!ASSERT_TRUE(st, "memory"))
-		return;
-	snprintf(msg, sizeof(msg), "%s: the connection's entry", what);
-	if (ASSERT_TRUE(cache_conn_state(cc, st), msg)) {
-		snprintf(msg, sizeof(msg), "%s: protocol", what);
-		ASSERT_EQ(st->resp3, resp3, msg);
-		snprintf(msg, sizeof(msg), "%s: another database", what);
-		ASSERT_EQ(st->db_other, db_other, msg);
-		snprintf(msg, sizeof(msg), "%s: off", what);
-		ASSERT_EQ(st->off, off, msg);
-	}
-	free(st);
+	CACHE_CONN_EQ(cc, what, CONN_FIELD(resp3, resp3), CONN_FIELD(db_other, db_other),
+		      CONN_FIELD(off, off));
 }
 
 /* HELLO 3 and CLIENT SETINFO x 2, answered; then k0 is served in RESP3 form. */
