@@ -699,12 +699,14 @@ static int round_run(struct manager *m)
 		 * A full table: the candidate takes the place of the lowest-ranked cached key, if
 		 * it outranks it. Candidates come most-read first, so the first that is not ends
 		 * the round's promotions. Evicting by expiry instead would drop the oldest
-		 * entries, which under a stable skew are the hottest.
+		 * entries, which under a stable skew are the hottest. With no entry of its own
+		 * protocol left to give up (a table full of the other protocol's, whose ranks
+		 * this manager does not know), the put makes room by expiry.
 		 */
-		if (!room) {
-			struct kstat *v = vi < nvictims ? victims[vi] : NULL;
+		if (!room && vi < nvictims) {
+			struct kstat *v = victims[vi];
 
-			if (!v || !veer_cache_outranks(&k->rate, &v->rate))
+			if (!veer_cache_outranks(&k->rate, &v->rate))
 				break;
 			vi++;
 			if (veer_cache_del(m->c, v->key.proto, v->key.bytes, v->key.len))
