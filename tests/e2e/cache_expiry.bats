@@ -218,3 +218,18 @@ sys.exit(sys.argv[1] not in keys)' "$k" || fail "the JSON key is not exact"
 	[ -z "$(rcli_out config get notify-keyspace-events | sed -n 2p)" ] ||
 		fail "notify-keyspace-events was changed"
 }
+
+@test "a --proto that does not match the server: one line, and nothing asked of it but a probe" {
+	rcli_out config set notify-keyspace-events "" >/dev/null
+	run cachebed_out "$VEER" cache manage --server "$CACHEBED_ADDR:$CACHEBED_REDIS_PORT" \
+		--proto memcached
+	assert_failure 1
+	assert_output "veer: $CACHEBED_ADDR:$CACHEBED_REDIS_PORT does not answer 'version' as memcached does (is it Redis? then --proto redis)"
+	[ -z "$(rcli_out config get notify-keyspace-events | sed -n 2p)" ] ||
+		fail "notify-keyspace-events was changed"
+	before=$(mc_stat cmd_get)
+	run cachebed_out "$VEER" cache manage --server "$CACHEBED_ADDR:$CACHEBED_MC_PORT"
+	assert_failure 1
+	assert_output "veer: $CACHEBED_ADDR:$CACHEBED_MC_PORT does not answer PING as Redis does (is it memcached? then --proto memcached)"
+	[ "$(mc_stat cmd_get)" -eq "$before" ] || fail "the manager read from memcached"
+}

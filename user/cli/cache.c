@@ -147,6 +147,7 @@ static int key_command(const struct cmd *c, int argc, char **argv, int nargs, bo
 						 {"ttl", required_argument, NULL, 't'},
 						 {"flags", required_argument, NULL, 'f'},
 						 {0}};
+	bool flags = false;
 	int o;
 
 	*ko = (struct key_opts){.proto = VEER_CACHE_REDIS, .ttl = CACHE_TTL_DEFAULT};
@@ -166,6 +167,11 @@ static int key_command(const struct cmd *c, int argc, char **argv, int nargs, bo
 			*rc = usage_error(c, "invalid flags '%s' (want 0..4294967295)", optarg);
 			return -1;
 		}
+		flags |= o == 'f';
+	}
+	if (flags && ko->proto != VEER_CACHE_MEMCACHED) {
+		*rc = usage_error(c, "--flags is memcached's client flags: only with --proto memcached");
+		return -1;
 	}
 	if (positional(c, argc, nargs, rc) || parse_key_arg(c, argv[optind], rc))
 		return -1;

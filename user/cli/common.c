@@ -47,9 +47,18 @@ int next_opt(const struct cmd *c, int argc, char **argv, const struct option *op
 		return -2;
 	}
 	if (o == '?' || o == ':') {
+		const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		char letter[3] = {'-', (char)optopt, '\0'};
+
+		/*
+		 * Inside a group of letters (-dash) getopt has not moved optind on yet, so the
+		 * argument before it is not the culprit: name the letter.
+		 */
+		if (strncmp(arg, "--", 2) && optopt > 0 && optopt < 128)
+			arg = letter;
 		*rc = usage_error(c, "%s '%s' for %s",
-				  o == ':' ? "missing argument to option" : "unknown option",
-				  argv[optind - 1], cmd_path);
+				  o == ':' ? "missing argument to option" : "unknown option", arg,
+				  cmd_path);
 		return -2;
 	}
 	return o;

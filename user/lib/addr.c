@@ -28,7 +28,8 @@ int veer_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* Digits only: no sign or space strtoull would skip, no leading zero to read as octal. */
+	if (!s || *s < '0' || *s > '9' || (s[0] == '0' && s[1]))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);

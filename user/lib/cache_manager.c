@@ -153,6 +153,25 @@ static redisContext *redis_connect(const struct veer_cache_manager_opts *o)
 	return r;
 }
 
+/*
+ * Whether the server speaks Redis: PING draws +PONG, or an error such as -NOAUTH, which only a
+ * Redis sends. Asked before anything that changes the server, so a --proto that does not match
+ * the server fails with nothing done (memcached answers PING with a bare ERROR).
+ */
+static int redis_probe(redisContext *r, const struct veer_cache_manager_opts *o)
+{
+	redisReply *rep = redisCommand(r, "PING");
+	bool redis = rep && (rep->type == REDIS_REPLY_STATUS || rep->type == REDIS_REPLY_ERROR) &&
+		     strcmp(rep->str, "ERROR");
+
+	freeReplyObject(rep);
+	if (redis)
+		return 0;
+	pr_warn("%s:%u does not answer PING as Redis does (is it memcached? then --proto "
+		"memcached)\n", o->host, o->port);
+	return -EPROTO;
+}
+
 /* Makes sure the server publishes keyspace events for every key type ("K" and "A"). */
 static int redis_notify_on(redisContext *r)
 {
@@ -409,6 +428,31 @@ bad:
 	return -EIO;
 }
 
+/*
+ * Whether the server speaks memcached's text protocol: `version` draws "VERSION ...". Redis
+ * answers it with an error and changes nothing, so a --proto that does not match fails here.
+ */
+static int mc_probe(struct manager *m)
+{
+	static const char req[] = "version\r\n";
+	size_t len;
+	bool mc;
+
+	if (send(m->mc, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
+		pr_warn("cannot write to memcached: %s\n", strerror(errno));
+		return -EIO;
+	}
+	if (mc_line(m, &len))
+		return -EIO;
+	mc = len > 8 && !memcmp(m->mc_buf, "VERSION ", 8);
+	mc_consume(m, len);
+	if (mc)
+		return 0;
+	pr_warn("%s:%u does not answer 'version' as memcached does (is it Redis? then --proto "
+		"redis)\n", m->o->host, m->o->port);
+	return -EPROTO;
+}
+
 /* ---- connections ---- */
 
 static int manager_connect(struct manager *m)
@@ -416,11 +460,16 @@ static int manager_connect(struct manager *m)
 	const struct veer_cache_manager_opts *o = m->o;
 	redisReply *rep;
 
-	if (o->proto == VEER_CACHE_MEMCACHED)
-		return mc_connect(m);
+	if (o->proto == VEER_CACHE_MEMCACHED) {
+		int err = mc_connect(m);
+
+		return err ? err : mc_probe(m);
+	}
 	m->redis = redis_connect(o);
 	if (!m->redis)
 		return -ECONNREFUSED;
+	if (redis_probe(m->redis, o))
+		return -EPROTO;
 	if (!o->notify)
 		return 0;
 	if (redis_notify_on(m->redis))
