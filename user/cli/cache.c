@@ -32,29 +32,6 @@ static int parse_key_arg(const struct cmd *c, const char *s, int *rc)
 	return 0;
 }
 
-/*
- * A key for the text tables: bytes that are not printable ASCII, and the backslash, as \xNN
- * and \\, so that a CR or LF in a key cannot break a row. JSON output keeps the exact bytes.
- */
-static const char *key_text(const struct veer_cache_key *k, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < k->len && n + 5 <= size; i++) {
-		unsigned char b = k->bytes[i];
-
-		if (b == '\\')
-			n += snprintf(buf + n, size - n, "\\\\");
-		else if (b < ' ' || b >= 0x7f)
-			n += snprintf(buf + n, size - n, "\\x%02x", b);
-		else
-			buf[n++] = b;
-	}
-	buf[n] = 0;
-	return buf;
-}
-
-#define KEY_TEXT_MAX (4 * VEER_CACHE_KEY_MAX + 1)
 
 static int open_cache(struct veer_cache **cache, bool write)
 {
@@ -234,7 +211,10 @@ int cmd_cache_get(const struct cmd *c, int argc, char **argv)
 	rc = veer_cache_get(cache, ko.proto, key, strlen(key), &value, &vlen, &it);
 	veer_cache_close(cache);
 	if (rc) {
-		fprintf(stderr, "veer: cannot get key '%s': %s\n", key,
+		char text[VEER_CACHE_KEY_TEXT_MAX];
+
+		fprintf(stderr, "veer: cannot get key '%s': %s\n",
+			veer_cache_key_text(key, strlen(key), text, sizeof(text)),
 			rc == -ENOENT ? "not cached" : strerror(-rc));
 		return EXIT_FAILED;
 	}
@@ -265,15 +245,19 @@ int cmd_cache_del(const struct cmd *c, int argc, char **argv)
 		return EXIT_FAILED;
 	rc = veer_cache_del(cache, ko.proto, key, strlen(key));
 	veer_cache_close(cache);
-	if (rc)
-		fprintf(stderr, "veer: cannot delete key '%s': %s\n", key,
+	if (rc) {
+		char text[VEER_CACHE_KEY_TEXT_MAX];
+
+		fprintf(stderr, "veer: cannot delete key '%s': %s\n",
+			veer_cache_key_text(key, strlen(key), text, sizeof(text)),
 			rc == -ENOENT ? "not cached" : strerror(-rc));
+	}
 	return exit_code(rc);
 }
 
 int cmd_cache_list(const struct cmd *c, int argc, char **argv)
 {
-	char text[KEY_TEXT_MAX];
+	char text[VEER_CACHE_KEY_TEXT_MAX];
 	struct veer_cache_item *items;
 	struct veer_cache *cache;
 	size_t n;
@@ -299,7 +283,7 @@ int cmd_cache_list(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		printf("%-10s %-32s %8u %9llds %10llu %s\n",
 		       veer_cache_proto_name(items[i].key.proto),
-		       key_text(&items[i].key, text, sizeof(text)), items[i].value_len,
+		       veer_cache_key_text(items[i].key.bytes, items[i].key.len, text, sizeof(text)), items[i].value_len,
 		       items[i].ttl_ms > 0 ? (long long)(items[i].ttl_ms + 999) / 1000 : 0,
 		       (unsigned long long)items[i].hits, items[i].current ? "current" : "stale");
 	free(items);
@@ -348,7 +332,7 @@ int cmd_cache_stats(const struct cmd *c, int argc, char **argv)
 int cmd_cache_hot(const struct cmd *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"top", required_argument, NULL, 't'}, {0}};
-	char text[KEY_TEXT_MAX];
+	char text[VEER_CACHE_KEY_TEXT_MAX];
 	struct veer_cache_hot_key *hot;
 	struct veer_cache *cache;
 	__u32 top = 20;
@@ -393,7 +377,7 @@ int cmd_cache_hot(const struct cmd *c, int argc, char **argv)
 	printf("%-10s %-32s %10s %s\n", "PROTO", "KEY", "MISSES", "WRITES");
 	for (size_t i = 0; i < n; i++)
 		printf("%-10s %-32s %10llu %llu\n", veer_cache_proto_name(hot[i].key.proto),
-		       key_text(&hot[i].key, text, sizeof(text)), (unsigned long long)hot[i].misses,
+		       veer_cache_key_text(hot[i].key.bytes, hot[i].key.len, text, sizeof(text)), (unsigned long long)hot[i].misses,
 		       (unsigned long long)hot[i].writes);
 	free(hot);
 	return EXIT_OK;

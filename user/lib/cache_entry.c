@@ -13,6 +13,23 @@
 #include <veer/cache_hash.h>
 #include "cache_internal.h"
 
+const char *veer_cache_key_text(const void *key, size_t len, char *buf, size_t size)
+{
+	const unsigned char *k = key;
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 5 <= size; i++) {
+		if (k[i] == '\\')
+			n += snprintf(buf + n, size - n, "\\\\");
+		else if (k[i] < ' ' || k[i] >= 0x7f)
+			n += snprintf(buf + n, size - n, "\\x%02x", k[i]);
+		else
+			buf[n++] = k[i];
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 /* "\r\nEND\r\n" after a memcached value, "\r\n" after a Redis bulk string. */
 #define MC_TRAILER    "\r\nEND\r\n"
 #define REDIS_TRAILER "\r\n"
@@ -210,6 +227,7 @@ int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size
 	struct veer_cache_entry *e;
 	struct veer_cache_hkey hk;
 	struct veer_cache_key k;
+	char text[VEER_CACHE_KEY_TEXT_MAX];
 	int n, err;
 
 	if (veer_cache_key_make(&k, proto, key, klen)) {
@@ -218,14 +236,15 @@ int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size
 		return -EINVAL;
 	}
 	if (proto == VEER_CACHE_MEMCACHED && !key_printable(key, klen)) {
-		pr_warn("cannot cache key '%.*s': memcached keys have no spaces or control "
+		pr_warn("cannot cache key '%s': memcached keys have no spaces or control "
 			"characters\n",
-			(int)klen, (const char *)key);
+			veer_cache_key_text(key, klen, text, sizeof(text)));
 		return -EINVAL;
 	}
 	if (vlen > VEER_CACHE_VALUE_MAX) {
-		pr_warn("cannot cache key '%.*s': its value of %zu bytes is over the maximum of %d\n",
-			(int)klen, (const char *)key, vlen, VEER_CACHE_VALUE_MAX);
+		pr_warn("cannot cache key '%s': its value of %zu bytes is over the maximum of %d\n",
+			veer_cache_key_text(key, klen, text, sizeof(text)), vlen,
+			VEER_CACHE_VALUE_MAX);
 		return -E2BIG;
 	}
 	e = calloc(1, sizeof(*e));
@@ -233,8 +252,8 @@ int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size
 		return -ENOMEM;
 	n = reply_format(proto, key, klen, value, vlen, mc_flags, e->reply);
 	if (n < 0) {
-		pr_warn("cannot cache key '%.*s': its reply does not fit in %d bytes\n", (int)klen,
-			(const char *)key, VEER_CACHE_REPLY_MAX);
+		pr_warn("cannot cache key '%s': its reply does not fit in %d bytes\n",
+			veer_cache_key_text(key, klen, text, sizeof(text)), VEER_CACHE_REPLY_MAX);
 		err = n;
 		goto out;
 	}
@@ -255,8 +274,8 @@ int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size
 	if (err == -E2BIG && !evict(c))
 		err = bpf_map__update_elem(m, &hk, sizeof(hk), e, sizeof(*e), 0);
 	if (err)
-		pr_warn("cannot cache key '%.*s': %s\n", (int)klen, (const char *)key,
-			strerror(-err));
+		pr_warn("cannot cache key '%s': %s\n",
+			veer_cache_key_text(key, klen, text, sizeof(text)), strerror(-err));
 out:
 	free(e);
 	return err;

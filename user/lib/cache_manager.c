@@ -682,7 +682,10 @@ static int fill(struct manager *m, const struct veer_cache_key *k)
 	sent = now_ns();
 	found = server_read(m, k, &value, &vlen, &flags, &ttl_ms);
 	if (found < 0) {
-		pr_warn("cannot read key '%.*s' from the server\n", k->len, (const char *)k->bytes);
+		char text[VEER_CACHE_KEY_TEXT_MAX];
+
+		pr_warn("cannot read key '%s' from the server\n",
+			veer_cache_key_text(k->bytes, k->len, text, sizeof(text)));
 		return found;
 	}
 	if (found && ttl_ms >= 0 && ttl_ms < max_ms)

@@ -152,6 +152,14 @@ struct veer_cache_port_info {
 /* The cached ports, sorted; out has room for VEER_CACHE_PORTS. */
 int veer_cache_ports(struct veer_cache *c, struct veer_cache_port_info *out, size_t *n);
 
+/*
+ * A key as text for tables and messages: bytes that are not printable ASCII, and the
+ * backslash, as \xNN and \\, so that a CR or LF in a key cannot break a row or a line. buf
+ * needs VEER_CACHE_KEY_TEXT_MAX bytes for any key.
+ */
+#define VEER_CACHE_KEY_TEXT_MAX (4 * VEER_CACHE_KEY_MAX + 1)
+const char *veer_cache_key_text(const void *key, size_t len, char *buf, size_t size);
+
 struct veer_cache_item {
 	struct veer_cache_key key;
 	__u32 value_len;
