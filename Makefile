@@ -14,7 +14,7 @@ CFLAGS   ?= -O2 -g
 # Always applied, even when CFLAGS is given on the command line.
 override CFLAGS += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -Iuser/lib -I$(BUILD)
-LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lmemcached -lelf -lz
+LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lelf -lz
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
