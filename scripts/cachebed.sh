@@ -58,11 +58,10 @@ cachebed_up() {
 	cg=$(cachebed_cg)
 	[ -d "$CACHEBED_CGROOT" ] || { cachebed_fail "no cgroup v2 at $CACHEBED_CGROOT"; return 1; }
 	[ -e "/run/netns/$ns" ] && { cachebed_fail "namespace $ns exists (stale run?)"; return 1; }
-	# A pin directory of its own unless the caller chose one: testbeds never share counters or
-	# entries with each other or with a host's real veer.
-	if [ -z "${VEER_PIN_DIR:-}" ]; then
-		export VEER_PIN_DIR=/sys/fs/bpf/veer-$CACHEBED CACHEBED_OWN_PINS=/sys/fs/bpf/veer-$CACHEBED
-	fi
+	# A pin directory of its own: testbeds never share counters or entries with each other or
+	# with a host's real veer (whatever VEER_PIN_DIR the caller's environment holds).
+	export VEER_PIN_DIR=/sys/fs/bpf/veer-$CACHEBED CACHEBED_OWN_PINS=/sys/fs/bpf/veer-$CACHEBED
+	rm -rf "$VEER_PIN_DIR" # left by a killed run of the same name
 	ip netns add "$ns" && ip -n "$ns" link set lo up &&
 		ip -n "$ns" addr add "$CACHEBED_ADDR/32" dev lo &&
 		ip -n "$ns" addr add "$CACHEBED_ADDR6/128" dev lo nodad && mkdir -p "$cg" ||

@@ -10,7 +10,7 @@ OTHER=198.18.100.21:80/tcp
 
 setup_file() {
 	[ -x "$VEER" ] || { echo "$VEER is missing: make build/veer" >&2; return 1; }
-	topo_mount_bpffs
+	e2e_pins_up "cli$$" || return 1
 	e2e_vip_del "$OTHER"
 	e2e_vip_new "$VIP" 198.18.11.2 198.18.12.2=50
 	export CLI_NS="veercli$$"
@@ -21,6 +21,7 @@ teardown_file() {
 	e2e_vip_del "$VIP"
 	e2e_vip_del "$OTHER"
 	ip netns del "$CLI_NS" 2>/dev/null || true
+	e2e_pins_down
 }
 
 state() {

@@ -3,9 +3,10 @@
 #
 # Every suite builds its own topology once (setup_file), under a namespace prefix unique to
 # the suite and the run, adds only its own VIPs and deletes them again in teardown_file, which
-# BATS runs even when tests fail. veer's pinned state under /sys/fs/bpf/veer is shared with
-# whoever else uses veer on this host: a suite never assumes more about it than "our VIPs are
-# ours".
+# BATS runs even when tests fail. Every suite also has a pin directory of its own
+# (/sys/fs/bpf/veer-e2e-NAME, e2e_pins_up/e2e_pins_down): suites never share VIPs, counters or
+# cache entries with each other or with a host's real veer in /sys/fs/bpf/veer, so `make test`
+# can run while veer serves traffic, and pins an older veer left behind cannot get in the way.
 
 bats_require_minimum_version 1.5.0
 
@@ -42,22 +43,37 @@ fi
 # shellcheck source=../../scripts/topology.sh
 source "$E2E_ROOT/scripts/topology.sh"
 
+# e2e_pins_up NAME: the suite's own pin directory, for every veer it runs (exported).
+e2e_pins_up() {
+	export VEER_PIN_DIR=/sys/fs/bpf/veer-e2e-$1
+	topo_mount_bpffs || return 1
+	rm -rf "$VEER_PIN_DIR" # left by a killed run of the same name
+}
+
+# e2e_pins_down: removes the suite's pin directory; its maps go once nothing holds them.
+e2e_pins_down() {
+	[[ ${VEER_PIN_DIR:-} == /sys/fs/bpf/veer-e2e-* ]] && rm -rf "$VEER_PIN_DIR"
+	return 0
+}
+
 # e2e_topo_up SUITE [ATTACH_ARGS...]: topology "SUITE<pid>" with servers and veer attached
 # everywhere, with ATTACH_ARGS (e.g. --hook xdp) or at the hook veer chooses.
 e2e_topo_up() {
 	[ -x "$VEER" ] || { echo "$VEER is missing: make build/veer" >&2; return 1; }
 	export TOPO="$1$$"
 	shift
-	topo_up && topo_servers && topo_attach "$@"
+	e2e_pins_up "$TOPO" && topo_up && topo_servers && topo_attach "$@"
 }
 
-# e2e_topo_down VIP...: deletes the suite's VIPs (if present), detaches, removes the topology.
+# e2e_topo_down VIP...: deletes the suite's VIPs (if present), detaches, removes the topology
+# and the suite's pin directory.
 e2e_topo_down() {
 	local vip
 	for vip in "$@"; do
 		e2e_vip_del "$vip"
 	done
 	topo_down
+	e2e_pins_down
 }
 
 # e2e_vip_del VIP: deletes VIP if it exists; quiet.
