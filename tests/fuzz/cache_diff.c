@@ -42,11 +42,11 @@
 #include <unistd.h>
 #include "veer.h"
 
-#define NKEYS	     8
-#define MAX_CHUNKS   256
-#define SETTLE_MS    1	 /* a settled chunk: replies read until none came for this long */
-#define SETTLE_MAX   30	 /* ... or this long in all */
-#define IDLE_MS	     150 /* no byte from either server for this long: the stream is over */
+#define NKEYS	   8
+#define MAX_CHUNKS 256
+#define SETTLE_MS  1   /* a settled chunk: replies read until none came for this long */
+#define SETTLE_MAX 30  /* ... or this long in all */
+#define IDLE_MS	   150 /* no byte from either server for this long: the stream is over */
 
 struct buf {
 	unsigned char *p;
@@ -55,20 +55,20 @@ struct buf {
 
 struct chunk {
 	struct buf b;
-	bool settle; /* read replies until both servers are quiet before the next send() */
+	bool settle;   /* read replies until both servers are quiet before the next send() */
 	unsigned fill; /* then fill these keys from server A, as the manager would */
 };
 
 struct stream {
 	char name[96];
-	unsigned cached;	/* keys made cached and current before the stream */
-	unsigned present;	/* keys the servers hold before the stream */
+	unsigned cached;  /* keys made cached and current before the stream */
+	unsigned present; /* keys the servers hold before the stream */
 	int idle_ms;
 	size_t n;
 	struct chunk c[MAX_CHUNKS];
 };
 
-static int proto;		/* VEER_CACHE_REDIS or VEER_CACHE_MEMCACHED */
+static int proto; /* VEER_CACHE_REDIS or VEER_CACHE_MEMCACHED */
 static struct sockaddr_in addr_a, addr_b;
 static struct veer_cache *cache;
 static int ctl_a = -1, ctl_b = -1; /* seeding connections */
@@ -243,7 +243,8 @@ static void seed_one(int fd, const struct stream *s, uint64_t vseed)
 		key_value(vseed, i, &v);
 		key_name(i, k);
 		if (proto == VEER_CACHE_REDIS) {
-			buf_printf(&req, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(k), k, v.len);
+			buf_printf(&req, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(k), k,
+				   v.len);
 			buf_add(&req, v.p, v.len);
 			buf_printf(&req, "\r\n");
 			buf_printf(&want, "+OK\r\n");
@@ -262,7 +263,8 @@ static void seed_one(int fd, const struct stream *s, uint64_t vseed)
 		ssize_t r = recv(fd, tmp, sizeof(tmp), 0);
 
 		if (r <= 0)
-			die("seeding: the server closed or failed: %s\n", r ? strerror(errno) : "EOF");
+			die("seeding: the server closed or failed: %s\n",
+			    r ? strerror(errno) : "EOF");
 		buf_add(&got, tmp, r);
 	}
 	if (got.len != want.len || memcmp(got.p, want.p, want.len))
@@ -513,7 +515,8 @@ static void run_stream(const struct stream *s, uint64_t vseed, struct result *re
 
 		if (pump(&a, &b, 10))
 			idle_since = now_ms();
-		else if (now_ms() - idle_since >= (one_done && s->idle_ms < 1000 ? 1000 : s->idle_ms)) {
+		else if (now_ms() - idle_since >=
+			 (one_done && s->idle_ms < 1000 ? 1000 : s->idle_ms)) {
 			res->timed_out = true;
 			break;
 		}
@@ -648,10 +651,10 @@ static const char *pick(const char *const *v, unsigned n)
 	return v[rn(n)];
 }
 
-#define PICK(...)                                                                             \
-	({                                                                                     \
-		static const char *const _v[] = {__VA_ARGS__};                               \
-		pick(_v, sizeof(_v) / sizeof(_v[0]));                                           \
+#define PICK(...)                                                                                  \
+	({                                                                                         \
+		static const char *const _v[] = {__VA_ARGS__};                                     \
+		pick(_v, sizeof(_v) / sizeof(_v[0]));                                              \
 	})
 
 /* The share of GETs in a stream's commands: high in the streams meant to produce hits. */
@@ -672,7 +675,8 @@ static void redis_cmd(struct cmd *c, const struct stream *s)
 		arg(c, PICK("v1", "17", "", "new value"));
 		if (chance(20))
 			arg(c, PICK("EX", "PX", "NX", "XX", "GET"));
-		if (c->n == 4 && (!strcmp((char *)c->a[3].p, "EX") || !strcmp((char *)c->a[3].p, "PX")))
+		if (c->n == 4 &&
+		    (!strcmp((char *)c->a[3].p, "EX") || !strcmp((char *)c->a[3].p, "PX")))
 			arg(c, "100000");
 	} else if (r < 42) {
 		arg(c, PICK("DEL", "UNLINK", "GETDEL", "EXISTS", "STRLEN", "TYPE", "PERSIST"));
@@ -712,13 +716,15 @@ static void redis_cmd(struct cmd *c, const struct stream *s)
 			arg(c, "msg");
 		} else {
 			/*
-			 * Always named: without arguments the server unsubscribes in the order of its
-			 * dict, which two servers need not share.
+			 * Always named: without arguments the server unsubscribes in the order of
+			 * its dict, which two servers need not share.
 			 */
 			unsigned n = 1 + rn(2), j;
 
 			for (j = 0; j < n; j++)
-				arg(c, "%s", c->a[0].p[0] == 'P' ? PICK("a*", "k*", "b?") : PICK("a", "b", "k0"));
+				arg(c, "%s",
+				    c->a[0].p[0] == 'P' ? PICK("a*", "k*", "b?")
+							: PICK("a", "b", "k0"));
 		}
 	} else if (r < 71) {
 		arg(c, "CLIENT");
@@ -884,7 +890,8 @@ static void damage(struct buf *b)
 		return;
 	case 3: /* a byte replaced */
 		if (b->len)
-			b->p[rn(b->len)] = chance(50) ? (unsigned char)rn(256) : "\r\n*$0-+ \t"[rn(9)];
+			b->p[rn(b->len)] =
+				chance(50) ? (unsigned char)rn(256) : "\r\n*$0-+ \t"[rn(9)];
 		return;
 	default: /* a byte inserted */
 		ch = chance(50) ? (unsigned char)rn(256) : "\r\n*$0-+ \t\v\f:"[rn(12)];
@@ -922,9 +929,11 @@ static void mc_cmd(struct buf *out, const struct stream *s, bool mutate)
 		buf_printf(out, "%s%s%s %s %s", cmd, sp, k.p,
 			   mutate && chance(20) ? PICK("abc", "-1", "01", "+5", "4294967296", "")
 						: PICK("0", "3", "65535"),
-			   mutate && chance(10) ? PICK("x", "-1", "+0") : PICK("0", "0", "100", "-1"));
+			   mutate && chance(10) ? PICK("x", "-1", "+0")
+						: PICK("0", "0", "100", "-1"));
 		if (mutate && chance(25))
-			buf_printf(out, " %s", PICK("-1", "05", "+3", "abc", "4294967297", "99999999"));
+			buf_printf(out, " %s",
+				   PICK("-1", "05", "+3", "abc", "4294967297", "99999999"));
 		else
 			buf_printf(out, " %u", len);
 		if (!strcmp(cmd, "cas"))
@@ -955,7 +964,8 @@ static void mc_cmd(struct buf *out, const struct stream *s, bool mutate)
 		buf_printf(out, "%s%s %s", PICK("gat", "gats"), sp, PICK("0", "100"));
 		buf_printf(out, " %s", k.p);
 	} else if (r < 82) {
-		buf_printf(out, "flush_all%s", chance(30) ? PICK(" 0", " noreply", " 0 noreply") : "");
+		buf_printf(out, "flush_all%s",
+			   chance(30) ? PICK(" 0", " noreply", " 0 noreply") : "");
 	} else if (r < 86) {
 		buf_printf(out, "%s", PICK("version", "verbosity 0", "verbosity 1 noreply"));
 	} else if (r < 88) {
@@ -1091,12 +1101,24 @@ static int unescape(const char *s, struct buf *out)
 		if (c == '\\') {
 			c = *s++;
 			switch (c) {
-			case 'r': c = '\r'; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'v': c = '\v'; break;
-			case 'f': c = '\f'; break;
-			case '0': c = 0; break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'v':
+				c = '\v';
+				break;
+			case 'f':
+				c = '\f';
+				break;
+			case '0':
+				c = 0;
+				break;
 			case 'x': {
 				char hex[3] = {s[0], s[0] ? s[1] : 0, 0};
 
@@ -1104,7 +1126,8 @@ static int unescape(const char *s, struct buf *out)
 				s += 2;
 				break;
 			}
-			default: break;
+			default:
+				break;
 			}
 		}
 		buf_add(out, &c, 1);
@@ -1249,14 +1272,18 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"proto", required_argument, NULL, 'p'},  {"cached", required_argument, NULL, 'a'},
-		{"direct", required_argument, NULL, 'b'}, {"streams", required_argument, NULL, 'n'},
-		{"seed", required_argument, NULL, 's'},	  {"start", required_argument, NULL, 'i'},
-		{"fixed", required_argument, NULL, 'f'},  {"no-minimize", no_argument, NULL, 'M'},
-		{"max-diffs", required_argument, NULL, 'd'}, {"verbose", no_argument, NULL, 'v'},
-		{"cgroup", required_argument, NULL, 'g'},
-		{0}};
+	static const struct option opts[] = {{"proto", required_argument, NULL, 'p'},
+					     {"cached", required_argument, NULL, 'a'},
+					     {"direct", required_argument, NULL, 'b'},
+					     {"streams", required_argument, NULL, 'n'},
+					     {"seed", required_argument, NULL, 's'},
+					     {"start", required_argument, NULL, 'i'},
+					     {"fixed", required_argument, NULL, 'f'},
+					     {"no-minimize", no_argument, NULL, 'M'},
+					     {"max-diffs", required_argument, NULL, 'd'},
+					     {"verbose", no_argument, NULL, 'v'},
+					     {"cgroup", required_argument, NULL, 'g'},
+					     {0}};
 	unsigned long long seed = 1, start = 0, nstreams = 500, idx;
 	unsigned long diffs = 0, gen_diffs = 0, timeouts = 0, fixed_n = 0, max_diffs = 5;
 	const char *fixed = NULL, *pin = getenv("VEER_PIN_DIR"), *cgroup = NULL;
@@ -1365,7 +1392,8 @@ int main(int argc, char **argv)
 		if (r.differ) {
 			diffs++;
 			gen_diffs++;
-			printf("DIFFERENCE in stream %llu (--seed 0x%llx --start %llu --streams 1)\n",
+			printf("DIFFERENCE in stream %llu (--seed 0x%llx --start %llu --streams "
+			       "1)\n",
 			       idx, seed, idx);
 			print_result(stdout, &r);
 			if (do_min) {

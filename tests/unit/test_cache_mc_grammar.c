@@ -39,7 +39,7 @@ static bool mc_blind(struct cache_conn *cc, const void *req, size_t len, __u8 st
 	ASSERT_TRUE(st.blind, "connection blind");
 	ASSERT_EQ(st.off, stat, "what switched the connection off");
 	return ASSERT_FALSE(cache_current(M, "k"), "k current after a request memcached may "
-						    "read otherwise");
+						   "read otherwise");
 }
 
 /* ---- lines and tokens ---- */

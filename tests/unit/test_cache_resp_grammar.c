@@ -298,8 +298,9 @@ VEER_TEST(cache_resp_inline_max)
  */
 VEER_TEST(cache_resp_protocol_error_reply)
 {
-	static const char mget[] = "*11\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
-				   "$1\r\ne\r\n$1\r\nf\r\n$1\r\ng\r\n$1\r\nh\r\n$1\r\ni\r\n$1\r\nj\r\n";
+	static const char mget[] =
+		"*11\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
+		"$1\r\ne\r\n$1\r\nf\r\n$1\r\ng\r\n$1\r\nh\r\n$1\r\ni\r\n$1\r\nj\r\n";
 	static const char err[] = "-ERR Protocol error: unauthenticated multibulk length\r\n";
 	struct cache_conn cc;
 
@@ -375,11 +376,10 @@ out:
 VEER_TEST(cache_resp_reply_count_lost)
 {
 	static const char *const cmds[] = {
-		"SUBSCRIBE c\r\n",   "PSUBSCRIBE c*\r\n", "SSUBSCRIBE c\r\n",
-		"UNSUBSCRIBE\r\n",   "punsubscribe\r\n",  "SUNSUBSCRIBE c\r\n",
-		"MONITOR\r\n",	     "RESET\r\n",	  "SYNC\r\n",
-		"PSYNC ? -1\r\n",    "REPLCONF ACK 0\r\n",
-		"*1\r\n$7\r\nMONITOR\r\n",
+		"SUBSCRIBE c\r\n", "PSUBSCRIBE c*\r\n",	 "SSUBSCRIBE c\r\n",
+		"UNSUBSCRIBE\r\n", "punsubscribe\r\n",	 "SUNSUBSCRIBE c\r\n",
+		"MONITOR\r\n",	   "RESET\r\n",		 "SYNC\r\n",
+		"PSYNC ? -1\r\n",  "REPLCONF ACK 0\r\n", "*1\r\n$7\r\nMONITOR\r\n",
 	};
 	struct cache_conn cc;
 	char what[64];
@@ -455,10 +455,16 @@ out:
 VEER_TEST(cache_resp_blocking)
 {
 	static const char *const cmds[] = {
-		"BLPOP q 1\r\n",      "BRPOP q 1\r\n",		  "BLMOVE q r LEFT RIGHT 1\r\n",
-		"BZPOPMIN z 1\r\n",   "BZPOPMAX z 1\r\n",	  "BLMPOP 1 1 q LEFT\r\n",
-		"XREAD BLOCK 1 STREAMS s $\r\n", "XREADGROUP GROUP g c BLOCK 1 STREAMS s >\r\n",
-		"WAIT 1 1\r\n",	      "WAITAOF 1 0 1\r\n",
+		"BLPOP q 1\r\n",
+		"BRPOP q 1\r\n",
+		"BLMOVE q r LEFT RIGHT 1\r\n",
+		"BZPOPMIN z 1\r\n",
+		"BZPOPMAX z 1\r\n",
+		"BLMPOP 1 1 q LEFT\r\n",
+		"XREAD BLOCK 1 STREAMS s $\r\n",
+		"XREADGROUP GROUP g c BLOCK 1 STREAMS s >\r\n",
+		"WAIT 1 1\r\n",
+		"WAITAOF 1 0 1\r\n",
 	};
 	struct cache_conn cc;
 	int served = 0;

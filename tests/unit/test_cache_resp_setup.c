@@ -27,7 +27,8 @@
 /* Redis 7.0.15's reply to HELLO 3: a RESP3 map. */
 #define HELLO3_REPLY                                                                               \
 	"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n"    \
-	":3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n" \
+	":3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$"               \
+	"6\r\nmaster\r\n"                                                                          \
 	"$7\r\nmodules\r\n*0\r\n"
 /* Redis 7.0 has no CLIENT SETINFO (7.2 answers +OK): an error, one reply all the same. */
 #define SETINFO_REPLY "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n"
@@ -116,7 +117,7 @@ out:
 
 /* node-redis 6.3.1 over TCP, after its handshake: refused by Redis 7.0, so nothing changes. */
 #define MAINT_ON                                                                                   \
-	"*5\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n"                      \
+	"*5\r\n$6\r\nCLIENT\r\n$19\r\nMAINT_NOTIFICATIONS\r\n$2\r\nON\r\n"                         \
 	"$20\r\nmoving-endpoint-type\r\n$11\r\ninternal-ip\r\n"
 #define MAINT_REFUSED "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n"
 
@@ -168,10 +169,12 @@ VEER_TEST(cache_resp_setup_commands_serve)
 		{"client id\r\n", ":7\r\n"},
 		{"CLIENT GETNAME\r\n", "$-1\r\n"},
 		{"CLIENT NO-EVICT on\r\n", OK},
-		{"CLIENT NO-TOUCH on\r\n", "-ERR unknown subcommand 'NO-TOUCH'. Try CLIENT HELP.\r\n"},
+		{"CLIENT NO-TOUCH on\r\n",
+		 "-ERR unknown subcommand 'NO-TOUCH'. Try CLIENT HELP.\r\n"},
 		{"CLIENT INFO\r\n", "=9\r\ntxt:id=7\n\r\n"},
 		{"CLIENT SETINFO LIB-NAME x\r\n", OK},
-		{"*1\r\n$6\r\nCLIENT\r\n", "-ERR wrong number of arguments for 'client' command\r\n"},
+		{"*1\r\n$6\r\nCLIENT\r\n",
+		 "-ERR wrong number of arguments for 'client' command\r\n"},
 		{"SELECT 0\r\n", OK},
 		{"HELLO\r\n", "%1\r\n$5\r\nproto\r\n:3\r\n"},
 	};
@@ -285,7 +288,8 @@ VEER_TEST(cache_resp_hello_bad_version)
 
 	if (!cache_begin() || !cache_put(R, "k0", "hello", 0) || !cache_conn_open(&cc, R))
 		return;
-	if (!exchange_passed(&cc, LIT("HELLO 4\r\n"), LIT("-NOPROTO unsupported protocol version\r\n")) ||
+	if (!exchange_passed(&cc, LIT("HELLO 4\r\n"),
+			     LIT("-NOPROTO unsupported protocol version\r\n")) ||
 	    !exchange_passed(&cc, LIT("HELLO 03\r\n"),
 			     LIT("-ERR Protocol version is not an integer or out of range\r\n")) ||
 	    !cache_wait_replies(&cc, 2))
@@ -362,13 +366,13 @@ out:
 VEER_TEST(cache_resp3_reply_types)
 {
 	static const char rep[] = "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n" /* map */
-				  "~3\r\n:0\r\n:1\r\n:2\r\n"		     /* set */
-				  ",3.141\r\n"				     /* double */
+				  "~3\r\n:0\r\n:1\r\n:2\r\n"		       /* set */
+				  ",3.141\r\n"				       /* double */
 				  "(1234567999999999999999999999999999999\r\n" /* big number */
-				  "#t\r\n"				     /* boolean */
-				  "_\r\n"				     /* null */
-				  "=29\r\ntxt:This is a verbatim\nstring\r\n" /* verbatim */
-				  "!21\r\nSYNTAX invalid syntax\r\n"	     /* blob error */
+				  "#t\r\n"				       /* boolean */
+				  "_\r\n"				       /* null */
+				  "=29\r\ntxt:This is a verbatim\nstring\r\n"  /* verbatim */
+				  "!21\r\nSYNTAX invalid syntax\r\n"	       /* blob error */
 				  "~2\r\n%1\r\n+a\r\n*2\r\n_\r\n,-inf\r\n%0\r\n" /* nested */;
 	static char req[9 * sizeof(PING)];
 	struct cache_conn cc;
@@ -377,7 +381,8 @@ VEER_TEST(cache_resp3_reply_types)
 		memcpy(req + i * (sizeof(PING) - 1), PING, sizeof(PING) - 1);
 	if (!cache_begin() || !cache_put(R, "k0", "hello", 0) || !cache_conn_open(&cc, R))
 		return;
-	if (!node_redis_connect(&cc) || !exchange_passed(&cc, req, 9 * (sizeof(PING) - 1), LIT(rep)))
+	if (!node_redis_connect(&cc) ||
+	    !exchange_passed(&cc, req, 9 * (sizeof(PING) - 1), LIT(rep)))
 		goto out;
 	cache_owed_eq(&cc, 12, 12, "nine RESP3 replies");
 	if (exchange_hit(&cc, LIT(GET_K0), LIT(HELLO)))
@@ -454,9 +459,8 @@ VEER_TEST(cache_resp3_push_attribute)
 		    exchange_passed(&cc, LIT(GET_K0), LIT(HELLO)) &&
 		    ASSERT_TRUE(cache_conn_state(&cc, &st), "the connection's entry")) {
 			ASSERT_TRUE(st.rp_lost, reps[i]);
-			CACHE_STATS_EQ(reps[i], {VEER_CACHE_PASS_OTHER, 2},
-				       {VEER_CACHE_REPLIES, 3}, {VEER_CACHE_OFF_PROTOCOL, 1},
-				       {VEER_CACHE_PASS_OFF, 1});
+			CACHE_STATS_EQ(reps[i], {VEER_CACHE_PASS_OTHER, 2}, {VEER_CACHE_REPLIES, 3},
+				       {VEER_CACHE_OFF_PROTOCOL, 1}, {VEER_CACHE_PASS_OFF, 1});
 		}
 		cache_conn_close(&cc);
 	}
@@ -553,8 +557,7 @@ VEER_TEST(cache_resp_select_unknown)
 	if (exchange_hit(&cc, LIT(GET_K0), LIT(HELLO)))
 		/* Each message is passed as one of another database once read. */
 		CACHE_STATS_EQ("unknown database", {VEER_CACHE_PASS_OFF, 5},
-			       {VEER_CACHE_REPLIES, 9},
-			       {VEER_CACHE_HIT, 2});
+			       {VEER_CACHE_REPLIES, 9}, {VEER_CACHE_HIT, 2});
 out:
 	cache_conn_close(&cc);
 }
