@@ -7,8 +7,7 @@
 # server's own GET counter stays still; a new key missed through that client gets promoted by
 # the manager and is then served.
 
-load helpers
-source "$E2E_ROOT/scripts/cachebed.sh"
+load cache_helpers
 
 NODE_DIR=$E2E_DIR/node
 N=200
@@ -67,21 +66,19 @@ server_set() {
 	fi
 }
 
-vstat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-
 # served LIB: a cached key, N GETs through the client: right values, no GET at the server.
 served() {
 	local lib=$1 proto key=$CACHEBED:$1:hit before hits
 	proto=$(proto_of "$lib")
 	server_set "$proto" "$key" "v-$lib"
 	"$VEER" cache put "$key" "v-$lib" --proto "$proto" --ttl 120
-	before=$(server_gets "$proto") hits=$(vstat hit)
+	before=$(server_gets "$proto") hits=$(cache_stat hit)
 	run client "$lib" "$key" "$N" "v-$lib"
 	assert_output ok
-	echo "server GETs $before -> $(server_gets "$proto"), hits $hits -> $(vstat hit)" >&3
+	echo "server GETs $before -> $(server_gets "$proto"), hits $hits -> $(cache_stat hit)" >&3
 	[ "$(server_gets "$proto")" -eq "$before" ] ||
 		fail "the server saw $(($(server_gets "$proto") - before)) of $N GETs"
-	[ "$(vstat hit)" -ge $((hits + N)) ] || fail "$((hits + N - $(vstat hit))) GETs not hits"
+	[ "$(cache_stat hit)" -ge $((hits + N)) ] || fail "$((hits + N - $(cache_stat hit))) GETs not hits"
 }
 
 # promoted LIB: a new key, missed through the client, gets promoted by the manager and is

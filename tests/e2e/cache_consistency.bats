@@ -8,8 +8,7 @@
 #     continuously are kept out of the cache, keys written now and then are served, stale
 #     reads are under 1% of hits; the stale reads' age is printed.
 
-load helpers
-source "$E2E_ROOT/scripts/cachebed.sh"
+load cache_helpers
 
 CONS="python3 $E2E_DIR/kv_consistency.py"
 SECONDS_RUN=10
@@ -22,8 +21,6 @@ setup_file() {
 teardown_file() {
 	cachebed_down
 }
-
-stat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # The hits of the current entries of keys starting with $1.
 entry_hits() {
@@ -48,7 +45,7 @@ manager_stop() {
 run_check() {
 	local side=$1 prefix=$2 shm=$BATS_TEST_TMPDIR/shm writer
 	manager_start "${@:3}"
-	HITS=$(stat hit)
+	HITS=$(cache_stat hit)
 	if [ "$side" = in ]; then
 		cachebed_in $CONS writer "$CACHEBED_ADDR" "$CACHEBED_REDIS_PORT" "$shm" \
 			$((SECONDS_RUN + 1)) "$prefix" 3 8 >"$BATS_TEST_TMPDIR/writer.log" 2>&1 &
@@ -63,7 +60,7 @@ run_check() {
 	wait "$writer"
 	MOSTLY_HITS=$(entry_hits "$prefix:m")
 	manager_stop
-	HITS=$(( $(stat hit) - HITS ))
+	HITS=$(( $(cache_stat hit) - HITS ))
 	echo "writer $side: $output hits=$HITS $(cat "$BATS_TEST_TMPDIR/writer.log")" >&3
 	grep -q "^writes=" "$BATS_TEST_TMPDIR/writer.log" ||
 		fail "the writer failed: $(cat "$BATS_TEST_TMPDIR/writer.log")"
@@ -80,13 +77,13 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$output"; }
 }
 
 @test "writer outside the cgroup, 4 readers, 10 s: write-heavy keys kept out, stale reads < 1% of hits" {
-	heavy=$(stat write_heavy)
+	heavy=$(cache_stat write_heavy)
 	run_check out "$CACHEBED:out"
 	stale=$(field stale)
 	[ "$HITS" -gt 0 ] || fail "nothing was served"
 	[ "$MOSTLY_HITS" -gt 0 ] || fail "read-mostly keys were not served"
 	(( stale * 100 < HITS )) || fail "$stale stale reads in $HITS hits"
-	[ "$(stat write_heavy)" -gt "$heavy" ] || fail "no promotion was refused as write-heavy"
+	[ "$(cache_stat write_heavy)" -gt "$heavy" ] || fail "no promotion was refused as write-heavy"
 }
 
 @test "the window itself: write-heavy keys served anyway (rule off), stale reads last until the notification" {

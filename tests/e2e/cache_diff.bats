@@ -8,8 +8,7 @@
 # VEER_CACHE_DIFF_STREAMS (default 500) and VEER_CACHE_DIFF_SEED (default fixed; "random"
 # draws one, printed) change the generated run; `make fuzz` runs it long.
 
-load helpers
-source "$E2E_ROOT/scripts/cachebed.sh"
+load cache_helpers
 
 DIFF=$E2E_ROOT/build/veer-cache-diff
 STREAMS_FILE=$E2E_ROOT/tests/fuzz/cache_diff.streams

@@ -5,8 +5,7 @@
 # at once both promote, and the small things of the CLI: -j after the command, keys with control
 # bytes in the tables, and bad input refused before the server is contacted.
 
-load helpers
-source "$E2E_ROOT/scripts/cachebed.sh"
+load cache_helpers
 
 KV="python3 $E2E_DIR/kv_client.py"
 
@@ -18,16 +17,6 @@ setup_file() {
 teardown_file() {
 	cachebed_down
 }
-
-rcli_in() { cachebed_in redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
-rcli_out() { cachebed_out redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
-
-calls() {
-	rcli_out info commandstats | tr -d '\r' |
-		sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
-}
-
-rinfo() { rcli_out info stats | tr -d '\r' | sed -n "s/^$1://p"; }
 
 # mc SIDE REQUEST...: one connection, one send() per request (CRLF added), replies printed.
 mc() {
@@ -53,11 +42,6 @@ for req in sys.argv[3:]:
         sys.stdout.buffer.write(buf[:n])
         buf = buf[n:]
 PY
-}
-
-mc_stat() {
-	cachebed_out bash -c "exec 3<>/dev/tcp/$CACHEBED_ADDR/$CACHEBED_MC_PORT &&
-		printf 'stats\r\nquit\r\n' >&3 && cat <&3" | tr -d '\r' | sed -n "s/^STAT $1 //p"
 }
 
 # cget KEY [--proto P]: the entry as JSON (empty when not cached).

@@ -4,8 +4,7 @@
 # server's own framing, misses and storage commands reach the server, writes invalidate,
 # "noreply" is followed, and the manager promotes hot keys.
 
-load helpers
-source "$E2E_ROOT/scripts/cachebed.sh"
+load cache_helpers
 
 setup_file() {
 	export CACHEBED="vcm$$"
@@ -47,14 +46,6 @@ for req in sys.argv[3:]:
 PY
 }
 
-# The server's own counter from "stats" (read to its END, outside the cgroup).
-mc_stat() {
-	cachebed_out bash -c "exec 3<>/dev/tcp/$CACHEBED_ADDR/$CACHEBED_MC_PORT &&
-		printf 'stats\r\nquit\r\n' >&3 && cat <&3" | tr -d '\r' | sed -n "s/^STAT $1 //p"
-}
-
-vstat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-
 @test "a cached get is answered in the kernel with memcached's framing" {
 	mc out "set $CACHEBED:k1 5 0 5\r\nhello"
 	"$VEER" cache put "$CACHEBED:k1" hello --proto memcached --flags 5 --ttl 60
@@ -89,11 +80,11 @@ vstat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(
 @test "noreply writes invalidate and owe no reply: the next cached get is served at once" {
 	"$VEER" cache put "$CACHEBED:k3" old --proto memcached --ttl 60
 	"$VEER" cache put "$CACHEBED:other" cached --proto memcached --ttl 60
-	hits=$(vstat hit)
+	hits=$(cache_stat hit)
 	run mc in "set $CACHEBED:k3 0 0 3 noreply\r\nnew" "get $CACHEBED:other" "get $CACHEBED:k3"
 	assert_output "$(printf 'VALUE %s 0 6\r\ncached\r\nEND\r\nVALUE %s 0 3\r\nnew\r\nEND\r' \
 		"$CACHEBED:other" "$CACHEBED:k3")"
-	[ "$(vstat hit)" -eq $((hits + 1)) ] || fail "the get after a noreply write was not served"
+	[ "$(cache_stat hit)" -eq $((hits + 1)) ] || fail "the get after a noreply write was not served"
 }
 
 @test "hot keys are promoted from memcached and then served in the kernel" {
@@ -114,11 +105,11 @@ vstat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(
 
 @test "unknown framing (stats) switches serving off for that connection only" {
 	"$VEER" cache put "$CACHEBED:k4" v --proto memcached --ttl 60
-	hits=$(vstat hit)
+	hits=$(cache_stat hit)
 	run mc in "stats" "get $CACHEBED:k4"
 	assert_success
-	[ "$(vstat hit)" -eq "$hits" ] || fail "served after stats"
+	[ "$(cache_stat hit)" -eq "$hits" ] || fail "served after stats"
 	run mc in "get $CACHEBED:k4" # memcached has no k4: only the cache can answer
 	assert_output "$(printf 'VALUE %s 0 1\r\nv\r\nEND\r' "$CACHEBED:k4")"
-	[ "$(vstat hit)" -eq $((hits + 1)) ] || fail "a fresh connection was not served"
+	[ "$(cache_stat hit)" -eq $((hits + 1)) ] || fail "a fresh connection was not served"
 }

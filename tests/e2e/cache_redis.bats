@@ -4,8 +4,7 @@
 # writes do, replies keep their order, writes invalidate (local ones in the kernel, others
 # through keyspace notifications), and hot keys get promoted.
 
-load helpers
-source "$E2E_ROOT/scripts/cachebed.sh"
+load cache_helpers
 
 KV="python3 $E2E_DIR/kv_client.py"
 
@@ -17,17 +16,6 @@ setup_file() {
 teardown_file() {
 	cachebed_down
 }
-
-rcli_in() { cachebed_in redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
-rcli_out() { cachebed_out redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
-
-# The server's count of calls of one command.
-calls() {
-	rcli_out info commandstats | tr -d '\r' |
-		sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
-}
-
-stat() { "$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # manager_start [ARGS]: the cache manager in the background (ended by manager_stop).
 manager_start() {
@@ -45,11 +33,11 @@ manager_stop() {
 	rcli_out set "$CACHEBED:k1" hello
 	"$VEER" cache put "$CACHEBED:k1" hello --ttl 60
 	before=$(calls get)
-	hits=$(stat hit)
+	hits=$(cache_stat hit)
 	run rcli_in get "$CACHEBED:k1"
 	assert_output hello
 	[ "$(calls get)" -eq "$before" ] || fail "the server counted the GET"
-	[ "$(stat hit)" -gt "$hits" ] || fail "no hit counted"
+	[ "$(cache_stat hit)" -gt "$hits" ] || fail "no hit counted"
 }
 
 @test "IPv6 clients are served too" {
@@ -72,8 +60,8 @@ manager_stop() {
 	rcli_out set "$CACHEBED:cl" fromserver
 	"$VEER" cache put "$CACHEBED:cl" fromcache --ttl 60
 	before=$(calls get)
-	hits=$(stat hit)
-	off=$(stat off_command)
+	hits=$(cache_stat hit)
+	off=$(cache_stat off_command)
 	run cachebed_in node -e "
 		const {createClient} = require('$E2E_DIR/node/node_modules/redis');
 		(async () => {
@@ -95,8 +83,8 @@ r = redis.Redis(host='$CACHEBED_ADDR', port=$CACHEBED_REDIS_PORT, client_name='a
 print(r.get('$CACHEBED:cl').decode())"
 	assert_output fromcache
 	[ "$(calls get)" -eq "$before" ] || fail "the server counted a GET"
-	[ "$(stat hit)" -eq $((hits + 3)) ] || fail "not three hits"
-	[ "$(stat off_command)" -eq "$off" ] || fail "a set-up command switched serving off"
+	[ "$(cache_stat hit)" -eq $((hits + 3)) ] || fail "not three hits"
+	[ "$(cache_stat off_command)" -eq "$off" ] || fail "a set-up command switched serving off"
 }
 
 @test "a miss reaches the server and is counted as a hot key" {
@@ -157,12 +145,12 @@ print(r.get('$CACHEBED:cl').decode())"
 	bench out --fill --requests 0
 	manager_start --interval 200ms --top 200
 	bench in --zipf 1.1 --seconds 2 >/dev/null # the manager learns the hot keys
-	hits=$(stat hit) misses=$(stat miss)
+	hits=$(cache_stat hit) misses=$(cache_stat miss)
 	run bench in --zipf 1.1 --seconds 2 --check
 	manager_stop
 	assert_success
 	assert_output --partial "errors=0"
-	hits=$(( $(stat hit) - hits )) misses=$(( $(stat miss) - misses ))
+	hits=$(( $(cache_stat hit) - hits )) misses=$(( $(cache_stat miss) - misses ))
 	echo "hits $hits, misses $misses" >&3
 	# 200 of 2000 keys cached cover about 75% of a Zipf(1.1) workload.
 	(( hits * 100 > (hits + misses) * 60 )) || fail "hit ratio $hits/$((hits + misses))"
@@ -202,14 +190,14 @@ ordering_reset() {
 	cachebed_out $KV pipe "$CACHEBED_ADDR" "$CACHEBED_REDIS_PORT" "$BATS_TEST_TMPDIR/script" \
 		>"$BATS_TEST_TMPDIR/plain"
 	ordering_reset
-	hits=$(stat hit)
-	owed=$(stat pass_owed)
+	hits=$(cache_stat hit)
+	owed=$(cache_stat pass_owed)
 	cachebed_in $KV pipe "$CACHEBED_ADDR" "$CACHEBED_REDIS_PORT" "$BATS_TEST_TMPDIR/script" \
 		>"$BATS_TEST_TMPDIR/cached"
 	cmp "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/cached" ||
 		fail "replies differ: $(diff <(tr '\r' ' ' <"$BATS_TEST_TMPDIR/plain") <(tr '\r' ' ' <"$BATS_TEST_TMPDIR/cached") | head)"
-	[ "$(stat hit)" -gt "$hits" ] || fail "no request was served from the cache"
-	[ "$(stat pass_owed)" -gt "$owed" ] || fail "no cached GET had to wait for the server"
+	[ "$(cache_stat hit)" -gt "$hits" ] || fail "no request was served from the cache"
+	[ "$(cache_stat pass_owed)" -gt "$owed" ] || fail "no cached GET had to wait for the server"
 }
 
 @test "the same mix sent all at once (a client that never reads until the end)" {
@@ -225,12 +213,12 @@ ordering_reset() {
 
 @test "redis-benchmark -P 16 through the cache: no errors, the reply count stays in step" {
 	"$VEER" cache put "key:__rand_int__" xxx --ttl 60
-	off=$(stat off_protocol)
+	off=$(cache_stat off_protocol)
 	run cachebed_in redis-benchmark -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" -n 20000 \
 		-c 4 -P 16 -t set,get,incr,lpush,lpop --csv
 	assert_success
 	refute_output --partial ERR
-	[ "$(stat off_protocol)" -eq "$off" ] || fail "a connection lost count of its replies"
+	[ "$(cache_stat off_protocol)" -eq "$off" ] || fail "a connection lost count of its replies"
 	"$VEER" cache del "key:__rand_int__"
 }
 
@@ -238,10 +226,10 @@ ordering_reset() {
 	# The key is written once per 5 reads: write-heavy for the default rule, let in here so
 	# that fills do race with the writes.
 	manager_start --interval 20ms --top 10 --max-write-ratio 1000
-	hits=$(stat hit)
+	hits=$(cache_stat hit)
 	run cachebed_in $KV race "$CACHEBED_ADDR" "$CACHEBED_REDIS_PORT" "$CACHEBED:race" 10
 	manager_stop
-	hits=$(( $(stat hit) - hits ))
+	hits=$(( $(cache_stat hit) - hits ))
 	echo "$output hits=$hits" >&3
 	assert_output --partial "stale=0"
 	# Promotions that landed between writes were served: the race was run, not avoided.

@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0
+# What the cache suites share: the cache testbed (scripts/cachebed.sh) and ways to read the
+# real servers' own counters, which say whether a request reached them.
+
+load helpers
+source "$E2E_ROOT/scripts/cachebed.sh"
+
+rcli_in() { cachebed_in redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
+rcli_out() { cachebed_out redis-cli -h "$CACHEBED_ADDR" -p "$CACHEBED_REDIS_PORT" "$@"; }
+
+# calls COMMAND: the Redis server's count of calls of one command (lower case).
+calls() {
+	rcli_out info commandstats | tr -d '\r' |
+		sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0
+}
+
+# rinfo FIELD: a field of the Redis server's INFO stats.
+rinfo() { rcli_out info stats | tr -d '\r' | sed -n "s/^$1://p"; }
+
+# mc_stat NAME: memcached's own counter from "stats" (read to its END, outside the cgroup).
+mc_stat() {
+	cachebed_out bash -c "exec 3<>/dev/tcp/$CACHEBED_ADDR/$CACHEBED_MC_PORT &&
+		printf 'stats\r\nquit\r\n' >&3 && cat <&3" | tr -d '\r' | sed -n "s/^STAT $1 //p"
+}
+
+# cache_stat NAME: one of the cache's counters, summed over CPUs.
+cache_stat() {
+	"$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
