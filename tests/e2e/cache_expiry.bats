@@ -18,32 +18,6 @@ teardown_file() {
 	cachebed_down
 }
 
-# mc SIDE REQUEST...: one connection, one send() per request (CRLF added), replies printed.
-mc() {
-	local side=$1
-	shift
-	"cachebed_$side" python3 - "$CACHEBED_ADDR" "$CACHEBED_MC_PORT" "$@" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-buf = b""
-for req in sys.argv[3:]:
-    s.sendall(req.encode().replace(b"\\r\\n", b"\r\n") + b"\r\n")
-    while True:
-        while b"\r\n" not in buf:
-            buf += s.recv(65536)
-        line, rest = buf.split(b"\r\n", 1)
-        sys.stdout.buffer.write(line + b"\r\n")
-        buf = rest
-        if not line.startswith(b"VALUE "):
-            break
-        n = int(line.split()[3]) + 2
-        while len(buf) < n:
-            buf += s.recv(65536)
-        sys.stdout.buffer.write(buf[:n])
-        buf = buf[n:]
-PY
-}
-
 # cget KEY [--proto P]: the entry as JSON (empty when not cached).
 cget() { "$VEER" -j cache get "$@" 2>/dev/null; }
 jfield() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }

@@ -15,37 +15,6 @@ teardown_file() {
 	cachebed_down
 }
 
-# mc SIDE REQUEST...: sends each request in its own send() on one connection, reading every
-# reply before the next (memcached's text protocol, CRLFs added), prints the replies.
-mc() {
-	local side=$1
-	shift
-	"cachebed_$side" python3 - "$CACHEBED_ADDR" "$CACHEBED_MC_PORT" "$@" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-buf = b""
-for req in sys.argv[3:]:
-    req = req.encode().replace(b"\\r\\n", b"\r\n") + b"\r\n"
-    s.sendall(req)
-    if b"noreply" in req.split(b"\r\n")[0]:
-        continue
-    # One reply: lines up to one that is not a VALUE header (data blocks skipped by length).
-    while True:
-        while b"\r\n" not in buf:
-            buf += s.recv(65536)
-        line, rest = buf.split(b"\r\n", 1)
-        sys.stdout.buffer.write(line + b"\r\n")
-        buf = rest
-        if not line.startswith(b"VALUE "):
-            break
-        n = int(line.split()[3]) + 2
-        while len(buf) < n:
-            buf += s.recv(65536)
-        sys.stdout.buffer.write(buf[:n])
-        buf = buf[n:]
-PY
-}
-
 @test "a cached get is answered in the kernel with memcached's framing" {
 	mc out "set $CACHEBED:k1 5 0 5\r\nhello"
 	"$VEER" cache put "$CACHEBED:k1" hello --proto memcached --flags 5 --ttl 60

@@ -21,26 +21,18 @@ Times are CLOCK_MONOTONIC, shared by the processes of a host.
 import mmap
 import os
 import random
-import socket
 import struct
 import sys
 import time
 
+from kv_client import connect, resp  # the same directory
+
 READY = 0  # slot 0: the writer is ready; keys follow
-
-
-def resp(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 class Conn:
     def __init__(self, host, port):
-        self.s = socket.create_connection((host, int(port)))
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.s = connect(host, port)
         self.buf = b""
 
     def line(self):
