@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * veer's load balancer: parse -> connection table -> VIP -> Maglev -> NAT -> forward.
- * Established flows (either direction) cost one flow lookup; traffic for no VIP and no flow
- * costs a flow lookup and a VIP lookup and passes untouched. A later fragment (no ports) finds
- * its flow through its datagram's first fragment (bpf/lib/frag.h). ICMP takes its own path
- * (bpf/lib/icmp.h): echo to VIP addresses, errors about flows.
+ * veer's load balancer: parse -> VIP or backend -> connection table -> Maglev -> NAT -> forward.
+ * Established flows (either direction) cost one connection-table lookup; traffic for no VIP
+ * and from no backend costs two lookups in small tables and passes untouched. A later fragment (no
+ * ports) finds its flow through its datagram's first fragment (bpf/lib/frag.h). ICMP takes its own
+ * path (bpf/lib/icmp.h): echo to VIP addresses, errors about flows.
  *
  * One body, two entry points (bpf/lib/ctx.h): veer_lb at XDP, for NICs whose frames carry full
  * checksums, and veer_lb_tc at the tc ingress hook, for veths and every interface where a
@@ -19,9 +19,6 @@
 #include "lib/nat.h"
 #include "lib/frag.h"
 #include "lib/icmp.h"
-
-/* Idle time after which a forward flow is scheduled again; set by the loader. */
-const volatile __u64 flow_timeout_ns = VEER_FLOW_TIMEOUT_NS;
 
 /*
  * Fragmentation-needed / packet-too-big messages veer sends, per destination (the source of
@@ -49,76 +46,143 @@ static __always_inline int verdict(const enum veer_hook hook, int rc)
  * reuse ports): if the flow's backend no longer takes new flows (drained, removed), the
  * connection is scheduled again instead of being sent to it.
  */
-static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_flow *f)
+static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_backend *be,
+					      const struct veer_vip *vip)
 {
-	struct tcphdr *th = p->l4;
-	struct veer_backend *be;
-	__u32 id = f->backend_id;
-
-	if (p->key.proto != IPPROTO_TCP || f->dir != VEER_FLOW_FORWARD || !th->syn || th->ack)
-		return false;
-	be = bpf_map_lookup_elem(&veer_backends, &id);
-	return !backend_takes_new_flows(be, f->vip_id) || be->port != f->port ||
-	       !addr_equal(&be->addr, &f->addr);
+	return tcp_is_syn(p) && !backend_takes_new_flows(be, vip->id);
 }
 
-static __always_inline int process(void *ctx, const enum veer_hook hook, struct packet *p)
+/* The last steps of every packet of a flow: a fragment's record, the counters, the rewrite. */
+static __always_inline int flow_send(void *ctx, const enum veer_hook hook, struct packet *p,
+				     const struct flow_view *v, __u64 now, bool new_flow)
 {
-	struct veer_flow newf = {}, *f;
-	bool new_flow = false;
-	__u64 now;
 	int rc;
 
-	f = flow_lookup(&p->key);
-	/* Read the clock only for VIP traffic: the pass path stays as short as it can. */
-	if (f) {
-		/* Checked before the flow is refreshed or forgotten: bpf/lib/hygiene.h. */
-		rc = hygiene_check(p);
-		if (rc)
-			return rc;
-		now = bpf_ktime_get_coarse_ns();
-	}
-	if (f && f->dir == VEER_FLOW_FORWARD &&
-	    (now - f->last_seen > flow_timeout_ns || flow_is_stale_syn(p, f))) {
-		/* The old backend's late packets (FIN, RST) must not reach the new connection. */
-		flow_forget_reply(p, f);
-		f = NULL;
-	}
-	if (!f) {
-		struct veer_vip_key vk = {};
-		struct veer_vip *vip;
-
-		vk.addr = p->key.daddr;
-		vk.port = p->key.dport;
-		vk.proto = p->key.proto;
-		vk.family = p->key.family;
-		vip = bpf_map_lookup_elem(&veer_vips, &vk);
-		if (!vip)
-			return -VEER_PASS_NOT_VIP;
-		/* Before any state is created (a stale flow's packet is checked twice, alike). */
-		rc = hygiene_check(p);
-		if (rc)
-			return rc;
-		now = bpf_ktime_get_coarse_ns();
-		if (vip->mode != VEER_MODE_NAT)
-			return -VEER_DROP_UNSUPPORTED;
-		rc = flow_create(ctx, hook, p, vip, now, &newf);
-		if (rc)
-			return rc;
-		f = &newf;
-		new_flow = true;
-	} else if (now - f->last_seen > VEER_FLOW_REFRESH_NS) {
-		flow_refresh(ctx, hook, p, f, now);
-	}
 	/* A first fragment shows its datagram's later fragments the way (bpf/lib/frag.h). */
 	if (p->fragment) {
 		rc = frag_record(p, now);
 		if (rc)
 			return rc;
 	}
-	count_flow(&veer_vip_stats, f->vip_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
-	count_flow(&veer_be_stats, f->backend_id, p->len, f->dir == VEER_FLOW_REPLY, new_flow);
-	return nat_forward(ctx, hook, p, f);
+	count_flow(&veer_vip_stats, v->vip_id, p->len, v->reply, new_flow);
+	count_flow(&veer_be_stats, v->backend_id, p->len, v->reply, new_flow);
+	return nat_forward(ctx, hook, p, v);
+}
+
+/* A backend's packet to a client: the flow it replies to, if any, rewritten to the VIP. */
+static __always_inline int process_reply(void *ctx, const enum veer_hook hook, struct packet *p,
+					 struct flow_view *v, __u64 *now)
+{
+	struct veer_flow *f;
+	int rc;
+
+	f = reply_find(&p->key, v);
+	if (!f)
+		return -VEER_PASS_NOT_VIP;
+	/* Checked before anything is refreshed: bpf/lib/hygiene.h. */
+	rc = hygiene_check(p);
+	if (rc)
+		return rc;
+	*now = bpf_ktime_get_coarse_ns();
+	reply_refresh(ctx, hook, p, f, v, *now);
+	return 0;
+}
+
+/*
+ * A TCP packet past the SYN with no connection yet: the handshake's end. Its entry moves from
+ * the handshake table to the connection table; without one (a flood evicted it), the packet is
+ * scheduled afresh, by the same Maglev table the SYN was.
+ */
+static __always_inline struct veer_flow *
+flow_confirm(const struct packet *p, __u64 now, struct veer_flow *newf, struct veer_backend **be)
+{
+	struct veer_flow *s = syn_lookup(&p->key);
+
+	if (!s || now - s->last_seen > flow_timeout(IPPROTO_TCP))
+		return NULL;
+	*be = flow_backend(s);
+	if (!*be)
+		return NULL;
+	*newf = *s;
+	newf->last_seen = now;
+	if (flow_insert(&p->key, newf))
+		return NULL;
+	/* Moved, not copied: one entry per connection, and room for the next handshake. */
+	syn_delete(&p->key);
+	return newf;
+}
+
+/* A packet to a VIP: its flow, or a new one. */
+static __always_inline int process_forward(void *ctx, const enum veer_hook hook, struct packet *p,
+					   const struct veer_vip *vip, struct flow_view *v,
+					   __u64 *nowp, bool *new_flow)
+{
+	struct veer_backend *be = NULL;
+	struct veer_flow newf = {}, *f;
+	__u64 now;
+	int rc;
+
+	/* Before any state is read or made: bpf/lib/hygiene.h. */
+	rc = hygiene_check(p);
+	if (rc)
+		return rc;
+	/* Read the clock only for VIP traffic: the pass path stays as short as it can. */
+	now = bpf_ktime_get_coarse_ns();
+	f = flow_lookup(&p->key);
+	if (f) {
+		be = flow_backend(f);
+		if (!be || now - f->last_seen > flow_timeout(p->key.proto)) {
+			f = NULL;
+		} else if (flow_is_stale_syn(p, be, vip)) {
+			/* The old backend's late packets (FIN, RST) must not reach the new one. */
+			flow_delete(&p->key);
+			f = NULL;
+		}
+	}
+	if (!f && p->key.proto == IPPROTO_TCP && !tcp_is_syn(p))
+		f = flow_confirm(p, now, &newf, &be);
+	if (!f) {
+		if (vip->mode != VEER_MODE_NAT)
+			return -VEER_DROP_UNSUPPORTED;
+		rc = flow_create(p, vip, now, &newf, &be);
+		if (rc < 0)
+			return rc;
+		f = &newf;
+		*new_flow = rc;
+	} else if (now - f->last_seen > VEER_FLOW_REFRESH_NS) {
+		/* The only write on the established path, once per refresh interval. */
+		f->last_seen = now;
+	}
+	*nowp = now;
+	return view_forward(ctx, hook, p, f, be, now, v);
+}
+
+/*
+ * The destination names a VIP (a small table) or the source a backend (another): only then is
+ * the connection table read, so traffic of neither costs no miss in it.
+ */
+static __always_inline int process(void *ctx, const enum veer_hook hook, struct packet *p)
+{
+	struct veer_vip_key vk = {};
+	bool new_flow = false;
+	struct flow_view *v = flow_view_scratch();
+	struct veer_vip *vip;
+	__u64 now = 0;
+	int rc;
+
+	vk.addr = p->key.daddr;
+	vk.port = p->key.dport;
+	vk.proto = p->key.proto;
+	vk.family = p->key.family;
+	if (!v)
+		return -VEER_PASS_NOT_VIP;
+	vip = bpf_map_lookup_elem(&veer_vips, &vk);
+	if (vip)
+		rc = process_forward(ctx, hook, p, vip, v, &now, &new_flow);
+	else
+		rc = process_reply(ctx, hook, p, v, &now);
+	/* One rewrite for both directions: the verifier walks it once. */
+	return rc ? rc : flow_send(ctx, hook, p, v, now, new_flow);
 }
 
 static __always_inline int lb_main(void *ctx, const enum veer_hook hook)

@@ -14,6 +14,22 @@
 #include <bpf/bpf_endian.h>
 #include <veer/abi.h>
 
+/*
+ * What rewriting and sending a packet of a flow takes, gathered from where it lives: the
+ * backend's slot or the VIP index (the address and port written), the per-backend next hop or
+ * the flow's own (toward the client). Copied, not pointed to: every path then reaches the
+ * rewrite in the same shape, and the verifier walks the rewrite once instead of once per map
+ * the pieces came from.
+ */
+struct flow_view {
+	union veer_addr addr; /* new destination (forward: backend) or source (reply: VIP) */
+	struct veer_hop hop;
+	__be16 port;
+	bool reply;
+	__u32 vip_id;
+	__u32 backend_id;
+};
+
 #ifndef likely
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

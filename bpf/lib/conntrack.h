@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The connection table keeps a flow on its backend while backends come, go and change weight.
- * A new flow installs two entries, forward and reply, keyed by the 5-tuple each direction
- * arrives with, so an established packet costs one hash lookup whichever way it goes.
+ * One entry per connection, keyed client -> VIP as the client sends it (struct veer_flow in
+ * abi.h): a forward packet finds it by its own tuple, a reply through veer_be_index, which
+ * names the VIPs its source address:port serves. Either way one lookup in the big table, and
+ * there is no half of a flow to lose: an entry holds both directions or neither.
+ *
+ * The entry holds what is the flow's own: its backend slot, its idle clock and the next hop
+ * toward its client. The next hop toward a backend belongs to the backend (veer_be_hops), so a
+ * new flow costs one insert and no FIB lookup.
  */
 #ifndef VEER_BPF_CONNTRACK_H
 #define VEER_BPF_CONNTRACK_H
@@ -11,9 +17,17 @@
 #include "maglev.h"
 
 /*
- * Separate branches per family, not a map pointer chosen at run time: the verifier inlines a
- * lookup only when each call site sees one map.
+ * Separate branches per family and per table, not a map pointer chosen at run time: the
+ * verifier inlines a lookup only when each call site sees one map.
  */
+/* This CPU's scratch flow_view (maps.h); NULL only if the map were missing. */
+static __always_inline struct flow_view *flow_view_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&veer_scratch, &zero);
+}
+
 static __always_inline void flow4_key(const struct veer_flow_key *k, struct veer_flow4_key *k4)
 {
 	k4->saddr = k->saddr.v4;
@@ -33,7 +47,7 @@ static __always_inline struct veer_flow *flow_lookup(const struct veer_flow_key 
 	return bpf_map_lookup_elem(&veer_flows4, &k4);
 }
 
-static __always_inline int flow_update(const struct veer_flow_key *k, const struct veer_flow *f)
+static __always_inline int flow_insert(const struct veer_flow_key *k, const struct veer_flow *f)
 {
 	struct veer_flow4_key k4 = {};
 
@@ -53,83 +67,371 @@ static __always_inline int flow_delete(const struct veer_flow_key *k)
 	return bpf_map_delete_elem(&veer_flows4, &k4);
 }
 
-/* The reply direction of a forward flow: backend -> client. */
-static __always_inline void flow_reply_key(const struct packet *p, const struct veer_flow *fwd,
-					   struct veer_flow_key *rk)
+static __always_inline int syn_delete(const struct veer_flow_key *k)
 {
-	rk->saddr = fwd->addr;
-	rk->daddr = p->key.saddr;
-	rk->sport = fwd->port;
-	rk->dport = p->key.sport;
-	rk->proto = p->key.proto;
-	rk->family = p->key.family;
+	struct veer_flow4_key k4 = {};
+
+	if (k->family == VEER_AF_INET6)
+		return bpf_map_delete_elem(&veer_syns6, k);
+	flow4_key(k, &k4);
+	return bpf_map_delete_elem(&veer_syns4, &k4);
 }
 
-/* The reply entry resolves its own next hop on the first reply (last_seen 0 = stale). */
-static __always_inline int flow_install_reply(const struct packet *p, const struct veer_flow *fwd,
-					      const struct veer_flow_key *rk)
+static __always_inline struct veer_flow *syn_lookup(const struct veer_flow_key *k)
 {
-	struct veer_flow rf = {};
+	struct veer_flow4_key k4 = {};
 
-	rf.addr = p->key.daddr;
-	rf.port = p->key.dport;
-	rf.dir = VEER_FLOW_REPLY;
-	rf.vip_id = fwd->vip_id;
-	rf.backend_id = fwd->backend_id;
-	return flow_update(rk, &rf);
+	if (k->family == VEER_AF_INET6)
+		return bpf_map_lookup_elem(&veer_syns6, k);
+	flow4_key(k, &k4);
+	return bpf_map_lookup_elem(&veer_syns4, &k4);
 }
 
-static __always_inline void flow_forget_reply(const struct packet *p, const struct veer_flow *fwd)
+static __always_inline int syn_insert(const struct veer_flow_key *k, const struct veer_flow *f,
+				      __u64 flags)
 {
-	struct veer_flow_key rk = {};
+	struct veer_flow4_key k4 = {};
 
-	flow_reply_key(p, fwd, &rk);
-	flow_delete(&rk);
+	if (k->family == VEER_AF_INET6)
+		return bpf_map_update_elem(&veer_syns6, k, f, flags);
+	flow4_key(k, &k4);
+	return bpf_map_update_elem(&veer_syns4, &k4, f, flags);
 }
 
-static __always_inline int flow_create(void *ctx, const enum veer_hook hook, const struct packet *p,
-				       const struct veer_vip *vip, __u64 now, struct veer_flow *f)
+static __always_inline bool tcp_is_syn(const struct packet *p)
 {
-	struct veer_flow_key rk = {};
+	const struct tcphdr *th = p->l4;
+
+	return p->key.proto == IPPROTO_TCP && th->syn && !th->ack;
+}
+
+static __always_inline __u64 flow_timeout(__u8 proto)
+{
+	__u32 zero = 0;
+	struct veer_settings *s = bpf_map_lookup_elem(&veer_settings, &zero);
+
+	/* 0 is "not set": the defaults hold until `veer set` says otherwise. */
+	if (proto == IPPROTO_TCP)
+		return s && s->tcp_timeout_ns ? s->tcp_timeout_ns : VEER_TCP_TIMEOUT_NS;
+	return s && s->udp_timeout_ns ? s->udp_timeout_ns : VEER_UDP_TIMEOUT_NS;
+}
+
+/*
+ * The flow's backend, if the slot still holds the backend the flow was made with: active, or
+ * removed with its flows left to finish. NULL once the slot went to another backend.
+ */
+static __always_inline struct veer_backend *flow_backend(const struct veer_flow *f)
+{
+	__u32 id = f->backend_id;
+	struct veer_backend *be = bpf_map_lookup_elem(&veer_backends, &id);
+
+	if (!be || be->gen != f->backend_gen ||
+	    !(be->flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED)))
+		return NULL;
+	return be;
+}
+
+/* The next hop toward a backend, resolved by this CPU when stale or when the slot changed. */
+static __always_inline const struct veer_hop *backend_hop(void *ctx, const enum veer_hook hook,
+							  const struct packet *p, __u32 id,
+							  const struct veer_backend *be, __u64 now)
+{
+	struct veer_be_hop *bh = bpf_map_lookup_elem(&veer_be_hops, &id);
+
+	if (!bh)
+		return NULL;
+	if (bh->gen != be->gen || !bh->resolved || now - bh->resolved > VEER_FLOW_REFRESH_NS) {
+		hop_resolve(ctx, hook, p, &bh->hop, &p->key.saddr, &be->addr);
+		bh->gen = be->gen;
+		bh->resolved = now;
+	}
+	return &bh->hop;
+}
+
+/* A forward packet's view of its flow: to the backend, over the backend's next hop. */
+static __always_inline int view_forward(void *ctx, const enum veer_hook hook,
+					const struct packet *p, const struct veer_flow *f,
+					const struct veer_backend *be, __u64 now,
+					struct flow_view *v)
+{
+	const struct veer_hop *hop = backend_hop(ctx, hook, p, f->backend_id, be, now);
+
+	if (!hop)
+		return -VEER_DROP_NO_BACKEND;
+	v->hop = *hop;
+	v->addr = be->addr;
+	v->port = be->port;
+	v->reply = false;
+	v->vip_id = be->vip_id;
+	v->backend_id = f->backend_id;
+	return 0;
+}
+
+/* The client -> VIP key of the connection a backend's packet k replies to, for VIP e. */
+static __always_inline void flow_key_of_reply(const struct veer_flow_key *k,
+					      const struct veer_be_vip *e, struct veer_flow_key *fk)
+{
+	fk->saddr = k->daddr;
+	fk->daddr = e->vip_addr;
+	fk->sport = k->dport;
+	fk->dport = e->vip_port;
+	fk->proto = k->proto;
+	fk->family = k->family;
+}
+
+/*
+ * The flow a backend's packet k replies to if it is one of VIP e's: an entry of e's slot. Only
+ * an entry whose backend is this one counts, so a client that also talks to the backend directly
+ * keeps its replies as they are. Fills v (the hop: the flow's own, toward the client).
+ */
+static __always_inline struct veer_flow *reply_try(const struct veer_flow_key *k,
+						   const struct veer_be_vip *e, struct flow_view *v)
+{
+	struct veer_flow_key fk = {};
 	struct veer_backend *be;
+	struct veer_flow *f;
+
+	flow_key_of_reply(k, e, &fk);
+	f = flow_lookup(&fk);
+	if (!f && k->proto == IPPROTO_TCP)
+		f = syn_lookup(&fk);
+	if (!f || f->backend_id != e->backend_id)
+		return NULL;
+	be = flow_backend(f);
+	if (!be)
+		return NULL;
+	v->addr = e->vip_addr;
+	v->port = e->vip_port;
+	v->hop = f->reply_hop;
+	v->reply = true;
+	v->vip_id = be->vip_id;
+	v->backend_id = f->backend_id;
+	return f;
+}
+
+/*
+ * bpf_loop's state over the VIPs of a shared backend: verified once, whatever their number. The
+ * callbacks only look and leave scalars behind (the entry that matched): pointers written into
+ * the caller's frame would keep the verifier from seeing the loop converge.
+ */
+struct be_vips_walk {
+	const struct veer_flow_key *k; /* the reply's tuple, backend -> client */
+	struct veer_be_vips *idx;
+	__u32 skip_id; /* reply_clash: the new flow's own slot */
+	__u32 hit;     /* the entry whose flow was found; VEER_BE_VIPS_MAX for none */
+	__u64 timeout; /* a flow idle longer is no flow; ~0: any age counts */
+};
+
+/* Whether VIP e has a live flow the backend's packet k replies to (in a bpf_loop callback). */
+static __always_inline bool reply_flow_exists(const struct veer_flow_key *k,
+					      const struct veer_be_vip *e, __u64 now, __u64 timeout)
+{
+	/* One buffer for either key: the callback's stack adds to the program's. */
+	union {
+		struct veer_flow_key k6;
+		struct veer_flow4_key k4;
+	} key = {};
+	struct veer_flow *f;
+
+	if (k->family == VEER_AF_INET6) {
+		flow_key_of_reply(k, e, &key.k6);
+		f = bpf_map_lookup_elem(&veer_flows6, &key.k6);
+		if (!f && k->proto == IPPROTO_TCP)
+			f = bpf_map_lookup_elem(&veer_syns6, &key.k6);
+	} else {
+		key.k4.saddr = k->daddr.v4;
+		key.k4.daddr = e->vip_addr.v4;
+		key.k4.sport = k->dport;
+		key.k4.dport = e->vip_port;
+		key.k4.proto = k->proto;
+		f = bpf_map_lookup_elem(&veer_flows4, &key.k4);
+		if (!f && k->proto == IPPROTO_TCP)
+			f = bpf_map_lookup_elem(&veer_syns4, &key.k4);
+	}
+	return f && f->backend_id == e->backend_id && flow_backend(f) &&
+	       now - f->last_seen <= timeout;
+}
+
+static long reply_walk_step(__u32 i, void *arg)
+{
+	struct be_vips_walk *w = arg;
+
+	if (i >= w->idx->count || i >= VEER_BE_VIPS_MAX)
+		return 1;
+	if (w->idx->vips[i].backend_id == w->skip_id)
+		return 0;
+	if (!reply_flow_exists(w->k, &w->idx->vips[i], bpf_ktime_get_coarse_ns(), w->timeout))
+		return 0;
+	w->hit = i;
+	return 1;
+}
+
+/* The first entry of idx, from `from` on, with a flow k replies to; VEER_BE_VIPS_MAX if none. */
+static __always_inline __u32 reply_walk(const struct veer_flow_key *k, struct veer_be_vips *idx,
+					__u32 skip_id, __u64 timeout)
+{
+	struct be_vips_walk w = {};
+
+	w.k = k;
+	w.idx = idx;
+	w.skip_id = skip_id;
+	w.hit = VEER_BE_VIPS_MAX;
+	w.timeout = timeout;
+	bpf_loop(VEER_BE_VIPS_MAX, reply_walk_step, &w, 0);
+	return w.hit;
+}
+
+/*
+ * A backend's packet k (backend -> client): the flow it replies to, tried against each VIP its
+ * address:port serves. The first VIP inline: a backend serves one VIP in the common case; the
+ * others through bpf_loop. A reply keeps a flow alive past its idle timeout, so any age counts.
+ */
+static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *k,
+						    struct flow_view *v)
+{
+	struct veer_be_key bk = {};
+	struct veer_be_vips *idx;
+	struct veer_flow *f;
+	__u32 hit;
+
+	bk.addr = k->saddr;
+	bk.port = k->sport;
+	bk.proto = k->proto;
+	bk.family = k->family;
+	idx = bpf_map_lookup_elem(&veer_be_index, &bk);
+	if (!idx || !idx->count)
+		return NULL;
+	f = reply_try(k, &idx->vips[0], v);
+	if (f || idx->count == 1)
+		return f;
+	hit = reply_walk(k, idx, idx->vips[0].backend_id, ~0ULL);
+	if (hit >= VEER_BE_VIPS_MAX)
+		return NULL;
+	return reply_try(k, &idx->vips[hit], v);
+}
+
+/*
+ * Any packet's flow, either direction, for the paths that only follow flows (ICMP errors, later
+ * fragments): a packet to a VIP by its own tuple, else a backend's reply. Creates nothing;
+ * resolves a backend's next hop if this CPU has none.
+ */
+static __always_inline struct veer_flow *flow_find(void *ctx, const enum veer_hook hook,
+						   const struct packet *p,
+						   const struct veer_flow_key *k,
+						   struct flow_view *v)
+{
+	struct veer_vip_key vk = {};
+	struct veer_backend *be;
+	struct veer_flow *f;
+
+	vk.addr = k->daddr;
+	vk.port = k->dport;
+	vk.proto = k->proto;
+	vk.family = k->family;
+	if (!bpf_map_lookup_elem(&veer_vips, &vk))
+		return reply_find(k, v);
+	f = flow_lookup(k);
+	if (!f && k->proto == IPPROTO_TCP)
+		f = syn_lookup(k);
+	if (!f)
+		return NULL;
+	be = flow_backend(f);
+	if (!be || view_forward(ctx, hook, p, f, be, bpf_ktime_get_coarse_ns(), v))
+		return NULL;
+	return f;
+}
+
+/*
+ * A new flow's replies come from its backend's address:port to the client's. If that backend
+ * serves other VIPs too, an established flow from the same client address and port to one of
+ * them would have the very same replies (clients behind carrier-grade NAT reuse ports across
+ * destinations), and the backend could not tell the two apart either: the new flow is refused
+ * (reply_clash) and the first keeps its state.
+ */
+static __always_inline bool reply_clash(const struct packet *p, const struct veer_backend *be,
+					__u32 id, __u64 now)
+{
+	struct veer_be_key bk = {};
+	struct veer_flow_key rk = {};
+	struct veer_be_vips *idx;
+
+	bk.addr = be->addr;
+	bk.port = be->port;
+	bk.proto = p->key.proto;
+	bk.family = p->key.family;
+	idx = bpf_map_lookup_elem(&veer_be_index, &bk);
+	if (!idx)
+		return false;
+	/* The reply's tuple: backend -> client. */
+	rk.saddr = be->addr;
+	rk.daddr = p->key.saddr;
+	rk.sport = be->port;
+	rk.dport = p->key.sport;
+	rk.proto = p->key.proto;
+	rk.family = p->key.family;
+	return reply_walk(&rk, idx, id, flow_timeout(p->key.proto)) < VEER_BE_VIPS_MAX;
+}
+
+#define VEER_EEXIST 17
+
+/*
+ * Schedules a new flow: Maglev (or affinity) picks the backend, and the entry goes to the
+ * handshake table for a SYN, to the connection table otherwise. Fills *f and *be; returns 1
+ * for a new flow, 0 for a SYN sent again whose handshake keeps its backend, or -reason.
+ *
+ * A SYN's entry is inserted only if none is there: the insert looks the key up anyway, so a
+ * flood of new SYNs pays nothing for it, and a retransmitted SYN finds its handshake.
+ */
+static __always_inline int flow_create(const struct packet *p, const struct veer_vip *vip,
+				       __u64 now, struct veer_flow *f, struct veer_backend **bep)
+{
+	struct veer_backend *be, *sb;
+	struct veer_flow *s;
 	__u32 id;
+	int err;
 
 	id = pick_backend(p, vip, now);
 	be = bpf_map_lookup_elem(&veer_backends, &id);
 	if (!be || !(be->flags & VEER_BACKEND_ACTIVE))
 		return -VEER_DROP_NO_BACKEND;
-	f->addr = be->addr;
-	f->port = be->port;
-	f->dir = VEER_FLOW_FORWARD;
-	f->vip_id = vip->id;
+	if ((be->flags & VEER_BACKEND_SHARED) && reply_clash(p, be, id, now))
+		return -VEER_DROP_REPLY_CLASH;
 	f->backend_id = id;
+	f->backend_gen = be->gen;
 	f->last_seen = now;
-	hop_resolve(ctx, hook, p, f, &p->key.saddr, &be->addr);
-	flow_reply_key(p, f, &rk);
-	if (flow_update(&p->key, f) || flow_install_reply(p, f, &rk))
-		return -VEER_DROP_FLOW_FULL;
-	return 0;
+	*bep = be;
+	if (!tcp_is_syn(p))
+		return flow_insert(&p->key, f) ? -VEER_DROP_FLOW_FULL : 1;
+	err = syn_insert(&p->key, f, BPF_NOEXIST);
+	if (err != -VEER_EEXIST)
+		return err ? -VEER_DROP_FLOW_FULL : 1;
+	/* The same SYN again: it stays where the first went while that backend takes flows. */
+	s = syn_lookup(&p->key);
+	sb = s ? flow_backend(s) : NULL;
+	if (sb && backend_takes_new_flows(sb, vip->id) &&
+	    now - s->last_seen <= flow_timeout(IPPROTO_TCP)) {
+		*f = *s;
+		*bep = sb;
+		return 0;
+	}
+	return syn_insert(&p->key, f, BPF_ANY) ? -VEER_DROP_FLOW_FULL : 1;
 }
 
 /*
- * Every VEER_FLOW_REFRESH_NS an active flow re-resolves its next hop (neighbours change) and,
- * going forward, re-installs its reply entry if the LRU evicted it. Only if: an LRU insert
- * costs ten lookups, and with a million flows most of them refresh all the time.
+ * The next hop toward the client, resolved by the flow's first reply and refreshed every
+ * VEER_FLOW_REFRESH_NS: a write to the entry only then.
  */
-static __always_inline void flow_refresh(void *ctx, const enum veer_hook hook,
-					 const struct packet *p, struct veer_flow *f, __u64 now)
+static __always_inline void reply_refresh(void *ctx, const enum veer_hook hook,
+					  const struct packet *p, struct veer_flow *f,
+					  struct flow_view *v, __u64 now)
 {
-	f->last_seen = now;
-	if (f->dir == VEER_FLOW_FORWARD) {
-		struct veer_flow_key rk = {};
-
-		hop_resolve(ctx, hook, p, f, &p->key.saddr, &f->addr);
-		flow_reply_key(p, f, &rk);
-		if (!flow_lookup(&rk))
-			flow_install_reply(p, f, &rk);
-	} else {
-		hop_resolve(ctx, hook, p, f, &f->addr, &p->key.daddr);
+	if (!f->hop_resolved || now - f->hop_resolved > VEER_FLOW_REFRESH_NS) {
+		hop_resolve(ctx, hook, p, &f->reply_hop, &v->addr, &p->key.daddr);
+		f->hop_resolved = now;
+		v->hop = f->reply_hop;
 	}
+	if (now - f->last_seen > VEER_FLOW_REFRESH_NS)
+		f->last_seen = now;
 }
 
 #endif

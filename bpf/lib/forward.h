@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Next-hop resolution and transmission. The FIB lookup is the most expensive step of the data
- * plane, so its answer (egress interface and both MACs) is cached in the flow entry and
- * refreshed every few seconds per flow, not done per packet.
+ * plane, so its answer (egress interface and both MACs) is cached: toward a backend per backend
+ * (veer_be_hops), toward a client in the flow's entry, and refreshed every few seconds.
  */
 #ifndef VEER_BPF_FORWARD_H
 #define VEER_BPF_FORWARD_H
@@ -20,7 +20,7 @@
  * answer FRAG_NEEDED with every field filled, which is as good as success for caching.
  */
 static __always_inline void hop_resolve(void *ctx, const enum veer_hook hook,
-					const struct packet *p, struct veer_flow *f,
+					const struct packet *p, struct veer_hop *f,
 					const union veer_addr *src, const union veer_addr *dst)
 {
 	struct bpf_fib_lookup fib = {};

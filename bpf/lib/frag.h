@@ -57,30 +57,27 @@ static __always_inline int frag_record(const struct packet *p, __u64 now)
 static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, struct packet *p)
 {
 	struct veer_frag_key k = {};
-	struct veer_frag *v;
-	struct veer_flow *f;
-	bool reply;
+	struct veer_frag *r;
+	struct flow_view *v = flow_view_scratch();
 	int rc;
 
 	frag_key(p, &k);
-	v = bpf_map_lookup_elem(&veer_frags, &k);
-	if (!v || bpf_ktime_get_coarse_ns() - v->created > VEER_FRAG_TIMEOUT_NS)
+	r = bpf_map_lookup_elem(&veer_frags, &k);
+	if (!r || bpf_ktime_get_coarse_ns() - r->created > VEER_FRAG_TIMEOUT_NS)
 		return -VEER_PASS_FRAGMENT;
-	/* Only TCP/UDP first fragments are recorded: v->proto is one of them. */
-	p->key.proto = v->proto;
-	p->key.sport = v->sport;
-	p->key.dport = v->dport;
-	f = flow_lookup(&p->key);
-	if (!f)
+	/* Only TCP/UDP first fragments are recorded: r->proto is one of them. */
+	p->key.proto = r->proto;
+	p->key.sport = r->sport;
+	p->key.dport = r->dport;
+	if (!v || !flow_find(ctx, hook, p, &p->key, v))
 		return -VEER_PASS_FRAGMENT;
 	/* As for the first fragment: nothing counted or rewritten that the stack must see as is. */
 	rc = hygiene_l3(p);
 	if (rc)
 		return rc;
-	reply = f->dir == VEER_FLOW_REPLY;
-	count_flow(&veer_vip_stats, f->vip_id, p->len, reply, false);
-	count_flow(&veer_be_stats, f->backend_id, p->len, reply, false);
-	rc = nat_forward_addr(ctx, hook, p, f);
+	count_flow(&veer_vip_stats, v->vip_id, p->len, v->reply, false);
+	count_flow(&veer_be_stats, v->backend_id, p->len, v->reply, false);
+	rc = nat_forward_addr(ctx, hook, p, v);
 	if (rc == -VEER_PASS_STACK)
 		return -VEER_FWD_FRAGMENT; /* not a drop: passed to the stack, rewritten */
 	if (rc >= 0)

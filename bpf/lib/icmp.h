@@ -215,20 +215,20 @@ struct icmp_quote {
 
 /*
  * Rewrites the quote back to what veer's peer sent or expects, and the outer header with it.
- * f->dir tells which way the quoted packet went:
- *   reply entry (backend -> client) found: the quote is client -> backend, a packet veer
- *   forwarded; the error goes to the client. Inner destination := VIP:vport (f->addr/port),
- *   outer source := VIP if it was the backend (an intermediate router keeps its address).
- *   forward entry (client -> VIP) found: the quote is VIP -> client, a reply veer rewrote; the
- *   error goes to the VIP. Inner source := backend:bport, outer destination := backend.
+ * The quoted tuple, reversed, is a packet of the flow going one way or the other:
+ *   a reply (backend -> client): the quote is client -> backend, a packet veer forwarded; the
+ *   error goes to the client. Inner destination := VIP:vport (f->addr/port), outer source :=
+ *   VIP if it was the backend (an intermediate router keeps its address).
+ *   forward (client -> VIP): the quote is VIP -> client, a reply veer rewrote; the error goes
+ *   to the VIP. Inner source := backend:bport, outer destination := backend.
  */
 static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook hook,
-					      struct packet *p, const struct veer_flow *f,
+					      struct packet *p, const struct flow_view *f,
 					      const struct icmp_quote *q,
 					      const union veer_addr *backend)
 {
-	bool to_client = f->dir == VEER_FLOW_REPLY;
-	bool redirect = f->ifindex && !p->vlan;
+	bool to_client = f->reply;
+	bool redirect = f->hop.ifindex && !p->vlan;
 	__be16 *port = to_client ? &q->ports[1] : &q->ports[0];
 	struct icmp_hdr *ih = p->l4;
 	union veer_addr *in_addr, *out_addr = NULL;
@@ -236,7 +236,7 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 	__u16 old, hop_old = 0;
 
 	/* The stack routes (and fragments or refuses) what the cached egress cannot take. */
-	if (redirect && too_big(ctx, hook, p, f))
+	if (redirect && too_big(ctx, hook, p, &f->hop))
 		redirect = false;
 	if (p->v6)
 		hop_old = *(__u16 *)&((struct ipv6hdr *)p->l3)->nexthdr;
@@ -288,9 +288,9 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 		return -VEER_FWD_ICMP_ERROR; /* counted, and passed to the stack */
 	if (p->v6)
 		icmp_hop_csum(ctx, hook, hop_old, *(__u16 *)&((struct ipv6hdr *)p->l3)->nexthdr);
-	__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
-	__builtin_memcpy(p->eth->h_source, f->smac, 6);
-	return icmp_redirect(VEER_FWD_ICMP_ERROR, f->ifindex);
+	__builtin_memcpy(p->eth->h_dest, f->hop.dmac, 6);
+	__builtin_memcpy(p->eth->h_source, f->hop.smac, 6);
+	return icmp_redirect(VEER_FWD_ICMP_ERROR, f->hop.ifindex);
 }
 
 /*
@@ -301,7 +301,7 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 {
 	struct veer_flow_key k = {};
 	struct icmp_quote q = {};
-	struct veer_flow *f;
+	struct flow_view *v = flow_view_scratch();
 	void *end, *dend, *l4;
 	int rc;
 
@@ -354,8 +354,7 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	k.dport = q.ports[0];
 	k.proto = q.proto;
 	k.family = p->key.family;
-	f = flow_lookup(&k);
-	if (!f)
+	if (!v || !flow_find(ctx, hook, p, &k, v))
 		return -VEER_PASS_NOT_VIP;
 	if (!p->v6 && !icmp_inner_ip4_csum_ok(q.l3, end))
 		return -VEER_DROP_BAD_ICMP;
@@ -366,7 +365,7 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	else if (l4 + ICMP_QUOTE_TCP_CSUM_END <= end && l4 + ICMP_QUOTE_TCP_CSUM_END <= dend)
 		q.l4_csum = l4 + 16;
 	/* k.saddr: the quoted destination, which is the backend when the quote is client -> it. */
-	return icmp_error_rewrite(ctx, hook, p, f, &q, &k.saddr);
+	return icmp_error_rewrite(ctx, hook, p, v, &q, &k.saddr);
 }
 
 /*

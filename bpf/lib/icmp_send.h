@@ -266,7 +266,7 @@ static __always_inline int icmp_send_back(void *ctx, const enum veer_hook hook)
  *   checksum field, our ICMP checksum no longer holds, and the answer is dropped further on.
  */
 static __always_inline int icmp_send_too_big(void *ctx, const enum veer_hook hook,
-					     const struct packet *p, const struct veer_flow *f)
+					     const struct packet *p, const struct flow_view *f)
 {
 	struct icmp_answer a = {};
 	__u32 qmax, hdrs;
@@ -284,9 +284,9 @@ static __always_inline int icmp_send_too_big(void *ctx, const enum veer_hook hoo
 		return -VEER_DROP_ICMP_LIMIT;
 	__builtin_memcpy(a.macs, p->eth, 12);
 	a.to = p->key.saddr;
-	/* A forward packet was sent to the VIP; a reply entry holds the VIP it is rewritten to. */
-	a.from = f->dir == VEER_FLOW_REPLY ? f->addr : p->key.daddr;
-	a.mtu = f->mtu;
+	/* A forward packet was sent to the VIP; a reply is rewritten to come from it. */
+	a.from = f->reply ? f->addr : p->key.daddr;
+	a.mtu = f->hop.mtu;
 	qmax = p->v6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX;
 	hdrs = p->v6 ? ICMP6_HDRS : ICMP4_HDRS;
 	a.qlen = p->l3_len < qmax ? p->l3_len : qmax;

@@ -56,6 +56,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_backends SEC(".maps");
 
+/* The connection table and its handshake table: see struct veer_flow in abi.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VEER_FLOWS4_MAX);
@@ -71,6 +72,58 @@ struct {
 	__type(value, struct veer_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_flows6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_SYNS4_MAX);
+	__type(key, struct veer_flow4_key);
+	__type(value, struct veer_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_syns4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_SYNS6_MAX);
+	__type(key, struct veer_flow_key);
+	__type(value, struct veer_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_syns6 SEC(".maps");
+
+/* Preallocated: every packet that is not a VIP's looks it up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VEER_MAX_BACKENDS);
+	__type(key, struct veer_be_key);
+	__type(value, struct veer_be_vips);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_be_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct veer_be_hop);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_be_hops SEC(".maps");
+
+/*
+ * Per-CPU scratch space for a packet's struct flow_view: kept off the stack, which a program
+ * shares with its bpf_loop callbacks within 512 bytes. Not pinned: nothing outside reads it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_view);
+} veer_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct veer_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_settings SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

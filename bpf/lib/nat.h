@@ -23,11 +23,11 @@
  * An MTU of 0 is unknown (the entry was resolved without one) and never too big.
  */
 static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const struct packet *p,
-				    const struct veer_flow *f)
+				    const struct veer_hop *h)
 {
 	__u32 seg, gso;
 
-	if (!f->mtu || p->l3_len <= f->mtu)
+	if (!h->mtu || p->l3_len <= h->mtu)
 		return false;
 	if (hook != HOOK_TC || !p->l4 || !(gso = CTX_SKB(ctx)->gso_size))
 		return true;
@@ -36,7 +36,7 @@ static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const 
 		seg += ((struct tcphdr *)p->l4)->doff * 4;
 	else
 		seg += sizeof(struct udphdr);
-	return seg > f->mtu;
+	return seg > h->mtu;
 }
 
 static __always_inline bool may_fragment(const struct packet *p)
@@ -57,8 +57,8 @@ static __always_inline bool may_fragment(const struct packet *p)
  *   packet), so the helpers are kept for the state that needs them.
  */
 static __always_inline void l4_csum_rewrite(void *ctx, const enum veer_hook hook,
-					    const struct packet *p, __u64 addr_diff, __be16 from_port,
-					    __be16 to_port)
+					    const struct packet *p, __u64 addr_diff,
+					    __be16 from_port, __be16 to_port)
 {
 	enum veer_csum_state state = ctx_csum_state(ctx, hook);
 
@@ -89,16 +89,17 @@ static __always_inline void l4_csum_rewrite(void *ctx, const enum veer_hook hook
  * a literal at each call site: the inlined copies carry no test of it.
  */
 static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, struct packet *p,
-				       const struct veer_flow *f, const bool ports)
+				       const struct flow_view *f, const bool ports)
 {
-	bool reply = f->dir == VEER_FLOW_REPLY;
-	bool redirect = f->ifindex && !p->vlan;
+	const struct veer_hop *h = &f->hop;
+	bool reply = f->reply;
+	bool redirect = h->ifindex && !p->vlan;
 	__u64 ip_diff = 0, addr_diff;
 	union veer_addr *addr;
 	int pass = -VEER_PASS_STACK;
 
 	/* Also on the stack's path: its error would quote the packet as rewritten. */
-	if (!p->vlan && too_big(ctx, hook, p, f)) {
+	if (!p->vlan && too_big(ctx, hook, p, h)) {
 		/*
 		 * Answered from the packet as it arrived: before anything below rewrites it. A
 		 * later fragment (no ports) gets no answer (icmp_send.h); the literal keeps the
@@ -121,28 +122,34 @@ static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, str
 	addr_diff = csum_diff_addr(0, addr, &f->addr, p->v6);
 	ip_addr_write(addr, &f->addr, p->v6);
 	if (redirect) {
-		__builtin_memcpy(p->eth->h_dest, f->dmac, 6);
-		__builtin_memcpy(p->eth->h_source, f->smac, 6);
+		__builtin_memcpy(p->eth->h_dest, h->dmac, 6);
+		__builtin_memcpy(p->eth->h_source, h->smac, 6);
 	}
 	if (ports) {
 		__be16 *l4_ports = p->l4, *port = reply ? &l4_ports[0] : &l4_ports[1];
-		__be16 old_port = *port;
+		__be16 old_port;
+
+		/* Parsed already; said again for the verifier, which loses the range in bpf_loop.
+		 */
+		if ((void *)(port + 1) > ctx_data_end(ctx, hook))
+			return -VEER_DROP_BAD_L4;
+		old_port = *port;
 
 		*port = f->port;
 		l4_csum_rewrite(ctx, hook, p, addr_diff, old_port, f->port);
 	}
-	return redirect ? bpf_redirect(f->ifindex, 0) : pass;
+	return redirect ? bpf_redirect(h->ifindex, 0) : pass;
 }
 
 static __always_inline int nat_forward(void *ctx, const enum veer_hook hook, struct packet *p,
-				       const struct veer_flow *f)
+				       const struct flow_view *f)
 {
 	return nat_rewrite(ctx, hook, p, f, true);
 }
 
 /* A later fragment: addresses only, the rest (next hop, TTL, MTU) as nat_forward. */
 static __always_inline int nat_forward_addr(void *ctx, const enum veer_hook hook, struct packet *p,
-					    const struct veer_flow *f)
+					    const struct flow_view *f)
 {
 	return nat_rewrite(ctx, hook, p, f, false);
 }

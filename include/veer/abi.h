@@ -16,8 +16,10 @@
 /* Limits. Map sizes are fixed when the pinned maps are first created. */
 #define VEER_MAX_VIPS	    512
 #define VEER_MAX_BACKENDS   4096
-#define VEER_FLOWS4_MAX	    4194304 /* two entries per NAT flow: 2M IPv4 flows, ~480 MiB */
-#define VEER_FLOWS6_MAX	    1048576 /* 512k IPv6 flows, ~150 MiB */
+#define VEER_FLOWS4_MAX	    4194304 /* one entry per connection: 4M IPv4 flows, ~450 MiB */
+#define VEER_FLOWS6_MAX	    1048576 /* 1M IPv6 flows, ~140 MiB */
+#define VEER_SYNS4_MAX	    262144  /* TCP handshakes in progress, IPv4 */
+#define VEER_SYNS6_MAX	    65536
 #define VEER_AFFINITY_MAX   262144
 #define VEER_FRAGS_MAX	    16384 /* fragmented datagrams in flight, see struct veer_frag_key */
 #define VEER_RING_DEFAULT   65537
@@ -29,13 +31,17 @@
 /* IPv6 extension headers the data plane walks before the upper layer; one more is dropped. */
 #define VEER_IPV6_EXT_MAX 8
 
-/* A flow idle this long is forgotten and its next packet is scheduled again. */
-#define VEER_FLOW_TIMEOUT_NS (300ULL * 1000000000ULL)
 /*
- * How often an active flow refreshes its idle clock, its cached next hop and its reply entry.
- * Each refresh costs a FIB lookup and a second table lookup, cache misses both when the
- * table is large: rare enough that a million flows do not pay it per packet, often enough
- * that a neighbour whose MAC changed is followed within seconds.
+ * Default idle timeouts: a flow idle this long is forgotten and its next packet is scheduled
+ * again. Set at runtime in veer_settings (`veer set`).
+ */
+#define VEER_TCP_TIMEOUT_NS (300ULL * 1000000000ULL)
+#define VEER_UDP_TIMEOUT_NS (120ULL * 1000000000ULL)
+/*
+ * How often an active flow refreshes its idle clock and its cached next hop toward the client,
+ * and a backend its next hop (per CPU). A refresh is a write to the entry, and a next hop a FIB
+ * lookup: rare enough that a million flows do not pay them per packet, often enough that a
+ * neighbour whose MAC changed is followed within seconds.
  */
 #define VEER_FLOW_REFRESH_NS (5ULL * 1000000000ULL)
 
@@ -73,8 +79,17 @@ struct veer_vip {
 	__u8 pad[3];
 };
 
-/* veer_backends[id]: one backend of one VIP. Slots are reused only after every other free one. */
-#define VEER_BACKEND_ACTIVE (1u << 0)
+/*
+ * veer_backends[id]: one backend of one VIP. Slots are reused only after every other free one.
+ *
+ * A flow names its backend by slot and gen: gen changes only when the slot is given to another
+ * backend, so a flow of a removed backend keeps going to its address (REMOVED: out of the ring
+ * and of every choice, kept for its flows) until the slot is reused, and never follows the slot
+ * to a stranger.
+ */
+#define VEER_BACKEND_ACTIVE  (1u << 0)
+#define VEER_BACKEND_REMOVED (1u << 1) /* deleted; established flows finish on it */
+#define VEER_BACKEND_SHARED  (1u << 2) /* its address:port serves other VIPs too */
 
 struct veer_backend {
 	union veer_addr addr;
@@ -84,7 +99,62 @@ struct veer_backend {
 	__u32 vip_id;
 	__u32 weight; /* 0 = draining: kept out of the ring, established flows stay */
 	__u32 seq;    /* insertion order, for slot reuse */
+	__u32 gen;    /* bumped each time the slot is given to a backend */
 	char pool[VEER_POOL_NAME_LEN];
+};
+
+/*
+ * veer_be_index: a backend's address:port -> the VIPs it serves, so that a reply (backend ->
+ * client) finds its flow, which is keyed client -> VIP, without an entry of its own. Written by
+ * libveer from veer_backends: active and removed (still serving flows) slots. A reply is tried
+ * against each VIP in turn; at most VEER_BE_VIPS_MAX VIPs may share one backend address:port.
+ */
+#define VEER_BE_VIPS_MAX 8
+
+struct veer_be_key {
+	union veer_addr addr;
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+};
+
+struct veer_be_vip {
+	union veer_addr vip_addr;
+	__be16 vip_port;
+	__u8 pad[2];
+	__u32 backend_id; /* the slot serving this VIP from that address:port */
+};
+
+struct veer_be_vips {
+	__u32 count;
+	__u32 pad;
+	struct veer_be_vip vips[VEER_BE_VIPS_MAX];
+};
+
+/* A cached next hop: egress interface and MACs from a FIB lookup, and the interface's MTU. */
+struct veer_hop {
+	__u32 ifindex; /* 0 = hand the rewritten packet to the stack */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u16 mtu; /* larger packets are not redirected; 0 = unknown */
+	__u8 pad[2];
+};
+
+/*
+ * veer_be_hops[backend id], per CPU: the next hop toward the backend, shared by all its flows.
+ * Per CPU so that no two CPUs write one entry; resolved again when stale or when gen says the
+ * slot changed hands.
+ */
+struct veer_be_hop {
+	struct veer_hop hop;
+	__u32 gen;
+	__u64 resolved; /* bpf_ktime_get_coarse_ns(); 0 = never */
+};
+
+/* veer_settings[0]: what the data plane reads at run time; written by `veer set`. */
+struct veer_settings {
+	__u64 tcp_timeout_ns;
+	__u64 udp_timeout_ns;
 };
 
 /*
@@ -98,9 +168,15 @@ struct veer_vip_addr_key {
 };
 
 /*
- * The connection table, keyed by the packet's own 5-tuple as it arrives. A NAT flow has two
- * entries: client->VIP (forward, rewrites the destination to the backend) and backend->client
- * (reply, rewrites the source back to the VIP). One lookup serves both directions.
+ * The connection table: one entry per connection, keyed by its 5-tuple as the client sends it
+ * (client -> VIP). A forward packet finds it with its own tuple; a reply (backend -> client)
+ * finds it through veer_be_index, which names the VIP, so both directions cost one lookup in
+ * the big table and no state can hold one direction without the other.
+ *
+ * TCP connections are entered in veer_syns4/6 by their SYN and move to veer_flows4/6 with the
+ * client's first packet past the handshake: a flood of spoofed SYNs churns the small handshake
+ * table only, never the established connections. A handshake whose entry the flood evicted
+ * still completes: its next packet is scheduled by the same Maglev table.
  *
  * veer_flows4 (IPv4) has a 16-byte key and veer_flows6 (IPv6) a 40-byte one: the key is hashed
  * and compared on every packet, and most traffic is IPv4. struct veer_flow_key is the form
@@ -125,24 +201,13 @@ struct veer_flow_key {
 	__u8 pad[2];
 };
 
-enum veer_flow_dir {
-	VEER_FLOW_FORWARD = 0,
-	VEER_FLOW_REPLY = 1,
-};
-
 struct veer_flow {
-	union veer_addr addr; /* new destination (forward) or new source (reply) */
-	__be16 port;
-	__u8 dir; /* enum veer_flow_dir */
-	__u8 pad0;
-	__u32 vip_id;
 	__u32 backend_id;
-	__u32 ifindex; /* cached next hop, 0 = hand the rewritten packet to the stack */
-	__u8 dmac[6];
-	__u8 smac[6];
-	__u16 mtu; /* of the cached egress interface: larger packets are not redirected */
-	__u8 pad1[2];
-	__u64 last_seen; /* bpf_ktime_get_coarse_ns() */
+	__u32 backend_gen;	   /* veer_backends[backend_id].gen when the flow was made */
+	__u64 last_seen;	   /* bpf_ktime_get_coarse_ns(), refreshed by either direction */
+	__u64 hop_resolved;	   /* when reply_hop was resolved; 0 = never */
+	struct veer_hop reply_hop; /* toward the client */
+	__u32 pad;
 };
 
 /*
@@ -163,7 +228,7 @@ struct veer_flow {
 struct veer_frag_key {
 	union veer_addr saddr;
 	union veer_addr daddr;
-	__be32 id; /* IPv6: the fragment header's; IPv4: the 16-bit one, zero-extended */
+	__be32 id;   /* IPv6: the fragment header's; IPv4: the 16-bit one, zero-extended */
 	__u8 proto;  /* the upper-layer protocol: IPPROTO_TCP or IPPROTO_UDP */
 	__u8 family; /* enum veer_family */
 	__u8 pad[2];
@@ -229,8 +294,12 @@ struct veer_counters {
  * What happened to a packet that was not load balanced as it came: dropped, handed to the stack,
  * or answered or forwarded by one of the data plane's special paths (ICMP, fragments, MTU).
  * veer_reasons[reason] counts them per CPU. Internally the data plane returns the negated
- * reason ("a negative drop reason for every drop"). Numbers are stable: a reason keeps its
- * number for ever, new ones take the next free one, and VEER_DROP_MASK says which are drops.
+ * reason ("a negative drop reason for every drop").
+ *
+ * Numbers are stable and fall in two ranges: 1 to 63 say the packet went on (passed to the
+ * stack, forwarded or answered by a special path), 64 to 127 that it was dropped. A new reason
+ * takes the next free number of its range and no reason is ever renumbered, so pinned counters
+ * keep their meaning; the verdict is read from the range, never from the order of this list.
  *
  * The rule for malformed packets: what a router would refuse is dropped under a named reason
  * (broken Ethernet or IP header, bad IPv4 header checksum, a TCP/UDP header that cannot be
@@ -240,53 +309,57 @@ struct veer_counters {
  */
 enum veer_reason {
 	VEER_REASON_NONE = 0,
-	VEER_DROP_BAD_L2 = 1,	   /* frame shorter than its Ethernet/802.1Q header */
-	VEER_DROP_BAD_L3 = 2,	   /* IP header truncated, IHL < 5, bad version or bad length */
-	VEER_DROP_BAD_L4 = 3,	   /* TCP/UDP header truncated: ports unknown */
-	VEER_DROP_FRAGMENT = 4,	   /* first fragment of a flow whose datagram cannot be recorded */
-	VEER_DROP_NO_BACKEND = 5,  /* VIP with no backend of non-zero weight */
-	VEER_DROP_FLOW_FULL = 6,   /* connection table insert failed */
-	VEER_DROP_UNSUPPORTED = 7, /* VIP mode this data plane does not forward */
-	VEER_PASS_NOT_IP = 8,	   /* not IPv4/IPv6 (ARP, LLDP, ...): passed untouched */
-	VEER_PASS_NOT_VIP = 9,	   /* IP traffic of no VIP and no flow: passed untouched */
-	VEER_PASS_FRAGMENT = 10,   /* non-first fragment of no recorded datagram or no flow: passed */
-	VEER_PASS_TTL = 11,	   /* TTL/hop limit expires here: passed for the stack's ICMP */
-	VEER_PASS_STACK = 12,	   /* rewritten, then routed by the stack (no neighbour yet, VLAN) */
-	VEER_DROP_BAD_IP_CSUM = 13, /* IPv4 header checksum wrong */
-	VEER_DROP_BAD_L4_HDR = 14, /* TCP data offset < 5, UDP length not the IP payload's */
-	VEER_DROP_MARTIAN = 15,	   /* source no router forwards (loopback, multicast, ...) */
-	VEER_DROP_EXT_HDRS = 16,   /* IPv6 extension headers past VEER_IPV6_EXT_MAX or broken */
-	VEER_DROP_BAD_ICMP = 17,   /* ICMP error about a flow with a truncated/inconsistent quote */
-	VEER_DROP_ICMP_LIMIT = 18, /* ICMP error veer would send, over the per-source rate */
-	VEER_DROP_MTU = 19,	   /* too big for the egress MTU and no ICMP could be sent */
-	VEER_TX_ICMP_ECHO = 20,	   /* echo request to a VIP address, answered by veer */
-	VEER_TX_FRAG_NEEDED = 21,  /* too big: fragmentation-needed / packet-too-big sent back */
-	VEER_FWD_ICMP_ERROR = 22,  /* ICMP error about a flow, rewritten and forwarded */
-	VEER_FWD_FRAGMENT = 23,	   /* non-first fragment, forwarded with its datagram's flow */
-	VEER_PASS_MTU_STACK = 24,  /* IPv4 without DF, too big: rewritten, the stack fragments */
-	VEER_REASON_MAX,
+	/* Went on. */
+	VEER_PASS_NOT_IP = 1,	 /* not IPv4/IPv6 (ARP, LLDP, ...): passed untouched */
+	VEER_PASS_NOT_VIP = 2,	 /* IP traffic of no VIP and no flow: passed untouched */
+	VEER_PASS_FRAGMENT = 3,	 /* non-first fragment of no recorded datagram or no flow: passed */
+	VEER_PASS_TTL = 4,	 /* TTL/hop limit expires here: passed for the stack's ICMP */
+	VEER_PASS_STACK = 5,	 /* rewritten, then routed by the stack (no neighbour yet, VLAN) */
+	VEER_TX_ICMP_ECHO = 6,	 /* echo request to a VIP address, answered by veer */
+	VEER_TX_FRAG_NEEDED = 7, /* too big: fragmentation-needed / packet-too-big sent back */
+	VEER_FWD_ICMP_ERROR = 8, /* ICMP error about a flow, rewritten and forwarded */
+	VEER_FWD_FRAGMENT = 9,	 /* non-first fragment, forwarded with its datagram's flow */
+	VEER_PASS_MTU_STACK = 10, /* IPv4 without DF, too big: rewritten, the stack fragments */
+	/* Dropped. */
+	VEER_DROP_BAD_L2 = 64,	    /* frame shorter than its Ethernet/802.1Q header */
+	VEER_DROP_BAD_L3 = 65,	    /* IP header truncated, IHL < 5, bad version or bad length */
+	VEER_DROP_BAD_L4 = 66,	    /* TCP/UDP header truncated: ports unknown */
+	VEER_DROP_FRAGMENT = 67,    /* first fragment of a flow whose datagram cannot be recorded */
+	VEER_DROP_NO_BACKEND = 68,  /* VIP with no backend of non-zero weight */
+	VEER_DROP_FLOW_FULL = 69,   /* connection table insert failed */
+	VEER_DROP_UNSUPPORTED = 70, /* VIP mode this data plane does not forward */
+	VEER_DROP_BAD_IP_CSUM = 71, /* IPv4 header checksum wrong */
+	VEER_DROP_BAD_L4_HDR = 72,  /* TCP data offset < 5, UDP length not the IP payload's */
+	VEER_DROP_MARTIAN = 73,	    /* source no router forwards (loopback, multicast, ...) */
+	VEER_DROP_EXT_HDRS = 74,    /* IPv6 extension headers past VEER_IPV6_EXT_MAX or broken */
+	VEER_DROP_BAD_ICMP = 75,   /* ICMP error about a flow with a truncated/inconsistent quote */
+	VEER_DROP_ICMP_LIMIT = 76, /* ICMP error veer would send, over the per-source rate */
+	VEER_DROP_MTU = 77,	   /* too big for the egress MTU and no ICMP could be sent */
+	VEER_DROP_REPLY_CLASH = 78, /* new flow whose replies would be another flow's: see flows */
 };
 
-/* The map has room for reasons to come, so that a new one never changes a pinned map. */
-#define VEER_REASON_SLOTS 64
+#define VEER_REASON_DROP_FIRST 64
+/* The map's size: every number either range can take, so a new reason never resizes it. */
+#define VEER_REASON_SLOTS      128
+#define VEER_REASON_MAX	       VEER_REASON_SLOTS
+#define VEER_REASON_IS_DROP(r) ((r) >= VEER_REASON_DROP_FIRST && (r) < VEER_REASON_SLOTS)
 
-#define VEER_DROP_MASK                                                                      \
-	((1ull << VEER_DROP_BAD_L2) | (1ull << VEER_DROP_BAD_L3) | (1ull << VEER_DROP_BAD_L4) |   \
-	 (1ull << VEER_DROP_FRAGMENT) | (1ull << VEER_DROP_NO_BACKEND) |                          \
-	 (1ull << VEER_DROP_FLOW_FULL) | (1ull << VEER_DROP_UNSUPPORTED) |                        \
-	 (1ull << VEER_DROP_BAD_IP_CSUM) | (1ull << VEER_DROP_BAD_L4_HDR) |                       \
-	 (1ull << VEER_DROP_MARTIAN) | (1ull << VEER_DROP_EXT_HDRS) |                             \
-	 (1ull << VEER_DROP_BAD_ICMP) | (1ull << VEER_DROP_ICMP_LIMIT) | (1ull << VEER_DROP_MTU))
-
-#define VEER_REASON_IS_DROP(r) (((r) < 64) && ((VEER_DROP_MASK >> (r)) & 1))
-
-#define VEER_REASON_NAMES                                                                   \
-	{                                                                                   \
-		"none", "bad_l2", "bad_l3", "bad_l4", "fragment", "no_backend", "flow_full",      \
-			"unsupported", "not_ip", "not_vip", "fragment_tail", "ttl", "stack",      \
-			"bad_ip_csum", "bad_l4_hdr", "martian", "ext_hdrs", "bad_icmp",           \
-			"icmp_limit", "mtu", "icmp_echo", "frag_needed", "icmp_error",            \
-			"fragment_fwd", "mtu_stack",                                              \
+/* Names as `veer stats` prints them; numbers without a reason have none (NULL). */
+#define VEER_REASON_NAMES                                                                          \
+	{                                                                                          \
+		[VEER_REASON_NONE] = "none", [VEER_PASS_NOT_IP] = "not_ip",                        \
+		[VEER_PASS_NOT_VIP] = "not_vip", [VEER_PASS_FRAGMENT] = "fragment_tail",           \
+		[VEER_PASS_TTL] = "ttl", [VEER_PASS_STACK] = "stack",                              \
+		[VEER_TX_ICMP_ECHO] = "icmp_echo", [VEER_TX_FRAG_NEEDED] = "frag_needed",          \
+		[VEER_FWD_ICMP_ERROR] = "icmp_error", [VEER_FWD_FRAGMENT] = "fragment_fwd",        \
+		[VEER_PASS_MTU_STACK] = "mtu_stack", [VEER_DROP_BAD_L2] = "bad_l2",                \
+		[VEER_DROP_BAD_L3] = "bad_l3", [VEER_DROP_BAD_L4] = "bad_l4",                      \
+		[VEER_DROP_FRAGMENT] = "fragment", [VEER_DROP_NO_BACKEND] = "no_backend",          \
+		[VEER_DROP_FLOW_FULL] = "flow_full", [VEER_DROP_UNSUPPORTED] = "unsupported",      \
+		[VEER_DROP_BAD_IP_CSUM] = "bad_ip_csum", [VEER_DROP_BAD_L4_HDR] = "bad_l4_hdr",    \
+		[VEER_DROP_MARTIAN] = "martian", [VEER_DROP_EXT_HDRS] = "ext_hdrs",                \
+		[VEER_DROP_BAD_ICMP] = "bad_icmp", [VEER_DROP_ICMP_LIMIT] = "icmp_limit",          \
+		[VEER_DROP_MTU] = "mtu", [VEER_DROP_REPLY_CLASH] = "reply_clash",                  \
 	}
 
 /*
@@ -298,7 +371,7 @@ enum veer_reason {
 #ifndef VEER_CACHE_VALUE_MAX
 #define VEER_CACHE_VALUE_MAX 1024 /* bytes; a power of two from 256 to 4096 */
 #endif
-#if VEER_CACHE_VALUE_MAX < 256 || VEER_CACHE_VALUE_MAX > 4096 ||                           \
+#if VEER_CACHE_VALUE_MAX < 256 || VEER_CACHE_VALUE_MAX > 4096 ||                                   \
 	(VEER_CACHE_VALUE_MAX & (VEER_CACHE_VALUE_MAX - 1))
 #error "VEER_CACHE_VALUE_MAX must be a power of two from 256 to 4096"
 #endif
@@ -306,7 +379,7 @@ enum veer_reason {
 #define VEER_CACHE_REPLY_MAX (2 * VEER_CACHE_VALUE_MAX)
 #define VEER_CACHE_KEY_MAX   250 /* memcached's limit, also applied to Redis */
 #define VEER_CACHE_ENTRIES   ((32u << 20) / VEER_CACHE_REPLY_MAX) /* 32 MiB of replies */
-#define VEER_CACHE_GEN_SLOTS 65536 /* power of two */
+#define VEER_CACHE_GEN_SLOTS 65536				  /* power of two */
 #define VEER_CACHE_CONNS     65536
 #define VEER_CACHE_HOT_MAX   16384
 #define VEER_CACHE_PORTS     16
@@ -386,7 +459,7 @@ struct veer_cache_glob {
 
 /* veer_cache_socks and veer_cache_conns: a client socket by its own 4-tuple. */
 struct veer_cache_sock_key {
-	__u32 local[4];	 /* IPv4 in local[0] (network order), the rest zero */
+	__u32 local[4]; /* IPv4 in local[0] (network order), the rest zero */
 	__u32 remote[4];
 	__u32 local_port;  /* host order */
 	__u32 remote_port; /* host order */
@@ -454,26 +527,26 @@ struct veer_cache_conn {
 	__u64 replies;
 	__u64 rq_hash; /* running hash of the current argument */
 	__u8 proto;
-	__u8 off;   /* enum veer_cache_stat that switched serving off, 0 = serving */
-	__u8 blind; /* requests can no longer be tokenized: every message bumps the epoch */
+	__u8 off;     /* enum veer_cache_stat that switched serving off, 0 = serving */
+	__u8 blind;   /* requests can no longer be tokenized: every message bumps the epoch */
 	__u8 rp_lost; /* replies can no longer be counted: writes are not acknowledged */
 	__u8 rq_state;
 	__u8 rp_state;
-	__u8 multi; /* inside MULTI: writes are acknowledged by EXEC's reply */
-	__u8 ack_all; /* blind or rp_lost and has written: every reply bumps the epoch */
-	__u32 rq_num;	/* number being read (argument count, length, data block size) */
-	__u32 rq_skip;	/* bytes of the current argument or data block still to come */
-	__u32 rq_args;	/* arguments of the current command still to come (RESP) */
-	__u32 rq_argi;	/* index of the current argument or token */
+	__u8 multi;    /* inside MULTI: writes are acknowledged by EXEC's reply */
+	__u8 ack_all;  /* blind or rp_lost and has written: every reply bumps the epoch */
+	__u32 rq_num;  /* number being read (argument count, length, data block size) */
+	__u32 rq_skip; /* bytes of the current argument or data block still to come */
+	__u32 rq_args; /* arguments of the current command still to come (RESP) */
+	__u32 rq_argi; /* index of the current argument or token */
 	__u32 rq_arglen;
 	__u32 rq_class; /* enum veer_cache_cmd */
 	__u32 rq_flags;
-	__u32 rq_wslot; /* slot of the command's written key(s), or VEER_CACHE_SLOT_ALL */
+	__u32 rq_wslot;	 /* slot of the command's written key(s), or VEER_CACHE_SLOT_ALL */
 	__u32 rq_writes; /* keys the command writes */
 	__u32 rp_num;
 	__u32 rp_skip;
 	__u32 rp_flags;
-	__u32 rp_depth;	 /* arrays open, RESP */
+	__u32 rp_depth;	   /* arrays open, RESP */
 	__u32 rp_elems[8]; /* elements still to come in each open array */
 	__u32 multi_slot;
 	__u32 multi_writes;
@@ -497,7 +570,8 @@ struct veer_cache_conn {
 	__u8 rq_name[16]; /* the command, upper case, as read so far */
 	struct veer_cache_rq_cur rq_cur;
 	struct veer_cache_rp_cur rp_cur;
-	struct veer_cache_hot hot; /* a missed key's first count, built here: too big for the stack */
+	struct veer_cache_hot
+		hot; /* a missed key's first count, built here: too big for the stack */
 };
 
 /* veer_cache_cmds: (protocol, command name) -> what the command means for the cache. */
@@ -526,11 +600,11 @@ enum veer_cache_cmd {
 	VEER_CMD_MULTI,	    /* MULTI: writes queued until EXEC */
 	VEER_CMD_EXEC,	    /* EXEC or DISCARD */
 	VEER_CMD_CONTROL,   /* memcached verbosity: changes nothing cached, may be noreply */
-	VEER_CMD_LOST,	    /* not one reply per request (SUBSCRIBE, MONITOR): replies not counted */
-	VEER_CMD_SUB,	    /* means what its sub-command (argument 1) means: Redis CLIENT */
-	VEER_CMD_HELLO,	    /* Redis HELLO: may switch the protocol if the server accepts */
-	VEER_CMD_SELECT,    /* Redis SELECT: serving only while the database is 0 */
-	VEER_CMD_PUSHES,    /* may turn on server pushes: replies not counted if the server accepts */
+	VEER_CMD_LOST,	 /* not one reply per request (SUBSCRIBE, MONITOR): replies not counted */
+	VEER_CMD_SUB,	 /* means what its sub-command (argument 1) means: Redis CLIENT */
+	VEER_CMD_HELLO,	 /* Redis HELLO: may switch the protocol if the server accepts */
+	VEER_CMD_SELECT, /* Redis SELECT: serving only while the database is 0 */
+	VEER_CMD_PUSHES, /* may turn on server pushes: replies not counted if the server accepts */
 };
 
 #define VEER_CACHE_SUB_CLIENT 1
@@ -546,34 +620,34 @@ enum veer_cache_resp {
 /* Per-CPU counters in veer_cache_stats[stat]. */
 enum veer_cache_stat {
 	VEER_CACHE_NONE = 0,
-	VEER_CACHE_HIT,		/* answered from the cache */
-	VEER_CACHE_MISS,	/* a single GET not in the cache (or stale): passed */
-	VEER_CACHE_PASS_OWED,	/* a cached GET passed: the server still owed a reply */
-	VEER_CACHE_PASS_BATCH,	/* a GET inside a batch or a split request: passed */
-	VEER_CACHE_PASS_OTHER,	/* any other command: passed */
-	VEER_CACHE_PASS_OFF,	/* a message on a connection with caching off: passed */
-	VEER_CACHE_INVALIDATE,	/* a write bumped a key's generation */
-	VEER_CACHE_FLUSH,	/* FLUSHALL/FLUSHDB/flush_all: every entry made stale */
-	VEER_CACHE_REPLIES,	/* server replies counted */
+	VEER_CACHE_HIT,		 /* answered from the cache */
+	VEER_CACHE_MISS,	 /* a single GET not in the cache (or stale): passed */
+	VEER_CACHE_PASS_OWED,	 /* a cached GET passed: the server still owed a reply */
+	VEER_CACHE_PASS_BATCH,	 /* a GET inside a batch or a split request: passed */
+	VEER_CACHE_PASS_OTHER,	 /* any other command: passed */
+	VEER_CACHE_PASS_OFF,	 /* a message on a connection with caching off: passed */
+	VEER_CACHE_INVALIDATE,	 /* a write bumped a key's generation */
+	VEER_CACHE_FLUSH,	 /* FLUSHALL/FLUSHDB/flush_all: every entry made stale */
+	VEER_CACHE_REPLIES,	 /* server replies counted */
 	VEER_CACHE_OFF_PROTOCOL, /* caching switched off: unparsed request or reply */
 	VEER_CACHE_BLIND,	 /* a message of a connection whose requests cannot be read */
 	VEER_CACHE_OFF_COMMAND,	 /* caching switched off: SELECT, SUBSCRIBE, CLIENT, HELLO, ... */
 	VEER_CACHE_OFF_NO_STATE, /* connection not tracked (table full): never served */
 	VEER_CACHE_OFF_TOO_BIG,	 /* a message too large to tokenize */
-	VEER_CACHE_HOT_FULL,	/* miss not counted: hot-key table insert failed */
-	VEER_CACHE_EVICT,	/* entries removed to stay within bounds (userspace) */
-	VEER_CACHE_EXPIRED,	/* entries found past their TTL */
-	VEER_CACHE_DEMOTE,	/* entries deleted by the manager: writes outpace reads (userspace) */
-	VEER_CACHE_WRITE_HEAVY,	/* promotions refused: writes outpace reads (userspace) */
+	VEER_CACHE_HOT_FULL,	 /* miss not counted: hot-key table insert failed */
+	VEER_CACHE_EVICT,	 /* entries removed to stay within bounds (userspace) */
+	VEER_CACHE_EXPIRED,	 /* entries found past their TTL */
+	VEER_CACHE_DEMOTE, /* entries deleted by the manager: writes outpace reads (userspace) */
+	VEER_CACHE_WRITE_HEAVY, /* promotions refused: writes outpace reads (userspace) */
 	VEER_CACHE_STAT_MAX,
 };
 
-#define VEER_CACHE_STAT_NAMES                                                              \
-	{                                                                                  \
-		"none", "hit", "miss", "pass_owed", "pass_batch", "pass_other", "pass_off",      \
-			"invalidate", "flush", "replies", "off_protocol", "blind", "off_command",       \
-			"off_no_state", "off_too_big", "hot_full", "evict", "expired", "demote",  \
-			"write_heavy",                                                         \
+#define VEER_CACHE_STAT_NAMES                                                                      \
+	{                                                                                          \
+		"none", "hit", "miss", "pass_owed", "pass_batch", "pass_other", "pass_off",        \
+			"invalidate", "flush", "replies", "off_protocol", "blind", "off_command",  \
+			"off_no_state", "off_too_big", "hot_full", "evict", "expired", "demote",   \
+			"write_heavy",                                                             \
 	}
 
 #endif /* VEER_ABI_H */

@@ -318,6 +318,25 @@ static int case_index(const char *name)
 	return -1;
 }
 
+/* The next hop toward a backend as some CPU resolved it. */
+static bool backend_hop_any(struct lb *skel, __u32 id, struct veer_hop *hop)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct veer_be_hop *hops = calloc(ncpus > 0 ? ncpus : 1, sizeof(*hops));
+	bool found = false;
+
+	if (hops && ncpus > 0 &&
+	    !bpf_map__lookup_elem(skel->maps.veer_be_hops, &id, sizeof(id), hops,
+				  ncpus * sizeof(*hops), 0))
+		for (int c = 0; !found && c < ncpus; c++)
+			if (hops[c].resolved) {
+				*hop = hops[c].hop;
+				found = true;
+			}
+	free(hops);
+	return found;
+}
+
 /* The backend the established flow was given, from the private connection table. */
 static int flow_backend(struct lb *skel, const struct bench_frame *f, __u32 *addr)
 {
@@ -329,14 +348,19 @@ static int flow_backend(struct lb *skel, const struct bench_frame *f, __u32 *add
 	k.sport = f->udp.source;
 	k.dport = f->udp.dest;
 	k.proto = IPPROTO_UDP;
-	if (bpf_map__lookup_elem(skel->maps.veer_flows4, &k, sizeof(k), &v, sizeof(v), 0))
+	struct veer_backend be;
+	struct veer_hop hop;
+
+	if (bpf_map__lookup_elem(skel->maps.veer_flows4, &k, sizeof(k), &v, sizeof(v), 0) ||
+	    bpf_map__lookup_elem(skel->maps.veer_backends, &v.backend_id, sizeof(v.backend_id), &be,
+				 sizeof(be), 0))
 		return -ENOENT;
-	if (!v.ifindex) {
+	if (!backend_hop_any(skel, v.backend_id, &hop) || !hop.ifindex) {
 		fprintf(stderr, "veer-bench: the flow has no cached next hop: the FIB lookup "
 				"failed (forwarding off, no route or no neighbour entry?)\n");
 		return -EHOSTUNREACH;
 	}
-	*addr = ntohl(v.addr.v4);
+	*addr = ntohl(be.addr.v4);
 	return 0;
 }
 

@@ -82,7 +82,7 @@ struct fz_outcome {
 	enum fz_cls cls;
 	enum veer_reason reason;
 	enum fz_out out;
-	int new_flows; /* connection table entries the packet creates; -1: 0 or 2 */
+	int new_flows; /* connection table entries the packet creates; -1: 0 or 1 */
 	struct fz_rw rw, irw;
 	bool hop; /* redirected by veer: MACs set, TTL/hop limit decremented */
 	__u8 dmac[6], smac[6];
@@ -115,9 +115,18 @@ struct fz_key {
 	__u16 sport, dport; /* host order */
 };
 
+/*
+ * The model keeps a flow as two entries, one per direction, each saying how it rewrites; the
+ * data plane keeps one entry per connection (struct veer_flow) and finds it from either side.
+ */
+enum fz_dir {
+	FZ_DIR_FORWARD,
+	FZ_DIR_REPLY,
+};
+
 struct fz_flow {
 	struct fz_key key;
-	__u8 dir; /* enum veer_flow_dir */
+	__u8 dir; /* enum fz_dir: which way the model's entry rewrites */
 	union veer_addr addr;
 	__u16 port;
 	struct fz_hop hop;

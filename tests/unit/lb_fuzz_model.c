@@ -493,7 +493,7 @@ void fz_state_add_flow(struct fz_state *st, const struct fz_key *fwd, const stru
 	memset(f, 0, sizeof(*f));
 	memset(r, 0, sizeof(*r));
 	f->key = *fwd;
-	f->dir = VEER_FLOW_FORWARD;
+	f->dir = FZ_DIR_FORWARD;
 	lb_addr_parse(v->be->addr, &f->addr);
 	f->port = v->be->port;
 	f->hop = hop_backend(v->be);
@@ -504,7 +504,7 @@ void fz_state_add_flow(struct fz_state *st, const struct fz_key *fwd, const stru
 	r->key.sport = f->port;
 	r->key.daddr = fwd->saddr;
 	r->key.dport = fwd->sport;
-	r->dir = VEER_FLOW_REPLY;
+	r->dir = FZ_DIR_REPLY;
 	r->addr = fwd->daddr;
 	r->port = fwd->dport;
 	r->hop = hop_client(fwd->family, &fwd->saddr);
@@ -517,7 +517,7 @@ void fz_state_add_flow(struct fz_state *st, const struct fz_key *fwd, const stru
 static void flow_rw(const struct fz_flow *f, bool ports, struct fz_rw *rw)
 {
 	memset(rw, 0, sizeof(*rw));
-	if (f->dir == VEER_FLOW_FORWARD) {
+	if (f->dir == FZ_DIR_FORWARD) {
 		rw->daddr = true;
 		rw->new_daddr = f->addr;
 		rw->dport = ports;
@@ -828,7 +828,7 @@ static int g_icmperr(struct fz_ctx *c)
 		use(c, FZ_G_ICMP_QLEN);
 	memset(&rw, 0, sizeof(rw));
 	memset(&irw, 0, sizeof(irw));
-	if (f->dir == VEER_FLOW_REPLY) {
+	if (f->dir == FZ_DIR_REPLY) {
 		/* Quote client->backend: the error goes to the client, about the VIP. */
 		irw.daddr = irw.dport = true;
 		irw.new_daddr = f->addr;
@@ -847,7 +847,7 @@ static int g_icmperr(struct fz_ctx *c)
 	}
 	forward(c, &f->hop, FZ_OUT_ICMP_ERR, VEER_FWD_ICMP_ERROR, &rw, &irw, 0);
 	why(c, "ICMP error about a flow (%s): rewritten and forwarded",
-	    f->dir == VEER_FLOW_REPLY ? "toward the client" : "toward the backend");
+	    f->dir == FZ_DIR_REPLY ? "toward the client" : "toward the backend");
 	return FZ_STOP;
 }
 
@@ -965,7 +965,7 @@ static int g_mtu(struct fz_ctx *c, const struct fz_hop *hop, __u16 mtu, const st
 		use(c, FZ_G_MTU_STACK);
 		o = outcome(c, FZ_PASS, VEER_PASS_MTU_STACK, FZ_OUT_NAT);
 		o->rw = *rw;
-		o->new_flows = new_flow ? 2 : 0;
+		o->new_flows = new_flow ? 1 : 0;
 		why(c, "too big, IPv4 without DF: rewritten, to the stack");
 		return FZ_STOP;
 	}
@@ -974,7 +974,7 @@ static int g_mtu(struct fz_ctx *c, const struct fz_hop *hop, __u16 mtu, const st
 	/* Whether the flow exists before the MTU is known is not said. */
 	o->new_flows = new_flow ? -1 : 0;
 	o->mtu = mtu;
-	o->vip = c->flow && c->flow->dir == VEER_FLOW_REPLY ? c->flow->addr : c->v.daddr;
+	o->vip = c->flow && c->flow->dir == FZ_DIR_REPLY ? c->flow->addr : c->v.daddr;
 	why(c, "too big with DF / IPv6: veer answers frag-needed / packet-too-big");
 	return FZ_STOP;
 }
@@ -986,7 +986,7 @@ static int stage_forward(struct fz_ctx *c)
 	struct fz_rw rw;
 
 	if (!f) {
-		tmp.dir = VEER_FLOW_FORWARD;
+		tmp.dir = FZ_DIR_FORWARD;
 		lb_addr_parse(c->vip->be->addr, &tmp.addr);
 		tmp.port = c->vip->be->port;
 		tmp.hop = hop_backend(c->vip->be);
@@ -998,9 +998,9 @@ static int stage_forward(struct fz_ctx *c)
 	flow_rw(f, true, &rw);
 	if (g_mtu(c, &f->hop, f->mtu, &rw, !c->flow))
 		return FZ_STOP;
-	forward(c, &f->hop, FZ_OUT_NAT, VEER_REASON_NONE, &rw, NULL, c->flow ? 0 : 2);
+	forward(c, &f->hop, FZ_OUT_NAT, VEER_REASON_NONE, &rw, NULL, c->flow ? 0 : 1);
 	why(c, "%s, %s",
-	    c->flow ? (f->dir == VEER_FLOW_FORWARD ? "established" : "reply") : "new flow",
+	    c->flow ? (f->dir == FZ_DIR_FORWARD ? "established" : "reply") : "new flow",
 	    c->e->c[0].hop ? "redirected" : "to the stack");
 	return FZ_STOP;
 }
@@ -1066,7 +1066,7 @@ void fz_model_apply(struct fz_state *st, const struct pkt *p, const struct fz_ex
 	k.daddr = c.v.daddr;
 	k.sport = c.sport;
 	k.dport = c.dport;
-	if (o->new_flows == 2) {
+	if (o->new_flows == 1) {
 		const struct fz_vip *v = vip_find(k.family, &k.daddr, k.dport, k.proto);
 
 		if (v)

@@ -152,6 +152,8 @@ static bool skeleton(void)
 	/* Smaller tables than production: they are created per run (same semantics). */
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_flows4, 4096);
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_flows6, 4096);
+	bpf_map__set_max_entries(lb_env.skel->maps.veer_syns4, 4096);
+	bpf_map__set_max_entries(lb_env.skel->maps.veer_syns6, 4096);
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_affinity, 4096);
 	err = lb__load(lb_env.skel);
 	if (err) {
@@ -202,9 +204,10 @@ static bool env_reset(void)
 	bool ok;
 
 	ok = map_clear(s->maps.veer_flows4) && map_clear(s->maps.veer_flows6) &&
-	     map_clear(s->maps.veer_affinity) && map_clear(s->maps.veer_frags) &&
-	     map_clear(s->maps.veer_vips) && map_clear(s->maps.veer_vip_addrs) &&
-	     map_clear(s->maps.veer_icmp_rl);
+	     map_clear(s->maps.veer_syns4) && map_clear(s->maps.veer_syns6) &&
+	     map_clear(s->maps.veer_be_index) && map_clear(s->maps.veer_affinity) &&
+	     map_clear(s->maps.veer_frags) && map_clear(s->maps.veer_vips) &&
+	     map_clear(s->maps.veer_vip_addrs) && map_clear(s->maps.veer_icmp_rl);
 	for (__u32 id = 0; ok && id < LB_NIDS; id++) {
 		__u32 inner_id;
 
@@ -215,10 +218,18 @@ static bool env_reset(void)
 		ok = !bpf_map__update_elem(s->maps.veer_backends, &id, sizeof(id), &zero,
 					   sizeof(zero), BPF_ANY) &&
 		     percpu_zero(s->maps.veer_vip_stats, id) &&
-		     percpu_zero(s->maps.veer_be_stats, id);
+		     percpu_zero(s->maps.veer_be_stats, id) &&
+		     percpu_zero(s->maps.veer_be_hops, id);
 	}
 	for (__u32 r = 0; ok && r < VEER_REASON_SLOTS; r++)
 		ok = percpu_zero(s->maps.veer_reasons, r);
+	if (ok) {
+		struct veer_settings defaults = {};
+		__u32 zero_key = 0;
+
+		ok = !bpf_map__update_elem(s->maps.veer_settings, &zero_key, sizeof(zero_key),
+					   &defaults, sizeof(defaults), BPF_ANY);
+	}
 	return ASSERT_TRUE(ok, "reset the test maps");
 }
 
@@ -322,7 +333,8 @@ bool lb_fixture_run(const struct lb_fixture *fx)
 		__u64 delta = after[r] - before[r];
 		__u64 expect = r == (int)fx->reason && fx->reason != VEER_REASON_NONE;
 
-		snprintf(what, sizeof(what), "%s: reason %s counted", fx->name, reason_names[r]);
+		snprintf(what, sizeof(what), "%s: reason %s counted", fx->name,
+			 reason_names[r] ? reason_names[r] : "(unnamed)");
 		ok &= ASSERT_EQ(delta, expect, what);
 	}
 	return ok;

@@ -38,8 +38,9 @@ LB_TEST(lb_csum_edges)
  */
 LB_TEST(lb_csum_udp6_zero)
 {
-	struct lb_fixture fx = {"UDP/IPv6 sum becomes 0", &P.udp6_cf_out_in, FROM_CLIENT,
-				XDP_REDIRECT, &P.udp6_cf_out, VEER_REASON_NONE};
+	struct lb_fixture fx = {
+		"UDP/IPv6 sum becomes 0", &P.udp6_cf_out_in, FROM_CLIENT, XDP_REDIRECT,
+		&P.udp6_cf_out,		  VEER_REASON_NONE};
 
 	if (!lb_begin() || !lb_vips_basic() ||
 	    !ASSERT_EQ(pkt_l4_csum(&P.udp6_cf_out), 0xffff, "fixture: UDP/IPv6 checksum 0xffff"))

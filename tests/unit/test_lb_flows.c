@@ -17,14 +17,14 @@ LB_TEST(lb_tcp4_new_flow)
 
 	if (!lb_begin() || !lb_vips_basic() || !lb_fixture_run(&fx))
 		return;
-	ASSERT_EQ(lb_flow_count(), 2, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 1, "flow entries");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 40000, VIP4, 80, IPPROTO_TCP, &f), "forward entry"))
 		lb_check_forward_entry(&f, VIP_TCP4, &BE_TCP4, true, "tcp4");
 	if (ASSERT_TRUE(lb_flow_get(BE_TCP4.addr, 8080, CLIENT4, 40000, IPPROTO_TCP, &f),
 			"reply entry")) {
 		lb_check_reply_entry(&f, VIP_TCP4, VIP4, 80, BE_TCP4.id, "tcp4");
 		/* Resolved on the first reply. */
-		ASSERT_EQ(f.ifindex, 0, "reply entry: no hop before the first reply");
+		ASSERT_EQ(f.hop_resolved, 0, "reply entry: no hop before the first reply");
 	}
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 1, P.tcp4.len, 1, 0, 0, "VIP");
 	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_TCP4.id, 1, P.tcp4.len, 1, 0, 0,
@@ -50,7 +50,7 @@ LB_TEST(lb_tcp4_established)
 	if (!lb_add_backend(&BE_B, VIP_TCP4, VEER_WEIGHT_DEFAULT) ||
 	    !lb_set_ring_all(VIP_TCP4, BE_B.id) || !lb_fixture_run(&fx[2]))
 		return;
-	ASSERT_EQ(lb_flow_count(), 2, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 1, "flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 3, 3 * P.tcp4.len, 1, 0, 0,
 		       "VIP");
 	lb_counters_eq(lb_env.skel->maps.veer_be_stats, BE_TCP4.id, 3, 3 * P.tcp4.len, 1, 0, 0,
@@ -75,9 +75,9 @@ LB_TEST(lb_tcp4_reply)
 	if (ASSERT_TRUE(lb_flow_get(BE_TCP4.addr, 8080, CLIENT4, 40000, IPPROTO_TCP, &f),
 			"reply entry")) {
 		lb_check_reply_entry(&f, VIP_TCP4, VIP4, 80, BE_TCP4.id, "tcp4");
-		ASSERT_EQ(f.ifindex, lb_env.ifindex[FROM_CLIENT], "reply entry: ifindex");
-		ASSERT_MEMEQ(f.dmac, 6, MAC_CLIENT, 6, "reply entry: dmac");
-		ASSERT_MEMEQ(f.smac, 6, MAC_VC0, 6, "reply entry: smac");
+		ASSERT_EQ(f.reply_hop.ifindex, lb_env.ifindex[FROM_CLIENT], "reply entry: ifindex");
+		ASSERT_MEMEQ(f.reply_hop.dmac, 6, MAC_CLIENT, 6, "reply entry: dmac");
+		ASSERT_MEMEQ(f.reply_hop.smac, 6, MAC_VC0, 6, "reply entry: smac");
 	}
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 1, P.tcp4.len, 1, 2,
 		       2 * P.tcp4_reply.len, "VIP");
@@ -114,7 +114,7 @@ LB_TEST(lb_udp4)
 	ASSERT_EQ(pkt_l4_csum(&P.udp4_nocsum_out), 0, "udp4 without a checksum stays without");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 40001, VIP4, 53, IPPROTO_UDP, &f), "forward entry"))
 		lb_check_forward_entry(&f, VIP_UDP4, &BE_UDP4, true, "udp4");
-	ASSERT_EQ(lb_flow_count(), 4, "flow entries");
+	ASSERT_EQ(lb_flow_count(), 2, "flow entries");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_UDP4, 2,
 		       P.udp4.len + P.udp4_nocsum.len, 2, 1, P.udp4_reply.len, "VIP");
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP4, 0, 0, 0, 0, 0,
@@ -143,7 +143,7 @@ LB_TEST(lb_tcp6)
 	if (ASSERT_TRUE(lb_flow_get(BE_TCP6.addr, 8080, CLIENT6, 40000, IPPROTO_TCP, &f),
 			"reply entry")) {
 		lb_check_reply_entry(&f, VIP_TCP6, VIP6, 80, BE_TCP6.id, "tcp6");
-		ASSERT_EQ(f.ifindex, lb_env.ifindex[FROM_CLIENT], "reply entry: ifindex");
+		ASSERT_EQ(f.reply_hop.ifindex, lb_env.ifindex[FROM_CLIENT], "reply entry: ifindex");
 	}
 	lb_counters_eq(lb_env.skel->maps.veer_vip_stats, VIP_TCP6, 2, 2 * P.tcp6.len, 1, 1,
 		       P.tcp6_reply.len, "VIP");

@@ -183,9 +183,12 @@ static bool forward_entry_mtu(const char *client, __u16 cport, const char *vip, 
 			      __u8 proto, const char *dev, __u32 mtu, const char *what)
 {
 	struct veer_flow f;
+	struct veer_hop h;
 
+	/* The next hop toward a backend is the backend's. */
 	return ASSERT_TRUE(lb_flow_get(client, cport, vip, vport, proto, &f), what) &&
-	       ASSERT_EQ(f.ifindex, if_nametoindex(dev), what) && ASSERT_EQ(f.mtu, mtu, what);
+	       ASSERT_TRUE(lb_backend_hop(f.backend_id, &h), what) &&
+	       ASSERT_EQ(h.ifindex, if_nametoindex(dev), what) && ASSERT_EQ(h.mtu, mtu, what);
 }
 
 /* ---- IPv4 with DF ---- */
@@ -379,7 +382,6 @@ LB_TEST(lb_mtu_reply)
 LB_TEST(lb_mtu_unknown)
 {
 	struct pkt small, small_out, big, big_out;
-	struct veer_flow4_key k = {};
 	struct veer_flow f;
 	struct pkt_spec s = c2v(CLIENT4, 41060, VIP4, 80, IPPROTO_TCP, 1440);
 
@@ -400,15 +402,7 @@ LB_TEST(lb_mtu_unknown)
 
 	if (!lb_fixture_run(&fx[0]) || !lb_flow_get(CLIENT4, 41060, VIP4, 80, IPPROTO_TCP, &f))
 		return;
-	f.mtu = 0;
-	inet_pton(AF_INET, CLIENT4, &k.saddr);
-	inet_pton(AF_INET, VIP4, &k.daddr);
-	k.sport = htons(41060);
-	k.dport = htons(80);
-	k.proto = IPPROTO_TCP;
-	if (ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_flows4, &k, sizeof(k), &f,
-					   sizeof(f), BPF_EXIST),
-		      "clear the flow's MTU"))
+	if (ASSERT_TRUE(lb_backend_hop_set_mtu(f.backend_id, 0), "clear the backend hop's MTU"))
 		lb_fixture_run(&fx[1]);
 }
 
@@ -421,6 +415,7 @@ LB_TEST(lb_mtu_no_neigh)
 {
 	struct pkt small, small_out, big, big_out, nodf, nodf_out;
 	struct veer_flow f;
+	struct veer_hop h;
 	struct pkt_spec s = c2v(CLIENT4, 41070, VIP4, 80, IPPROTO_TCP, 1440);
 	bool ok;
 
@@ -451,8 +446,9 @@ LB_TEST(lb_mtu_no_neigh)
 	if (!lb_fixtures_run(fx, ARRAY_LEN(fx)))
 		return;
 	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 41071, VIP4, 80, IPPROTO_TCP, &f), "flow") &&
-	    ASSERT_EQ(f.ifindex, 0, "no next hop cached"))
-		ASSERT_EQ(f.mtu, MTU_M, "the MTU of the interface is known");
+	    ASSERT_TRUE(lb_backend_hop(f.backend_id, &h), "backend hop") &&
+	    ASSERT_EQ(h.ifindex, 0, "no next hop cached"))
+		ASSERT_EQ(h.mtu, MTU_M, "the MTU of the interface is known");
 }
 
 /* ---- rate limit per source ---- */

@@ -87,7 +87,11 @@ LB_TEST(lb_affinity)
 
 	/* ...with affinity, every port of the client lands on one backend. */
 	first = NULL;
-	for (__u16 port = 41000; port < 41008; port++) {
+	/*
+	 * Other ports than above: the two VIPs share backend addresses, and one client port to
+	 * both would give one backend two connections with the same addresses and ports.
+	 */
+	for (__u16 port = 41010; port < 41018; port++) {
 		be = send_flow(CLIENT4, port, VIP4_AFF, 80, BE_AFF, 3);
 		if (!be)
 			return;
@@ -127,7 +131,7 @@ LB_TEST(lb_affinity)
 				       sizeof(a), 0),
 		  "affinity entry");
 	ASSERT_EQ(a.backend_id, other->id, "affinity entry follows");
-	be = send_flow(CLIENT4, 41000, VIP4_AFF, 80, BE_AFF, 3);
+	be = send_flow(CLIENT4, 41010, VIP4_AFF, 80, BE_AFF, 3);
 	ASSERT_TRUE(be && be->id == first->id, "established flow stays on the drained backend");
 }
 
@@ -210,9 +214,16 @@ static bool counted(__u32 be_id, __u64 packets, __u64 new_flows, const char *wha
 	return ASSERT_EQ(c.new_flows, new_flows, w) && ok;
 }
 
+static __u32 backend_gen(__u32 id)
+{
+	struct veer_backend b = {};
+
+	bpf_map__lookup_elem(lb_env.skel->maps.veer_backends, &id, sizeof(id), &b, sizeof(b), 0);
+	return b.gen;
+}
+
 /* Backend slots as the control plane leaves them: deleted, reused, moved. */
-static bool slot_put(__u32 id, const char *addr, __u16 port, __u8 flags, __u32 vip_id,
-		     __u32 weight)
+static bool slot_put(__u32 id, const char *addr, __u16 port, __u8 flags, __u32 vip_id, __u32 weight)
 {
 	struct veer_backend b = {
 		.port = htons(port),
@@ -223,6 +234,8 @@ static bool slot_put(__u32 id, const char *addr, __u16 port, __u8 flags, __u32 v
 	};
 
 	b.family = lb_addr_parse(addr, &b.addr);
+	/* The same backend's slot: its flows name it by gen. */
+	b.gen = backend_gen(id);
 	return ASSERT_TRUE(b.family, addr) &&
 	       ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_backends, &id, sizeof(id), &b,
 					      sizeof(b), BPF_ANY),
@@ -240,8 +253,8 @@ static bool drained(void)
 
 static bool removed(void)
 {
-	/* As veer_backend_del leaves it: weight 0, then not active; address kept. */
-	return slot_put(BE_TCP4.id, BE_TCP4.addr, BE_TCP4.port, 0, VIP_TCP4, 0);
+	/* As veer_backend_del leaves it: weight 0, removed; address and gen kept. */
+	return slot_put(BE_TCP4.id, BE_TCP4.addr, BE_TCP4.port, VEER_BACKEND_REMOVED, VIP_TCP4, 0);
 }
 
 static bool other_vip(void)
@@ -323,10 +336,9 @@ static void stale_syn(const struct stale_case *c)
 	/* The old connection's late packets must not be rewritten into the new one. */
 	snprintf(w, sizeof(w), "%s: old connection's reply entry removed", c->name);
 	if (strcmp(c->old->addr, c->now->addr) || c->old->port != c->now->port)
-		ASSERT_FALSE(lb_flow_get(c->old->addr, c->old->port, client, sport, IPPROTO_TCP,
-					 &f),
-			     w);
-	ASSERT_EQ(lb_flow_count(), 2, "flow entries after the new connection");
+		ASSERT_FALSE(
+			lb_flow_get(c->old->addr, c->old->port, client, sport, IPPROTO_TCP, &f), w);
+	ASSERT_EQ(lb_flow_count(), 1, "flow entries after the new connection");
 
 	snprintf(w, sizeof(w), "%s: ACK follows the new connection", c->name);
 	if (!tcp_to(client, sport, vip, TH_ACK_PSH, c->now, w))
@@ -350,22 +362,61 @@ LB_TEST(lb_stale_syn_removed)
 	stale_syn(&(struct stale_case){"removed", false, &BE_TCP4, &BE_B, removed});
 }
 
-LB_TEST(lb_stale_syn_other_vip)
+/*
+ * A flow established on c->old; then old's slot is given to another backend (the control plane
+ * does so only after every other free slot) and the ring names c->now. The flow ended with its
+ * backend: its next packet is scheduled again, as a new flow, and the old backend's late
+ * replies are no longer rewritten to the VIP (no flow of theirs is left).
+ */
+static void slot_reused(const struct stale_case *c)
 {
-	stale_syn(&(struct stale_case){"slot given to another VIP", false, &BE_TCP4, &BE_B,
-				       other_vip});
+	__u32 vip_id = c->v6 ? VIP_TCP6 : VIP_TCP4;
+	const char *vip = c->v6 ? VIP6 : VIP4, *client = c->v6 ? CLIENT6 : CLIENT4;
+	const __u16 sport = 43000;
+	bool same_slot = c->old->id == c->now->id;
+	struct veer_counters v;
+	struct veer_flow f;
+	char w[128];
+
+	if (!lb_begin() || !lb_add_vip(vip_id, vip, 80, IPPROTO_TCP, 0, VEER_MODE_NAT) ||
+	    !lb_add_backend(c->old, vip_id, VEER_WEIGHT_DEFAULT) ||
+	    (!same_slot && !lb_add_backend(c->now, vip_id, VEER_WEIGHT_DEFAULT)) ||
+	    !lb_set_ring_all(vip_id, c->old->id) ||
+	    !tcp_to(client, sport, vip, TH_SYN, c->old, "SYN of the first connection") ||
+	    !tcp_to(client, sport, vip, TH_ACK_PSH, c->old, "established") ||
+	    !ASSERT_TRUE(c->change(), c->name) || !lb_set_ring_all(vip_id, c->now->id))
+		return;
+	snprintf(w, sizeof(w), "%s: next packet scheduled again", c->name);
+	if (!tcp_to(client, sport, vip, TH_ACK_PSH, c->now, w))
+		return;
+	v = lb_counters(lb_env.skel->maps.veer_vip_stats, vip_id);
+	snprintf(w, sizeof(w), "%s: VIP new_flows", c->name);
+	ASSERT_EQ(v.new_flows, 2, w);
+	if (ASSERT_TRUE(lb_flow_get(client, sport, vip, 80, IPPROTO_TCP, &f), "the connection"))
+		lb_check_forward_entry(&f, vip_id, c->now, true, c->name);
+	snprintf(w, sizeof(w), "%s: no flow for the old backend's replies", c->name);
+	if (strcmp(c->old->addr, c->now->addr) || c->old->port != c->now->port)
+		ASSERT_FALSE(
+			lb_flow_get(c->old->addr, c->old->port, client, sport, IPPROTO_TCP, &f), w);
+	ASSERT_EQ(lb_flow_count(), 1, "one connection");
 }
 
-LB_TEST(lb_stale_syn_moved_addr)
+LB_TEST(lb_slot_reused_other_vip)
 {
-	stale_syn(&(struct stale_case){"slot moved to another address", false, &BE_TCP4,
-				       &MOVED_ADDR, moved_addr});
+	slot_reused(&(struct stale_case){"slot given to another VIP", false, &BE_TCP4, &BE_B,
+					 other_vip});
 }
 
-LB_TEST(lb_stale_syn_moved_port)
+LB_TEST(lb_slot_reused_moved_addr)
 {
-	stale_syn(&(struct stale_case){"IPv6 slot moved to another port", true, &BE_TCP6,
-				       &MOVED_PORT, moved_port});
+	slot_reused(&(struct stale_case){"slot moved to another address", false, &BE_TCP4,
+					 &MOVED_ADDR, moved_addr});
+}
+
+LB_TEST(lb_slot_reused_moved_port)
+{
+	slot_reused(&(struct stale_case){"IPv6 slot moved to another port", true, &BE_TCP6,
+					 &MOVED_PORT, moved_port});
 }
 
 /*
@@ -376,8 +427,12 @@ LB_TEST(lb_syn_live_backend_stays)
 {
 	struct pkt_spec s = lb_spec_c2v(CLIENT4, 43100, VIP4, 53, IPPROTO_UDP);
 	struct pkt udp, udp_out;
-	struct lb_fixture fx = {"UDP on a drained backend stays", &udp, FROM_CLIENT,
-				XDP_REDIRECT, &udp_out, VEER_REASON_NONE};
+	struct lb_fixture fx = {"UDP on a drained backend stays",
+				&udp,
+				FROM_CLIENT,
+				XDP_REDIRECT,
+				&udp_out,
+				VEER_REASON_NONE};
 
 	if (!lb_begin() || !lb_vips_basic() ||
 	    !lb_add_backend(&BE_B, VIP_TCP4, VEER_WEIGHT_DEFAULT) ||

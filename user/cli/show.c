@@ -43,8 +43,9 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 	}
 	reasons_j = json_object_new_object();
 	for (int r = 1; r < VEER_REASON_MAX; r++)
-		json_object_object_add(reasons_j, veer_reason_names[r],
-				       json_object_new_uint64(reasons[r]));
+		if (veer_reason_names[r])
+			json_object_object_add(reasons_j, veer_reason_names[r],
+					       json_object_new_uint64(reasons[r]));
 	json_object_object_add(root, "vips", vips_j);
 	json_object_object_add(root, "reasons", reasons_j);
 	free(vips);
@@ -69,7 +70,7 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 	for (int drop = 1; drop >= 0; drop--) {
 		printf(drop ? "dropped:" : "passed, answered or forwarded specially:");
 		for (int r = 1; r < VEER_REASON_MAX; r++)
-			if (VEER_REASON_IS_DROP(r) == drop)
+			if (veer_reason_names[r] && VEER_REASON_IS_DROP(r) == drop)
 				printf(" %s %llu", veer_reason_names[r],
 				       (unsigned long long)reasons[r]);
 		printf("\n");
@@ -83,27 +84,34 @@ struct flows_ctx {
 	__u64 now;
 };
 
-static int flow_row(const struct veer_flow_key *k, const struct veer_flow *f, void *arg)
+/* A connection: client -> VIP, the backend it is on, its state and idle time. */
+static int flow_row(const struct veer_flow_info *fi, void *arg)
 {
+	const struct veer_flow_key *k = &fi->key;
 	struct flows_ctx *fc = arg;
 	struct json_object *o = json_object_new_object();
-	char src[VEER_ADDR_STRLEN], dst[VEER_ADDR_STRLEN], to[VEER_ADDR_STRLEN];
-	bool reply = f->dir == VEER_FLOW_REPLY;
+	char client[VEER_ADDR_STRLEN], vip[VEER_ADDR_STRLEN], be[VEER_ADDR_STRLEN];
 
-	veer_fmt_endpoint(&k->saddr, k->sport, k->family, src, sizeof(src));
-	veer_fmt_endpoint(&k->daddr, k->dport, k->family, dst, sizeof(dst));
-	veer_fmt_endpoint(&f->addr, f->port, k->family, to, sizeof(to));
+	veer_fmt_endpoint(&k->saddr, k->sport, k->family, client, sizeof(client));
+	veer_fmt_endpoint(&k->daddr, k->dport, k->family, vip, sizeof(vip));
+	if (fi->backend)
+		veer_fmt_endpoint(&fi->backend->addr, fi->backend->port, k->family, be, sizeof(be));
 	json_object_object_add(o, "protocol", json_object_new_string(veer_proto_name(k->proto)));
-	json_object_object_add(o, "direction", json_object_new_string(reply ? "reply" : "forward"));
-	json_object_object_add(o, "source", json_object_new_string(src));
-	json_object_object_add(o, "destination", json_object_new_string(dst));
-	json_object_object_add(o, reply ? "new_source" : "new_destination",
-			       json_object_new_string(to));
-	json_object_object_add(o, "backend_id", json_object_new_int64(f->backend_id));
-	json_object_object_add(o, "ifindex", json_object_new_int64(f->ifindex));
+	json_object_object_add(o, "state",
+			       json_object_new_string(!fi->backend    ? "closed"
+						      : fi->handshake ? "handshake"
+								      : "established"));
+	json_object_object_add(o, "client", json_object_new_string(client));
+	json_object_object_add(o, "vip", json_object_new_string(vip));
+	json_object_object_add(o, "backend", fi->backend ? json_object_new_string(be) : NULL);
+	json_object_object_add(o, "backend_id", json_object_new_int64(fi->flow.backend_id));
+	json_object_object_add(o, "reply_ifindex",
+			       json_object_new_int64(fi->flow.reply_hop.ifindex));
 	json_object_object_add(
 		o, "idle_ms",
-		f->last_seen ? json_object_new_uint64((fc->now - f->last_seen) / 1000000) : NULL);
+		fi->flow.last_seen
+			? json_object_new_uint64((fc->now - fi->flow.last_seen) / 1000000)
+			: NULL);
 	json_object_array_add(fc->a, o);
 	return 0;
 }
@@ -129,11 +137,11 @@ int cmd_flows(const struct cmd *c, int argc, char **argv)
 		return print_json(fc.a);
 	for (size_t i = 0; i < json_object_array_length(fc.a); i++) {
 		struct json_object *f = json_object_array_get_idx(fc.a, i);
-		bool reply = !strcmp(jstr(f, "direction"), "reply");
 
-		printf("%s %-7s %s -> %s %s %s idle %sms\n", jstr(f, "protocol"),
-		       jstr(f, "direction"), jstr(f, "source"), jstr(f, "destination"),
-		       reply ? "as from" : "to", jstr(f, reply ? "new_source" : "new_destination"),
+		printf("%s %s -> %s to %s %s idle %sms\n", jstr(f, "protocol"), jstr(f, "client"),
+		       jstr(f, "vip"),
+		       json_object_object_get(f, "backend") ? jstr(f, "backend") : "-",
+		       jstr(f, "state"),
 		       json_object_object_get(f, "idle_ms") ? jstr(f, "idle_ms") : "-");
 	}
 	json_object_put(fc.a);

@@ -81,18 +81,144 @@ static int backend_find(struct veer *v, __u32 vip_id, const struct veer_endpoint
 	return -ENOENT;
 }
 
+/* The slot serves flows: active, or removed with its established flows finishing on it. */
+static bool backend_serves(const struct veer_backend *be)
+{
+	return be->flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED);
+}
+
+static bool backend_at(const struct veer_backend *be, const union veer_addr *addr, __be16 port,
+		       __u8 family)
+{
+	return backend_serves(be) && be->family == family && be->port == port &&
+	       !memcmp(&be->addr, addr, sizeof(*addr));
+}
+
+/*
+ * VEER_MAX_VIPS ids -> their keys (family 0: no VIP with that id), read from veer_vips: the
+ * index names VIPs by address and port, which is what a reply's flow is keyed by.
+ */
+static int vip_keys_by_id(struct bpf_map *vips, struct veer_vip_key *keys)
+{
+	struct veer_vip_key key, cur, *prev = NULL;
+	struct veer_vip vip;
+
+	memset(keys, 0, VEER_MAX_VIPS * sizeof(*keys));
+	while (!bpf_map__get_next_key(vips, prev, &key, sizeof(key))) {
+		if (!bpf_map__lookup_elem(vips, &key, sizeof(key), &vip, sizeof(vip), 0) &&
+		    vip.id < VEER_MAX_VIPS)
+			keys[vip.id] = key;
+		cur = key;
+		prev = &cur;
+	}
+	return 0;
+}
+
+/*
+ * Rewrites veer_be_index for one backend address:port (both protocols) from the backend table,
+ * and marks its slots SHARED when they serve more than one VIP of a protocol, for the data
+ * plane's clash check. table is the whole veer_backends, kept equal to the map. Recounted rather
+ * than patched, like veer_vip_addr_sync: a command that died half-way is repaired by the next.
+ * Takes maps, not a handle, so that the unit tests' private maps are kept by this same code.
+ */
+int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bpf_map *index,
+		       struct veer_backend *table, const union veer_addr *addr, __be16 port,
+		       __u8 family)
+{
+	static const __u8 protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	struct veer_vip_key *keys = calloc(VEER_MAX_VIPS, sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	vip_keys_by_id(vips, keys);
+	for (size_t p = 0; !err && p < sizeof(protos); p++) {
+		struct veer_be_key bk = {
+			.addr = *addr, .port = port, .proto = protos[p], .family = family};
+		struct veer_be_vips val = {};
+		bool overflow = false;
+
+		for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
+			const struct veer_backend *be = &table[id];
+			const struct veer_vip_key *vk;
+
+			if (!backend_at(be, addr, port, family) || be->vip_id >= VEER_MAX_VIPS)
+				continue;
+			vk = &keys[be->vip_id];
+			if (!vk->family || vk->proto != protos[p])
+				continue;
+			if (val.count == VEER_BE_VIPS_MAX) {
+				overflow = true;
+				break;
+			}
+			val.vips[val.count].vip_addr = vk->addr;
+			val.vips[val.count].vip_port = vk->port;
+			val.vips[val.count].backend_id = id;
+			val.count++;
+		}
+		if (overflow) {
+			err = -E2BIG;
+			break;
+		}
+		for (__u32 i = 0; !err && i < val.count; i++) {
+			__u32 id = val.vips[i].backend_id;
+			struct veer_backend be = table[id];
+
+			be.flags &= ~VEER_BACKEND_SHARED;
+			if (val.count > 1)
+				be.flags |= VEER_BACKEND_SHARED;
+			if (be.flags == table[id].flags)
+				continue;
+			err = bpf_map__update_elem(backends, &id, sizeof(id), &be, sizeof(be),
+						   BPF_ANY);
+			if (!err)
+				table[id] = be;
+		}
+		if (err)
+			break;
+		if (val.count)
+			err = bpf_map__update_elem(index, &bk, sizeof(bk), &val, sizeof(val),
+						   BPF_ANY);
+		else if ((err = bpf_map__delete_elem(index, &bk, sizeof(bk), 0)) == -ENOENT)
+			err = 0;
+	}
+	free(keys);
+	return err;
+}
+
+static int backend_index_sync(struct veer *v, const struct veer_backend *be)
+{
+	return veer_be_index_sync(v->skel->maps.veer_vips, v->skel->maps.veer_backends,
+				  v->skel->maps.veer_be_index, v->backends, &be->addr, be->port,
+				  be->family);
+}
+
+/* VIPs of proto the address:port serves already, not counting vip_id. */
+static __u32 backend_vips_at(struct veer *v, const struct veer_endpoint *ep, __u32 vip_id)
+{
+	__u32 n = 0;
+
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
+		n += backend_at(&v->backends[id], &ep->addr, ep->port, ep->family) &&
+		     v->backends[id].vip_id != vip_id;
+	return n;
+}
+
 int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 		     const struct veer_endpoint *ep_in, __u32 weight, const char *pool)
 {
 	struct veer_endpoint ep = *ep_in;
-	struct veer_backend be, fresh = {};
+	struct veer_backend be, old, fresh = {};
 	__u32 id, slot = VEER_NO_BACKEND, oldest = ~0u, members = 0;
 	struct backend_ctx c;
+	bool revive = false;
 	int err;
 
 	err = backend_prepare(v, "add", "to", vip, &ep, &c);
 	if (err)
 		return err;
+	if (!veer_backends_get(v))
+		return -EIO;
 	if (!pool || !*pool)
 		pool = "default";
 	if (strlen(pool) >= VEER_POOL_NAME_LEN) {
@@ -104,7 +230,20 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 		pr_warn("cannot add backend %s to %s: it exists\n", c.be_name, c.vip_name);
 		return -EEXIST;
 	}
-	/* The free slot that changed longest ago; never-used slots have seq 0. */
+	/*
+	 * Protocols apart, the index has room for VEER_BE_VIPS_MAX VIPs per address:port; a
+	 * rough count across both is enough to refuse before anything changes.
+	 */
+	if (backend_vips_at(v, &ep, c.vip.id) >= VEER_BE_VIPS_MAX) {
+		pr_warn("cannot add backend %s to %s: it serves %d VIPs already\n", c.be_name,
+			c.vip_name, VEER_BE_VIPS_MAX);
+		return -E2BIG;
+	}
+	/*
+	 * The free slot that changed longest ago; never-used slots have seq 0. A slot this
+	 * backend was removed from and whose flows still finish on it is taken back as it is:
+	 * those flows stay its own.
+	 */
 	for (__u32 i = 0; i < VEER_MAX_BACKENDS; i++) {
 		if (backend_get(v, i, &be))
 			continue;
@@ -112,7 +251,14 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 			members += be.vip_id == c.vip.id;
 			continue;
 		}
-		if (be.seq < oldest) {
+		if ((be.flags & VEER_BACKEND_REMOVED) && be.vip_id == c.vip.id &&
+		    backend_at(&be, &ep.addr, ep.port, ep.family)) {
+			oldest = 0;
+			slot = i;
+			revive = true;
+			continue;
+		}
+		if (!revive && be.seq < oldest) {
 			oldest = be.seq;
 			slot = i;
 		}
@@ -127,6 +273,7 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 			c.be_name, c.vip_name, c.vip.ring_size);
 		return -ENOSPC;
 	}
+	backend_get(v, slot, &old);
 	fresh.addr = ep.addr;
 	fresh.port = ep.port;
 	fresh.family = ep.family;
@@ -134,20 +281,29 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 	fresh.vip_id = c.vip.id;
 	fresh.weight = weight;
 	fresh.seq = backend_next_seq(v);
+	/* A new gen sends flows of the slot's previous backend elsewhere, never to this one. */
+	fresh.gen = revive ? old.gen : old.gen + 1;
 	strcpy(fresh.pool, pool);
-	/* Slot and counters first, then the table that points at them. */
-	err = veer_counters_reset(v, v->skel->maps.veer_be_stats, slot);
+	/*
+	 * Slot, counters and reply index first, then the ring that sends flows to it: the first
+	 * reply finds its flow. Counters restart only with a new backend.
+	 */
+	err = revive ? 0 : veer_counters_reset(v, v->skel->maps.veer_be_stats, slot);
 	if (!err)
 		err = veer_backend_put(v, slot, &fresh);
-	if (!err) {
+	if (!err)
+		err = backend_index_sync(v, &fresh);
+	if (!err && backend_serves(&old) && !revive)
+		err = backend_index_sync(v, &old);
+	if (!err)
 		err = veer_ring_publish(v, &c.vip);
-		if (err) {
-			fresh.flags = 0;
-			veer_backend_put(v, slot, &fresh);
-		}
-	}
-	if (err)
+	if (err) {
+		veer_backend_put(v, slot, &old);
+		backend_index_sync(v, &fresh);
+		if (backend_serves(&old))
+			backend_index_sync(v, &old);
 		pr_warn("cannot add backend %s to %s: %s\n", c.be_name, c.vip_name, strerror(-err));
+	}
 	return err;
 }
 
@@ -199,15 +355,16 @@ int veer_backend_del(struct veer *v, const struct veer_vip_key *vip,
 		return -ENOENT;
 	}
 	/*
-	 * Out of the table first (weight 0 drains), then out of the slot. Established flows
-	 * carry the backend's address in their entry and finish where they started.
+	 * Out of the table first (weight 0 drains), then out of every choice. Established
+	 * flows name the slot, which keeps the backend's address (REMOVED) until it is reused
+	 * for another, last of all free slots: they finish where they started.
 	 */
 	be.weight = 0;
 	err = veer_backend_put(v, id, &be);
 	if (!err)
 		err = veer_ring_publish(v, &c.vip);
 	if (!err) {
-		be.flags &= ~VEER_BACKEND_ACTIVE;
+		be.flags = (be.flags & ~VEER_BACKEND_ACTIVE) | VEER_BACKEND_REMOVED;
 		be.seq = backend_next_seq(v);
 		err = veer_backend_put(v, id, &be);
 	}

@@ -49,10 +49,20 @@ int veer_vip_addrs_adopt(struct veer *v);
 int veer_ring_publish(struct veer *v, const struct veer_vip *vip);
 
 /*
- * Deletes every entry of a hash map that match() selects (id is passed through). Keys are
+ * Deletes every entry of a hash map that match() selects (arg is passed through). Keys are
  * collected first, then deleted, so the walk never runs over its own deletions.
  */
 void veer_map_sweep(struct bpf_map *map,
-		    bool (*match)(const void *key, const void *value, __u32 id), __u32 id);
+		    bool (*match)(const void *key, const void *value, const void *arg),
+		    const void *arg);
+
+/*
+ * Rewrites veer_be_index for a backend address:port from table (all of veer_backends, kept
+ * equal to the map as slot flags change). Takes maps, not a handle, so that the unit tests'
+ * private maps are kept by this same code.
+ */
+int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bpf_map *index,
+		       struct veer_backend *table, const union veer_addr *addr, __be16 port,
+		       __u8 family);
 
 #endif

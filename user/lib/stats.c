@@ -50,40 +50,72 @@ int veer_reason_counters(struct veer *v, __u64 sum[VEER_REASON_MAX])
 	return 0;
 }
 
-int veer_flow_foreach(struct veer *v,
-		      int (*fn)(const struct veer_flow_key *, const struct veer_flow *, void *),
-		      void *ctx)
+/* One connection table (flows or handshakes, one family): fn for each entry. */
+static int flow_table_foreach(struct veer *v, struct bpf_map *map, bool handshake,
+			      int (*fn)(const struct veer_flow_info *, void *), void *ctx)
 {
-	struct bpf_map *m4 = v->skel->maps.veer_flows4, *m6 = v->skel->maps.veer_flows6;
-	struct veer_flow4_key k4, cur4, *prev4 = NULL;
-	struct veer_flow_key key, cur, *prev = NULL;
-	struct veer_flow f;
+	bool v4 = bpf_map__key_size(map) == sizeof(struct veer_flow4_key);
+	size_t ksz = bpf_map__key_size(map);
+	struct veer_flow_key key, cur;
+	struct veer_flow4_key *k4 = (struct veer_flow4_key *)&key;
+	void *prev = NULL;
 	int err;
 
-	while (!bpf_map__get_next_key(m4, prev4, &k4, sizeof(k4))) {
-		if (!bpf_map__lookup_elem(m4, &k4, sizeof(k4), &f, sizeof(f), 0)) {
-			memset(&key, 0, sizeof(key));
-			key.saddr.v4 = k4.saddr;
-			key.daddr.v4 = k4.daddr;
-			key.sport = k4.sport;
-			key.dport = k4.dport;
-			key.proto = k4.proto;
-			key.family = VEER_AF_INET;
-			err = fn(&key, &f, ctx);
-			if (err)
-				return err;
-		}
-		cur4 = k4;
-		prev4 = &cur4;
-	}
-	while (!bpf_map__get_next_key(m6, prev, &key, sizeof(key))) {
-		if (!bpf_map__lookup_elem(m6, &key, sizeof(key), &f, sizeof(f), 0)) {
-			err = fn(&key, &f, ctx);
-			if (err)
-				return err;
-		}
+	while (!bpf_map__get_next_key(map, prev, &key, ksz)) {
+		struct veer_flow_info fi = {.handshake = handshake};
+
 		cur = key;
 		prev = &cur;
+		if (bpf_map__lookup_elem(map, &key, ksz, &fi.flow, sizeof(fi.flow), 0))
+			continue;
+		if (v4) {
+			fi.key.saddr.v4 = k4->saddr;
+			fi.key.daddr.v4 = k4->daddr;
+			fi.key.sport = k4->sport;
+			fi.key.dport = k4->dport;
+			fi.key.proto = k4->proto;
+			fi.key.family = VEER_AF_INET;
+		} else {
+			fi.key = key;
+		}
+		if (fi.flow.backend_id < VEER_MAX_BACKENDS && v->backends) {
+			const struct veer_backend *be = &v->backends[fi.flow.backend_id];
+
+			if (be->gen == fi.flow.backend_gen &&
+			    (be->flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED)))
+				fi.backend = be;
+		}
+		err = fn(&fi, ctx);
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+int veer_flow_foreach(struct veer *v, int (*fn)(const struct veer_flow_info *, void *), void *ctx)
+{
+	struct bpf_map *maps[] = {v->skel->maps.veer_flows4, v->skel->maps.veer_flows6,
+				  v->skel->maps.veer_syns4, v->skel->maps.veer_syns6};
+	int err = 0;
+
+	veer_backends_get(v);
+	for (size_t i = 0; !err && i < sizeof(maps) / sizeof(maps[0]); i++)
+		err = flow_table_foreach(v, maps[i], i >= 2, fn, ctx);
+	return err;
+}
+
+int veer_settings_get(struct veer *v, struct veer_settings *s)
+{
+	__u32 zero = 0;
+
+	return bpf_map__lookup_elem(v->skel->maps.veer_settings, &zero, sizeof(zero), s, sizeof(*s),
+				    0);
+}
+
+int veer_settings_set(struct veer *v, const struct veer_settings *s)
+{
+	__u32 zero = 0;
+
+	return bpf_map__update_elem(v->skel->maps.veer_settings, &zero, sizeof(zero), s, sizeof(*s),
+				    BPF_ANY);
 }

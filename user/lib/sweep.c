@@ -44,8 +44,8 @@ static bool keys_push(char **keys, size_t *n, size_t *cap, const void *key, size
  * start.
  */
 static void sweep_walk(struct bpf_map *map,
-		       bool (*match)(const void *key, const void *value, __u32 id), __u32 id,
-		       char **keys, size_t *n, size_t *cap)
+		       bool (*match)(const void *key, const void *value, const void *arg),
+		       const void *arg, char **keys, size_t *n, size_t *cap)
 {
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
 	char *cur = malloc(ksz), *next = malloc(ksz), *val = malloc(vsz);
@@ -54,7 +54,7 @@ static void sweep_walk(struct bpf_map *map,
 	if (!cur || !next || !val)
 		goto cleanup;
 	while (!bpf_map__get_next_key(map, prev, next, ksz)) {
-		if (!bpf_map__lookup_elem(map, next, ksz, val, vsz, 0) && match(next, val, id) &&
+		if (!bpf_map__lookup_elem(map, next, ksz, val, vsz, 0) && match(next, val, arg) &&
 		    !keys_push(keys, n, cap, next, ksz))
 			break;
 		memcpy(cur, next, ksz);
@@ -73,8 +73,8 @@ cleanup:
  * ends the walk, still with the last entries copied. Returns 0, or a negative errno.
  */
 static int sweep_batch(struct bpf_map *map,
-		       bool (*match)(const void *key, const void *value, __u32 id), __u32 id,
-		       char **keys, size_t *n, size_t *cap)
+		       bool (*match)(const void *key, const void *value, const void *arg),
+		       const void *arg, char **keys, size_t *n, size_t *cap)
 {
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
 	__u32 chunk = SWEEP_CHUNK, max = bpf_map__max_entries(map);
@@ -110,7 +110,7 @@ static int sweep_batch(struct bpf_map *map,
 		for (__u32 i = 0; i < count; i++) {
 			const char *key = bkeys + (size_t)i * ksz;
 
-			if (match(key, bvals + (size_t)i * vsz, id) &&
+			if (match(key, bvals + (size_t)i * vsz, arg) &&
 			    !keys_push(keys, n, cap, key, ksz)) {
 				err = -ENOMEM;
 				goto out;
@@ -168,15 +168,16 @@ static void sweep_delete(struct bpf_map *map, const char *keys, size_t n)
  * memory; the walk reads the map in batches if the kernel can, one entry at a time if not.
  */
 void veer_map_sweep(struct bpf_map *map,
-		    bool (*match)(const void *key, const void *value, __u32 id), __u32 id)
+		    bool (*match)(const void *key, const void *value, const void *arg),
+		    const void *arg)
 {
 	size_t n = 0, cap = 0;
 	char *keys = NULL;
 	int err;
 
-	err = sweep_batch(map, match, id, &keys, &n, &cap);
+	err = sweep_batch(map, match, arg, &keys, &n, &cap);
 	if (err && batch_unsupported(err) && !n) {
-		sweep_walk(map, match, id, &keys, &n, &cap);
+		sweep_walk(map, match, arg, &keys, &n, &cap);
 	} else if (err) {
 		pr_warn("cannot walk %s: %s; deleting the %zu entries found so far\n",
 			bpf_map__name(map), strerror(-err), n);

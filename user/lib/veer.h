@@ -64,8 +64,8 @@ int veer_vip_get(struct veer *v, const struct veer_vip_key *key, struct veer_vip
 /* Sorted by address, port, protocol; *out is malloc'd. */
 int veer_vip_list(struct veer *v, struct veer_vip_info **out, size_t *n);
 
-int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
-		     const struct veer_endpoint *ep, __u32 weight, const char *pool);
+int veer_backend_add(struct veer *v, const struct veer_vip_key *vip, const struct veer_endpoint *ep,
+		     __u32 weight, const char *pool);
 int veer_backend_set_weight(struct veer *v, const struct veer_vip_key *vip,
 			    const struct veer_endpoint *ep, __u32 weight);
 int veer_backend_del(struct veer *v, const struct veer_vip_key *vip,
@@ -79,10 +79,22 @@ int veer_backend_counters(struct veer *v, __u32 backend_id, struct veer_counters
 int veer_reason_counters(struct veer *v, __u64 sum[VEER_REASON_MAX]);
 extern const char *const veer_reason_names[VEER_REASON_MAX];
 
-/* Calls fn for every connection-table entry until it returns non-zero. */
-int veer_flow_foreach(struct veer *v,
-		      int (*fn)(const struct veer_flow_key *, const struct veer_flow *, void *),
-		      void *ctx);
+/* A connection as `veer flows` shows it. */
+struct veer_flow_info {
+	struct veer_flow_key key; /* client -> VIP */
+	struct veer_flow flow;
+	bool handshake; /* a TCP SYN seen, the handshake not complete yet */
+	/* The backend's slot, NULL when it went to another backend (the flow is dead). */
+	const struct veer_backend *backend;
+};
+
+/* Calls fn for every connection (handshakes included) until it returns non-zero. */
+int veer_flow_foreach(struct veer *v, int (*fn)(const struct veer_flow_info *, void *), void *ctx);
+
+/* What the data plane reads at run time (veer_settings); 0 in a field means its default. */
+int veer_settings_get(struct veer *v, struct veer_settings *s);
+/* Writes s whole: the caller reads, changes what it sets, writes. */
+int veer_settings_set(struct veer *v, const struct veer_settings *s);
 
 enum veer_xdp_mode {
 	VEER_XDP_NATIVE,
@@ -164,10 +176,10 @@ struct veer_cache_item {
 	struct veer_cache_key key;
 	__u32 value_len;
 	__u32 reply_len;
-	__s64 ttl_ms;  /* time left; <= 0 = expired */
+	__s64 ttl_ms;	  /* time left; <= 0 = expired */
 	__u64 expires_ns; /* CLOCK_MONOTONIC */
-	__u64 hits;    /* served from this entry */
-	bool current;  /* its generation and epoch still hold */
+	__u64 hits;	  /* served from this entry */
+	bool current;	  /* its generation and epoch still hold */
 };
 
 /*
@@ -187,8 +199,8 @@ int veer_cache_put(struct veer_cache *c, __u8 proto, const void *key, size_t kle
 		   const void *value, size_t vlen, __u32 mc_flags, __u32 ttl_s,
 		   const struct veer_cache_stamp *stamp);
 /* The value (malloc'd, *vlen bytes) and the entry's state; -ENOENT when absent. */
-int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
-		   void **value, size_t *vlen, struct veer_cache_item *item);
+int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen, void **value,
+		   size_t *vlen, struct veer_cache_item *item);
 int veer_cache_del(struct veer_cache *c, __u8 proto, const void *key, size_t klen);
 /* Sorted by protocol and key; *out is malloc'd. */
 int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n);
@@ -223,10 +235,10 @@ struct veer_cache_manager_opts {
 	__u8 proto;
 	const char *host; /* the real server, reached over its own connection */
 	__u16 port;
-	__u32 top;	   /* keys promoted per round */
-	__u32 ttl_s;	   /* of promoted entries */
-	__u32 interval_ms; /* between rounds */
-	bool notify;	   /* Redis: follow keyspace notifications (turned on if off) */
+	__u32 top;		/* keys promoted per round */
+	__u32 ttl_s;		/* of promoted entries */
+	__u32 interval_ms;	/* between rounds */
+	bool notify;		/* Redis: follow keyspace notifications (turned on if off) */
 	double max_write_ratio; /* writes per read above which a key is not served */
 };
 

@@ -250,20 +250,24 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 	return err;
 }
 
-static bool flow_of_vip(const void *key, const void *value, __u32 vip_id)
+/* Flows name their backend's slot: the VIP's slots, as a bitmap over slot ids. */
+static bool flow_of_vip(const void *key, const void *value, const void *slots)
 {
+	__u32 id = ((const struct veer_flow *)value)->backend_id;
+
 	(void)key;
-	return ((const struct veer_flow *)value)->vip_id == vip_id;
+	return id < VEER_MAX_BACKENDS && (((const __u8 *)slots)[id / 8] >> (id % 8) & 1);
 }
 
-static bool affinity_of_vip(const void *key, const void *value, __u32 vip_id)
+static bool affinity_of_vip(const void *key, const void *value, const void *vip_id)
 {
 	(void)value;
-	return ((const struct veer_affinity_key *)key)->vip_id == vip_id;
+	return ((const struct veer_affinity_key *)key)->vip_id == *(const __u32 *)vip_id;
 }
 
 int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 {
+	__u8 slots[VEER_MAX_BACKENDS / 8];
 	char name[VEER_ADDR_STRLEN];
 	struct veer_backend be;
 	struct veer_vip vip;
@@ -287,16 +291,25 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 		pr_warn("VIP %s deleted, but its address still answers pings: %s\n", name,
 			strerror(-err));
 	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
+	memset(slots, 0, sizeof(slots));
 	for (__u32 id = 0; veer_backends_get(v) && id < VEER_MAX_BACKENDS; id++) {
 		be = v->backends[id];
-		if (!(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip.id)
+		if (!(be.flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED)) ||
+		    be.vip_id != vip.id)
 			continue;
-		be.flags &= ~VEER_BACKEND_ACTIVE;
+		slots[id / 8] |= 1 << (id % 8);
+		be.flags &= ~(VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED);
 		veer_backend_put(v, id, &be);
+		/* The VIP is gone from veer_vips: the sync leaves it out of the index. */
+		veer_be_index_sync(v->skel->maps.veer_vips, v->skel->maps.veer_backends,
+				   v->skel->maps.veer_be_index, v->backends, &be.addr, be.port,
+				   be.family);
 	}
 	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
-	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, vip.id);
-	veer_map_sweep(v->skel->maps.veer_flows6, flow_of_vip, vip.id);
-	veer_map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, vip.id);
+	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, slots);
+	veer_map_sweep(v->skel->maps.veer_flows6, flow_of_vip, slots);
+	veer_map_sweep(v->skel->maps.veer_syns4, flow_of_vip, slots);
+	veer_map_sweep(v->skel->maps.veer_syns6, flow_of_vip, slots);
+	veer_map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, &vip.id);
 	return err;
 }
