@@ -98,8 +98,9 @@ int main(int argc, char **argv)
 		t->fn();
 		if (current_failed) {
 			printf("FAIL %s%s\n", t->name,
-			       current_unexpected_skip ? " (skipped without a missing kernel feature)"
-						       : "");
+			       current_unexpected_skip
+				       ? " (skipped without a missing kernel feature)"
+				       : "");
 			failed++;
 			unexpected += current_unexpected_skip;
 		} else if (current_skipped) {

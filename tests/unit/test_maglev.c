@@ -130,7 +130,8 @@ static bool check_shares(const struct veer_maglev_backend *b, size_t n, const __
 
 		if (fabs(count[i] - want) > tol && ++bad <= 3)
 			veer_test_fail(__FILE__, __LINE__,
-				       "%s: backend %zu (weight %u) has %u slots, want %.2f (+-%.2f)",
+				       "%s: backend %zu (weight %u) has %u slots, want %.2f "
+				       "(+-%.2f)",
 				       what, i, b[i].weight, count[i], want, tol);
 	}
 	if (bad > 3)
