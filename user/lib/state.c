@@ -159,9 +159,11 @@ static bool is_flow_table(const struct lb *skel, const struct bpf_map *map)
 static bool pin_differs(const struct bpf_map *map, const struct bpf_map_info *info, bool any_size,
 			char *why, size_t len)
 {
+	const char *type = libbpf_bpf_map_type_str(info->type);
+
 	if (info->type != bpf_map__type(map))
-		snprintf(why, len, "it is a map of type %u, this veer's is of type %u", info->type,
-			 bpf_map__type(map));
+		snprintf(why, len, "its type is %s, this veer's is %s", type ? type : "?",
+			 libbpf_bpf_map_type_str(bpf_map__type(map)));
 	else if (info->key_size != bpf_map__key_size(map))
 		snprintf(why, len, "its keys are %u bytes, this veer's are %u", info->key_size,
 			 bpf_map__key_size(map));
