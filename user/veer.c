@@ -38,8 +38,8 @@ static const struct cmd vip_cmds[] = {
 static const struct cmd backend_cmds[] = {
 	{.name = "add",
 	 .fn = cmd_backend_add,
-	 .args = "VIP ADDR[:PORT] [--weight N] [--pool NAME]",
-	 .help = "add a backend (weight 100, port of the VIP, pool default)"},
+	 .args = "VIP ADDR[:PORT] [--weight N]",
+	 .help = "add a backend (weight 100, port of the VIP)"},
 	{.name = "set",
 	 .fn = cmd_backend_set,
 	 .args = "VIP ADDR[:PORT] --weight N",
@@ -94,9 +94,10 @@ static const struct cmd cache_cmds[] = {
 static const struct cmd top_cmds[] = {
 	{.name = "attach",
 	 .fn = cmd_attach,
-	 .args = "IFACE [--hook auto|xdp|tc] [--mode native|generic]",
+	 .args = "IFACE [--hook auto|xdp|tc] [--mode native|generic] [--flows N]",
 	 .help = "load and attach the data plane (auto: XDP on a NIC, tc on a virtual "
-		 "interface)"},
+		 "interface); N connections per address family when it creates the connection "
+		 "tables (default sized for the host)"},
 	{.name = "detach",
 	 .fn = cmd_detach,
 	 .args = "IFACE",
@@ -104,7 +105,7 @@ static const struct cmd top_cmds[] = {
 	{.name = "status",
 	 .fn = cmd_status,
 	 .args = "",
-	 .help = "interfaces, programs, pinned maps, version"},
+	 .help = "interfaces, programs, pinned maps, connection table sizes, version"},
 	{.name = "vip", .args = "add|del|list ...", .help = "manage VIPs", .sub = vip_cmds},
 	{.name = "backend",
 	 .args = "add|set|del|list ...",

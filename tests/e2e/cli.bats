@@ -21,7 +21,19 @@ teardown_file() {
 	e2e_vip_del "$VIP"
 	e2e_vip_del "$OTHER"
 	ip netns del "$CLI_NS" 2>/dev/null || true
+	rm -rf "/sys/fs/bpf/veer-cli$$" "/sys/fs/bpf/veer-cli-empty$$" "/sys/fs/bpf/veer-cli-flows$$"
 	e2e_pins_down
+}
+
+# in_cli_ns ARGS...: runs ARGS in the suite's own network namespace (with the host's bpffs).
+in_cli_ns() {
+	nsenter --net="/run/netns/$CLI_NS" "$@"
+}
+
+# capacities [DIR]: the connection tables' capacities in `veer -j status`, "IPV4 IPV6".
+capacities() {
+	"$VEER" ${1:+--pin-dir "$1"} -j status | e2e_json \
+		'" ".join(str(t["capacity"]) for t in d["connection_tables"])'
 }
 
 state() {
@@ -275,4 +287,92 @@ fails_with() {
 	# Nothing was created meanwhile in the real one.
 	run e2e_vip_exists 198.18.100.22:80/tcp
 	assert_failure
+}
+
+@test "read-only commands on a directory with nothing pinned: exit 1, one line, nothing created" {
+	local dir=/sys/fs/bpf/veer-cli-empty$$ c
+	local want="veer: nothing is loaded in $dir: run veer attach or veer vip add first"
+	rm -rf "$dir"
+	for round in absent empty; do
+		[ "$round" = empty ] && mkdir "$dir"
+		for c in "vip list" "-j vip list" "stats" "status" "-j status" "flows" \
+			"backend list $VIP"; do
+			# shellcheck disable=SC2086
+			run --separate-stderr "$VEER" --pin-dir "$dir" $c
+			echo "$round: veer $c: exit $status: $stderr"
+			assert_equal "$status" 1
+			assert_output ""
+			assert_equal "$stderr" "$want"
+			if [ "$round" = absent ]; then
+				[ ! -e "$dir" ] || fail "veer $c created $dir"
+			else
+				assert_equal "$(ls -A "$dir")" ""
+			fi
+		done
+	done
+	rmdir "$dir"
+}
+
+@test "vip add before any attach creates the connection tables at the documented default" {
+	local mem_kb per n want=65536 dir=$VEER_PIN_DIR
+	# docs/veer.8: both tables within 1/32 of physical memory, an entry costing 64 bytes plus
+	# key and value rounded up to 8; a power of two within 65536..16777216.
+	mem_kb=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+	per=0
+	for m in veer_flows4 veer_flows6; do
+		per=$((per + $(bpftool -j map show pinned "$dir/$m" | e2e_json \
+			'64 + (d["bytes_key"] + 7) // 8 * 8 + (d["bytes_value"] + 7) // 8 * 8')))
+	done
+	n=$((mem_kb * 1024 / 32 / per))
+	while ((want < 16777216 && want * 2 <= n)); do want=$((want * 2)); done
+	run capacities
+	assert_success
+	assert_output "$want $want"
+	run "$VEER" status
+	assert_line --regexp "^  veer_flows4  ipv4: $want connections, [0-9.]+ MiB$"
+	assert_line --regexp "^  veer_flows6  ipv6: $want connections, [0-9.]+ MiB$"
+}
+
+@test "attach --flows sizes the connection tables it creates; another size later is exit 1" {
+	local dir=/sys/fs/bpf/veer-cli-flows$$ before
+	rm -rf "$dir"
+	run in_cli_ns "$VEER" --pin-dir "$dir" attach lo --hook tc --flows 4096
+	assert_success
+	run capacities "$dir"
+	assert_output "4096 4096"
+	run e2e_json 'all(t["memory_bytes"] >= 64 * 4096 for t in d["connection_tables"])' \
+		<<<"$("$VEER" --pin-dir "$dir" -j status)"
+	assert_output True
+	before=$(ls "$dir")
+	run --separate-stderr in_cli_ns "$VEER" --pin-dir "$dir" attach lo --hook tc --flows 8192
+	assert_equal "$status" 1
+	assert_output ""
+	assert_equal "$stderr" "veer: cannot size the connection tables for 8192 connections: \
+$dir/veer_flows4 holds 4096 (to resize, detach veer from every interface and remove $dir)"
+	assert_equal "$(ls "$dir")" "$before"
+	run capacities "$dir"
+	assert_output "4096 4096"
+	# The size they have, or none given: adopted.
+	run in_cli_ns "$VEER" --pin-dir "$dir" attach lo --hook tc --flows 4096
+	assert_success
+	run "$VEER" --pin-dir "$dir" vip add 198.18.100.24:80/tcp
+	assert_success
+	run capacities "$dir"
+	assert_output "4096 4096"
+	run in_cli_ns "$VEER" --pin-dir "$dir" detach lo
+	assert_success
+	rm -rf "$dir"
+}
+
+@test "attach --flows: a size out of range or not a number is exit 2" {
+	fails_with 2 "invalid connection table size '100' \(want 1024\.\.134217728 connections\)" \
+		attach lo --flows 100
+	fails_with 2 "invalid connection table size '134217729'" attach lo --flows 134217729
+	fails_with 2 "invalid connection table size '1M'" attach lo --flows 1M
+	fails_with 2 "invalid connection table size ''" attach lo --flows ''
+}
+
+@test "backend add --pool is exit 2: pools are not supported yet" {
+	fails_with 2 "pools are not supported yet" backend add "$VIP" 198.18.13.2 --pool east
+	fails_with 2 "pools are not supported yet" backend add "$VIP" 198.18.13.2 --pool default
 }

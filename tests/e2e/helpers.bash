@@ -43,6 +43,12 @@ fi
 # shellcheck source=../../scripts/topology.sh
 source "$E2E_ROOT/scripts/topology.sh"
 
+# e2e_skip_missing FEATURE WHY: skips the test because its probe found the kernel without
+# FEATURE. The only skip a run accepts: tests/e2e/run.sh (make test, make e2e) fails on others.
+e2e_skip_missing() {
+	skip "kernel feature missing: $1: $2"
+}
+
 # e2e_pins_up NAME: the suite's own pin directory, for every veer it runs (exported).
 e2e_pins_up() {
 	export VEER_PIN_DIR=/sys/fs/bpf/veer-e2e-$1

@@ -350,7 +350,7 @@ bool cache_conn_connect_af(struct cache_conn *cc, __u8 proto, int family)
 	cc->family = family;
 	if (v6 && !cache_env.v6_ok) {
 		if (cache_env.v6_skipped)
-			veer_test_skip("%s", cache_env.why6);
+			veer_test_skip_missing("IPv6", "%s", cache_env.why6);
 		else
 			veer_test_fail(__FILE__, __LINE__, "cache test environment, IPv6: %s",
 				       cache_env.why6);

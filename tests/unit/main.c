@@ -5,7 +5,7 @@
 #include "test.h"
 
 static struct veer_test *tests;
-static bool current_failed, current_skipped;
+static bool current_failed, current_skipped, current_unexpected_skip;
 
 void veer_test_register(struct veer_test *t)
 {
@@ -31,16 +31,43 @@ bool veer_test_fail(const char *file, int line, const char *fmt, ...)
 	return false;
 }
 
+/*
+ * A skip passes only when it names a kernel feature the test probed and found missing: any
+ * other reason (no privileges, a setup step that failed) would let `make test` pass without
+ * running the test, so it counts as a failure.
+ */
+static void skip(const char *feature, const char *fmt, va_list ap)
+{
+	bool probed = feature && *feature;
+
+	if (probed)
+		fprintf(stderr, "    skip: kernel feature missing: %s: ", feature);
+	else
+		fprintf(stderr, "    skip without a missing kernel feature (a failure): ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (probed)
+		current_skipped = true;
+	else
+		current_failed = current_unexpected_skip = true;
+}
+
+void veer_test_skip_missing(const char *feature, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	skip(feature, fmt, ap);
+	va_end(ap);
+}
+
 void veer_test_skip(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "    skip: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	skip(NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	current_skipped = true;
 }
 
 void veer_test_hexdiff(const void *got, size_t got_len, const void *want, size_t want_len)
@@ -61,17 +88,21 @@ void veer_test_hexdiff(const void *got, size_t got_len, const void *want, size_t
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0, skipped = 0;
+	int passed = 0, failed = 0, skipped = 0, unexpected = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (struct veer_test *t = tests; t; t = t->next) {
 		if (argc > 1 && !strstr(t->name, argv[1]))
 			continue;
-		current_failed = current_skipped = false;
+		current_failed = current_skipped = current_unexpected_skip = false;
 		t->fn();
 		if (current_failed) {
-			printf("FAIL %s\n", t->name);
+			printf("FAIL %s%s\n", t->name,
+			       current_unexpected_skip
+				       ? " (skipped without a missing kernel feature)"
+				       : "");
 			failed++;
+			unexpected += current_unexpected_skip;
 		} else if (current_skipped) {
 			printf("SKIP %s\n", t->name);
 			skipped++;
@@ -80,6 +111,9 @@ int main(int argc, char **argv)
 			passed++;
 		}
 	}
-	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	printf("%d passed, %d failed", passed, failed);
+	if (unexpected)
+		printf(" (%d of them skipped without a missing kernel feature)", unexpected);
+	printf(", %d skipped (kernel feature missing)\n", skipped);
 	return failed ? 1 : 0;
 }

@@ -22,7 +22,16 @@ void veer_test_register(struct veer_test *t);
 /* Marks the running test failed; returns false so ASSERT_* can be used in conditions. */
 bool veer_test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Marks the running test skipped, printing why (a kernel feature probed missing). */
+/*
+ * Marks the running test skipped because the kernel lacks feature (probed by the test, named
+ * in a word or two: "IPv6", "cgroup2"), printing why. The only skip that is not a failure.
+ */
+void veer_test_skip_missing(const char *feature, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * A skip for any other reason (no privileges, an environment that could not be set up): the
+ * test did not run, so it counts as failed, reported as a skip with its reason.
+ */
 void veer_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Hex dump of where two buffers differ, for packet fixtures. */
 void veer_test_hexdiff(const void *got, size_t got_len, const void *want, size_t want_len);

@@ -2,24 +2,36 @@
 /* veer attach, detach, status: the data plane on interfaces and its pinned state. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 
 int cmd_attach(const struct cmd *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
 					     {"hook", required_argument, NULL, 'k'},
+					     {"flows", required_argument, NULL, 'f'},
 					     {0}};
 	enum veer_hook_choice hook = VEER_HOOK_AUTO;
 	enum veer_xdp_mode mode = VEER_XDP_NATIVE;
 	bool mode_given = false;
+	__u32 flows = 0;
 	int o, rc = 0;
 
 	while ((o = next_opt(c, argc, argv, opts, &rc)) != -1) {
 		if (o == -2)
 			return rc;
+		if (o == 'f') {
+			if (veer_parse_u32(optarg, VEER_FLOWS_MIN, VEER_FLOWS_LIMIT, &flows))
+				return usage_error(c,
+						   "invalid connection table size '%s' (want "
+						   "%u..%u connections)",
+						   optarg, VEER_FLOWS_MIN, VEER_FLOWS_LIMIT);
+			continue;
+		}
 		if (o == 'k') {
 			if (!strcmp(optarg, "auto"))
 				hook = VEER_HOOK_AUTO;
@@ -47,6 +59,8 @@ int cmd_attach(const struct cmd *c, int argc, char **argv)
 		hook = VEER_HOOK_XDP;
 	if (positional(c, argc, 1, &rc))
 		return rc;
+	if (veer_set_flows(flows))
+		return EXIT_USAGE;
 	rc = veer_attach(argv[optind], hook, mode);
 	return rc == -ENODEV ? EXIT_USAGE : exit_code(rc);
 }
@@ -67,10 +81,58 @@ static int json_strcmp(const void *a, const void *b)
 		      json_object_get_string(*(struct json_object *const *)b));
 }
 
+/* What status shows of the cache: its ports, if the cache's maps are pinned at all. */
+static struct json_object *cache_ports_json(void)
+{
+	struct json_object *ports_j = json_object_new_array();
+	struct veer_cache_port_info ports[VEER_CACHE_PORTS];
+	struct veer_cache *cache;
+	char path[PATH_MAX];
+	size_t nports = 0;
+
+	/* Opening the cache creates its maps: look first, so that status creates nothing. */
+	snprintf(path, sizeof(path), "%s/veer_cache_ports", veer_pin_dir());
+	if (access(path, F_OK) || veer_cache_open(&cache, false))
+		return ports_j;
+	veer_cache_ports(cache, ports, &nports);
+	for (size_t i = 0; i < nports; i++) {
+		struct json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "port", json_object_new_int(ports[i].port));
+		json_object_object_add(
+			p, "proto", json_object_new_string(veer_cache_proto_name(ports[i].proto)));
+		json_object_array_add(ports_j, p);
+	}
+	veer_cache_close(cache);
+	return ports_j;
+}
+
+static struct json_object *flow_tables_json(struct veer *v)
+{
+	struct json_object *a = json_object_new_array();
+	struct veer_table_info t[2];
+
+	if (veer_flow_tables(v, t))
+		return a;
+	for (int i = 0; i < 2; i++) {
+		struct json_object *o = json_object_new_object();
+
+		if (!t[i].pinned)
+			continue;
+		json_object_object_add(o, "map", json_object_new_string(t[i].name));
+		json_object_object_add(
+			o, "family",
+			json_object_new_string(t[i].family == VEER_AF_INET6 ? "ipv6" : "ipv4"));
+		json_object_object_add(o, "capacity", json_object_new_int64(t[i].capacity));
+		json_object_object_add(o, "memory_bytes", json_object_new_uint64(t[i].memory));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 int cmd_status(const struct cmd *c, int argc, char **argv)
 {
-	struct json_object *o = NULL, *links_j, *maps_j, *ports_j;
-	struct veer_cache *cache;
+	struct json_object *o = NULL, *links_j, *maps_j, *ports_j, *tables_j;
 	struct veer_vip_info *vips = NULL;
 	struct veer_link *links = NULL;
 	size_t nlinks = 0, nvips = 0;
@@ -112,24 +174,10 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	json_object_array_sort(maps_j, json_strcmp);
 	json_object_object_add(o, "pin_dir", json_object_new_string(veer_pin_dir()));
 	json_object_object_add(o, "maps", maps_j);
+	tables_j = flow_tables_json(v);
+	json_object_object_add(o, "connection_tables", tables_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
-	ports_j = json_object_new_array();
-	if (!veer_cache_open(&cache, false)) {
-		struct veer_cache_port_info ports[VEER_CACHE_PORTS];
-		size_t nports = 0;
-
-		veer_cache_ports(cache, ports, &nports);
-		for (size_t i = 0; i < nports; i++) {
-			struct json_object *p = json_object_new_object();
-
-			json_object_object_add(p, "port", json_object_new_int(ports[i].port));
-			json_object_object_add(
-				p, "proto",
-				json_object_new_string(veer_cache_proto_name(ports[i].proto)));
-			json_object_array_add(ports_j, p);
-		}
-		veer_cache_close(cache);
-	}
+	ports_j = cache_ports_json();
 	json_object_object_add(o, "cache_ports", ports_j);
 	free(vips);
 	free(links);
@@ -141,21 +189,27 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(links_j); i++) {
 		struct json_object *l = json_object_array_get_idx(links_j, i);
 
-		printf("  %-16s %-3s %-8s prog id %s\n",
-		       json_object_get_string(json_object_object_get(l, "interface")),
-		       json_object_get_string(json_object_object_get(l, "hook")),
-		       json_object_get_string(json_object_object_get(l, "mode")),
-		       json_object_get_string(json_object_object_get(l, "prog_id")));
+		printf("  %-16s %-3s %-8s prog id %s\n", jstr(l, "interface"), jstr(l, "hook"),
+		       jstr(l, "mode"), jstr(l, "prog_id"));
 	}
 	printf("maps in %s:", veer_pin_dir());
 	for (size_t i = 0; i < json_object_array_length(maps_j); i++)
 		printf(" %s", json_object_get_string(json_object_array_get_idx(maps_j, i)));
-	printf("\nvips: %zu\ncache ports:%s", nvips, json_object_array_length(ports_j) ? "" : " none");
+	printf("\nconnection tables:%s\n", json_object_array_length(tables_j) ? "" : " none");
+	for (size_t i = 0; i < json_object_array_length(tables_j); i++) {
+		struct json_object *t = json_object_array_get_idx(tables_j, i);
+
+		printf("  %-12s %s: %s connections, %.1f MiB\n", jstr(t, "map"), jstr(t, "family"),
+		       jstr(t, "capacity"),
+		       json_object_get_uint64(json_object_object_get(t, "memory_bytes")) /
+			       1048576.0);
+	}
+	printf("vips: %zu\ncache ports:%s", nvips,
+	       json_object_array_length(ports_j) ? "" : " none");
 	for (size_t i = 0; i < json_object_array_length(ports_j); i++) {
 		struct json_object *p = json_object_array_get_idx(ports_j, i);
 
-		printf(" %s/%s", json_object_get_string(json_object_object_get(p, "port")),
-		       json_object_get_string(json_object_object_get(p, "proto")));
+		printf(" %s/%s", jstr(p, "port"), jstr(p, "proto"));
 	}
 	putchar('\n');
 	json_object_put(o);

@@ -97,7 +97,6 @@ int cmd_backend_add(const struct cmd *c, int argc, char **argv)
 	static const struct option opts[] = {{"weight", required_argument, NULL, 'w'},
 					     {"pool", required_argument, NULL, 'p'},
 					     {0}};
-	const char *pool = "default";
 	__u32 weight = VEER_WEIGHT_DEFAULT;
 	struct veer_vip_key key;
 	struct veer_endpoint ep;
@@ -109,12 +108,13 @@ int cmd_backend_add(const struct cmd *c, int argc, char **argv)
 			return rc;
 		if (o == 'w' && parse_weight(c, optarg, &weight, &rc))
 			return rc;
-		if (o == 'p') {
-			pool = optarg;
-			if (!*pool || strlen(pool) >= VEER_POOL_NAME_LEN)
-				return usage_error(c, "invalid pool '%s' (1..%d characters)", pool,
-						   VEER_POOL_NAME_LEN - 1);
-		}
+		/*
+		 * A backend outside the default pool would take traffic only through client-prefix
+		 * steering, which veer does not have yet: it would be added and never used.
+		 */
+		if (o == 'p')
+			return usage_error(c, "pools are not supported yet: every backend is in "
+					      "the pool 'default'");
 	}
 	if (positional(c, argc, 2, &rc) || parse_vip_arg(c, argv[optind], &key, &rc) ||
 	    parse_backend_arg(c, argv[optind + 1], &ep, &rc))
@@ -124,7 +124,7 @@ int cmd_backend_add(const struct cmd *c, int argc, char **argv)
 				   argv[optind + 1], argv[optind]);
 	if (open_state(&v, true))
 		return EXIT_FAILED;
-	rc = veer_backend_add(v, &key, &ep, weight, pool);
+	rc = veer_backend_add(v, &key, &ep, weight, "default");
 	veer_close(v);
 	return exit_code(rc);
 }

@@ -180,8 +180,8 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 	enum xdp_attach_mode mode = vmode == VEER_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
 	struct xdp_multiprog *mp;
 	struct lb *skel = NULL;
+	int ifindex, lock_fd, err;
 	bool on_xdp, virt;
-	int ifindex, err;
 
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
@@ -192,50 +192,67 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 	if (hook == VEER_HOOK_AUTO)
 		hook = virt ? VEER_HOOK_TC : VEER_HOOK_XDP;
 
+	/*
+	 * The maps are matched with the pins first, under the writers' lock, so that a connection
+	 * table size that cannot be had is refused before any interface changes, and two attaches
+	 * cannot both create the maps.
+	 */
+	err = veer_check_bpffs();
+	if (err)
+		return err;
+	lock_fd = veer_lock_pins(true);
+	if (lock_fd < 0)
+		return lock_fd;
+	err = veer_lb_prepare(&skel, true);
+	if (err)
+		goto cleanup;
+
 	on_xdp = find_veer(ifindex, &mp);
 	if (on_xdp) {
 		enum xdp_attach_mode cur = xdp_multiprog__attach_mode(mp);
 
 		xdp_multiprog__close(mp);
+		err = -EBUSY;
 		if (hook != VEER_HOOK_XDP) {
 			pr_warn("cannot attach to %s at tc: attached at xdp (detach first)\n",
 				ifname);
-			return -EBUSY;
-		}
-		if (cur != mode) {
-			pr_warn("cannot attach to %s in %s mode: attached in %s mode (detach first)\n",
+		} else if (cur != mode) {
+			pr_warn("cannot attach to %s in %s mode: attached in %s mode (detach "
+				"first)\n",
 				ifname, mode_name(mode), mode_name(cur));
-			return -EBUSY;
+		} else {
+			pr_info("already attached to %s at xdp in %s mode\n", ifname,
+				mode_name(mode));
+			err = 0;
 		}
-		pr_info("already attached to %s at xdp in %s mode\n", ifname, mode_name(mode));
-		return 0;
+		goto cleanup;
 	}
 	xdp_multiprog__close(mp);
 	if (find_veer_tc(ifindex)) {
+		err = 0;
 		if (hook != VEER_HOOK_TC) {
 			pr_warn("cannot attach to %s at xdp: attached at tc (detach first)\n",
 				ifname);
-			return -EBUSY;
+			err = -EBUSY;
+		} else {
+			pr_info("already attached to %s at tc ingress\n", ifname);
 		}
-		pr_info("already attached to %s at tc ingress\n", ifname);
-		return 0;
+		goto cleanup;
 	}
 
-	skel = veer_lb_open();
-	if (!skel)
-		return -ENOTSUP;
-	if (hook == VEER_HOOK_TC) {
+	if (hook == VEER_HOOK_TC)
 		err = attach_tc(skel, ifname, ifindex, virt);
-	} else {
+	else
 		err = attach_xdp(skel, ifname, ifindex, mode);
-		if (!err && virt)
-			pr_warn("warning: %s is a virtual interface: packets from local senders "
-				"with checksum offload (every container) leave XDP redirect with bad "
-				"checksums, and a veth peer drops redirected frames unless it runs "
-				"XDP or GRO; --hook tc works with the kernel's defaults\n",
-				ifname);
-	}
+	if (!err && hook == VEER_HOOK_XDP && virt)
+		pr_warn("warning: %s is a virtual interface: packets from local senders with "
+			"checksum offload (every container) leave XDP redirect with bad checksums, "
+			"and a veth peer drops redirected frames unless it runs XDP or GRO; --hook "
+			"tc works with the kernel's defaults\n",
+			ifname);
+cleanup:
 	lb__destroy(skel);
+	close(lock_fd);
 	return err;
 }
 

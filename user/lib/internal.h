@@ -24,8 +24,13 @@ struct veer {
  */
 int veer_lock_pins(bool write);
 
-/* Opens the load balancer's skeleton with its maps pinned under VEER_PIN_DIR. */
-struct lb *veer_lb_open(void);
+/*
+ * Opens the load balancer's skeleton with its maps matched to the pins of the pin directory
+ * (see pins_match in state.c): create sizes what is missing for the load to create it, else
+ * what is missing stays unpinned and a directory with none of the maps is -ENOENT. Nothing is
+ * created until the skeleton is loaded. Take the pin lock first (veer_lock_pins).
+ */
+int veer_lb_prepare(struct lb **skel, bool create);
 
 /* The backend table (VEER_MAX_BACKENDS slots), read in one batch on first use; NULL on error. */
 const struct veer_backend *veer_backends_get(struct veer *v);

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Opening veer's pinned state: the maps are created on first use and adopted afterwards. */
+/*
+ * Opening veer's pinned state. A writer (and veer_attach) creates the maps that are not pinned
+ * yet and adopts the rest; a reader only adopts, so that looking at an instance never brings
+ * one into being. Either way every pin is checked against this veer's own definition first.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +20,8 @@
 #include "internal.h"
 
 static char pin_dir[PATH_MAX] = VEER_PIN_DIR;
+/* The connection tables' size asked for (veer_set_flows); 0 = the host's default. */
+static __u32 flows_want;
 
 int veer_set_pin_dir(const char *dir)
 {
@@ -41,7 +47,7 @@ const char *veer_pin_dir(void)
  * parent), so a private directory on another bpffs mount works and a directory on tmpfs is
  * refused before anything is created there.
  */
-int veer_check_bpffs(void)
+static int bpffs_check(void)
 {
 	char parent[PATH_MAX];
 	struct statfs st;
@@ -65,6 +71,15 @@ int veer_check_bpffs(void)
 			where, !strcmp(pin_dir, VEER_PIN_DIR) ? VEER_PIN_ROOT : where);
 		return -ENOTSUP;
 	}
+	return 0;
+}
+
+int veer_check_bpffs(void)
+{
+	int err = bpffs_check();
+
+	if (err)
+		return err;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
 		pr_warn("cannot create %s: %s\n", pin_dir, strerror(errno));
 		return -errno;
@@ -87,17 +102,195 @@ int veer_lock_pins(bool write)
 	return fd;
 }
 
-struct lb *veer_lb_open(void)
+int veer_set_flows(__u32 n)
+{
+	if (n && (n < VEER_FLOWS_MIN || n > VEER_FLOWS_LIMIT)) {
+		pr_warn("invalid connection table size %u (want %u..%u connections)\n", n,
+			VEER_FLOWS_MIN, VEER_FLOWS_LIMIT);
+		return -EINVAL;
+	}
+	flows_want = n;
+	return 0;
+}
+
+/*
+ * What the kernel charges for one entry of a preallocated hash map: the element (a 48-byte
+ * header, then key and value each rounded up to 8 bytes) and its share of the buckets (16
+ * bytes each, one per entry at a power-of-two size). Measured against the memlock of the map's
+ * fdinfo; taken from the map's own key and value sizes, so it follows any change of layout.
+ */
+static __u64 entry_cost(const struct bpf_map *map)
+{
+	return 64 + ((bpf_map__key_size(map) + 7) & ~7U) + ((bpf_map__value_size(map) + 7) & ~7U);
+}
+
+static __u32 flows_default(const struct lb *skel)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	__u64 mem = pages > 0 && page > 0 ? (__u64)pages * page : 0;
+	__u64 n, per = entry_cost(skel->maps.veer_flows4) + entry_cost(skel->maps.veer_flows6);
+	__u32 pow = VEER_FLOWS_DEFAULT_MIN;
+
+	/* 1/32 of the host's memory for both tables together, N entries each. */
+	n = mem / VEER_FLOWS_MEM_SHARE / per;
+	while (pow < VEER_FLOWS_DEFAULT_MAX && (__u64)pow * 2 <= n)
+		pow *= 2;
+	return pow;
+}
+
+__u32 veer_flows_default(void)
+{
+	struct lb *skel = lb__open();
+	__u32 n;
+
+	if (!skel)
+		return VEER_FLOWS_DEFAULT_MIN;
+	n = flows_default(skel);
+	lb__destroy(skel);
+	return n;
+}
+
+static bool is_flow_table(const struct lb *skel, const struct bpf_map *map)
+{
+	return map == skel->maps.veer_flows4 || map == skel->maps.veer_flows6;
+}
+
+/* The first field in which the pinned map differs from this veer's, as a message. */
+static bool pin_differs(const struct bpf_map *map, const struct bpf_map_info *info, bool any_size,
+			char *why, size_t len)
+{
+	const char *type = libbpf_bpf_map_type_str(info->type);
+
+	if (info->type != bpf_map__type(map))
+		snprintf(why, len, "its type is %s, this veer's is %s", type ? type : "?",
+			 libbpf_bpf_map_type_str(bpf_map__type(map)));
+	else if (info->key_size != bpf_map__key_size(map))
+		snprintf(why, len, "its keys are %u bytes, this veer's are %u", info->key_size,
+			 bpf_map__key_size(map));
+	else if (info->value_size != bpf_map__value_size(map))
+		snprintf(why, len, "its values are %u bytes, this veer's are %u", info->value_size,
+			 bpf_map__value_size(map));
+	else if (info->map_flags != bpf_map__map_flags(map))
+		snprintf(why, len, "its flags are %#x, this veer's are %#x", info->map_flags,
+			 bpf_map__map_flags(map));
+	else if (!any_size && info->max_entries != bpf_map__max_entries(map))
+		snprintf(why, len, "it has %u entries, this veer's has %u", info->max_entries,
+			 bpf_map__max_entries(map));
+	else
+		return false;
+	return true;
+}
+
+/* A map not pinned: sized for the load to create it, or left out of the directory. */
+static int pin_missing(const struct lb *skel, struct bpf_map *map, bool create)
+{
+	int err = 0;
+
+	if (create && is_flow_table(skel, map))
+		err = bpf_map__set_max_entries(map, flows_want ?: flows_default(skel));
+	else if (!create)
+		err = bpf_map__set_pin_path(map, NULL);
+	/* A reader's empty stand-in need not preallocate a full table. */
+	if (!err && !create && bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH)
+		err = bpf_map__set_max_entries(map, 1);
+	if (err)
+		pr_warn("cannot prepare %s: %s\n", bpf_map__name(map), strerror(-err));
+	return err;
+}
+
+/*
+ * Matches the skeleton's maps with the pins before anything is loaded. A pinned map must have
+ * this veer's layout, or it is refused by name (libbpf alone would only say EINVAL); the
+ * connection tables are adopted at whatever size they were created with, unless a size was
+ * asked for and they have another. A map not pinned yet is sized (the connection tables: as
+ * asked, or the host's default) and created by the load, or, for a reader, left unpinned: the
+ * reader sees it empty, as it is, and the directory stays as it was. Returns the number of
+ * maps found pinned, or -errno with the reason logged.
+ */
+static int pins_match(struct lb *skel, bool create)
+{
+	struct bpf_map *map;
+	int found = 0, err = 0;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		const char *path = bpf_map__pin_path(map);
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		bool flows = is_flow_table(skel, map);
+		char why[128];
+		int fd;
+
+		if (!path)
+			continue; /* .rodata and the like: never pinned */
+		fd = bpf_obj_get(path);
+		if (fd < 0 && errno == ENOENT) {
+			err = pin_missing(skel, map, create);
+			if (err)
+				return err;
+			continue;
+		}
+		if (fd < 0) {
+			err = -errno;
+			pr_warn("cannot open %s: %s\n", path, strerror(errno));
+			return err;
+		}
+		err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+		close(fd);
+		if (err) {
+			pr_warn("cannot adopt %s: not a map (%s)\n", path, strerror(-err));
+			return -EINVAL;
+		}
+		if (pin_differs(map, &info, flows, why, sizeof(why))) {
+			pr_warn("cannot adopt %s: %s (pinned by another version of veer? detach "
+				"veer from every interface and remove %s)\n",
+				path, why, pin_dir);
+			return -EINVAL;
+		}
+		if (flows && flows_want && info.max_entries != flows_want) {
+			pr_warn("cannot size the connection tables for %u connections: %s holds %u "
+				"(to resize, detach veer from every interface and remove %s)\n",
+				flows_want, path, info.max_entries, pin_dir);
+			return -EEXIST;
+		}
+		if (flows)
+			bpf_map__set_max_entries(map, info.max_entries);
+		found++;
+	}
+	return found;
+}
+
+/*
+ * A reader that finds nothing to adopt: the directory is absent or holds none of the load
+ * balancer's maps. Nothing has been created on the way.
+ */
+static int nothing_loaded(void)
+{
+	pr_warn("nothing is loaded in %s: run veer attach or veer vip add first\n", pin_dir);
+	return -ENOENT;
+}
+
+int veer_lb_prepare(struct lb **out, bool create)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct lb *skel;
+	int err;
 
-	if (veer_check_bpffs())
-		return NULL;
 	skel = lb__open_opts(&opts);
-	if (!skel)
+	if (!skel) {
+		err = -errno;
 		pr_warn("cannot open the load balancer object: %s\n", strerror(errno));
-	return skel;
+		return err;
+	}
+	err = pins_match(skel, create);
+	if (!err && !create)
+		err = nothing_loaded();
+	if (err < 0) {
+		lb__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
 }
 
 int veer_open(struct veer **out, bool write)
@@ -114,9 +307,13 @@ int veer_open(struct veer **out, bool write)
 		err = v->ncpus ? v->ncpus : -EINVAL;
 		goto fail;
 	}
-	v->skel = veer_lb_open();
-	if (!v->skel) {
-		err = -ENOTSUP;
+	err = write ? veer_check_bpffs() : bpffs_check();
+	if (err)
+		goto fail;
+	if (!write && access(pin_dir, F_OK)) {
+		err = errno == ENOENT ? nothing_loaded() : -errno;
+		if (err != -ENOENT)
+			pr_warn("cannot open %s: %s\n", pin_dir, strerror(-err));
 		goto fail;
 	}
 	v->lock_fd = veer_lock_pins(write);
@@ -124,16 +321,17 @@ int veer_open(struct veer **out, bool write)
 		err = v->lock_fd;
 		goto fail;
 	}
+	/* Under the lock: what is pinned cannot change between the check and the load. */
+	err = veer_lb_prepare(&v->skel, write);
+	if (err)
+		goto fail;
 	/* Maps only: creating or adopting the pinned maps needs no verifier pass. */
 	bpf_program__set_autoload(v->skel->progs.veer_lb, false);
 	bpf_program__set_autoload(v->skel->progs.veer_lb_tc, false);
 	err = lb__load(v->skel);
 	if (err) {
-		pr_warn("cannot create or adopt the maps in %s: %s%s\n", pin_dir,
-			strerror(-err),
-			err == -EINVAL ? " (maps pinned by another version of veer? detach it and "
-					 "remove the directory)"
-				       : "");
+		pr_warn("cannot %s the maps in %s: %s\n", write ? "create or adopt" : "adopt",
+			pin_dir, strerror(-err));
 		goto fail;
 	}
 	/* A writer fills the VIP address table once when maps from before it are adopted. */
@@ -147,6 +345,48 @@ int veer_open(struct veer **out, bool write)
 fail:
 	veer_close(v);
 	return err;
+}
+
+/* memlock of the map's fdinfo: what the kernel charges for it. */
+static __u64 map_memory(int fd)
+{
+	char path[64], line[128];
+	unsigned long long bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}
+
+int veer_flow_tables(struct veer *v, struct veer_table_info out[2])
+{
+	struct bpf_map *maps[2] = {v->skel->maps.veer_flows4, v->skel->maps.veer_flows6};
+
+	for (int i = 0; i < 2; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_map__fd(maps[i]);
+
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			int err = -errno;
+
+			pr_warn("cannot read %s: %s\n", bpf_map__name(maps[i]), strerror(errno));
+			return err;
+		}
+		out[i].name = bpf_map__name(maps[i]);
+		out[i].family = i ? VEER_AF_INET6 : VEER_AF_INET;
+		out[i].capacity = info.max_entries;
+		out[i].memory = map_memory(fd);
+		out[i].pinned = bpf_map__is_pinned(maps[i]);
+	}
+	return 0;
 }
 
 const struct veer_backend *veer_backends_get(struct veer *v)

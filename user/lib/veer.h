@@ -35,11 +35,52 @@ char *veer_fmt_vip(const struct veer_vip_key *key, char *buf, size_t len);
 const char *veer_mode_name(__u8 mode);
 int veer_parse_mode(const char *s, __u8 *mode);
 
-/* Handle on the pinned maps, opened for reading or for writing (which serialises writers). */
+/*
+ * Handle on the pinned maps, opened for reading or for writing (which serialises writers). A
+ * writer creates the maps that are not pinned yet; a reader creates nothing and fails with
+ * -ENOENT ("nothing is loaded in DIR") when none is pinned. Maps pinned with another layout
+ * (another version of veer) are refused with -EINVAL, naming the map and the difference.
+ */
 struct veer;
 
 int veer_open(struct veer **v, bool write);
 void veer_close(struct veer *v);
+
+/*
+ * The connection tables, veer_flows4 and veer_flows6, hold one entry per connection: their
+ * size N is the number of connections of each address family. It is set when they are created
+ * (by the first veer_attach or writer veer_open) and kept for as long as they stay pinned.
+ */
+#define VEER_FLOWS_MIN	       1024
+#define VEER_FLOWS_LIMIT       (1U << 27)
+/*
+ * The default, sized for the host: N such that the two tables take at most 1/32 of its
+ * physical memory (by the kernel's cost of an entry: 64 bytes plus key and value, each rounded
+ * up to 8), rounded down to a power of two, within 65536..16777216.
+ */
+#define VEER_FLOWS_MEM_SHARE   32
+#define VEER_FLOWS_DEFAULT_MIN 65536
+#define VEER_FLOWS_DEFAULT_MAX 16777216
+
+/*
+ * The size of connection tables created from now on by this process; 0 (the start) = the
+ * host's default. While set, adopting tables of another size fails with -EEXIST and says how
+ * to resize. -EINVAL outside VEER_FLOWS_MIN..VEER_FLOWS_LIMIT.
+ */
+int veer_set_flows(__u32 n);
+/* The host's default size, VEER_FLOWS_DEFAULT_MIN..VEER_FLOWS_DEFAULT_MAX. */
+__u32 veer_flows_default(void);
+
+struct veer_table_info {
+	const char *name; /* the map: "veer_flows4" */
+	__u8 family;	  /* VEER_AF_INET or VEER_AF_INET6 */
+	bool pinned;	  /* false only for a reader's empty stand-in of a table not pinned */
+	__u32 capacity;	  /* max_entries: connections */
+	__u64 memory;	  /* bytes the kernel charges for the map (memlock), 0 if unknown */
+};
+
+/* The connection tables, IPv4 then IPv6. */
+int veer_flow_tables(struct veer *v, struct veer_table_info out[2]);
 
 struct veer_vip_opts {
 	__u8 mode;
