@@ -11,7 +11,10 @@
  * programs are attached through BPF links, so they go away with this process.
  *
  * pps = frames the sink counted in a window of the run / the window's length; the generator's
- * own count over the same window says what was sent.
+ * own count over the same window says what was sent. With --warm N, every generator first sends
+ * N frames (each of N flows once) and waits until the sink's count stops moving before the
+ * window's traffic starts: a stateful forwarder then meets only flows it has seen, and what it
+ * lost of the warm-up is reported apart.
  *
  * The generator's frames are XDP frames, and a veth hands an XDP frame only to a peer that runs
  * XDP (or has GRO on): a forwarder that works on skbs (veer at tc, the kernel's forwarding path)
@@ -45,14 +48,16 @@
 struct gen_thread {
 	pthread_t tid;
 	int cpu, prog_fd, ifindex;
-	__u32 batch, repeat;
+	__u32 batch, repeat, warm;
 	const struct bench_frame *frame;
 	int err;
-	volatile int done;
+	volatile int warmed, done;
 };
 
 /* Set before the generators are signalled: a live run ends early (EINTR) on a signal. */
 static volatile sig_atomic_t gen_stop;
+/* Set once the warm-up has been counted: the generators go on with the measured traffic. */
+static volatile int gen_go;
 
 static void on_sigusr1(int sig)
 {
@@ -96,7 +101,20 @@ static void *gen_main(void *arg)
 
 	if (bench_pin_cpu(t->cpu))
 		fprintf(stderr, "veer-bench: cannot pin a generator to CPU %d\n", t->cpu);
-	while (!gen_stop) {
+	if (t->warm) {
+		LIBBPF_OPTS(bpf_test_run_opts, wopts, .data_in = t->frame,
+			    .data_size_in = sizeof(*t->frame), .ctx_in = &md,
+			    .ctx_size_in = sizeof(md), .repeat = t->warm,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = t->batch);
+
+		if (bpf_prog_test_run_opts(t->prog_fd, &wopts) && errno != EINTR)
+			t->err = -errno;
+	}
+	t->warmed = 1;
+	/* The main thread counts what the warm-up delivered before more traffic follows. */
+	while (!gen_go && !gen_stop && !t->err)
+		usleep(1000);
+	while (!gen_stop && !t->err) {
 		if (bpf_prog_test_run_opts(t->prog_fd, &opts) && errno != EINTR) {
 			t->err = -errno;
 			break;
@@ -111,8 +129,9 @@ static void usage(void)
 	fprintf(stderr, "usage: veer-bench live --gen NS:IFACE --fwd NS:IN:OUT --sink NS:IFACE\n"
 			"       [--floor] [--flows N] [--seconds S] [--threads N] [--batch N] "
 			"[--repeat N]\n"
-			"       [--src ADDR:PORT] [--dst ADDR:PORT]\n"
-			"Prints 'live sent=N received=N seconds=S pps=P sent_pps=P'.\n");
+			"       [--src ADDR:PORT] [--dst ADDR:PORT] [--warm N]\n"
+			"Prints 'live sent=N received=N seconds=S pps=P sent_pps=P ... warm_sent=N "
+			"warm_received=N'.\n");
 }
 
 int cmd_live(int argc, char **argv)
@@ -129,11 +148,12 @@ int cmd_live(int argc, char **argv)
 		{"src", required_argument, NULL, 'S'},
 		{"dst", required_argument, NULL, 'D'},
 		{"repeat", required_argument, NULL, 'R'},
+		{"warm", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	char *gen_arg = NULL, *fwd_arg = NULL, *sink_arg = NULL, *gen[2], *fwd[3], *sink[2];
-	__u32 src = 0, dst = 0, flows = 1, batch = 0, repeat = 1u << 30;
+	__u32 src = 0, dst = 0, flows = 1, batch = 0, repeat = 1u << 30, warm = 0;
 	__u16 sport = 0, dport = 0;
 	int opt, threads = 1, ncpus = libbpf_num_possible_cpus(), err = 1;
 	bool floor = false;
@@ -149,7 +169,7 @@ int cmd_live(int argc, char **argv)
 	__u8 sink_mac[ETH_ALEN], in_mac[ETH_ALEN], out_mac[ETH_ALEN], gen_mac[ETH_ALEN];
 	int sink_idx, in_idx, out_idx, gen_idx;
 	struct sigaction sa = {.sa_handler = on_sigusr1}; /* no SA_RESTART */
-	__u64 rx0 = 0, rx1 = 0, tx0 = 0, tx1 = 0;
+	__u64 rx0 = 0, rx1 = 0, tx0 = 0, tx1 = 0, warm_tx = 0, warm_rx = 0;
 	double warmup = 0.5, t0 = 0, t1 = 0, give_up;
 	int sink_fd, gen_fd;
 
@@ -184,6 +204,9 @@ int cmd_live(int argc, char **argv)
 			break;
 		case 'R':
 			repeat = strtoul(optarg, NULL, 10);
+			break;
+		case 'W':
+			warm = strtoul(optarg, NULL, 10);
 			break;
 		case 'S':
 			if (bench_parse_ipv4_port(optarg, &src, &sport))
@@ -295,6 +318,7 @@ int cmd_live(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	gen_stop = 0;
+	gen_go = 0;
 	sink_fd = bpf_map__fd(sk->maps.sink_count);
 	gen_fd = bpf_map__fd(gk->maps.gen_count);
 	for (int i = 0; i < threads; i++) {
@@ -304,6 +328,8 @@ int cmd_live(int argc, char **argv)
 		th[i].ifindex = gen_idx;
 		th[i].batch = batch;
 		th[i].repeat = repeat;
+		/* Each thread its share: thread i sends flows i, i + threads, ... (bench_gen). */
+		th[i].warm = warm ? (warm + threads - 1) / threads : 0;
 		th[i].frame = &frame;
 		if (pthread_create(&th[i].tid, NULL, gen_main, &th[i])) {
 			fprintf(stderr, "veer-bench: cannot start a generator thread\n");
@@ -312,6 +338,39 @@ int cmd_live(int argc, char **argv)
 			break;
 		}
 	}
+	if (threads && !err && warm) {
+		/*
+		 * The warm-up is counted once every generator has sent its share and the sink's
+		 * count has stopped moving (unchanged over 50 ms).
+		 */
+		double limit = bench_now() + 300, still = 0;
+		__u64 last = ~0ULL;
+
+		for (int i = 0; i < threads; i++) {
+			while (!th[i].warmed && bench_now() < limit)
+				usleep(1000);
+			if (!th[i].warmed) {
+				fprintf(stderr,
+					"veer-bench: a generator did not finish its warm-up "
+					"in 300 s\n");
+				err = 1;
+			}
+		}
+		while (!err && bench_now() < limit) {
+			__u64 now_rx = percpu_sum(sink_fd);
+
+			if (now_rx != last) {
+				last = now_rx;
+				still = bench_now();
+			} else if (bench_now() - still >= 0.05) {
+				break;
+			}
+			usleep(5000);
+		}
+		warm_rx = percpu_sum(sink_fd);
+		warm_tx = percpu_sum(gen_fd);
+	}
+	gen_go = 1;
 	if (threads && !err) {
 		usleep(warmup * 1e6);
 		rx0 = percpu_sum(sink_fd);
@@ -352,9 +411,10 @@ int cmd_live(int argc, char **argv)
 		goto out;
 	}
 	printf("live sent=%llu received=%llu seconds=%.3f pps=%.0f sent_pps=%.0f flows=%u "
-	       "threads=%d floor=%d\n",
+	       "threads=%d floor=%d warm_sent=%llu warm_received=%llu\n",
 	       (unsigned long long)(tx1 - tx0), (unsigned long long)(rx1 - rx0), t1 - t0,
-	       (rx1 - rx0) / (t1 - t0), (tx1 - tx0) / (t1 - t0), flows, threads, floor);
+	       (rx1 - rx0) / (t1 - t0), (tx1 - tx0) / (t1 - t0), flows, threads, floor,
+	       (unsigned long long)warm_tx, (unsigned long long)warm_rx);
 	err = 0;
 out:
 	bpf_link__destroy(wire_link);
