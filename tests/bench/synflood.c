@@ -47,6 +47,13 @@
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
+/* What a run does: all three, or the first (then the flood comes from elsewhere) or the last. */
+enum sf_phase {
+	SF_ESTABLISH = 1,
+	SF_FLOOD = 2,
+	SF_CHECK = 4,
+};
+
 struct sf {
 	__u32 vip, backends[SF_MAX_BACKENDS], clients;
 	__u16 vip_port, client_port;
@@ -198,6 +205,201 @@ static int vip_new_flows(struct veer *v, __u32 vip_id, __u64 *n)
 	return err;
 }
 
+/* 1. The established connections, both directions, every packet checked. */
+static int sf_establish(struct sf *s, __u32 n_est)
+{
+	__u64 bad_setup = 0;
+
+	for (__u32 i = 0; i < n_est; i++) {
+		static const struct {
+			bool reply;
+			__u8 flags;
+		} seq[] = {
+			{false, TCP_SYN},	    {true, TCP_SYN | TCP_ACK}, {false, TCP_ACK},
+			{false, TCP_PSH | TCP_ACK}, {true, TCP_PSH | TCP_ACK},
+		};
+
+		for (size_t j = 0; j < sizeof(seq) / sizeof(seq[0]); j++) {
+			int ok = conn_send(s, i, seq[j].reply, seq[j].flags, j == 0);
+
+			if (ok < 0) {
+				fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-ok));
+				return -1;
+			}
+			if (!ok && bad_setup++ < 5)
+				fprintf(stderr,
+					"veer-bench: connection %u, packet %zu (%s, flags 0x%02x) "
+					"was not rewritten as its connection says\n",
+					i, j + 1, seq[j].reply ? "reply" : "forward", seq[j].flags);
+		}
+	}
+	if (bad_setup) {
+		fprintf(stderr,
+			"veer-bench: %llu packets of the established connections went "
+			"wrong: no flood measured\n",
+			(unsigned long long)bad_setup);
+		return -1;
+	}
+	printf("synflood established connections=%u packets=%u\n", n_est, n_est * 5);
+	return 0;
+}
+
+/* 2. The baseline over the flood's own first frames, then the flood. */
+static int sf_flood(struct sf *s, int empty_fd, __u32 n_est, __u32 n_syn, __u32 n_empty, __u64 seed)
+{
+	__u64 k, flood_other = 0, seg_sum[3] = {};
+	struct bench_hist h_empty = {}, h_flood = {};
+	char a[INET_ADDRSTRLEN];
+	__u32 seg_n[3] = {};
+	int err = -1;
+	struct pkt syn;
+	double t0, t1;
+
+	if (bench_hist_init(&h_empty) || bench_hist_init(&h_flood)) {
+		fprintf(stderr, "veer-bench: out of memory\n");
+		goto out;
+	}
+	{
+		struct pkt_spec sp = {};
+
+		memcpy(sp.dmac, s->in_mac, ETH_ALEN);
+		memcpy(sp.smac, client_mac, ETH_ALEN);
+		sp.saddr = "198.18.0.1";
+		sp.daddr = ip4(s->vip, a);
+		sp.proto = IPPROTO_TCP;
+		sp.sport = 1024;
+		sp.dport = s->vip_port;
+		sp.tcp_flags = TCP_SYN;
+		sp.pad = SF_FRAME_PAD;
+		if (pkt_build(&syn, &sp)) {
+			fprintf(stderr, "veer-bench: cannot build the SYN\n");
+			goto out;
+		}
+	}
+	k = 0;
+	for (__u32 i = 0; i < n_empty; i++) {
+		__u32 addr, ret, dur;
+		__u16 port;
+
+		flood_next(s, n_est, &k, seed, &addr, &port);
+		flood_frame(&syn, addr, port);
+		err = bench_run1(empty_fd, false, syn.data, syn.len, s->in_idx, NULL, 0, NULL, &ret,
+				 &dur);
+		if (err) {
+			fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
+			goto out;
+		}
+		bench_hist_add(&h_empty, dur);
+	}
+	k = 0;
+	t0 = bench_now();
+	for (__u32 i = 0; i < n_syn; i++) {
+		__u32 addr, ret, dur;
+		__u16 port;
+		int third = (int)((__u64)i * 3 / n_syn);
+
+		flood_next(s, n_est, &k, seed, &addr, &port);
+		flood_frame(&syn, addr, port);
+		err = bench_run1(s->fd, false, syn.data, syn.len, s->in_idx, NULL, 0, NULL, &ret,
+				 &dur);
+		if (err) {
+			fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
+			goto out;
+		}
+		bench_hist_add(&h_flood, dur);
+		seg_sum[third] += dur;
+		seg_n[third]++;
+		if (ret != XDP_REDIRECT)
+			flood_other++;
+	}
+	t1 = bench_now();
+	{
+		double em = (double)h_empty.sum / h_empty.n, fm = (double)h_flood.sum / h_flood.n;
+
+		printf("synflood empty calls=%llu mean_ns=%.1f p50_ns=%.0f p99_ns=%.0f\n",
+		       (unsigned long long)h_empty.n, em, bench_hist_quantile(&h_empty, 0.5),
+		       bench_hist_quantile(&h_empty, 0.99));
+		printf("synflood flood syns=%llu mean_ns=%.1f net_ns=%.1f p50_ns=%.0f p90_ns=%.0f "
+		       "p99_ns=%.0f max_ns=%u thirds_ns=%.1f,%.1f,%.1f not_redirected=%llu "
+		       "wall_s=%.1f\n",
+		       (unsigned long long)h_flood.n, fm, fm - em,
+		       bench_hist_quantile(&h_flood, 0.5), bench_hist_quantile(&h_flood, 0.9),
+		       bench_hist_quantile(&h_flood, 0.99), h_flood.max,
+		       (double)seg_sum[0] / seg_n[0], (double)seg_sum[1] / seg_n[1],
+		       (double)seg_sum[2] / seg_n[2], (unsigned long long)flood_other, t1 - t0);
+	}
+	err = 0;
+out:
+	bench_hist_free(&h_empty);
+	bench_hist_free(&h_flood);
+	return err;
+}
+
+/*
+ * 3. The established connections after the flood: the reply first (a forward packet that
+ * finds no entry would make the connection anew, reply entry included).
+ */
+static int sf_check(struct sf *s, struct veer *v, __u32 vip_id, __u32 n_est)
+{
+	__u32 reply_ok = 0, fwd_ok = 0, fwd_kept = 0, both = 0;
+
+	for (__u32 i = 0; i < n_est; i++) {
+		__u64 nf0, nf1;
+		int r, fw;
+
+		r = conn_send(s, i, true, TCP_PSH | TCP_ACK, false);
+		if (r >= 0 && vip_new_flows(v, vip_id, &nf0))
+			r = -EIO;
+		fw = r < 0 ? r : conn_send(s, i, false, TCP_PSH | TCP_ACK, false);
+		if (fw >= 0 && vip_new_flows(v, vip_id, &nf1))
+			fw = -EIO;
+		if (r < 0 || fw < 0) {
+			fprintf(stderr, "veer-bench: the check after the flood failed: %s\n",
+				strerror(-(r < 0 ? r : fw)));
+			return -1;
+		}
+		reply_ok += r;
+		fwd_ok += fw;
+		fwd_kept += fw && nf1 == nf0;
+		both += r && fw && nf1 == nf0;
+	}
+	printf("synflood survivors connections=%u both=%u reply_kept=%u fwd_kept=%u "
+	       "fwd_to_backend=%u\n",
+	       n_est, both, reply_ok, fwd_kept, fwd_ok);
+	return 0;
+}
+
+/*
+ * The connections' backends between an establish run and a check run (the flood comes from the
+ * live generator in between): one line per connection, the backend's index.
+ */
+static int sf_state(const char *path, struct sf *s, __u32 n_est, bool write)
+{
+	FILE *f = fopen(path, write ? "w" : "r");
+	int err = 0;
+
+	if (!f) {
+		fprintf(stderr, "veer-bench: cannot open %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	for (__u32 i = 0; i < n_est && !err; i++) {
+		unsigned int b;
+
+		if (write)
+			err = fprintf(f, "%u\n", s->be_of[i]) < 0 ? -EIO : 0;
+		else if (fscanf(f, "%u", &b) != 1 || b >= (unsigned int)s->nbackends)
+			err = -EINVAL;
+		else
+			s->be_of[i] = b;
+	}
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err)
+		fprintf(stderr, "veer-bench: cannot %s the connections' state in %s\n",
+			write ? "write" : "read", path);
+	return err;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -205,8 +407,13 @@ static void usage(void)
 		"ADDR...\n"
 		"       [--xdp IFACE] [--established N] [--syns N] [--empty N]\n"
 		"       [--clients ADDR:PORT] [--cpu N] [--seed N]\n"
+		"       [--phase all|establish|check --state FILE]\n"
 		"veer must be attached to --xdp (default --in) at XDP, with the TCP VIP and its\n"
-		"backends, in VEER_PIN_DIR. Prints 'synflood ...' lines.\n");
+		"backends, in VEER_PIN_DIR. Prints 'synflood ...' lines. --phase establish makes "
+		"the\n"
+		"connections and writes their backends to FILE; --phase check reads FILE and "
+		"checks\n"
+		"them, after a flood sent some other way (veer-bench live --syn --count N).\n");
 }
 
 int cmd_synflood(int argc, char **argv)
@@ -223,23 +430,22 @@ int cmd_synflood(int argc, char **argv)
 		{"clients", required_argument, NULL, 'c'},
 		{"cpu", required_argument, NULL, 'C'},
 		{"seed", required_argument, NULL, 'S'},
+		{"phase", required_argument, NULL, 'P'},
+		{"state", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	const char *in = NULL, *out = NULL, *xdp_if = NULL, *pin;
 	struct sf s = {.fd = -1};
 	__u32 n_est = 1000, n_syn = 3000000, n_empty = 1000000, vip_id;
-	__u64 seed = 0x73796e, k, bad_setup = 0, flood_other = 0, seg_sum[3] = {};
-	__u32 seg_n[3] = {};
-	struct bench_hist h_empty = {}, h_flood = {};
+	__u64 seed = 0x73796e;
 	struct bench_empty *empty = NULL;
 	struct veer_vip_key vk;
 	struct veer_vip vip;
 	struct veer *v = NULL;
 	char vip_s[64], a[INET_ADDRSTRLEN];
-	int opt, err = 1, cpu = -1;
-	struct pkt syn;
-	double t0, t1;
+	int opt, err = 1, cpu = -1, phase = SF_ESTABLISH | SF_FLOOD | SF_CHECK;
+	const char *state = NULL;
 
 	bench_parse_ipv4_port("198.19.200.0:40000", &s.clients, &s.client_port);
 	optind = 1;
@@ -282,12 +488,25 @@ int cmd_synflood(int argc, char **argv)
 		case 'S':
 			seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'P':
+			if (!strcmp(optarg, "all"))
+				phase = SF_ESTABLISH | SF_FLOOD | SF_CHECK;
+			else if (!strcmp(optarg, "establish"))
+				phase = SF_ESTABLISH;
+			else if (!strcmp(optarg, "check"))
+				phase = SF_CHECK;
+			else
+				goto bad;
+			break;
+		case 's':
+			state = optarg;
+			break;
 		default:
 			goto bad;
 		}
 	}
 	if (!in || !out || !s.vip || !s.nbackends || !n_est || n_est > 65536 || n_syn < 3 ||
-	    !n_empty)
+	    !n_empty || (!(phase & SF_FLOOD) && !state))
 		goto bad;
 	if (!xdp_if)
 		xdp_if = in;
@@ -303,7 +522,7 @@ int cmd_synflood(int argc, char **argv)
 	if (!s.in_idx || !s.out_idx || bench_ifmac(in, s.in_mac) || bench_ifmac(out, s.out_mac))
 		return 1;
 	s.be_of = calloc(n_est, sizeof(*s.be_of));
-	if (!s.be_of || bench_hist_init(&h_empty) || bench_hist_init(&h_flood)) {
+	if (!s.be_of) {
 		fprintf(stderr, "veer-bench: out of memory\n");
 		goto out;
 	}
@@ -329,151 +548,24 @@ int cmd_synflood(int argc, char **argv)
 		goto out;
 	}
 
-	/* 1. The established connections, both directions, every packet checked. */
-	for (__u32 i = 0; i < n_est; i++) {
-		static const struct {
-			bool reply;
-			__u8 flags;
-		} seq[] = {
-			{false, TCP_SYN},	    {true, TCP_SYN | TCP_ACK}, {false, TCP_ACK},
-			{false, TCP_PSH | TCP_ACK}, {true, TCP_PSH | TCP_ACK},
-		};
-
-		for (size_t j = 0; j < sizeof(seq) / sizeof(seq[0]); j++) {
-			int ok = conn_send(&s, i, seq[j].reply, seq[j].flags, j == 0);
-
-			if (ok < 0) {
-				fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-ok));
-				goto out;
-			}
-			if (!ok && bad_setup++ < 5)
-				fprintf(stderr,
-					"veer-bench: connection %u, packet %zu (%s, flags 0x%02x) "
-					"was not rewritten as its connection says\n",
-					i, j + 1, seq[j].reply ? "reply" : "forward", seq[j].flags);
-		}
-	}
-	if (bad_setup) {
-		fprintf(stderr,
-			"veer-bench: %llu packets of the established connections went "
-			"wrong: no flood measured\n",
-			(unsigned long long)bad_setup);
+	if ((phase & SF_ESTABLISH) && sf_establish(&s, n_est))
 		goto out;
-	}
-	printf("synflood established connections=%u packets=%u\n", n_est, n_est * 5);
-
-	/* 2. The baseline over the flood's own first frames, then the flood. */
-	{
-		struct pkt_spec sp = {};
-
-		memcpy(sp.dmac, s.in_mac, ETH_ALEN);
-		memcpy(sp.smac, client_mac, ETH_ALEN);
-		sp.saddr = "198.18.0.1";
-		sp.daddr = ip4(s.vip, a);
-		sp.proto = IPPROTO_TCP;
-		sp.sport = 1024;
-		sp.dport = s.vip_port;
-		sp.tcp_flags = TCP_SYN;
-		sp.pad = SF_FRAME_PAD;
-		if (pkt_build(&syn, &sp)) {
-			fprintf(stderr, "veer-bench: cannot build the SYN\n");
-			goto out;
-		}
-	}
-	k = 0;
-	for (__u32 i = 0; i < n_empty; i++) {
-		__u32 addr, ret, dur;
-		__u16 port;
-
-		flood_next(&s, n_est, &k, seed, &addr, &port);
-		flood_frame(&syn, addr, port);
-		err = bench_run1(bpf_program__fd(empty->progs.bench_empty), false, syn.data,
-				 syn.len, s.in_idx, NULL, 0, NULL, &ret, &dur);
-		if (err) {
-			fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
-			err = 1;
-			goto out;
-		}
-		bench_hist_add(&h_empty, dur);
-	}
-	k = 0;
-	t0 = bench_now();
-	for (__u32 i = 0; i < n_syn; i++) {
-		__u32 addr, ret, dur;
-		__u16 port;
-		int third = (int)((__u64)i * 3 / n_syn);
-
-		flood_next(&s, n_est, &k, seed, &addr, &port);
-		flood_frame(&syn, addr, port);
-		err = bench_run1(s.fd, false, syn.data, syn.len, s.in_idx, NULL, 0, NULL, &ret,
-				 &dur);
-		if (err) {
-			fprintf(stderr, "veer-bench: BPF_PROG_RUN: %s\n", strerror(-err));
-			err = 1;
-			goto out;
-		}
-		bench_hist_add(&h_flood, dur);
-		seg_sum[third] += dur;
-		seg_n[third]++;
-		if (ret != XDP_REDIRECT)
-			flood_other++;
-	}
-	t1 = bench_now();
-	err = 1;
-	{
-		double em = (double)h_empty.sum / h_empty.n, fm = (double)h_flood.sum / h_flood.n;
-
-		printf("synflood empty calls=%llu mean_ns=%.1f p50_ns=%.0f p99_ns=%.0f\n",
-		       (unsigned long long)h_empty.n, em, bench_hist_quantile(&h_empty, 0.5),
-		       bench_hist_quantile(&h_empty, 0.99));
-		printf("synflood flood syns=%llu mean_ns=%.1f net_ns=%.1f p50_ns=%.0f p90_ns=%.0f "
-		       "p99_ns=%.0f max_ns=%u thirds_ns=%.1f,%.1f,%.1f not_redirected=%llu "
-		       "wall_s=%.1f\n",
-		       (unsigned long long)h_flood.n, fm, fm - em,
-		       bench_hist_quantile(&h_flood, 0.5), bench_hist_quantile(&h_flood, 0.9),
-		       bench_hist_quantile(&h_flood, 0.99), h_flood.max,
-		       (double)seg_sum[0] / seg_n[0], (double)seg_sum[1] / seg_n[1],
-		       (double)seg_sum[2] / seg_n[2], (unsigned long long)flood_other, t1 - t0);
-	}
-
-	/*
-	 * 3. The established connections after the flood: the reply first (a forward packet that
-	 * finds no entry would make the connection anew, reply entry included).
-	 */
-	{
-		__u32 reply_ok = 0, fwd_ok = 0, fwd_kept = 0, both = 0;
-
-		for (__u32 i = 0; i < n_est; i++) {
-			__u64 nf0, nf1;
-			int r, fw;
-
-			r = conn_send(&s, i, true, TCP_PSH | TCP_ACK, false);
-			if (r >= 0 && vip_new_flows(v, vip_id, &nf0))
-				r = -EIO;
-			fw = r < 0 ? r : conn_send(&s, i, false, TCP_PSH | TCP_ACK, false);
-			if (fw >= 0 && vip_new_flows(v, vip_id, &nf1))
-				fw = -EIO;
-			if (r < 0 || fw < 0) {
-				fprintf(stderr,
-					"veer-bench: the check after the flood failed: %s\n",
-					strerror(-(r < 0 ? r : fw)));
-				goto out;
-			}
-			reply_ok += r;
-			fwd_ok += fw;
-			fwd_kept += fw && nf1 == nf0;
-			both += r && fw && nf1 == nf0;
-		}
-		printf("synflood survivors connections=%u both=%u reply_kept=%u fwd_kept=%u "
-		       "fwd_to_backend=%u\n",
-		       n_est, both, reply_ok, fwd_kept, fwd_ok);
-	}
-
-	/* 4. The table after it all. */
-	veer_close(v);
-	v = NULL;
-	if (bench_print_table("synflood"))
+	if ((phase & SF_ESTABLISH) && !(phase & SF_FLOOD) && sf_state(state, &s, n_est, true))
 		goto out;
+	if (!(phase & SF_ESTABLISH) && sf_state(state, &s, n_est, false))
+		goto out;
+	if ((phase & SF_FLOOD) &&
+	    sf_flood(&s, bpf_program__fd(empty->progs.bench_empty), n_est, n_syn, n_empty, seed))
+		goto out;
+	if (phase & SF_CHECK) {
+		if (sf_check(&s, v, vip_id, n_est))
+			goto out;
+		/* 4. The table after it all. */
+		veer_close(v);
+		v = NULL;
+		if (bench_print_table("synflood"))
+			goto out;
+	}
 	printf("synflood params established=%u syns=%u empty=%u backends=%d seed=0x%llx\n", n_est,
 	       n_syn, n_empty, s.nbackends, (unsigned long long)seed);
 	err = 0;
@@ -482,8 +574,6 @@ out:
 	bench_empty__destroy(empty);
 	if (s.fd >= 0)
 		close(s.fd);
-	bench_hist_free(&h_empty);
-	bench_hist_free(&h_flood);
 	free(s.be_of);
 	return err;
 bad:
