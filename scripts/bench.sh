@@ -896,8 +896,9 @@ Method:
   the empty programs; **the replies' first round** (each reply entry resolves its next hop on
   its flow's first reply); $FL_ROUNDS established rounds of the replies at XDP, then at tc; the
   empty programs; the floors; then one more round of forward and of reply frames at XDP, after
-  the $FL_IDLE s the floors took; the empty programs. The \`at_s\` field of the raw output
-  says when each case ran (seconds from the first round).
+  the $FL_IDLE s the floors took; the empty programs. In the raw output, \`at_s\` says when
+  each case ran (seconds from the first round), and the \`flows-rounds\` lines give every
+  round's mean (gross ns) and share of refreshes due, in the order the rounds ran.
 - **Refresh due.** Today's data plane re-resolves a flow's next hop (FIB lookup; forward, it
   also looks its reply entry up) at the first packet of a direction more than $FL_REFRESH s
   after it last did (\`VEER_FLOW_REFRESH_NS\`). Each flow here sends one packet per round, and
@@ -936,7 +937,7 @@ forward, the other direction's entry).
 
 The floors, net ns per call (XDP, net of the same empty program):
 
-| floor, 4M entries of 56 bytes | insert (round 1) | lookup and write (later rounds) | range over the rounds |
+| floor, 4M entries of 56 bytes | insert (round 1) | lookup and write (later rounds) | rounds' means, gross (later rounds) |
 |---|---:|---:|---:|
 $(floorrow "LRU hash" lru_insert lru_est)
 $(floorrow "preallocated hash" hash_insert hash_est)
@@ -1006,6 +1007,8 @@ Method:
   ($(pct "$(field both "$SF_SURV")" "$SF_EST")). Replies still rewritten to the VIP: $(field reply_kept "$SF_SURV");
   client packets still forwarded by their entry: $(field fwd_kept "$SF_SURV"); client packets that
   reached their original backend at all (kept or re-made): $(field fwd_to_backend "$SF_SURV").
+  A backend's segment that finds no entry is no VIP's business: veer passes it untouched and
+  counts it \`not_vip\` (\`veer stats\` below, with any other frame the interface saw).
 - The connection table after the flood: $(field entries "$SF_TABLE") entries, in $mapline.
 
 ### The same flood as frames (veth topology)

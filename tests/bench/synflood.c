@@ -445,7 +445,7 @@ int cmd_synflood(int argc, char **argv)
 	struct veer *v = NULL;
 	char vip_s[64], a[INET_ADDRSTRLEN];
 	int opt, err = 1, cpu = -1, phase = SF_ESTABLISH | SF_FLOOD | SF_CHECK;
-	const char *state = NULL;
+	const char *state = NULL, *phase_name = "all";
 
 	bench_parse_ipv4_port("198.19.200.0:40000", &s.clients, &s.client_port);
 	optind = 1;
@@ -566,8 +566,13 @@ int cmd_synflood(int argc, char **argv)
 		if (bench_print_table("synflood"))
 			goto out;
 	}
-	printf("synflood params established=%u syns=%u empty=%u backends=%d seed=0x%llx\n", n_est,
-	       n_syn, n_empty, s.nbackends, (unsigned long long)seed);
+	if (phase == SF_ESTABLISH)
+		phase_name = "establish";
+	else if (phase == SF_CHECK)
+		phase_name = "check";
+	printf("synflood params phase=%s established=%u syns=%u empty=%u backends=%d seed=0x%llx\n",
+	       phase_name, n_est, phase & SF_FLOOD ? n_syn : 0, phase & SF_FLOOD ? n_empty : 0,
+	       s.nbackends, (unsigned long long)seed);
 	err = 0;
 out:
 	veer_close(v);
