@@ -854,6 +854,19 @@ frow() {
 		"$(ratio "${FN[$c]}" "${FN[$5]}")" "$(ratio "${FN[$c]}" "${FN[array]}")"
 }
 
+# fewest CASE BASE: the round of CASE with the fewest refreshes due, from its flows-rounds line:
+# "N ns net (S% due)", net of BASE's median.
+fewest() {
+	awk -v c="$1" -v base="${FK[$2]}" '$1 == "flows-rounds" && $2 == c {
+		best = -1
+		for (i = 3; i <= NF; i++) {
+			split($i, x, "/")
+			if (best < 0 || x[2] < best) { best = x[2]; m = x[1] }
+		}
+		printf "%.1f ns net (%.0f%% due)", m - base, 100 * best
+	}' "$TMP/flows"
+}
+
 floorrow() { # floorrow LABEL INSERT_CASE EST_CASE ("" for no insert)
 	local ins=-
 	[ -z "$2" ] || ins="${FN[$2]} (p50 ${FP50[$2]} / p99 ${FP99[$2]})"
@@ -928,6 +941,12 @@ $(frow "reply, established, after the floors (${FL_IDLE} s)" reply_idle lru_est 
 | empty tc program (baseline of the tc rows) | ${FK[tc_empty]} | 0 | ${FP50[tc_empty]} / ${FP99[tc_empty]} | ${FROUNDS[tc_empty]} | | | | | |
 $(frow "tc: forward, established" tc_fwd_est lru_est hash_est hash_np_est)
 $(frow "tc: reply, established" tc_reply_est lru_est hash_est hash_np_est)
+
+- What the refresh costs, from the established rounds with the fewest refreshes due (each
+  round's mean, net of the median of the empty program of its hook): forward
+  $(fewest fwd_est empty), reply $(fewest reply_est empty); at tc, forward
+  $(fewest tc_fwd_est tc_empty), reply $(fewest tc_reply_est tc_empty). Against those, the
+  rounds after the floors (every packet due) cost ${FN[fwd_idle]} and ${FN[reply_idle]} ns net.
 
 The ratios divide veer's net figure by the floor's net figure of the same kind, both measured in
 this run: creation by the floors' inserting round, the others by their finding rounds. A
