@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make bench`: measures veer's data plane against baselines in one run and writes the table to
+# `make bench`: measures veer's data plane against baselines in one run and writes the tables to
 # stdout and docs/BENCHMARKS.md. Needs root, the built tree (build/veer, build/veer-bench),
 # iproute2, nftables and ethtool. Everything runs in network namespaces made here
-# ("vbench<pid>-*"), addresses 198.18.0.0/15 and 2001:2::/48 only; a trap removes them and veer's
-# benchmark VIP.
+# ("vbench<pid>-*"), addresses 198.18.0.0/15 and 2001:2::/48 only, and veer in pin directories
+# of its own (/sys/fs/bpf/veer-bench<pid>*); a trap detaches veer, removes them and restores the
+# conntrack settings part B changes.
 #
-#   A. per-packet cost of the data plane at both hooks, veer_lb (XDP) and veer_lb_tc (tc),
-#      through BPF_PROG_RUN (repeat=1), each net of an empty program of its hook
-#   B. forwarded packets per second, generator -> forwarder -> sink, for the floor (XDP MAC
+#   A. (prog-run) per-packet cost of the data plane at both hooks, veer_lb (XDP) and veer_lb_tc
+#      (tc), through BPF_PROG_RUN (repeat=1), each net of an empty program of its hook; one flow
+#   B. (live) forwarded packets per second, generator -> forwarder -> sink, for the floor (XDP MAC
 #      rewrite + redirect), veer at the hook it chooses itself (tc on these veths), veer with
 #      --hook xdp for comparison, and nftables DNAT (kube-proxy style)
+#   D. (flows) a million flows through veer's attached programs (BPF_PROG_RUN, repeat=1): the
+#      creation round apart from the established rounds, replies included, next to the floors
+#      of one table access per packet over the same flows
+#   E. (synflood) established TCP connections, a SYN flood from random sources, and how many of
+#      the connections veer still holds afterwards
 #
-# Environment: BENCH_SECONDS (measuring window per throughput run, default 3), BENCH_REPS
-# (interleaved rounds of throughput runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet
-# part, default 11 x 20000), BENCH_THREADS (generator threads, default 1), BENCH_OUT (default
-# docs/BENCHMARKS.md; "-" writes nothing), BUILD (default build). About 3 minutes in all.
+# Environment: BENCH_PARTS (the parts to run, comma-separated, default prog-run,live,flows,
+# synflood; a run of some parts replaces only their sections of BENCH_OUT), BENCH_SECONDS
+# (measuring window per throughput run, default 3), BENCH_REPS (interleaved rounds of throughput
+# runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet part, default 11 x 20000),
+# BENCH_THREADS (generator threads, default 1), BENCH_FLOWS and BENCH_FLOW_ROUNDS (part D,
+# default 1000000 flows, 3 established rounds), BENCH_ESTABLISHED and BENCH_SYNS (part E,
+# default 1000 connections, 3000000 SYNs), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes
+# nothing), BUILD (default build). About 5 minutes in all (scripts/bench_cache.sh follows).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,13 +39,33 @@ REPS=${BENCH_REPS:-3}
 ROUNDS=${BENCH_ROUNDS:-11}
 CALLS=${BENCH_CALLS:-20000}
 THREADS=${BENCH_THREADS:-1}
+PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood}
+FL_FLOWS=${BENCH_FLOWS:-1000000}
+FL_ROUNDS=${BENCH_FLOW_ROUNDS:-3}
+SF_EST=${BENCH_ESTABLISHED:-1000}
+SF_SYNS=${BENCH_SYNS:-3000000}
+has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
+for part in ${PARTS//,/ }; do
+	case $part in prog-run | live | flows | synflood) ;;
+	*)
+		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood)" >&2
+		exit 2
+		;;
+	esac
+done
 
-# Reference figure, NOT measured by this script: a Katran build measured earlier on this VM
-# (established flow, BPF_PROG_RUN repeat=1, net of an empty program).
-KATRAN_EST_NS=110
+# Context, NOT measured by this script and never divided by: Katran measured earlier on this VM
+# with the same method (BPF_PROG_RUN repeat=1, net of an empty program). Quoted with its source.
+KATRAN_CONTEXT="Katran, measured earlier on this VM with the same method (BPF_PROG_RUN, \
+\`repeat=1\`, net of an empty program) and **not in this run**: one flow 132 ns (UDP) and 98-107 ns \
+(TCP); 1M UDP flows, creation 547-594 ns and established 344-363 ns. Quoted for context only: \
+no figure of this page is computed from it."
 
 P=vbench$$
-NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer
+NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer NS_FL=$P-fl NS_SYN=$P-syn
+# veer's state for part B, D and E: pin directories of this run's own, never the host's.
+PIN_B=/sys/fs/bpf/veer-bench$$ PIN_FL=/sys/fs/bpf/veer-bench$$-flows
+PIN_SF=/sys/fs/bpf/veer-bench$$-syn PIN_SFL=/sys/fs/bpf/veer-bench$$-synlive
 VIP_ADDR=198.18.100.99 VIP_PORT=9
 VIP=$VIP_ADDR:$VIP_PORT/udp
 BACKENDS=(198.18.11.2 198.18.11.3 198.18.11.4)
@@ -45,29 +75,45 @@ BACKENDS6=(2001:2:0:11::2 2001:2:0:11::3 2001:2:0:11::4)
 ONE_FLOW_SRC=198.18.1.2:40000
 MANY_FLOW_SRC=198.19.0.0:1024 # flow i: 198.19.0.0 + (i & 0xffff), port 1024 + (i >> 16)
 MANY_FLOWS=1000000
+# Parts D and E: a handful of backends, the clients in 198.19.0.0/16 (routed back through IN).
+FL_VIP=$VIP_ADDR:$VIP_PORT
+FL_BACKENDS=(198.18.11.2 198.18.11.3 198.18.11.4 198.18.11.5)
+FL_SRC=198.19.0.0:1024 # flow i: 198.19.0.0 + (i & 0xffff), port 1024 + (i >> 16)
+SF_VIP=$VIP_ADDR:80
+SF_CLIENTS=198.19.200.0:40000 # connection i: 198.19.200.0 + i, port 40000
 
 say() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-# veer must see the host's bpffs: nsenter switches only the network namespace.
-veer_fwd() { nsenter --net="/run/netns/$NS_VEER" "$VEER" "$@"; }
+# veer (and veer-bench's libveer) must see the host's bpffs: nsenter switches only the network
+# namespace, where `ip netns exec` would mount a sysfs of its own over it.
+veer_fwd() { VEER_PIN_DIR=$PIN_B nsenter --net="/run/netns/$NS_VEER" "$VEER" "$@"; }
+# veer_in PIN NS COMMAND...: a command with veer's pin directory PIN, in namespace NS.
+veer_in() {
+	local pin=$1 ns=$2
+	shift 2
+	VEER_PIN_DIR=$pin nsenter --net="/run/netns/$ns" "$@"
+}
 
-VEER_ATTACHED=() VEER_VIP_ADDED=0
+VEER_ATTACHED=() FL_ATTACHED=() CT_SAVED_MAX="" CT_SAVED_BUCKETS=""
+CT_PROC=/proc/sys/net/netfilter
 cleanup() {
 	local rc=$?
 	set +e
 	trap - EXIT INT TERM
-	if [ "$VEER_VIP_ADDED" = 1 ]; then
-		veer_fwd vip del "$VIP" >/dev/null 2>&1
-	fi
 	for i in "${VEER_ATTACHED[@]}"; do
 		veer_fwd detach "$i" >/dev/null 2>&1
 	done
-	for n in "$NS_PR" "$NS_GEN" "$P-floor" "$NS_VEER" "$P-nft" "$NS_SINK"; do
+	fl_unveer >/dev/null 2>&1
+	for n in "$NS_PR" "$NS_GEN" "$P-floor" "$NS_VEER" "$P-nft" "$NS_SINK" "$NS_FL" "$NS_SYN"; do
 		[ -e "/run/netns/$n" ] && ip netns del "$n"
 	done
+	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL"; do [ -d "$d" ] && rm -rf "$d"; done
+	# Host-wide: back to what they were before part B (after its conntrack entries went).
+	[ -n "$CT_SAVED_BUCKETS" ] && echo "$CT_SAVED_BUCKETS" >"$CT_PROC/nf_conntrack_buckets"
+	[ -n "$CT_SAVED_MAX" ] && echo "$CT_SAVED_MAX" >"$CT_PROC/nf_conntrack_max"
 	[ -n "${TMP:-}" ] && rm -rf "$TMP"
-	[ "$rc" = 0 ] || say "failed (exit $rc); namespaces removed"
+	[ "$rc" = 0 ] || say "failed (exit $rc); namespaces and pin directories removed"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -86,10 +132,6 @@ fi
 TMP=$(mktemp -d)
 # Other work on this host shows up in every figure: the report gives the load around the run.
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-# A VIP left over from an interrupted run would make `vip add` fail.
-if [ -e /sys/fs/bpf/veer/veer_vips ]; then
-	"$VEER" vip del "$VIP" >/dev/null 2>&1 || true
-fi
 abi() { awk -v n="$1" '$1 == "#define" && $2 == n { print $3 }' "$ROOT/include/veer/abi.h"; }
 RING_SIZE=$(abi VEER_RING_DEFAULT)
 FLOWS_MAX=$(abi VEER_FLOWS4_MAX)
@@ -99,54 +141,76 @@ new_ns() {
 	in_ns "$1" ip link set lo up
 }
 
-# ---- A: per-packet cost through BPF_PROG_RUN ---------------------------------------------
-say "A: per-packet cost, BPF_PROG_RUN repeat=1 ($ROUNDS rounds x $CALLS calls per case)"
-new_ns "$NS_PR"
-in_ns "$NS_PR" sysctl -qw net.ipv4.ip_forward=1
-in_ns "$NS_PR" ip link add pr-in type veth peer name pr-inp
-in_ns "$NS_PR" ip link add pr-out type veth peer name pr-outp
-for d in pr-in pr-inp pr-out pr-outp; do in_ns "$NS_PR" ip link set "$d" up; done
-# After the devices exist: all.forwarding sets every device's (the FIB lookup checks IN's).
-in_ns "$NS_PR" sysctl -qw net.ipv6.conf.all.forwarding=1
-in_ns "$NS_PR" ip addr add 198.18.1.1/24 dev pr-in
-in_ns "$NS_PR" ip addr add 198.18.11.1/24 dev pr-out
-in_ns "$NS_PR" ip -6 addr add 2001:2:0:1::1/64 dev pr-in nodad
-in_ns "$NS_PR" ip -6 addr add 2001:2:0:11::1/64 dev pr-out nodad
-in_ns "$NS_PR" ip neigh replace 198.18.1.2 lladdr 02:00:00:00:01:02 dev pr-in nud permanent
-in_ns "$NS_PR" ip -6 neigh replace "$CLIENT6" lladdr 02:00:00:00:01:02 dev pr-in nud permanent
-for i in "${!BACKENDS[@]}"; do
-	in_ns "$NS_PR" ip neigh replace "${BACKENDS[$i]}" lladdr "02:00:00:00:11:0$((i + 2))" \
-		dev pr-out nud permanent
-done
-for i in "${!BACKENDS6[@]}"; do
-	in_ns "$NS_PR" ip -6 neigh replace "${BACKENDS6[$i]}" lladdr "02:00:00:00:11:1$((i + 2))" \
-		dev pr-out nud permanent
-done
-PR_BACKENDS=()
-for b in "${BACKENDS[@]}"; do PR_BACKENDS+=(--backend "$b"); done
-for b in "${BACKENDS6[@]}"; do PR_BACKENDS+=(--backend6 "$b"); done
-in_ns "$NS_PR" "$VB" prog-run --in pr-in --out pr-out --rounds "$ROUNDS" --calls "$CALLS" \
-	--cpu $(($(nproc) - 1)) --vip "$VIP_ADDR:$VIP_PORT" --client "$ONE_FLOW_SRC" \
-	--vip6 "$VIP6_ADDR" --client6 "$CLIENT6" "${PR_BACKENDS[@]}" >"$TMP/prog-run"
-ip netns del "$NS_PR"
+mpps() { awk -v p="$1" 'BEGIN { printf "%.2f", p / 1e6 }'; }
+nsper() { awk -v p="$1" 'BEGIN { printf "%.0f", 1e9 / p }'; }
+nsdiff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / b }'; }
+median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
+	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
+	END { printf "%.2f-%.2f", v[1] / 1e6, v[NR] / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+verdict_le() { if le "$1" "$2"; then echo met; else echo "NOT met"; fi; }
+verdict_ge() { if le "$2" "$1"; then echo met; else echo "NOT met"; fi; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.1f%%", 100 * a / b }'; }
+# field NAME LINE: the value of NAME=... in a line of veer-bench's output.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
-# The cases tests/bench/prog_run.c measures (its table `cases`), by hook; the report's table
-# below has one row per path.
-PR_CASES=(empty nonvip new est reply tc_empty tc_nonvip tc_est tc_reply
-	icmp_echo icmp_error frag_tail tc_icmp_echo tc_icmp_error tc_frag_tail
-	est_ipopt est6 est6_hbh tc_est_ipopt tc_est6 tc_est6_hbh
-	empty_big frag_needed icmp_limit tc_empty_big tc_frag_needed tc_icmp_limit empty2 new_full)
-declare -A KERN NET RANGE
-while read -r _ name kern _ net _ range _; do
-	[ "$name" = params ] && continue
-	KERN[$name]=${kern#kern_ns=}
-	NET[$name]=${net#net_ns=}
-	RANGE[$name]=${range#kern_range=}
-done <"$TMP/prog-run"
-for c in "${PR_CASES[@]}"; do
-	[ -n "${KERN[$c]:-}" ] || die "prog-run printed no figure for $c"
-	say "  $c: ${KERN[$c]} ns/call, ${NET[$c]} ns net of the empty program"
-done
+# ---- A: per-packet cost through BPF_PROG_RUN ---------------------------------------------
+part_prog_run() {
+	local i b c
+	say "A: per-packet cost, BPF_PROG_RUN repeat=1 ($ROUNDS rounds x $CALLS calls per case)"
+	new_ns "$NS_PR"
+	in_ns "$NS_PR" sysctl -qw net.ipv4.ip_forward=1
+	in_ns "$NS_PR" ip link add pr-in type veth peer name pr-inp
+	in_ns "$NS_PR" ip link add pr-out type veth peer name pr-outp
+	for d in pr-in pr-inp pr-out pr-outp; do in_ns "$NS_PR" ip link set "$d" up; done
+	# After the devices exist: all.forwarding sets every device's (the FIB lookup checks IN's).
+	in_ns "$NS_PR" sysctl -qw net.ipv6.conf.all.forwarding=1
+	in_ns "$NS_PR" ip addr add 198.18.1.1/24 dev pr-in
+	in_ns "$NS_PR" ip addr add 198.18.11.1/24 dev pr-out
+	in_ns "$NS_PR" ip -6 addr add 2001:2:0:1::1/64 dev pr-in nodad
+	in_ns "$NS_PR" ip -6 addr add 2001:2:0:11::1/64 dev pr-out nodad
+	in_ns "$NS_PR" ip neigh replace 198.18.1.2 lladdr 02:00:00:00:01:02 dev pr-in nud permanent
+	in_ns "$NS_PR" ip -6 neigh replace "$CLIENT6" lladdr 02:00:00:00:01:02 dev pr-in \
+		nud permanent
+	for i in "${!BACKENDS[@]}"; do
+		in_ns "$NS_PR" ip neigh replace "${BACKENDS[$i]}" \
+			lladdr "02:00:00:00:11:0$((i + 2))" dev pr-out nud permanent
+	done
+	for i in "${!BACKENDS6[@]}"; do
+		in_ns "$NS_PR" ip -6 neigh replace "${BACKENDS6[$i]}" \
+			lladdr "02:00:00:00:11:1$((i + 2))" dev pr-out nud permanent
+	done
+	PR_BACKENDS=()
+	for b in "${BACKENDS[@]}"; do PR_BACKENDS+=(--backend "$b"); done
+	for b in "${BACKENDS6[@]}"; do PR_BACKENDS+=(--backend6 "$b"); done
+	in_ns "$NS_PR" "$VB" prog-run --in pr-in --out pr-out --rounds "$ROUNDS" --calls "$CALLS" \
+		--cpu $(($(nproc) - 1)) --vip "$VIP_ADDR:$VIP_PORT" --client "$ONE_FLOW_SRC" \
+		--vip6 "$VIP6_ADDR" --client6 "$CLIENT6" "${PR_BACKENDS[@]}" >"$TMP/prog-run"
+	ip netns del "$NS_PR"
+
+	# The cases tests/bench/prog_run.c measures (its table `cases`), by hook; the report's
+	# table has one row per path.
+	PR_CASES=(empty nonvip new est reply tc_empty tc_nonvip tc_est tc_reply
+		icmp_echo icmp_error frag_tail tc_icmp_echo tc_icmp_error tc_frag_tail
+		est_ipopt est6 est6_hbh tc_est_ipopt tc_est6 tc_est6_hbh
+		empty_big frag_needed icmp_limit tc_empty_big tc_frag_needed tc_icmp_limit
+		empty2 new_full)
+	declare -gA KERN NET RANGE
+	while read -r _ name kern _ net _ range _; do
+		[ "$name" = params ] && continue
+		KERN[$name]=${kern#kern_ns=}
+		NET[$name]=${net#net_ns=}
+		RANGE[$name]=${range#kern_range=}
+	done <"$TMP/prog-run"
+	for c in "${PR_CASES[@]}"; do
+		[ -n "${KERN[$c]:-}" ] || die "prog-run printed no figure for $c"
+		say "  $c: ${KERN[$c]} ns/call, ${NET[$c]} ns net of the empty program"
+	done
+	A_STAMP=$(stamp)
+}
 
 # ---- B: forwarded packets per second -----------------------------------------------------
 # One forwarder namespace per forwarder, all set up at once, so the runs can interleave:
@@ -154,33 +218,9 @@ done
 # veer's two runs (its own choice of hook, and --hook xdp) share $P-veer, re-attached between
 # them: the connection table is shared by every copy of veer and caches each flow's egress
 # interface and MACs, which must be those of the namespace that forwards it.
-say "B: throughput topology: generator -> {floor, veer, nftables} -> sink"
 NSFWDS=(floor veer nft)
 FWDS=(floor veer veerxdp nft)
 fwd_ns() { if [ "$1" = veerxdp ]; then echo veer; else echo "$1"; fi; }
-new_ns "$NS_GEN"
-new_ns "$NS_SINK"
-for f in "${NSFWDS[@]}"; do
-	ns=$P-$f
-	new_ns "$ns"
-	ip link add "g-$f" netns "$NS_GEN" type veth peer name in0 netns "$ns"
-	ip link add out0 netns "$ns" type veth peer name "s-$f" netns "$NS_SINK"
-	in_ns "$NS_GEN" ip link set "g-$f" up
-	in_ns "$NS_SINK" ip link set "s-$f" up
-	in_ns "$ns" ip link set in0 up
-	in_ns "$ns" ip link set out0 up
-	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
-	in_ns "$ns" ip addr add 198.18.1.1/24 dev in0
-	in_ns "$ns" ip addr add 198.18.11.1/24 dev out0
-	gen_mac=$(in_ns "$NS_GEN" cat "/sys/class/net/g-$f/address")
-	sink_mac=$(in_ns "$NS_SINK" cat "/sys/class/net/s-$f/address")
-	# The backends all live behind the sink, which drops everything: no ARP is ever answered.
-	for b in "${BACKENDS[@]}"; do
-		in_ns "$ns" ip neigh replace "$b" lladdr "$sink_mac" dev out0 nud permanent
-	done
-	in_ns "$ns" ip neigh replace 198.18.1.2 lladdr "$gen_mac" dev in0 nud permanent
-	in_ns "$ns" ip route add 198.19.0.0/16 via 198.18.1.2 dev in0
-done
 
 # veer_use auto|xdp: veer on in0 and out0 at the hook it chooses, or at XDP (re-attached only
 # when the hook changes). The XDP attach's warning about virtual interfaces is kept for the
@@ -203,46 +243,41 @@ veer_hooks() { # the hooks veer is attached at on in0 and out0, from veer -j sta
 print(" ".join(sorted({i["hook"] for i in json.load(sys.stdin)["interfaces"]})))'
 }
 
-say "  veer: attach in0 out0 (veer chooses the hook), vip add $VIP, ${#BACKENDS[@]} backends"
-veer_use auto
-VEER_AUTO_HOOK=$(veer_hooks)
-say "  veer chose: $VEER_AUTO_HOOK"
-veer_fwd vip add "$VIP" >/dev/null
-VEER_VIP_ADDED=1
-for b in "${BACKENDS[@]}"; do veer_fwd backend add "$VIP" "$b" >/dev/null; done
+# The nftables baseline's conntrack table holds every flow of the 1M-flow runs: its limit and
+# hash size are host-wide, so the old values are saved here and restored by the trap.
+conntrack_size() {
+	local want_max=$((2 * MANY_FLOWS)) want_buckets=1
+	while [ "$want_buckets" -lt "$MANY_FLOWS" ]; do want_buckets=$((want_buckets * 2)); done
+	[ -w "$CT_PROC/nf_conntrack_max" ] && [ -w "$CT_PROC/nf_conntrack_buckets" ] ||
+		die "cannot size conntrack: $CT_PROC/nf_conntrack_max or nf_conntrack_buckets is not writable"
+	CT_SAVED_MAX=$(cat "$CT_PROC/nf_conntrack_max")
+	CT_SAVED_BUCKETS=$(cat "$CT_PROC/nf_conntrack_buckets")
+	echo "$want_buckets" >"$CT_PROC/nf_conntrack_buckets"
+	echo "$want_max" >"$CT_PROC/nf_conntrack_max"
+	CT_MAX=$(cat "$CT_PROC/nf_conntrack_max")
+	CT_BUCKETS=$(cat "$CT_PROC/nf_conntrack_buckets")
+	say "  conntrack: limit $CT_MAX (was $CT_SAVED_MAX), hash size $CT_BUCKETS (was $CT_SAVED_BUCKETS)"
+}
 
-say "  nftables: DNAT, numgen random mod ${#BACKENDS[@]} (kube-proxy nftables style)"
-{
-	echo "table ip vbench {"
-	echo "	map service-ips {"
-	echo "		type ipv4_addr . inet_proto . inet_service : verdict"
-	echo "		elements = { $VIP_ADDR . udp . $VIP_PORT : goto svc }"
-	echo "	}"
-	echo "	chain pre {"
-	echo "		type nat hook prerouting priority dstnat; policy accept;"
-	echo "		ip daddr . meta l4proto . th dport vmap @service-ips"
-	echo "	}"
-	echo "	chain svc {"
-	echo -n "		numgen random mod ${#BACKENDS[@]} vmap {"
-	for i in "${!BACKENDS[@]}"; do
-		[ "$i" = 0 ] || echo -n ","
-		echo -n " $i : goto ep$i"
-	done
-	echo " }"
-	echo "	}"
-	for i in "${!BACKENDS[@]}"; do
-		echo "	chain ep$i {"
-		echo "		meta l4proto udp dnat to ${BACKENDS[$i]}:$VIP_PORT"
-		echo "	}"
-	done
-	echo "}"
-} >"$TMP/nft"
-in_ns "$P-nft" nft -f "$TMP/nft"
+# The sum of a column of /proc/net/stat/nf_conntrack (one hex line per CPU) in the nft namespace.
+conntrack_stat() {
+	local idx=-1 sum=0 i
+	local -a cols
+	{
+		read -r -a cols || true
+		for i in "${!cols[@]}"; do [ "${cols[$i]}" = "$1" ] && idx=$i; done
+		while read -r -a cols; do
+			[ "$idx" -ge 0 ] && sum=$((sum + 16#${cols[$idx]}))
+		done
+	} < <(in_ns "$P-nft" cat /proc/net/stat/nf_conntrack 2>/dev/null)
+	if [ "$idx" -ge 0 ]; then echo "$sum"; else echo "?"; fi
+}
 
-declare -A PPS SENT
-# live FORWARDER FLOWS: one run; appends to PPS[FORWARDER/FLOWS] and SENT[...]
+declare -A PPS SENT WARM
+# live FORWARDER FLOWS: one run; appends to PPS[FORWARDER/FLOWS], SENT[...] and WARM[...] (the
+# share of the warm-up the sink received).
 live() {
-	local f=$1 flows=$2 src=$ONE_FLOW_SRC line pps sent extra=() n
+	local f=$1 flows=$2 src=$ONE_FLOW_SRC line pps sent ws wr extra=() n
 	n=$(fwd_ns "$f")
 	[ "$flows" = 1 ] || src=$MANY_FLOW_SRC
 	[ "$f" = floor ] && extra=(--floor)
@@ -250,81 +285,273 @@ live() {
 	[ "$f" = veerxdp ] && veer_use xdp
 	line=$("$VB" live --gen "$NS_GEN:g-$n" --fwd "$P-$n:in0:out0" --sink "$NS_SINK:s-$n" \
 		--flows "$flows" --seconds "$RUN_SECONDS" --threads "$THREADS" --src "$src" \
-		--dst "$VIP_ADDR:$VIP_PORT" "${extra[@]}")
+		--dst "$VIP_ADDR:$VIP_PORT" --warm "$flows" "${extra[@]}")
 	echo "$f $line" >>"$TMP/live"
-	pps=$(sed -n 's/.* pps=\([0-9.]*\).*/\1/p' <<<"$line")
-	sent=$(sed -n 's/.* sent_pps=\([0-9.]*\).*/\1/p' <<<"$line")
-	[ -n "$pps" ] && [ -n "$sent" ] || die "no figure from: $line"
+	pps=$(field pps "$line")
+	sent=$(field sent_pps "$line")
+	ws=$(field warm_sent "$line")
+	wr=$(field warm_received "$line")
+	[ -n "$pps" ] && [ -n "$sent" ] && [ -n "$ws" ] || die "no figure from: $line"
 	[ "${sent%.*}" -gt 0 ] || die "the generator sent nothing ($f, $flows flows)"
 	[ "${pps%.*}" -gt 0 ] || die "the sink received nothing through $f ($flows flows): $line"
 	PPS[$f/$flows]+="$pps "
 	SENT[$f/$flows]+="$sent "
-	say "  $(printf '%-8s %7s flow(s): %6s Mpps forwarded, %6s Mpps sent' "$f" "$flows" \
-		"$(mpps "$pps")" "$(mpps "$sent")")"
+	WARM[$f/$flows]+="$(awk -v a="$wr" -v b="$ws" 'BEGIN { print b ? a / b : 0 }') "
+	say "  $(printf '%-8s %7s flow(s): %6s Mpps forwarded, %6s Mpps sent; warm-up %s/%s' \
+		"$f" "$flows" "$(mpps "$pps")" "$(mpps "$sent")" "$wr" "$ws")"
 }
-mpps() { awk -v p="$1" 'BEGIN { printf "%.2f", p / 1e6 }'; }
-nsper() { awk -v p="$1" 'BEGIN { printf "%.0f", 1e9 / p }'; }
-nsdiff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 1e9 / a - 1e9 / b }'; }
-median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
-	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
-	END { printf "%.2f-%.2f", v[1] / 1e6, v[NR] / 1e6 }'; }
 
-for rep in $(seq 1 "$REPS"); do
-	say "B$rep: round $rep of $REPS, ${RUN_SECONDS}s per run after a 0.5s warm-up"
-	for f in "${FWDS[@]}"; do
-		for flows in 1 "$MANY_FLOWS"; do live "$f" "$flows"; done
+# topo_fwd NAME BACKEND...: forwarder namespace $P-NAME between the generator's and the sink's
+# namespaces (made on first use): g-NAME --- in0 [$P-NAME] out0 --- s-NAME.
+topo_fwd() {
+	local f=$1 ns=$P-$1 gen_mac sink_mac b
+	shift
+	[ -e "/run/netns/$NS_GEN" ] || new_ns "$NS_GEN"
+	[ -e "/run/netns/$NS_SINK" ] || new_ns "$NS_SINK"
+	new_ns "$ns"
+	# No IPv6 on the forwarder: its neighbour discovery would reach the sink, which counts.
+	in_ns "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip link add "g-$f" netns "$NS_GEN" type veth peer name in0 netns "$ns"
+	ip link add out0 netns "$ns" type veth peer name "s-$f" netns "$NS_SINK"
+	in_ns "$NS_GEN" ip link set "g-$f" up
+	in_ns "$NS_SINK" ip link set "s-$f" up
+	in_ns "$ns" ip link set in0 up
+	in_ns "$ns" ip link set out0 up
+	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
+	in_ns "$ns" ip addr add 198.18.1.1/24 dev in0
+	in_ns "$ns" ip addr add 198.18.11.1/24 dev out0
+	gen_mac=$(in_ns "$NS_GEN" cat "/sys/class/net/g-$f/address")
+	sink_mac=$(in_ns "$NS_SINK" cat "/sys/class/net/s-$f/address")
+	# The backends all live behind the sink, which drops everything: no ARP is ever answered.
+	for b in "$@"; do
+		in_ns "$ns" ip neigh replace "$b" lladdr "$sink_mac" dev out0 nud permanent
 	done
-done
+	in_ns "$ns" ip neigh replace 198.18.1.2 lladdr "$gen_mac" dev in0 nud permanent
+	in_ns "$ns" ip route add 198.19.0.0/16 via 198.18.1.2 dev in0
+}
 
-# The benchmark VIP's block of `veer stats`, and the drop/pass reasons (shared by every copy of
-# the program on this host).
-veer_fwd stats 2>&1 | awk -v vip="$VIP" '$1 == vip { p = 1; print; next } /^[^ ]/ { p = 0 }
-	p || /^(dropped|passed)[:,]/' >"$TMP/veer-stats" || true
-CT_COUNT=$(in_ns "$P-nft" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo "?")
-CT_MAX=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo "?")
-say "removing the benchmark VIP (this sweeps its flows from the connection table)"
-veer_fwd vip del "$VIP" >/dev/null
-VEER_VIP_ADDED=0
-for i in "${VEER_ATTACHED[@]}"; do veer_fwd detach "$i" >/dev/null; done
-VEER_ATTACHED=()
+part_live() {
+	local f b rep flows
+	say "B: throughput topology: generator -> {floor, veer, nftables} -> sink"
+	for f in "${NSFWDS[@]}"; do topo_fwd "$f" "${BACKENDS[@]}"; done
+
+	say "  veer ($PIN_B): attach in0 out0 (veer chooses the hook), vip add $VIP," \
+		"${#BACKENDS[@]} backends"
+	veer_use auto
+	VEER_AUTO_HOOK=$(veer_hooks)
+	say "  veer chose: $VEER_AUTO_HOOK"
+	veer_fwd vip add "$VIP" >/dev/null
+	for b in "${BACKENDS[@]}"; do veer_fwd backend add "$VIP" "$b" >/dev/null; done
+
+	say "  nftables: DNAT, numgen random mod ${#BACKENDS[@]} (kube-proxy nftables style)"
+	{
+		echo "table ip vbench {"
+		echo "	map service-ips {"
+		echo "		type ipv4_addr . inet_proto . inet_service : verdict"
+		echo "		elements = { $VIP_ADDR . udp . $VIP_PORT : goto svc }"
+		echo "	}"
+		echo "	chain pre {"
+		echo "		type nat hook prerouting priority dstnat; policy accept;"
+		echo "		ip daddr . meta l4proto . th dport vmap @service-ips"
+		echo "	}"
+		echo "	chain svc {"
+		echo -n "		numgen random mod ${#BACKENDS[@]} vmap {"
+		for i in "${!BACKENDS[@]}"; do
+			[ "$i" = 0 ] || echo -n ","
+			echo -n " $i : goto ep$i"
+		done
+		echo " }"
+		echo "	}"
+		for i in "${!BACKENDS[@]}"; do
+			echo "	chain ep$i {"
+			echo "		meta l4proto udp dnat to ${BACKENDS[$i]}:$VIP_PORT"
+			echo "	}"
+		done
+		echo "}"
+	} >"$TMP/nft"
+	in_ns "$P-nft" nft -f "$TMP/nft"
+	# After the ruleset: it is what loads conntrack, if it is a module.
+	conntrack_size
+
+	for rep in $(seq 1 "$REPS"); do
+		say "B$rep: round $rep of $REPS: every flow once, then ${RUN_SECONDS}s per run" \
+			"after 0.5s"
+		for f in "${FWDS[@]}"; do
+			for flows in 1 "$MANY_FLOWS"; do live "$f" "$flows"; done
+		done
+	done
+
+	# The benchmark VIP's block of `veer stats`, and the drop/pass reasons (this run's pin
+	# directory's: every copy of the program attached here).
+	veer_fwd stats 2>&1 | awk -v vip="$VIP" '$1 == vip { p = 1; print; next } /^[^ ]/ { p = 0 }
+		p || /^(dropped|passed)[:,]/' >"$TMP/veer-stats" || true
+	CT_COUNT=$(in_ns "$P-nft" cat "$CT_PROC/nf_conntrack_count" 2>/dev/null || echo "?")
+	CT_DROP=$(conntrack_stat drop)
+	CT_EARLY=$(conntrack_stat early_drop)
+	CT_INSFAIL=$(conntrack_stat insert_failed)
+	for i in "${VEER_ATTACHED[@]}"; do veer_fwd detach "$i" >/dev/null; done
+	VEER_ATTACHED=()
+	for f in "${NSFWDS[@]}"; do ip netns del "$P-$f"; done
+	rm -rf "$PIN_B"
+	B_STAMP=$(stamp)
+}
+
+# ---- D and E: veer set up by its CLI in a namespace of its own ----------------------------
+# $NS_FL: IN fl-in (clients, 198.18.1.0/24, 198.19.0.0/16 behind 198.18.1.2), OUT fl-out (the
+# backends, 198.18.11.0/24); veer at XDP on fl-in and at tc on fl-tc, which carries no traffic:
+# it only holds the tc program. Every neighbour entry is permanent, so the FIB lookups of new
+# flows and first replies succeed (a failed one would hand the packet to the stack, which the
+# runs count as a wrong verdict).
+fl_ns() {
+	local i
+	new_ns "$NS_FL"
+	in_ns "$NS_FL" sysctl -qw net.ipv4.ip_forward=1
+	# No IPv6 on its links: their neighbour discovery would be traffic at veer's XDP hook.
+	in_ns "$NS_FL" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	in_ns "$NS_FL" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	for i in in out tc; do
+		in_ns "$NS_FL" ip link add "fl-$i" type veth peer name "fl-${i}p"
+		in_ns "$NS_FL" ip link set "fl-$i" up
+		in_ns "$NS_FL" ip link set "fl-${i}p" up
+	done
+	in_ns "$NS_FL" ip addr add 198.18.1.1/24 dev fl-in
+	in_ns "$NS_FL" ip addr add 198.18.11.1/24 dev fl-out
+	in_ns "$NS_FL" ip neigh replace 198.18.1.2 lladdr 02:00:00:00:01:02 dev fl-in nud permanent
+	for i in "${!FL_BACKENDS[@]}"; do
+		in_ns "$NS_FL" ip neigh replace "${FL_BACKENDS[$i]}" \
+			lladdr "02:00:00:00:11:0$((i + 2))" dev fl-out nud permanent
+	done
+	in_ns "$NS_FL" ip route add 198.19.0.0/16 via 198.18.1.2 dev fl-in
+}
+
+# fl_veer PIN NS VIP IFACE:HOOK...: veer in pin directory PIN and namespace NS, attached as
+# given, with VIP and the backends of FL_BACKENDS, all through the CLI.
+fl_veer() {
+	local pin=$1 ns=$2 vip=$3 a b
+	shift 3
+	for a in "$@"; do
+		veer_in "$pin" "$ns" "$VEER" attach "${a%:*}" --hook "${a#*:}" >/dev/null \
+			2>>"$TMP/fl-attach.err" || die "veer attach $a: $(cat "$TMP/fl-attach.err")"
+		FL_ATTACHED+=("$pin $ns ${a%:*}")
+	done
+	veer_in "$pin" "$ns" "$VEER" vip add "$vip" >/dev/null
+	for b in "${FL_BACKENDS[@]}"; do
+		veer_in "$pin" "$ns" "$VEER" backend add "$vip" "$b" >/dev/null
+	done
+}
+
+fl_unveer() {
+	local i pin ns ifc
+	for i in "${FL_ATTACHED[@]}"; do
+		read -r pin ns ifc <<<"$i"
+		veer_in "$pin" "$ns" "$VEER" detach "$ifc" >/dev/null
+	done
+	FL_ATTACHED=()
+}
+
+FL_BACKEND_ARGS=()
+for b in "${FL_BACKENDS[@]}"; do FL_BACKEND_ARGS+=(--backend "$b"); done
+
+part_flows() {
+	local c line
+	say "D: $FL_FLOWS flows through BPF_PROG_RUN: creation, $FL_ROUNDS established rounds, floors"
+	[ -e "/run/netns/$NS_FL" ] || fl_ns
+	fl_veer "$PIN_FL" "$NS_FL" "$FL_VIP/udp" fl-in:xdp fl-tc:tc
+	veer_in "$PIN_FL" "$NS_FL" "$VB" flows --in fl-in --out fl-out --xdp fl-in --tc fl-tc \
+		--vip "$FL_VIP" "${FL_BACKEND_ARGS[@]}" --flows "$FL_FLOWS" --rounds "$FL_ROUNDS" \
+		--src "$FL_SRC" --cpu $(($(nproc) - 1)) >"$TMP/flows" ||
+		die "veer-bench flows failed"
+	veer_in "$PIN_FL" "$NS_FL" "$VEER" stats >"$TMP/flows-stats" 2>&1 || true
+	fl_unveer
+	rm -rf "$PIN_FL"
+	declare -gA FK FN FP50 FP99 FRANGE FROUNDS FREF
+	while read -r _ name rest; do
+		line=" $name $rest"
+		FK[$name]=$(field kern_ns "$line")
+		FN[$name]=$(field net_ns "$line")
+		FP50[$name]=$(field p50_ns "$line")
+		FP99[$name]=$(field p99_ns "$line")
+		FRANGE[$name]=$(field kern_range "$line")
+		FROUNDS[$name]=$(field rounds "$line")
+		FREF[$name]=$(field refresh "$line")
+	done < <(grep -E '^flows [a-z_0-9]+ kern_ns=' "$TMP/flows")
+	for c in empty tc_empty fwd_new reply_first fwd_est reply_est tc_fwd_est tc_reply_est \
+		lru_insert lru_est hash_insert hash_est hash_np_insert hash_np_est array fwd_idle \
+		reply_idle; do
+		[ -n "${FK[$c]:-}" ] || die "veer-bench flows printed no figure for $c"
+		say "  $c: ${FK[$c]} ns/call, ${FN[$c]} ns net"
+	done
+	FL_ENTRIES=$(field entries "$(grep '^flows table' "$TMP/flows")")
+	FL_IDLE=$(field idle_s "$(grep '^flows params' "$TMP/flows")")
+	FL_REFRESH=$(field refresh_s "$(grep '^flows params' "$TMP/flows")")
+	D_STAMP=$(stamp)
+}
+
+part_synflood() {
+	say "E: SYN flood: $SF_EST connections, then $SF_SYNS SYNs from random sources"
+	[ -e "/run/netns/$NS_FL" ] || fl_ns
+	fl_veer "$PIN_SF" "$NS_FL" "$SF_VIP/tcp" fl-in:xdp
+	veer_in "$PIN_SF" "$NS_FL" "$VB" synflood --in fl-in --out fl-out --xdp fl-in \
+		--vip "$SF_VIP" "${FL_BACKEND_ARGS[@]}" --established "$SF_EST" --syns "$SF_SYNS" \
+		--clients "$SF_CLIENTS" --cpu $(($(nproc) - 1)) >"$TMP/synflood" ||
+		die "veer-bench synflood failed"
+	veer_in "$PIN_SF" "$NS_FL" "$VEER" stats >"$TMP/synflood-stats" 2>&1 || true
+	fl_unveer
+	rm -rf "$PIN_SF"
+	SF_EMPTY=$(grep '^synflood empty' "$TMP/synflood")
+	SF_FLOOD=$(grep '^synflood flood' "$TMP/synflood")
+	SF_SURV=$(grep '^synflood survivors' "$TMP/synflood")
+	SF_TABLE=$(grep '^synflood table' "$TMP/synflood")
+	[ -n "$SF_FLOOD" ] && [ -n "$SF_SURV" ] || die "veer-bench synflood printed no figures"
+	say "  flood: $(field mean_ns "$SF_FLOOD") ns/SYN ($(field net_ns "$SF_FLOOD") net);" \
+		"connections kept: $(field both "$SF_SURV") of $SF_EST"
+
+	# The same with real frames: veer at XDP on a forwarder of the veth topology (as part B's
+	# veer --hook xdp), the connections made through BPF_PROG_RUN on its program, the flood
+	# from the live-frames generator.
+	say "E (live): the same flood as frames: generator -> veer (XDP) -> sink"
+	topo_fwd syn "${FL_BACKENDS[@]}"
+	fl_veer "$PIN_SFL" "$NS_SYN" "$SF_VIP/tcp" in0:xdp out0:xdp
+	veer_in "$PIN_SFL" "$NS_SYN" "$VB" synflood --phase establish --state "$TMP/sf-state" \
+		--in in0 --out out0 --xdp in0 --vip "$SF_VIP" "${FL_BACKEND_ARGS[@]}" \
+		--established "$SF_EST" --clients "$SF_CLIENTS" >"$TMP/synflood-live" ||
+		die "veer-bench synflood --phase establish failed"
+	"$VB" live --gen "$NS_GEN:g-syn" --fwd "$NS_SYN:in0:out0" --sink "$NS_SINK:s-syn" --syn \
+		--count "$SF_SYNS" --threads "$THREADS" --src 198.18.0.0:1024 --dst "$SF_VIP" \
+		>>"$TMP/synflood-live" || die "veer-bench live --syn failed"
+	veer_in "$PIN_SFL" "$NS_SYN" "$VB" synflood --phase check --state "$TMP/sf-state" \
+		--in in0 --out out0 --xdp in0 --vip "$SF_VIP" "${FL_BACKEND_ARGS[@]}" \
+		--established "$SF_EST" --clients "$SF_CLIENTS" >>"$TMP/synflood-live" ||
+		die "veer-bench synflood --phase check failed"
+	veer_in "$PIN_SFL" "$NS_SYN" "$VEER" stats >"$TMP/synflood-live-stats" 2>&1 || true
+	fl_unveer
+	ip netns del "$NS_SYN"
+	rm -rf "$PIN_SFL"
+	SFL_LIVE=$(grep '^live count=' "$TMP/synflood-live")
+	SFL_SURV=$(grep '^synflood survivors' "$TMP/synflood-live")
+	SFL_TABLE=$(grep '^synflood table' "$TMP/synflood-live")
+	[ -n "$SFL_LIVE" ] && [ -n "$SFL_SURV" ] || die "the live SYN flood printed no figures"
+	say "  live flood: $(field sent "$SFL_LIVE") SYNs sent, $(field received "$SFL_LIVE")" \
+		"forwarded in $(field seconds "$SFL_LIVE") s; connections kept:" \
+		"$(field both "$SFL_SURV") of $SF_EST"
+	E_STAMP=$(stamp)
+}
 
 # ---- report ----------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
-verdict_le() { if le "$1" "$2"; then echo met; else echo "NOT met"; fi; }
-verdict_ge() { if le "$2" "$1"; then echo met; else echo "NOT met"; fi; }
-
-declare -A MED MEDSENT
-for f in "${FWDS[@]}"; do
-	for flows in 1 "$MANY_FLOWS"; do
-		MED[$f/$flows]=$(median "${PPS[$f/$flows]}")
-		MEDSENT[$f/$flows]=$(median "${SENT[$f/$flows]}")
-	done
-done
-F1=${MED[floor/1]} FM=${MED[floor/$MANY_FLOWS]}
-V1=${MED[veer/1]} VM=${MED[veer/$MANY_FLOWS]}
-X1=${MED[veerxdp/1]} XM=${MED[veerxdp/$MANY_FLOWS]}
-N1=${MED[nft/1]} NM=${MED[nft/$MANY_FLOWS]}
-EST=${NET[est]}
-if le 0.8 "$(ratio "$X1" "$F1")"; then
-	FLOOR_NOTE="and veer at XDP stayed within that with one flow in this run."
-else
-	FLOOR_NOTE="which veer at XDP did not stay within with one flow in this run."
-fi
-XDP_WARNING=$(grep -m1 warning "$TMP/attach-xdp.err" 2>/dev/null || echo "(none printed)")
-
-row() { # row LABEL NAME
-	local f=$2 a=${MED[$2/1]} b=${MED[$2/$MANY_FLOWS]}
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
-		"$(mpps "$a") ($(range "${PPS[$f/1]}"))" "$(ratio "$a" "$F1")" \
-		"$(mpps "$b") ($(range "${PPS[$f/$MANY_FLOWS]}"))" "$(ratio "$b" "$FM")" \
-		"$(mpps "${MEDSENT[$f/1]}") / $(mpps "${MEDSENT[$f/$MANY_FLOWS]}")" \
-		"$(ratio "$a" "${MEDSENT[$f/1]}") / $(ratio "$b" "${MEDSENT[$f/$MANY_FLOWS]}")"
+# stamp: when, where and on what a part was measured (every section carries its own: a run of
+# some parts replaces only their sections).
+stamp() {
+	local dirty=
+	git -C "$ROOT" diff --quiet HEAD 2>/dev/null || dirty=" with uncommitted changes"
+	echo "Measured by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
+		"$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty," \
+		"kernel $(uname -r), $(nproc) CPUs" \
+		"($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); load average" \
+		"$LOAD_START when the run started, $(cut -d' ' -f1-3 /proc/loadavg) when this part" \
+		"ended."
 }
 
-minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'; }
-minus1() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 # delta A B: "D ns" for case A minus case B (same base), and whether the difference exceeds the
 # spread of both cases over the rounds (max - min of their kernel-reported means).
 delta() {
@@ -346,24 +573,32 @@ prrow() { # prrow LABEL XDP_CASE [TC_CASE]: one path at both hooks (or XDP only)
 	fi
 }
 
-report() {
+report_header() {
 	cat <<EOF
 # veer benchmarks
 
-Produced by \`make bench\` (scripts/bench.sh with build/veer-bench from tests/bench/*.c and the
-test programs tests/bpf/bench_*.bpf.c) on $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r),
-$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),
-commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown).
-This is a small shared VM: absolute figures move from run to run, more when other work runs
-(load average $LOAD_START at the start of this run, $LOAD_END at the end), so every figure is
-compared with a baseline measured **in the same run**: read the ratios.
+Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E) with build/veer-bench from
+tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and scripts/bench_cache.sh
+(part C). Every section says when and at which commit it was measured: \`BENCH_PARTS\` runs some
+parts and replaces only their sections. This is a small shared VM: absolute figures move from
+run to run, more when other work runs, so every figure is compared with a baseline measured **in
+the same run**: read the ratios. Figures measured elsewhere are quoted as context with their
+source, and nothing here is computed from them.
+EOF
+}
 
-## A. Per-packet cost (BPF_PROG_RUN), both hooks
+report_a() {
+	EST=${NET[est]}
+	cat <<EOF
+
+## A. Per-packet cost, one flow (BPF_PROG_RUN), both hooks
+
+$A_STAMP
 
 veer's data plane is one body built for two hooks: \`veer_lb\` at XDP (what \`veer attach\`
 takes on a NIC) and \`veer_lb_tc\` at the tc ingress hook (what it takes on a veth or any
 other virtual interface). Both are loaded from the skeleton with private maps (pinning turned
-off on every map: the live state in /sys/fs/bpf/veer is not touched), sharing them as they do
+off on every map: no pinned state is touched), sharing them as they do
 when attached, holding one UDP VIP on IPv4 and one on IPv6 (the same port), ${#BACKENDS[@]} backends
 each and $RING_SIZE-slot Maglev tables, and run
 by \`bpf_prog_test_run_opts\` with \`repeat=1\`: one call per packet, because the program
@@ -384,25 +619,32 @@ call has a source address and port of its own. The last case runs after the conn
 output back): every call starts from the original bytes, also where the program rewrites the
 packet in place (NAT, the echo request turned into its reply).
 
+What these figures are: **one flow, always in cache**. Every established case sends the same
+packet of the same flow $CALLS times in a row, so its connection-table entry, the VIP and the
+backend stay in the CPU's caches; part D measures a million flows. And **the redirect is a
+verdict, not a transmission**: without live frames \`BPF_PROG_RUN\` runs the program and returns
+its verdict (XDP_REDIRECT, TC_ACT_REDIRECT) without sending the frame, so no figure here includes
+the transmit. Part B forwards real frames.
+
 | case | XDP ns per call | XDP net ns | tc ns per call | tc net ns | tc / XDP (net) |
 |---|---:|---:|---:|---:|---:|
 | empty program (baseline) | ${KERN[empty]} | 0 | ${KERN[tc_empty]} | 0 | |
 $(prrow "non-VIP packet, passed to the stack" nonvip tc_nonvip)
-$(prrow "**established flow, forward NAT + redirect**" est tc_est)
-$(prrow "reply, reverse NAT + redirect" reply tc_reply)
+$(prrow "**established flow (one, in cache), forward NAT; redirect verdict**" est tc_est)
+$(prrow "reply (one flow, in cache), reverse NAT; redirect verdict" reply tc_reply)
 $(prrow "ICMP echo request to the VIP's address, answered" icmp_echo tc_icmp_echo)
 $(prrow "ICMP error (frag-needed) quoting a forwarded packet: rewritten, forwarded" icmp_error tc_icmp_error)
 $(prrow "non-first fragment of a balanced datagram, forwarded (\`fragment_fwd\`)" frag_tail tc_frag_tail)
 $(prrow "established flow, 4 bytes of IPv4 options" est_ipopt tc_est_ipopt)
-$(prrow "established IPv6 flow, forward NAT + redirect" est6 tc_est6)
+$(prrow "established IPv6 flow, forward NAT; redirect verdict" est6 tc_est6)
 $(prrow "established IPv6 flow behind one hop-by-hop header" est6_hbh tc_est6_hbh)
-$(prrow "new flow (Maglev pick, FIB lookup, 2 flow entries)" new)
+$(prrow "new flow (Maglev pick, FIB lookup, 2 flow entries), table nearly empty" new)
 $(prrow "new flow, connection table full (every insert evicts)" new_full)
 | empty program, 1600-byte frame (baseline of the next two) | ${KERN[empty_big]} | 0 | ${KERN[tc_empty_big]} | 0 | |
 $(prrow "too big (1586 bytes, DF): fragmentation-needed sent back" frag_needed tc_frag_needed)
 $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit)
 
-- Target, established-flow NAT forwarding at most 60 ns net (XDP, the NIC path):
+- Target, established-flow NAT forwarding at most 60 ns net (XDP, the NIC path; one flow):
   **$(verdict_le "$EST" 60)** (${EST} ns).
 - At tc the same established packet costs ${NET[tc_est]} ns net, $(ratio "${NET[tc_est]}" "$EST")x XDP. The two programs
   share their logic and differ where the hook does: at tc the context is an skb. The runner
@@ -411,9 +653,7 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
   \`bpf_l4_csum_replace\` instead, a path this run does not measure. The new-flow path is
   measured at XDP only: its work (Maglev pick, FIB lookup, two inserts) is the same code at
   either hook.
-- Reference, **not measured in this run**: a Katran build measured earlier on this VM costs
-  about ${KATRAN_EST_NS} ns net for its established-flow path. veer's established XDP path in this
-  run is $(ratio "$EST" "$KATRAN_EST_NS")x that reference figure.
+- Context: $KATRAN_CONTEXT
 - The too-big cases send the established flow's packet grown to 1600 bytes with DF (OUT's MTU
   is 1500): veer answers it with fragmentation-needed out of the interface it came in on
   (XDP_TX / redirect to IN). The refused case comes from a second client whose rate-limit
@@ -449,7 +689,49 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
   empty program. For what a frame's size does to the baseline: the empty program costs
   ${KERN[empty]} ns at 60 bytes and ${KERN[empty_big]} ns at 1600 at XDP, ${KERN[tc_empty]} and ${KERN[tc_empty_big]} ns at tc.
 
+Raw output of part A:
+
+\`\`\`
+$(cat "$TMP/prog-run")
+\`\`\`
+EOF
+}
+
+# brow LABEL NAME: one forwarder's row of part B's table
+brow() {
+	local f=$2 a=${MED[$2/1]} b=${MED[$2/$MANY_FLOWS]}
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
+		"$(mpps "$a") ($(range "${PPS[$f/1]}"))" "$(ratio "$a" "$F1")" \
+		"$(mpps "$b") ($(range "${PPS[$f/$MANY_FLOWS]}"))" "$(ratio "$b" "$FM")" \
+		"$(mpps "${MEDSENT[$f/1]}") / $(mpps "${MEDSENT[$f/$MANY_FLOWS]}")" \
+		"$(ratio "$a" "${MEDSENT[$f/1]}") / $(ratio "$b" "${MEDSENT[$f/$MANY_FLOWS]}")" \
+		"$(awk -v w="$(median "${WARM[$f/$MANY_FLOWS]}")" 'BEGIN { printf "%.4f", w }')"
+}
+
+report_b() {
+	local f flows
+	declare -gA MED MEDSENT
+	for f in "${FWDS[@]}"; do
+		for flows in 1 "$MANY_FLOWS"; do
+			MED[$f/$flows]=$(median "${PPS[$f/$flows]}")
+			MEDSENT[$f/$flows]=$(median "${SENT[$f/$flows]}")
+		done
+	done
+	F1=${MED[floor/1]} FM=${MED[floor/$MANY_FLOWS]}
+	V1=${MED[veer/1]} VM=${MED[veer/$MANY_FLOWS]}
+	X1=${MED[veerxdp/1]} XM=${MED[veerxdp/$MANY_FLOWS]}
+	N1=${MED[nft/1]} NM=${MED[nft/$MANY_FLOWS]}
+	if le 0.8 "$(ratio "$X1" "$F1")"; then
+		FLOOR_NOTE="and veer at XDP stayed within that with one flow in this run."
+	else
+		FLOOR_NOTE="which veer at XDP did not stay within with one flow in this run."
+	fi
+	XDP_WARNING=$(grep -m1 warning "$TMP/attach-xdp.err" 2>/dev/null || echo "(none printed)")
+	cat <<EOF
+
 ## B. Forwarded packets per second (veth topology)
+
+$B_STAMP
 
 \`\`\`
 generator ns  g-NAME ---- in0  forwarder ns NAME  out0 ---- s-NAME  sink ns
@@ -459,17 +741,23 @@ generator ns  g-NAME ---- in0  forwarder ns NAME  out0 ---- s-NAME  sink ns
   ingress \`g-NAME\`: every run writes a whole Ethernet/IPv4/UDP header template (60-byte
   frames, full checksums) and returns XDP_TX, which sends the frame out of \`g-NAME\`. For the
   1M-flow runs the source address and port come from a counter (65536 addresses x 16 ports,
-  in turn).
+  in turn). The 1-flow runs send one flow, which stays in every cache of every forwarder.
 - **What the generator needs at the forwarder**: its frames are XDP frames, and a veth hands an
   XDP frame only to a peer that runs XDP; otherwise \`in0\` drops it before tc or netfilter
   could see it. So where the forwarder is not an XDP program (veer at tc, nftables), \`veer-bench
   live\` attaches an empty XDP program (XDP_PASS) to \`in0\` for the run: the stand-in for a
   wire, turning each frame into an skb as a NIC's driver would. No kernel setting of any
-  forwarder is changed: offloads, GRO and sysctls other than forwarding keep their defaults, and
-  \`veer attach\` chooses the hook.
+  forwarder is changed but forwarding and, for nftables, the size of the conntrack table:
+  offloads and GRO keep their defaults, and \`veer attach\` chooses the hook.
+- **The same warm-up for every forwarder**: before each run's window the generator sends every
+  flow once (1M frames in the 1M-flow runs) and waits until the sink's count has stopped moving;
+  after another 0.5 s, the window starts. So veer's connection table and nftables' conntrack
+  table hold every flow when the window starts. The last column is the share of those warm-up
+  frames the sink received (1M flows, median of the rounds): what a forwarder loses while it
+  creates a million flows.
 - The sink's XDP program counts and drops. pps = frames the sink counted in a ${RUN_SECONDS} s
-  window (after a 0.5 s warm-up) / the window; "sent" is what the generator transmitted in the
-  same window ("delivered" = forwarded / sent).
+  window / the window; "sent" is what the generator transmitted in the same window ("delivered"
+  = forwarded / sent: 1 - delivered is the forwarder's loss in the window).
 - $THREADS generator thread(s), pinned from the last CPU down. The forwarder's and the sink's
   veth NAPI run on the CPU that sends, so with one thread each figure is one CPU's worth of
   generator + forwarder + sink: the forwarders differ only in their own part of that budget.
@@ -480,7 +768,8 @@ generator ns  g-NAME ---- in0  forwarder ns NAME  out0 ---- s-NAME  sink ns
 Forwarders:
 - **floor**: a bare XDP program on \`in0\` that rewrites both MACs and \`bpf_redirect\`s to \`out0\`.
 - **veer**: \`veer attach in0\`, \`veer attach out0\` with no \`--hook\` (through the CLI with
-  nsenter): veer chose **${VEER_AUTO_HOOK}** (a veth has no bus device: a virtual interface).
+  nsenter, in a pin directory of this run's own): veer chose **${VEER_AUTO_HOOK}** (a veth has
+  no bus device: a virtual interface).
   \`veer vip add $VIP\`, \`veer backend add\` ${BACKENDS[*]}; NAT mode; the backends' neighbour
   entries are permanent and point at the sink. At tc, every frame becomes an skb on \`in0\`
   and veer's redirect sends that skb out of \`out0\`, as nftables' path does.
@@ -489,14 +778,16 @@ Forwarders:
   "${XDP_WARNING#veer: }"
 - **nftables**: the kernel forwarding path with a kube-proxy-style nftables DNAT
   (\`ip daddr . meta l4proto . th dport vmap\` -> \`numgen random mod ${#BACKENDS[@]} vmap\` ->
-  \`dnat to\`); conntrack limit $CT_MAX (the host's default).
+  \`dnat to\`). Its conntrack table is sized for the flows: limit $CT_MAX entries and
+  $CT_BUCKETS hash buckets for the run (host-wide settings, $CT_SAVED_MAX and
+  $CT_SAVED_BUCKETS before, restored at the end).
 
-| forwarder | 1 flow, Mpps | vs floor | 1M flows, Mpps | vs floor | sent Mpps (1 / 1M) | delivered (1 / 1M) |
-|---|---:|---:|---:|---:|---:|---:|
-$(row "floor (XDP MAC rewrite + redirect)" floor)
-$(row "**veer** (NAT, its own choice: ${VEER_AUTO_HOOK})" veer)
-$(row "veer --hook xdp (NAT)" veerxdp)
-$(row "nftables DNAT (numgen)" nft)
+| forwarder | 1 flow (in cache), Mpps | vs floor | 1M flows, Mpps | vs floor | sent Mpps (1 / 1M) | delivered (1 / 1M) | warm-up delivered (1M) |
+|---|---:|---:|---:|---:|---:|---:|---:|
+$(brow "floor (XDP MAC rewrite + redirect)" floor)
+$(brow "**veer** (NAT, its own choice: ${VEER_AUTO_HOOK})" veer)
+$(brow "veer --hook xdp (NAT)" veerxdp)
+$(brow "nftables DNAT (numgen)" nft)
 
 - veer (${VEER_AUTO_HOOK}) vs nftables: **$(ratio "$V1" "$N1")x** with 1 flow, **$(ratio "$VM" "$NM")x** with 1M flows.
 - veer at tc vs at XDP: $(ratio "$V1" "$X1")x with 1 flow, $(ratio "$VM" "$XM")x with 1M flows.
@@ -504,14 +795,20 @@ $(row "nftables DNAT (numgen)" nft)
   1 flow **$(verdict_ge "$(ratio "$X1" "$F1")" 0.8)** ($(ratio "$X1" "$F1")x),
   1M flows **$(verdict_ge "$(ratio "$XM" "$FM")" 0.8)** ($(ratio "$XM" "$FM")x).
   veer at its own choice of hook here: $(ratio "$V1" "$F1")x and $(ratio "$VM" "$FM")x.
-- Earlier measurements on this VM with a different harness, for orientation only: floor
-  about 8 Mpps; nftables about 1.7 Mpps (1 flow) and 0.3 Mpps (1M flows).
+- nftables' loss: in the windows, $(pct "$(awk -v a="$(median "${PPS[nft/$MANY_FLOWS]}")" -v b="$(median "${SENT[nft/$MANY_FLOWS]}")" 'BEGIN { print b - a }')" "$(median "${SENT[nft/$MANY_FLOWS]}")") of the
+  frames sent with 1M flows (median); of the warm-up,
+  $(awk -v w="$(median "${WARM[nft/$MANY_FLOWS]}")" 'BEGIN { printf "%.2f%%", 100 * (1 - w) }'). Conntrack after the runs: $CT_COUNT
+  entries (limit $CT_MAX); its counters over the run: drop $CT_DROP, early_drop $CT_EARLY,
+  insert_failed $CT_INSFAIL.
+EOF
+	if [ -n "${A_STAMP:-}" ]; then
+		cat <<EOF
 
-## What the figures say
+### What the figures say (parts A and B of this run)
 
 - Established flows cost one connection-table lookup, the NAT rewrite and the redirect:
-  ${NET[est]} ns net at XDP, ${NET[tc_est]} ns at tc (A). In B one CPU spends $(nsper "$F1") ns per
-  packet on generator + floor + sink and $(nsper "$X1") ns on generator + veer at XDP + sink: veer
+  ${NET[est]} ns net at XDP, ${NET[tc_est]} ns at tc (A, one flow in cache). In B one CPU spends
+  $(nsper "$F1") ns per packet on generator + floor + sink and $(nsper "$X1") ns on generator + veer at XDP + sink: veer
   costs $(nsdiff "$X1" "$F1") ns more than the floor per packet (A's XDP figure: ${NET[est]} ns). Reaching
   0.8x the floor leaves veer $(awk -v f="$F1" 'BEGIN { printf "%.0f", 1e9 / f * 0.25 }') ns more than the floor's MAC rewrite,
   $FLOOR_NOTE
@@ -521,41 +818,312 @@ $(row "nftables DNAT (numgen)" nft)
   sends out of \`out0\`, which the XDP path never allocates. nftables pays that skb too, plus
   routing, netfilter and conntrack: $(nsper "$N1") ns.
 - New flows cost ${NET[new]} ns net with room in the connection table and ${NET[new_full]} ns
-  when it is full: the two inserts into the LRU connection table (forward and reply entry)
-  dominate, the FIB lookup does not (a profile taken while writing this benchmark:
-  \`bpf_lru_pop_free\`, \`htab_lru_map_update_elem\` and the bucket walk
-  \`lookup_nulls_elem_raw\` take most of the program's time; \`fib_table_lookup\` under 1%).
-- With 1M flows every packet is an established flow (\`veer stats\` below: new flows are the
-  million of the first round, not the packets) but its lookup goes to memory: the IPv4 table
-  holds $FLOWS_MAX entries, its bucket array and elements are spread over hundreds of MiB of
-  4 KiB pages, and in this VM each cache and TLB miss is a nested page walk. A profile taken
-  while writing this benchmark put about half of the CPU in \`lookup_nulls_elem_raw\`, the
-  first touch of the bucket and the element. The floor keeps no state and pays none of it; nftables pays it and more.
-- nftables: conntrack entries after the runs: $CT_COUNT (limit $CT_MAX).
-- The veer runs use the host's pinned state in /sys/fs/bpf/veer through the CLI; the
-  benchmark VIP is removed at the end, which also sweeps its flows from the connection table.
+  when it is full (A).
+- With 1M flows every packet of the window is an established flow (the warm-up made them; \`veer
+  stats\` below: new flows are the million of the first warm-up, not the packets) but its
+  lookup goes to memory: the IPv4 table holds $FLOWS_MAX entries, its bucket array and elements
+  are spread over hundreds of MiB of 4 KiB pages, and in this VM each cache and TLB miss is a
+  nested page walk. Part D measures that cost per packet. The floor keeps no state and pays
+  none of it; nftables pays it and more.
+EOF
+	fi
+	cat <<EOF
 
-\`veer stats\` after the veer runs, for the benchmark VIP (the reason counters are the host's,
-shared with any other user of /sys/fs/bpf/veer):
+\`veer stats\` after the veer runs, for the benchmark VIP (this run's pin directory, shared by
+both of veer's runs):
 
 \`\`\`
 $(cat "$TMP/veer-stats")
 \`\`\`
 
-Raw output of this run:
+Raw output of part B:
 
 \`\`\`
-$(cat "$TMP/prog-run" "$TMP/live")
+$(cat "$TMP/live")
 \`\`\`
 EOF
 }
 
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-report >"$TMP/report.md"
+# frow LABEL CASE FLOOR_LRU FLOOR_HASH FLOOR_HASH_NP: a veer case and its ratios to the floors
+frow() {
+	local c=$2
+	printf '| %s | %s | **%s** | %s / %s | %s | %s | %s | %s | %s | %s |\n' "$1" "${FK[$c]}" \
+		"${FN[$c]}" "${FP50[$c]}" "${FP99[$c]}" "${FROUNDS[$c]}" \
+		"$(awk -v r="${FREF[$c]}" 'BEGIN { printf "%.0f%%", 100 * r }')" \
+		"$(ratio "${FN[$c]}" "${FN[$3]}")" "$(ratio "${FN[$c]}" "${FN[$4]}")" \
+		"$(ratio "${FN[$c]}" "${FN[$5]}")" "$(ratio "${FN[$c]}" "${FN[array]}")"
+}
+
+# fewest CASE BASE: the round of CASE with the fewest refreshes due, from its flows-rounds line:
+# "N ns net (S% due)", net of BASE's median.
+fewest() {
+	awk -v c="$1" -v base="${FK[$2]}" '$1 == "flows-rounds" && $2 == c {
+		best = -1
+		for (i = 3; i <= NF; i++) {
+			split($i, x, "/")
+			if (best < 0 || x[2] < best) { best = x[2]; m = x[1] }
+		}
+		printf "%.1f ns net (%.0f%% due)", m - base, 100 * best
+	}' "$TMP/flows"
+}
+
+floorrow() { # floorrow LABEL INSERT_CASE EST_CASE ("" for no insert)
+	local ins=-
+	[ -z "$2" ] || ins="${FN[$2]} (p50 ${FP50[$2]} / p99 ${FP99[$2]})"
+	printf '| %s | %s | %s | %s |\n' "$1" "$ins" \
+		"${FN[$3]} (p50 ${FP50[$3]} / p99 ${FP99[$3]})" "${FRANGE[$3]}"
+}
+
+report_d() {
+	local memlock
+	memlock=$(awk '/^flows map / { for (i = 1; i <= NF; i++) if ($i ~ /^(name|max_entries|memlock)=/) printf "%s ", $i; print "" }' "$TMP/flows" |
+		awk '{ sub("name=", ""); sub("max_entries=", ""); sub("memlock=", "");
+			printf "%s%s (%s entries, %.0f MiB memlock)", (NR > 1 ? ", " : ""), $1, $2, $3 / 1048576 }')
+	cat <<EOF
+
+## D. A million flows through the connection table (BPF_PROG_RUN)
+
+$D_STAMP
+
+What a flow costs when there are $FL_FLOWS of them: the connection table no longer fits any
+cache, and every packet's lookup goes to memory.
+
+Method:
+- veer is set up by its CLI in a pin directory of this run's own, in a network namespace of
+  its own: \`veer attach fl-in --hook xdp\`, \`veer attach fl-tc --hook tc\` (fl-tc only holds
+  the tc program), \`veer vip add $FL_VIP/udp\`, \`veer backend add\` ${FL_BACKENDS[*]}.
+  \`veer-bench flows\` runs the programs attached there (found through libveer's list of
+  veer's interfaces), with their pinned maps. Nothing writes veer's maps but the packets.
+- $FL_FLOWS distinct client 5-tuples: source 198.19.0.0 + (i & 0xffff), port 1024 + (i >> 16),
+  to the VIP. Every flow has two 60-byte frames built once, each in memory of its own (as the
+  kernel's selftests do): client -> VIP, and the reply, backend -> client, built from the
+  backend the flow's first packet was rewritten to (read from that packet's output).
+- One \`BPF_PROG_RUN\` call per packet (\`repeat=1\`, the program rewrites the packet) with the
+  output asked back. A round runs every flow's frame once, **in an order shuffled afresh for
+  every round**. Every call is checked: a forward packet must be redirected to one of the VIP's
+  backends (round 1) and then always to that flow's backend; a reply must be redirected with the
+  VIP's address and port as its source and the client as destination; the floors must insert
+  every flow in their first round and find every flow later. One wrong call fails the run.
+- Schedule (one CPU, pinned): the empty programs; **round 1 of the forward frames creates the
+  flows**; $FL_ROUNDS established rounds of the forward frames at XDP, then $FL_ROUNDS at tc;
+  the empty programs; **the replies' first round** (each reply entry resolves its next hop on
+  its flow's first reply); $FL_ROUNDS established rounds of the replies at XDP, then at tc; the
+  empty programs; the floors; then one more round of forward and of reply frames at XDP, after
+  the $FL_IDLE s the floors took; the empty programs. In the raw output, \`at_s\` says when
+  each case ran (seconds from the first round), and the \`flows-rounds\` lines give every
+  round's mean (gross ns) and share of refreshes due, in the order the rounds ran.
+- **Refresh due.** Today's data plane re-resolves a flow's next hop (FIB lookup; forward, it
+  also looks its reply entry up) at the first packet of a direction more than $FL_REFRESH s
+  after it last did (\`VEER_FLOW_REFRESH_NS\`). Each flow here sends one packet per round, and
+  a round of $FL_FLOWS calls takes seconds, so part of the established packets fall due. The
+  column gives that share for each case, computed from the time of every call under that rule
+  (a model of the rule, not a count kept by the data plane). The last two veer rows, after the
+  floors, are the established path with (nearly) every packet due.
+- Figures: the mean kernel-reported duration per call in a round, median over the case's rounds
+  (creation and first reply: one round each); "net" subtracts the median of the empty program
+  of the same hook over the same frames in the same run; p50/p99 are per call, gross (the empty
+  program's own are about ${FP50[empty]} / ${FP99[empty]} ns).
+- The floors (tests/bpf/bench_table.bpf.c), the same forward frames, XDP: a program that does
+  nothing but one table access per packet, keyed by the packet's 5-tuple (16-byte key), 56-byte
+  values, 4M entries: an LRU hash, a preallocated hash and a non-preallocated hash (look the
+  5-tuple up; write the value if found, insert it if not), and one random slot of a 4M-entry
+  array (the 5-tuple hashed), written. Their first round inserts, the later ones find.
+
+| veer case | ns per call | net ns | p50 / p99 ns | rounds | refresh due | x LRU floor | x hash floor | x non-prealloc hash floor | x array floor |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| empty XDP program (baseline) | ${FK[empty]} | 0 | ${FP50[empty]} / ${FP99[empty]} | ${FROUNDS[empty]} | | | | | |
+$(frow "**forward, round 1: creation**" fwd_new lru_insert hash_insert hash_np_insert)
+$(frow "**forward, established**" fwd_est lru_est hash_est hash_np_est)
+$(frow "reply, first of its flow (next-hop lookup)" reply_first lru_est hash_est hash_np_est)
+$(frow "**reply, established**" reply_est lru_est hash_est hash_np_est)
+$(frow "forward, established, after the floors (${FL_IDLE} s)" fwd_idle lru_est hash_est hash_np_est)
+$(frow "reply, established, after the floors (${FL_IDLE} s)" reply_idle lru_est hash_est hash_np_est)
+| empty tc program (baseline of the tc rows) | ${FK[tc_empty]} | 0 | ${FP50[tc_empty]} / ${FP99[tc_empty]} | ${FROUNDS[tc_empty]} | | | | | |
+$(frow "tc: forward, established" tc_fwd_est lru_est hash_est hash_np_est)
+$(frow "tc: reply, established" tc_reply_est lru_est hash_est hash_np_est)
+
+- What the refresh costs, from the established rounds with the fewest refreshes due (each
+  round's mean, net of the median of the empty program of its hook): forward
+  $(fewest fwd_est empty), reply $(fewest reply_est empty); at tc, forward
+  $(fewest tc_fwd_est tc_empty), reply $(fewest tc_reply_est tc_empty). Against those, the
+  rounds after the floors (every packet due) cost ${FN[fwd_idle]} and ${FN[reply_idle]} ns net.
+
+The ratios divide veer's net figure by the floor's net figure of the same kind, both measured in
+this run: creation by the floors' inserting round, the others by their finding rounds. A
+creation inserts two entries (forward and reply) and looks up the VIP, the Maglev table and the
+FIB; an established packet looks up one entry (and, when a refresh is due, the FIB and, going
+forward, the other direction's entry).
+
+The floors, net ns per call (XDP, net of the same empty program):
+
+| floor, 4M entries of 56 bytes | insert (round 1) | lookup and write (later rounds) | rounds' means, gross (later rounds) |
+|---|---:|---:|---:|
+$(floorrow "LRU hash" lru_insert lru_est)
+$(floorrow "preallocated hash" hash_insert hash_est)
+$(floorrow "non-preallocated hash" hash_np_insert hash_np_est)
+$(floorrow "array, one random slot" "" array)
+
+- The connection table after the run: $FL_ENTRIES entries for $FL_FLOWS flows, in
+  $memlock.
+- Context: $KATRAN_CONTEXT
+
+\`veer stats\` of the run's pin directory:
+
+\`\`\`
+$(cat "$TMP/flows-stats")
+\`\`\`
+
+Raw output of part D:
+
+\`\`\`
+$(cat "$TMP/flows")
+\`\`\`
+EOF
+}
+
+report_e() {
+	local mapline
+	mapline=$(awk '/^synflood map / { for (i = 1; i <= NF; i++) if ($i ~ /^(name|max_entries|memlock)=/) printf "%s ", $i; print "" }' "$TMP/synflood" |
+		awk '{ sub("name=", ""); sub("max_entries=", ""); sub("memlock=", "");
+			printf "%s%s (%s entries, %.0f MiB memlock)", (NR > 1 ? ", " : ""), $1, $2, $3 / 1048576 }')
+	cat <<EOF
+
+## E. SYN flood against established connections
+
+$E_STAMP
+
+What a flood of new connections does to the connections veer already holds.
+
+Method:
+- veer set up as in D (CLI, pin directory of its own, XDP on fl-in), with the TCP VIP
+  \`$SF_VIP/tcp\` and the same ${#FL_BACKENDS[@]} backends.
+- **$SF_EST established connections** (clients 198.19.200.0 + i, port 40000), each: the
+  client's SYN, the backend's SYN-ACK, the client's ACK, a client data segment and a backend
+  data segment, every one through \`veer_lb\` (\`BPF_PROG_RUN\`, \`repeat=1\`) and checked: the
+  client's packets go to one backend and port, the same for the whole connection; the
+  backend's leave with the VIP as source.
+- **$SF_SYNS SYNs** to the VIP from distinct random sources in 198.18.0.0/15 (a bijection of a
+  counter, none an established client's), one call each; the duration field of every call
+  gives the percentiles. Baseline: the empty XDP program over the flood's first
+  $(field calls "$SF_EMPTY") SYNs, just before.
+- Then every established connection in both directions: first the backend's data segment
+  (kept if it leaves with the VIP's address and port as source), then the client's (kept if it
+  goes to its backend and port **and** the VIP's \`new_flows\` counter did not move: a client
+  packet that finds no entry is scheduled again, and Maglev gives it the same backend, so the
+  rewrite alone cannot tell a kept connection from a re-made one). A connection survives when
+  both directions were kept.
+- The connection table afterwards: its entries counted through libveer
+  (\`veer_flow_foreach\`), and the memlock of its maps.
+
+| | calls | mean ns | net ns | p50 ns | p90 ns | p99 ns | max ns |
+|---|---:|---:|---:|---:|---:|---:|---:|
+| empty XDP program (baseline) | $(field calls "$SF_EMPTY") | $(field mean_ns "$SF_EMPTY") | 0 | $(field p50_ns "$SF_EMPTY") | | $(field p99_ns "$SF_EMPTY") | |
+| **SYN flood, new connection per SYN** | $(field syns "$SF_FLOOD") | $(field mean_ns "$SF_FLOOD") | **$(field net_ns "$SF_FLOOD")** | $(field p50_ns "$SF_FLOOD") | $(field p90_ns "$SF_FLOOD") | $(field p99_ns "$SF_FLOOD") | $(field max_ns "$SF_FLOOD") |
+
+- The flood by thirds, mean ns per SYN (gross): $(field thirds_ns "$SF_FLOOD" | sed 's/,/, /g').
+  SYNs not forwarded: $(field not_redirected "$SF_FLOOD").
+- **Established connections that survived: $(field both "$SF_SURV") of $SF_EST**
+  ($(pct "$(field both "$SF_SURV")" "$SF_EST")). Replies still rewritten to the VIP: $(field reply_kept "$SF_SURV");
+  client packets still forwarded by their entry: $(field fwd_kept "$SF_SURV"); client packets that
+  reached their original backend at all (kept or re-made): $(field fwd_to_backend "$SF_SURV").
+  A backend's segment that finds no entry is no VIP's business: veer passes it untouched and
+  counts it \`not_vip\` (\`veer stats\` below, with any other frame the interface saw).
+- The connection table after the flood: $(field entries "$SF_TABLE") entries, in $mapline.
+
+### The same flood as frames (veth topology)
+
+The flood again, as real frames through the topology of part B: the live-frames generator
+(\`veer-bench live --syn --count $SF_SYNS\`, the program \`bench_gen_syn\`) sends $SF_SYNS TCP SYNs to
+the VIP, each from a source of its own (a bijection of the frame's number over 32 bits: addresses
+198.18.0.0/16, all ports), as fast as the path takes them, into a forwarder where veer runs at
+XDP on \`in0\` and \`out0\` (\`--hook xdp\`, as part B's "veer --hook xdp"; its own pin
+directory) and redirects them to the sink. The $SF_EST connections are made before and checked
+after exactly as above, through \`BPF_PROG_RUN\` on the program attached to \`in0\`.
+
+- The flood: $(field sent "$SFL_LIVE") SYNs sent in $(field seconds "$SFL_LIVE") s
+  ($(mpps "$(field sent_pps "$SFL_LIVE")") Mpps), $(field received "$SFL_LIVE") forwarded to the sink
+  ($(pct "$(field received "$SFL_LIVE")" "$(field sent "$SFL_LIVE")")); one generator thread, and
+  the forwarder's and the sink's work run on the same CPU.
+- **Established connections that survived: $(field both "$SFL_SURV") of $SF_EST**
+  ($(pct "$(field both "$SFL_SURV")" "$SF_EST")); replies still rewritten: $(field reply_kept "$SFL_SURV");
+  client packets still forwarded by their entry: $(field fwd_kept "$SFL_SURV").
+- The connection table after the flood: $(field entries "$SFL_TABLE") entries.
+
+\`veer stats\` of the pin directories after the checks, BPF_PROG_RUN flood then live flood:
+
+\`\`\`
+$(cat "$TMP/synflood-stats")
+
+$(cat "$TMP/synflood-live-stats")
+\`\`\`
+
+Raw output of part E (BPF_PROG_RUN flood, then the live flood):
+
+\`\`\`
+$(cat "$TMP/synflood" "$TMP/synflood-live")
+\`\`\`
+EOF
+}
+
+# ---- run -------------------------------------------------------------------------------------
+if has_part prog-run; then part_prog_run; fi
+if has_part live; then part_live; fi
+if has_part flows; then part_flows; fi
+if has_part synflood; then part_synflood; fi
+for n in "$NS_FL" "$NS_GEN" "$NS_SINK"; do
+	if [ -e "/run/netns/$n" ]; then ip netns del "$n"; fi
+done
+
+{
+	report_header
+	if has_part prog-run; then report_a; fi
+	if has_part live; then report_b; fi
+	if has_part flows; then report_d; fi
+	if has_part synflood; then report_e; fi
+} >"$TMP/report.md"
 echo
 cat "$TMP/report.md"
 if [ "$OUT" != - ]; then
 	mkdir -p "$(dirname "$OUT")"
-	cp "$TMP/report.md" "$OUT"
+	# The sections of this run replace theirs in OUT; the others (part C, parts not run) stay.
+	python3 - "$OUT" "$TMP/report.md" <<'PY'
+import re, sys
+
+out_path, new_path = sys.argv[1], sys.argv[2]
+new = open(new_path).read()
+try:
+    old = open(out_path).read()
+except FileNotFoundError:
+    old = ""
+
+def split(text):
+    parts = re.split(r"(?m)^(?=## )", text)
+    return parts[0], parts[1:]
+
+def key(section):
+    m = re.match(r"## ([A-Z])\.", section)
+    return m.group(1) if m else None
+
+new_head, new_secs = split(new)
+_, old_secs = split(old)
+fresh = {key(s): s for s in new_secs}
+merged, done = [], set()
+for s in old_secs:
+    k = key(s)
+    if k is None:
+        continue  # a section of an older layout, without a letter: replaced by the new ones
+    if k == "C":  # part C (scripts/bench_cache.sh) stays last: it rewrites from its heading on
+        merged += [fresh[n] for n in sorted(fresh) if n not in done]
+        done.update(fresh)
+    if k in fresh:
+        if k not in done:
+            merged.append(fresh[k])
+            done.add(k)
+    else:
+        merged.append(s)
+merged += [fresh[n] for n in sorted(fresh) if n not in done]
+text = new_head.rstrip("\n") + "\n\n" + "".join(s.rstrip("\n") + "\n\n" for s in merged)
+open(out_path, "w").write(text.rstrip("\n") + "\n")
+PY
 	say "wrote $OUT"
 fi

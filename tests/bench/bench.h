@@ -41,8 +41,63 @@ int bench_pin_cpu(int cpu);
 int bench_cmp_double(const void *a, const void *b);
 double bench_median(double *v, size_t n); /* sorts v */
 
+/*
+ * Per-call durations (BPF_PROG_RUN's duration field with repeat=1, in ns) for percentiles: one
+ * bin per nanosecond up to BENCH_HIST_NS, above that counted and kept as the largest.
+ */
+#define BENCH_HIST_NS 65536
+
+struct bench_hist {
+	__u64 n, sum, over;
+	__u32 max;
+	__u32 *bins; /* BENCH_HIST_NS */
+};
+
+int bench_hist_init(struct bench_hist *h);
+void bench_hist_free(struct bench_hist *h);
+static inline void bench_hist_add(struct bench_hist *h, __u32 ns)
+{
+	h->n++;
+	h->sum += ns;
+	if (ns > h->max)
+		h->max = ns;
+	if (ns < BENCH_HIST_NS)
+		h->bins[ns]++;
+	else
+		h->over++;
+}
+/* The q-quantile (0 < q < 1) in ns; the largest value when it falls above the bins. */
+double bench_hist_quantile(const struct bench_hist *h, double q);
+
+/*
+ * One BPF_PROG_RUN call, repeat=1: an XDP program with ingress_ifindex, or (tc) a tc program
+ * on an skb the runner builds on ifindex's device. out (out_size bytes, or NULL) receives the
+ * packet as the program left it, *out_len its length.
+ */
+int bench_run1(int prog_fd, bool tc, const void *data, __u32 len, int ifindex, void *out,
+	       __u32 out_size, __u32 *out_len, __u32 *retval, __u32 *duration);
+
+/*
+ * An fd of veer's program attached to ifname at the hook asked for (xdp, tc), found through
+ * libveer's list of veer's interfaces in this network namespace; -errno with a message.
+ */
+int bench_veer_prog_fd(const char *ifname, const char *hook);
+
+/*
+ * Prints "LABEL table entries=N", the connection table's entries counted through libveer, and
+ * "LABEL map name=.. memlock=.." for every map pinned in veer's pin directory whose name says
+ * flow.
+ */
+int bench_print_table(const char *label);
+
+/* Fills the order with a random permutation of 0..n-1 (Fisher-Yates; state is the PRNG's). */
+void bench_shuffle(__u32 *order, __u32 n, __u64 *state);
+__u64 bench_rand(__u64 *state); /* splitmix64 */
+
 int cmd_prog_run(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_synflood(int argc, char **argv);
 
 #endif

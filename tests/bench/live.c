@@ -11,7 +11,14 @@
  * programs are attached through BPF links, so they go away with this process.
  *
  * pps = frames the sink counted in a window of the run / the window's length; the generator's
- * own count over the same window says what was sent.
+ * own count over the same window says what was sent. With --warm N, every generator first sends
+ * N frames (each of N flows once) and waits until the sink's count stops moving before the
+ * window's traffic starts: a stateful forwarder then meets only flows it has seen, and what it
+ * lost of the warm-up is reported apart.
+ *
+ * With --syn the generator is bench_gen_syn (TCP SYNs, every frame from a source of its own), and
+ * with --count N it sends exactly N frames as fast as the path takes them and reports that pass
+ * alone, with no window: the SYN flood of `make bench` part E.
  *
  * The generator's frames are XDP frames, and a veth hands an XDP frame only to a peer that runs
  * XDP (or has GRO on): a forwarder that works on skbs (veer at tc, the kernel's forwarding path)
@@ -35,6 +42,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "bench.h"
+#include "packet.h" /* tests/unit/packet.c: the SYN template */
 #include "bench_gen.skel.h"
 #include "bench_sink.skel.h"
 #include "bench_floor.skel.h"
@@ -45,14 +53,17 @@
 struct gen_thread {
 	pthread_t tid;
 	int cpu, prog_fd, ifindex;
-	__u32 batch, repeat;
-	const struct bench_frame *frame;
+	__u32 batch, repeat, warm;
+	const void *data;
+	__u32 len;
 	int err;
-	volatile int done;
+	volatile int warmed, done;
 };
 
 /* Set before the generators are signalled: a live run ends early (EINTR) on a signal. */
 static volatile sig_atomic_t gen_stop;
+/* Set once the warm-up has been counted: the generators go on with the measured traffic. */
+static volatile int gen_go;
 
 static void on_sigusr1(int sig)
 {
@@ -89,14 +100,26 @@ static __u64 percpu_sum(int map_fd)
 static void *gen_main(void *arg)
 {
 	struct gen_thread *t = arg;
-	struct xdp_md md = {.data_end = sizeof(*t->frame), .ingress_ifindex = t->ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = t->frame, .data_size_in = sizeof(*t->frame),
+	struct xdp_md md = {.data_end = t->len, .ingress_ifindex = t->ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = t->data, .data_size_in = t->len,
 		    .ctx_in = &md, .ctx_size_in = sizeof(md), .repeat = t->repeat,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = t->batch);
 
 	if (bench_pin_cpu(t->cpu))
 		fprintf(stderr, "veer-bench: cannot pin a generator to CPU %d\n", t->cpu);
-	while (!gen_stop) {
+	if (t->warm) {
+		LIBBPF_OPTS(bpf_test_run_opts, wopts, .data_in = t->data, .data_size_in = t->len,
+			    .ctx_in = &md, .ctx_size_in = sizeof(md), .repeat = t->warm,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = t->batch);
+
+		if (bpf_prog_test_run_opts(t->prog_fd, &wopts) && errno != EINTR)
+			t->err = -errno;
+	}
+	t->warmed = 1;
+	/* The main thread counts what the warm-up delivered before more traffic follows. */
+	while (!gen_go && !gen_stop && !t->err)
+		usleep(1000);
+	while (!gen_stop && !t->err) {
 		if (bpf_prog_test_run_opts(t->prog_fd, &opts) && errno != EINTR) {
 			t->err = -errno;
 			break;
@@ -108,11 +131,13 @@ static void *gen_main(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: veer-bench live --gen NS:IFACE --fwd NS:IN:OUT --sink NS:IFACE\n"
-			"       [--floor] [--flows N] [--seconds S] [--threads N] [--batch N] "
-			"[--repeat N]\n"
-			"       [--src ADDR:PORT] [--dst ADDR:PORT]\n"
-			"Prints 'live sent=N received=N seconds=S pps=P sent_pps=P'.\n");
+	fprintf(stderr,
+		"usage: veer-bench live --gen NS:IFACE --fwd NS:IN:OUT --sink NS:IFACE\n"
+		"       [--floor] [--flows N] [--seconds S] [--threads N] [--batch N] "
+		"[--repeat N]\n"
+		"       [--src ADDR:PORT] [--dst ADDR:PORT] [--warm N] [--syn] [--count N]\n"
+		"Prints 'live sent=N received=N seconds=S pps=P sent_pps=P ... warm_sent=N "
+		"warm_received=N', with --count 'live count=N sent=N received=N ...'.\n");
 }
 
 int cmd_live(int argc, char **argv)
@@ -129,14 +154,17 @@ int cmd_live(int argc, char **argv)
 		{"src", required_argument, NULL, 'S'},
 		{"dst", required_argument, NULL, 'D'},
 		{"repeat", required_argument, NULL, 'R'},
+		{"warm", required_argument, NULL, 'W'},
+		{"syn", no_argument, NULL, 'Y'},
+		{"count", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	char *gen_arg = NULL, *fwd_arg = NULL, *sink_arg = NULL, *gen[2], *fwd[3], *sink[2];
-	__u32 src = 0, dst = 0, flows = 1, batch = 0, repeat = 1u << 30;
+	__u32 src = 0, dst = 0, flows = 1, batch = 0, repeat = 1u << 30, warm = 0, count = 0;
 	__u16 sport = 0, dport = 0;
 	int opt, threads = 1, ncpus = libbpf_num_possible_cpus(), err = 1;
-	bool floor = false;
+	bool floor = false, syn = false;
 	double seconds = 4;
 	struct bench_sink *sk = NULL;
 	struct bench_floor *fl = NULL;
@@ -146,11 +174,12 @@ int cmd_live(int argc, char **argv)
 	__u32 in_prog = 0;
 	static struct gen_thread th[MAX_THREADS];
 	static struct bench_frame frame;
+	static struct pkt synpkt;
 	__u8 sink_mac[ETH_ALEN], in_mac[ETH_ALEN], out_mac[ETH_ALEN], gen_mac[ETH_ALEN];
 	int sink_idx, in_idx, out_idx, gen_idx;
 	struct sigaction sa = {.sa_handler = on_sigusr1}; /* no SA_RESTART */
-	__u64 rx0 = 0, rx1 = 0, tx0 = 0, tx1 = 0;
-	double warmup = 0.5, t0 = 0, t1 = 0, give_up;
+	__u64 rx0 = 0, rx1 = 0, tx0 = 0, tx1 = 0, warm_tx = 0, warm_rx = 0;
+	double warmup = 0.5, t0 = 0, t1 = 0, give_up, tw0 = 0, tw1 = 0;
 	int sink_fd, gen_fd;
 
 	bench_parse_ipv4_port("198.18.1.2:40000", &src, &sport);
@@ -184,6 +213,15 @@ int cmd_live(int argc, char **argv)
 			break;
 		case 'R':
 			repeat = strtoul(optarg, NULL, 10);
+			break;
+		case 'W':
+			warm = strtoul(optarg, NULL, 10);
+			break;
+		case 'Y':
+			syn = true;
+			break;
+		case 'N':
+			count = strtoul(optarg, NULL, 10);
 			break;
 		case 'S':
 			if (bench_parse_ipv4_port(optarg, &src, &sport))
@@ -270,6 +308,24 @@ int cmd_live(int argc, char **argv)
 	bench_frame_build(&frame, gen_mac, in_mac, src, dst, sport, dport);
 	if (flows > 1) /* let the template's UDP checksum be 0 (none): the source changes */
 		frame.udp.check = 0;
+	if (syn) {
+		struct pkt_spec sp = {.proto = IPPROTO_TCP, .tcp_flags = 0x02, .pad = 6};
+		char sa[INET_ADDRSTRLEN], da[INET_ADDRSTRLEN];
+		struct in_addr a;
+
+		memcpy(sp.dmac, in_mac, ETH_ALEN);
+		memcpy(sp.smac, gen_mac, ETH_ALEN);
+		a.s_addr = htonl(src);
+		sp.saddr = inet_ntop(AF_INET, &a, sa, sizeof(sa));
+		a.s_addr = htonl(dst);
+		sp.daddr = inet_ntop(AF_INET, &a, da, sizeof(da));
+		sp.sport = sport;
+		sp.dport = dport;
+		if (pkt_build(&synpkt, &sp) || synpkt.len != BENCH_FRAME_LEN) {
+			fprintf(stderr, "veer-bench: cannot build the SYN template\n");
+			goto out;
+		}
+	}
 	gk = bench_gen__open();
 	if (!gk) {
 		fprintf(stderr, "veer-bench: cannot open bench_gen: %s\n", strerror(errno));
@@ -277,6 +333,7 @@ int cmd_live(int argc, char **argv)
 	}
 	memcpy(gk->bss->tmpl, &frame,
 	       sizeof(gk->bss->tmpl) < sizeof(frame) ? sizeof(gk->bss->tmpl) : sizeof(frame));
+	memcpy(gk->bss->syn_tmpl, synpkt.data, sizeof(gk->bss->syn_tmpl));
 	gk->data->nflows = flows;
 	gk->data->ncpus = threads;
 	gk->bss->base_saddr = src;
@@ -295,16 +352,24 @@ int cmd_live(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	gen_stop = 0;
+	gen_go = 0;
 	sink_fd = bpf_map__fd(sk->maps.sink_count);
 	gen_fd = bpf_map__fd(gk->maps.gen_count);
+	if (count)
+		warm = count;
+	tw0 = bench_now();
 	for (int i = 0; i < threads; i++) {
 		/* From the last CPU down: CPU 0 tends to take the host's interrupts. */
 		th[i].cpu = ncpus > 0 ? (ncpus - 1 - i % ncpus) : 0;
-		th[i].prog_fd = bpf_program__fd(gk->progs.bench_gen);
+		th[i].prog_fd =
+			bpf_program__fd(syn ? gk->progs.bench_gen_syn : gk->progs.bench_gen);
 		th[i].ifindex = gen_idx;
 		th[i].batch = batch;
 		th[i].repeat = repeat;
-		th[i].frame = &frame;
+		/* Each thread its share: thread i sends flows i, i + threads, ... (bench_gen). */
+		th[i].warm = warm ? (warm + threads - 1) / threads : 0;
+		th[i].data = syn ? (const void *)synpkt.data : (const void *)&frame;
+		th[i].len = syn ? synpkt.len : sizeof(frame);
 		if (pthread_create(&th[i].tid, NULL, gen_main, &th[i])) {
 			fprintf(stderr, "veer-bench: cannot start a generator thread\n");
 			threads = i;
@@ -312,7 +377,41 @@ int cmd_live(int argc, char **argv)
 			break;
 		}
 	}
-	if (threads && !err) {
+	if (threads && !err && warm) {
+		/*
+		 * The warm-up is counted once every generator has sent its share and the sink's
+		 * count has stopped moving (unchanged over 50 ms).
+		 */
+		double limit = bench_now() + 300, still = 0;
+		__u64 last = ~0ULL;
+
+		for (int i = 0; i < threads; i++) {
+			while (!th[i].warmed && bench_now() < limit)
+				usleep(1000);
+			if (!th[i].warmed) {
+				fprintf(stderr,
+					"veer-bench: a generator did not finish its warm-up "
+					"in 300 s\n");
+				err = 1;
+			}
+		}
+		tw1 = bench_now();
+		while (!err && bench_now() < limit) {
+			__u64 now_rx = percpu_sum(sink_fd);
+
+			if (now_rx != last) {
+				last = now_rx;
+				still = bench_now();
+			} else if (bench_now() - still >= 0.05) {
+				break;
+			}
+			usleep(5000);
+		}
+		warm_rx = percpu_sum(sink_fd);
+		warm_tx = percpu_sum(gen_fd);
+	}
+	gen_go = 1;
+	if (threads && !err && !count) {
 		usleep(warmup * 1e6);
 		rx0 = percpu_sum(sink_fd);
 		tx0 = percpu_sum(gen_fd);
@@ -347,14 +446,27 @@ int cmd_live(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (count) {
+		if (!warm_tx) {
+			fprintf(stderr, "veer-bench: the generator sent nothing\n");
+			goto out;
+		}
+		printf("live count=%u sent=%llu received=%llu seconds=%.3f sent_pps=%.0f pps=%.0f "
+		       "threads=%d syn=%d\n",
+		       count, (unsigned long long)warm_tx, (unsigned long long)warm_rx, tw1 - tw0,
+		       warm_tx / (tw1 - tw0), warm_rx / (tw1 - tw0), threads, syn);
+		err = 0;
+		goto out;
+	}
 	if (tx1 == tx0) {
 		fprintf(stderr, "veer-bench: the generator sent nothing\n");
 		goto out;
 	}
 	printf("live sent=%llu received=%llu seconds=%.3f pps=%.0f sent_pps=%.0f flows=%u "
-	       "threads=%d floor=%d\n",
+	       "threads=%d floor=%d warm_sent=%llu warm_received=%llu\n",
 	       (unsigned long long)(tx1 - tx0), (unsigned long long)(rx1 - rx0), t1 - t0,
-	       (rx1 - rx0) / (t1 - t0), (tx1 - tx0) / (t1 - t0), flows, threads, floor);
+	       (rx1 - rx0) / (t1 - t0), (tx1 - tx0) / (t1 - t0), flows, threads, floor,
+	       (unsigned long long)warm_tx, (unsigned long long)warm_rx);
 	err = 0;
 out:
 	bpf_link__destroy(wire_link);

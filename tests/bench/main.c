@@ -4,6 +4,8 @@
  * drives the forwarders and writes docs/BENCHMARKS.md).
  *
  *   veer-bench prog-run ...   per-packet cost of veer_lb through BPF_PROG_RUN (repeat=1)
+ *   veer-bench flows ...      a million flows through veer's attached programs, and the floors
+ *   veer-bench synflood ...   a SYN flood against established connections (BPF_PROG_RUN)
  *   veer-bench live ...       forwarded pps through generator -> forwarder -> sink namespaces
  *   veer-bench kv ...         GET rate and latency of a redis or memcached server, cached or not
  */
@@ -30,8 +32,12 @@ int main(int argc, char **argv)
 		return cmd_prog_run(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "live"))
 		return cmd_live(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "flows"))
+		return cmd_flows(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "synflood"))
+		return cmd_synflood(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "kv"))
 		return cmd_kv(argc - 1, argv + 1);
-	fprintf(stderr, "usage: veer-bench prog-run|live|kv [--help]\n");
+	fprintf(stderr, "usage: veer-bench prog-run|flows|synflood|live|kv [--help]\n");
 	return 2;
 }

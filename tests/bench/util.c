@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
 #endif
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -15,7 +16,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include "bench.h"
+#include "veer.h"
 
 static __u16 csum_fold(__u32 sum)
 {
@@ -207,4 +211,177 @@ double bench_median(double *v, size_t n)
 		return 0;
 	qsort(v, n, sizeof(*v), bench_cmp_double);
 	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int bench_hist_init(struct bench_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->bins = calloc(BENCH_HIST_NS, sizeof(*h->bins));
+	return h->bins ? 0 : -ENOMEM;
+}
+
+void bench_hist_free(struct bench_hist *h)
+{
+	free(h->bins);
+	h->bins = NULL;
+}
+
+double bench_hist_quantile(const struct bench_hist *h, double q)
+{
+	__u64 rank, seen = 0;
+
+	if (!h->n)
+		return 0;
+	rank = (__u64)(q * (double)h->n);
+	if (rank >= h->n)
+		rank = h->n - 1;
+	for (__u32 ns = 0; ns < BENCH_HIST_NS; ns++) {
+		seen += h->bins[ns];
+		if (seen > rank)
+			return ns;
+	}
+	return h->max;
+}
+
+int bench_run1(int prog_fd, bool tc, const void *data, __u32 len, int ifindex, void *out,
+	       __u32 out_size, __u32 *out_len, __u32 *retval, __u32 *duration)
+{
+	struct xdp_md md = {.data_end = len, .ingress_ifindex = ifindex};
+	struct __sk_buff skb = {.ifindex = ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len, .repeat = 1);
+
+	if (tc) {
+		opts.ctx_in = &skb;
+		opts.ctx_size_in = sizeof(skb);
+	} else {
+		opts.ctx_in = &md;
+		opts.ctx_size_in = sizeof(md);
+	}
+	if (out) {
+		opts.data_out = out;
+		opts.data_size_out = out_size;
+	}
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	if (out_len)
+		*out_len = opts.data_size_out;
+	*retval = opts.retval;
+	*duration = opts.duration;
+	return 0;
+}
+
+int bench_veer_prog_fd(const char *ifname, const char *hook)
+{
+	struct veer_link *links = NULL;
+	size_t n = 0;
+	__u32 id = 0;
+	int fd, err;
+
+	err = veer_links(&links, &n);
+	if (err) {
+		fprintf(stderr, "veer-bench: cannot list veer's interfaces: %s\n", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(links[i].ifname, ifname) && !strcmp(links[i].hook, hook))
+			id = links[i].prog_id;
+	free(links);
+	if (!id) {
+		fprintf(stderr,
+			"veer-bench: veer is not attached to %s at %s (veer attach %s "
+			"--hook %s)\n",
+			ifname, hook, ifname, hook);
+		return -ENOENT;
+	}
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "veer-bench: cannot open veer's program %u on %s: %s\n", id, ifname,
+			strerror(errno));
+		return err;
+	}
+	return fd;
+}
+
+__u64 bench_rand(__u64 *state)
+{
+	__u64 z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void bench_shuffle(__u32 *order, __u32 n, __u64 *state)
+{
+	for (__u32 i = 0; i < n; i++)
+		order[i] = i;
+	for (__u32 i = n - 1; i > 0; i--) {
+		__u32 j = bench_rand(state) % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+static int count_entry(const struct veer_flow_key *k, const struct veer_flow *v, void *ctx)
+{
+	(void)k;
+	(void)v;
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+int bench_print_table(const char *label)
+{
+	char path[512], line[256];
+	struct veer *v = NULL;
+	struct dirent *de;
+	__u64 entries = 0;
+	DIR *d;
+	int err;
+
+	err = veer_open(&v, false);
+	if (!err)
+		err = veer_flow_foreach(v, count_entry, &entries);
+	veer_close(v);
+	if (err) {
+		fprintf(stderr, "veer-bench: cannot count the connection table: %s\n",
+			strerror(-err));
+		return err;
+	}
+	printf("%s table entries=%llu\n", label, (unsigned long long)entries);
+	/* Every pinned map whose name says flow, whatever the table's maps are called. */
+	d = opendir(veer_pin_dir());
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct bpf_map_info info = {};
+		__u32 ilen = sizeof(info);
+		unsigned long long memlock = 0;
+		FILE *fi;
+		int fd;
+
+		if (!strstr(de->d_name, "flow"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", veer_pin_dir(), de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+			snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+			fi = fopen(path, "r");
+			while (fi && fgets(line, sizeof(line), fi))
+				sscanf(line, "memlock: %llu", &memlock);
+			if (fi)
+				fclose(fi);
+			printf("%s map name=%s type=%u max_entries=%u key=%u value=%u "
+			       "memlock=%llu\n",
+			       label, info.name, info.type, info.max_entries, info.key_size,
+			       info.value_size, memlock);
+		}
+		close(fd);
+	}
+	closedir(d);
+	return 0;
 }
