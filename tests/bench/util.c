@@ -324,10 +324,9 @@ void bench_shuffle(__u32 *order, __u32 n, __u64 *state)
 	}
 }
 
-static int count_entry(const struct veer_flow_key *k, const struct veer_flow *v, void *ctx)
+static int count_entry(const struct veer_flow_info *fi, void *ctx)
 {
-	(void)k;
-	(void)v;
+	(void)fi;
 	(*(__u64 *)ctx)++;
 	return 0;
 }
@@ -362,7 +361,7 @@ int bench_print_table(const char *label)
 		FILE *fi;
 		int fd;
 
-		if (!strstr(de->d_name, "flow"))
+		if (!strstr(de->d_name, "flow") && !strstr(de->d_name, "syns"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", veer_pin_dir(), de->d_name);
 		fd = bpf_obj_get(path);
