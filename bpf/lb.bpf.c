@@ -98,7 +98,7 @@ flow_confirm(const struct packet *p, __u64 now, struct veer_flow *newf, struct v
 {
 	struct veer_flow *s = syn_lookup(&p->key);
 
-	if (!s || now - s->last_seen > flow_timeout(IPPROTO_TCP))
+	if (!s || flow_expired(s, IPPROTO_TCP, now))
 		return NULL;
 	*be = flow_backend(s);
 	if (!*be)
@@ -131,7 +131,7 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 	f = flow_lookup(&p->key);
 	if (f) {
 		be = flow_backend(f);
-		if (!be || now - f->last_seen > flow_timeout(p->key.proto)) {
+		if (!be || flow_expired(f, p->key.proto, now)) {
 			f = NULL;
 		} else if (flow_is_stale_syn(p, be, vip)) {
 			/* The old backend's late packets (FIN, RST) must not reach the new one. */

@@ -117,6 +117,17 @@ static __always_inline __u64 flow_timeout(__u8 proto)
 }
 
 /*
+ * Idle past its protocol's timeout. Timeouts are at least twice the refresh interval (`veer set`
+ * refuses less), so a flow seen within it is live without a look at the settings.
+ */
+static __always_inline bool flow_expired(const struct veer_flow *f, __u8 proto, __u64 now)
+{
+	__u64 idle = now - f->last_seen;
+
+	return idle > VEER_FLOW_REFRESH_NS && idle > flow_timeout(proto);
+}
+
+/*
  * The flow's backend, if the slot still holds the backend the flow was made with: active, or
  * removed with its flows left to finish. NULL once the slot went to another backend.
  */
@@ -195,7 +206,8 @@ static __always_inline struct veer_flow *reply_try(const struct veer_flow_key *k
 	f = flow_lookup(&fk);
 	if (!f && k->proto == IPPROTO_TCP)
 		f = syn_lookup(&fk);
-	if (!f || f->backend_id != e->backend_id)
+	if (!f || f->backend_id != e->backend_id ||
+	    flow_expired(f, k->proto, bpf_ktime_get_coarse_ns()))
 		return NULL;
 	be = flow_backend(f);
 	if (!be)
@@ -284,7 +296,8 @@ static __always_inline __u32 reply_walk(const struct veer_flow_key *k, struct ve
 /*
  * A backend's packet k (backend -> client): the flow it replies to, tried against each VIP its
  * address:port serves. The first VIP inline: a backend serves one VIP in the common case; the
- * others through bpf_loop. A reply keeps a flow alive past its idle timeout, so any age counts.
+ * others through bpf_loop. A flow idle past its timeout is no flow, in either direction (a
+ * reply refreshes it, so traffic one way only keeps it alive).
  */
 static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *k,
 						    struct flow_view *v)
@@ -304,7 +317,7 @@ static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *
 	f = reply_try(k, &idx->vips[0], v);
 	if (f || idx->count == 1)
 		return f;
-	hit = reply_walk(k, idx, idx->vips[0].backend_id, ~0ULL);
+	hit = reply_walk(k, idx, idx->vips[0].backend_id, flow_timeout(k->proto));
 	if (hit >= VEER_BE_VIPS_MAX)
 		return NULL;
 	return reply_try(k, &idx->vips[hit], v);
@@ -408,8 +421,7 @@ static __always_inline int flow_create(const struct packet *p, const struct veer
 	/* The same SYN again: it stays where the first went while that backend takes flows. */
 	s = syn_lookup(&p->key);
 	sb = s ? flow_backend(s) : NULL;
-	if (sb && backend_takes_new_flows(sb, vip->id) &&
-	    now - s->last_seen <= flow_timeout(IPPROTO_TCP)) {
+	if (sb && backend_takes_new_flows(sb, vip->id) && !flow_expired(s, IPPROTO_TCP, now)) {
 		*f = *s;
 		*bep = sb;
 		return 0;

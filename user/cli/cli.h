@@ -91,6 +91,9 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv);
 int cmd_stats(const struct cmd *c, int argc, char **argv);
 int cmd_flows(const struct cmd *c, int argc, char **argv);
 
+/* settings.c */
+int cmd_set(const struct cmd *c, int argc, char **argv);
+
 /* cache.c */
 int cmd_cache_attach(const struct cmd *c, int argc, char **argv);
 int cmd_cache_detach(const struct cmd *c, int argc, char **argv);

@@ -103,19 +103,3 @@ int veer_flow_foreach(struct veer *v, int (*fn)(const struct veer_flow_info *, v
 		err = flow_table_foreach(v, maps[i], i >= 2, fn, ctx);
 	return err;
 }
-
-int veer_settings_get(struct veer *v, struct veer_settings *s)
-{
-	__u32 zero = 0;
-
-	return bpf_map__lookup_elem(v->skel->maps.veer_settings, &zero, sizeof(zero), s, sizeof(*s),
-				    0);
-}
-
-int veer_settings_set(struct veer *v, const struct veer_settings *s)
-{
-	__u32 zero = 0;
-
-	return bpf_map__update_elem(v->skel->maps.veer_settings, &zero, sizeof(zero), s, sizeof(*s),
-				    BPF_ANY);
-}

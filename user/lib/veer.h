@@ -136,6 +136,14 @@ int veer_flow_foreach(struct veer *v, int (*fn)(const struct veer_flow_info *, v
 int veer_settings_get(struct veer *v, struct veer_settings *s);
 /* Writes s whole: the caller reads, changes what it sets, writes. */
 int veer_settings_set(struct veer *v, const struct veer_settings *s);
+/*
+ * Sets one setting of s by name ("tcp-timeout", "udp-timeout") from its text ("300s", "2m"):
+ * -ENOENT for an unknown name, -EINVAL for a value that is no duration, -ERANGE for one
+ * outside 10 s .. 7 days. Logs nothing: the caller names the argument.
+ */
+int veer_setting_parse(struct veer_settings *s, const char *name, const char *value);
+/* The i-th setting's name and value in effect (its default when unset); -ENOENT past the end. */
+int veer_setting_at(const struct veer_settings *s, size_t i, const char **name, __u64 *ns);
 
 enum veer_xdp_mode {
 	VEER_XDP_NATIVE,
