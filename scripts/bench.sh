@@ -663,11 +663,11 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
     \`veer_vip_addrs\` and turned into its reply in place (XDP_TX / redirect to IN);
   - error: a fragmentation-needed (3/4, next-hop MTU 1400; 88-byte frame) from a router
     between veer and the backend (198.18.11.254) to the client, arriving on OUT, quoting the
-    whole 46-byte client->backend datagram as veer forwarded it: the flow's reply entry is
-    found from the quote, the inner destination and port become the VIP's, the inner IPv4 and
-    UDP checksums, the outer TTL and header checksum and the ICMP checksum are updated, and it
-    is redirected to IN with the reply entry's MACs. The flow's first reply is sent once
-    before the rounds, so that the reply entry has its next hop;
+    whole 46-byte client->backend datagram as veer forwarded it: the connection is found from
+    the quote (through the backend index), the inner destination and port become the VIP's,
+    the inner IPv4 and UDP checksums, the outer TTL and header checksum and the ICMP checksum
+    are updated, and it is redirected to IN with the connection's next hop toward the client.
+    The flow's first reply is sent once before the rounds, so that this next hop is known;
   - fragment: the second and last 24-byte fragment (60-byte frame) of a 48-byte UDP datagram
     of the established flow: its datagram's record in \`veer_frags\` gives the ports, the
     flow its backend, and its destination is rewritten and it is redirected. The first
@@ -906,15 +906,16 @@ Method:
   every flow in their first round and find every flow later. One wrong call fails the run.
 - Schedule (one CPU, pinned): the empty programs; **round 1 of the forward frames creates the
   flows**; $FL_ROUNDS established rounds of the forward frames at XDP, then $FL_ROUNDS at tc;
-  the empty programs; **the replies' first round** (each reply entry resolves its next hop on
-  its flow's first reply); $FL_ROUNDS established rounds of the replies at XDP, then at tc; the
+  the empty programs; **the replies' first round** (each connection resolves its next hop
+  toward the client on its first reply); $FL_ROUNDS established rounds of the replies at XDP, then at tc; the
   empty programs; the floors; then one more round of forward and of reply frames at XDP, after
   the $FL_IDLE s the floors took; the empty programs. In the raw output, \`at_s\` says when
   each case ran (seconds from the first round), and the \`flows-rounds\` lines give every
   round's mean (gross ns) and share of refreshes due, in the order the rounds ran.
-- **Refresh due.** Today's data plane re-resolves a flow's next hop (FIB lookup; forward, it
-  also looks its reply entry up) at the first packet of a direction more than $FL_REFRESH s
-  after it last did (\`VEER_FLOW_REFRESH_NS\`). Each flow here sends one packet per round, and
+- **Refresh due.** The data plane refreshes a connection's idle clock (a write to its entry)
+  at its first packet more than $FL_REFRESH s after the last refresh, and a reply's next hop
+  toward the client (a FIB lookup) likewise (\`VEER_FLOW_REFRESH_NS\`); the next hop toward a
+  backend is the backend's, refreshed per backend and CPU, not per connection. Each flow here sends one packet per round, and
   a round of $FL_FLOWS calls takes seconds, so part of the established packets fall due. The
   column gives that share for each case, computed from the time of every call under that rule
   (a model of the rule, not a count kept by the data plane). The last two veer rows, after the
@@ -950,9 +951,10 @@ $(frow "tc: reply, established" tc_reply_est lru_est hash_est hash_np_est)
 
 The ratios divide veer's net figure by the floor's net figure of the same kind, both measured in
 this run: creation by the floors' inserting round, the others by their finding rounds. A
-creation inserts two entries (forward and reply) and looks up the VIP, the Maglev table and the
-FIB; an established packet looks up one entry (and, when a refresh is due, the FIB and, going
-forward, the other direction's entry).
+creation looks up the VIP and the Maglev table and inserts one entry (the next hop toward the
+backend is the backend's: no FIB lookup); an established packet looks up one entry (a reply
+first the small backend index), and writes it only when a refresh is due (a reply then also
+looks its next hop up in the FIB).
 
 The floors, net ns per call (XDP, net of the same empty program):
 

@@ -120,7 +120,7 @@ requests "$N" | table "with b3 drained"
 step "what veer counted"
 show stats
 echo
-printf '%sconnection table (first 4 of %s entries):%s\n' "$D" "$(veer_lb -j flows | grep -c '"direction"')" "$R"
+printf '%sconnection table (first 4 of %s entries):%s\n' "$D" "$(veer_lb -j flows | grep -c '"state"')" "$R"
 veer_lb flows | head -4
 
 step "remove the VIP and detach"

@@ -376,3 +376,55 @@ $dir/veer_flows4 holds 4096 (to resize, detach veer from every interface and rem
 	fails_with 2 "pools are not supported yet" backend add "$VIP" 198.18.13.2 --pool east
 	fails_with 2 "pools are not supported yet" backend add "$VIP" 198.18.13.2 --pool default
 }
+
+settings() {
+	"$VEER" -j set
+}
+
+@test "set: unknown names, bad durations and out-of-range timeouts are exit 2, nothing written" {
+	local before
+	before=$(settings)
+	fails_with 2 "unknown setting 'tcp-timout'" set tcp-timout 60
+	fails_with 2 "'udp-timeout' wants a value" set udp-timeout
+	for d in 0 9s 9999ms 8d abc 5h 1.5s ''; do
+		fails_with 2 "invalid tcp-timeout '$d'" set tcp-timeout "$d"
+	done
+	fails_with 2 "unknown option '-5'" set tcp-timeout -5
+	# A bad pair after a good one: nothing is written.
+	fails_with 2 "invalid udp-timeout 'x'" set tcp-timeout 60s udp-timeout x
+	assert_equal "$(settings)" "$before"
+}
+
+@test "set: timeouts are written, shown, and kept per protocol" {
+	run "$VEER" set
+	assert_success
+	assert_line "tcp-timeout 300s"
+	assert_line "udp-timeout 120s"
+	"$VEER" set tcp-timeout 60s
+	"$VEER" set udp-timeout 2m
+	run "$VEER" -j set
+	assert_success
+	assert_equal "$(e2e_json 'd["tcp-timeout"], d["udp-timeout"]' <<<"$output")" "(60, 120)"
+	"$VEER" set tcp-timeout 300 udp-timeout 120s
+	run "$VEER" set
+	assert_line "tcp-timeout 300s"
+}
+
+@test "backend add: a backend address:port serving 8 VIPs already is exit 1" {
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		"$VEER" vip add "198.18.100.$((40 + i)):80/tcp"
+		"$VEER" backend add "198.18.100.$((40 + i)):80/tcp" 198.18.11.9
+	done
+	"$VEER" vip add 198.18.100.49:80/tcp
+	run --separate-stderr "$VEER" backend add 198.18.100.49:80/tcp 198.18.11.9
+	assert_equal "$status" 1
+	assert_equal "$stderr" "veer: cannot add backend 198.18.11.9:80 to 198.18.100.49:80/tcp: it serves 8 VIPs already"
+	run "$VEER" -j backend list 198.18.100.49:80/tcp
+	assert_equal "$(e2e_json 'len(d)' <<<"$output")" 0
+	# Another port of the same address is another backend.
+	"$VEER" backend add 198.18.100.49:80/tcp 198.18.11.9:8080
+	for i in 1 2 3 4 5 6 7 8 9; do
+		"$VEER" vip del "198.18.100.$((40 + i)):80/tcp"
+	done
+}

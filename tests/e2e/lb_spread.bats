@@ -37,10 +37,13 @@ teardown_file() {
 	done
 }
 
-@test "the connection table holds both directions of the VIP's flows" {
+@test "the connection table holds the VIP's connections, one entry each, with their backend" {
 	flows=$("$VEER" -j flows)
-	n=$(e2e_json "sum(1 for f in d if f['direction'] == 'forward' and f['destination'] == '198.18.100.10:80' and f['new_destination'].startswith('198.18.1'))" <<<"$flows")
-	(( n >= 1 )) || fail "no forward flow to the VIP in the connection table"
-	n=$(e2e_json "sum(1 for f in d if f['direction'] == 'reply' and f['new_source'] == '198.18.100.10:80')" <<<"$flows")
-	(( n >= 1 )) || fail "no reply flow rewritten to the VIP in the connection table"
+	n=$(e2e_json "sum(1 for f in d if f['vip'] == '198.18.100.10:80' and f['state'] == 'established' and f['backend'].startswith('198.18.1'))" <<<"$flows")
+	(( n >= 1 )) || fail "no established connection to the VIP in the connection table"
+	# One entry per connection: no client -> VIP tuple twice (handshake and established).
+	n=$(e2e_json "len(d) - len(set((f['client'], f['vip'], f['protocol']) for f in d))" <<<"$flows")
+	assert_equal "$n" 0
+	run "$VEER" flows
+	assert_output --regexp "tcp 198\.18\.[0-9.]+:[0-9]+ -> 198\.18\.100\.10:80 to 198\.18\.1[123]\.2:80 established idle [0-9]+ms"
 }
