@@ -46,10 +46,9 @@ static __always_inline int verdict(const enum veer_hook hook, int rc)
  * reuse ports): if the flow's backend no longer takes new flows (drained, removed), the
  * connection is scheduled again instead of being sent to it.
  */
-static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_backend *be,
-					      const struct veer_vip *vip)
+static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_backend *be)
 {
-	return tcp_is_syn(p) && !backend_takes_new_flows(be, vip->id);
+	return tcp_is_syn(p) && !backend_takes_new_flows(be, be->vip_id);
 }
 
 /* The last steps of every packet of a flow: a fragment's record, the counters, the rewrite. */
@@ -105,43 +104,55 @@ flow_confirm(const struct packet *p, __u64 now, struct veer_flow *newf, struct v
 		return NULL;
 	*newf = *s;
 	newf->last_seen = now;
-	if (flow_insert(&p->key, newf))
+	if (flow_insert(&p->key, newf, BPF_ANY))
 		return NULL;
 	/* Moved, not copied: one entry per connection, and room for the next handshake. */
 	syn_delete(&p->key);
 	return newf;
 }
 
-/* A packet to a VIP: its flow, or a new one. */
+/*
+ * A packet whose destination may be a VIP (veer_svc): its connection, found by its own tuple
+ * with no look at the VIP table, or a new one. -VEER_PASS_NOT_VIP if it is no VIP's after all.
+ */
 static __always_inline int process_forward(void *ctx, const enum veer_hook hook, struct packet *p,
-					   const struct veer_vip *vip, struct flow_view *v,
-					   __u64 *nowp, bool *new_flow)
+					   struct flow_view *v, __u64 *nowp, bool *new_flow)
 {
 	struct veer_backend *be = NULL;
 	struct veer_flow newf = {}, *f;
+	struct veer_vip *vip = NULL;
 	__u64 now;
 	int rc;
 
-	/* Before any state is read or made: bpf/lib/hygiene.h. */
-	rc = hygiene_check(p);
-	if (rc)
-		return rc;
-	/* Read the clock only for VIP traffic: the pass path stays as short as it can. */
 	now = bpf_ktime_get_coarse_ns();
 	f = flow_lookup(&p->key);
 	if (f) {
 		be = flow_backend(f);
-		if (!be || flow_expired(f, p->key.proto, now)) {
+		if (!be || flow_expired(f, p->key.proto, now))
 			f = NULL;
-		} else if (flow_is_stale_syn(p, be, vip)) {
-			/* The old backend's late packets (FIN, RST) must not reach the new one. */
-			flow_delete(&p->key);
-			f = NULL;
-		}
+	}
+	if (!f) {
+		vip = vip_lookup(&p->key);
+		if (!vip)
+			return -VEER_PASS_NOT_VIP;
+	}
+	/* VIP traffic: checked before any state is made or refreshed (bpf/lib/hygiene.h). */
+	rc = hygiene_check(p);
+	if (rc)
+		return rc;
+	if (f && flow_is_stale_syn(p, be)) {
+		/* The old backend's late packets (FIN, RST) must not reach the new one. */
+		flow_delete(&p->key);
+		f = NULL;
+		vip = vip_lookup(&p->key);
+		if (!vip)
+			return -VEER_PASS_NOT_VIP;
 	}
 	if (!f && p->key.proto == IPPROTO_TCP && !tcp_is_syn(p))
 		f = flow_confirm(p, now, &newf, &be);
 	if (!f) {
+		if (!vip)
+			return -VEER_PASS_NOT_VIP;
 		if (vip->mode != VEER_MODE_NAT)
 			return -VEER_DROP_UNSUPPORTED;
 		rc = flow_create(p, vip, now, &newf, &be);
@@ -158,28 +169,23 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 }
 
 /*
- * The destination names a VIP (a small table) or the source a backend (another): only then is
- * the connection table read, so traffic of neither costs no miss in it.
+ * The destination may name a VIP, or the source a backend (veer_svc, an array: a couple of
+ * nanoseconds): only then are the exact tables and the connection table read, so traffic of
+ * neither costs no hash lookup, and an established forward packet no VIP lookup.
  */
 static __always_inline int process(void *ctx, const enum veer_hook hook, struct packet *p)
 {
-	struct veer_vip_key vk = {};
-	bool new_flow = false;
 	struct flow_view *v = flow_view_scratch();
-	struct veer_vip *vip;
+	bool new_flow = false;
 	__u64 now = 0;
-	int rc;
+	int rc = -VEER_PASS_NOT_VIP;
 
-	vk.addr = p->key.daddr;
-	vk.port = p->key.dport;
-	vk.proto = p->key.proto;
-	vk.family = p->key.family;
 	if (!v)
-		return -VEER_PASS_NOT_VIP;
-	vip = bpf_map_lookup_elem(&veer_vips, &vk);
-	if (vip)
-		rc = process_forward(ctx, hook, p, vip, v, &now, &new_flow);
-	else
+		return rc;
+	if (svc_flags(&p->key.daddr, p->key.dport, p->key.proto) & VEER_SVC_VIP)
+		rc = process_forward(ctx, hook, p, v, &now, &new_flow);
+	if (rc == -VEER_PASS_NOT_VIP &&
+	    (svc_flags(&p->key.saddr, p->key.sport, p->key.proto) & VEER_SVC_BACKEND))
 		rc = process_reply(ctx, hook, p, v, &now);
 	/* One rewrite for both directions: the verifier walks it once. */
 	return rc ? rc : flow_send(ctx, hook, p, v, now, new_flow);

@@ -16,10 +16,6 @@
 #include "forward.h"
 #include "maglev.h"
 
-/*
- * Separate branches per family and per table, not a map pointer chosen at run time: the
- * verifier inlines a lookup only when each call site sees one map.
- */
 /* This CPU's scratch flow_view (maps.h); NULL only if the map were missing. */
 static __always_inline struct flow_view *flow_view_scratch(void)
 {
@@ -37,65 +33,65 @@ static __always_inline void flow4_key(const struct veer_flow_key *k, struct veer
 	k4->proto = k->proto;
 }
 
-static __always_inline struct veer_flow *flow_lookup(const struct veer_flow_key *k)
-{
-	struct veer_flow4_key k4 = {};
+/*
+ * NAME_lookup, NAME_insert and NAME_delete over a pair of tables, IPv4 (16-byte key) and IPv6
+ * (struct veer_flow_key): flow_* for the connection table, syn_* for the handshake table.
+ * Separate branches per family, not a map pointer chosen at run time: the verifier inlines a
+ * lookup only when each call site sees one map.
+ */
+#define CONNTRACK_TABLE(NAME, MAP4, MAP6)                                                          \
+	static __always_inline struct veer_flow *NAME##_lookup(const struct veer_flow_key *k)      \
+	{                                                                                          \
+		struct veer_flow4_key k4 = {};                                                     \
+                                                                                                   \
+		if (k->family == VEER_AF_INET6)                                                    \
+			return bpf_map_lookup_elem(&MAP6, k);                                      \
+		flow4_key(k, &k4);                                                                 \
+		return bpf_map_lookup_elem(&MAP4, &k4);                                            \
+	}                                                                                          \
+                                                                                                   \
+	static __always_inline int NAME##_insert(const struct veer_flow_key *k,                    \
+						 const struct veer_flow *f, __u64 flags)           \
+	{                                                                                          \
+		struct veer_flow4_key k4 = {};                                                     \
+                                                                                                   \
+		if (k->family == VEER_AF_INET6)                                                    \
+			return bpf_map_update_elem(&MAP6, k, f, flags);                            \
+		flow4_key(k, &k4);                                                                 \
+		return bpf_map_update_elem(&MAP4, &k4, f, flags);                                  \
+	}                                                                                          \
+                                                                                                   \
+	static __always_inline int NAME##_delete(const struct veer_flow_key *k)                    \
+	{                                                                                          \
+		struct veer_flow4_key k4 = {};                                                     \
+                                                                                                   \
+		if (k->family == VEER_AF_INET6)                                                    \
+			return bpf_map_delete_elem(&MAP6, k);                                      \
+		flow4_key(k, &k4);                                                                 \
+		return bpf_map_delete_elem(&MAP4, &k4);                                            \
+	}
 
-	if (k->family == VEER_AF_INET6)
-		return bpf_map_lookup_elem(&veer_flows6, k);
-	flow4_key(k, &k4);
-	return bpf_map_lookup_elem(&veer_flows4, &k4);
+CONNTRACK_TABLE(flow, veer_flows4, veer_flows6)
+CONNTRACK_TABLE(syn, veer_syns4, veer_syns6)
+
+/* What veer_svc says of an address:port: VEER_SVC_VIP and VEER_SVC_BACKEND, maybe. */
+static __always_inline __u8 svc_flags(const union veer_addr *a, __be16 port, __u8 proto)
+{
+	__u32 slot = veer_svc_slot(a, port, proto);
+	__u8 *f = bpf_map_lookup_elem(&veer_svc, &slot);
+
+	return f ? *f : 0;
 }
 
-static __always_inline int flow_insert(const struct veer_flow_key *k, const struct veer_flow *f)
+static __always_inline struct veer_vip *vip_lookup(const struct veer_flow_key *k)
 {
-	struct veer_flow4_key k4 = {};
+	struct veer_vip_key vk = {};
 
-	if (k->family == VEER_AF_INET6)
-		return bpf_map_update_elem(&veer_flows6, k, f, BPF_ANY);
-	flow4_key(k, &k4);
-	return bpf_map_update_elem(&veer_flows4, &k4, f, BPF_ANY);
-}
-
-static __always_inline int flow_delete(const struct veer_flow_key *k)
-{
-	struct veer_flow4_key k4 = {};
-
-	if (k->family == VEER_AF_INET6)
-		return bpf_map_delete_elem(&veer_flows6, k);
-	flow4_key(k, &k4);
-	return bpf_map_delete_elem(&veer_flows4, &k4);
-}
-
-static __always_inline int syn_delete(const struct veer_flow_key *k)
-{
-	struct veer_flow4_key k4 = {};
-
-	if (k->family == VEER_AF_INET6)
-		return bpf_map_delete_elem(&veer_syns6, k);
-	flow4_key(k, &k4);
-	return bpf_map_delete_elem(&veer_syns4, &k4);
-}
-
-static __always_inline struct veer_flow *syn_lookup(const struct veer_flow_key *k)
-{
-	struct veer_flow4_key k4 = {};
-
-	if (k->family == VEER_AF_INET6)
-		return bpf_map_lookup_elem(&veer_syns6, k);
-	flow4_key(k, &k4);
-	return bpf_map_lookup_elem(&veer_syns4, &k4);
-}
-
-static __always_inline int syn_insert(const struct veer_flow_key *k, const struct veer_flow *f,
-				      __u64 flags)
-{
-	struct veer_flow4_key k4 = {};
-
-	if (k->family == VEER_AF_INET6)
-		return bpf_map_update_elem(&veer_syns6, k, f, flags);
-	flow4_key(k, &k4);
-	return bpf_map_update_elem(&veer_syns4, &k4, f, flags);
+	vk.addr = k->daddr;
+	vk.port = k->dport;
+	vk.proto = k->proto;
+	vk.family = k->family;
+	return bpf_map_lookup_elem(&veer_vips, &vk);
 }
 
 static __always_inline bool tcp_is_syn(const struct packet *p)
@@ -333,15 +329,10 @@ static __always_inline struct veer_flow *flow_find(void *ctx, const enum veer_ho
 						   const struct veer_flow_key *k,
 						   struct flow_view *v)
 {
-	struct veer_vip_key vk = {};
 	struct veer_backend *be;
 	struct veer_flow *f;
 
-	vk.addr = k->daddr;
-	vk.port = k->dport;
-	vk.proto = k->proto;
-	vk.family = k->family;
-	if (!bpf_map_lookup_elem(&veer_vips, &vk))
+	if (!vip_lookup(k))
 		return reply_find(k, v);
 	f = flow_lookup(k);
 	if (!f && k->proto == IPPROTO_TCP)
@@ -414,7 +405,7 @@ static __always_inline int flow_create(const struct packet *p, const struct veer
 	f->last_seen = now;
 	*bep = be;
 	if (!tcp_is_syn(p))
-		return flow_insert(&p->key, f) ? -VEER_DROP_FLOW_FULL : 1;
+		return flow_insert(&p->key, f, BPF_ANY) ? -VEER_DROP_FLOW_FULL : 1;
 	err = syn_insert(&p->key, f, BPF_NOEXIST);
 	if (err != -VEER_EEXIST)
 		return err ? -VEER_DROP_FLOW_FULL : 1;

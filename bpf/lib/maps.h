@@ -7,6 +7,7 @@
 #define VEER_BPF_MAPS_H
 
 #include "common.h"
+#include <veer/svc_hash.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,7 +90,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_syns6 SEC(".maps");
 
-/* Preallocated: every packet that is not a VIP's looks it up. */
+/* The filter in front of veer_vips and veer_be_index (include/veer/svc_hash.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_SVC_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_svc SEC(".maps");
+
+/* Preallocated: every reply looks it up. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VEER_MAX_BACKENDS);

@@ -29,8 +29,8 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include "bench.h"
-#include "packet.h" /* tests/unit/packet.c: the unit fixtures' builder, RFC 1071 sums */
-#include "lb.skel.h"
+#include "packet.h"   /* tests/unit/packet.c: the unit fixtures' builder, RFC 1071 sums */
+#include "internal.h" /* libveer's own map upkeep: veer_be_index_sync() */
 #include "bench_empty.skel.h"
 #include "maglev.h"
 
@@ -172,6 +172,19 @@ struct pr_case_state {
 	double kern[64], wall[64];
 };
 
+static int be_index_sync(struct lb *skel, const union veer_addr *addr, __be16 port, __u8 family)
+{
+	static struct veer_backend table[VEER_MAX_BACKENDS];
+	int fd = bpf_map__fd(skel->maps.veer_backends);
+
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
+		if (bpf_map_lookup_elem(fd, &id, &table[id]))
+			return -errno;
+	return veer_be_index_sync(skel->maps.veer_vips, skel->maps.veer_backends,
+				  skel->maps.veer_be_index, skel->maps.veer_svc, table, addr, port,
+				  family);
+}
+
 /*
  * One NAT VIP (UDP, vip_port) with backends ids id0.., its Maglev table, and its address in
  * veer_vip_addrs (the addresses veer answers echo requests for), as libveer would write them.
@@ -247,6 +260,12 @@ static int populate_vip(struct lb *skel, __u32 vip_id, __u8 family, const union 
 	if (!err)
 		err = bpf_map__update_elem(skel->maps.veer_vip_addrs, &ak, sizeof(ak), &one,
 					   sizeof(one), BPF_ANY);
+	/* The filter and the backend index, by libveer's own code. */
+	if (!err)
+		err = veer_svc_sync(skel->maps.veer_vips, skel->maps.veer_be_index,
+				    skel->maps.veer_svc, &vk.addr, vk.port, vk.proto, vk.family);
+	for (int i = 0; !err && i < n; i++)
+		err = be_index_sync(skel, &backends[i], htons(vip_port), family);
 	return err;
 }
 

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
+#include <veer/svc_hash.h>
 #include <linux/pkt_cls.h>
 #include "lb_harness.h"
 
@@ -197,6 +198,18 @@ static bool percpu_zero(struct bpf_map *map, __u32 idx)
 	return !err;
 }
 
+/* veer_svc all zero, in one batch: 65536 updates one by one would slow every test. */
+static bool svc_clear(struct bpf_map *svc)
+{
+	static __u32 keys[VEER_SVC_SLOTS];
+	static __u8 zeros[VEER_SVC_SLOTS];
+	__u32 count = VEER_SVC_SLOTS;
+
+	for (__u32 i = 0; i < count; i++)
+		keys[i] = i;
+	return !bpf_map_update_batch(bpf_map__fd(svc), keys, zeros, &count, NULL);
+}
+
 static bool env_reset(void)
 {
 	struct lb *s = lb_env.skel;
@@ -223,6 +236,8 @@ static bool env_reset(void)
 	}
 	for (__u32 r = 0; ok && r < VEER_REASON_SLOTS; r++)
 		ok = percpu_zero(s->maps.veer_reasons, r);
+	if (ok)
+		ok = svc_clear(s->maps.veer_svc);
 	if (ok) {
 		struct veer_settings defaults = {};
 		__u32 zero_key = 0;

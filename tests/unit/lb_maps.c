@@ -25,6 +25,16 @@ bool lb_addr_eq(const union veer_addr *a, const char *s)
 	return !memcmp(a, &b, sizeof(b));
 }
 
+/* veer_svc for a VIP key, as libveer keeps it (its own code). */
+static bool svc_sync(const struct veer_vip_key *k)
+{
+	struct lb *s = lb_env.skel;
+
+	return ASSERT_OK(veer_svc_sync(s->maps.veer_vips, s->maps.veer_be_index, s->maps.veer_svc,
+				       &k->addr, k->port, k->proto, k->family),
+			 "VIP filter");
+}
+
 bool lb_add_vip(__u32 id, const char *addr, __u16 port, __u8 proto, __u32 affinity, __u8 mode)
 {
 	struct veer_vip_key k = {};
@@ -42,6 +52,7 @@ bool lb_add_vip(__u32 id, const char *addr, __u16 port, __u8 proto, __u32 affini
 	       ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_vips, &k, sizeof(k), &v,
 					      sizeof(v), BPF_ANY),
 			 "add VIP") &&
+	       svc_sync(&k) &&
 	       ASSERT_OK(veer_vip_addr_sync(lb_env.skel->maps.veer_vips,
 					    lb_env.skel->maps.veer_vip_addrs, &k.addr, k.family),
 			 "VIP address");
@@ -65,10 +76,10 @@ static bool index_sync(const struct veer_backend *b)
 	struct veer_backend *table = backends_read();
 
 	return ASSERT_TRUE(table, "read the backend table") &&
-	       ASSERT_OK(veer_be_index_sync(lb_env.skel->maps.veer_vips,
-					    lb_env.skel->maps.veer_backends,
-					    lb_env.skel->maps.veer_be_index, table, &b->addr,
-					    b->port, b->family),
+	       ASSERT_OK(veer_be_index_sync(
+				 lb_env.skel->maps.veer_vips, lb_env.skel->maps.veer_backends,
+				 lb_env.skel->maps.veer_be_index, lb_env.skel->maps.veer_svc, table,
+				 &b->addr, b->port, b->family),
 			 "backend index");
 }
 
@@ -88,6 +99,7 @@ bool lb_del_vip(const char *addr, __u16 port, __u8 proto)
 		       "find VIP") &&
 	     ASSERT_OK(bpf_map__delete_elem(lb_env.skel->maps.veer_vips, &k, sizeof(k), 0),
 		       "delete VIP") &&
+	     svc_sync(&k) &&
 	     ASSERT_OK(veer_vip_addr_sync(lb_env.skel->maps.veer_vips,
 					  lb_env.skel->maps.veer_vip_addrs, &k.addr, k.family),
 		       "VIP address");

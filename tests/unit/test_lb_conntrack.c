@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <time.h>
 #include <bpf/libbpf.h>
+#include <veer/svc_hash.h>
 #include "lb_harness.h"
 
 #define TH_SYN	   0x02
@@ -339,4 +340,63 @@ LB_TEST(lb_hop_refresh)
 		udp_to("forward, backend hop refreshed", 41020, &BE_UDP4);
 out:
 	free(hops);
+}
+
+/* ---- veer_svc, the filter in front of the VIP table and the backend index ---- */
+
+/* An address in 198.18.200.0/24 and a port whose veer_svc slot is that of addr:port/proto. */
+static bool svc_collision(const char *addr, __u16 port, __u8 proto, char *out, __u16 *out_port)
+{
+	union veer_addr a, b;
+	__u32 want;
+
+	lb_addr_parse(addr, &a);
+	want = veer_svc_slot(&a, htons(port), proto);
+	for (__u32 host = 1; host < 255; host++) {
+		for (__u32 p = 1024; p < 65536; p++) {
+			memset(&b, 0, sizeof(b));
+			b.v4 = htonl(0xc612c800 | host); /* 198.18.200.host */
+			if (veer_svc_slot(&b, htons(p), proto) != want)
+				continue;
+			inet_ntop(AF_INET, &b.v4, out, INET_ADDRSTRLEN);
+			*out_port = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The filter only says "maybe": a destination sharing a VIP's slot, or a source sharing a
+ * backend's, is treated exactly as traffic of neither, martian sources included (rule 5
+ * applies to VIP traffic only). A filter bit cleared wrongly would lose a VIP instead: the
+ * VIP's and the backend's own packets are checked too.
+ */
+LB_TEST(lb_svc_filter_is_exact)
+{
+	struct pkt_spec s;
+	char addr[INET_ADDRSTRLEN];
+	__u16 port;
+
+	if (!lb_begin() || !lb_vips_basic() ||
+	    !ASSERT_TRUE(svc_collision(VIP4, 80, IPPROTO_TCP, addr, &port), "VIP slot collision"))
+		return;
+	s = lb_spec_c2v(CLIENT4, 40200, addr, port, IPPROTO_TCP);
+	if (!run("to an address sharing the VIP's slot: untouched", s, FROM_CLIENT, XDP_PASS, NULL,
+		 VEER_PASS_NOT_VIP))
+		return;
+	s.saddr = "127.0.0.1";
+	if (!run("the same from a martian source: untouched, not a VIP's", s, FROM_CLIENT, XDP_PASS,
+		 NULL, VEER_PASS_NOT_VIP))
+		return;
+	ASSERT_EQ(lb_flow_count(), 0, "no state");
+	if (!ASSERT_TRUE(svc_collision(BE_TCP4.addr, BE_TCP4.port, IPPROTO_TCP, addr, &port),
+			 "backend slot collision"))
+		return;
+	s = lb_spec_c2v(addr, port, CLIENT4, 40201, IPPROTO_TCP);
+	if (!run("from an address sharing a backend's slot: untouched", s, FROM_BACKEND, XDP_PASS,
+		 NULL, VEER_PASS_NOT_VIP))
+		return;
+	if (client_to("the VIP still takes its traffic", VIP4, 40202, TH_ACK_PSH, &BE_TCP4))
+		reply_from("and its backend's replies", &BE_TCP4, 40202, VIP4);
 }

@@ -122,8 +122,8 @@ static int vip_keys_by_id(struct bpf_map *vips, struct veer_vip_key *keys)
  * Takes maps, not a handle, so that the unit tests' private maps are kept by this same code.
  */
 int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bpf_map *index,
-		       struct veer_backend *table, const union veer_addr *addr, __be16 port,
-		       __u8 family)
+		       struct bpf_map *svc, struct veer_backend *table, const union veer_addr *addr,
+		       __be16 port, __u8 family)
 {
 	static const __u8 protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	struct veer_vip_key *keys = calloc(VEER_MAX_VIPS, sizeof(*keys));
@@ -181,6 +181,9 @@ int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bp
 						   BPF_ANY);
 		else if ((err = bpf_map__delete_elem(index, &bk, sizeof(bk), 0)) == -ENOENT)
 			err = 0;
+		/* After the index: a reply's filter bit never names a backend the index lacks. */
+		if (!err)
+			err = veer_svc_sync(vips, index, svc, addr, port, protos[p], family);
 	}
 	free(keys);
 	return err;
@@ -189,8 +192,8 @@ int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bp
 static int backend_index_sync(struct veer *v, const struct veer_backend *be)
 {
 	return veer_be_index_sync(v->skel->maps.veer_vips, v->skel->maps.veer_backends,
-				  v->skel->maps.veer_be_index, v->backends, &be->addr, be->port,
-				  be->family);
+				  v->skel->maps.veer_be_index, v->skel->maps.veer_svc, v->backends,
+				  &be->addr, be->port, be->family);
 }
 
 /* VIPs of proto the address:port serves already, not counting vip_id. */

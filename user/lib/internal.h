@@ -67,7 +67,14 @@ void veer_map_sweep(struct bpf_map *map,
  * private maps are kept by this same code.
  */
 int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bpf_map *index,
-		       struct veer_backend *table, const union veer_addr *addr, __be16 port,
-		       __u8 family);
+		       struct bpf_map *svc, struct veer_backend *table, const union veer_addr *addr,
+		       __be16 port, __u8 family);
+
+/*
+ * Sets veer_svc's slot of one address:port/proto to what veer_vips and veer_be_index hold:
+ * called after every change to either, for each key changed.
+ */
+int veer_svc_sync(struct bpf_map *vips, struct bpf_map *index, struct bpf_map *svc,
+		  const union veer_addr *addr, __be16 port, __u8 proto, __u8 family);
 
 #endif

@@ -236,15 +236,22 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 	if (!err)
 		err = bpf_map__update_elem(v->skel->maps.veer_vips, key, sizeof(*key), &vip,
 					   sizeof(vip), BPF_NOEXIST);
+	/* The data plane's filter lets the VIP's packets through to the table. */
+	if (!err)
+		err = veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index,
+				    v->skel->maps.veer_svc, &key->addr, key->port, key->proto,
+				    key->family);
 	/* Its address answers pings from now on. */
-	if (!err) {
+	if (!err)
 		err = veer_vip_addr_sync(v->skel->maps.veer_vips, v->skel->maps.veer_vip_addrs,
 					 &key->addr, key->family);
-		if (err)
-			bpf_map__delete_elem(v->skel->maps.veer_vips, key, sizeof(*key), 0);
-	}
 	if (err) {
 		pr_warn("cannot add VIP %s: %s\n", name, strerror(-err));
+		/* Back out in reverse; each sync recounts, so it mends what it finds. */
+		bpf_map__delete_elem(v->skel->maps.veer_vips, key, sizeof(*key), 0);
+		veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index,
+			      v->skel->maps.veer_svc, &key->addr, key->port, key->proto,
+			      key->family);
 		bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
 	}
 	return err;
@@ -290,6 +297,8 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 	if (err)
 		pr_warn("VIP %s deleted, but its address still answers pings: %s\n", name,
 			strerror(-err));
+	veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index, v->skel->maps.veer_svc,
+		      &key->addr, key->port, key->proto, key->family);
 	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
 	memset(slots, 0, sizeof(slots));
 	for (__u32 id = 0; veer_backends_get(v) && id < VEER_MAX_BACKENDS; id++) {
@@ -302,8 +311,8 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 		veer_backend_put(v, id, &be);
 		/* The VIP is gone from veer_vips: the sync leaves it out of the index. */
 		veer_be_index_sync(v->skel->maps.veer_vips, v->skel->maps.veer_backends,
-				   v->skel->maps.veer_be_index, v->backends, &be.addr, be.port,
-				   be.family);
+				   v->skel->maps.veer_be_index, v->skel->maps.veer_svc, v->backends,
+				   &be.addr, be.port, be.family);
 	}
 	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
 	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, slots);
