@@ -638,7 +638,7 @@ $(prrow "non-first fragment of a balanced datagram, forwarded (\`fragment_fwd\`)
 $(prrow "established flow, 4 bytes of IPv4 options" est_ipopt tc_est_ipopt)
 $(prrow "established IPv6 flow, forward NAT; redirect verdict" est6 tc_est6)
 $(prrow "established IPv6 flow behind one hop-by-hop header" est6_hbh tc_est6_hbh)
-$(prrow "new flow (Maglev pick, FIB lookup, 2 flow entries), table nearly empty" new)
+$(prrow "new flow (Maglev pick, one insert), table nearly empty" new)
 $(prrow "new flow, connection table full (every insert evicts)" new_full)
 | empty program, 1600-byte frame (baseline of the next two) | ${KERN[empty_big]} | 0 | ${KERN[tc_empty_big]} | 0 | |
 $(prrow "too big (1586 bytes, DF): fragmentation-needed sent back" frag_needed tc_frag_needed)
@@ -651,7 +651,7 @@ $(prrow "too big, over the source's ICMP rate: dropped" icmp_limit tc_icmp_limit
   builds it without checksum state (CHECKSUM_NONE), so the L4 checksum is written in place as
   at XDP; an skb whose checksum is complete (CHECKSUM_COMPLETE, from a NIC) is updated through
   \`bpf_l4_csum_replace\` instead, a path this run does not measure. The new-flow path is
-  measured at XDP only: its work (Maglev pick, FIB lookup, two inserts) is the same code at
+  measured at XDP only: its work (Maglev pick, one insert, no FIB lookup) is the same code at
   either hook.
 - Context: $KATRAN_CONTEXT
 - The too-big cases send the established flow's packet grown to 1600 bytes with DF (OUT's MTU

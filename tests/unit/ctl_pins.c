@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Pin directories of the control-plane tests' own: see ctl_pins.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include "ctl_pins.h"
+
+static bool kernel_has_bpffs(void)
+{
+	char line[128];
+	FILE *f = fopen("/proc/filesystems", "r");
+	bool found = false;
+
+	if (!f)
+		return true; /* cannot tell: the mount check then fails the test */
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strcmp(line, "nodev\tbpf\n");
+	fclose(f);
+	return found;
+}
+
+bool pins_up(struct pins *p, bool mkdir_it)
+{
+	struct statfs st;
+
+	if (!kernel_has_bpffs()) {
+		veer_test_skip_missing("bpffs", "not in /proc/filesystems");
+		return false;
+	}
+	if (statfs(VEER_PIN_ROOT, &st) || st.f_type != BPF_FS_MAGIC)
+		return veer_test_fail(__FILE__, __LINE__, "%s is not a bpffs", VEER_PIN_ROOT);
+	snprintf(p->saved, sizeof(p->saved), "%s", veer_pin_dir());
+	snprintf(p->dir, sizeof(p->dir), "%s/veer-unit-ctl-XXXXXX", VEER_PIN_ROOT);
+	if (!ASSERT_TRUE(mkdtemp(p->dir), "mkdtemp under /sys/fs/bpf"))
+		return false;
+	if (!mkdir_it && !ASSERT_OK(rmdir(p->dir) ? -errno : 0, "rmdir the fresh directory"))
+		return false;
+	veer_set_flows(0);
+	return ASSERT_OK(veer_set_pin_dir(p->dir), "veer_set_pin_dir");
+}
+
+void pins_down(struct pins *p)
+{
+	DIR *d = opendir(p->dir);
+	struct dirent *de;
+	char path[PATH_MAX + 256];
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", p->dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(p->dir);
+	veer_set_pin_dir(p->saved);
+	veer_set_flows(0);
+}

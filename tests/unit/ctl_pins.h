@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A pin directory of a test's own under /sys/fs/bpf, for the control-plane tests that run
+ * libveer against real maps (test_ctl_*.c): made fresh, made the process's, removed at the end.
+ */
+#ifndef VEER_TEST_CTL_PINS_H
+#define VEER_TEST_CTL_PINS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include "test.h"
+#include "veer.h"
+
+/* Connection tables small enough to create in every test (the default is sized for the host). */
+#define SMALL_FLOWS 4096
+
+struct pins {
+	char dir[PATH_MAX];
+	char saved[PATH_MAX]; /* the process's pin directory before the test */
+};
+
+/* A fresh pin directory, made the process's; absent unless mkdir_it is set. */
+bool pins_up(struct pins *p, bool mkdir_it);
+/* Removes every pin and the directory; the maps go with the last fd on them. */
+void pins_down(struct pins *p);
+
+#endif
