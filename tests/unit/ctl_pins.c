@@ -11,25 +11,11 @@
 #include <linux/magic.h>
 #include "ctl_pins.h"
 
-static bool kernel_has_bpffs(void)
-{
-	char line[128];
-	FILE *f = fopen("/proc/filesystems", "r");
-	bool found = false;
-
-	if (!f)
-		return true; /* cannot tell: the mount check then fails the test */
-	while (!found && fgets(line, sizeof(line), f))
-		found = !strcmp(line, "nodev\tbpf\n");
-	fclose(f);
-	return found;
-}
-
 bool pins_up(struct pins *p, bool mkdir_it)
 {
 	struct statfs st;
 
-	if (!kernel_has_bpffs()) {
+	if (!veer_test_kernel_has_fs("bpf")) {
 		veer_test_skip_missing("bpffs", "not in /proc/filesystems");
 		return false;
 	}

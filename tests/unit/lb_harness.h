@@ -204,6 +204,9 @@ void lb_reasons_read(__u64 sum[VEER_REASON_MAX]);
 /* The veer_flows entry keyed by this 5-tuple (as a packet arrives with it). */
 bool lb_flow_get(const char *saddr, __u16 sport, const char *daddr, __u16 dport, __u8 proto,
 		 struct veer_flow *f);
+/* Writes f over the existing connection entry client:cport -> vip:vport. */
+bool lb_flow_put(const char *client, __u16 cport, const char *vip, __u16 vport, __u8 proto,
+		 const struct veer_flow *f);
 int lb_map_count(struct bpf_map *map);
 /* Entries in both connection tables, IPv4 and IPv6. */
 int lb_flow_count(void);

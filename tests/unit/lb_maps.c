@@ -312,6 +312,30 @@ bool lb_flow_get(const char *saddr, __u16 sport, const char *daddr, __u16 dport,
 	return false;
 }
 
+bool lb_flow_put(const char *client, __u16 cport, const char *vip, __u16 vport, __u8 proto,
+		 const struct veer_flow *f)
+{
+	struct veer_flow_key k = {};
+	struct lb *s = lb_env.skel;
+	int err;
+
+	k.family = lb_addr_parse(client, &k.saddr);
+	lb_addr_parse(vip, &k.daddr);
+	k.sport = htons(cport);
+	k.dport = htons(vport);
+	k.proto = proto;
+	if (k.family == VEER_AF_INET) {
+		struct veer_flow4_key k4 = {k.saddr.v4, k.daddr.v4, k.sport, k.dport, proto, {0}};
+
+		err = bpf_map__update_elem(s->maps.veer_flows4, &k4, sizeof(k4), f, sizeof(*f),
+					   BPF_EXIST);
+	} else {
+		err = bpf_map__update_elem(s->maps.veer_flows6, &k, sizeof(k), f, sizeof(*f),
+					   BPF_EXIST);
+	}
+	return ASSERT_OK(err, "write the connection's entry");
+}
+
 int lb_flow_count(void)
 {
 	struct lb *s = lb_env.skel;

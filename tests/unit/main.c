@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* veer's unit test runner: every test registered with VEER_TEST, or those matching argv[1]. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "test.h"
 
 static struct veer_test *tests;
@@ -50,6 +52,21 @@ static void skip(const char *feature, const char *fmt, va_list ap)
 		current_skipped = true;
 	else
 		current_failed = current_unexpected_skip = true;
+}
+
+bool veer_test_kernel_has_fs(const char *type)
+{
+	char line[128], want[128];
+	FILE *f = fopen("/proc/filesystems", "r");
+	bool found = false;
+
+	if (!f)
+		return true;
+	snprintf(want, sizeof(want), "nodev\t%s\n", type);
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strcmp(line, want);
+	fclose(f);
+	return found;
 }
 
 void veer_test_skip_missing(const char *feature, const char *fmt, ...)

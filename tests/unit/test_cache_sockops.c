@@ -21,21 +21,6 @@
 
 #define CGROUP2_ROOT "/sys/fs/cgroup/unified"
 
-/* Whether the kernel has cgroup v2 at all: a filesystem type in /proc/filesystems. */
-static bool kernel_has_cgroup2(void)
-{
-	char line[128];
-	FILE *f = fopen("/proc/filesystems", "r");
-	bool found = false;
-
-	if (!f)
-		return true; /* cannot tell: the mount check then fails the test */
-	while (!found && fgets(line, sizeof(line), f))
-		found = !strcmp(line, "nodev\tcgroup2\n");
-	fclose(f);
-	return found;
-}
-
 /* The cgroup v2 directory this process is in, from /proc/self/cgroup's "0::" line. */
 static bool cgroup_current(char *buf, size_t len)
 {
@@ -103,7 +88,7 @@ static void sockops_tracks_and_serves(int family)
 	struct statfs sfs;
 
 	if (statfs(CGROUP2_ROOT, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		if (!kernel_has_cgroup2())
+		if (!veer_test_kernel_has_fs("cgroup2"))
 			veer_test_skip_missing("cgroup2", "not in /proc/filesystems");
 		else
 			veer_test_skip("cgroup v2 is not mounted at %s", CGROUP2_ROOT);

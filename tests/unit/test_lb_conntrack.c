@@ -105,21 +105,13 @@ LB_TEST(lb_reply_clash)
 /* A clash needs a live flow: once the first is idle past its timeout, the port is free. */
 LB_TEST(lb_reply_clash_idle_first)
 {
-	struct veer_flow4_key k = {};
 	struct veer_flow f;
 
 	if (!shared_backend() || !client_to("data to VIP A", VIP4, 46010, TH_ACK_PSH, &BE_TCP4) ||
 	    !lb_flow_get(CLIENT4, 46010, VIP4, 80, IPPROTO_TCP, &f))
 		return;
 	f.last_seen = now_coarse() - VEER_TCP_TIMEOUT_NS - 1000000000ULL;
-	k.saddr = inet_addr(CLIENT4);
-	k.daddr = inet_addr(VIP4);
-	k.sport = htons(46010);
-	k.dport = htons(80);
-	k.proto = IPPROTO_TCP;
-	if (!ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_flows4, &k, sizeof(k), &f,
-					    sizeof(f), BPF_EXIST),
-		       "age the first flow"))
+	if (!lb_flow_put(CLIENT4, 46010, VIP4, 80, IPPROTO_TCP, &f))
 		return;
 	if (client_to("VIP B, same port, the first flow idle: accepted", VIP4_2, 46010, TH_SYN,
 		      &BE_SHARED))
@@ -152,9 +144,7 @@ LB_TEST(lb_one_entry_both_directions)
 	k.sport = htons(40000);
 	k.dport = htons(80);
 	k.proto = IPPROTO_TCP;
-	if (!ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_flows4, &k, sizeof(k), &f,
-					    sizeof(f), BPF_EXIST),
-		       "forget the reply hop") ||
+	if (!lb_flow_put(CLIENT4, 40000, VIP4, 80, IPPROTO_TCP, &f) ||
 	    !reply_from("reply after the hop was lost: still the VIP's", &BE_TCP4, 40000, VIP4))
 		return;
 	/* The entry evicted: neither direction is rewritten until the client sends again. */
@@ -220,20 +210,12 @@ static bool settings_put(__u64 tcp_ns, __u64 udp_ns)
 /* The UDP flow CLIENT4:cport -> VIP4:53, its fields changed by fn. */
 static bool udp_flow_edit(__u16 cport, void (*fn)(struct veer_flow *f, __u64 now))
 {
-	struct veer_flow4_key k = {};
 	struct veer_flow f;
 
 	if (!ASSERT_TRUE(lb_flow_get(CLIENT4, cport, VIP4, 53, IPPROTO_UDP, &f), "UDP flow"))
 		return false;
 	fn(&f, now_coarse());
-	k.saddr = inet_addr(CLIENT4);
-	k.daddr = inet_addr(VIP4);
-	k.sport = htons(cport);
-	k.dport = htons(53);
-	k.proto = IPPROTO_UDP;
-	return ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_flows4, &k, sizeof(k), &f,
-					      sizeof(f), BPF_EXIST),
-			 "edit the flow");
+	return lb_flow_put(CLIENT4, cport, VIP4, 53, IPPROTO_UDP, &f);
 }
 
 static void idle_6s(struct veer_flow *f, __u64 now)

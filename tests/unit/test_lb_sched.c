@@ -280,6 +280,21 @@ struct stale_case {
 	bool (*change)(void);	  /* what becomes of old's slot */
 };
 
+/* The VIP with c->old (and c->now), a connection on c->old, then c->change and a ring of now. */
+static bool established_then_changed(const struct stale_case *c, __u32 vip_id, const char *vip,
+				     const char *client, __u16 sport)
+{
+	bool same_slot = c->old->id == c->now->id;
+
+	return lb_begin() && lb_add_vip(vip_id, vip, 80, IPPROTO_TCP, 0, VEER_MODE_NAT) &&
+	       lb_add_backend(c->old, vip_id, VEER_WEIGHT_DEFAULT) &&
+	       (same_slot || lb_add_backend(c->now, vip_id, VEER_WEIGHT_DEFAULT)) &&
+	       lb_set_ring_all(vip_id, c->old->id) &&
+	       tcp_to(client, sport, vip, TH_SYN, c->old, "SYN of the first connection") &&
+	       tcp_to(client, sport, vip, TH_ACK_PSH, c->old, "established") &&
+	       ASSERT_TRUE(c->change(), c->name) && lb_set_ring_all(vip_id, c->now->id);
+}
+
 /*
  * A flow established on c->old; then old's slot changes and the ring names c->now in every
  * slot. An ACK still goes to old (established flows finish where they started); a bare SYN on
@@ -296,13 +311,7 @@ static void stale_syn(const struct stale_case *c)
 	struct veer_flow f;
 	char w[128];
 
-	if (!lb_begin() || !lb_add_vip(vip_id, vip, 80, IPPROTO_TCP, 0, VEER_MODE_NAT) ||
-	    !lb_add_backend(c->old, vip_id, VEER_WEIGHT_DEFAULT) ||
-	    (!same_slot && !lb_add_backend(c->now, vip_id, VEER_WEIGHT_DEFAULT)) ||
-	    !lb_set_ring_all(vip_id, c->old->id) ||
-	    !tcp_to(client, sport, vip, TH_SYN, c->old, "SYN of the first connection") ||
-	    !tcp_to(client, sport, vip, TH_ACK_PSH, c->old, "established") ||
-	    !ASSERT_TRUE(c->change(), c->name) || !lb_set_ring_all(vip_id, c->now->id))
+	if (!established_then_changed(c, vip_id, vip, client, sport))
 		return;
 
 	snprintf(w, sizeof(w), "%s: ACK stays on the old backend", c->name);
@@ -373,18 +382,11 @@ static void slot_reused(const struct stale_case *c)
 	__u32 vip_id = c->v6 ? VIP_TCP6 : VIP_TCP4;
 	const char *vip = c->v6 ? VIP6 : VIP4, *client = c->v6 ? CLIENT6 : CLIENT4;
 	const __u16 sport = 43000;
-	bool same_slot = c->old->id == c->now->id;
 	struct veer_counters v;
 	struct veer_flow f;
 	char w[128];
 
-	if (!lb_begin() || !lb_add_vip(vip_id, vip, 80, IPPROTO_TCP, 0, VEER_MODE_NAT) ||
-	    !lb_add_backend(c->old, vip_id, VEER_WEIGHT_DEFAULT) ||
-	    (!same_slot && !lb_add_backend(c->now, vip_id, VEER_WEIGHT_DEFAULT)) ||
-	    !lb_set_ring_all(vip_id, c->old->id) ||
-	    !tcp_to(client, sport, vip, TH_SYN, c->old, "SYN of the first connection") ||
-	    !tcp_to(client, sport, vip, TH_ACK_PSH, c->old, "established") ||
-	    !ASSERT_TRUE(c->change(), c->name) || !lb_set_ring_all(vip_id, c->now->id))
+	if (!established_then_changed(c, vip_id, vip, client, sport))
 		return;
 	snprintf(w, sizeof(w), "%s: next packet scheduled again", c->name);
 	if (!tcp_to(client, sport, vip, TH_ACK_PSH, c->now, w))
