@@ -43,12 +43,14 @@ static __always_inline int verdict(const enum veer_hook hook, int rc)
 
 /*
  * A bare SYN opens a new connection even when its 5-tuple is still in the table (clients
- * reuse ports): if the flow's backend no longer takes new flows (drained, removed), the
- * connection is scheduled again instead of being sent to it.
+ * reuse ports): if the old one is closing, or its backend no longer takes new flows (drained,
+ * removed), the connection is scheduled again instead of being sent to it.
  */
-static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_backend *be)
+static __always_inline bool flow_is_stale_syn(const struct packet *p, const struct veer_flow *f,
+					      const struct veer_backend *be)
 {
-	return tcp_is_syn(p) && !backend_takes_new_flows(be, be->vip_id);
+	return tcp_is_syn(p) &&
+	       ((f->flags & VEER_FLOW_CLOSING) || !backend_takes_new_flows(be, be->vip_id));
 }
 
 /* The last steps of every packet of a flow: a fragment's record, the counters, the rewrite. */
@@ -90,18 +92,30 @@ static __always_inline int process_reply(void *ctx, const enum veer_hook hook, s
 /*
  * A TCP packet past the SYN with no connection yet: the handshake's end. Its entry moves from
  * the handshake table to the connection table; without one (a flood evicted it), the packet is
- * scheduled afresh, by the same Maglev table the SYN was.
+ * scheduled afresh, by the same Maglev table the SYN was. A RST goes to the handshake's backend
+ * and marks it closing, confirming nothing. A connection whose replies would be another's
+ * (reply_clash) is refused here, in *rc.
  */
-static __always_inline struct veer_flow *
-flow_confirm(const struct packet *p, __u64 now, struct veer_flow *newf, struct veer_backend **be)
+static __always_inline struct veer_flow *flow_confirm(const struct packet *p, __u64 now,
+						      struct veer_flow *newf,
+						      struct veer_backend **be, int *rc)
 {
 	struct veer_flow *s = syn_lookup(&p->key);
+	const struct tcphdr *th = p->l4;
 
-	if (!s || flow_expired(s, IPPROTO_TCP, now))
+	if (!s || flow_expired(s, IPPROTO_TCP, true, now))
 		return NULL;
 	*be = flow_backend(s);
 	if (!*be)
 		return NULL;
+	/* A RST ends the handshake instead (a client answering a SYN-ACK it never asked for). */
+	if (th->rst)
+		return s;
+	/* Handshakes do not clash (a SYN may be spoofed): connections do, from here on. */
+	if (((*be)->flags & VEER_BACKEND_SHARED) && reply_clash(p, *be, s->backend_id)) {
+		*rc = -VEER_DROP_REPLY_CLASH;
+		return NULL;
+	}
 	*newf = *s;
 	newf->last_seen = now;
 	if (flow_insert(&p->key, newf, BPF_ANY))
@@ -128,7 +142,7 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 	f = flow_lookup(&p->key);
 	if (f) {
 		be = flow_backend(f);
-		if (!be || flow_expired(f, p->key.proto, now))
+		if (!be || flow_expired(f, p->key.proto, false, now))
 			f = NULL;
 	}
 	if (!f) {
@@ -140,7 +154,7 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 	rc = hygiene_check(p);
 	if (rc)
 		return rc;
-	if (f && flow_is_stale_syn(p, be)) {
+	if (f && flow_is_stale_syn(p, f, be)) {
 		/* The old backend's late packets (FIN, RST) must not reach the new one. */
 		flow_delete(&p->key);
 		f = NULL;
@@ -149,7 +163,9 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 			return -VEER_PASS_NOT_VIP;
 	}
 	if (!f && p->key.proto == IPPROTO_TCP && !tcp_is_syn(p))
-		f = flow_confirm(p, now, &newf, &be);
+		f = flow_confirm(p, now, &newf, &be, &rc);
+	if (rc)
+		return rc;
 	if (!f) {
 		if (!vip)
 			return -VEER_PASS_NOT_VIP;
@@ -160,9 +176,11 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 			return rc;
 		f = &newf;
 		*new_flow = rc;
-	} else if (now - f->last_seen > VEER_FLOW_REFRESH_NS) {
-		/* The only write on the established path, once per refresh interval. */
-		f->last_seen = now;
+	} else {
+		/* The only writes on the established path: once per refresh interval, at close. */
+		if (now - f->last_seen > VEER_FLOW_REFRESH_NS)
+			f->last_seen = now;
+		flow_mark_closing(p, f, now);
 	}
 	*nowp = now;
 	return view_forward(ctx, hook, p, f, be, now, v);

@@ -118,7 +118,8 @@ static const struct cmd top_cmds[] = {
 	{.name = "flows",
 	 .fn = cmd_flows,
 	 .args = "",
-	 .help = "connections: client, VIP, backend, state (handshake or established), idle time"},
+	 .help = "connections: client, VIP, backend, state (handshake, established, closing, "
+		 "expired, closed), idle time"},
 	{.name = "set",
 	 .fn = cmd_set,
 	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION]",

@@ -113,14 +113,43 @@ static __always_inline __u64 flow_timeout(__u8 proto)
 }
 
 /*
- * Idle past its protocol's timeout. Timeouts are at least twice the refresh interval (`veer set`
- * refuses less), so a flow seen within it is live without a look at the settings.
+ * Idle past its timeout: a closing connection's, a handshake's, or its protocol's. last_seen
+ * is written once per refresh interval, not per packet, so a flow looks up to one interval
+ * older than it is: a flow expires between its timeout and one interval later, never sooner.
+ * Every timeout is longer than the interval, so a flow seen within one is live without a look
+ * at the settings.
  */
-static __always_inline bool flow_expired(const struct veer_flow *f, __u8 proto, __u64 now)
+static __always_inline bool flow_expired(const struct veer_flow *f, __u8 proto, bool handshake,
+					 __u64 now)
 {
-	__u64 idle = now - f->last_seen;
+	__u64 idle = now - f->last_seen, limit;
 
-	return idle > VEER_FLOW_REFRESH_NS && idle > flow_timeout(proto);
+	if (idle <= VEER_FLOW_REFRESH_NS)
+		return false;
+	if (f->flags & VEER_FLOW_CLOSING)
+		limit = VEER_TCP_CLOSE_TIMEOUT_NS;
+	else if (handshake)
+		limit = VEER_TCP_SYN_TIMEOUT_NS;
+	else
+		limit = flow_timeout(proto);
+	return idle > limit + VEER_FLOW_REFRESH_NS;
+}
+
+static __always_inline bool tcp_fin_or_rst(const struct packet *p)
+{
+	const struct tcphdr *th = p->l4;
+
+	return p->key.proto == IPPROTO_TCP && (th->fin || th->rst);
+}
+
+/* A FIN or RST either way: the connection closes (VEER_FLOW_CLOSING); one write, the first. */
+static __always_inline void flow_mark_closing(const struct packet *p, struct veer_flow *f,
+					      __u64 now)
+{
+	if (tcp_fin_or_rst(p) && !(f->flags & VEER_FLOW_CLOSING)) {
+		f->flags |= VEER_FLOW_CLOSING;
+		f->last_seen = now;
+	}
 }
 
 /*
@@ -197,13 +226,16 @@ static __always_inline struct veer_flow *reply_try(const struct veer_flow_key *k
 	struct veer_flow_key fk = {};
 	struct veer_backend *be;
 	struct veer_flow *f;
+	bool handshake = false;
 
 	flow_key_of_reply(k, e, &fk);
 	f = flow_lookup(&fk);
-	if (!f && k->proto == IPPROTO_TCP)
+	if (!f && k->proto == IPPROTO_TCP) {
 		f = syn_lookup(&fk);
+		handshake = true;
+	}
 	if (!f || f->backend_id != e->backend_id ||
-	    flow_expired(f, k->proto, bpf_ktime_get_coarse_ns()))
+	    flow_expired(f, k->proto, handshake, bpf_ktime_get_coarse_ns()))
 		return NULL;
 	be = flow_backend(f);
 	if (!be)
@@ -226,13 +258,19 @@ struct be_vips_walk {
 	const struct veer_flow_key *k; /* the reply's tuple, backend -> client */
 	struct veer_be_vips *idx;
 	__u32 skip_id; /* reply_clash: the new flow's own slot */
-	__u32 hit;     /* the entry whose flow was found; VEER_BE_VIPS_MAX for none */
-	__u64 timeout; /* a flow idle longer is no flow; ~0: any age counts */
+	__u32 hit;     /* the first entry with an established, not closing, connection */
+	__u32 other;   /* the first with a handshake or a closing one; VEER_BE_VIPS_MAX: none */
 };
 
-/* Whether VIP e has a live flow the backend's packet k replies to (in a bpf_loop callback). */
-static __always_inline bool reply_flow_exists(const struct veer_flow_key *k,
-					      const struct veer_be_vip *e, __u64 now, __u64 timeout)
+enum reply_state {
+	REPLY_NONE,
+	REPLY_OTHER,	   /* a handshake, or a closing connection */
+	REPLY_ESTABLISHED, /* past its handshake, not closing */
+};
+
+/* Which live flow of VIP e, if any, the backend's packet k replies to (in a bpf_loop callback). */
+static __always_inline enum reply_state reply_flow_state(const struct veer_flow_key *k,
+							 const struct veer_be_vip *e, __u64 now)
 {
 	/* One buffer for either key: the callback's stack adds to the program's. */
 	union {
@@ -240,12 +278,15 @@ static __always_inline bool reply_flow_exists(const struct veer_flow_key *k,
 		struct veer_flow4_key k4;
 	} key = {};
 	struct veer_flow *f;
+	bool handshake = false;
 
 	if (k->family == VEER_AF_INET6) {
 		flow_key_of_reply(k, e, &key.k6);
 		f = bpf_map_lookup_elem(&veer_flows6, &key.k6);
-		if (!f && k->proto == IPPROTO_TCP)
+		if (!f && k->proto == IPPROTO_TCP) {
 			f = bpf_map_lookup_elem(&veer_syns6, &key.k6);
+			handshake = true;
+		}
 	} else {
 		key.k4.saddr = k->daddr.v4;
 		key.k4.daddr = e->vip_addr.v4;
@@ -253,11 +294,15 @@ static __always_inline bool reply_flow_exists(const struct veer_flow_key *k,
 		key.k4.dport = e->vip_port;
 		key.k4.proto = k->proto;
 		f = bpf_map_lookup_elem(&veer_flows4, &key.k4);
-		if (!f && k->proto == IPPROTO_TCP)
+		if (!f && k->proto == IPPROTO_TCP) {
 			f = bpf_map_lookup_elem(&veer_syns4, &key.k4);
+			handshake = true;
+		}
 	}
-	return f && f->backend_id == e->backend_id && flow_backend(f) &&
-	       now - f->last_seen <= timeout;
+	if (!f || f->backend_id != e->backend_id || !flow_backend(f) ||
+	    flow_expired(f, k->proto, handshake, now))
+		return REPLY_NONE;
+	return handshake || (f->flags & VEER_FLOW_CLOSING) ? REPLY_OTHER : REPLY_ESTABLISHED;
 }
 
 static long reply_walk_step(__u32 i, void *arg)
@@ -268,15 +313,25 @@ static long reply_walk_step(__u32 i, void *arg)
 		return 1;
 	if (w->idx->vips[i].backend_id == w->skip_id)
 		return 0;
-	if (!reply_flow_exists(w->k, &w->idx->vips[i], bpf_ktime_get_coarse_ns(), w->timeout))
+	switch (reply_flow_state(w->k, &w->idx->vips[i], bpf_ktime_get_coarse_ns())) {
+	case REPLY_ESTABLISHED:
+		w->hit = i;
+		return 1;
+	case REPLY_OTHER:
+		if (w->other == VEER_BE_VIPS_MAX)
+			w->other = i;
 		return 0;
-	w->hit = i;
-	return 1;
+	default:
+		return 0;
+	}
 }
 
-/* The first entry of idx, from `from` on, with a flow k replies to; VEER_BE_VIPS_MAX if none. */
+/*
+ * The first entry of idx but skip_id's with an established connection k replies to, and in
+ * *other the first with a handshake or a closing one; VEER_BE_VIPS_MAX where there is none.
+ */
 static __always_inline __u32 reply_walk(const struct veer_flow_key *k, struct veer_be_vips *idx,
-					__u32 skip_id, __u64 timeout)
+					__u32 skip_id, __u32 *other)
 {
 	struct be_vips_walk w = {};
 
@@ -284,24 +339,24 @@ static __always_inline __u32 reply_walk(const struct veer_flow_key *k, struct ve
 	w.idx = idx;
 	w.skip_id = skip_id;
 	w.hit = VEER_BE_VIPS_MAX;
-	w.timeout = timeout;
+	w.other = VEER_BE_VIPS_MAX;
 	bpf_loop(VEER_BE_VIPS_MAX, reply_walk_step, &w, 0);
+	*other = w.other;
 	return w.hit;
 }
 
 /*
  * A backend's packet k (backend -> client): the flow it replies to, tried against each VIP its
- * address:port serves. The first VIP inline: a backend serves one VIP in the common case; the
- * others through bpf_loop. A flow idle past its timeout is no flow, in either direction (a
- * reply refreshes it, so traffic one way only keeps it alive).
+ * address:port serves: at once when it serves one (the common case), else through bpf_loop. A flow
+ * idle past its timeout is no flow, in either direction (a reply refreshes it, so traffic one way
+ * only keeps it alive).
  */
 static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *k,
 						    struct flow_view *v)
 {
 	struct veer_be_key bk = {};
 	struct veer_be_vips *idx;
-	struct veer_flow *f;
-	__u32 hit;
+	__u32 hit, other;
 
 	bk.addr = k->saddr;
 	bk.port = k->sport;
@@ -310,13 +365,17 @@ static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *
 	idx = bpf_map_lookup_elem(&veer_be_index, &bk);
 	if (!idx || !idx->count)
 		return NULL;
-	f = reply_try(k, &idx->vips[0], v);
-	if (f || idx->count == 1)
-		return f;
-	hit = reply_walk(k, idx, idx->vips[0].backend_id, flow_timeout(k->proto));
+	if (idx->count == 1)
+		return reply_try(k, &idx->vips[0], v);
+	/*
+	 * A shared backend: an established connection comes first, since the backend has one
+	 * connection per address and port pair, the newest; a closing one is an old connection's
+	 * leftover, a handshake not yet a connection.
+	 */
+	hit = reply_walk(k, idx, VEER_NO_BACKEND, &other);
 	if (hit >= VEER_BE_VIPS_MAX)
-		return NULL;
-	return reply_try(k, &idx->vips[hit], v);
+		hit = other;
+	return hit < VEER_BE_VIPS_MAX ? reply_try(k, &idx->vips[hit], v) : NULL;
 }
 
 /*
@@ -350,14 +409,17 @@ static __always_inline struct veer_flow *flow_find(void *ctx, const enum veer_ho
  * serves other VIPs too, an established flow from the same client address and port to one of
  * them would have the very same replies (clients behind carrier-grade NAT reuse ports across
  * destinations), and the backend could not tell the two apart either: the new flow is refused
- * (reply_clash) and the first keeps its state.
+ * (reply_clash) and the first keeps its state. Only an established connection that is not
+ * closing counts: a handshake may be a spoofed SYN, which would otherwise block the client's
+ * port, and a closed connection is done with it.
  */
 static __always_inline bool reply_clash(const struct packet *p, const struct veer_backend *be,
-					__u32 id, __u64 now)
+					__u32 id)
 {
 	struct veer_be_key bk = {};
 	struct veer_flow_key rk = {};
 	struct veer_be_vips *idx;
+	__u32 other;
 
 	bk.addr = be->addr;
 	bk.port = be->port;
@@ -373,7 +435,7 @@ static __always_inline bool reply_clash(const struct packet *p, const struct vee
 	rk.dport = p->key.sport;
 	rk.proto = p->key.proto;
 	rk.family = p->key.family;
-	return reply_walk(&rk, idx, id, flow_timeout(p->key.proto)) < VEER_BE_VIPS_MAX;
+	return reply_walk(&rk, idx, id, &other) < VEER_BE_VIPS_MAX;
 }
 
 #define VEER_EEXIST 17
@@ -398,11 +460,13 @@ static __always_inline int flow_create(const struct packet *p, const struct veer
 	be = bpf_map_lookup_elem(&veer_backends, &id);
 	if (!be || !(be->flags & VEER_BACKEND_ACTIVE))
 		return -VEER_DROP_NO_BACKEND;
-	if ((be->flags & VEER_BACKEND_SHARED) && reply_clash(p, be, id, now))
+	if ((be->flags & VEER_BACKEND_SHARED) && reply_clash(p, be, id))
 		return -VEER_DROP_REPLY_CLASH;
 	f->backend_id = id;
 	f->backend_gen = be->gen;
 	f->last_seen = now;
+	/* A stray FIN or RST makes no long-lived state: it lives as a closing connection. */
+	f->flags = tcp_fin_or_rst(p) ? VEER_FLOW_CLOSING : 0;
 	*bep = be;
 	if (!tcp_is_syn(p))
 		return flow_insert(&p->key, f, BPF_ANY) ? -VEER_DROP_FLOW_FULL : 1;
@@ -412,7 +476,8 @@ static __always_inline int flow_create(const struct packet *p, const struct veer
 	/* The same SYN again: it stays where the first went while that backend takes flows. */
 	s = syn_lookup(&p->key);
 	sb = s ? flow_backend(s) : NULL;
-	if (sb && backend_takes_new_flows(sb, vip->id) && !flow_expired(s, IPPROTO_TCP, now)) {
+	if (sb && backend_takes_new_flows(sb, vip->id) && !(s->flags & VEER_FLOW_CLOSING) &&
+	    !flow_expired(s, IPPROTO_TCP, true, now)) {
 		*f = *s;
 		*bep = sb;
 		return 0;
@@ -435,6 +500,7 @@ static __always_inline void reply_refresh(void *ctx, const enum veer_hook hook,
 	}
 	if (now - f->last_seen > VEER_FLOW_REFRESH_NS)
 		f->last_seen = now;
+	flow_mark_closing(p, f, now);
 }
 
 #endif

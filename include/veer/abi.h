@@ -37,6 +37,9 @@
  */
 #define VEER_TCP_TIMEOUT_NS (300ULL * 1000000000ULL)
 #define VEER_UDP_TIMEOUT_NS (120ULL * 1000000000ULL)
+/* A TCP handshake idle this long is forgotten, and a closing connection (as Cilium's). */
+#define VEER_TCP_SYN_TIMEOUT_NS	  (60ULL * 1000000000ULL)
+#define VEER_TCP_CLOSE_TIMEOUT_NS (10ULL * 1000000000ULL)
 /*
  * How often an active flow refreshes its idle clock and its cached next hop toward the client,
  * and a backend its next hop (per CPU). A refresh is a write to the entry, and a next hop a FIB
@@ -207,8 +210,15 @@ struct veer_flow {
 	__u64 last_seen;	   /* bpf_ktime_get_coarse_ns(), refreshed by either direction */
 	__u64 hop_resolved;	   /* when reply_hop was resolved; 0 = never */
 	struct veer_hop reply_hop; /* toward the client */
-	__u32 pad;
+	__u32 flags;		   /* VEER_FLOW_* */
 };
+
+/*
+ * A TCP connection that sent a FIN or a RST either way: it lives VEER_TCP_CLOSE_TIMEOUT_NS more
+ * (the last ACKs, retransmitted FINs), and counts for no reply clash; a new SYN on its 5-tuple
+ * starts a new connection.
+ */
+#define VEER_FLOW_CLOSING (1u << 0)
 
 /*
  * veer_frags: the ports of a fragmented datagram, for its later fragments. Only the first

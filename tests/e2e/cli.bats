@@ -428,3 +428,20 @@ settings() {
 		"$VEER" vip del "198.18.100.$((40 + i)):80/tcp"
 	done
 }
+
+@test "changes that fail on a directory with nothing pinned create nothing either" {
+	local dir=/sys/fs/bpf/veer-cli-empty$$
+	rm -rf "$dir"
+	for args in "vip del $VIP" "backend add $VIP 198.18.11.2" \
+		"backend set $VIP 198.18.11.2 --weight 0" "backend del $VIP 198.18.11.2" \
+		"set tcp-timeout 60" "vip add $VIP --mode dsr-ipip"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VEER" --pin-dir "$dir" $args
+		echo "veer $args: exit $status: $stderr"
+		assert_equal "$status" 1
+		assert_equal "${#stderr_lines[@]}" 1
+		[ ! -e "$dir" ] || fail "veer $args created $dir: $(ls "$dir")"
+	done
+	run --separate-stderr "$VEER" --pin-dir "$dir" vip del "$VIP"
+	assert_regex "$stderr" "^veer: nothing is loaded in $dir: run veer attach or veer vip add first$"
+}

@@ -12,7 +12,9 @@
 #include "lb_harness.h"
 
 #define TH_SYN	   0x02
+#define TH_RST	   0x04
 #define TH_ACK_PSH 0x18
+#define TH_FIN_ACK 0x11
 
 /* BE_TCP4's address and port in a second slot, serving VIP_SPECIAL (198.18.100.11:80). */
 static const struct be_def BE_SHARED = {16, "198.18.11.2", 8080, MAC_BE_A};
@@ -66,30 +68,29 @@ static bool shared_backend(void)
 
 /*
  * The issue's reproducer, on this harness's addresses: a client reuses one source port toward
- * two VIPs that share a backend address:port. The second flow's replies would be the first's:
- * it is refused (reply_clash) and the first keeps its state; its replies still come from the
- * first VIP.
+ * two VIPs that share a backend address:port. The second connection's replies would be the
+ * first's: once the first is established, the second is refused (reply_clash) and the first
+ * keeps its state; its replies still come from the first VIP. Handshakes do not clash (a SYN
+ * may be spoofed): the second is refused when its handshake would complete.
  */
 LB_TEST(lb_reply_clash)
 {
-	struct pkt_spec syn_b = lb_spec_c2v(CLIENT4, 46000, VIP4_2, 80, IPPROTO_TCP);
+	struct pkt_spec data_b = lb_spec_c2v(CLIENT4, 46000, VIP4_2, 80, IPPROTO_TCP);
 	struct veer_flow f;
 	__u64 reasons[VEER_REASON_MAX];
 
-	syn_b.tcp_flags = TH_SYN;
 	if (!shared_backend() || !client_to("SYN to VIP A", VIP4, 46000, TH_SYN, &BE_TCP4) ||
-	    !run("SYN to VIP B, same client port, same backend: refused", syn_b, FROM_CLIENT,
+	    !client_to("SYN to VIP B, same port: a handshake, no clash yet", VIP4_2, 46000, TH_SYN,
+		       &BE_SHARED) ||
+	    !client_to("ACK to VIP A: established", VIP4, 46000, TH_ACK_PSH, &BE_TCP4) ||
+	    !run("ACK to VIP B, same client port, same backend: refused", data_b, FROM_CLIENT,
 		 XDP_DROP, NULL, VEER_DROP_REPLY_CLASH))
 		return;
-	ASSERT_EQ(lb_flow_count(), 1, "the first flow only");
 	if (ASSERT_TRUE(lb_flow_get(CLIENT4, 46000, VIP4, 80, IPPROTO_TCP, &f), "first flow"))
 		lb_check_forward_entry(&f, VIP_TCP4, &BE_TCP4, true, "first flow");
-	if (!reply_from("backend reply: from VIP A, not B", &BE_TCP4, 46000, VIP4))
-		return;
-	/* Past the handshake, too. */
-	if (!client_to("ACK to VIP A", VIP4, 46000, TH_ACK_PSH, &BE_TCP4) ||
-	    !run("data to VIP B, same port: refused",
-		 lb_spec_c2v(CLIENT4, 46000, VIP4_2, 80, IPPROTO_TCP), FROM_CLIENT, XDP_DROP, NULL,
+	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_flows4), 1, "one connection");
+	if (!reply_from("backend reply: from VIP A, not B", &BE_TCP4, 46000, VIP4) ||
+	    !run("data to VIP B again: refused", data_b, FROM_CLIENT, XDP_DROP, NULL,
 		 VEER_DROP_REPLY_CLASH) ||
 	    !reply_from("backend reply after: still from VIP A", &BE_TCP4, 46000, VIP4))
 		return;
@@ -102,6 +103,28 @@ LB_TEST(lb_reply_clash)
 	ASSERT_EQ(reasons[VEER_DROP_REPLY_CLASH], 2, "reply_clash counted");
 }
 
+/*
+ * What does not hold a port: a handshake the client reset (its kernel answering a SYN-ACK to a
+ * spoofed SYN), and a connection closed by a FIN. Both are closing: the same client port to
+ * the sibling VIP connects.
+ */
+LB_TEST(lb_reply_clash_not_after_close)
+{
+	if (!shared_backend() || !client_to("SYN to VIP A", VIP4, 46020, TH_SYN, &BE_TCP4) ||
+	    !client_to("the client's RST: to A's backend", VIP4, 46020, TH_RST, &BE_TCP4) ||
+	    !client_to("SYN to VIP B, same port", VIP4_2, 46020, TH_SYN, &BE_SHARED) ||
+	    !client_to("ACK to VIP B: established", VIP4_2, 46020, TH_ACK_PSH, &BE_SHARED) ||
+	    !reply_from("its reply: from VIP B", &BE_SHARED, 46020, VIP4_2))
+		return;
+	if (!client_to("SYN to VIP A, port 46021", VIP4, 46021, TH_SYN, &BE_TCP4) ||
+	    !client_to("ACK", VIP4, 46021, TH_ACK_PSH, &BE_TCP4) ||
+	    !client_to("FIN", VIP4, 46021, TH_FIN_ACK, &BE_TCP4) ||
+	    !client_to("SYN to VIP B, same port", VIP4_2, 46021, TH_SYN, &BE_SHARED) ||
+	    !client_to("ACK to VIP B: established", VIP4_2, 46021, TH_ACK_PSH, &BE_SHARED))
+		return;
+	reply_from("its reply: from VIP B", &BE_SHARED, 46021, VIP4_2);
+}
+
 /* A clash needs a live flow: once the first is idle past its timeout, the port is free. */
 LB_TEST(lb_reply_clash_idle_first)
 {
@@ -110,7 +133,8 @@ LB_TEST(lb_reply_clash_idle_first)
 	if (!shared_backend() || !client_to("data to VIP A", VIP4, 46010, TH_ACK_PSH, &BE_TCP4) ||
 	    !lb_flow_get(CLIENT4, 46010, VIP4, 80, IPPROTO_TCP, &f))
 		return;
-	f.last_seen = now_coarse() - VEER_TCP_TIMEOUT_NS - 1000000000ULL;
+	/* Past the timeout and the refresh interval's slack (bpf/lib/conntrack.h). */
+	f.last_seen = now_coarse() - VEER_TCP_TIMEOUT_NS - VEER_FLOW_REFRESH_NS - 1000000000ULL;
 	if (!lb_flow_put(CLIENT4, 46010, VIP4, 80, IPPROTO_TCP, &f))
 		return;
 	if (client_to("VIP B, same port, the first flow idle: accepted", VIP4_2, 46010, TH_SYN,

@@ -55,7 +55,12 @@ int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *
 int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc);
 
 int exit_code(int err);
-int open_state(struct veer **v, bool write);
+/*
+ * How a command opens the pinned state: to read, to change what exists (a failed command then
+ * leaves an empty host empty), or to create it (vip add, which may come before any attach).
+ */
+enum open_mode { OPEN_READ, OPEN_CHANGE, OPEN_CREATE };
+int open_state(struct veer **v, enum open_mode mode);
 
 /* ---- JSON (common.c) ---- */
 

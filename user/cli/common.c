@@ -110,9 +110,11 @@ int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc)
 	return 0;
 }
 
-int open_state(struct veer **v, bool write)
+int open_state(struct veer **v, enum open_mode mode)
 {
-	return veer_open(v, write) ? -1 : 0;
+	if (mode == OPEN_CHANGE)
+		return veer_open_existing(v) ? -1 : 0;
+	return veer_open(v, mode == OPEN_CREATE) ? -1 : 0;
 }
 
 /* ---- JSON ---- */

@@ -107,12 +107,13 @@ static struct json_object *cache_ports_json(void)
 	return ports_j;
 }
 
-static struct json_object *flow_tables_json(struct veer *v)
+static struct json_object *tables_json(struct veer *v,
+				       int (*get)(struct veer *, struct veer_table_info[2]))
 {
 	struct json_object *a = json_object_new_array();
 	struct veer_table_info t[2];
 
-	if (veer_flow_tables(v, t))
+	if (get(v, t))
 		return a;
 	for (int i = 0; i < 2; i++) {
 		struct json_object *o = json_object_new_object();
@@ -130,9 +131,22 @@ static struct json_object *flow_tables_json(struct veer *v)
 	return a;
 }
 
+static void tables_print(const char *title, const char *unit, struct json_object *tables)
+{
+	printf("%s:%s\n", title, json_object_array_length(tables) ? "" : " none");
+	for (size_t i = 0; i < json_object_array_length(tables); i++) {
+		struct json_object *t = json_object_array_get_idx(tables, i);
+
+		printf("  %-12s %s: %s %s, %.1f MiB\n", jstr(t, "map"), jstr(t, "family"),
+		       jstr(t, "capacity"), unit,
+		       json_object_get_uint64(json_object_object_get(t, "memory_bytes")) /
+			       1048576.0);
+	}
+}
+
 int cmd_status(const struct cmd *c, int argc, char **argv)
 {
-	struct json_object *o = NULL, *links_j, *maps_j, *ports_j, *tables_j;
+	struct json_object *o = NULL, *links_j, *maps_j, *ports_j, *tables_j, *syns_j;
 	struct veer_vip_info *vips = NULL;
 	struct veer_link *links = NULL;
 	size_t nlinks = 0, nvips = 0;
@@ -145,7 +159,7 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 		return rc;
 	if (veer_links(&links, &nlinks))
 		return EXIT_FAILED;
-	if (open_state(&v, false)) {
+	if (open_state(&v, OPEN_READ)) {
 		free(links);
 		return EXIT_FAILED;
 	}
@@ -174,8 +188,10 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	json_object_array_sort(maps_j, json_strcmp);
 	json_object_object_add(o, "pin_dir", json_object_new_string(veer_pin_dir()));
 	json_object_object_add(o, "maps", maps_j);
-	tables_j = flow_tables_json(v);
+	tables_j = tables_json(v, veer_flow_tables);
 	json_object_object_add(o, "connection_tables", tables_j);
+	syns_j = tables_json(v, veer_syn_tables);
+	json_object_object_add(o, "handshake_tables", syns_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
 	ports_j = cache_ports_json();
 	json_object_object_add(o, "cache_ports", ports_j);
@@ -195,15 +211,9 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	printf("maps in %s:", veer_pin_dir());
 	for (size_t i = 0; i < json_object_array_length(maps_j); i++)
 		printf(" %s", json_object_get_string(json_object_array_get_idx(maps_j, i)));
-	printf("\nconnection tables:%s\n", json_object_array_length(tables_j) ? "" : " none");
-	for (size_t i = 0; i < json_object_array_length(tables_j); i++) {
-		struct json_object *t = json_object_array_get_idx(tables_j, i);
-
-		printf("  %-12s %s: %s connections, %.1f MiB\n", jstr(t, "map"), jstr(t, "family"),
-		       jstr(t, "capacity"),
-		       json_object_get_uint64(json_object_object_get(t, "memory_bytes")) /
-			       1048576.0);
-	}
+	putchar('\n');
+	tables_print("connection tables", "connections", tables_j);
+	tables_print("handshake tables", "handshakes", syns_j);
 	printf("vips: %zu\ncache ports:%s", nvips,
 	       json_object_array_length(ports_j) ? "" : " none");
 	for (size_t i = 0; i < json_object_array_length(ports_j); i++) {

@@ -41,7 +41,7 @@ int cmd_set(const struct cmd *c, int argc, char **argv)
 	argv += optind;
 	if (argc % 2)
 		return usage_error(c, "'%s' wants a value", argv[argc - 1]);
-	if (open_state(&v, argc > 0))
+	if (open_state(&v, argc > 0 ? OPEN_CHANGE : OPEN_READ))
 		return EXIT_FAILED;
 	err = veer_settings_get(v, &s);
 	for (int i = 0; !err && i < argc; i += 2) {

@@ -17,7 +17,7 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 
 	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
-	if (open_state(&v, false))
+	if (open_state(&v, OPEN_READ))
 		return EXIT_FAILED;
 	if (veer_vip_list(v, &vips, &n) || veer_reason_counters(v, reasons)) {
 		veer_close(v);
@@ -81,8 +81,25 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 
 struct flows_ctx {
 	struct json_object *a;
+	struct veer_settings settings;
 	__u64 now;
 };
+
+/*
+ * closed: its backend's slot went to another backend; expired: idle past its timeout (the
+ * data plane no longer uses it; the LRU reclaims it when it needs room); closing: a FIN or RST
+ * was seen; handshake: a SYN, not yet the client's next packet.
+ */
+static const char *flow_state(const struct flows_ctx *fc, const struct veer_flow_info *fi)
+{
+	if (!fi->backend)
+		return "closed";
+	if (veer_flow_expired(&fc->settings, fi, fc->now))
+		return "expired";
+	if (fi->flow.flags & VEER_FLOW_CLOSING)
+		return "closing";
+	return fi->handshake ? "handshake" : "established";
+}
 
 /* A connection: client -> VIP, the backend it is on, its state and idle time. */
 static int flow_row(const struct veer_flow_info *fi, void *arg)
@@ -97,10 +114,7 @@ static int flow_row(const struct veer_flow_info *fi, void *arg)
 	if (fi->backend)
 		veer_fmt_endpoint(&fi->backend->addr, fi->backend->port, k->family, be, sizeof(be));
 	json_object_object_add(o, "protocol", json_object_new_string(veer_proto_name(k->proto)));
-	json_object_object_add(o, "state",
-			       json_object_new_string(!fi->backend    ? "closed"
-						      : fi->handshake ? "handshake"
-								      : "established"));
+	json_object_object_add(o, "state", json_object_new_string(flow_state(fc, fi)));
 	json_object_object_add(o, "client", json_object_new_string(client));
 	json_object_object_add(o, "vip", json_object_new_string(vip));
 	json_object_object_add(o, "backend", fi->backend ? json_object_new_string(be) : NULL);
@@ -118,15 +132,17 @@ static int flow_row(const struct veer_flow_info *fi, void *arg)
 
 int cmd_flows(const struct cmd *c, int argc, char **argv)
 {
-	struct flows_ctx fc;
+	struct flows_ctx fc = {};
 	struct timespec ts;
 	struct veer *v;
 	int rc = 0;
 
 	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
-	if (open_state(&v, false))
+	if (open_state(&v, OPEN_READ))
 		return EXIT_FAILED;
+	/* Unreadable settings leave the defaults: only the expired state depends on them. */
+	veer_settings_get(v, &fc.settings);
 	/* The data plane stamps flows with bpf_ktime_get_coarse_ns(). */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	fc.now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;

@@ -33,7 +33,7 @@ int cmd_vip_add(const struct cmd *c, int argc, char **argv)
 	}
 	if (positional(c, argc, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
 		return rc;
-	if (open_state(&v, true))
+	if (veer_vip_check(&key, &vo) || open_state(&v, OPEN_CREATE))
 		return EXIT_FAILED;
 	rc = veer_vip_add(v, &key, &vo);
 	veer_close(v);
@@ -48,7 +48,7 @@ int cmd_vip_del(const struct cmd *c, int argc, char **argv)
 
 	if (no_options(c, argc, argv, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
 		return rc;
-	if (open_state(&v, true))
+	if (open_state(&v, OPEN_CHANGE))
 		return EXIT_FAILED;
 	rc = veer_vip_del(v, &key);
 	veer_close(v);
@@ -64,7 +64,7 @@ int cmd_vip_list(const struct cmd *c, int argc, char **argv)
 
 	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
-	if (open_state(&v, false))
+	if (open_state(&v, OPEN_READ))
 		return EXIT_FAILED;
 	rc = veer_vip_list(v, &vips, &n);
 	veer_close(v);
@@ -122,7 +122,7 @@ int cmd_backend_add(const struct cmd *c, int argc, char **argv)
 	if (ep.family != key.family)
 		return usage_error(c, "backend %s and VIP %s are of different address families",
 				   argv[optind + 1], argv[optind]);
-	if (open_state(&v, true))
+	if (open_state(&v, OPEN_CHANGE))
 		return EXIT_FAILED;
 	rc = veer_backend_add(v, &key, &ep, weight, "default");
 	veer_close(v);
@@ -151,7 +151,7 @@ int cmd_backend_set(const struct cmd *c, int argc, char **argv)
 		return rc;
 	if (!have_weight)
 		return usage_error(c, "nothing to set: give --weight");
-	if (open_state(&v, true))
+	if (open_state(&v, OPEN_CHANGE))
 		return EXIT_FAILED;
 	rc = veer_backend_set_weight(v, &key, &ep, weight);
 	veer_close(v);
@@ -168,7 +168,7 @@ int cmd_backend_del(const struct cmd *c, int argc, char **argv)
 	if (no_options(c, argc, argv, 2, &rc) || parse_vip_arg(c, argv[optind], &key, &rc) ||
 	    parse_backend_arg(c, argv[optind + 1], &ep, &rc))
 		return rc;
-	if (open_state(&v, true))
+	if (open_state(&v, OPEN_CHANGE))
 		return EXIT_FAILED;
 	rc = veer_backend_del(v, &key, &ep);
 	veer_close(v);
@@ -187,7 +187,7 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv)
 
 	if (no_options(c, argc, argv, 1, &rc) || parse_vip_arg(c, argv[optind], &key, &rc))
 		return rc;
-	if (open_state(&v, false))
+	if (open_state(&v, OPEN_READ))
 		return EXIT_FAILED;
 	if (veer_backend_list(v, &key, &bes, &n)) {
 		pr_warn("cannot list backends of %s: no such VIP\n",

@@ -4,6 +4,7 @@
  * field left 0 means the data plane's default, so a map created by any veer works unset.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
@@ -55,6 +56,22 @@ int veer_setting_parse(struct veer_settings *s, const char *name, const char *va
 		return 0;
 	}
 	return -ENOENT;
+}
+
+bool veer_flow_expired(const struct veer_settings *s, const struct veer_flow_info *fi, __u64 now)
+{
+	__u64 idle = now - fi->flow.last_seen, limit;
+
+	/* The data plane's rule (bpf/lib/conntrack.h, flow_expired), slack included. */
+	if (fi->flow.flags & VEER_FLOW_CLOSING)
+		limit = VEER_TCP_CLOSE_TIMEOUT_NS;
+	else if (fi->handshake)
+		limit = VEER_TCP_SYN_TIMEOUT_NS;
+	else if (fi->key.proto == IPPROTO_TCP)
+		limit = s->tcp_timeout_ns ? s->tcp_timeout_ns : VEER_TCP_TIMEOUT_NS;
+	else
+		limit = s->udp_timeout_ns ? s->udp_timeout_ns : VEER_UDP_TIMEOUT_NS;
+	return now > fi->flow.last_seen && idle > limit + VEER_FLOW_REFRESH_NS;
 }
 
 int veer_setting_at(const struct veer_settings *s, size_t i, const char **name, __u64 *ns)

@@ -293,7 +293,16 @@ int veer_lb_prepare(struct lb **out, bool create)
 	return 0;
 }
 
-int veer_open(struct veer **out, bool write)
+/* The directory holds the load balancer's maps: its VIP table is pinned. */
+static bool lb_pinned(void)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/veer_vips", pin_dir);
+	return !access(path, F_OK);
+}
+
+static int open_state(struct veer **out, bool write, bool create)
 {
 	struct veer *v;
 	int err;
@@ -307,10 +316,11 @@ int veer_open(struct veer **out, bool write)
 		err = v->ncpus ? v->ncpus : -EINVAL;
 		goto fail;
 	}
-	err = write ? veer_check_bpffs() : bpffs_check();
+	/* Only a creating writer makes the directory. */
+	err = create ? veer_check_bpffs() : bpffs_check();
 	if (err)
 		goto fail;
-	if (!write && access(pin_dir, F_OK)) {
+	if ((!write || !create) && access(pin_dir, F_OK)) {
 		err = errno == ENOENT ? nothing_loaded() : -errno;
 		if (err != -ENOENT)
 			pr_warn("cannot open %s: %s\n", pin_dir, strerror(-err));
@@ -322,6 +332,10 @@ int veer_open(struct veer **out, bool write)
 		goto fail;
 	}
 	/* Under the lock: what is pinned cannot change between the check and the load. */
+	if (write && !create && !lb_pinned()) {
+		err = nothing_loaded();
+		goto fail;
+	}
 	err = veer_lb_prepare(&v->skel, write);
 	if (err)
 		goto fail;
@@ -347,6 +361,16 @@ fail:
 	return err;
 }
 
+int veer_open(struct veer **out, bool write)
+{
+	return open_state(out, write, write);
+}
+
+int veer_open_existing(struct veer **out)
+{
+	return open_state(out, true, false);
+}
+
 /* memlock of the map's fdinfo: what the kernel charges for it. */
 static __u64 map_memory(int fd)
 {
@@ -365,10 +389,8 @@ static __u64 map_memory(int fd)
 	return bytes;
 }
 
-int veer_flow_tables(struct veer *v, struct veer_table_info out[2])
+static int tables_info(struct bpf_map *maps[2], struct veer_table_info out[2])
 {
-	struct bpf_map *maps[2] = {v->skel->maps.veer_flows4, v->skel->maps.veer_flows6};
-
 	for (int i = 0; i < 2; i++) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
@@ -387,6 +409,20 @@ int veer_flow_tables(struct veer *v, struct veer_table_info out[2])
 		out[i].pinned = bpf_map__is_pinned(maps[i]);
 	}
 	return 0;
+}
+
+int veer_flow_tables(struct veer *v, struct veer_table_info out[2])
+{
+	struct bpf_map *maps[2] = {v->skel->maps.veer_flows4, v->skel->maps.veer_flows6};
+
+	return tables_info(maps, out);
+}
+
+int veer_syn_tables(struct veer *v, struct veer_table_info out[2])
+{
+	struct bpf_map *maps[2] = {v->skel->maps.veer_syns4, v->skel->maps.veer_syns6};
+
+	return tables_info(maps, out);
 }
 
 const struct veer_backend *veer_backends_get(struct veer *v)

@@ -44,6 +44,12 @@ int veer_parse_mode(const char *s, __u8 *mode);
 struct veer;
 
 int veer_open(struct veer **v, bool write);
+/*
+ * A writer that changes what exists and creates nothing (vip del, backend add/set/del, set):
+ * -ENOENT ("nothing is loaded in DIR") when no map is pinned, so that a command that fails
+ * leaves an empty host empty.
+ */
+int veer_open_existing(struct veer **v);
 void veer_close(struct veer *v);
 
 /*
@@ -51,8 +57,8 @@ void veer_close(struct veer *v);
  * size N is the number of connections of each address family. It is set when they are created
  * (by the first veer_attach or writer veer_open) and kept for as long as they stay pinned.
  */
-#define VEER_FLOWS_MIN	       1024
-#define VEER_FLOWS_LIMIT       (1U << 27)
+#define VEER_FLOWS_MIN	 1024
+#define VEER_FLOWS_LIMIT (1U << 27)
 /*
  * The default, sized for the host: N such that the two tables take at most 1/32 of its
  * physical memory (by the kernel's cost of an entry: 64 bytes plus key and value, each rounded
@@ -81,6 +87,8 @@ struct veer_table_info {
 
 /* The connection tables, IPv4 then IPv6. */
 int veer_flow_tables(struct veer *v, struct veer_table_info out[2]);
+/* The handshake tables (TCP connections before their first packet past the SYN), likewise. */
+int veer_syn_tables(struct veer *v, struct veer_table_info out[2]);
 
 struct veer_vip_opts {
 	__u8 mode;
@@ -99,6 +107,8 @@ struct veer_backend_info {
 	struct veer_backend be;
 };
 
+/* The checks of veer_vip_add that need no state: made before anything is opened. */
+int veer_vip_check(const struct veer_vip_key *key, const struct veer_vip_opts *opts);
 int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct veer_vip_opts *opts);
 int veer_vip_del(struct veer *v, const struct veer_vip_key *key);
 int veer_vip_get(struct veer *v, const struct veer_vip_key *key, struct veer_vip *vip);
@@ -142,6 +152,12 @@ int veer_settings_set(struct veer *v, const struct veer_settings *s);
  * outside 10 s .. 7 days. Logs nothing: the caller names the argument.
  */
 int veer_setting_parse(struct veer_settings *s, const char *name, const char *value);
+/*
+ * Whether the data plane takes the connection for gone: idle past its timeout (closing,
+ * handshake, or its protocol's under s) and the refresh interval's slack. now is
+ * CLOCK_MONOTONIC_COARSE in ns, the data plane's clock.
+ */
+bool veer_flow_expired(const struct veer_settings *s, const struct veer_flow_info *fi, __u64 now);
 /* The i-th setting's name and value in effect (its default when unset); -ENOENT past the end. */
 int veer_setting_at(const struct veer_settings *s, size_t i, const char **name, __u64 *ns);
 

@@ -204,6 +204,18 @@ cleanup:
 	return err;
 }
 
+int veer_vip_check(const struct veer_vip_key *key, const struct veer_vip_opts *opts)
+{
+	char name[VEER_ADDR_STRLEN];
+
+	if (opts->mode == VEER_MODE_NAT)
+		return 0;
+	veer_fmt_vip(key, name, sizeof(name));
+	pr_warn("cannot add VIP %s: mode %s is not supported by this data plane yet\n", name,
+		veer_mode_name(opts->mode));
+	return -EOPNOTSUPP;
+}
+
 int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct veer_vip_opts *opts)
 {
 	char name[VEER_ADDR_STRLEN];
@@ -215,11 +227,9 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 		pr_warn("cannot add VIP %s: it exists\n", name);
 		return -EEXIST;
 	}
-	if (opts->mode != VEER_MODE_NAT) {
-		pr_warn("cannot add VIP %s: mode %s is not supported by this data plane yet\n",
-			name, veer_mode_name(opts->mode));
-		return -EOPNOTSUPP;
-	}
+	err = veer_vip_check(key, opts);
+	if (err)
+		return err;
 	memset(&vip, 0, sizeof(vip));
 	vip.ring_size = opts->ring_size ? opts->ring_size : VEER_RING_DEFAULT;
 	vip.affinity = opts->affinity;
