@@ -8,6 +8,13 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 TOPO=${TOPO:-veerdemo$$}
+# A pin directory of the demo's own, removed at the end: a veer already serving on this host
+# is never touched, and nothing stays pinned. VEER_PIN_DIR, when set, is used (and kept).
+DEMO_PINS=
+if [ -z "${VEER_PIN_DIR:-}" ]; then
+	DEMO_PINS=/sys/fs/bpf/veer-demo$$
+	export VEER_PIN_DIR=$DEMO_PINS
+fi
 source scripts/topology.sh
 
 VIP=${VIP:-198.18.100.10:80/tcp}
@@ -29,6 +36,7 @@ cleanup() {
 	echo "cleaning up"
 	[ -z "$added_vip" ] || veer_lb vip del "$VIP" 2>/dev/null
 	topo_down
+	[ -z "$DEMO_PINS" ] || rm -rf "$DEMO_PINS"
 	exit "$rc"
 }
 trap cleanup EXIT
