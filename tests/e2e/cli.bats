@@ -386,9 +386,11 @@ settings() {
 	before=$(settings)
 	fails_with 2 "unknown setting 'tcp-timout'" set tcp-timout 60
 	fails_with 2 "'udp-timeout' wants a value" set udp-timeout
-	for d in 0 9s 9999ms 8d abc 5h 1.5s ''; do
+	for d in 0 9s 9999ms 8d 169h abc 1w 1.5s ''; do
 		fails_with 2 "invalid tcp-timeout '$d'" set tcp-timeout "$d"
 	done
+	fails_with 2 "unknown setting 's'" set tcp-timeout 60 s
+	fails_with 2 "unknown setting 'tcp-timeout=60s'" set tcp-timeout=60s
 	fails_with 2 "unknown option '-5'" set tcp-timeout -5
 	# A bad pair after a good one: nothing is written.
 	fails_with 2 "invalid udp-timeout 'x'" set tcp-timeout 60s udp-timeout x
@@ -402,6 +404,10 @@ settings() {
 	assert_line "udp-timeout 120s"
 	"$VEER" set tcp-timeout 60s
 	"$VEER" set udp-timeout 2m
+	"$VEER" set tcp-timeout 1h
+	run "$VEER" set
+	assert_line "tcp-timeout 3600s"
+	"$VEER" set tcp-timeout 60s
 	run "$VEER" -j set
 	assert_success
 	assert_equal "$(e2e_json 'd["tcp-timeout"], d["udp-timeout"]' <<<"$output")" "(60, 120)"
@@ -444,4 +450,16 @@ settings() {
 	done
 	run --separate-stderr "$VEER" --pin-dir "$dir" vip del "$VIP"
 	assert_regex "$stderr" "^veer: nothing is loaded in $dir: run veer attach or veer vip add first$"
+}
+
+# The largest size, 2^27 connections, needs about 35 GiB: past half the memory of any host up to
+# 70 GiB, as the test machines are (DESIGN.md: 24 GiB).
+@test "attach --flows: tables past half of the host's memory are refused before any allocation" {
+	local dir=/sys/fs/bpf/veer-cli-big$$
+	rm -rf "$dir"
+	in_cli_ns ip link set lo up
+	run --separate-stderr in_cli_ns "$VEER" --pin-dir "$dir" attach lo --flows 134217728
+	rm -rf "$dir"
+	assert_equal "$status" 1
+	assert_regex "$stderr" "^veer: cannot size the connection tables for 134217728 connections: they need [0-9]+ MiB, more than half of this host's [0-9]+ MiB$"
 }

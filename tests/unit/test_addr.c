@@ -76,7 +76,12 @@ VEER_TEST(parse_numbers)
 	ASSERT_EQ(ms, 2000, "s");
 	ASSERT_OK(veer_parse_duration("1m", &ms), "1m");
 	ASSERT_EQ(ms, 60000, "m");
-	ASSERT_ERR(veer_parse_duration("1h", &ms), "unit");
+	ASSERT_OK(veer_parse_duration("2h", &ms), "2h");
+	ASSERT_EQ(ms, 7200000, "h");
+	ASSERT_OK(veer_parse_duration("7d", &ms), "7d");
+	ASSERT_EQ(ms, 604800000, "d");
+	ASSERT_ERR(veer_parse_duration("1w", &ms), "unit");
+	ASSERT_ERR(veer_parse_duration("50d", &ms), "past 2^32 ms");
 	ASSERT_ERR(veer_parse_duration("-1s", &ms), "negative");
 }
 

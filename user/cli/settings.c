@@ -39,8 +39,12 @@ int cmd_set(const struct cmd *c, int argc, char **argv)
 			return rc;
 	argc -= optind;
 	argv += optind;
-	if (argc % 2)
+	/* A word left over names a setting without its value, or is no setting at all. */
+	if (argc % 2 && !veer_setting_parse(&s, argv[argc - 1], "10s"))
 		return usage_error(c, "'%s' wants a value", argv[argc - 1]);
+	if (argc % 2)
+		return usage_error(c, "unknown setting '%s' (tcp-timeout, udp-timeout)",
+				   argv[argc - 1]);
 	if (open_state(&v, argc > 0 ? OPEN_CHANGE : OPEN_READ))
 		return EXIT_FAILED;
 	err = veer_settings_get(v, &s);
@@ -52,7 +56,7 @@ int cmd_set(const struct cmd *c, int argc, char **argv)
 		else if (err)
 			rc = usage_error(c,
 					 "invalid %s '%s': want a duration from 10s to 7 days "
-					 "(300, 300s, 5m)",
+					 "(300, 300s, 5m, 2h, 7d)",
 					 argv[i], argv[i + 1]);
 	}
 	if (rc) {

@@ -57,6 +57,10 @@ int veer_parse_duration(const char *s, __u32 *ms)
 		scale = 1000;
 	else if (!strcmp(end, "m"))
 		scale = 60000;
+	else if (!strcmp(end, "h"))
+		scale = 3600000;
+	else if (!strcmp(end, "d"))
+		scale = 86400000;
 	else
 		return -EINVAL;
 	if (v > UINT_MAX / scale)

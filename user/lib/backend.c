@@ -360,7 +360,8 @@ int veer_backend_del(struct veer *v, const struct veer_vip_key *vip,
 	/*
 	 * Out of the table first (weight 0 drains), then out of every choice. Established
 	 * flows name the slot, which keeps the backend's address (REMOVED) until it is reused
-	 * for another, last of all free slots: they finish where they started.
+	 * for another (the free slot that changed longest ago goes first): they finish where
+	 * they started.
 	 */
 	be.weight = 0;
 	err = veer_backend_put(v, id, &be);

@@ -65,10 +65,17 @@ static int bpffs_check(void)
 		if (statfs(parent, &st))
 			st.f_type = 0;
 	}
-	if (st.f_type != BPF_FS_MAGIC) {
+	if (st.f_type != BPF_FS_MAGIC && !strncmp(pin_dir, VEER_PIN_ROOT "/", sizeof(VEER_PIN_ROOT))) {
+		/* The usual place, unmounted: mounting a bpffs there is the remedy. */
 		pr_warn("%s is not a bpffs: mount one (mount -t bpf bpf %s); inside a network "
 			"namespace use nsenter --net, not ip netns exec, which hides it\n",
-			where, !strcmp(pin_dir, VEER_PIN_DIR) ? VEER_PIN_ROOT : where);
+			where, VEER_PIN_ROOT);
+		return -ENOTSUP;
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		/* Anywhere else, a mount would hide what is there: another directory is. */
+		pr_warn("%s is not a bpffs: choose a pin directory on one, such as %s/NAME\n", where,
+			VEER_PIN_ROOT);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -124,10 +131,16 @@ static __u64 entry_cost(const struct bpf_map *map)
 	return 64 + ((bpf_map__key_size(map) + 7) & ~7U) + ((bpf_map__value_size(map) + 7) & ~7U);
 }
 
-static __u32 flows_default(const struct lb *skel)
+static __u64 host_memory(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	__u64 mem = pages > 0 && page > 0 ? (__u64)pages * page : 0;
+
+	return pages > 0 && page > 0 ? (__u64)pages * page : 0;
+}
+
+static __u32 flows_default(const struct lb *skel)
+{
+	__u64 mem = host_memory();
 	__u64 n, per = entry_cost(skel->maps.veer_flows4) + entry_cost(skel->maps.veer_flows6);
 	__u32 pow = VEER_FLOWS_DEFAULT_MIN;
 
@@ -181,11 +194,30 @@ static bool pin_differs(const struct bpf_map *map, const struct bpf_map_info *in
 	return true;
 }
 
+/*
+ * Tables asked for that would take more than half of the host's memory: preallocated at once,
+ * they would push the host into reclaim or the OOM killer before the load could fail.
+ */
+static bool too_big(const struct lb *skel, __u32 n)
+{
+	__u64 per = entry_cost(skel->maps.veer_flows4) + entry_cost(skel->maps.veer_flows6);
+	__u64 need = (__u64)n * per, mem = host_memory();
+
+	if (!mem || need <= mem / 2)
+		return false;
+	pr_warn("cannot size the connection tables for %u connections: they need %llu MiB, more "
+		"than half of this host's %llu MiB\n",
+		n, (unsigned long long)(need >> 20), (unsigned long long)(mem >> 20));
+	return true;
+}
+
 /* A map not pinned: sized for the load to create it, or left out of the directory. */
 static int pin_missing(const struct lb *skel, struct bpf_map *map, bool create)
 {
 	int err = 0;
 
+	if (create && is_flow_table(skel, map) && flows_want && too_big(skel, flows_want))
+		return -ENOMEM; /* said by too_big() */
 	if (create && is_flow_table(skel, map))
 		err = bpf_map__set_max_entries(map, flows_want ?: flows_default(skel));
 	else if (!create)
