@@ -772,22 +772,34 @@ static bool establish(bool again)
 	       ASSERT_EQ(G.flows_cur, conns(&G.base), "flow entries after establishing");
 }
 
+/* The model's key as the tables key it: IPv4 (16 bytes) or IPv6 (struct veer_flow_key). */
+static void flow_keys(const struct fz_key *k, struct veer_flow4_key *k4, struct veer_flow_key *k6)
+{
+	memset(k4, 0, sizeof(*k4));
+	memset(k6, 0, sizeof(*k6));
+	k4->saddr = k->saddr.v4;
+	k4->daddr = k->daddr.v4;
+	k4->sport = htons(k->sport);
+	k4->dport = htons(k->dport);
+	k4->proto = k->proto;
+	k6->saddr = k->saddr;
+	k6->daddr = k->daddr;
+	k6->sport = htons(k->sport);
+	k6->dport = htons(k->dport);
+	k6->proto = k->proto;
+	k6->family = VEER_AF_INET6;
+}
+
 static void flow_delete(const struct fz_key *k)
 {
-	if (k->family == 4) {
-		struct veer_flow4_key k4 = {k->saddr.v4,     k->daddr.v4, htons(k->sport),
-					    htons(k->dport), k->proto,	  {0}};
+	struct veer_flow4_key k4;
+	struct veer_flow_key k6;
 
+	flow_keys(k, &k4, &k6);
+	if (k->family == 4) {
 		bpf_map__delete_elem(lb_env.skel->maps.veer_flows4, &k4, sizeof(k4), 0);
 		bpf_map__delete_elem(lb_env.skel->maps.veer_syns4, &k4, sizeof(k4), 0);
 	} else {
-		struct veer_flow_key k6 = {.saddr = k->saddr,
-					   .daddr = k->daddr,
-					   .sport = htons(k->sport),
-					   .dport = htons(k->dport),
-					   .proto = k->proto,
-					   .family = VEER_AF_INET6};
-
 		bpf_map__delete_elem(lb_env.skel->maps.veer_flows6, &k6, sizeof(k6), 0);
 		bpf_map__delete_elem(lb_env.skel->maps.veer_syns6, &k6, sizeof(k6), 0);
 	}
@@ -797,26 +809,14 @@ static bool key_in_base(bool v6, const void *key)
 {
 	for (int i = 0; i < G.base.nflows; i++) {
 		const struct fz_key *k = &G.base.flows[i].key;
+		struct veer_flow4_key k4;
+		struct veer_flow_key k6;
 
 		if (v6 != (k->family == 6))
 			continue;
-		if (!v6) {
-			struct veer_flow4_key k4 = {k->saddr.v4,     k->daddr.v4, htons(k->sport),
-						    htons(k->dport), k->proto,	  {0}};
-
-			if (!memcmp(&k4, key, sizeof(k4)))
-				return true;
-		} else {
-			struct veer_flow_key k6 = {.saddr = k->saddr,
-						   .daddr = k->daddr,
-						   .sport = htons(k->sport),
-						   .dport = htons(k->dport),
-						   .proto = k->proto,
-						   .family = VEER_AF_INET6};
-
-			if (!memcmp(&k6, key, sizeof(k6)))
-				return true;
-		}
+		flow_keys(k, &k4, &k6);
+		if (v6 ? !memcmp(&k6, key, sizeof(k6)) : !memcmp(&k4, key, sizeof(k4)))
+			return true;
 	}
 	return false;
 }
@@ -861,24 +861,16 @@ static void reopen_closing(void)
 
 	for (int i = 0; i < G.base.nflows; i++) {
 		const struct fz_flow *fl = &G.base.flows[i];
-		const struct fz_key *k = &fl->key;
+		struct veer_flow4_key k4;
+		struct veer_flow_key k6;
 
-		if (fl->dir != FZ_DIR_FORWARD || k->proto != IPPROTO_TCP)
+		if (fl->dir != FZ_DIR_FORWARD || fl->key.proto != IPPROTO_TCP)
 			continue;
-		if (k->family == 4) {
-			struct veer_flow4_key k4 = {k->saddr.v4,     k->daddr.v4, htons(k->sport),
-						    htons(k->dport), k->proto,	  {0}};
-
+		flow_keys(&fl->key, &k4, &k6);
+		if (fl->key.family == 4) {
 			reopen(sk->maps.veer_flows4, &k4);
 			reopen(sk->maps.veer_syns4, &k4);
 		} else {
-			struct veer_flow_key k6 = {.saddr = k->saddr,
-						   .daddr = k->daddr,
-						   .sport = htons(k->sport),
-						   .dport = htons(k->dport),
-						   .proto = k->proto,
-						   .family = VEER_AF_INET6};
-
 			reopen(sk->maps.veer_flows6, &k6);
 			reopen(sk->maps.veer_syns6, &k6);
 		}
