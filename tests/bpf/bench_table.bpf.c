@@ -19,37 +19,29 @@
 #include <linux/ip.h>
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
+#include <veer/abi.h>
 
 #define TABLE_ENTRIES (4u << 20)
-
-/* The shape of veer's IPv4 connection-table entry, not its layout (that is veer's own). */
-struct table_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
 
 struct table_val {
 	__u8 data[48];
 	__u64 packets;
 };
 
-_Static_assert(sizeof(struct table_val) == 56, "the floor's value is veer's flow value's size");
+/* Keyed as veer's IPv4 connection table is; the value is the floor's as the issue set it. */
+_Static_assert(sizeof(struct table_val) == 56, "the floor's value is 56 bytes");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TABLE_ENTRIES);
-	__type(key, struct table_key);
+	__type(key, struct veer_flow4_key);
 	__type(value, struct table_val);
 } table_lru SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TABLE_ENTRIES);
-	__type(key, struct table_key);
+	__type(key, struct veer_flow4_key);
 	__type(value, struct table_val);
 } table_hash SEC(".maps");
 
@@ -57,7 +49,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TABLE_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct table_key);
+	__type(key, struct veer_flow4_key);
 	__type(value, struct table_val);
 } table_hash_np SEC(".maps");
 
@@ -68,7 +60,7 @@ struct {
 	__type(value, struct table_val);
 } table_array SEC(".maps");
 
-static __always_inline int packet_key(struct xdp_md *ctx, struct table_key *k)
+static __always_inline int packet_key(struct xdp_md *ctx, struct veer_flow4_key *k)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -87,7 +79,7 @@ static __always_inline int packet_key(struct xdp_md *ctx, struct table_key *k)
 
 static __always_inline int lookup_or_insert(struct xdp_md *ctx, void *map)
 {
-	struct table_key k = {};
+	struct veer_flow4_key k = {};
 	struct table_val *v, nv = {};
 
 	if (packet_key(ctx, &k))
@@ -124,7 +116,7 @@ int bench_table_hash_np(struct xdp_md *ctx)
 SEC("xdp")
 int bench_table_array(struct xdp_md *ctx)
 {
-	struct table_key k = {};
+	struct veer_flow4_key k = {};
 	struct table_val *v;
 	__u32 idx, h;
 
