@@ -373,6 +373,54 @@ enum veer_reason {
 	}
 
 /*
+ * Backend decapsulation (bpf/decap.bpf.c), the backend half of direct server return: IPIP,
+ * IP6IP6, IPv4-in-IPv6 and IPv6-in-IPv4 packets whose inner destination is in veer_decap_vips
+ * lose their outer header and go to the stack as the inner packet. A program of its own with
+ * maps of its own (veer_decap_*): a backend host has no connection tables.
+ */
+#define VEER_DECAP_VIPS_MAX 1024
+
+/* veer_decap_vips: (address, family) -> struct veer_decap_vip. */
+struct veer_decap_key {
+	union veer_addr addr; /* IPv4 in the first 4 bytes, the rest zero */
+	__u8 family;	      /* enum veer_family */
+	__u8 pad[3];
+};
+
+struct veer_decap_vip {
+	__u32 flags; /* none defined yet: 0 */
+};
+
+/*
+ * What the decap program did with a packet, counted per CPU in veer_decap_stat[reason]. Every
+ * packet goes on: decapsulated, or passed untouched for the stack to judge (docs/DATAPLANE.md
+ * says why nothing is dropped). Numbers are stable: a new reason takes the next free one.
+ */
+enum veer_decap_reason {
+	VEER_DECAP_NONE = 0,
+	VEER_DECAP_DONE = 1,	     /* outer header stripped, the inner packet passed */
+	VEER_DECAP_NOT_ENCAP = 2,    /* not IP, not IP-in-IP, or behind an in-band 802.1Q tag */
+	VEER_DECAP_NOT_VIP = 3,	     /* encapsulated, the inner destination is no decap VIP */
+	VEER_DECAP_BAD_OUTER = 4,    /* IP header cut short; IP-in-IP header malformed */
+	VEER_DECAP_BAD_INNER = 5,    /* inner header cut short, of the wrong version, bad length */
+	VEER_DECAP_FRAGMENT = 6,     /* IP-in-IP outer fragment; IPv6 fragment header first */
+	VEER_DECAP_OUTER_EXT = 7,    /* IPv6 with extension headers: not walked */
+	VEER_DECAP_STRIP_FAILED = 8, /* the kernel refused the strip (tc: a GSO type it cannot) */
+};
+
+/* The map's size: room for reasons to come without resizing pinned counters. */
+#define VEER_DECAP_REASON_SLOTS 32
+
+#define VEER_DECAP_REASON_NAMES                                                                    \
+	{                                                                                          \
+		[VEER_DECAP_NONE] = "none", [VEER_DECAP_DONE] = "decapsulated",                    \
+		[VEER_DECAP_NOT_ENCAP] = "not_encap", [VEER_DECAP_NOT_VIP] = "not_vip",            \
+		[VEER_DECAP_BAD_OUTER] = "bad_outer", [VEER_DECAP_BAD_INNER] = "bad_inner",        \
+		[VEER_DECAP_FRAGMENT] = "fragment", [VEER_DECAP_OUTER_EXT] = "outer_ext",          \
+		[VEER_DECAP_STRIP_FAILED] = "strip_failed",                                        \
+	}
+
+/*
  * The hot-key cache (bpf/cache.bpf.c). A sockops program collects the client sockets of a cgroup
  * that connect to a cache port into veer_cache_socks; an sk_msg program on that map answers
  * single GETs from veer_cache_data and an sk_skb verdict program counts the server's replies, so

@@ -729,3 +729,62 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 	}
 	return true;
 }
+
+int pkt_build_encap(struct pkt *p, const struct pkt *inner, const char *saddr, const char *daddr,
+		    __u8 ip_opts)
+{
+	const struct ethhdr *ieth = (const struct ethhdr *)inner->data;
+	size_t dlen = inner->len - sizeof(*ieth), hlen;
+	bool v6 = is_v6(saddr), in6;
+	struct ethhdr *eth;
+	__u8 *l3;
+
+	memset(p, 0, sizeof(*p));
+	if (inner->len < sizeof(*ieth) + 1 || v6 != is_v6(daddr) || ip_opts % 4 || ip_opts > 40 ||
+	    (v6 && ip_opts) ||
+	    (ieth->h_proto != htons(ETH_P_IP) && ieth->h_proto != htons(ETH_P_IPV6)))
+		return -EINVAL;
+	in6 = ieth->h_proto == htons(ETH_P_IPV6);
+	hlen = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr) + ip_opts;
+	if (sizeof(*eth) + hlen + dlen > PKT_MAX)
+		return -EINVAL;
+	eth = (struct ethhdr *)p->data;
+	memcpy(eth, ieth, 12);
+	eth->h_proto = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	l3 = p->data + sizeof(*eth);
+	if (v6) {
+		struct ipv6hdr *ip6h = (struct ipv6hdr *)l3;
+
+		ip6h->version = 6;
+		ip6h->payload_len = htons(dlen);
+		ip6h->nexthdr = in6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+		ip6h->hop_limit = 64;
+		if (inet_pton(AF_INET6, saddr, &ip6h->saddr) != 1 ||
+		    inet_pton(AF_INET6, daddr, &ip6h->daddr) != 1)
+			return -EINVAL;
+	} else {
+		struct iphdr *iph = (struct iphdr *)l3;
+
+		iph->version = 4;
+		iph->ihl = hlen / 4;
+		iph->tot_len = htons(hlen + dlen);
+		iph->id = htons(0x7665);
+		iph->frag_off = htons(0x4000); /* DF */
+		iph->ttl = 64;
+		iph->protocol = in6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+		if (inet_pton(AF_INET, saddr, &iph->saddr) != 1 ||
+		    inet_pton(AF_INET, daddr, &iph->daddr) != 1)
+			return -EINVAL;
+		if (ip_opts) {
+			__u8 *o = l3 + sizeof(*iph);
+
+			o[0] = 0x94; /* Router Alert, RFC 2113 */
+			o[1] = 4;
+			memset(o + 4, 1, ip_opts - 4); /* NOP */
+		}
+		iph->check = htons(csum_finish_rfc1071(csum_partial_rfc1071(iph, hlen, 0)));
+	}
+	memcpy(l3 + hlen, inner->data + sizeof(*ieth), dlen);
+	p->len = sizeof(*eth) + hlen + dlen;
+	return 0;
+}

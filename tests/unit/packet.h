@@ -128,6 +128,16 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
  */
 int pkt_build_icmp_error(struct pkt *p, const struct pkt_spec *s, __u8 type, __u8 code, __u32 rest,
 			 const struct pkt *inner, __u32 quote);
+/*
+ * inner's IP datagram (its frame from the IP header on, untagged) inside an outer IPv4 or IPv6
+ * header from saddr to daddr (the family follows the addresses), as a DSR load balancer sends
+ * it: protocol / next header 4 for an IPv4 inner datagram and 41 for an IPv6 one, TTL 64,
+ * IPv4 with DF and ip_opts option bytes (as pkt_spec's), behind inner's MACs and the outer
+ * family's ethertype. IPIP, IP6IP6, IPv4-in-IPv6 or IPv6-in-IPv4. 0 or -EINVAL.
+ */
+int pkt_build_encap(struct pkt *p, const struct pkt *inner, const char *saddr, const char *daddr,
+		    __u8 ip_opts);
+
 /* The ICMP/ICMPv6 header of an unfragmented frame, or NULL; and its checksum recomputed. */
 __u8 *pkt_icmp(struct pkt *p);
 void pkt_icmp_fix_csum(struct pkt *p);
