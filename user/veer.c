@@ -91,6 +91,41 @@ static const struct cmd cache_cmds[] = {
 	{},
 };
 
+static const struct cmd decap_vip_cmds[] = {
+	{.name = "add", .fn = cmd_decap_vip_add, .args = "ADDR", .help = "decapsulate for ADDR"},
+	{.name = "del",
+	 .fn = cmd_decap_vip_del,
+	 .args = "ADDR",
+	 .help = "stop decapsulating for ADDR"},
+	{.name = "list", .fn = cmd_decap_vip_list, .args = "", .help = "list decap VIPs"},
+	{},
+};
+
+static const struct cmd decap_cmds[] = {
+	{.name = "attach",
+	 .fn = cmd_decap_attach,
+	 .args = "IFACE [--hook auto|xdp|tc] [--mode native|generic]",
+	 .help = "load and attach the decap program (auto: XDP on a NIC, tc on a virtual "
+		 "interface)"},
+	{.name = "detach",
+	 .fn = cmd_decap_detach,
+	 .args = "IFACE",
+	 .help = "detach decap from IFACE"},
+	{.name = "vip",
+	 .args = "add|del|list ...",
+	 .help = "the VIPs this host serves",
+	 .sub = decap_vip_cmds},
+	{.name = "stats",
+	 .fn = cmd_decap_stats,
+	 .args = "",
+	 .help = "packets by what decap did with them"},
+	{.name = "check",
+	 .fn = cmd_decap_check,
+	 .args = "",
+	 .help = "report the host settings direct server return needs that are wrong here"},
+	{},
+};
+
 static const struct cmd top_cmds[] = {
 	{.name = "attach",
 	 .fn = cmd_attach,
@@ -128,6 +163,10 @@ static const struct cmd top_cmds[] = {
 	 .args = "attach|detach|put|get|del|list|stats|hot|manage ...",
 	 .help = "the in-kernel hot-key cache for Redis and memcached",
 	 .sub = cache_cmds},
+	{.name = "decap",
+	 .args = "attach|detach|vip|stats|check ...",
+	 .help = "the backend half of direct server return: strip IPIP/IP6IP6 for this host's VIPs",
+	 .sub = decap_cmds},
 	{.name = "help", .fn = cmd_help, .args = "[COMMAND]", .help = "show help"},
 	{},
 };

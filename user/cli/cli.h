@@ -54,6 +54,28 @@ int parse_vip_arg(const struct cmd *c, const char *s, struct veer_vip_key *key, 
 int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *ep, int *rc);
 int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc);
 
+/* --hook and --mode of the attach commands (veer attach, veer decap attach). */
+struct hook_opts {
+	enum veer_hook_choice hook;
+	enum veer_xdp_mode mode;
+	bool mode_given;
+};
+
+#define HOOK_OPTS_INIT                                                                             \
+	{                                                                                          \
+		.hook = VEER_HOOK_AUTO, .mode = VEER_XDP_NATIVE                                    \
+	}
+#define HOOK_OPTIONS                                                                               \
+	{"mode", required_argument, NULL, 'm'},                                                    \
+	{                                                                                          \
+		"hook", required_argument, NULL, 'k'                                               \
+	}
+
+/* Option 'k' (--hook) or 'm' (--mode) of HOOK_OPTIONS: 0, or -1 with the usage error reported. */
+int hook_opt(const struct cmd *c, int o, const char *arg, struct hook_opts *h, int *rc);
+/* Once the options are read: an XDP mode asks for XDP, and cannot go with --hook tc. */
+int hook_opts_done(const struct cmd *c, struct hook_opts *h, int *rc);
+
 int exit_code(int err);
 /*
  * How a command opens the pinned state: to read, to change what exists (a failed command then
@@ -82,6 +104,18 @@ struct json_object *backend_json(struct veer *v, const struct veer_backend_info 
 int cmd_attach(const struct cmd *c, int argc, char **argv);
 int cmd_detach(const struct cmd *c, int argc, char **argv);
 int cmd_status(const struct cmd *c, int argc, char **argv);
+
+/* decap.c */
+int cmd_decap_attach(const struct cmd *c, int argc, char **argv);
+int cmd_decap_detach(const struct cmd *c, int argc, char **argv);
+int cmd_decap_vip_add(const struct cmd *c, int argc, char **argv);
+int cmd_decap_vip_del(const struct cmd *c, int argc, char **argv);
+int cmd_decap_vip_list(const struct cmd *c, int argc, char **argv);
+int cmd_decap_stats(const struct cmd *c, int argc, char **argv);
+int cmd_decap_check(const struct cmd *c, int argc, char **argv);
+/* What `veer status` shows of decap (interfaces, VIP count); NULL when none of it is pinned. */
+struct json_object *decap_status_json(void);
+void decap_status_print(struct json_object *decap);
 
 /* vip.c */
 int cmd_vip_add(const struct cmd *c, int argc, char **argv);

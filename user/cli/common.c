@@ -18,6 +18,46 @@ int usage_error(const struct cmd *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int hook_opt(const struct cmd *c, int o, const char *arg, struct hook_opts *h, int *rc)
+{
+	if (o == 'k') {
+		if (!strcmp(arg, "auto"))
+			h->hook = VEER_HOOK_AUTO;
+		else if (!strcmp(arg, "xdp"))
+			h->hook = VEER_HOOK_XDP;
+		else if (!strcmp(arg, "tc"))
+			h->hook = VEER_HOOK_TC;
+		else
+			goto bad_hook;
+		return 0;
+	}
+	h->mode_given = true;
+	if (!strcmp(arg, "native"))
+		h->mode = VEER_XDP_NATIVE;
+	else if (!strcmp(arg, "generic"))
+		h->mode = VEER_XDP_GENERIC;
+	else {
+		*rc = usage_error(c, "invalid mode '%s' (want native or generic)", arg);
+		return -1;
+	}
+	return 0;
+bad_hook:
+	*rc = usage_error(c, "invalid hook '%s' (want auto, xdp or tc)", arg);
+	return -1;
+}
+
+int hook_opts_done(const struct cmd *c, struct hook_opts *h, int *rc)
+{
+	/* An XDP mode asks for XDP; at tc it would mean nothing. */
+	if (h->mode_given && h->hook == VEER_HOOK_TC) {
+		*rc = usage_error(c, "--mode is an XDP setting: it cannot go with --hook tc");
+		return -1;
+	}
+	if (h->mode_given)
+		h->hook = VEER_HOOK_XDP;
+	return 0;
+}
+
 int exit_code(int err)
 {
 	return err ? EXIT_FAILED : EXIT_OK;

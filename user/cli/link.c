@@ -11,13 +11,9 @@
 
 int cmd_attach(const struct cmd *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
-					     {"hook", required_argument, NULL, 'k'},
-					     {"flows", required_argument, NULL, 'f'},
-					     {0}};
-	enum veer_hook_choice hook = VEER_HOOK_AUTO;
-	enum veer_xdp_mode mode = VEER_XDP_NATIVE;
-	bool mode_given = false;
+	static const struct option opts[] = {
+		HOOK_OPTIONS, {"flows", required_argument, NULL, 'f'}, {0}};
+	struct hook_opts h = HOOK_OPTS_INIT;
 	__u32 flows = 0;
 	int o, rc = 0;
 
@@ -32,36 +28,14 @@ int cmd_attach(const struct cmd *c, int argc, char **argv)
 						   optarg, VEER_FLOWS_MIN, VEER_FLOWS_LIMIT);
 			continue;
 		}
-		if (o == 'k') {
-			if (!strcmp(optarg, "auto"))
-				hook = VEER_HOOK_AUTO;
-			else if (!strcmp(optarg, "xdp"))
-				hook = VEER_HOOK_XDP;
-			else if (!strcmp(optarg, "tc"))
-				hook = VEER_HOOK_TC;
-			else
-				return usage_error(c, "invalid hook '%s' (want auto, xdp or tc)",
-						   optarg);
-			continue;
-		}
-		mode_given = true;
-		if (!strcmp(optarg, "native"))
-			mode = VEER_XDP_NATIVE;
-		else if (!strcmp(optarg, "generic"))
-			mode = VEER_XDP_GENERIC;
-		else
-			return usage_error(c, "invalid mode '%s' (want native or generic)", optarg);
+		if (hook_opt(c, o, optarg, &h, &rc))
+			return rc;
 	}
-	/* An XDP mode asks for XDP; at tc it would mean nothing. */
-	if (mode_given && hook == VEER_HOOK_TC)
-		return usage_error(c, "--mode is an XDP setting: it cannot go with --hook tc");
-	if (mode_given)
-		hook = VEER_HOOK_XDP;
-	if (positional(c, argc, 1, &rc))
+	if (hook_opts_done(c, &h, &rc) || positional(c, argc, 1, &rc))
 		return rc;
 	if (veer_set_flows(flows))
 		return EXIT_USAGE;
-	rc = veer_attach(argv[optind], hook, mode);
+	rc = veer_attach(argv[optind], h.hook, h.mode);
 	return rc == -ENODEV ? EXIT_USAGE : exit_code(rc);
 }
 
@@ -146,24 +120,28 @@ static void tables_print(const char *title, const char *unit, struct json_object
 
 int cmd_status(const struct cmd *c, int argc, char **argv)
 {
-	struct json_object *o = NULL, *links_j, *maps_j, *ports_j, *tables_j, *syns_j;
+	struct json_object *o = NULL, *links_j, *maps_j, *ports_j, *tables_j, *syns_j, *decap_j;
 	struct veer_vip_info *vips = NULL;
 	struct veer_link *links = NULL;
 	size_t nlinks = 0, nvips = 0;
 	struct veer *v = NULL;
 	struct dirent *de;
+	bool lb;
 	DIR *dir;
 	int rc = 0;
 
 	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
+	/* A backend's directory holds decap's maps only: nothing of the load balancer to show. */
+	lb = veer_pinned("veer_vips") || !veer_pinned("veer_decap_vips");
 	if (veer_links(&links, &nlinks))
 		return EXIT_FAILED;
-	if (open_state(&v, OPEN_READ)) {
+	if (lb && open_state(&v, OPEN_READ)) {
 		free(links);
 		return EXIT_FAILED;
 	}
-	veer_vip_list(v, &vips, &nvips);
+	if (v)
+		veer_vip_list(v, &vips, &nvips);
 	o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_string(VEER_VERSION));
 	links_j = json_object_new_array();
@@ -188,13 +166,16 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	json_object_array_sort(maps_j, json_strcmp);
 	json_object_object_add(o, "pin_dir", json_object_new_string(veer_pin_dir()));
 	json_object_object_add(o, "maps", maps_j);
-	tables_j = tables_json(v, veer_flow_tables);
+	tables_j = v ? tables_json(v, veer_flow_tables) : json_object_new_array();
 	json_object_object_add(o, "connection_tables", tables_j);
-	syns_j = tables_json(v, veer_syn_tables);
+	syns_j = v ? tables_json(v, veer_syn_tables) : json_object_new_array();
 	json_object_object_add(o, "handshake_tables", syns_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
 	ports_j = cache_ports_json();
 	json_object_object_add(o, "cache_ports", ports_j);
+	decap_j = decap_status_json();
+	if (decap_j)
+		json_object_object_add(o, "decap", decap_j);
 	free(vips);
 	free(links);
 	veer_close(v);
@@ -222,6 +203,8 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 		printf(" %s/%s", jstr(p, "port"), jstr(p, "proto"));
 	}
 	putchar('\n');
+	if (decap_j)
+		decap_status_print(decap_j);
 	json_object_put(o);
 	return EXIT_OK;
 }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Attaching the data plane: at XDP through libxdp, so veer shares an interface with other XDP
+ * Attaching a data plane: at XDP through libxdp, so veer shares an interface with other XDP
  * programs wherever the multi-program dispatcher loads, or at the tc ingress hook (a clsact
  * filter of veer's own handle), where the skb keeps its checksum state. A hook or mode that
  * cannot be had is an error: no silent fallback from one to the other.
+ *
+ * One implementation for each program pair veer attaches, the load balancer's (veer_lb,
+ * veer_lb_tc) and decap's (veer_decap, veer_decap_tc), each described by a struct
+ * veer_prog_desc. An interface takes one of them: they would not see each other's packets.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -19,11 +23,41 @@
 #include <xdp/libxdp.h>
 #include "internal.h"
 
-#define VEER_PROG_NAME	  "veer_lb"
-#define VEER_TC_PROG_NAME "veer_lb_tc"
 /* veer's filter among others on the clsact ingress hook: its own handle, run first. */
 #define VEER_TC_HANDLE 0x7665
 #define VEER_TC_PRIO   1
+
+static int lb_open(void **skel, struct bpf_object **obj)
+{
+	struct lb *s = NULL;
+	int err = veer_lb_prepare(&s, true);
+
+	*skel = s;
+	*obj = s ? s->obj : NULL;
+	return err;
+}
+
+static void lb_destroy(void *skel)
+{
+	lb__destroy(skel);
+}
+
+const struct veer_prog_desc veer_lb_desc = {
+	.name = "veer",
+	.noun = "",
+	.title = "veer's load balancer",
+	.xdp_prog = "veer_lb",
+	.tc_prog = "veer_lb_tc",
+	.tc_handle = VEER_TC_HANDLE,
+	.open = lb_open,
+	.destroy = lb_destroy,
+	.virtual_warning = "packets from local senders with checksum offload (every container) "
+			   "leave XDP redirect with bad checksums, and a veth peer drops "
+			   "redirected frames unless it runs XDP or GRO",
+};
+
+/* Every program pair veer attaches: an interface takes one. */
+static const struct veer_prog_desc *const all_descs[] = {&veer_lb_desc, &veer_decap_desc};
 
 static const char *mode_name(enum xdp_attach_mode mode)
 {
@@ -39,8 +73,9 @@ static const char *mode_name(enum xdp_attach_mode mode)
 	}
 }
 
-/* veer's program on ifindex, if any; *mp must be closed by the caller. */
-static struct xdp_program *find_veer(int ifindex, struct xdp_multiprog **mp)
+/* d's program on ifindex, if any; *mp must be closed by the caller. */
+static struct xdp_program *find_xdp(const struct veer_prog_desc *d, int ifindex,
+				    struct xdp_multiprog **mp)
 {
 	struct xdp_program *p;
 
@@ -51,15 +86,16 @@ static struct xdp_program *find_veer(int ifindex, struct xdp_multiprog **mp)
 	}
 	if (xdp_multiprog__is_legacy(*mp)) {
 		p = xdp_multiprog__main_prog(*mp);
-		return p && !strcmp(xdp_program__name(p), VEER_PROG_NAME) ? p : NULL;
+		return p && !strcmp(xdp_program__name(p), d->xdp_prog) ? p : NULL;
 	}
 	for (p = xdp_multiprog__next_prog(NULL, *mp); p; p = xdp_multiprog__next_prog(p, *mp))
-		if (!strcmp(xdp_program__name(p), VEER_PROG_NAME))
+		if (!strcmp(xdp_program__name(p), d->xdp_prog))
 			return p;
 	return NULL;
 }
 
-static void tc_hook_opts(int ifindex, struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+static void tc_hook_opts(const struct veer_prog_desc *d, int ifindex, struct bpf_tc_hook *hook,
+			 struct bpf_tc_opts *opts)
 {
 	memset(hook, 0, sizeof(*hook));
 	hook->sz = sizeof(*hook);
@@ -67,12 +103,12 @@ static void tc_hook_opts(int ifindex, struct bpf_tc_hook *hook, struct bpf_tc_op
 	hook->attach_point = BPF_TC_INGRESS;
 	memset(opts, 0, sizeof(*opts));
 	opts->sz = sizeof(*opts);
-	opts->handle = VEER_TC_HANDLE;
+	opts->handle = d->tc_handle;
 	opts->priority = VEER_TC_PRIO;
 }
 
-/* The id of veer's tc program on ifindex, or 0. */
-static __u32 find_veer_tc(int ifindex)
+/* The id of d's tc program on ifindex, or 0. */
+static __u32 find_tc(const struct veer_prog_desc *d, int ifindex)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -81,7 +117,7 @@ static __u32 find_veer_tc(int ifindex)
 	libbpf_print_fn_t old;
 	int fd, err;
 
-	tc_hook_opts(ifindex, &hook, &opts);
+	tc_hook_opts(d, ifindex, &hook, &opts);
 	/* No clsact qdisc or no such filter is the common answer: not worth libbpf's warning. */
 	old = libbpf_set_print(NULL);
 	err = bpf_tc_query(&hook, &opts);
@@ -93,7 +129,17 @@ static __u32 find_veer_tc(int ifindex)
 		return 0;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
-	return !err && !strcmp(info.name, VEER_TC_PROG_NAME) ? opts.prog_id : 0;
+	return !err && !strcmp(info.name, d->tc_prog) ? opts.prog_id : 0;
+}
+
+/* Where d's program is attached on ifindex: "xdp", "tc", or NULL. */
+static const char *find_any(const struct veer_prog_desc *d, int ifindex)
+{
+	struct xdp_multiprog *mp;
+	bool xdp = find_xdp(d, ifindex, &mp);
+
+	xdp_multiprog__close(mp);
+	return xdp ? "xdp" : find_tc(d, ifindex) ? "tc" : NULL;
 }
 
 /*
@@ -119,73 +165,133 @@ static bool is_virtual(const char *ifname)
 	return virt;
 }
 
-static int attach_xdp(struct lb *skel, const char *ifname, int ifindex, enum xdp_attach_mode mode)
+static int attach_xdp(const struct veer_prog_desc *d, struct bpf_object *obj, const char *ifname,
+		      int ifindex, enum xdp_attach_mode mode)
 {
 	struct xdp_program *prog;
 	int err;
 
-	bpf_program__set_autoload(skel->progs.veer_lb_tc, false);
-	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, d->tc_prog), false);
+	prog = xdp_program__from_bpf_obj(obj, "xdp");
 	err = libxdp_get_error(prog);
 	if (err) {
-		pr_warn("cannot attach to %s: %s\n", ifname, strerror(-err));
+		pr_warn("cannot attach%s to %s: %s\n", d->noun, ifname, strerror(-err));
 		return err;
 	}
 	err = xdp_program__attach(prog, ifindex, mode, 0);
 	if (err)
-		pr_warn("cannot attach to %s in %s mode: %s%s\n", ifname, mode_name(mode),
-			strerror(-err),
+		pr_warn("cannot attach%s to %s in %s mode: %s%s\n", d->noun, ifname,
+			mode_name(mode), strerror(-err),
 			err == -EOPNOTSUPP && mode == XDP_MODE_NATIVE
 				? " (the driver has no native XDP; --hook tc or --mode generic)"
 				: "");
 	else
-		pr_info("attached to %s at xdp in %s mode\n", ifname, mode_name(mode));
+		pr_info("attached%s to %s at xdp in %s mode\n", d->noun, ifname, mode_name(mode));
 	xdp_program__close(prog);
 	return err;
 }
 
-static int attach_tc(struct lb *skel, const char *ifname, int ifindex, bool virt)
+static int attach_tc(const struct veer_prog_desc *d, struct bpf_object *obj, const char *ifname,
+		     int ifindex, bool virt)
 {
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, d->tc_prog);
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
 	int err;
 
-	bpf_program__set_autoload(skel->progs.veer_lb, false);
-	err = lb__load(skel);
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, d->xdp_prog), false);
+	err = bpf_object__load(obj);
 	if (err) {
-		pr_warn("cannot attach to %s at tc: cannot load the data plane: %s\n", ifname,
-			strerror(-err));
+		pr_warn("cannot attach%s to %s at tc: cannot load the data plane: %s\n", d->noun,
+			ifname, strerror(-err));
 		return err;
 	}
-	tc_hook_opts(ifindex, &hook, &opts);
+	tc_hook_opts(d, ifindex, &hook, &opts);
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
-		pr_warn("cannot attach to %s at tc: cannot add a clsact qdisc: %s\n", ifname,
-			strerror(-err));
+		pr_warn("cannot attach%s to %s at tc: cannot add a clsact qdisc: %s\n", d->noun,
+			ifname, strerror(-err));
 		return err;
 	}
-	opts.prog_fd = bpf_program__fd(skel->progs.veer_lb_tc);
+	opts.prog_fd = bpf_program__fd(prog);
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		pr_warn("cannot attach to %s at tc: %s\n", ifname, strerror(-err));
+		pr_warn("cannot attach%s to %s at tc: %s\n", d->noun, ifname, strerror(-err));
 		return err;
 	}
-	pr_info("attached to %s at tc ingress%s\n", ifname,
-		virt ? " (a virtual interface: the skb keeps a local sender's checksum state)" : "");
+	pr_info("attached%s to %s at tc ingress%s\n", d->noun, ifname,
+		virt ? " (a virtual interface: the skb keeps a local sender's checksum state)"
+		     : "");
 	return 0;
 }
 
-int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode vmode)
+/*
+ * Where d is attached already: 0 if nowhere (or already as asked: *done set), else -EBUSY
+ * with the reason logged. Another veer program on the interface is refused too.
+ */
+static int attached_already(const struct veer_prog_desc *d, const char *ifname, int ifindex,
+			    enum veer_hook_choice hook, enum xdp_attach_mode mode, bool *done)
+{
+	struct xdp_multiprog *mp;
+	bool on_xdp;
+
+	*done = false;
+	for (size_t i = 0; i < sizeof(all_descs) / sizeof(all_descs[0]); i++) {
+		const char *where = all_descs[i] != d ? find_any(all_descs[i], ifindex) : NULL;
+
+		if (where) {
+			pr_warn("cannot attach%s to %s: %s is attached there at %s (one veer "
+				"program per interface)\n",
+				d->noun, ifname, all_descs[i]->title, where);
+			return -EBUSY;
+		}
+	}
+	on_xdp = find_xdp(d, ifindex, &mp);
+	if (on_xdp) {
+		enum xdp_attach_mode cur = xdp_multiprog__attach_mode(mp);
+
+		xdp_multiprog__close(mp);
+		if (hook != VEER_HOOK_XDP) {
+			pr_warn("cannot attach%s to %s at tc: attached at xdp (detach first)\n",
+				d->noun, ifname);
+			return -EBUSY;
+		}
+		if (cur != mode) {
+			pr_warn("cannot attach%s to %s in %s mode: attached in %s mode (detach "
+				"first)\n",
+				d->noun, ifname, mode_name(mode), mode_name(cur));
+			return -EBUSY;
+		}
+		pr_info("already attached%s to %s at xdp in %s mode\n", d->noun, ifname,
+			mode_name(mode));
+		*done = true;
+		return 0;
+	}
+	xdp_multiprog__close(mp);
+	if (find_tc(d, ifindex)) {
+		if (hook != VEER_HOOK_TC) {
+			pr_warn("cannot attach%s to %s at xdp: attached at tc (detach first)\n",
+				d->noun, ifname);
+			return -EBUSY;
+		}
+		pr_info("already attached%s to %s at tc ingress\n", d->noun, ifname);
+		*done = true;
+	}
+	return 0;
+}
+
+int veer_prog_attach(const struct veer_prog_desc *d, const char *ifname, enum veer_hook_choice hook,
+		     enum veer_xdp_mode vmode)
 {
 	enum xdp_attach_mode mode = vmode == VEER_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
-	struct xdp_multiprog *mp;
-	struct lb *skel = NULL;
+	struct bpf_object *obj = NULL;
+	void *skel = NULL;
 	int ifindex, lock_fd, err;
-	bool on_xdp, virt;
+	bool done, virt;
 
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		pr_warn("cannot attach to %s: no such interface\n", ifname);
+		pr_warn("cannot attach%s to %s: no such interface\n", d->noun, ifname);
 		return -ENODEV;
 	}
 	virt = is_virtual(ifname);
@@ -193,9 +299,9 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 		hook = virt ? VEER_HOOK_TC : VEER_HOOK_XDP;
 
 	/*
-	 * The maps are matched with the pins first, under the writers' lock, so that a connection
-	 * table size that cannot be had is refused before any interface changes, and two attaches
-	 * cannot both create the maps.
+	 * The maps are matched with the pins first, under the writers' lock, so that a map that
+	 * cannot be had (a connection table size, another version's layout) is refused before
+	 * any interface changes, and two attaches cannot both create the maps.
 	 */
 	err = veer_check_bpffs();
 	if (err)
@@ -203,73 +309,46 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 	lock_fd = veer_lock_pins(true);
 	if (lock_fd < 0)
 		return lock_fd;
-	err = veer_lb_prepare(&skel, true);
+	err = d->open(&skel, &obj);
 	if (err)
 		goto cleanup;
-
-	on_xdp = find_veer(ifindex, &mp);
-	if (on_xdp) {
-		enum xdp_attach_mode cur = xdp_multiprog__attach_mode(mp);
-
-		xdp_multiprog__close(mp);
-		err = -EBUSY;
-		if (hook != VEER_HOOK_XDP) {
-			pr_warn("cannot attach to %s at tc: attached at xdp (detach first)\n",
-				ifname);
-		} else if (cur != mode) {
-			pr_warn("cannot attach to %s in %s mode: attached in %s mode (detach "
-				"first)\n",
-				ifname, mode_name(mode), mode_name(cur));
-		} else {
-			pr_info("already attached to %s at xdp in %s mode\n", ifname,
-				mode_name(mode));
-			err = 0;
-		}
+	err = attached_already(d, ifname, ifindex, hook, mode, &done);
+	if (err || done)
 		goto cleanup;
-	}
-	xdp_multiprog__close(mp);
-	if (find_veer_tc(ifindex)) {
-		err = 0;
-		if (hook != VEER_HOOK_TC) {
-			pr_warn("cannot attach to %s at xdp: attached at tc (detach first)\n",
-				ifname);
-			err = -EBUSY;
-		} else {
-			pr_info("already attached to %s at tc ingress\n", ifname);
-		}
-		goto cleanup;
-	}
-
 	if (hook == VEER_HOOK_TC)
-		err = attach_tc(skel, ifname, ifindex, virt);
+		err = attach_tc(d, obj, ifname, ifindex, virt);
 	else
-		err = attach_xdp(skel, ifname, ifindex, mode);
-	if (!err && hook == VEER_HOOK_XDP && virt)
-		pr_warn("warning: %s is a virtual interface: packets from local senders with "
-			"checksum offload (every container) leave XDP redirect with bad checksums, "
-			"and a veth peer drops redirected frames unless it runs XDP or GRO; --hook "
-			"tc works with the kernel's defaults\n",
-			ifname);
+		err = attach_xdp(d, obj, ifname, ifindex, mode);
+	if (!err && hook == VEER_HOOK_XDP && virt && d->virtual_warning)
+		pr_warn("warning: %s is a virtual interface: %s; --hook tc works with the "
+			"kernel's defaults\n",
+			ifname, d->virtual_warning);
 cleanup:
-	lb__destroy(skel);
+	if (skel)
+		d->destroy(skel);
 	close(lock_fd);
 	return err;
 }
 
-static int detach_tc(const char *ifname, int ifindex)
+int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode mode)
+{
+	return veer_prog_attach(&veer_lb_desc, ifname, hook, mode);
+}
+
+static int detach_tc(const struct veer_prog_desc *d, const char *ifname, int ifindex)
 {
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
 	int err;
 
-	tc_hook_opts(ifindex, &hook, &opts);
+	tc_hook_opts(d, ifindex, &hook, &opts);
 	err = bpf_tc_detach(&hook, &opts);
 	if (err)
-		pr_warn("cannot detach from %s at tc: %s\n", ifname, strerror(-err));
+		pr_warn("cannot detach%s from %s at tc: %s\n", d->noun, ifname, strerror(-err));
 	return err;
 }
 
-int veer_detach(const char *ifname)
+int veer_prog_detach(const struct veer_prog_desc *d, const char *ifname)
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *p;
@@ -277,29 +356,35 @@ int veer_detach(const char *ifname)
 
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		pr_warn("cannot detach from %s: no such interface\n", ifname);
+		pr_warn("cannot detach%s from %s: no such interface\n", d->noun, ifname);
 		return -ENODEV;
 	}
-	p = find_veer(ifindex, &mp);
+	p = find_xdp(d, ifindex, &mp);
 	if (!p) {
 		xdp_multiprog__close(mp);
-		if (find_veer_tc(ifindex))
-			return detach_tc(ifname, ifindex);
-		pr_warn("cannot detach from %s: veer is not attached there\n", ifname);
+		if (find_tc(d, ifindex))
+			return detach_tc(d, ifname, ifindex);
+		pr_warn("cannot detach%s from %s: %s is not attached there\n", d->noun, ifname,
+			d->name);
 		return -ENOENT;
 	}
-	/* Only veer's program goes; others sharing the dispatcher stay. */
+	/* Only d's program goes; others sharing the dispatcher stay. */
 	if (xdp_multiprog__is_legacy(mp))
 		err = xdp_multiprog__detach(mp);
 	else
 		err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
 	if (err)
-		pr_warn("cannot detach from %s: %s\n", ifname, strerror(-err));
+		pr_warn("cannot detach%s from %s: %s\n", d->noun, ifname, strerror(-err));
 	xdp_multiprog__close(mp);
 	return err;
 }
 
-int veer_links(struct veer_link **out, size_t *n)
+int veer_detach(const char *ifname)
+{
+	return veer_prog_detach(&veer_lb_desc, ifname);
+}
+
+int veer_prog_links(const struct veer_prog_desc *d, struct veer_link **out, size_t *n)
 {
 	struct if_nameindex *ifs, *i;
 	struct veer_link *list;
@@ -318,8 +403,8 @@ int veer_links(struct veer_link **out, size_t *n)
 	for (i = ifs; i->if_index; i++) {
 		struct veer_link *l = &list[cnt];
 		struct xdp_multiprog *mp;
-		struct xdp_program *p = find_veer(i->if_index, &mp);
-		__u32 tc_id = p ? 0 : find_veer_tc(i->if_index);
+		struct xdp_program *p = find_xdp(d, i->if_index, &mp);
+		__u32 tc_id = p ? 0 : find_tc(d, i->if_index);
 
 		if (p || tc_id) {
 			snprintf(l->ifname, sizeof(l->ifname), "%s", i->if_name);
@@ -335,4 +420,9 @@ int veer_links(struct veer_link **out, size_t *n)
 	*out = list;
 	*n = cnt;
 	return 0;
+}
+
+int veer_links(struct veer_link **out, size_t *n)
+{
+	return veer_prog_links(&veer_lb_desc, out, n);
 }

@@ -25,12 +25,50 @@ struct veer {
 int veer_lock_pins(bool write);
 
 /*
+ * 0 when the pin directory is on a bpffs, or would be if it were made (veer_check_bpffs, which
+ * also makes it); else -ENOTSUP with a message.
+ */
+int veer_bpffs_check(void);
+
+/*
+ * Whether map's pin exists with this veer's layout (type, key and value sizes, flags, and the
+ * size unless any_size): 1 with *info filled, 0 when it is not pinned, -errno with the reason
+ * logged (-EINVAL: pinned by another version of veer).
+ */
+int veer_pin_check(const struct bpf_map *map, bool any_size, struct bpf_map_info *info);
+
+/*
  * Opens the load balancer's skeleton with its maps matched to the pins of the pin directory
  * (see pins_match in state.c): create sizes what is missing for the load to create it, else
  * what is missing stays unpinned and a directory with none of the maps is -ENOENT. Nothing is
  * created until the skeleton is loaded. Take the pin lock first (veer_lock_pins).
  */
 int veer_lb_prepare(struct lb **skel, bool create);
+
+/*
+ * A program pair veer attaches to interfaces (attach.c): its XDP and tc programs, by name, and
+ * how to open its object with the maps matched to the pins, creating what is missing (called
+ * with the pin lock held).
+ */
+struct veer_prog_desc {
+	const char *name;  /* in "... NAME is not attached there": "veer", "decap" */
+	const char *noun;  /* after the verb in messages: "" (attach to), " decap" */
+	const char *title; /* "veer's load balancer", "veer decap" */
+	const char *xdp_prog;
+	const char *tc_prog;
+	__u32 tc_handle; /* of its clsact ingress filter, prio 1 */
+	int (*open)(void **skel, struct bpf_object **obj);
+	void (*destroy)(void *skel);
+	/* Printed after attaching at XDP to a virtual interface; NULL: nothing to say. */
+	const char *virtual_warning;
+};
+
+extern const struct veer_prog_desc veer_lb_desc, veer_decap_desc;
+
+int veer_prog_attach(const struct veer_prog_desc *d, const char *ifname, enum veer_hook_choice hook,
+		     enum veer_xdp_mode mode);
+int veer_prog_detach(const struct veer_prog_desc *d, const char *ifname);
+int veer_prog_links(const struct veer_prog_desc *d, struct veer_link **out, size_t *n);
 
 /* The backend table (VEER_MAX_BACKENDS slots), read in one batch on first use; NULL on error. */
 const struct veer_backend *veer_backends_get(struct veer *v);

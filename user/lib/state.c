@@ -47,7 +47,7 @@ const char *veer_pin_dir(void)
  * parent), so a private directory on another bpffs mount works and a directory on tmpfs is
  * refused before anything is created there.
  */
-static int bpffs_check(void)
+int veer_bpffs_check(void)
 {
 	char parent[PATH_MAX];
 	struct statfs st;
@@ -83,7 +83,7 @@ static int bpffs_check(void)
 
 int veer_check_bpffs(void)
 {
-	int err = bpffs_check();
+	int err = veer_bpffs_check();
 
 	if (err)
 		return err;
@@ -230,6 +230,37 @@ static int pin_missing(const struct lb *skel, struct bpf_map *map, bool create)
 	return err;
 }
 
+int veer_pin_check(const struct bpf_map *map, bool any_size, struct bpf_map_info *info)
+{
+	const char *path = bpf_map__pin_path(map);
+	__u32 len = sizeof(*info);
+	char why[128];
+	int fd, err;
+
+	memset(info, 0, sizeof(*info));
+	fd = bpf_obj_get(path);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("cannot open %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	err = bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+	close(fd);
+	if (err) {
+		pr_warn("cannot adopt %s: not a map (%s)\n", path, strerror(-err));
+		return -EINVAL;
+	}
+	if (pin_differs(map, info, any_size, why, sizeof(why))) {
+		pr_warn("cannot adopt %s: %s (pinned by another version of veer? detach veer from "
+			"every interface and remove %s)\n",
+			path, why, pin_dir);
+		return -EINVAL;
+	}
+	return 1;
+}
+
 /*
  * Matches the skeleton's maps with the pins before anything is loaded. A pinned map must have
  * this veer's layout, or it is refused by name (libbpf alone would only say EINVAL); the
@@ -247,37 +278,19 @@ static int pins_match(struct lb *skel, bool create)
 	bpf_object__for_each_map(map, skel->obj)
 	{
 		const char *path = bpf_map__pin_path(map);
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
 		bool flows = is_flow_table(skel, map);
-		char why[128];
-		int fd;
+		struct bpf_map_info info;
 
 		if (!path)
 			continue; /* .rodata and the like: never pinned */
-		fd = bpf_obj_get(path);
-		if (fd < 0 && errno == ENOENT) {
+		err = veer_pin_check(map, flows, &info);
+		if (err < 0)
+			return err;
+		if (!err) {
 			err = pin_missing(skel, map, create);
 			if (err)
 				return err;
 			continue;
-		}
-		if (fd < 0) {
-			err = -errno;
-			pr_warn("cannot open %s: %s\n", path, strerror(errno));
-			return err;
-		}
-		err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
-		close(fd);
-		if (err) {
-			pr_warn("cannot adopt %s: not a map (%s)\n", path, strerror(-err));
-			return -EINVAL;
-		}
-		if (pin_differs(map, &info, flows, why, sizeof(why))) {
-			pr_warn("cannot adopt %s: %s (pinned by another version of veer? detach "
-				"veer from every interface and remove %s)\n",
-				path, why, pin_dir);
-			return -EINVAL;
 		}
 		if (flows && flows_want && info.max_entries != flows_want) {
 			pr_warn("cannot size the connection tables for %u connections: %s holds %u "
@@ -325,13 +338,18 @@ int veer_lb_prepare(struct lb **out, bool create)
 	return 0;
 }
 
+bool veer_pinned(const char *map)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, map);
+	return !access(path, F_OK);
+}
+
 /* The directory holds the load balancer's maps: its VIP table is pinned. */
 static bool lb_pinned(void)
 {
-	char path[PATH_MAX + 16];
-
-	snprintf(path, sizeof(path), "%s/veer_vips", pin_dir);
-	return !access(path, F_OK);
+	return veer_pinned("veer_vips");
 }
 
 static int open_state(struct veer **out, bool write, bool create)
@@ -349,7 +367,7 @@ static int open_state(struct veer **out, bool write, bool create)
 		goto fail;
 	}
 	/* Only a creating writer makes the directory. */
-	err = create ? veer_check_bpffs() : bpffs_check();
+	err = create ? veer_check_bpffs() : veer_bpffs_check();
 	if (err)
 		goto fail;
 	if ((!write || !create) && access(pin_dir, F_OK)) {

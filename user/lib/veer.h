@@ -199,6 +199,93 @@ const char *veer_pin_dir(void);
 /* 0 when the pin directory is (or can be created) on a bpffs, else -ENOTSUP with a message. */
 int veer_check_bpffs(void);
 
+/*
+ * Whether the pin directory holds a map of that name: the load balancer's maps are there when
+ * "veer_vips" is, decap's when "veer_decap_vips" is.
+ */
+bool veer_pinned(const char *map);
+
+/* ---- backend decapsulation, the backend half of direct server return (decap.c) ---- */
+
+/*
+ * Handle on decap's pinned maps (veer_decap_vips, veer_decap_stat), in the same pin directory
+ * as the load balancer's, whose maps it never creates. As veer_open: a writer creates what is
+ * missing, veer_decap_open_existing and a reader create nothing and fail with -ENOENT when
+ * none is pinned, and pins of another layout are refused with -EINVAL.
+ */
+struct veer_decap;
+
+int veer_decap_open(struct veer_decap **d, bool write);
+int veer_decap_open_existing(struct veer_decap **d);
+void veer_decap_close(struct veer_decap *d);
+
+/*
+ * A decap VIP's address from text ("198.18.100.10", "2001:2::10" or "[2001:2::10]"): unicast,
+ * no port. 0 or -EINVAL; logs nothing.
+ */
+int veer_decap_parse_vip(const char *s, union veer_addr *addr, __u8 *family);
+/* -EEXIST, -ENOENT ("no such VIP"), -E2BIG (table full): each logged in one line. */
+int veer_decap_vip_add(struct veer_decap *d, const union veer_addr *addr, __u8 family);
+int veer_decap_vip_del(struct veer_decap *d, const union veer_addr *addr, __u8 family);
+
+struct veer_decap_vip_info {
+	union veer_addr addr;
+	__u8 family;
+};
+
+/* IPv4 first, then by address; *out is malloc'd. */
+int veer_decap_vip_list(struct veer_decap *d, struct veer_decap_vip_info **out, size_t *n);
+/* veer_decap_stat summed over CPUs, by enum veer_decap_reason. */
+int veer_decap_counters(struct veer_decap *d, __u64 sum[VEER_DECAP_REASON_SLOTS]);
+extern const char *const veer_decap_reason_names[VEER_DECAP_REASON_SLOTS];
+
+/*
+ * Loads (creating decap's maps if needed) and attaches the decap program, with the hook and
+ * mode rules of veer_attach. An interface where veer's load balancer is attached is refused
+ * (-EBUSY), and veer_attach refuses one where decap is.
+ */
+int veer_decap_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode mode);
+int veer_decap_detach(const char *ifname);
+/* Interfaces of the caller's network namespace with decap attached; *out is malloc'd. */
+int veer_decap_links(struct veer_link **out, size_t *n);
+
+/* An interface `veer decap check` looked at, with the settings in effect there. */
+struct veer_decap_iface {
+	char name[32];
+	bool attached; /* decap is attached there */
+	/*
+	 * As the kernel applies them: the larger of net.ipv4.conf.all.X and conf.IFACE.X; -1 if
+	 * unreadable. all_* are the "all" values alone.
+	 */
+	int arp_ignore, arp_announce, rp_filter;
+	int all_arp_ignore, all_arp_announce, all_rp_filter;
+};
+
+#define VEER_DECAP_PROBLEM_LEN 320
+
+/*
+ * What `veer decap check` finds: the host settings direct server return needs, in the
+ * caller's network namespace. Each problem is one line saying what is wrong and how to set it
+ * right.
+ */
+struct veer_decap_check {
+	size_t nvips;			 /* decap VIPs (0 when decap's maps are not pinned) */
+	struct veer_decap_iface *ifaces; /* where decap is attached; else every up one but lo */
+	size_t nifaces;
+	bool attached; /* decap is attached to some interface */
+	char (*problems)[VEER_DECAP_PROBLEM_LEN];
+	size_t nproblems;
+};
+
+/*
+ * Checks: each decap VIP on lo as a /32 or /128 and on no other interface; for IPv4,
+ * arp_ignore 1 (or 2, 8) and arp_announce 2 on the interfaces looked at, rp_filter not strict
+ * (1) there; decap attached to some interface; at least one decap VIP. 0 with *c filled (free
+ * it with veer_decap_check_free), or -errno when the host could not be read.
+ */
+int veer_decap_check(struct veer_decap_check *c);
+void veer_decap_check_free(struct veer_decap_check *c);
+
 /* ---- the hot-key cache (cache.c, cache_entry.c, cache_manager.c) ---- */
 
 struct veer_cache;
