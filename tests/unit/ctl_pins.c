@@ -49,3 +49,51 @@ void pins_down(struct pins *p)
 	veer_set_pin_dir(p->saved);
 	veer_set_flows(0);
 }
+
+int stderr_of(int (*fn)(void *arg), void *arg, char *msg, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO), err;
+	size_t n;
+
+	if (!tmp || saved < 0) {
+		if (tmp)
+			fclose(tmp);
+		if (saved >= 0)
+			close(saved);
+		return -errno;
+	}
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	err = fn(arg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(msg, 1, len - 1, tmp);
+	msg[n] = '\0';
+	fclose(tmp);
+	return err;
+}
+
+char *pins_listing(const struct pins *p)
+{
+	struct dirent **names;
+	size_t len = 1, at = 0;
+	char *out;
+	int n = scandir(p->dir, &names, NULL, alphasort);
+
+	if (n < 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		len += strlen(names[i]->d_name) + 1;
+	out = calloc(1, len);
+	for (int i = 0; out && i < n; i++) {
+		if (names[i]->d_name[0] != '.')
+			at += sprintf(out + at, "%s%s", at ? " " : "", names[i]->d_name);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return out;
+}

@@ -24,4 +24,10 @@ bool pins_up(struct pins *p, bool mkdir_it);
 /* Removes every pin and the directory; the maps go with the last fd on them. */
 void pins_down(struct pins *p);
 
+/* The names in the pin directory, sorted, joined by spaces; "" when empty, NULL if absent. */
+char *pins_listing(const struct pins *p);
+
+/* fn(arg)'s result, with what it wrote on stderr in msg (what libveer said). */
+int stderr_of(int (*fn)(void *arg), void *arg, char *msg, size_t len);
+
 #endif

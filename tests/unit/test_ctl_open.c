@@ -17,57 +17,20 @@
 #include <bpf/bpf.h>
 #include "ctl_pins.h"
 
-/* The names in the pin directory, sorted, joined by spaces; "" when empty, NULL if absent. */
-static char *listing(const struct pins *p)
+static int open_try(void *arg)
 {
-	struct dirent **names;
-	size_t len = 1, at = 0;
-	char *out;
-	int n = scandir(p->dir, &names, NULL, alphasort);
+	struct veer *v = NULL;
+	int err = veer_open(&v, *(bool *)arg);
 
-	if (n < 0)
-		return NULL;
-	for (int i = 0; i < n; i++)
-		len += strlen(names[i]->d_name) + 1;
-	out = calloc(1, len);
-	for (int i = 0; out && i < n; i++) {
-		if (names[i]->d_name[0] != '.')
-			at += sprintf(out + at, "%s%s", at ? " " : "", names[i]->d_name);
-	}
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return out;
+	/* A handle got all the same is closed, so that its lock cannot hang the opens after. */
+	veer_close(err ? NULL : v);
+	return err;
 }
 
-/*
- * Runs a veer_open that should fail, with stderr captured in msg: what libveer said. A handle
- * it got all the same is closed, so that its lock cannot hang the opens that follow.
- */
+/* Runs a veer_open that should fail, with stderr captured in msg: what libveer said. */
 static int open_fails(bool write, char *msg, size_t len)
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(STDERR_FILENO), err;
-	struct veer *v = NULL;
-	size_t n = 0;
-
-	if (!tmp || saved < 0) {
-		if (tmp)
-			fclose(tmp);
-		return -errno;
-	}
-	fflush(stderr);
-	dup2(fileno(tmp), STDERR_FILENO);
-	err = veer_open(&v, write);
-	veer_close(err ? NULL : v);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n = fread(msg, 1, len - 1, tmp);
-	msg[n] = '\0';
-	fclose(tmp);
-	return err;
+	return stderr_of(open_try, &write, msg, len);
 }
 
 static bool has(const char *msg, const char *part, const char *what)
@@ -110,7 +73,7 @@ VEER_TEST(ctl_open_reader_creates_nothing)
 	ASSERT_OK(mkdir(p.dir, 0700) ? -errno : 0, "mkdir");
 	ASSERT_EQ(open_fails(false, msg, sizeof(msg)), -ENOENT, "read, empty directory");
 	ASSERT_STREQ(msg, want, "the one line said");
-	after = listing(&p);
+	after = pins_listing(&p);
 	ASSERT_STREQ(after, "", "the directory is still empty");
 	free(after);
 	veer_close(v);
@@ -135,7 +98,7 @@ VEER_TEST(ctl_open_writer_default_size)
 		return;
 	if (!ASSERT_OK(veer_open(&v, true), "write open, nothing pinned"))
 		goto out;
-	names = listing(&p);
+	names = pins_listing(&p);
 	ASSERT_TRUE(names && strstr(names, "veer_flows4") && strstr(names, "veer_flows6") &&
 			    strstr(names, "veer_vips") && strstr(names, "veer_backends"),
 		    "the maps are pinned");
@@ -193,7 +156,7 @@ VEER_TEST(ctl_open_flows_sized)
 	v = NULL;
 
 	/* Another size: refused in one line that says how to resize, and nothing changes. */
-	before = listing(&p);
+	before = pins_listing(&p);
 	veer_set_flows(2 * SMALL_FLOWS);
 	snprintf(want, sizeof(want),
 		 "veer: cannot size the connection tables for %u connections: %s/veer_flows4 "
@@ -201,7 +164,7 @@ VEER_TEST(ctl_open_flows_sized)
 		 2 * SMALL_FLOWS, p.dir, SMALL_FLOWS, p.dir);
 	ASSERT_EQ(open_fails(true, msg, sizeof(msg)), -EEXIST, "another size");
 	ASSERT_STREQ(msg, want, "the one line said");
-	after = listing(&p);
+	after = pins_listing(&p);
 	ASSERT_STREQ(after, before, "the same pins");
 	veer_set_flows(SMALL_FLOWS);
 	if (ASSERT_OK(veer_open(&v, false), "the size they have is fine"))
@@ -249,7 +212,7 @@ VEER_TEST(ctl_open_reader_partial)
 	}
 	if (d)
 		closedir(d);
-	before = listing(&p);
+	before = pins_listing(&p);
 	ASSERT_STREQ(before, "veer_backends veer_rings veer_vips", "what is left");
 	veer_set_flows(0);
 	if (!ASSERT_OK(veer_open(&v, false), "read open of some maps") ||
@@ -257,7 +220,7 @@ VEER_TEST(ctl_open_reader_partial)
 	    !ASSERT_OK(veer_flow_tables(v, t), "tables"))
 		goto out;
 	ASSERT_FALSE(t[0].pinned || t[1].pinned, "the connection tables are not pinned");
-	after = listing(&p);
+	after = pins_listing(&p);
 	ASSERT_STREQ(after, before, "nothing pinned by the reader");
 out:
 	free(vips);
@@ -292,7 +255,7 @@ VEER_TEST(ctl_open_foreign_layout)
 		has(msg, "pinned by another version of veer", what);
 		ASSERT_TRUE(!strchr(msg, '\n') || strchr(msg, '\n') == msg + strlen(msg) - 1,
 			    "one line");
-		names = listing(&p);
+		names = pins_listing(&p);
 		ASSERT_STREQ(names, "veer_vips", "nothing else created");
 		free(names);
 	}
