@@ -20,7 +20,7 @@ VIP6=2001:2:0:100::10
 setup_file() {
 	[ -x "$VEER" ] || { echo "$VEER is missing: make build/veer" >&2; return 1; }
 	e2e_pins_up "decap$$" || return 1
-	export DC_B="vdc$$-b" DC_L="vdc$$-l"
+	export DC_B="vdc$$-b" DC_L="vdc$$-l" DC_EMPTY=/sys/fs/bpf/veer-decap-empty$$
 	ip netns add "$DC_B" && ip netns add "$DC_L" || return 1
 	ip -n "$DC_L" link add l10 type veth peer name b10 netns "$DC_B" &&
 		ip -n "$DC_L" link set lo up && ip -n "$DC_B" link set lo up &&
@@ -32,7 +32,7 @@ setup_file() {
 teardown_file() {
 	ip netns del "$DC_B" 2>/dev/null || true
 	ip netns del "$DC_L" 2>/dev/null || true
-	rm -rf "/sys/fs/bpf/veer-decap-empty$$"
+	rm -rf "$DC_EMPTY"
 	e2e_pins_down
 }
 
@@ -232,7 +232,7 @@ except socket.timeout:
 }
 
 @test "decap on a pin directory with nothing in it: readers and changes create nothing" {
-	local dir=/sys/fs/bpf/veer-decap-empty$$
+	local dir=$DC_EMPTY
 	for c in "decap vip list" "decap stats" "decap vip del $VIP"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr "$VEER" --pin-dir "$dir" $c
