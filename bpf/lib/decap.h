@@ -12,23 +12,27 @@
  * counter says what happened (enum veer_decap_reason, veer_decap_stat).
  *
  * Cost: traffic that is not IP-in-IP pays one protocol test; IP-in-IP pays the header checks,
- * one hash lookup of the inner destination and the strip.
+ * the look-up of the inner destination (a few array reads, no hash map) and the strip.
  */
 #ifndef VEER_BPF_DECAP_H
 #define VEER_BPF_DECAP_H
 
 #include "ctx.h"
 #include "parse.h"
+#include <veer/decap_hash.h>
 
 /* The skb's new protocol after a strip that changes the family (Linux 6.3; uapi names). */
 #define VEER_ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
 #define VEER_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
 
-/* Pinned by name beside the load balancer's maps, which the decap program never creates. */
+/*
+ * Pinned by name beside the load balancer's maps, which the decap program never creates. The
+ * VIPs: an array read by slot (struct veer_decap_vip in abi.h says why and how).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VEER_DECAP_VIPS_MAX);
-	__type(key, struct veer_decap_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_DECAP_SLOTS);
+	__type(key, __u32);
 	__type(value, struct veer_decap_vip);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_decap_vips SEC(".maps");
@@ -130,7 +134,7 @@ static __always_inline int decap_outer_parse(void *ctx, const enum veer_hook hoo
  */
 static __always_inline int decap_inner_parse(void *ctx, const enum veer_hook hook,
 					     const struct decap_outer *o,
-					     struct veer_decap_key *key)
+					     struct veer_decap_vip *key)
 {
 	__u32 off = ETH_HLEN + o->hlen;
 	void *data, *end, *inner;
@@ -174,9 +178,14 @@ static __always_inline int decap_inner_parse(void *ctx, const enum veer_hook hoo
  * starts there (bpf_xdp_adjust_head); at tc the kernel removes the bytes behind the MAC
  * header (bpf_skb_adjust_room), which keeps a GSO skb's segmentation and a partial checksum
  * valid: the inner headers do not move relative to the skb's head, so csum_start still points
- * at the inner L4 header, and a complete checksum is reduced by the bytes removed. gso_size is
- * kept as it is (FIXED_GSO): it was the sender's segment size, and a segment the stack may cut
- * again (forwarding to a container) must not grow past it. A UDP GSO skb needs the flag too.
+ * at the inner L4 header, and a complete checksum is reduced by the bytes removed.
+ *  - gso_size is kept as it is (FIXED_GSO): it was the sender's segment size, and a segment the
+ *    stack may cut again (forwarding to a container) must not grow past it. A UDP GSO skb
+ *    cannot be stripped without the flag at all.
+ *  - CHECKSUM_UNNECESSARY is kept (NO_CSUM_RESET), as the kernel's own ipip receive path keeps
+ *    it: an outer IP header has no L4 checksum, so what a NIC verified was the inner one.
+ *  - The helper leaves the GSO type's tunnel bit (SKB_GSO_IPXIP4/6) set, which the kernel's
+ *    ipip path clears and no helper can: measured harmless, docs/DATAPLANE.md says how.
  */
 static __always_inline int decap_strip(void *ctx, const enum veer_hook hook,
 				       const struct decap_outer *o)
@@ -185,7 +194,7 @@ static __always_inline int decap_strip(void *ctx, const enum veer_hook hook,
 	void *data, *end;
 
 	if (hook == HOOK_TC) {
-		__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO;
+		__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_NO_CSUM_RESET;
 
 		/* Also sets skb->protocol to the inner family. */
 		if (o->in6 != o->v6)
@@ -229,9 +238,29 @@ static __always_inline int decap_strip(void *ctx, const enum veer_hook hook,
 	}
 }
 
+/*
+ * Whether the inner destination is a VIP: the VEER_DECAP_PROBES slots from its home slot, each
+ * an inlined array read and a compare. Every slot is read, empty or not: a VIP deleted from
+ * before another of its window never hides the other.
+ */
+static __always_inline bool decap_vip(const struct veer_decap_vip *key)
+{
+	__u32 home = veer_decap_slot(&key->addr, key->family);
+
+#pragma unroll
+	for (__u32 i = 0; i < VEER_DECAP_PROBES; i++) {
+		__u32 slot = (home + i) & (VEER_DECAP_SLOTS - 1);
+		struct veer_decap_vip *v = bpf_map_lookup_elem(&veer_decap_vips, &slot);
+
+		if (v && v->family == key->family && addr_equal(&v->addr, &key->addr))
+			return true;
+	}
+	return false;
+}
+
 static __always_inline int decap_process(void *ctx, const enum veer_hook hook)
 {
-	struct veer_decap_key key = {};
+	struct veer_decap_vip key = {};
 	struct decap_outer o;
 	int rc;
 
@@ -244,7 +273,7 @@ static __always_inline int decap_process(void *ctx, const enum veer_hook hook)
 	rc = decap_inner_parse(ctx, hook, &o, &key);
 	if (rc)
 		return rc;
-	if (!bpf_map_lookup_elem(&veer_decap_vips, &key))
+	if (!decap_vip(&key))
 		return VEER_DECAP_NOT_VIP;
 	return decap_strip(ctx, hook, &o);
 }

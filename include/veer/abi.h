@@ -380,15 +380,19 @@ enum veer_reason {
  */
 #define VEER_DECAP_VIPS_MAX 1024
 
-/* veer_decap_vips: (address, family) -> struct veer_decap_vip. */
-struct veer_decap_key {
-	union veer_addr addr; /* IPv4 in the first 4 bytes, the rest zero */
-	__u8 family;	      /* enum veer_family */
-	__u8 pad[3];
-};
-
+/*
+ * veer_decap_vips: the VIPs, looked up by the inner destination. Not a hash map, whose lookup
+ * alone (~20 ns here) is most of the program's budget: an array of VEER_DECAP_SLOTS slots,
+ * where a VIP sits in one of the VEER_DECAP_PROBES slots from its home slot,
+ * veer_decap_slot(address, family) (include/veer/decap_hash.h); a packet reads those slots
+ * (inlined array reads) and compares. A slot of family 0 is empty. libveer writes a slot in
+ * two steps that differ in the family byte only (address first, family 0; then the family),
+ * so that a packet never matches a half-written entry.
+ */
 struct veer_decap_vip {
-	__u32 flags; /* none defined yet: 0 */
+	union veer_addr addr; /* IPv4 in the first 4 bytes, the rest zero */
+	__u8 family;	      /* enum veer_family; 0 = empty slot */
+	__u8 pad[3];
 };
 
 /*

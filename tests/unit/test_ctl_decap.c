@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <veer/decap_hash.h>
 #include "ctl_pins.h"
 
 static bool has(const char *msg, const char *part, const char *what)
@@ -164,8 +165,9 @@ VEER_TEST(ctl_decap_foreign_layout)
 
 	if (!pins_up(&p, true))
 		return;
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "veer_decap_vips", sizeof(struct veer_decap_key),
-			    sizeof(struct veer_decap_vip) + 4, 16, NULL);
+	/* A hash map of the VIPs, as an earlier layout might have had it. */
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "veer_decap_vips", sizeof(struct veer_decap_vip),
+			    sizeof(__u32), 16, NULL);
 	snprintf(path, sizeof(path), "%s/veer_decap_vips", p.dir);
 	if (!ASSERT_TRUE(fd >= 0, "create a foreign veer_decap_vips") ||
 	    !ASSERT_OK(bpf_obj_pin(fd, path) ? -errno : 0, "pin it"))
@@ -175,7 +177,7 @@ VEER_TEST(ctl_decap_foreign_layout)
 
 		ASSERT_EQ(stderr_of(decap_open_try, &t[i], msg, sizeof(msg)), -EINVAL, what);
 		has(msg, "cannot adopt ", what);
-		has(msg, "/veer_decap_vips: its values are 8 bytes, this veer's are 4", what);
+		has(msg, "/veer_decap_vips: its type is hash, this veer's is array", what);
 		has(msg, "pinned by another version of veer", what);
 		one_line(msg, what);
 		listing_is(&p, "veer_decap_vips", "nothing else created");
@@ -278,6 +280,53 @@ VEER_TEST(ctl_decap_vips_full)
 		 "veer: cannot add decap VIP 198.18.100.10: the table is full (%u VIPs)\n",
 		 VEER_DECAP_VIPS_MAX);
 	ASSERT_STREQ(msg, want, "said");
+out:
+	veer_decap_close(d);
+	pins_down(&p);
+}
+
+/*
+ * VIPs that hash to one slot fill its window; one more is refused by name, and a VIP deleted
+ * from the window frees its slot for the next.
+ */
+VEER_TEST(ctl_decap_vips_window)
+{
+	union veer_addr a[VEER_DECAP_PROBES + 1] = {};
+	char msg[1024], want[256], text[VEER_ADDR_STRLEN];
+	struct veer_decap *d = NULL;
+	struct try_vip t;
+	__u32 home = 0, n = 0;
+	struct pins p;
+
+	/* Addresses in 198.18.0.0/15 with the home slot of the first. */
+	for (__u32 i = 0; i < 131072 && n < VEER_DECAP_PROBES + 1; i++) {
+		union veer_addr x = {.v4 = htonl(0xc6120000 + i)};
+
+		if (!n)
+			home = veer_decap_slot(&x, VEER_AF_INET);
+		if (veer_decap_slot(&x, VEER_AF_INET) == home)
+			a[n++] = x;
+	}
+	if (!ASSERT_EQ(n, VEER_DECAP_PROBES + 1, "addresses of one home slot") ||
+	    !pins_up(&p, false) || !ASSERT_OK(veer_decap_open(&d, true), "write open"))
+		goto out;
+	for (__u32 i = 0; i < VEER_DECAP_PROBES; i++)
+		ASSERT_OK(veer_decap_vip_add(d, &a[i], VEER_AF_INET), "fill the window");
+	veer_fmt_addr(&a[VEER_DECAP_PROBES], VEER_AF_INET, text, sizeof(text));
+	t = (struct try_vip){d, text, true};
+	ASSERT_EQ(stderr_of(vip_try, &t, msg, sizeof(msg)), -ENOSPC, "one more");
+	snprintf(want, sizeof(want),
+		 "veer: cannot add decap VIP %s: the %u slots it hashes to are taken by other VIPs "
+		 "(veer decap vip list)\n",
+		 text, VEER_DECAP_PROBES);
+	ASSERT_STREQ(msg, want, "said");
+	ASSERT_OK(veer_decap_vip_del(d, &a[1], VEER_AF_INET), "free a slot");
+	ASSERT_OK(veer_decap_vip_add(d, &a[VEER_DECAP_PROBES], VEER_AF_INET), "now it fits");
+	for (__u32 i = 2; i < VEER_DECAP_PROBES; i++) {
+		veer_fmt_addr(&a[i], VEER_AF_INET, text, sizeof(text));
+		t = (struct try_vip){d, text, true};
+		ASSERT_EQ(stderr_of(vip_try, &t, msg, sizeof(msg)), -EEXIST, "the others stay");
+	}
 out:
 	veer_decap_close(d);
 	pins_down(&p);

@@ -19,7 +19,9 @@
 #include <veer/abi.h>
 #include "test.h"
 #include "packet.h"
+#include <veer/decap_hash.h>
 #include "decap.skel.h"
+#include "internal.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -86,29 +88,40 @@ static bool skeleton(void)
 	return true;
 }
 
+/* With libveer's own code: the slot placement is the one veer decap vip add makes. */
 static bool vip_put(const char *addr, bool add)
 {
-	struct veer_decap_key key = {};
-	struct veer_decap_vip val = {};
+	union veer_addr a = {};
+	__u8 family;
 
-	if (inet_pton(AF_INET, addr, &key.addr.v4) == 1)
-		key.family = VEER_AF_INET;
-	else if (inet_pton(AF_INET6, addr, key.addr.bytes) == 1)
-		key.family = VEER_AF_INET6;
+	if (inet_pton(AF_INET, addr, &a.v4) == 1)
+		family = VEER_AF_INET;
+	else if (inet_pton(AF_INET6, addr, a.bytes) == 1)
+		family = VEER_AF_INET6;
 	else
 		return false;
-	if (!add)
-		return !bpf_map__delete_elem(env.skel->maps.veer_decap_vips, &key, sizeof(key), 0);
-	return !bpf_map__update_elem(env.skel->maps.veer_decap_vips, &key, sizeof(key), &val,
-				     sizeof(val), BPF_ANY);
+	return !veer_decap_vip_put(env.skel->maps.veer_decap_vips, &a, family, add);
 }
 
-/* Zeroed counters, and the two VIPs. */
+/* Every slot of veer_decap_vips empty, in one batch. */
+static bool vips_clear(void)
+{
+	static __u32 keys[VEER_DECAP_SLOTS];
+	static struct veer_decap_vip zeros[VEER_DECAP_SLOTS];
+	__u32 count = VEER_DECAP_SLOTS;
+
+	for (__u32 i = 0; i < count; i++)
+		keys[i] = i;
+	return !bpf_map_update_batch(bpf_map__fd(env.skel->maps.veer_decap_vips), keys, zeros,
+				     &count, NULL);
+}
+
+/* Zeroed counters, and the two VIPs alone in the table. */
 static bool env_reset(void)
 {
 	size_t sz = env.ncpus * sizeof(__u64);
 	__u64 *zero = calloc(1, sz);
-	bool ok = zero != NULL;
+	bool ok = zero != NULL && vips_clear();
 
 	for (__u32 r = 0; ok && r < VEER_DECAP_REASON_SLOTS; r++)
 		ok = !bpf_map__update_elem(env.skel->maps.veer_decap_stat, &r, sizeof(r), zero, sz,
@@ -539,4 +552,41 @@ VEER_TEST(decap_gso_tc)
 		{"outer total length 0 on a GSO skb", &tot_zero, NULL, VEER_DECAP_STRIP_FAILED},
 	};
 	fixtures_run(fx, ARRAY_LEN(fx), 1400);
+}
+
+/*
+ * VIPs that share a home slot fill its window in order; a packet finds each of them, also
+ * once one before it in the window is deleted, and the deleted one no more.
+ */
+DECAP_TEST(decap_window)
+{
+	static struct pkt in[VEER_DECAP_PROBES], out[VEER_DECAP_PROBES];
+	char addr[VEER_DECAP_PROBES][INET_ADDRSTRLEN], name[VEER_DECAP_PROBES][96];
+	struct dc_fixture fx[VEER_DECAP_PROBES];
+	__u32 home = 0, n = 0;
+
+	if (!dc_begin())
+		return;
+	for (__u32 i = 0; i < 131072 && n < VEER_DECAP_PROBES; i++) {
+		union veer_addr x = {.v4 = htonl(0xc6120000 + i)}; /* 198.18.0.0/15 */
+
+		if (!n)
+			home = veer_decap_slot(&x, VEER_AF_INET);
+		if (veer_decap_slot(&x, VEER_AF_INET) != home)
+			continue;
+		inet_ntop(AF_INET, &x.v4, addr[n], sizeof(addr[n]));
+		if (!ASSERT_TRUE(vip_put(addr[n], true), "add a VIP of the window") ||
+		    !inner(&out[n], addr[n], IPPROTO_UDP) || !encap(&in[n], &out[n], false, 0))
+			return;
+		n++;
+	}
+	if (!ASSERT_EQ(n, VEER_DECAP_PROBES, "a full window") ||
+	    !ASSERT_TRUE(vip_put(addr[0], false), "delete the first"))
+		return;
+	for (__u32 i = 0; i < n; i++) {
+		snprintf(name[i], sizeof(name[i]), "VIP %u of the window, %s", i, addr[i]);
+		fx[i] = (struct dc_fixture){name[i], &in[i], i ? &out[i] : NULL,
+					    i ? VEER_DECAP_DONE : VEER_DECAP_NOT_VIP};
+	}
+	fixtures_run(fx, n, 0);
 }

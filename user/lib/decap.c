@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "internal.h"
 #include "decap.skel.h"
+#include <veer/decap_hash.h>
 
 struct veer_decap {
 	struct decap *skel; /* maps only: the programs are loaded by veer_decap_attach */
@@ -196,44 +197,171 @@ int veer_decap_parse_vip(const char *s, union veer_addr *addr, __u8 *family)
 	return 0;
 }
 
-static struct veer_decap_key key_of(const union veer_addr *addr, __u8 family)
+/* The whole table, in one batch where the kernel has it; slot i in all[i]. */
+static int vips_read(struct bpf_map *vips, struct veer_decap_vip *all)
 {
-	struct veer_decap_key k = {.family = family};
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(vips);
+	__u32 *keys, out = 0, count, done = 0;
+	struct veer_decap_vip *vals;
+	void *in = NULL;
+	int err = 0;
+
+	keys = calloc(VEER_DECAP_SLOTS, sizeof(*keys));
+	vals = calloc(VEER_DECAP_SLOTS, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (done < VEER_DECAP_SLOTS) {
+		count = VEER_DECAP_SLOTS - done;
+		err = bpf_map_lookup_batch(fd, in, &out, keys + done, vals + done, &count, &opts);
+		done += count;
+		if (err)
+			break;
+		in = &out;
+	}
+	if (err && errno != ENOENT) {
+		/* No batch support: one lookup per slot. */
+		err = 0;
+		for (__u32 i = 0; !err && i < VEER_DECAP_SLOTS; i++)
+			err = bpf_map_lookup_elem(fd, &i, &all[i]) ? -errno : 0;
+		goto out;
+	}
+	err = 0;
+	memset(all, 0, VEER_DECAP_SLOTS * sizeof(*all));
+	for (__u32 i = 0; i < done; i++)
+		if (keys[i] < VEER_DECAP_SLOTS)
+			all[keys[i]] = vals[i];
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static bool vip_is(const struct veer_decap_vip *v, const struct veer_decap_vip *want)
+{
+	return v->family && v->family == want->family &&
+	       !memcmp(&v->addr, &want->addr, sizeof(v->addr));
+}
+
+/*
+ * One slot written so that a packet never matches a half-written entry: the two writes differ
+ * in the family byte only, the one that decides a match (an entry of family 0 matches nothing).
+ */
+static int slot_write(struct bpf_map *vips, __u32 slot, const struct veer_decap_vip *from,
+		      const struct veer_decap_vip *to)
+{
+	struct veer_decap_vip mid = to->family ? *to : *from;
+	int err;
+
+	mid.family = 0;
+	err = bpf_map__update_elem(vips, &slot, sizeof(slot), &mid, sizeof(mid), BPF_ANY);
+	if (!err)
+		err = bpf_map__update_elem(vips, &slot, sizeof(slot), to, sizeof(*to), BPF_ANY);
+	return err;
+}
+
+int veer_decap_vip_put(struct bpf_map *vips, const union veer_addr *addr, __u8 family, bool add)
+{
+	struct veer_decap_vip want = {.family = family}, v, zero = {};
+	__u32 home, found = ~0u, free_slot = ~0u;
+	int err;
 
 	if (family == VEER_AF_INET)
-		k.addr.v4 = addr->v4;
+		want.addr.v4 = addr->v4;
 	else
-		k.addr = *addr;
-	return k;
+		want.addr = *addr;
+	home = veer_decap_slot(&want.addr, family);
+	for (__u32 i = 0; i < VEER_DECAP_PROBES; i++) {
+		__u32 slot = (home + i) & (VEER_DECAP_SLOTS - 1);
+
+		err = bpf_map__lookup_elem(vips, &slot, sizeof(slot), &v, sizeof(v), 0);
+		if (err)
+			return err;
+		if (vip_is(&v, &want))
+			found = slot;
+		else if (!v.family && free_slot == ~0u)
+			free_slot = slot;
+	}
+	if (add && found != ~0u)
+		return -EEXIST;
+	if (add && free_slot == ~0u)
+		return -ENOSPC;
+	if (!add && found == ~0u)
+		return -ENOENT;
+	if (add)
+		return slot_write(vips, free_slot, &zero, &want);
+	return slot_write(vips, found, &want, &zero);
+}
+
+/* The VIPs in the table; *out (VEER_DECAP_SLOTS long) is malloc'd, unsorted. */
+static int vips_list(struct veer_decap *d, struct veer_decap_vip_info **out, size_t *n)
+{
+	struct veer_decap_vip *all = calloc(VEER_DECAP_SLOTS, sizeof(*all));
+	struct veer_decap_vip_info *list = calloc(VEER_DECAP_SLOTS, sizeof(*list));
+	size_t cnt = 0;
+	int err = all && list ? vips_read(d->skel->maps.veer_decap_vips, all) : -ENOMEM;
+
+	for (__u32 i = 0; !err && i < VEER_DECAP_SLOTS; i++) {
+		if (!all[i].family)
+			continue;
+		list[cnt].addr = all[i].addr;
+		list[cnt++].family = all[i].family;
+	}
+	free(all);
+	if (err) {
+		pr_warn("cannot read the decap VIPs: %s\n", strerror(-err));
+		free(list);
+		return err;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
 }
 
 int veer_decap_vip_add(struct veer_decap *d, const union veer_addr *addr, __u8 family)
 {
-	struct veer_decap_key k = key_of(addr, family);
-	struct veer_decap_vip val = {};
+	struct veer_decap_vip_info *vips;
 	char buf[VEER_ADDR_STRLEN];
+	bool dup = false;
+	size_t n;
 	int err;
 
-	err = bpf_map__update_elem(d->skel->maps.veer_decap_vips, &k, sizeof(k), &val, sizeof(val),
-				   BPF_NOEXIST);
 	veer_fmt_addr(addr, family, buf, sizeof(buf));
+	err = vips_list(d, &vips, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		dup |= vips[i].family == family &&
+		       !memcmp(&vips[i].addr, addr, family == VEER_AF_INET ? 4 : 16);
+	free(vips);
+	if (dup)
+		err = -EEXIST;
+	else if (n >= VEER_DECAP_VIPS_MAX)
+		err = -E2BIG;
+	else
+		err = veer_decap_vip_put(d->skel->maps.veer_decap_vips, addr, family, true);
 	if (err == -EEXIST)
 		pr_warn("cannot add decap VIP %s: it exists\n", buf);
-	else if (err == -E2BIG || err == -ENOMEM)
+	else if (err == -E2BIG)
 		pr_warn("cannot add decap VIP %s: the table is full (%u VIPs)\n", buf,
 			VEER_DECAP_VIPS_MAX);
+	else if (err == -ENOSPC)
+		pr_warn("cannot add decap VIP %s: the %u slots it hashes to are taken by other "
+			"VIPs (veer decap vip list)\n",
+			buf, VEER_DECAP_PROBES);
 	else if (err)
 		pr_warn("cannot add decap VIP %s: %s\n", buf, strerror(-err));
-	return err == -ENOMEM ? -E2BIG : err;
+	return err;
 }
 
 int veer_decap_vip_del(struct veer_decap *d, const union veer_addr *addr, __u8 family)
 {
-	struct veer_decap_key k = key_of(addr, family);
 	char buf[VEER_ADDR_STRLEN];
 	int err;
 
-	err = bpf_map__delete_elem(d->skel->maps.veer_decap_vips, &k, sizeof(k), 0);
+	err = veer_decap_vip_put(d->skel->maps.veer_decap_vips, addr, family, false);
 	veer_fmt_addr(addr, family, buf, sizeof(buf));
 	if (err == -ENOENT)
 		pr_warn("cannot delete decap VIP %s: no such VIP\n", buf);
@@ -253,27 +381,11 @@ static int vip_cmp(const void *a, const void *b)
 
 int veer_decap_vip_list(struct veer_decap *d, struct veer_decap_vip_info **out, size_t *n)
 {
-	struct bpf_map *map = d->skel->maps.veer_decap_vips;
-	struct veer_decap_key k, next;
-	struct veer_decap_vip_info *list;
-	size_t cnt = 0;
-	void *prev = NULL;
+	int err = vips_list(d, out, n);
 
-	list = calloc(VEER_DECAP_VIPS_MAX, sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	while (cnt < VEER_DECAP_VIPS_MAX &&
-	       !bpf_map__get_next_key(map, prev, &next, sizeof(next))) {
-		list[cnt].addr = next.addr;
-		list[cnt].family = next.family;
-		cnt++;
-		k = next;
-		prev = &k;
-	}
-	qsort(list, cnt, sizeof(*list), vip_cmp);
-	*out = list;
-	*n = cnt;
-	return 0;
+	if (!err)
+		qsort(*out, *n, sizeof(**out), vip_cmp);
+	return err;
 }
 
 int veer_decap_counters(struct veer_decap *d, __u64 sum[VEER_DECAP_REASON_SLOTS])

@@ -70,6 +70,13 @@ int veer_prog_attach(const struct veer_prog_desc *d, const char *ifname, enum ve
 int veer_prog_detach(const struct veer_prog_desc *d, const char *ifname);
 int veer_prog_links(const struct veer_prog_desc *d, struct veer_link **out, size_t *n);
 
+/*
+ * Adds (add) or removes a VIP in veer_decap_vips: -EEXIST, -ENOENT, or -ENOSPC when every slot
+ * of its window holds another VIP; logs nothing. Takes the map, not a handle, so that the
+ * unit tests' private maps are kept by this same code.
+ */
+int veer_decap_vip_put(struct bpf_map *vips, const union veer_addr *addr, __u8 family, bool add);
+
 /* The backend table (VEER_MAX_BACKENDS slots), read in one batch on first use; NULL on error. */
 const struct veer_backend *veer_backends_get(struct veer *v);
 /* Writes one backend slot to the map and to the handle's copy. */

@@ -224,7 +224,10 @@ void veer_decap_close(struct veer_decap *d);
  * no port. 0 or -EINVAL; logs nothing.
  */
 int veer_decap_parse_vip(const char *s, union veer_addr *addr, __u8 *family);
-/* -EEXIST, -ENOENT ("no such VIP"), -E2BIG (table full): each logged in one line. */
+/*
+ * -EEXIST, -ENOENT ("no such VIP"), -E2BIG (VEER_DECAP_VIPS_MAX VIPs), -ENOSPC (the slots the
+ * address hashes to are taken: include/veer/decap_hash.h): each logged in one line.
+ */
 int veer_decap_vip_add(struct veer_decap *d, const union veer_addr *addr, __u8 family);
 int veer_decap_vip_del(struct veer_decap *d, const union veer_addr *addr, __u8 family);
 
