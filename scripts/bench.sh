@@ -17,9 +17,11 @@
 #      of one table access per packet over the same flows
 #   E. (synflood) established TCP connections, a SYN flood from random sources, and how many of
 #      the connections veer still holds afterwards
+#   F. (decap) per-packet cost of the backend's decap program at both hooks, veer_decap (XDP)
+#      and veer_decap_tc (tc), through BPF_PROG_RUN (repeat=1), net of an empty program
 #
 # Environment: BENCH_PARTS (the parts to run, comma-separated, default prog-run,live,flows,
-# synflood; a run of some parts replaces only their sections of BENCH_OUT), BENCH_SECONDS
+# synflood,decap; a run of some parts replaces only their sections of BENCH_OUT), BENCH_SECONDS
 # (measuring window per throughput run, default 3), BENCH_REPS (interleaved rounds of throughput
 # runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet part, default 11 x 20000),
 # BENCH_THREADS (generator threads, default 1), BENCH_FLOWS and BENCH_FLOW_ROUNDS (part D,
@@ -39,16 +41,16 @@ REPS=${BENCH_REPS:-3}
 ROUNDS=${BENCH_ROUNDS:-11}
 CALLS=${BENCH_CALLS:-20000}
 THREADS=${BENCH_THREADS:-1}
-PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood}
+PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap}
 FL_FLOWS=${BENCH_FLOWS:-1000000}
 FL_ROUNDS=${BENCH_FLOW_ROUNDS:-3}
 SF_EST=${BENCH_ESTABLISHED:-1000}
 SF_SYNS=${BENCH_SYNS:-3000000}
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 for part in ${PARTS//,/ }; do
-	case $part in prog-run | live | flows | synflood) ;;
+	case $part in prog-run | live | flows | synflood | decap) ;;
 	*)
-		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood)" >&2
+		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood, decap)" >&2
 		exit 2
 		;;
 	esac
@@ -62,7 +64,7 @@ KATRAN_CONTEXT="Katran, measured earlier on this VM with the same method (BPF_PR
 no figure of this page is computed from it."
 
 P=vbench$$
-NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer NS_FL=$P-fl NS_SYN=$P-syn
+NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer NS_FL=$P-fl NS_SYN=$P-syn NS_DC=$P-dc
 # veer's state for part B, D and E: pin directories of this run's own, never the host's.
 PIN_B=/sys/fs/bpf/veer-bench$$ PIN_FL=/sys/fs/bpf/veer-bench$$-flows
 PIN_SF=/sys/fs/bpf/veer-bench$$-syn PIN_SFL=/sys/fs/bpf/veer-bench$$-synlive
@@ -105,7 +107,8 @@ cleanup() {
 		veer_fwd detach "$i" >/dev/null 2>&1
 	done
 	fl_unveer >/dev/null 2>&1
-	for n in "$NS_PR" "$NS_GEN" "$P-floor" "$NS_VEER" "$P-nft" "$NS_SINK" "$NS_FL" "$NS_SYN"; do
+	for n in "$NS_PR" "$NS_GEN" "$P-floor" "$NS_VEER" "$P-nft" "$NS_SINK" "$NS_FL" "$NS_SYN" \
+		"$NS_DC"; do
 		[ -e "/run/netns/$n" ] && ip netns del "$n"
 	done
 	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL"; do [ -d "$d" ] && rm -rf "$d"; done
@@ -577,7 +580,7 @@ report_header() {
 	cat <<EOF
 # veer benchmarks
 
-Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E) with build/veer-bench from
+Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F) with build/veer-bench from
 tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and scripts/bench_cache.sh
 (part C). Every section says when and at which commit it was measured: \`BENCH_PARTS\` runs some
 parts and replaces only their sections. This is a small shared VM: absolute figures move from
@@ -1073,11 +1076,79 @@ $(cat "$TMP/synflood" "$TMP/synflood-live")
 EOF
 }
 
+# ---- F: the backend's decap program, per packet -------------------------------------------
+# tests/bench/decap.c: private maps, its own namespace (BPF_PROG_RUN needs no device of its own).
+part_decap() {
+	local c
+	say "F: decap per-packet cost, BPF_PROG_RUN repeat=1 ($ROUNDS rounds x $CALLS calls per case)"
+	new_ns "$NS_DC"
+	in_ns "$NS_DC" "$VB" decap --rounds "$ROUNDS" --calls "$CALLS" --cpu $(($(nproc) - 1)) \
+		>"$TMP/decap"
+	ip netns del "$NS_DC"
+	declare -gA DC_KERN DC_NET
+	while read -r _ name kern _ net _; do
+		[ "$name" = params ] && continue
+		DC_KERN[$name]=${kern#kern_ns=}
+		DC_NET[$name]=${net#net_ns=}
+	done <"$TMP/decap"
+	for c in ipip ip6ip6 4in6 6in4 notvip plain; do
+		[ -n "${DC_NET[$c]:-}" ] && [ -n "${DC_NET[tc_$c]:-}" ] ||
+			die "decap printed no figure for $c"
+		say "  $c: ${DC_NET[$c]} ns net at XDP, ${DC_NET[tc_$c]} ns at tc"
+	done
+	F_STAMP=$(stamp)
+}
+
+report_f() {
+	local c label worst=0
+	for c in ipip ip6ip6 4in6 6in4; do
+		le "${DC_NET[$c]}" "$worst" || worst=${DC_NET[$c]}
+	done
+	cat <<EOF
+
+## F. Backend decapsulation, per packet (BPF_PROG_RUN), both hooks
+
+$F_STAMP
+
+The backend half of direct server return (\`veer decap\`, bpf/decap.bpf.c): \`veer_decap\` at
+XDP and \`veer_decap_tc\` at tc, loaded from the skeleton with private maps holding two VIPs.
+One call per packet (\`repeat=1\`: the program strips the packet), $ROUNDS rounds of $CALLS calls
+per case after a warm-up round; each case is net of the empty program of its hook run over the
+same frame in the same round. Every case's output is checked once first: a decapsulated frame
+must come out as its inner packet, MACs kept. The inner packets are 64-byte UDP datagrams.
+
+| case | XDP ns per call | XDP net ns | tc ns per call | tc net ns |
+|---|---|---|---|---|
+EOF
+	for c in ipip ip6ip6 4in6 6in4 notvip plain; do
+		label=$(sed -n "s/^decap $c .*title=\"\(.*\)\"$/\1/p" "$TMP/decap")
+		printf '| %s | %s | %s | %s | %s |\n' "$label" "${DC_KERN[$c]}" "${DC_NET[$c]}" \
+			"${DC_KERN[tc_$c]}" "${DC_NET[tc_$c]}"
+	done
+	cat <<EOF
+
+- Target, decapsulation under 30 ns net: at XDP $(le "$worst" 30 && echo "**met**" || echo "**NOT met**")
+  (the slowest form: $worst ns). At tc the strip is \`bpf_skb_adjust_room\`, the kernel's skb
+  surgery, dearer than \`bpf_xdp_adjust_head\`: IPIP costs $(ratio "${DC_NET[tc_ipip]}" "${DC_NET[ipip]}")x
+  its XDP figure at tc, while a packet passed for no VIP, the same work without the strip, costs
+  $(ratio "${DC_NET[tc_notvip]}" "${DC_NET[notvip]}")x.
+- Traffic that is not IP-in-IP pays one test of its protocol: ${DC_NET[plain]} ns at XDP,
+  ${DC_NET[tc_plain]} ns at tc.
+
+Raw output of part F:
+
+\`\`\`
+$(cat "$TMP/decap")
+\`\`\`
+EOF
+}
+
 # ---- run -------------------------------------------------------------------------------------
 if has_part prog-run; then part_prog_run; fi
 if has_part live; then part_live; fi
 if has_part flows; then part_flows; fi
 if has_part synflood; then part_synflood; fi
+if has_part decap; then part_decap; fi
 for n in "$NS_FL" "$NS_GEN" "$NS_SINK"; do
 	if [ -e "/run/netns/$n" ]; then ip netns del "$n"; fi
 done
@@ -1088,6 +1159,7 @@ done
 	if has_part live; then report_b; fi
 	if has_part flows; then report_d; fi
 	if has_part synflood; then report_e; fi
+	if has_part decap; then report_f; fi
 } >"$TMP/report.md"
 echo
 cat "$TMP/report.md"
