@@ -4,6 +4,10 @@
  * programs wherever the multi-program dispatcher loads, or at the tc ingress hook (a clsact
  * filter of veer's own handle), where the skb keeps its checksum state. A hook or mode that
  * cannot be had is an error: no silent fallback from one to the other.
+ *
+ * Either way veer_lb_egress goes on the interface's tc egress hook too (XDP has no egress): a
+ * forward proxy on this host answers its clients through it (bpf/lib/proxy.h). It passes every
+ * other packet after a look at its ports, and an interface has veer on both hooks or on none.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -19,8 +23,9 @@
 #include <xdp/libxdp.h>
 #include "internal.h"
 
-#define VEER_PROG_NAME	  "veer_lb"
-#define VEER_TC_PROG_NAME "veer_lb_tc"
+#define VEER_PROG_NAME	      "veer_lb"
+#define VEER_TC_PROG_NAME     "veer_lb_tc"
+#define VEER_EGRESS_PROG_NAME "veer_lb_egress"
 /* veer's filter among others on the clsact ingress hook: its own handle, run first. */
 #define VEER_TC_HANDLE 0x7665
 #define VEER_TC_PRIO   1
@@ -59,20 +64,21 @@ static struct xdp_program *find_veer(int ifindex, struct xdp_multiprog **mp)
 	return NULL;
 }
 
-static void tc_hook_opts(int ifindex, struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+static void tc_hook_opts(int ifindex, enum bpf_tc_attach_point where, struct bpf_tc_hook *hook,
+			 struct bpf_tc_opts *opts)
 {
 	memset(hook, 0, sizeof(*hook));
 	hook->sz = sizeof(*hook);
 	hook->ifindex = ifindex;
-	hook->attach_point = BPF_TC_INGRESS;
+	hook->attach_point = where;
 	memset(opts, 0, sizeof(*opts));
 	opts->sz = sizeof(*opts);
 	opts->handle = VEER_TC_HANDLE;
 	opts->priority = VEER_TC_PRIO;
 }
 
-/* The id of veer's tc program on ifindex, or 0. */
-static __u32 find_veer_tc(int ifindex)
+/* The id of veer's program named name at ifindex's tc hook where, or 0. */
+static __u32 find_veer_tc_at(int ifindex, enum bpf_tc_attach_point where, const char *name)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -81,7 +87,7 @@ static __u32 find_veer_tc(int ifindex)
 	libbpf_print_fn_t old;
 	int fd, err;
 
-	tc_hook_opts(ifindex, &hook, &opts);
+	tc_hook_opts(ifindex, where, &hook, &opts);
 	/* No clsact qdisc or no such filter is the common answer: not worth libbpf's warning. */
 	old = libbpf_set_print(NULL);
 	err = bpf_tc_query(&hook, &opts);
@@ -93,7 +99,84 @@ static __u32 find_veer_tc(int ifindex)
 		return 0;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
-	return !err && !strcmp(info.name, VEER_TC_PROG_NAME) ? opts.prog_id : 0;
+	return !err && !strcmp(info.name, name) ? opts.prog_id : 0;
+}
+
+/* The id of veer's tc ingress program on ifindex, or 0. */
+static __u32 find_veer_tc(int ifindex)
+{
+	return find_veer_tc_at(ifindex, BPF_TC_INGRESS, VEER_TC_PROG_NAME);
+}
+
+static int detach_egress(const char *ifname, int ifindex)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	if (!find_veer_tc_at(ifindex, BPF_TC_EGRESS, VEER_EGRESS_PROG_NAME))
+		return 0;
+	tc_hook_opts(ifindex, BPF_TC_EGRESS, &hook, &opts);
+	err = bpf_tc_detach(&hook, &opts);
+	if (err)
+		pr_warn("cannot detach from %s at tc egress: %s\n", ifname, strerror(-err));
+	return err;
+}
+
+/* veer_lb_egress on ifindex's tc egress hook, from a loaded skeleton; there already is fine. */
+static int attach_egress(struct lb *skel, const char *ifname, int ifindex)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	if (find_veer_tc_at(ifindex, BPF_TC_EGRESS, VEER_EGRESS_PROG_NAME))
+		return 0;
+	tc_hook_opts(ifindex, BPF_TC_EGRESS, &hook, &opts);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("cannot attach to %s at tc egress: cannot add a clsact qdisc: %s\n", ifname,
+			strerror(-err));
+		return err;
+	}
+	opts.prog_fd = bpf_program__fd(skel->progs.veer_lb_egress);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		pr_warn("cannot attach to %s at tc egress: %s\n", ifname, strerror(-err));
+	return err;
+}
+
+/*
+ * veer_lb_egress on the interface: from skel if the ingress attach loaded it there; else, from
+ * skel if it is not loaded yet (an interface attached by a veer without the egress program, or
+ * whose egress filter someone removed), or from a skeleton of its own (libxdp loaded skel its
+ * way), loading the egress program alone.
+ */
+static int egress_up(struct lb *skel, bool loaded, const char *ifname, int ifindex)
+{
+	struct lb *own = NULL;
+	int err;
+
+	if (find_veer_tc_at(ifindex, BPF_TC_EGRESS, VEER_EGRESS_PROG_NAME))
+		return 0;
+	if (loaded && bpf_program__fd(skel->progs.veer_lb_egress) >= 0)
+		return attach_egress(skel, ifname, ifindex);
+	if (loaded) {
+		err = veer_lb_prepare(&own, true);
+		if (err)
+			return err;
+		skel = own;
+	}
+	bpf_program__set_autoload(skel->progs.veer_lb, false);
+	bpf_program__set_autoload(skel->progs.veer_lb_tc, false);
+	err = lb__load(skel);
+	if (err)
+		pr_warn("cannot attach to %s at tc egress: cannot load the program: %s\n", ifname,
+			strerror(-err));
+	else
+		err = attach_egress(skel, ifname, ifindex);
+	lb__destroy(own);
+	return err;
 }
 
 /*
@@ -157,7 +240,7 @@ static int attach_tc(struct lb *skel, const char *ifname, int ifindex, bool virt
 			strerror(-err));
 		return err;
 	}
-	tc_hook_opts(ifindex, &hook, &opts);
+	tc_hook_opts(ifindex, BPF_TC_INGRESS, &hook, &opts);
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		pr_warn("cannot attach to %s at tc: cannot add a clsact qdisc: %s\n", ifname,
@@ -223,7 +306,7 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 		} else {
 			pr_info("already attached to %s at xdp in %s mode\n", ifname,
 				mode_name(mode));
-			err = 0;
+			err = egress_up(skel, false, ifname, ifindex);
 		}
 		goto cleanup;
 	}
@@ -236,6 +319,7 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 			err = -EBUSY;
 		} else {
 			pr_info("already attached to %s at tc ingress\n", ifname);
+			err = egress_up(skel, false, ifname, ifindex);
 		}
 		goto cleanup;
 	}
@@ -244,6 +328,12 @@ int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mo
 		err = attach_tc(skel, ifname, ifindex, virt);
 	else
 		err = attach_xdp(skel, ifname, ifindex, mode);
+	/* Both hooks or neither: an ingress without its egress is taken off again. */
+	if (!err) {
+		err = egress_up(skel, true, ifname, ifindex);
+		if (err)
+			veer_detach(ifname);
+	}
 	if (!err && hook == VEER_HOOK_XDP && virt)
 		pr_warn("warning: %s is a virtual interface: packets from local senders with "
 			"checksum offload (every container) leave XDP redirect with bad checksums, "
@@ -262,7 +352,7 @@ static int detach_tc(const char *ifname, int ifindex)
 	struct bpf_tc_opts opts;
 	int err;
 
-	tc_hook_opts(ifindex, &hook, &opts);
+	tc_hook_opts(ifindex, BPF_TC_INGRESS, &hook, &opts);
 	err = bpf_tc_detach(&hook, &opts);
 	if (err)
 		pr_warn("cannot detach from %s at tc: %s\n", ifname, strerror(-err));
@@ -283,8 +373,13 @@ int veer_detach(const char *ifname)
 	p = find_veer(ifindex, &mp);
 	if (!p) {
 		xdp_multiprog__close(mp);
-		if (find_veer_tc(ifindex))
-			return detach_tc(ifname, ifindex);
+		if (find_veer_tc(ifindex)) {
+			err = detach_tc(ifname, ifindex);
+			return detach_egress(ifname, ifindex) ?: err;
+		}
+		/* An egress left alone (its ingress removed by hand) goes all the same. */
+		if (find_veer_tc_at(ifindex, BPF_TC_EGRESS, VEER_EGRESS_PROG_NAME))
+			return detach_egress(ifname, ifindex);
 		pr_warn("cannot detach from %s: veer is not attached there\n", ifname);
 		return -ENOENT;
 	}
@@ -296,7 +391,7 @@ int veer_detach(const char *ifname)
 	if (err)
 		pr_warn("cannot detach from %s: %s\n", ifname, strerror(-err));
 	xdp_multiprog__close(mp);
-	return err;
+	return detach_egress(ifname, ifindex) ?: err;
 }
 
 int veer_links(struct veer_link **out, size_t *n)
@@ -327,6 +422,8 @@ int veer_links(struct veer_link **out, size_t *n)
 			l->prog_id = p ? xdp_program__id(p) : tc_id;
 			l->hook = p ? "xdp" : "tc";
 			l->mode = p ? mode_name(xdp_multiprog__attach_mode(mp)) : "ingress";
+			l->egress_prog_id =
+				find_veer_tc_at(i->if_index, BPF_TC_EGRESS, VEER_EGRESS_PROG_NAME);
 			cnt++;
 		}
 		xdp_multiprog__close(mp);
