@@ -77,4 +77,11 @@ int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bp
 int veer_svc_sync(struct bpf_map *vips, struct bpf_map *index, struct bpf_map *svc,
 		  const union veer_addr *addr, __be16 port, __u8 proto, __u8 family);
 
+/*
+ * Rewrites veer_proxy_gate from the rules in veer_proxy_rule: every rule's destination port and
+ * its proxy's port. Takes maps, not a handle, so that the unit tests' private maps are kept by
+ * this same code.
+ */
+int veer_proxy_gate_sync(struct bpf_map *rules, struct bpf_map *gate);
+
 #endif
