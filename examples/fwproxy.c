@@ -57,8 +57,14 @@ static const char *sa_text(const struct sockaddr *sa, char *buf, size_t len)
 	} else {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+		/* A dual-stack socket's IPv4 peer is shown as the IPv4 client it is. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, a, sizeof(a));
+			snprintf(buf, len, "%s:%u", a, ntohs(in6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+			snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+		}
 	}
 	return buf;
 }
