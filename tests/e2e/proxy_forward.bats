@@ -4,7 +4,8 @@
 # asks a server on b1 directly; veer (tc, on the veer node) steers the connection to fwproxy on
 # the veer node, which asks veer for the original destination and relays. The server sees the
 # proxy's address, the client its server's; clients outside the rule's CIDR, and everyone once
-# the rule is deleted, go direct.
+# the rule is deleted, go direct. Then a proxy on another host (b2, behind veer), and veer's
+# ingress at XDP.
 
 load helpers
 
@@ -15,7 +16,7 @@ PROXY6=2001:2:0:1::1
 OUTSIDE=198.18.1.100 # a second client address, outside 198.18.1.0/28
 
 setup_file() {
-	export TOPO_BACKENDS=1
+	export TOPO_BACKENDS=2
 	export TOPO="pxfwd$$"
 	export SRV_LOG="$BATS_FILE_TMPDIR/server.log" FWP_LOG="$BATS_FILE_TMPDIR/fwproxy.log"
 	export FWPROXY="$BATS_FILE_TMPDIR/fwproxy"
@@ -58,7 +59,7 @@ S(("::", 80), H).serve_forever()
 
 teardown_file() {
 	local pid
-	for pid in "${FWP_PID:-}" "${SRV_PID:-}" "${HOLD_PID:-}"; do
+	for pid in "${FWP_PID:-}" "${FWP2_PID:-}" "${SRV_PID:-}" "${HOLD_PID:-}"; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	done
 	topo_down
@@ -144,6 +145,28 @@ $SERVER4:80"
 	assert_equal "$(grep -c ' -> ' "$FWP_LOG")" "$nlog"
 }
 
+@test "a proxy on another host behind veer: its packets are rewritten at veer's ingress" {
+	local log="$BATS_FILE_TMPDIR/fwproxy2.log" replies
+	# fwproxy on b2 reads veer's pins here because the namespaces share a host; a proxy on
+	# another machine would have to learn the destination from the request (Host, SNI).
+	nsenter --net="/run/netns/$(ns b2)" "$FWPROXY" --listen 198.18.12.2:3128 \
+		</dev/null 2>"$log" 3>&- &
+	FWP2_PID=$!
+	topo_wait 10 grep -q "listening" "$log" || fail "fwproxy on b2 did not come up"
+	veer_lb proxy del --from 198.18.1.0/28 --dport 80
+	veer_lb proxy add --from 198.18.1.0/28 --dport 80 --to 198.18.12.2:3128
+	replies=$(e2e_reason proxy_reply)
+	run get "http://$SERVER4/"
+	assert_success
+	assert_output "b1
+$SERVER4:80"
+	assert_equal "$(last_client)" 198.18.12.2
+	(($(e2e_reason proxy_reply) > replies)) || fail "no packet counted proxy_reply"
+	topo_wait 5 grep -q " -> $SERVER4:80: " "$log" || fail "fwproxy on b2 logged nothing"
+	veer_lb proxy del --from 198.18.1.0/28 --dport 80
+	veer_lb proxy add --from 198.18.1.0/28 --dport 80 --to "$PROXY4:3128"
+}
+
 @test "after proxy del, traffic goes direct" {
 	veer_lb proxy del --from 198.18.1.0/28 --dport 80
 	run veer_lb -j proxy list
@@ -153,4 +176,21 @@ $SERVER4:80"
 	assert_output "b1
 $SERVER4:80"
 	assert_equal "$(last_client)" 198.18.1.2
+}
+
+@test "ingress at XDP: steered alike, the proxy's packets rewritten at tc egress" {
+	# XDP on a veth needs checksum offload off on the sender and GRO on the receiver (veer(8)).
+	veer_lb detach l0
+	in_ns client ethtool -K c0 tx off gro on >/dev/null
+	in_ns lb ethtool -K l0 tx off gro on >/dev/null
+	veer_lb attach l0 --hook xdp 2>/dev/null
+	run veer_lb -j status
+	assert_equal "$(e2e_json "[(i['hook'], i['egress_prog_id'] > 0) for i in d['interfaces'] if i['interface'] == 'l0']" <<<"$output")" \
+		"[('xdp', True)]"
+	veer_lb proxy add --from 198.18.1.0/28 --dport 80 --to "$PROXY4:3128"
+	run get "http://$SERVER4/"
+	assert_success
+	assert_output "b1
+$SERVER4:80"
+	assert_equal "$(last_client)" 198.18.11.1
 }
