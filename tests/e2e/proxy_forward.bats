@@ -25,15 +25,22 @@ setup_file() {
 	e2e_pins_up "$TOPO" && topo_up && topo_attach || return 1
 	in_ns client ip addr add "$OUTSIDE/24" dev c0 || return 1
 	# b1's HTTP server: answers "b1", logs each client's address (IPv4 ones unmapped).
+	# GET /big: 8 MiB of a pattern; POST: the body's length and SHA-256.
 	TOPO_BG_LOG="$BATS_FILE_TMPDIR/server.err" topo_bg b1 python3 -c '
-import http.server, socket, sys
+import hashlib, http.server, socket, sys
+BIG = bytes(range(256)) * (8 << 12)
 class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"b1\n"
+    def answer(self, body):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def do_GET(self):
+        self.answer(BIG if self.path == "/big" else b"b1\n")
+    def do_POST(self):
+        n = int(self.headers["Content-Length"])
+        data = self.rfile.read(n)
+        self.answer(f"{len(data)} {hashlib.sha256(data).hexdigest()}\n".encode())
     def log_message(self, fmt, *args):
         with open(sys.argv[1], "a") as f:
             f.write(self.client_address[0].removeprefix("::ffff:") + "\n")
@@ -93,6 +100,19 @@ $SERVER4:80"
 	assert_output --regexp "^fwproxy: 198\.18\.1\.2:[0-9]+ -> $SERVER4:80: [1-9][0-9]* bytes up, [1-9][0-9]* bytes down$"
 	(($(e2e_reason proxy) > proxied)) || fail "no packet counted proxy"
 	(($(e2e_reason proxy_reply) > replies)) || fail "no packet counted proxy_reply"
+}
+
+@test "8 MiB each way through the proxy arrive intact (GSO, checksum offload)" {
+	local want
+	want=$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(range(256)) * (8 << 12)).hexdigest())')
+	run bash -c "$(declare -f in_ns ns); in_ns client curl -s -f -m 20 http://$SERVER4/big | sha256sum"
+	assert_output "$want  -"
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * (8 << 12))' \
+		>"$BATS_TEST_TMPDIR/big"
+	run in_ns client curl -s -f -m 20 --data-binary "@$BATS_TEST_TMPDIR/big" \
+		-H 'Content-Type: application/octet-stream' "http://$SERVER4/up"
+	assert_output "8388608 $want"
+	assert_equal "$(last_client)" 198.18.11.1
 }
 
 @test "IPv6: steered alike" {
