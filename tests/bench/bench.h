@@ -99,5 +99,6 @@ int cmd_live(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_synflood(int argc, char **argv);
+int cmd_ab(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
  *   veer-bench synflood ...   a SYN flood against established connections (BPF_PROG_RUN)
  *   veer-bench live ...       forwarded pps through generator -> forwarder -> sink namespaces
  *   veer-bench kv ...         GET rate and latency of a redis or memcached server, cached or not
+ *   veer-bench ab BASE.o NEW.o  per-packet cost of two builds of the data plane, in one run
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 		return cmd_synflood(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "kv"))
 		return cmd_kv(argc - 1, argv + 1);
-	fprintf(stderr, "usage: veer-bench prog-run|flows|synflood|live|kv [--help]\n");
+	if (argc >= 2 && !strcmp(argv[1], "ab"))
+		return cmd_ab(argc - 1, argv + 1);
+	fprintf(stderr, "usage: veer-bench prog-run|flows|synflood|live|kv|ab [--help]\n");
 	return 2;
 }
