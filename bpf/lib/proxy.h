@@ -233,6 +233,28 @@ static __always_inline int proxy_reply(void *ctx, const enum veer_hook hook, str
 }
 
 /*
+ * Whether nat_forward answered the packet (fragmentation-needed, packet-too-big: counted
+ * frag_needed) rather than sent it on rewritten, from its verdict r >= 0: at XDP the answer is
+ * the only XDP_TX, at tc both are redirects, but only the answer is an ICMP message.
+ */
+static __always_inline bool proxy_answered(void *ctx, const enum veer_hook hook, int r, bool v6)
+{
+	void *data = ctx_data(ctx, hook), *end = ctx_data_end(ctx, hook);
+
+	if (hook != HOOK_TC)
+		return r == XDP_TX;
+	if (v6) {
+		struct ipv6hdr *ip6h = data + ETH_HLEN;
+
+		return (void *)(ip6h + 1) <= end && ip6h->nexthdr == IPPROTO_ICMPV6;
+	} else {
+		struct iphdr *iph = data + ETH_HLEN;
+
+		return (void *)(iph + 1) <= end && iph->protocol == IPPROTO_ICMP;
+	}
+}
+
+/*
  * Every TCP/UDP packet at ingress comes here first (process() in lb.bpf.c). True when the packet
  * was the proxy's, with its verdict or negated reason in *rc: a client's packet steered to its
  * proxy or a remote proxy's packet back, rewritten and sent on (counted proxy and proxy_reply,
@@ -277,11 +299,10 @@ static __always_inline bool proxy_process(void *ctx, const enum veer_hook hook, 
 	 */
 	r = nat_forward(ctx, hook, p, v);
 	reason = v->reply ? VEER_FWD_PROXY_REPLY : VEER_FWD_PROXY;
-	if (r == -VEER_PASS_STACK) {
+	if (r == -VEER_PASS_STACK)
 		r = -(int)reason;
-	} else if (r >= 0) {
+	else if (r >= 0 && !proxy_answered(ctx, hook, r, p->v6))
 		count_reason(reason);
-	}
 	*rc = r;
 	return true;
 }

@@ -289,6 +289,66 @@ LB_TEST(lb_proxy_remote4)
 	ASSERT_EQ(c.flow.flags, VEER_FLOW_CLOSING, "the proxy's FIN: closing");
 }
 
+/*
+ * Fragmentation-needed from the original destination, quoting the packet as the client sent
+ * it (as test_lb_mtu.c's answers, which are built the same way).
+ */
+static bool too_big_answer(struct pkt *out, struct pkt *in, __u32 mtu)
+{
+	struct pkt_spec s = {.saddr = SERVER4, .daddr = CLIENT4, .ttl = 64};
+	size_t dlen = ntohs(pkt_ip4(in)->tot_len);
+
+	memcpy(s.dmac, in->data + 6, 6);
+	memcpy(s.smac, in->data, 6);
+	if (!ASSERT_OK(pkt_build_icmp_error(out, &s, 3, 4, mtu, in, dlen < 548 ? dlen : 548),
+		       "answer"))
+		return false;
+	pkt_ip4(out)->id = 0;
+	pkt_ip4_fix_csum(out);
+	return true;
+}
+
+/* Too big for the path to a remote proxy: answered (DF) or left to the stack to fragment. */
+LB_TEST(lb_proxy_remote_mtu)
+{
+	struct pkt syn, syn_out, big, big_out, nodf, nodf_out;
+	struct veer_proxy_conn_key k = {
+		.port = htons(40113), .proto = IPPROTO_TCP, .family = VEER_AF_INET};
+	struct veer_proxy_conn c;
+	struct pkt_spec s;
+	bool ok;
+
+	if (!lb_begin())
+		return;
+	k.client.v4 = inet_addr(CLIENT4);
+	s = c2s(CLIENT4, 40113, SERVER4, 80, TCP_SYN);
+	ok = build2(&syn, &syn_out, s, to_remote(s, 3128), "SYN");
+	s = c2s(CLIENT4, 40113, SERVER4, 80, TCP_ACK);
+	s.payload = 1400;
+	ok &= lb_pkt_build(&big, s, "1440 bytes, DF") && too_big_answer(&big_out, &big, 1280);
+	s.frag = 0;
+	/* Left to the stack: rewritten, MACs and TTL as they came. */
+	ok &= build2(&nodf, &nodf_out, s, to_local(s, REMOTE4, 3128), "1440 bytes, no DF");
+	if (!ok || !rule_add("198.18.1.0/24", 80, REMOTE4, 3128, false))
+		return;
+
+	struct lb_fixture first = {"SYN",	 &syn,	   FROM_CLIENT,
+				   XDP_REDIRECT, &syn_out, VEER_FWD_PROXY};
+	struct lb_fixture fx[] = {
+		{"too big, DF: answered", &big, FROM_CLIENT,
+		 lb_env.hook == LB_TC ? XDP_REDIRECT : XDP_TX, &big_out, VEER_TX_FRAG_NEEDED},
+		{"too big, no DF: the stack fragments", &nodf, FROM_CLIENT, XDP_PASS, &nodf_out,
+		 VEER_PASS_MTU_STACK},
+	};
+	if (!lb_fixture_run(&first) || !ASSERT_TRUE(conn_get(CLIENT4, 40113, &c), "connection"))
+		return;
+	c.proxy_hop.mtu = 1280;
+	if (ASSERT_OK(bpf_map__update_elem(lb_env.skel->maps.veer_proxy_conn, &k, sizeof(k), &c,
+					   sizeof(c), BPF_EXIST),
+		      "a 1280-byte path"))
+		lb_fixtures_run(fx, ARRAY_LEN(fx));
+}
+
 /* Only the connection's own proxy is rewritten, and a proxy's own connections are its own. */
 LB_TEST(lb_proxy_remote_strangers)
 {
