@@ -453,7 +453,6 @@ struct veer_proxy_conn {
 	union veer_addr proxy; /* the proxy, from the rule when the connection began */
 	__be16 orig_port;
 	__be16 proxy_port;
-	__u32 pad;
 	struct veer_hop proxy_hop; /* toward the proxy: ifindex 0 for a proxy on this host */
 	__u64 proxy_hop_resolved;  /* when proxy_hop was resolved */
 };
