@@ -6,13 +6,15 @@
  * CALLS calls, then the median over the rounds, net of an empty program of the same hook.
  *
  *   veer-bench ab BASE.o NEW.o [--empty EMPTY.o] [--rounds N] [--calls N] [--cpu N]
+ *                  [--copies N]
  *
  * BASE.o is the build before the change (make build/lb.bpf.o in a worktree of it), NEW.o the
  * one after; EMPTY.o defaults to bench_empty.bpf.o next to NEW.o. Each is opened from its file
- * with private maps (nothing is pinned) and given the same state: a TCP VIP 198.18.100.10:80
- * with one backend, 198.18.11.2:80, and one established connection. The runner makes a network
- * namespace of its own with the two sides' interfaces and permanent neighbours, so that the
- * FIB lookups of a new connection succeed and forwarding is veer's.
+ * COPIES times (4 unless given) with private maps (nothing is pinned), each copy given the same
+ * state: a TCP VIP 198.18.100.10:80 with one backend, 198.18.11.2:80, and one established
+ * connection. The runner makes a network namespace of its own with the two sides' interfaces
+ * and permanent neighbours, so that the FIB lookups of a new connection succeed and forwarding
+ * is veer's. The cases run in a new random order every round.
  *
  * Cases, at XDP and at tc, for both builds: a TCP packet to no VIP (passed), the established
  * connection's packet (forward NAT) and its backend's reply (reverse NAT). A build with the
@@ -42,6 +44,7 @@
 #include "internal.h" /* libveer's own map upkeep */
 
 #define AB_ROUNDS_MAX 64
+#define AB_COPIES_MAX 8
 
 static const __u8 MAC_IN[6] = {2, 0, 0, 0, 0x01, 0x01}, MAC_CLIENT[6] = {2, 0, 0, 0, 0x01, 2};
 static const __u8 MAC_OUT[6] = {2, 0, 0, 0, 0x11, 0x01}, MAC_BE[6] = {2, 0, 0, 0, 0x11, 2};
@@ -55,9 +58,12 @@ struct ab_obj {
 
 enum ab_pkt { P_NONVIP, P_EST, P_REPLY, P_RULED, P_PROXIED, P_EGR_OTHER, P_EGR_PROXY, P_N };
 
+enum ab_prog { PROG_XDP, PROG_TC, PROG_EGRESS };
+
 struct ab_case {
 	const char *name;
-	int *fd;
+	struct ab_obj *objs; /* the build's copies */
+	enum ab_prog prog;
 	bool tc, from_out;
 	enum ab_pkt pkt;
 	int base;     /* index of the empty program's case it is net of, -1: a baseline */
@@ -219,6 +225,11 @@ static int build(struct pkt *p, struct pkt_spec s)
 	return pkt_build(p, &s);
 }
 
+static int prog_fd(const struct ab_obj *o, enum ab_prog prog)
+{
+	return prog == PROG_XDP ? o->xdp : prog == PROG_TC ? o->tc : o->egress;
+}
+
 static int run(int fd, bool tc, const struct pkt *p, int ifindex, __u32 *retval, __u32 *dur)
 {
 	return bench_run1(fd, tc, p->data, p->len, ifindex, NULL, 0, NULL, retval, dur);
@@ -241,16 +252,21 @@ static int establish(struct ab_obj *o, struct pkt *syn, struct pkt *ack, struct 
 
 int cmd_ab(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"empty", required_argument, NULL, 'e'}, {"rounds", required_argument, NULL, 'r'},
-		{"calls", required_argument, NULL, 'c'}, {"cpu", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},	 {0}};
+	static const struct option opts[] = {{"empty", required_argument, NULL, 'e'},
+					     {"rounds", required_argument, NULL, 'r'},
+					     {"calls", required_argument, NULL, 'c'},
+					     {"cpu", required_argument, NULL, 'p'},
+					     {"copies", required_argument, NULL, 'n'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
 	static struct pkt pkts[P_N], syn, psyn;
-	static struct ab_obj a, b, e;
+	static struct ab_obj a[AB_COPIES_MAX], b[AB_COPIES_MAX], e[AB_COPIES_MAX];
 	const char *empty = NULL;
-	int rounds = 11, calls = 20000, cpu = -1, in, out, o, n = 0;
-	char buf[4096];
+	int rounds = 11, calls = 20000, cpu = -1, copies = 4, in, out, o, n = 0;
+	char dir[4096], path[4200];
 	struct ab_case c[32];
+	__u32 order[32];
+	__u64 seed = 0x7665657261622121ULL;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (o == 'e')
@@ -261,31 +277,41 @@ int cmd_ab(int argc, char **argv)
 			calls = atoi(optarg);
 		else if (o == 'p')
 			cpu = atoi(optarg);
+		else if (o == 'n')
+			copies = atoi(optarg);
 		else {
 			fprintf(o == 'h' ? stdout : stderr,
 				"usage: veer-bench ab BASE.o NEW.o [--empty EMPTY.o] [--rounds N] "
-				"[--calls N] [--cpu N]\n");
+				"[--calls N] [--cpu N] [--copies N]\n");
 			return o == 'h' ? 0 : 2;
 		}
 	}
-	if (argc - optind != 2 || rounds < 1 || rounds > AB_ROUNDS_MAX || calls < 1) {
+	if (argc - optind != 2 || rounds < 1 || rounds > AB_ROUNDS_MAX || copies < 1 ||
+	    copies > AB_COPIES_MAX || calls < copies) {
 		fprintf(stderr, "usage: veer-bench ab BASE.o NEW.o [--empty EMPTY.o] [--rounds "
-				"1..64] [--calls N] [--cpu N]\n");
+				"1..64] [--calls N] [--cpu N] [--copies 1..8]\n");
 		return 2;
 	}
 	if (!empty) {
-		snprintf(buf, sizeof(buf), "%s", argv[optind + 1]);
-		snprintf(buf + strlen(buf) + 1, sizeof(buf) - strlen(buf) - 1,
-			 "%s/bench_empty.bpf.o", dirname(buf));
-		empty = buf + strlen(buf) + 1;
+		snprintf(dir, sizeof(dir), "%s", argv[optind + 1]);
+		snprintf(path, sizeof(path), "%s/bench_empty.bpf.o", dirname(dir));
+		empty = path;
 	}
 	if (topology() || (cpu >= 0 && bench_pin_cpu(cpu)))
 		return 1;
-	if (ab_load(&a, argv[optind]) || ab_load(&b, argv[optind + 1]) || ab_load(&e, empty))
-		return 1;
-	if (populate(&a) || populate(&b)) {
-		fprintf(stderr, "veer-bench ab: cannot write the maps\n");
-		return 1;
+	/*
+	 * Where the kernel places a program and its maps moves its cost by up to 20 ns here, for
+	 * the same object loaded twice too: each build is loaded several times and its calls
+	 * spread over the copies, so that the placements average out.
+	 */
+	for (int i = 0; i < copies; i++) {
+		if (ab_load(&a[i], argv[optind]) || ab_load(&b[i], argv[optind + 1]) ||
+		    ab_load(&e[i], empty))
+			return 1;
+		if (populate(&a[i]) || populate(&b[i])) {
+			fprintf(stderr, "veer-bench ab: cannot write the maps\n");
+			return 1;
+		}
 	}
 	in = if_nametoindex("ab-in");
 	out = if_nametoindex("ab-out");
@@ -309,57 +335,63 @@ int cmd_ab(int argc, char **argv)
 		fprintf(stderr, "veer-bench ab: cannot build the packets\n");
 		return 1;
 	}
-	if (establish(&a, &syn, &pkts[P_EST], &pkts[P_REPLY], &psyn, &pkts[P_PROXIED], in, out) ||
-	    establish(&b, &syn, &pkts[P_EST], &pkts[P_REPLY], &psyn, &pkts[P_PROXIED], in, out)) {
-		fprintf(stderr, "veer-bench ab: cannot establish the connections\n");
-		return 1;
+	for (int i = 0; i < copies; i++) {
+		if (establish(&a[i], &syn, &pkts[P_EST], &pkts[P_REPLY], &psyn, &pkts[P_PROXIED],
+			      in, out) ||
+		    establish(&b[i], &syn, &pkts[P_EST], &pkts[P_REPLY], &psyn, &pkts[P_PROXIED],
+			      in, out)) {
+			fprintf(stderr, "veer-bench ab: cannot establish the connections\n");
+			return 1;
+		}
 	}
 
-#define CASE(nm, f, t, o, p, bs)                                                                   \
+#define CASE(nm, o, pg, o_ut, p, bs)                                                               \
 	(c[n++] = (struct ab_case){.name = nm,                                                     \
-				   .fd = f,                                                        \
-				   .tc = t,                                                        \
-				   .from_out = o,                                                  \
+				   .objs = o,                                                      \
+				   .prog = pg,                                                     \
+				   .tc = (pg) != PROG_XDP,                                         \
+				   .from_out = o_ut,                                               \
 				   .pkt = p,                                                       \
 				   .base = bs,                                                     \
 				   .forward = (p) == P_EST || (p) == P_REPLY})
 	for (int tc = 0; tc < 2; tc++) {
+		enum ab_prog pg = tc ? PROG_TC : PROG_XDP;
 		int base = n;
 
-		CASE(tc ? "tc: empty program" : "xdp: empty program", tc ? &e.tc : &e.xdp, tc,
-		     false, P_NONVIP, -1);
-		CASE("  base: TCP to no VIP (passed)", tc ? &a.tc : &a.xdp, tc, false, P_NONVIP,
-		     base);
-		CASE("  new:  TCP to no VIP (passed)", tc ? &b.tc : &b.xdp, tc, false, P_NONVIP,
-		     base);
-		CASE("  base: established (forward NAT)", tc ? &a.tc : &a.xdp, tc, false, P_EST,
-		     base);
-		CASE("  new:  established (forward NAT)", tc ? &b.tc : &b.xdp, tc, false, P_EST,
-		     base);
-		CASE("  base: reply (reverse NAT)", tc ? &a.tc : &a.xdp, tc, true, P_REPLY, base);
-		CASE("  new:  reply (reverse NAT)", tc ? &b.tc : &b.xdp, tc, true, P_REPLY, base);
-		if (!b.proxy)
+		CASE(tc ? "tc: empty program" : "xdp: empty program", e, pg, false, P_NONVIP, -1);
+		CASE("  base: TCP to no VIP (passed)", a, pg, false, P_NONVIP, base);
+		CASE("  new:  TCP to no VIP (passed)", b, pg, false, P_NONVIP, base);
+		CASE("  base: established (forward NAT)", a, pg, false, P_EST, base);
+		CASE("  new:  established (forward NAT)", b, pg, false, P_EST, base);
+		CASE("  base: reply (reverse NAT)", a, pg, true, P_REPLY, base);
+		CASE("  new:  reply (reverse NAT)", b, pg, true, P_REPLY, base);
+		if (!b[0].proxy)
 			continue;
-		CASE("  new:  ruled port, client outside (passed)", tc ? &b.tc : &b.xdp, tc, false,
-		     P_RULED, base);
-		CASE("  new:  proxied connection (to a local proxy)", tc ? &b.tc : &b.xdp, tc,
-		     false, P_PROXIED, base);
+		CASE("  new:  ruled port, client outside (passed)", b, pg, false, P_RULED, base);
+		CASE("  new:  proxied connection (to a local proxy)", b, pg, false, P_PROXIED,
+		     base);
 		if (tc) {
-			CASE("  new:  egress, another packet (passed)", &b.egress, true, false,
+			CASE("  new:  egress, another packet (passed)", b, PROG_EGRESS, false,
 			     P_EGR_OTHER, base);
-			CASE("  new:  egress, the proxy's (rewritten)", &b.egress, true, false,
+			CASE("  new:  egress, the proxy's (rewritten)", b, PROG_EGRESS, false,
 			     P_EGR_PROXY, base);
 		}
 	}
 #undef CASE
 	for (int r = 0; r < rounds; r++) {
-		for (int i = 0; i < n; i++) {
+		/* Whichever case runs first or after another pays for it: a new order each round.
+		 */
+		bench_shuffle(order, n, &seed);
+		for (int oi = 0; oi < n; oi++) {
+			int i = order[oi];
 			__u64 sum = 0;
 			__u32 ret, dur;
 
 			for (int k = 0; k < calls; k++) {
-				if (run(*c[i].fd, c[i].tc, &pkts[c[i].pkt],
-					c[i].from_out ? out : in, &ret, &dur)) {
+				int fd = prog_fd(&c[i].objs[k * copies / calls], c[i].prog);
+
+				if (run(fd, c[i].tc, &pkts[c[i].pkt], c[i].from_out ? out : in,
+					&ret, &dur)) {
 					fprintf(stderr, "veer-bench ab: %s: %s\n", c[i].name,
 						strerror(errno));
 					return 1;
@@ -378,8 +410,8 @@ int cmd_ab(int argc, char **argv)
 			c[i].v[r] = (double)sum / calls;
 		}
 	}
-	printf("ab base=%s new=%s rounds=%d calls=%d\n", argv[optind], argv[optind + 1], rounds,
-	       calls);
+	printf("ab base=%s new=%s rounds=%d calls=%d copies=%d\n", argv[optind], argv[optind + 1],
+	       rounds, calls, copies);
 	for (int i = 0; i < n; i++) {
 		double v[AB_ROUNDS_MAX], med, lo, hi, base = 0;
 
