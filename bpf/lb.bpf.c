@@ -201,7 +201,7 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 
 	if (!v)
 		return rc;
-	/* Forward-proxy rules first: one wins over a VIP unless it says otherwise. */
+	/* Forward-proxy rules first (bpf/lib/proxy.h): on a VIP's port, one wins over the VIP. */
 	if (proxy_process(ctx, hook, p, v, &rc))
 		return rc;
 	if (svc_flags(&p->key.daddr, p->key.dport, p->key.proto) & VEER_SVC_VIP)

@@ -84,6 +84,20 @@ static __always_inline struct veer_proxy_rule *proxy_rule_find(struct veer_proxy
 	return bpf_map_lookup_elem(&veer_proxy_rule, k);
 }
 
+/*
+ * A packet to a VIP may be steered only where a rule without --vip-exempt covers the VIP's port
+ * (VEER_SVC_PROXY, kept by libveer): the VIP's other connections pay an array read here, not a
+ * table lookup. The slot is always in the array; its absence ends the path short for the
+ * verifier.
+ */
+static __always_inline bool proxy_may_steer(const struct packet *p)
+{
+	__u32 slot = veer_svc_slot(&p->key.daddr, p->key.dport, p->key.proto);
+	__u8 *f = bpf_map_lookup_elem(&veer_svc, &slot);
+
+	return f && (*f & (VEER_SVC_VIP | VEER_SVC_PROXY)) != VEER_SVC_VIP;
+}
+
 /* The client's packet's view: to the proxy, over the next hop toward it. */
 static __always_inline void proxy_view_forward(const struct veer_proxy_conn *c, struct flow_view *v)
 {
@@ -133,6 +147,8 @@ static __always_inline int proxy_forward(void *ctx, const enum veer_hook hook, s
 	struct veer_proxy_conn *c;
 	int rc;
 
+	if (!proxy_may_steer(p))
+		return -VEER_PASS_NOT_VIP;
 	c = proxy_conn_lookup(&s->key, p, &p->key.saddr, p->key.sport);
 	if (c && proxy_conn_expired(c, now))
 		c = NULL;
@@ -283,6 +299,10 @@ static __always_inline bool proxy_process(void *ctx, const enum veer_hook hook, 
 	s = proxy_scratch();
 	if (!s)
 		return false;
+	/*
+	 * To a VIP, only where a rule may take it (VEER_SVC_PROXY: a rule without --vip-exempt
+	 * on the VIP's port): the VIP's own connections pay an array read, not a table lookup.
+	 */
 	if (fwd)
 		r = proxy_forward(ctx, hook, p, s, v);
 	if (r == -VEER_PASS_NOT_VIP && back)

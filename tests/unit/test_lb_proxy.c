@@ -21,6 +21,7 @@
 #include "lb_harness.h"
 #include "ctl_pins.h"
 #include "internal.h"
+#include <veer/svc_hash.h>
 
 #define LOCAL4	 "198.18.1.1"
 #define LOCAL6	 "2001:2:0:1::1"
@@ -59,7 +60,10 @@ static bool rule_add(const char *cidr, __u16 dport, const char *to, __u16 to_por
 					      BPF_ANY),
 			 "add rule") &&
 	       ASSERT_OK(veer_proxy_gate_sync(s->maps.veer_proxy_rule, s->maps.veer_proxy_gate),
-			 "gate");
+			 "gate") &&
+	       ASSERT_OK(veer_proxy_svc_sync(s->maps.veer_vips, s->maps.veer_proxy_rule,
+					     s->maps.veer_svc),
+			 "VIP slots");
 }
 
 static bool conn_get(const char *client, __u16 port, struct veer_proxy_conn *c)
@@ -491,6 +495,15 @@ LB_TEST(lb_proxy_vip_exempt)
 		return;
 	ASSERT_EQ(lb_flow_count(), 1, "the VIP's flow");
 	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_proxy_conn), 1, "one proxied connection");
+	/*
+	 * A wider rule without --vip-exempt opens the VIP's port to the rules; the client's own,
+	 * longest rule still says exempt. The VIP's established flow goes on as it is.
+	 */
+	if (!rule_add("198.18.0.0/16", 80, LOCAL4, 3129, false) ||
+	    !lb_fixture_run(&(struct lb_fixture){"exempt under a wider rule", &vip, FROM_CLIENT,
+						 XDP_REDIRECT, &vip_lb, VEER_REASON_NONE}))
+		return;
+	ASSERT_EQ(lb_map_count(lb_env.skel->maps.veer_proxy_conn), 1, "still one");
 }
 
 /* ---- IPv6 ---- */
@@ -954,5 +967,61 @@ VEER_TEST(ctl_proxy_del_connections)
 	ASSERT_OK(origdst(h, AF_INET, "198.18.1.3", 40000, got, sizeof(got)), "port 81's");
 out:
 	veer_origdst_close(h);
+	ctl_down(&c);
+}
+
+static __u8 svc_of(struct ctl *c, const char *vip)
+{
+	struct veer_vip_key k;
+	__u32 slot;
+	__u8 f = 0;
+
+	if (!ASSERT_OK(veer_parse_vip(vip, &k), vip))
+		return 0xff;
+	slot = veer_svc_slot(&k.addr, k.port, k.proto);
+	bpf_map__lookup_elem(c->v->skel->maps.veer_svc, &slot, sizeof(slot), &f, 1, 0);
+	return f;
+}
+
+static bool vip_add(struct ctl *c, const char *vip)
+{
+	struct veer_vip_opts o = {.mode = VEER_MODE_NAT, .ring_size = 251};
+	struct veer_vip_key k;
+
+	return ASSERT_OK(veer_parse_vip(vip, &k), vip) &&
+	       ASSERT_OK(veer_vip_add(c->v, &k, &o), vip);
+}
+
+/*
+ * VEER_SVC_PROXY marks the slots of the VIPs whose port a rule without --vip-exempt steers: set
+ * and cleared as rules and VIPs come and go, by either command.
+ */
+VEER_TEST(ctl_proxy_vip_slots)
+{
+	struct veer_proxy_info r, wide;
+	struct veer_vip_key k;
+	struct ctl c;
+
+	if (!ctl_up(&c))
+		return;
+	if (!vip_add(&c, "198.18.100.30:80/tcp") || !vip_add(&c, "198.18.100.32:81/tcp") ||
+	    !rule_info(&r, "198.18.1.0/24", 80, "198.18.1.1:3128", true) ||
+	    !rule_info(&wide, "198.18.0.0/16", 80, "198.18.1.1:3128", false))
+		goto out;
+	ASSERT_EQ(svc_of(&c, "198.18.100.30:80/tcp"), VEER_SVC_VIP, "no rule");
+	ASSERT_OK(veer_proxy_add(c.v, &r), "exempt rule");
+	ASSERT_EQ(svc_of(&c, "198.18.100.30:80/tcp"), VEER_SVC_VIP, "an exempt rule only");
+	ASSERT_OK(veer_proxy_add(c.v, &wide), "rule");
+	ASSERT_EQ(svc_of(&c, "198.18.100.30:80/tcp"), VEER_SVC_VIP | VEER_SVC_PROXY, "a rule");
+	ASSERT_EQ(svc_of(&c, "198.18.100.32:81/tcp"), VEER_SVC_VIP, "another port");
+	if (vip_add(&c, "198.18.100.31:80/tcp"))
+		ASSERT_EQ(svc_of(&c, "198.18.100.31:80/tcp"), VEER_SVC_VIP | VEER_SVC_PROXY,
+			  "a VIP added after the rule");
+	ASSERT_OK(veer_parse_vip("198.18.100.31:80/tcp", &k), "parse");
+	ASSERT_OK(veer_vip_del(c.v, &k), "vip del");
+	ASSERT_EQ(svc_of(&c, "198.18.100.31:80/tcp"), 0, "a deleted VIP's slot");
+	ASSERT_OK(veer_proxy_del(c.v, &wide.from, wide.dport), "rule del");
+	ASSERT_EQ(svc_of(&c, "198.18.100.30:80/tcp"), VEER_SVC_VIP, "the rule deleted");
+out:
 	ctl_down(&c);
 }

@@ -83,5 +83,11 @@ int veer_svc_sync(struct bpf_map *vips, struct bpf_map *index, struct bpf_map *s
  * this same code.
  */
 int veer_proxy_gate_sync(struct bpf_map *rules, struct bpf_map *gate);
+/*
+ * Sets VEER_SVC_PROXY in veer_svc where some TCP VIP's address:port hashes and a rule without
+ * --vip-exempt steers the VIP's port, and clears it everywhere else (svc_hash.h): after every
+ * change of the rules or the VIPs.
+ */
+int veer_proxy_svc_sync(struct bpf_map *vips, struct bpf_map *rules, struct bpf_map *svc);
 
 #endif

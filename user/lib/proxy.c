@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
+#include <veer/svc_hash.h>
 
 /* ---- CIDRs ---- */
 
@@ -207,9 +208,72 @@ int veer_proxy_gate_sync(struct bpf_map *rules, struct bpf_map *gate)
 	return err;
 }
 
+static int steered_port(const struct veer_proxy_key *k, const struct veer_proxy_rule *r,
+			void *arg)
+{
+	if (!(r->flags & VEER_PROXY_VIP_EXEMPT))
+		gate_set(arg, k->port);
+	return 0;
+}
+
+#define SVC_BATCH 4096
+
+/* veer_svc, all its slots, 4096 a syscall (one each would take 65536). */
+static int svc_read(struct bpf_map *svc, __u8 *slots)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[SVC_BATCH], out = 0, done = 0, count;
+	__u8 vals[SVC_BATCH];
+	void *in = NULL;
+	int err = 0;
+
+	while (done < VEER_SVC_SLOTS && !err) {
+		count = SVC_BATCH;
+		err = bpf_map_lookup_batch(bpf_map__fd(svc), in, &out, keys, vals, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++)
+			if (keys[i] < VEER_SVC_SLOTS)
+				slots[keys[i]] = vals[i];
+		done += count;
+		in = &out;
+	}
+	return 0;
+}
+
+int veer_proxy_svc_sync(struct bpf_map *vips, struct bpf_map *rules, struct bpf_map *svc)
+{
+	static __u8 cur[VEER_SVC_SLOTS], want[VEER_SVC_SLOTS];
+	__u64 ports[VEER_PROXY_GATE_WORDS] = {};
+	struct veer_vip_key key, prev, *pk = NULL;
+	int err = svc_read(svc, cur);
+
+	if (err)
+		return err;
+	rules_foreach(rules, steered_port, ports);
+	for (__u32 i = 0; i < VEER_SVC_SLOTS; i++)
+		want[i] = cur[i] & ~VEER_SVC_PROXY;
+	while (!bpf_map__get_next_key(vips, pk, &key, sizeof(key))) {
+		__u16 n = ntohs(key.port);
+
+		if (key.proto == IPPROTO_TCP && (ports[n / 64] >> (n % 64) & 1))
+			want[veer_svc_slot(&key.addr, key.port, key.proto)] |= VEER_SVC_PROXY;
+		prev = key;
+		pk = &prev;
+	}
+	for (__u32 i = 0; i < VEER_SVC_SLOTS && !err; i++)
+		if (want[i] != cur[i])
+			err = bpf_map__update_elem(svc, &i, sizeof(i), &want[i], 1, BPF_ANY);
+	return err;
+}
+
+/* The gate, then the VIPs' slots: a packet sees a rule's port open before its VIP slots. */
 static int gate_sync(struct veer *v)
 {
-	return veer_proxy_gate_sync(v->skel->maps.veer_proxy_rule, v->skel->maps.veer_proxy_gate);
+	struct lb *s = v->skel;
+
+	return veer_proxy_gate_sync(s->maps.veer_proxy_rule, s->maps.veer_proxy_gate) ?:
+	       veer_proxy_svc_sync(s->maps.veer_vips, s->maps.veer_proxy_rule, s->maps.veer_svc);
 }
 
 int veer_proxy_add(struct veer *v, const struct veer_proxy_info *r)
