@@ -139,9 +139,8 @@ static __always_inline struct veer_proxy_conn *proxy_conn_create(const struct pa
  * --vip-exempt) is not the proxy's: -VEER_PASS_NOT_VIP. Fills v.
  */
 static __always_inline int proxy_forward(void *ctx, const enum veer_hook hook, struct packet *p,
-					 struct proxy_scratch *s, struct flow_view *v)
+					 struct proxy_scratch *s, struct flow_view *v, __u64 now)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
 	bool syn = tcp_is_syn(p), same = false;
 	struct veer_proxy_rule *r;
 	struct veer_proxy_conn *c;
@@ -231,9 +230,8 @@ static __always_inline void proxy_view_reply(const struct veer_proxy_conn *c, st
  * refreshes its connections': conntrack.h reply_refresh). Fills v.
  */
 static __always_inline int proxy_reply(void *ctx, const enum veer_hook hook, struct packet *p,
-				       struct proxy_scratch *s, struct flow_view *v)
+				       struct proxy_scratch *s, struct flow_view *v, __u64 now)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
 	struct veer_proxy_conn *c = proxy_reply_find(&s->key, p, now);
 	int rc;
 
@@ -286,6 +284,7 @@ static __always_inline bool proxy_process(void *ctx, const enum veer_hook hook, 
 	__u32 reason;
 	bool fwd, back;
 	int r = -VEER_PASS_NOT_VIP;
+	__u64 now;
 
 	if (p->key.proto != IPPROTO_TCP)
 		return false;
@@ -299,14 +298,15 @@ static __always_inline bool proxy_process(void *ctx, const enum veer_hook hook, 
 	s = proxy_scratch();
 	if (!s)
 		return false;
+	now = bpf_ktime_get_coarse_ns();
 	/*
 	 * To a VIP, only where a rule may take it (VEER_SVC_PROXY: a rule without --vip-exempt
 	 * on the VIP's port): the VIP's own connections pay an array read, not a table lookup.
 	 */
 	if (fwd)
-		r = proxy_forward(ctx, hook, p, s, v);
+		r = proxy_forward(ctx, hook, p, s, v, now);
 	if (r == -VEER_PASS_NOT_VIP && back)
-		r = proxy_reply(ctx, hook, p, s, v);
+		r = proxy_reply(ctx, hook, p, s, v, now);
 	if (r == -VEER_PASS_NOT_VIP)
 		return false;
 	if (r) {
