@@ -41,7 +41,8 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 # Keep objects and skeletons: they are prerequisites of libveer and the test runners.
 .SECONDARY:
 
-all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench) $(BUILD)/veer-cache-diff
+all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench) $(BUILD)/veer-cache-diff \
+	$(BUILD)/fwproxy
 
 $(BUILD) $(BUILD)/lib:
 	@mkdir -p $@
@@ -80,6 +81,10 @@ BENCH_PKT := tests/unit/packet.c
 
 $(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+
+# A transparent forward proxy for `veer proxy` rules: the e2e tests' proxy and an example.
+$(BUILD)/fwproxy: examples/fwproxy.c $(BUILD)/libveer.a $(LIB_HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libveer.a $(LDLIBS) -o $@
 
 # The cache's differential fuzz driver (tests/e2e/cache_diff.bats runs it in the testbed).
 $(BUILD)/veer-cache-diff: tests/fuzz/cache_diff.c $(BUILD)/libveer.a $(LIB_HDRS)

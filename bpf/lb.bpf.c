@@ -19,6 +19,7 @@
 #include "lib/nat.h"
 #include "lib/frag.h"
 #include "lib/icmp.h"
+#include "lib/proxy.h"
 
 /*
  * Fragmentation-needed / packet-too-big messages veer sends, per destination (the source of
@@ -200,6 +201,9 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 
 	if (!v)
 		return rc;
+	/* Forward-proxy rules first (bpf/lib/proxy.h): on a VIP's port, one wins over the VIP. */
+	if (proxy_process(ctx, hook, p, v, &rc))
+		return rc;
 	if (svc_flags(&p->key.daddr, p->key.dport, p->key.proto) & VEER_SVC_VIP)
 		rc = process_forward(ctx, hook, p, v, &now, &new_flow);
 	if (rc == -VEER_PASS_NOT_VIP &&
@@ -234,6 +238,13 @@ SEC("tc")
 int veer_lb_tc(struct __sk_buff *skb)
 {
 	return lb_main(skb, HOOK_TC);
+}
+
+/* tc egress: a forward proxy on this host's packets to its clients (bpf/lib/proxy.h). */
+SEC("tc")
+int veer_lb_egress(struct __sk_buff *skb)
+{
+	return proxy_egress(skb);
 }
 
 char LICENSE[] SEC("license") = "GPL";

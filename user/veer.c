@@ -126,6 +126,25 @@ static const struct cmd decap_cmds[] = {
 	{},
 };
 
+static const struct cmd proxy_cmds[] = {
+	{.name = "add",
+	 .fn = cmd_proxy_add,
+	 .args = "--from CIDR --dport N --to ADDR:PORT [--vip-exempt]",
+	 .help = "steer TCP from clients in CIDR to any address on port N to the proxy at "
+		 "ADDR:PORT (longest prefix wins; --vip-exempt: connections to a VIP are load "
+		 "balanced instead)"},
+	{.name = "del",
+	 .fn = cmd_proxy_del,
+	 .args = "--from CIDR --dport N",
+	 .help = "delete a rule and the connections it steered"},
+	{.name = "list", .fn = cmd_proxy_list, .args = "", .help = "list the rules"},
+	{.name = "origdst",
+	 .fn = cmd_proxy_origdst,
+	 .args = "CLIENT:PORT",
+	 .help = "the original destination of the proxied connection from CLIENT:PORT"},
+	{},
+};
+
 static const struct cmd top_cmds[] = {
 	{.name = "attach",
 	 .fn = cmd_attach,
@@ -159,6 +178,10 @@ static const struct cmd top_cmds[] = {
 	 .fn = cmd_set,
 	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION]",
 	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); none: show"},
+	{.name = "proxy",
+	 .args = "add|del|list|origdst ...",
+	 .help = "transparent forward proxy: steer clients' connections to a proxy",
+	 .sub = proxy_cmds},
 	{.name = "cache",
 	 .args = "attach|detach|put|get|del|list|stats|hot|manage ...",
 	 .help = "the in-kernel hot-key cache for Redis and memcached",

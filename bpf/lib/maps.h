@@ -185,4 +185,49 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_icmp_rl SEC(".maps");
 
+/* The forward proxy's rules, its gate and its connections (bpf/lib/proxy.h, abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VEER_PROXY_RULES_MAX);
+	__type(key, struct veer_proxy_key);
+	__type(value, struct veer_proxy_rule);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_proxy_rule SEC(".maps");
+
+/* One entry of two bitmaps (16 KiB): cache-friendly where a byte per port would take 512 KiB. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct veer_proxy_gate);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_proxy_gate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_PROXY_CONNS_MAX);
+	__type(key, struct veer_proxy_conn_key);
+	__type(value, struct veer_proxy_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_proxy_conn SEC(".maps");
+
+/*
+ * Per-CPU scratch space for the proxy's keys and a new connection's entry: the load balancer's
+ * paths leave a program's stack (512 bytes, shared with bpf_loop callbacks) almost full. Not
+ * pinned.
+ */
+struct proxy_scratch {
+	struct veer_proxy_conn_key key;
+	struct veer_proxy_key rule_key;
+	struct veer_proxy_conn conn;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proxy_scratch);
+} veer_proxy_scratch SEC(".maps");
+
 #endif

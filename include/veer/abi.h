@@ -330,6 +330,9 @@ enum veer_reason {
 	VEER_FWD_ICMP_ERROR = 8, /* ICMP error about a flow, rewritten and forwarded */
 	VEER_FWD_FRAGMENT = 9,	 /* non-first fragment, forwarded with its datagram's flow */
 	VEER_PASS_MTU_STACK = 10, /* IPv4 without DF, too big: rewritten, the stack fragments */
+	/* The forward proxy's (bpf/lib/proxy.h), forwarded or handed to the stack. */
+	VEER_FWD_PROXY = 13,	   /* a client's packet steered to its proxy */
+	VEER_FWD_PROXY_REPLY = 14, /* a proxy's packet rewritten to come from the server */
 	/* Dropped. */
 	VEER_DROP_BAD_L2 = 64,	    /* frame shorter than its Ethernet/802.1Q header */
 	VEER_DROP_BAD_L3 = 65,	    /* IP header truncated, IHL < 5, bad version or bad length */
@@ -346,6 +349,7 @@ enum veer_reason {
 	VEER_DROP_ICMP_LIMIT = 76, /* ICMP error veer would send, over the per-source rate */
 	VEER_DROP_MTU = 77,	   /* too big for the egress MTU and no ICMP could be sent */
 	VEER_DROP_REPLY_CLASH = 78, /* new flow whose replies would be another flow's: see flows */
+	VEER_DROP_PROXY_CLASH = 81, /* new proxied connection from a client port still proxied */
 };
 
 #define VEER_REASON_DROP_FIRST 64
@@ -370,6 +374,8 @@ enum veer_reason {
 		[VEER_DROP_MARTIAN] = "martian", [VEER_DROP_EXT_HDRS] = "ext_hdrs",                \
 		[VEER_DROP_BAD_ICMP] = "bad_icmp", [VEER_DROP_ICMP_LIMIT] = "icmp_limit",          \
 		[VEER_DROP_MTU] = "mtu", [VEER_DROP_REPLY_CLASH] = "reply_clash",                  \
+		[VEER_FWD_PROXY] = "proxy", [VEER_FWD_PROXY_REPLY] = "proxy_reply",                \
+		[VEER_DROP_PROXY_CLASH] = "proxy_clash",                                           \
 	}
 
 /*
@@ -423,6 +429,85 @@ enum veer_decap_reason {
 		[VEER_DECAP_FRAGMENT] = "fragment", [VEER_DECAP_OUTER_EXT] = "outer_ext",          \
 		[VEER_DECAP_STRIP_FAILED] = "strip_failed",                                        \
 	}
+
+/*
+ * The transparent forward proxy (bpf/lib/proxy.h): TCP connections from clients in a CIDR to
+ * any address on a destination port are steered to a proxy, and the proxy's packets back are
+ * rewritten to come from the server the client asked for.
+ *
+ * veer_proxy_rule, an LPM trie: (destination port, family, client prefix) -> the proxy. One
+ * key holds the port and the family ahead of the address, so that a lookup is one longest-prefix
+ * match and rules for different ports or families never shadow each other: prefixlen counts
+ * VEER_PROXY_KEY_BITS bits of port, family and pad, then the CIDR's length.
+ */
+#define VEER_PROXY_RULES_MAX 1024
+#define VEER_PROXY_CONNS_MAX 65536 /* proxied connections at once: ~13 MiB */
+#define VEER_PROXY_KEY_BITS  32
+
+struct veer_proxy_key {
+	__u32 prefixlen; /* VEER_PROXY_KEY_BITS + the CIDR's length */
+	__be16 port;	 /* the destination port steered */
+	__u8 family;	 /* enum veer_family */
+	__u8 pad;
+	union veer_addr addr; /* the client prefix, host bits zero */
+};
+
+/* Connections to a VIP of veer's are load balanced, not steered. */
+#define VEER_PROXY_VIP_EXEMPT (1u << 0)
+
+struct veer_proxy_rule {
+	union veer_addr addr; /* the proxy, of the rule's family */
+	__be16 port;
+	__u8 flags; /* VEER_PROXY_* */
+	__u8 pad;
+};
+
+/*
+ * veer_proxy_gate[0]: ports by host-order number, a bit each. Every TCP packet reads it before
+ * anything else of the proxy's: only a packet whose destination port has rules, or whose source
+ * port is some rule's proxy's, goes on to the tables. libveer rewrites it from the rules.
+ */
+#define VEER_PROXY_GATE_WORDS (65536 / 64)
+
+struct veer_proxy_gate {
+	__u64 dports[VEER_PROXY_GATE_WORDS];	  /* some rule steers this destination port */
+	__u64 proxy_ports[VEER_PROXY_GATE_WORDS]; /* some rule's proxy listens on this port */
+};
+
+/*
+ * veer_proxy_conn: the proxied connections, keyed by the client's address and port as the proxy
+ * sees them: the proxy's packets back find their entry by their destination, and the proxy asks
+ * for a connection's original destination by its peer's address (veer_proxy_origdst()). Two
+ * live connections from one client port to two destinations would look the same to the proxy:
+ * the second is refused (proxy_clash).
+ */
+struct veer_proxy_conn_key {
+	union veer_addr client;
+	__be16 port;
+	__u8 proto;  /* IPPROTO_TCP */
+	__u8 family; /* enum veer_family */
+};
+
+/*
+ * A connection is established from the client's first packet past its SYN: until then a SYN
+ * to another destination replaces it (a spoofed SYN must not hold a client's port).
+ */
+#define VEER_PROXY_ESTABLISHED (1u << 1)
+
+struct veer_proxy_conn {
+	/*
+	 * What the load balancer keeps of a connection, kept here alike: the idle clock, the
+	 * closing flag (VEER_FLOW_CLOSING, and VEER_PROXY_ESTABLISHED) and the next hop toward the
+	 * client for a proxy's packets that veer forwards. backend_id and backend_gen are unused.
+	 */
+	struct veer_flow flow;
+	union veer_addr orig;  /* the original destination */
+	union veer_addr proxy; /* the proxy, from the rule when the connection began */
+	__be16 orig_port;
+	__be16 proxy_port;
+	struct veer_hop proxy_hop; /* toward the proxy: ifindex 0 for a proxy on this host */
+	__u64 proxy_hop_resolved;  /* when proxy_hop was resolved */
+};
 
 /*
  * The hot-key cache (bpf/cache.bpf.c). A sockops program collects the client sockets of a cgroup

@@ -16,6 +16,11 @@
 #define VEER_SVC_SLOTS	 (1u << VEER_SVC_BITS)
 #define VEER_SVC_VIP	 0x01 /* some VIP's address:port/proto hashes to the slot */
 #define VEER_SVC_BACKEND 0x02 /* some backend's address:port/proto (veer_be_index) does */
+/*
+ * Some VIP's address:port/tcp hashes to the slot, and a forward-proxy rule without --vip-exempt
+ * steers its port: only there does a packet to a VIP look at the proxy's rules (proxy.c).
+ */
+#define VEER_SVC_PROXY 0x04
 
 static inline __u32 veer_svc_slot(const union veer_addr *a, __be16 port, __u8 proto)
 {

@@ -9,6 +9,7 @@
  *   veer-bench live ...       forwarded pps through generator -> forwarder -> sink namespaces
  *   veer-bench kv ...         GET rate and latency of a redis or memcached server, cached or not
  *   veer-bench decap ...      per-packet cost of the decap program through BPF_PROG_RUN
+ *   veer-bench ab BASE.o NEW.o  per-packet cost of two builds of the data plane, in one run
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 		return cmd_kv(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "decap"))
 		return cmd_decap(argc - 1, argv + 1);
-	fprintf(stderr, "usage: veer-bench prog-run|flows|synflood|live|kv|decap [--help]\n");
+	if (argc >= 2 && !strcmp(argv[1], "ab"))
+		return cmd_ab(argc - 1, argv + 1);
+	fprintf(stderr, "usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab [--help]\n");
 	return 2;
 }

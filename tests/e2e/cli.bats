@@ -13,6 +13,7 @@ setup_file() {
 	e2e_pins_up "cli$$" || return 1
 	e2e_vip_del "$OTHER"
 	e2e_vip_new "$VIP" 198.18.11.2 198.18.12.2=50
+	"$VEER" proxy add --from 198.18.1.0/24 --dport 80 --to 198.18.1.1:3128 || return 1
 	export CLI_NS="veercli$$"
 	ip netns add "$CLI_NS"
 }
@@ -39,6 +40,7 @@ capacities() {
 state() {
 	"$VEER" -j vip list
 	"$VEER" -j backend list "$VIP"
+	"$VEER" -j proxy list
 }
 
 # fails_with RC PATTERN ARGS...: veer ARGS exits RC, the first line of stderr matches the
@@ -176,6 +178,56 @@ fails_with() {
 	assert_equal "$("$VEER" -j vip list)" "$full"
 	for vip in "${added[@]}"; do "$VEER" vip del "$vip"; done
 	assert_equal "${#added[@]}" "$((max - n))"
+}
+
+@test "proxy add: bad CIDRs, ports and proxy addresses are exit 2" {
+	local to=198.18.1.1:3128
+	for cidr in 198.18.300.0/24 198.18.1.0/33 2001:2::/129 198.18.1.0 198.18.1.0/ /24 abc ''; do
+		fails_with 2 "invalid CIDR '$cidr' \\(want ADDR/LEN" \
+			proxy add --from "$cidr" --dport 80 --to "$to"
+	done
+	fails_with 2 "invalid CIDR '198.18.1.5/24': host bits are set \\(the network is 198.18.1.0/24\\)" \
+		proxy add --from 198.18.1.5/24 --dport 80 --to "$to"
+	fails_with 2 "invalid CIDR '2001:2::1/64': host bits are set \\(the network is 2001:2::/64\\)" \
+		proxy add --from 2001:2::1/64 --dport 80 --to "[2001:2::1]:3128"
+	for port in 0 70000 65536 -1 http 080 ''; do
+		fails_with 2 "invalid port '$port' \\(want 1..65535\\)" \
+			proxy add --from 198.18.2.0/24 --dport "$port" --to "$to"
+	done
+	for bad in 198.18.1.1 198.18.1.1:0 198.18.1.1:70000 example.com:3128 0.0.0.0:3128; do
+		fails_with 2 "invalid proxy address '$bad'" \
+			proxy add --from 198.18.2.0/24 --dport 80 --to "$bad"
+	done
+	fails_with 2 "invalid proxy address '\\[2001:2::1\\]'" \
+		proxy add --from 2001:2::/64 --dport 80 --to '[2001:2::1]'
+	fails_with 2 "cannot add proxy rule 198.18.2.0/24 port 80: the proxy \\[2001:2::1\\]:3128 is IPv6 and the clients IPv4" \
+		proxy add --from 198.18.2.0/24 --dport 80 --to '[2001:2::1]:3128'
+	fails_with 2 "cannot add proxy rule 198.18.2.0/24 port 80: 127.0.0.1:3128 is a loopback address" \
+		proxy add --from 198.18.2.0/24 --dport 80 --to 127.0.0.1:3128
+	fails_with 2 "proxy add needs --from, --dport and --to" proxy add --from 198.18.2.0/24 --dport 80
+	fails_with 2 "proxy add takes 0 arguments, got 1" \
+		proxy add --from 198.18.2.0/24 --dport 80 --to "$to" extra
+}
+
+@test "proxy add: a rule of the same CIDR and port is exit 1; del of a missing rule too" {
+	fails_with 1 "cannot add proxy rule 198.18.1.0/24 port 80: it exists" \
+		proxy add --from 198.18.1.0/24 --dport 80 --to 198.18.1.1:3129
+	fails_with 1 "cannot delete proxy rule 198.18.1.0/24 port 81: no such rule" \
+		proxy del --from 198.18.1.0/24 --dport 81
+	fails_with 1 "cannot delete proxy rule 198.18.1.0/25 port 80: no such rule" \
+		proxy del --from 198.18.1.0/25 --dport 80
+	fails_with 2 "invalid CIDR '198.18.1.1/24'" proxy del --from 198.18.1.1/24 --dport 80
+	fails_with 2 "proxy del needs --from, --dport" proxy del --from 198.18.1.0/24
+	fails_with 2 "unknown option '--to'" proxy del --from 198.18.1.0/24 --dport 80 --to 198.18.1.1:3128
+}
+
+@test "proxy origdst: a bad client is exit 2, a client with no connection exit 1" {
+	fails_with 2 "invalid client '198.18.1.2' \\(want ADDR:PORT" proxy origdst 198.18.1.2
+	fails_with 2 "proxy origdst takes 1 argument, got 0" proxy origdst
+	fails_with 1 "no original destination for 198.18.1.2:40000: no proxied connection from it" \
+		proxy origdst 198.18.1.2:40000
+	fails_with 1 "no original destination for \\[2001:2::2\\]:40000: no proxied connection from it" \
+		proxy origdst '[2001:2::2]:40000'
 }
 
 @test "unknown and ambiguous commands are exit 2" {

@@ -156,6 +156,7 @@ static bool skeleton(void)
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_syns4, 4096);
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_syns6, 4096);
 	bpf_map__set_max_entries(lb_env.skel->maps.veer_affinity, 4096);
+	bpf_map__set_max_entries(lb_env.skel->maps.veer_proxy_conn, 4096);
 	err = lb__load(lb_env.skel);
 	if (err) {
 		snprintf(lb_env.why, sizeof(lb_env.why), "lb__load: %s", strerror(-err));
@@ -220,7 +221,8 @@ static bool env_reset(void)
 	     map_clear(s->maps.veer_syns4) && map_clear(s->maps.veer_syns6) &&
 	     map_clear(s->maps.veer_be_index) && map_clear(s->maps.veer_affinity) &&
 	     map_clear(s->maps.veer_frags) && map_clear(s->maps.veer_vips) &&
-	     map_clear(s->maps.veer_vip_addrs) && map_clear(s->maps.veer_icmp_rl);
+	     map_clear(s->maps.veer_vip_addrs) && map_clear(s->maps.veer_icmp_rl) &&
+	     map_clear(s->maps.veer_proxy_rule) && map_clear(s->maps.veer_proxy_conn);
 	for (__u32 id = 0; ok && id < LB_NIDS; id++) {
 		__u32 inner_id;
 
@@ -238,6 +240,13 @@ static bool env_reset(void)
 		ok = percpu_zero(s->maps.veer_reasons, r);
 	if (ok)
 		ok = svc_clear(s->maps.veer_svc);
+	if (ok) {
+		static const struct veer_proxy_gate closed;
+		__u32 zero_key = 0;
+
+		ok = !bpf_map__update_elem(s->maps.veer_proxy_gate, &zero_key, sizeof(zero_key),
+					   &closed, sizeof(closed), BPF_ANY);
+	}
 	if (ok) {
 		struct veer_settings defaults = {};
 		__u32 zero_key = 0;

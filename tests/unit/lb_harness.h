@@ -22,7 +22,7 @@
  *                198.18.11.9 has no neighbour entry: the FIB lookup fails for it.
  *
  * Every test starts from empty maps (flows, affinity, fragment records, VIPs and their
- * addresses, rings, backends, counters).
+ * addresses, rings, backends, counters, forward-proxy rules, gate and connections).
  */
 #ifndef VEER_TEST_LB_HARNESS_H
 #define VEER_TEST_LB_HARNESS_H

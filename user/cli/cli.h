@@ -133,6 +133,12 @@ int cmd_flows(const struct cmd *c, int argc, char **argv);
 /* settings.c */
 int cmd_set(const struct cmd *c, int argc, char **argv);
 
+/* proxy.c */
+int cmd_proxy_add(const struct cmd *c, int argc, char **argv);
+int cmd_proxy_del(const struct cmd *c, int argc, char **argv);
+int cmd_proxy_list(const struct cmd *c, int argc, char **argv);
+int cmd_proxy_origdst(const struct cmd *c, int argc, char **argv);
+
 /* cache.c */
 int cmd_cache_attach(const struct cmd *c, int argc, char **argv);
 int cmd_cache_detach(const struct cmd *c, int argc, char **argv);

@@ -153,6 +153,8 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 		json_object_object_add(l, "hook", json_object_new_string(links[i].hook));
 		json_object_object_add(l, "mode", json_object_new_string(links[i].mode));
 		json_object_object_add(l, "prog_id", json_object_new_int64(links[i].prog_id));
+		json_object_object_add(l, "egress_prog_id",
+				       json_object_new_int64(links[i].egress_prog_id));
 		json_object_array_add(links_j, l);
 	}
 	json_object_object_add(o, "interfaces", links_j);
@@ -186,8 +188,9 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(links_j); i++) {
 		struct json_object *l = json_object_array_get_idx(links_j, i);
 
-		printf("  %-16s %-3s %-8s prog id %s\n", jstr(l, "interface"), jstr(l, "hook"),
-		       jstr(l, "mode"), jstr(l, "prog_id"));
+		printf("  %-16s %-3s %-8s prog id %s, egress prog id %s\n", jstr(l, "interface"),
+		       jstr(l, "hook"), jstr(l, "mode"), jstr(l, "prog_id"),
+		       jstr(l, "egress_prog_id"));
 	}
 	printf("maps in %s:", veer_pin_dir());
 	for (size_t i = 0; i < json_object_array_length(maps_j); i++)

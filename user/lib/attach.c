@@ -8,6 +8,11 @@
  * One implementation for each program pair veer attaches, the load balancer's (veer_lb,
  * veer_lb_tc) and decap's (veer_decap, veer_decap_tc), each described by a struct
  * veer_prog_desc. An interface takes one of them: they would not see each other's packets.
+ *
+ * The load balancer's pair has a third program, veer_lb_egress, on the interface's tc egress
+ * hook whichever hook takes ingress (XDP has no egress): a forward proxy on this host answers
+ * its clients through it (bpf/lib/proxy.h). It passes every other packet after a look at its
+ * ports, and an interface has veer on both hooks or on none.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -48,6 +53,7 @@ const struct veer_prog_desc veer_lb_desc = {
 	.title = "veer's load balancer",
 	.xdp_prog = "veer_lb",
 	.tc_prog = "veer_lb_tc",
+	.egress_prog = "veer_lb_egress",
 	.tc_handle = VEER_TC_HANDLE,
 	.open = lb_open,
 	.destroy = lb_destroy,
@@ -94,21 +100,22 @@ static struct xdp_program *find_xdp(const struct veer_prog_desc *d, int ifindex,
 	return NULL;
 }
 
-static void tc_hook_opts(const struct veer_prog_desc *d, int ifindex, struct bpf_tc_hook *hook,
-			 struct bpf_tc_opts *opts)
+static void tc_hook_opts(const struct veer_prog_desc *d, int ifindex, enum bpf_tc_attach_point where,
+			 struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
 {
 	memset(hook, 0, sizeof(*hook));
 	hook->sz = sizeof(*hook);
 	hook->ifindex = ifindex;
-	hook->attach_point = BPF_TC_INGRESS;
+	hook->attach_point = where;
 	memset(opts, 0, sizeof(*opts));
 	opts->sz = sizeof(*opts);
 	opts->handle = d->tc_handle;
 	opts->priority = VEER_TC_PRIO;
 }
 
-/* The id of d's tc program on ifindex, or 0. */
-static __u32 find_tc(const struct veer_prog_desc *d, int ifindex)
+/* The id of d's program named name at ifindex's tc hook where, or 0. */
+static __u32 find_tc_at(const struct veer_prog_desc *d, int ifindex,
+			enum bpf_tc_attach_point where, const char *name)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -117,7 +124,7 @@ static __u32 find_tc(const struct veer_prog_desc *d, int ifindex)
 	libbpf_print_fn_t old;
 	int fd, err;
 
-	tc_hook_opts(d, ifindex, &hook, &opts);
+	tc_hook_opts(d, ifindex, where, &hook, &opts);
 	/* No clsact qdisc or no such filter is the common answer: not worth libbpf's warning. */
 	old = libbpf_set_print(NULL);
 	err = bpf_tc_query(&hook, &opts);
@@ -129,7 +136,95 @@ static __u32 find_tc(const struct veer_prog_desc *d, int ifindex)
 		return 0;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
-	return !err && !strcmp(info.name, d->tc_prog) ? opts.prog_id : 0;
+	return !err && !strcmp(info.name, name) ? opts.prog_id : 0;
+}
+
+/* The id of d's tc ingress program on ifindex, or 0. */
+static __u32 find_tc(const struct veer_prog_desc *d, int ifindex)
+{
+	return find_tc_at(d, ifindex, BPF_TC_INGRESS, d->tc_prog);
+}
+
+/* The id of d's egress program on ifindex, or 0 (none there, or d has none). */
+static __u32 find_egress(const struct veer_prog_desc *d, int ifindex)
+{
+	return d->egress_prog ? find_tc_at(d, ifindex, BPF_TC_EGRESS, d->egress_prog) : 0;
+}
+
+static int detach_egress(const struct veer_prog_desc *d, const char *ifname, int ifindex)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	if (!find_egress(d, ifindex))
+		return 0;
+	tc_hook_opts(d, ifindex, BPF_TC_EGRESS, &hook, &opts);
+	err = bpf_tc_detach(&hook, &opts);
+	if (err)
+		pr_warn("cannot detach%s from %s at tc egress: %s\n", d->noun, ifname,
+			strerror(-err));
+	return err;
+}
+
+/* d's egress program on ifindex's tc egress hook, from a loaded object. */
+static int attach_egress(const struct veer_prog_desc *d, struct bpf_object *obj,
+			 const char *ifname, int ifindex)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, d->egress_prog);
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+	int err;
+
+	tc_hook_opts(d, ifindex, BPF_TC_EGRESS, &hook, &opts);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("cannot attach%s to %s at tc egress: cannot add a clsact qdisc: %s\n",
+			d->noun, ifname, strerror(-err));
+		return err;
+	}
+	opts.prog_fd = bpf_program__fd(prog);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		pr_warn("cannot attach%s to %s at tc egress: %s\n", d->noun, ifname, strerror(-err));
+	return err;
+}
+
+/*
+ * d's egress program on the interface, if d has one and it is not there yet: from obj if the
+ * ingress attach loaded it there (loaded); else from an object of its own, loading the egress
+ * program alone (an interface attached by a veer without the egress program, or whose egress
+ * filter someone removed, or libxdp loaded obj its way without it).
+ */
+static int egress_up(const struct veer_prog_desc *d, struct bpf_object *obj, bool loaded,
+		     const char *ifname, int ifindex)
+{
+	struct bpf_object *own_obj = NULL;
+	void *own = NULL;
+	int err;
+
+	if (!d->egress_prog || find_egress(d, ifindex))
+		return 0;
+	if (loaded &&
+	    bpf_program__fd(bpf_object__find_program_by_name(obj, d->egress_prog)) >= 0)
+		return attach_egress(d, obj, ifname, ifindex);
+	if (loaded) {
+		err = d->open(&own, &own_obj);
+		if (err)
+			return err;
+		obj = own_obj;
+	}
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, d->xdp_prog), false);
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, d->tc_prog), false);
+	err = bpf_object__load(obj);
+	if (err)
+		pr_warn("cannot attach%s to %s at tc egress: cannot load the program: %s\n",
+			d->noun, ifname, strerror(-err));
+	else
+		err = attach_egress(d, obj, ifname, ifindex);
+	if (own)
+		d->destroy(own);
+	return err;
 }
 
 /* Where d's program is attached on ifindex: "xdp", "tc", or NULL. */
@@ -206,7 +301,7 @@ static int attach_tc(const struct veer_prog_desc *d, struct bpf_object *obj, con
 			ifname, strerror(-err));
 		return err;
 	}
-	tc_hook_opts(d, ifindex, &hook, &opts);
+	tc_hook_opts(d, ifindex, BPF_TC_INGRESS, &hook, &opts);
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		pr_warn("cannot attach%s to %s at tc: cannot add a clsact qdisc: %s\n", d->noun,
@@ -313,12 +408,20 @@ int veer_prog_attach(const struct veer_prog_desc *d, const char *ifname, enum ve
 	if (err)
 		goto cleanup;
 	err = attached_already(d, ifname, ifindex, hook, mode, &done);
+	if (!err && done)
+		err = egress_up(d, obj, false, ifname, ifindex);
 	if (err || done)
 		goto cleanup;
 	if (hook == VEER_HOOK_TC)
 		err = attach_tc(d, obj, ifname, ifindex, virt);
 	else
 		err = attach_xdp(d, obj, ifname, ifindex, mode);
+	/* Both hooks or neither: an ingress without its egress is taken off again. */
+	if (!err) {
+		err = egress_up(d, obj, true, ifname, ifindex);
+		if (err)
+			veer_prog_detach(d, ifname);
+	}
 	if (!err && hook == VEER_HOOK_XDP && virt && d->virtual_warning)
 		pr_warn("warning: %s is a virtual interface: %s; --hook tc works with the "
 			"kernel's defaults\n",
@@ -341,7 +444,7 @@ static int detach_tc(const struct veer_prog_desc *d, const char *ifname, int ifi
 	struct bpf_tc_opts opts;
 	int err;
 
-	tc_hook_opts(d, ifindex, &hook, &opts);
+	tc_hook_opts(d, ifindex, BPF_TC_INGRESS, &hook, &opts);
 	err = bpf_tc_detach(&hook, &opts);
 	if (err)
 		pr_warn("cannot detach%s from %s at tc: %s\n", d->noun, ifname, strerror(-err));
@@ -362,8 +465,13 @@ int veer_prog_detach(const struct veer_prog_desc *d, const char *ifname)
 	p = find_xdp(d, ifindex, &mp);
 	if (!p) {
 		xdp_multiprog__close(mp);
-		if (find_tc(d, ifindex))
-			return detach_tc(d, ifname, ifindex);
+		if (find_tc(d, ifindex)) {
+			err = detach_tc(d, ifname, ifindex);
+			return detach_egress(d, ifname, ifindex) ?: err;
+		}
+		/* An egress left alone (its ingress removed by hand) goes all the same. */
+		if (find_egress(d, ifindex))
+			return detach_egress(d, ifname, ifindex);
 		pr_warn("cannot detach%s from %s: %s is not attached there\n", d->noun, ifname,
 			d->name);
 		return -ENOENT;
@@ -376,7 +484,7 @@ int veer_prog_detach(const struct veer_prog_desc *d, const char *ifname)
 	if (err)
 		pr_warn("cannot detach%s from %s: %s\n", d->noun, ifname, strerror(-err));
 	xdp_multiprog__close(mp);
-	return err;
+	return detach_egress(d, ifname, ifindex) ?: err;
 }
 
 int veer_detach(const char *ifname)
@@ -412,6 +520,7 @@ int veer_prog_links(const struct veer_prog_desc *d, struct veer_link **out, size
 			l->prog_id = p ? xdp_program__id(p) : tc_id;
 			l->hook = p ? "xdp" : "tc";
 			l->mode = p ? mode_name(xdp_multiprog__attach_mode(mp)) : "ingress";
+			l->egress_prog_id = find_egress(d, i->if_index);
 			cnt++;
 		}
 		xdp_multiprog__close(mp);

@@ -56,6 +56,8 @@ struct veer_prog_desc {
 	const char *title; /* "veer's load balancer", "veer decap" */
 	const char *xdp_prog;
 	const char *tc_prog;
+	/* At tc egress too, whichever hook takes ingress; NULL: none. */
+	const char *egress_prog;
 	__u32 tc_handle; /* of its clsact ingress filter, prio 1 */
 	int (*open)(void **skel, struct bpf_object **obj);
 	void (*destroy)(void *skel);
@@ -121,5 +123,18 @@ int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bp
  */
 int veer_svc_sync(struct bpf_map *vips, struct bpf_map *index, struct bpf_map *svc,
 		  const union veer_addr *addr, __be16 port, __u8 proto, __u8 family);
+
+/*
+ * Rewrites veer_proxy_gate from the rules in veer_proxy_rule: every rule's destination port and
+ * its proxy's port. Takes maps, not a handle, so that the unit tests' private maps are kept by
+ * this same code.
+ */
+int veer_proxy_gate_sync(struct bpf_map *rules, struct bpf_map *gate);
+/*
+ * Sets VEER_SVC_PROXY in veer_svc where some TCP VIP's address:port hashes and a rule without
+ * --vip-exempt steers the VIP's port, and clears it everywhere else (svc_hash.h): after every
+ * change of the rules or the VIPs.
+ */
+int veer_proxy_svc_sync(struct bpf_map *vips, struct bpf_map *rules, struct bpf_map *svc);
 
 #endif

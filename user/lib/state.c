@@ -392,6 +392,7 @@ static int open_state(struct veer **out, bool write, bool create)
 	/* Maps only: creating or adopting the pinned maps needs no verifier pass. */
 	bpf_program__set_autoload(v->skel->progs.veer_lb, false);
 	bpf_program__set_autoload(v->skel->progs.veer_lb_tc, false);
+	bpf_program__set_autoload(v->skel->progs.veer_lb_egress, false);
 	err = lb__load(v->skel);
 	if (err) {
 		pr_warn("cannot %s the maps in %s: %s\n", write ? "create or adopt" : "adopt",

@@ -184,6 +184,8 @@ struct veer_link {
 	__u32 prog_id;
 	const char *hook; /* "xdp" or "tc" */
 	const char *mode; /* xdp: "native", "generic", "offload"; tc: "ingress" */
+	/* veer_lb_egress at the tc egress hook (a local forward proxy's), 0 if missing. */
+	__u32 egress_prog_id;
 };
 
 int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode mode);
@@ -288,6 +290,69 @@ struct veer_decap_check {
  */
 int veer_decap_check(struct veer_decap_check *c);
 void veer_decap_check_free(struct veer_decap_check *c);
+/* ---- the transparent forward proxy (proxy.c) ---- */
+
+struct veer_cidr {
+	union veer_addr addr; /* host bits zero */
+	__u8 len;
+	__u8 family;
+};
+
+/*
+ * "198.18.1.0/24", "2001:2::/48": 0, -EINVAL for no CIDR, or -ERANGE when host bits are set
+ * (c then holds the network: 198.18.1.5/24 gives 198.18.1.0/24). Logs nothing.
+ */
+int veer_parse_cidr(const char *s, struct veer_cidr *c);
+char *veer_fmt_cidr(const struct veer_cidr *c, char *buf, size_t len);
+
+/* A rule: TCP from clients in from to any address on port dport goes to the proxy at to. */
+struct veer_proxy_info {
+	struct veer_cidr from;
+	__be16 dport;
+	struct veer_endpoint to;
+	bool vip_exempt; /* connections to a VIP are load balanced instead */
+};
+
+/* The checks of veer_proxy_add that need no state (families, a loopback proxy): -EINVAL. */
+int veer_proxy_check(const struct veer_proxy_info *r);
+/* -EEXIST for a rule of the same CIDR and port (no change), -ENOSPC when the table is full. */
+int veer_proxy_add(struct veer *v, const struct veer_proxy_info *r);
+/* Deletes the rule and the connections it steered; -ENOENT when there is no such rule. */
+int veer_proxy_del(struct veer *v, const struct veer_cidr *from, __be16 dport);
+/* Sorted by family, port and prefix; *out is malloc'd. */
+int veer_proxy_list(struct veer *v, struct veer_proxy_info **out, size_t *n);
+
+/*
+ * The proxy's side: a handle on the proxied connections (veer_proxy_conn in the pin directory),
+ * opened without the state's lock and kept for as long as the proxy runs. -ENOENT (logged) when
+ * nothing is pinned there.
+ */
+struct veer_origdst;
+
+int veer_origdst_open(struct veer_origdst **h);
+void veer_origdst_close(struct veer_origdst *h);
+
+struct veer_proxy_conn_info {
+	struct veer_endpoint client;
+	struct veer_endpoint orig;  /* the destination the client asked for */
+	struct veer_endpoint proxy; /* where veer sent the connection */
+	bool established;	    /* past its handshake */
+	bool closing;		    /* a FIN or RST was seen */
+};
+
+/* The live proxied connection from client (address and port); -ENOENT, unlogged, if none. */
+int veer_proxy_conn_get(struct veer_origdst *h, const struct veer_endpoint *client,
+			struct veer_proxy_conn_info *out);
+/*
+ * SO_ORIGINAL_DST's equivalent: the original destination of the connection a proxy accepted
+ * from peer (getpeername()'s, or accept()'s address; an IPv4-mapped IPv6 peer of a dual-stack
+ * socket is taken as IPv4), as a sockaddr_in or sockaddr_in6 to connect() to. 0, -ENOENT
+ * (unlogged) when veer steered no live connection from peer, -EAFNOSUPPORT for another family.
+ */
+struct sockaddr;
+struct sockaddr_storage;
+int veer_proxy_origdst(struct veer_origdst *h, const struct sockaddr *peer,
+		       struct sockaddr_storage *orig);
 
 /* ---- the hot-key cache (cache.c, cache_entry.c, cache_manager.c) ---- */
 

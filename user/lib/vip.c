@@ -255,6 +255,10 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 	if (!err)
 		err = veer_vip_addr_sync(v->skel->maps.veer_vips, v->skel->maps.veer_vip_addrs,
 					 &key->addr, key->family);
+	/* Forward-proxy rules of its port see its packets (svc_hash.h, VEER_SVC_PROXY). */
+	if (!err)
+		err = veer_proxy_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_proxy_rule,
+					  v->skel->maps.veer_svc);
 	if (err) {
 		pr_warn("cannot add VIP %s: %s\n", name, strerror(-err));
 		/* Back out in reverse; each sync recounts, so it mends what it finds. */
@@ -309,6 +313,8 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 			strerror(-err));
 	veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index, v->skel->maps.veer_svc,
 		      &key->addr, key->port, key->proto, key->family);
+	veer_proxy_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_proxy_rule,
+			    v->skel->maps.veer_svc);
 	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
 	memset(slots, 0, sizeof(slots));
 	for (__u32 id = 0; veer_backends_get(v) && id < VEER_MAX_BACKENDS; id++) {
