@@ -122,8 +122,10 @@ static const struct cmd top_cmds[] = {
 		 "expired, closed), idle time"},
 	{.name = "set",
 	 .fn = cmd_set,
-	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION]",
-	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); none: show"},
+	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION] [encap-source4 CIDR] "
+		 "[encap-source6 CIDR]",
+	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); dsr-ipip's "
+		 "outer source prefixes (172.16.0.0/16, 100::/64); none: show"},
 	{.name = "cache",
 	 .args = "attach|detach|put|get|del|list|stats|hot|manage ...",
 	 .help = "the in-kernel hot-key cache for Redis and memcached",

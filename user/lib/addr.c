@@ -69,6 +69,30 @@ int veer_parse_duration(const char *s, __u32 *ms)
 	return 0;
 }
 
+int veer_parse_cidr(const char *s, union veer_addr *addr, __u8 *family, __u8 *len)
+{
+	char buf[VEER_ADDR_STRLEN];
+	const char *slash;
+	__u32 n, max;
+
+	slash = s ? strchr(s, '/') : NULL;
+	if (!slash || (size_t)(slash - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, slash - s);
+	buf[slash - s] = '\0';
+	if (veer_parse_addr(buf, addr, family))
+		return -EINVAL;
+	max = *family == VEER_AF_INET ? 32 : 128;
+	if (veer_parse_u32(slash + 1, 0, max, &n))
+		return -EINVAL;
+	/* Host bits set: the prefix is not what it says (ip route refuses it likewise). */
+	for (__u32 bit = n; bit < max; bit++)
+		if (addr->bytes[bit / 8] & (0x80 >> (bit % 8)))
+			return -EINVAL;
+	*len = n;
+	return 0;
+}
+
 static int parse_port(const char *s, __be16 *port)
 {
 	__u32 v;
