@@ -247,8 +247,6 @@ static __always_inline struct veer_flow *reply_try(const struct veer_flow_key *k
 	v->port = e->vip_port;
 	v->hop = f->reply_hop;
 	v->reply = true;
-	v->mode = VEER_MODE_NAT;
-	v->family = k->family;
 	v->vip_id = be->vip_id;
 	v->backend_id = f->backend_id;
 	return f;
