@@ -189,17 +189,9 @@ static __always_inline int dsr_xmit(void *ctx, const enum veer_hook hook, __u32 
 	return bpf_redirect(ifindex, 0);
 }
 
-/*
- * dsr-ipip: the packet p of flow key k, encapsulated toward the flow's backend. Too big for
- * the egress MTU once encapsulated: answered with the MTU less the outer header when answer
- * says the packet may be (a first packet of TCP/UDP: icmp_send_too_big decides), else
- * dropped `mtu`. Whatever IPv4's DF says: the stack cannot fragment the packet inside the
- * tunnel, and fragments of the outer packet would reach a backend that decapsulates before
- * it reassembles (veer's decap) as fragments it cannot open.
- */
+/* dsr-ipip: packet p of the flow keyed k, encapsulated toward the flow's backend. */
 static __always_inline int dsr_ipip(void *ctx, const enum veer_hook hook, struct packet *p,
-				    const struct flow_view *v, const struct veer_flow_key *k,
-				    const bool answer)
+				    const struct flow_view *v, const struct veer_flow_key *k)
 {
 	const struct veer_hop *h = &v->hop;
 	bool outer6 = p->v6 || v->family == VEER_AF_INET6;
@@ -268,9 +260,9 @@ static __always_inline int dsr_l2_resolve(void *ctx, const enum veer_hook hook,
 	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 }
 
-/* dsr-l2: the backend's MAC and the egress interface's; too big: as dsr_ipip, no overhead. */
+/* dsr-l2: the backend's MAC and the egress interface's. */
 static __always_inline int dsr_l2(void *ctx, const enum veer_hook hook, struct packet *p,
-				  const struct flow_view *v, const bool answer)
+				  const struct flow_view *v)
 {
 	const struct veer_hop *h = &v->hop;
 
@@ -284,13 +276,19 @@ static __always_inline int dsr_l2(void *ctx, const enum veer_hook hook, struct p
 /*
  * Sends p, a packet of a DSR flow (v->mode not NAT), to the flow's backend, untouched but for
  * the encapsulation or the MACs: no TTL decrement either, as Katran. k: the flow's key,
- * client -> VIP, whose client address and port pick the outer source. answer: whether a
- * packet too big may be answered (a literal at each call site). Counts dsr_ipip or dsr_l2
- * for every packet it sends or hands to the stack.
+ * client -> VIP, whose client address and port pick the outer source. Counts dsr_ipip or
+ * dsr_l2 for every packet it sends or hands to the stack.
+ *
+ * Too big for the egress MTU once encapsulated (or at all, dsr-l2): answered with the MTU less
+ * the outer header when answer says the path may answer (a literal at each call site: the
+ * packet's own, not a later fragment's or an ICMP error's; icmp_send_too_big then decides),
+ * else dropped `mtu`. Whatever IPv4's DF says: the stack cannot fragment the packet inside the
+ * tunnel, and fragments of the outer packet would reach a backend that decapsulates before it
+ * reassembles (veer's decap) as pieces it cannot open.
  *
  * A tagged frame (802.1Q in the frame or taken off by the driver) is dropped, `unsupported`:
  * the tag is the ingress segment's, and the stack, which NAT leaves such packets to, would
- * route the packet by its destination, the VIP.
+ * route the packet by its destination, the VIP. (A new flow's is refused before it is made.)
  */
 static __always_inline int dsr_forward(void *ctx, const enum veer_hook hook, struct packet *p,
 				       const struct flow_view *v, const struct veer_flow_key *k,
@@ -305,10 +303,8 @@ static __always_inline int dsr_forward(void *ctx, const enum veer_hook hook, str
 	if (too_big(ctx, hook, p, &v->hop, overhead))
 		return answer ? icmp_send_too_big(ctx, hook, p, v, overhead) : -VEER_DROP_MTU;
 	if (v->mode == VEER_MODE_DSR_IPIP)
-		return dsr_ipip(ctx, hook, p, v, k, answer);
-	if (v->mode == VEER_MODE_DSR_L2)
-		return dsr_l2(ctx, hook, p, v, answer);
-	return -VEER_DROP_UNSUPPORTED;
+		return dsr_ipip(ctx, hook, p, v, k);
+	return dsr_l2(ctx, hook, p, v);
 }
 
 #endif
