@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * veer's load balancer: parse -> VIP or backend -> connection table -> Maglev -> NAT -> forward.
+ * veer's load balancer: parse -> VIP or backend -> connection table -> Maglev -> NAT or DSR ->
+ * forward.
  * Established flows (either direction) cost one connection-table lookup; traffic for no VIP
  * and from no backend costs two lookups in small tables and passes untouched. A later fragment (no
  * ports) finds its flow through its datagram's first fragment (bpf/lib/frag.h). ICMP takes its own
@@ -17,6 +18,7 @@
 #include "lib/stats.h"
 #include "lib/conntrack.h"
 #include "lib/nat.h"
+#include "lib/encap.h"
 #include "lib/frag.h"
 #include "lib/icmp.h"
 #include "lib/proxy.h"
@@ -56,7 +58,7 @@ static __always_inline bool flow_is_stale_syn(const struct packet *p, const stru
 
 /* The last steps of every packet of a flow: a fragment's record, the counters, the rewrite. */
 static __always_inline int flow_send(void *ctx, const enum veer_hook hook, struct packet *p,
-				     const struct flow_view *v, __u64 now, bool new_flow)
+				     const struct flow_view *v, __u64 now, bool new_flow, bool fwd)
 {
 	int rc;
 
@@ -68,6 +70,9 @@ static __always_inline int flow_send(void *ctx, const enum veer_hook hook, struc
 	}
 	count_flow(&veer_vip_stats, v->vip_id, p->len, v->reply, new_flow);
 	count_flow(&veer_be_stats, v->backend_id, p->len, v->reply, new_flow);
+	/* Direct server return (bpf/lib/encap.h): forward packets of DSR VIPs only. */
+	if (fwd && v->mode != VEER_MODE_NAT)
+		return dsr_forward(ctx, hook, p, v, &p->key, true);
 	return nat_forward(ctx, hook, p, v);
 }
 
@@ -170,7 +175,11 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 	if (!f) {
 		if (!vip)
 			return -VEER_PASS_NOT_VIP;
-		if (vip->mode != VEER_MODE_NAT)
+		/*
+		 * A mode of a later veer, or a tagged frame to a DSR VIP (bpf/lib/encap.h):
+		 * nothing is made for it.
+		 */
+		if (vip->mode > VEER_MODE_DSR_L2 || (vip->mode != VEER_MODE_NAT && p->vlan))
 			return -VEER_DROP_UNSUPPORTED;
 		rc = flow_create(p, vip, now, &newf, &be);
 		if (rc < 0)
@@ -195,7 +204,7 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 static __always_inline int process(void *ctx, const enum veer_hook hook, struct packet *p)
 {
 	struct flow_view *v = flow_view_scratch();
-	bool new_flow = false;
+	bool new_flow = false, fwd;
 	__u64 now = 0;
 	int rc = -VEER_PASS_NOT_VIP;
 
@@ -206,11 +215,12 @@ static __always_inline int process(void *ctx, const enum veer_hook hook, struct 
 		return rc;
 	if (svc_flags(&p->key.daddr, p->key.dport, p->key.proto) & VEER_SVC_VIP)
 		rc = process_forward(ctx, hook, p, v, &now, &new_flow);
+	fwd = !rc;
 	if (rc == -VEER_PASS_NOT_VIP &&
 	    (svc_flags(&p->key.saddr, p->key.sport, p->key.proto) & VEER_SVC_BACKEND))
 		rc = process_reply(ctx, hook, p, v, &now);
 	/* One rewrite for both directions: the verifier walks it once. */
-	return rc ? rc : flow_send(ctx, hook, p, v, now, new_flow);
+	return rc ? rc : flow_send(ctx, hook, p, v, now, new_flow, fwd);
 }
 
 static __always_inline int lb_main(void *ctx, const enum veer_hook hook)

@@ -176,8 +176,10 @@ static const struct cmd top_cmds[] = {
 		 "expired, closed), idle time"},
 	{.name = "set",
 	 .fn = cmd_set,
-	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION]",
-	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); none: show"},
+	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION] [encap-source4 CIDR] "
+		 "[encap-source6 CIDR]",
+	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); dsr-ipip's "
+		 "outer source prefixes (172.16.0.0/16, 100::/64); none: show"},
 	{.name = "proxy",
 	 .args = "add|del|list|origdst ...",
 	 .help = "transparent forward proxy: steer clients' connections to a proxy",

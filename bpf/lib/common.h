@@ -26,6 +26,10 @@ struct flow_view {
 	struct veer_hop hop;
 	__be16 port;
 	bool reply;
+	/* A forward view's only (a reply's is NAT's; the paths test the direction first): */
+	__u8 mode;   /* enum veer_vip_mode of the flow's VIP */
+	__u8 family; /* of addr: a dsr-ipip backend may be IPv6 for an IPv4 client */
+	__u8 pad[3];
 	__u32 vip_id;
 	__u32 backend_id;
 };

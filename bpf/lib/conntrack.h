@@ -177,7 +177,8 @@ static __always_inline const struct veer_hop *backend_hop(void *ctx, const enum 
 	if (!bh)
 		return NULL;
 	if (bh->gen != be->gen || !bh->resolved || now - bh->resolved > VEER_FLOW_REFRESH_NS) {
-		hop_resolve(ctx, hook, p, &bh->hop, &p->key.saddr, &be->addr);
+		hop_resolve(ctx, hook, p, &bh->hop, &p->key.saddr, &be->addr,
+			    be->family == VEER_AF_INET6);
 		bh->gen = be->gen;
 		bh->resolved = now;
 	}
@@ -198,6 +199,8 @@ static __always_inline int view_forward(void *ctx, const enum veer_hook hook,
 	v->addr = be->addr;
 	v->port = be->port;
 	v->reply = false;
+	v->mode = VEER_BACKEND_MODE(be->flags);
+	v->family = be->family;
 	v->vip_id = be->vip_id;
 	v->backend_id = f->backend_id;
 	return 0;
@@ -386,13 +389,15 @@ static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *
 static __always_inline struct veer_flow *flow_find(void *ctx, const enum veer_hook hook,
 						   const struct packet *p,
 						   const struct veer_flow_key *k,
-						   struct flow_view *v)
+						   struct flow_view *v, bool *fwd)
 {
 	struct veer_backend *be;
 	struct veer_flow *f;
 
+	*fwd = false;
 	if (!vip_lookup(k))
 		return reply_find(k, v);
+	*fwd = true;
 	f = flow_lookup(k);
 	if (!f && k->proto == IPPROTO_TCP)
 		f = syn_lookup(k);
@@ -494,7 +499,7 @@ static __always_inline void reply_refresh(void *ctx, const enum veer_hook hook,
 					  struct flow_view *v, __u64 now)
 {
 	if (!f->hop_resolved || now - f->hop_resolved > VEER_FLOW_REFRESH_NS) {
-		hop_resolve(ctx, hook, p, &f->reply_hop, &v->addr, &p->key.daddr);
+		hop_resolve(ctx, hook, p, &f->reply_hop, &v->addr, &p->key.daddr, p->v6);
 		f->hop_resolved = now;
 		v->hop = f->reply_hop;
 	}

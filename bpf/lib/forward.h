@@ -18,10 +18,15 @@
  * egress interface's MTU cached here, not once per flow against whichever packet happened to
  * resolve the hop. At tc a zero length makes the kernel check the skb itself (GSO aware) and
  * answer FRAG_NEEDED with every field filled, which is as good as success for caching.
+ *
+ * v6 is the family of dst, which is the packet's except toward a dsr-ipip backend with an
+ * IPv6 address serving an IPv4 VIP: the packet then leaves inside an IPv6 header, and the
+ * lookup has no source (an IPv4 client's address is none).
  */
 static __always_inline void hop_resolve(void *ctx, const enum veer_hook hook,
 					const struct packet *p, struct veer_hop *f,
-					const union veer_addr *src, const union veer_addr *dst)
+					const union veer_addr *src, const union veer_addr *dst,
+					bool v6)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
@@ -29,9 +34,10 @@ static __always_inline void hop_resolve(void *ctx, const enum veer_hook hook,
 
 	fib.l4_protocol = p->key.proto;
 	fib.ifindex = ctx_ifindex(ctx, hook);
-	if (p->v6) {
+	if (v6) {
 		fib.family = AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, src, 16);
+		if (p->v6)
+			__builtin_memcpy(fib.ipv6_src, src, 16);
 		__builtin_memcpy(fib.ipv6_dst, dst, 16);
 	} else {
 		fib.family = AF_INET;

@@ -19,6 +19,7 @@
 
 #include "conntrack.h"
 #include "nat.h"
+#include "encap.h"
 #include "stats.h"
 #include "hygiene.h"
 
@@ -59,6 +60,7 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 	struct veer_frag_key k = {};
 	struct veer_frag *r;
 	struct flow_view *v = flow_view_scratch();
+	bool fwd;
 	int rc;
 
 	frag_key(p, &k);
@@ -69,7 +71,7 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 	p->key.proto = r->proto;
 	p->key.sport = r->sport;
 	p->key.dport = r->dport;
-	if (!v || !flow_find(ctx, hook, p, &p->key, v))
+	if (!v || !flow_find(ctx, hook, p, &p->key, v, &fwd))
 		return -VEER_PASS_FRAGMENT;
 	/* As for the first fragment: nothing counted or rewritten that the stack must see as is. */
 	rc = hygiene_l3(p);
@@ -77,7 +79,11 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 		return rc;
 	count_flow(&veer_vip_stats, v->vip_id, p->len, v->reply, false);
 	count_flow(&veer_be_stats, v->backend_id, p->len, v->reply, false);
-	rc = nat_forward_addr(ctx, hook, p, v);
+	/* A DSR flow's fragment goes whole, encapsulated or to the backend's MAC. */
+	if (fwd && v->mode != VEER_MODE_NAT)
+		rc = dsr_forward(ctx, hook, p, v, &p->key, false);
+	else
+		rc = nat_forward_addr(ctx, hook, p, v);
 	if (rc == -VEER_PASS_STACK)
 		return -VEER_FWD_FRAGMENT; /* not a drop: passed to the stack, rewritten */
 	if (rc >= 0)

@@ -30,6 +30,7 @@
 
 #include "conntrack.h"
 #include "nat.h"
+#include "encap.h"
 #include "stats.h"
 #include "hygiene.h"
 
@@ -236,7 +237,7 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 	__u16 old, hop_old = 0;
 
 	/* The stack routes (and fragments or refuses) what the cached egress cannot take. */
-	if (redirect && too_big(ctx, hook, p, &f->hop))
+	if (redirect && too_big(ctx, hook, p, &f->hop, 0))
 		redirect = false;
 	if (p->v6)
 		hop_old = *(__u16 *)&((struct ipv6hdr *)p->l3)->nexthdr;
@@ -294,6 +295,25 @@ static __always_inline int icmp_error_rewrite(void *ctx, const enum veer_hook ho
 }
 
 /*
+ * An error about a DSR flow: the backend's reply (VIP -> client, sent by the backend itself)
+ * quoted by a router on the client's side, addressed to the VIP. Nothing in it is veer's to
+ * rewrite: it goes whole to the flow's backend, encapsulated or to its MAC, and its stack,
+ * which has the VIP, matches the quote to its socket (path MTU discovery of the replies).
+ * Counted icmp_error, and dsr_ipip or dsr_l2 by dsr_forward.
+ */
+static __always_inline int icmp_error_dsr(void *ctx, const enum veer_hook hook, struct packet *p,
+					  const struct flow_view *v, const struct veer_flow_key *k)
+{
+	int rc = dsr_forward(ctx, hook, p, v, k, false);
+
+	if (rc == -VEER_PASS_STACK)
+		return -VEER_FWD_ICMP_ERROR; /* counted, and passed to the stack */
+	if (rc >= 0)
+		count_reason(VEER_FWD_ICMP_ERROR);
+	return rc;
+}
+
+/*
  * An error message: check the quote, look its tuple up, rewrite. The quote must hold the inner
  * IP header and 8 bytes of what follows it, within the datagram and the frame.
  */
@@ -303,6 +323,7 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	struct icmp_quote q = {};
 	struct flow_view *v = flow_view_scratch();
 	void *end, *dend, *l4;
+	bool fwd;
 	int rc;
 
 	rc = icmp_pull(ctx, hook, p);
@@ -354,7 +375,7 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	k.dport = q.ports[0];
 	k.proto = q.proto;
 	k.family = p->key.family;
-	if (!v || !flow_find(ctx, hook, p, &k, v))
+	if (!v || !flow_find(ctx, hook, p, &k, v, &fwd))
 		return -VEER_PASS_NOT_VIP;
 	if (!p->v6 && !icmp_inner_ip4_csum_ok(q.l3, end))
 		return -VEER_DROP_BAD_ICMP;
@@ -364,6 +385,8 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 		q.l4_csum = l4 + 6;
 	else if (l4 + ICMP_QUOTE_TCP_CSUM_END <= end && l4 + ICMP_QUOTE_TCP_CSUM_END <= dend)
 		q.l4_csum = l4 + 16;
+	if (fwd && v->mode != VEER_MODE_NAT)
+		return icmp_error_dsr(ctx, hook, p, v, &k);
 	/* k.saddr: the quoted destination, which is the backend when the quote is client -> it. */
 	return icmp_error_rewrite(ctx, hook, p, v, &q, &k.saddr);
 }

@@ -239,10 +239,12 @@ static __always_inline int icmp_send_back(void *ctx, const enum veer_hook hook)
 }
 
 /*
- * Answers packet p, too big for the egress MTU of flow f, with fragmentation-needed or
- * packet-too-big: counted `frag_needed`, or dropped `icmp_limit` over the sender's rate, or
- * dropped `mtu` if no answer may or can be made (about a packet that is not TCP or UDP, such
- * as an ICMP error; about a later fragment; or the frame could not be resized).
+ * Answers packet p, too big for the egress MTU of flow f once overhead bytes of headers are put
+ * in front of it (an encapsulation's, 0 for NAT), with fragmentation-needed or packet-too-big
+ * carrying that MTU less the overhead: counted `frag_needed`, or dropped `icmp_limit` over the
+ * sender's rate, or dropped `mtu` if no answer may or can be made (about a packet that is not
+ * TCP or UDP, such as an ICMP error; about a later fragment; or the frame could not be
+ * resized).
  *
  * The skb's checksum state at tc, after the rewrite:
  * - CHECKSUM_NONE stays: the receiver verifies the checksums, which are complete.
@@ -266,7 +268,8 @@ static __always_inline int icmp_send_back(void *ctx, const enum veer_hook hook)
  *   checksum field, our ICMP checksum no longer holds, and the answer is dropped further on.
  */
 static __always_inline int icmp_send_too_big(void *ctx, const enum veer_hook hook,
-					     const struct packet *p, const struct flow_view *f)
+					     const struct packet *p, const struct flow_view *f,
+					     __u32 overhead)
 {
 	struct icmp_answer a = {};
 	__u32 qmax, hdrs;
@@ -286,7 +289,7 @@ static __always_inline int icmp_send_too_big(void *ctx, const enum veer_hook hoo
 	a.to = p->key.saddr;
 	/* A forward packet was sent to the VIP; a reply is rewritten to come from it. */
 	a.from = f->reply ? f->addr : p->key.daddr;
-	a.mtu = f->hop.mtu;
+	a.mtu = f->hop.mtu - overhead;
 	qmax = p->v6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX;
 	hdrs = p->v6 ? ICMP6_HDRS : ICMP4_HDRS;
 	a.qlen = p->l3_len < qmax ? p->l3_len : qmax;

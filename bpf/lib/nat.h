@@ -15,19 +15,20 @@
 #define IP_DF 0x4000
 
 /*
- * Larger than the cached egress MTU. At tc the skb may be a GSO super-packet (a local TCP
- * sender's over a veth, or GRO's work): what goes on the wire are its segments, each the
- * network and transport headers plus gso_size bytes, the length the kernel's own forwarding
- * check (skb_gso_validate_network_len) compares with the MTU. Read from the skb rather than
- * through bpf_check_mtu, which needs the egress interface, unknown until a neighbour is.
- * An MTU of 0 is unknown (the entry was resolved without one) and never too big.
+ * Larger than the cached egress MTU once overhead bytes of headers are put in front of it (an
+ * encapsulation's; 0 for NAT). At tc the skb may be a GSO super-packet (a local TCP sender's
+ * over a veth, or GRO's work): what goes on the wire are its segments, each the network and
+ * transport headers plus gso_size bytes (plus overhead), the length the kernel's own
+ * forwarding check (skb_gso_validate_network_len) compares with the MTU. Read from the skb
+ * rather than through bpf_check_mtu, which needs the egress interface, unknown until a
+ * neighbour is. An MTU of 0 is unknown (the entry was resolved without one) and never too big.
  */
 static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const struct packet *p,
-				    const struct veer_hop *h)
+				    const struct veer_hop *h, __u32 overhead)
 {
 	__u32 seg, gso;
 
-	if (!h->mtu || p->l3_len <= h->mtu)
+	if (!h->mtu || p->l3_len + overhead <= h->mtu)
 		return false;
 	if (hook != HOOK_TC || !p->l4 || !(gso = CTX_SKB(ctx)->gso_size))
 		return true;
@@ -36,7 +37,7 @@ static __always_inline bool too_big(void *ctx, const enum veer_hook hook, const 
 		seg += ((struct tcphdr *)p->l4)->doff * 4;
 	else
 		seg += sizeof(struct udphdr);
-	return seg > h->mtu;
+	return seg + overhead > h->mtu;
 }
 
 static __always_inline bool may_fragment(const struct packet *p)
@@ -99,14 +100,14 @@ static __always_inline int nat_rewrite(void *ctx, const enum veer_hook hook, str
 	int pass = -VEER_PASS_STACK;
 
 	/* Also on the stack's path: its error would quote the packet as rewritten. */
-	if (!p->vlan && too_big(ctx, hook, p, h)) {
+	if (!p->vlan && too_big(ctx, hook, p, h, 0)) {
 		/*
 		 * Answered from the packet as it arrived: before anything below rewrites it. A
 		 * later fragment (no ports) gets no answer (icmp_send.h); the literal keeps the
 		 * answer's code out of its inlined copy.
 		 */
 		if (!may_fragment(p))
-			return ports ? icmp_send_too_big(ctx, hook, p, f) : -VEER_DROP_MTU;
+			return ports ? icmp_send_too_big(ctx, hook, p, f, 0) : -VEER_DROP_MTU;
 		/* The stack fragments it after the rewrite, and decrements the TTL itself. */
 		redirect = false;
 		pass = -VEER_PASS_MTU_STACK;

@@ -192,7 +192,7 @@ static __always_inline int proxy_forward(void *ctx, const enum veer_hook hook, s
 	flow_mark_closing(p, &c->flow, now);
 	/* The next hop toward the proxy: the connection's own, resolved by its first packet. */
 	if (!c->proxy_hop_resolved || now - c->proxy_hop_resolved > VEER_FLOW_REFRESH_NS) {
-		hop_resolve(ctx, hook, p, &c->proxy_hop, &p->key.saddr, &c->proxy);
+		hop_resolve(ctx, hook, p, &c->proxy_hop, &p->key.saddr, &c->proxy, p->v6);
 		c->proxy_hop_resolved = now;
 	}
 	proxy_view_forward(c, v);

@@ -93,6 +93,17 @@ struct veer_vip {
 #define VEER_BACKEND_ACTIVE  (1u << 0)
 #define VEER_BACKEND_REMOVED (1u << 1) /* deleted; established flows finish on it */
 #define VEER_BACKEND_SHARED  (1u << 2) /* its address:port serves other VIPs too */
+/*
+ * The mode of the backend's VIP (enum veer_vip_mode), in bits 3-4: how its packets reach it.
+ * Written by libveer with the slot, so that every packet of a flow, which reads the slot
+ * anyway, knows it without a look at the VIP. A DSR backend is never in veer_be_index (its
+ * replies do not come back through veer) and never SHARED.
+ */
+#define VEER_BACKEND_MODE_SHIFT	 3
+#define VEER_BACKEND_MODE_MASK	 (3u << VEER_BACKEND_MODE_SHIFT)
+#define VEER_BACKEND_MODE(flags) (((flags) >> VEER_BACKEND_MODE_SHIFT) & 3u)
+#define VEER_BACKEND_MODE_FLAGS(mode)                                                              \
+	(((__u8)(mode) << VEER_BACKEND_MODE_SHIFT) & VEER_BACKEND_MODE_MASK)
 
 struct veer_backend {
 	union veer_addr addr;
@@ -158,7 +169,24 @@ struct veer_be_hop {
 struct veer_settings {
 	__u64 tcp_timeout_ns;
 	__u64 udp_timeout_ns;
+	/*
+	 * dsr-ipip: the prefixes the outer header's source is taken from (`veer set
+	 * encap-source4|encap-source6`), host bits zero; the host bits of each packet's source
+	 * come from a hash of its client's address and port. An all-zero address is "not set":
+	 * VEER_ENCAP_SRC4_DEFAULT / VEER_ENCAP_SRC6_DEFAULT.
+	 */
+	union veer_addr encap_src4;
+	union veer_addr encap_src6;
+	__u8 encap_src4_len; /* 1..32 */
+	__u8 encap_src6_len; /* 1..128 */
+	__u8 pad[6];
 };
+
+/* As Katran's: 172.16.0.0/16, and 100::/64, the discard-only prefix (RFC 6666). */
+#define VEER_ENCAP_SRC4_DEFAULT	    0xac100000u /* host order */
+#define VEER_ENCAP_SRC4_LEN_DEFAULT 16
+#define VEER_ENCAP_SRC6_DEFAULT	    0x01000000u /* the first word, host order; the rest zero */
+#define VEER_ENCAP_SRC6_LEN_DEFAULT 64
 
 /*
  * veer_vip_addrs: (address, family) -> how many VIPs have that address. The data plane answers
@@ -330,6 +358,8 @@ enum veer_reason {
 	VEER_FWD_ICMP_ERROR = 8, /* ICMP error about a flow, rewritten and forwarded */
 	VEER_FWD_FRAGMENT = 9,	 /* non-first fragment, forwarded with its datagram's flow */
 	VEER_PASS_MTU_STACK = 10, /* IPv4 without DF, too big: rewritten, the stack fragments */
+	VEER_FWD_DSR_IPIP = 11,	  /* dsr-ipip: encapsulated toward the backend */
+	VEER_FWD_DSR_L2 = 12,	  /* dsr-l2: sent to the backend's MAC, nothing else changed */
 	/* The forward proxy's (bpf/lib/proxy.h), forwarded or handed to the stack. */
 	VEER_FWD_PROXY = 13,	   /* a client's packet steered to its proxy */
 	VEER_FWD_PROXY_REPLY = 14, /* a proxy's packet rewritten to come from the server */
@@ -348,8 +378,10 @@ enum veer_reason {
 	VEER_DROP_BAD_ICMP = 75,   /* ICMP error about a flow with a truncated/inconsistent quote */
 	VEER_DROP_ICMP_LIMIT = 76, /* ICMP error veer would send, over the per-source rate */
 	VEER_DROP_MTU = 77,	   /* too big for the egress MTU and no ICMP could be sent */
-	VEER_DROP_REPLY_CLASH = 78, /* new flow whose replies would be another flow's: see flows */
-	VEER_DROP_PROXY_CLASH = 81, /* new proxied connection from a client port still proxied */
+	VEER_DROP_REPLY_CLASH = 78,  /* new flow whose replies would be another flow's: see flows */
+	VEER_DROP_DSR_NO_NEIGH = 79, /* dsr-l2 at XDP: no neighbour entry for the backend yet */
+	VEER_DROP_ENCAP = 80,	     /* dsr-ipip: the kernel could not make room for the header */
+	VEER_DROP_PROXY_CLASH = 81,  /* new proxied connection from a client port still proxied */
 };
 
 #define VEER_REASON_DROP_FIRST 64
@@ -367,6 +399,7 @@ enum veer_reason {
 		[VEER_TX_ICMP_ECHO] = "icmp_echo", [VEER_TX_FRAG_NEEDED] = "frag_needed",          \
 		[VEER_FWD_ICMP_ERROR] = "icmp_error", [VEER_FWD_FRAGMENT] = "fragment_fwd",        \
 		[VEER_PASS_MTU_STACK] = "mtu_stack", [VEER_DROP_BAD_L2] = "bad_l2",                \
+		[VEER_FWD_DSR_IPIP] = "dsr_ipip", [VEER_FWD_DSR_L2] = "dsr_l2",                    \
 		[VEER_DROP_BAD_L3] = "bad_l3", [VEER_DROP_BAD_L4] = "bad_l4",                      \
 		[VEER_DROP_FRAGMENT] = "fragment", [VEER_DROP_NO_BACKEND] = "no_backend",          \
 		[VEER_DROP_FLOW_FULL] = "flow_full", [VEER_DROP_UNSUPPORTED] = "unsupported",      \
@@ -374,6 +407,7 @@ enum veer_reason {
 		[VEER_DROP_MARTIAN] = "martian", [VEER_DROP_EXT_HDRS] = "ext_hdrs",                \
 		[VEER_DROP_BAD_ICMP] = "bad_icmp", [VEER_DROP_ICMP_LIMIT] = "icmp_limit",          \
 		[VEER_DROP_MTU] = "mtu", [VEER_DROP_REPLY_CLASH] = "reply_clash",                  \
+		[VEER_DROP_DSR_NO_NEIGH] = "dsr_no_neigh", [VEER_DROP_ENCAP] = "encap_failed",     \
 		[VEER_FWD_PROXY] = "proxy", [VEER_FWD_PROXY_REPLY] = "proxy_reply",                \
 		[VEER_DROP_PROXY_CLASH] = "proxy_clash",                                           \
 	}

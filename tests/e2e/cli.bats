@@ -468,6 +468,57 @@ settings() {
 	assert_line "tcp-timeout 300s"
 }
 
+@test "DSR VIPs: backends on the VIP's port, IPv6 backends of IPv4 dsr-ipip VIPs, mode shown" {
+	local ipip=198.18.100.50:80/tcp l2=198.18.100.51:53/udp
+	"$VEER" vip add "$ipip" --mode dsr-ipip
+	"$VEER" vip add "$l2" --mode dsr-l2
+	fails_with 1 "cannot add backend 198.18.11.2:8080 to $ipip: a dsr-ipip VIP cannot rewrite ports \(the backend must listen on 80\)$" \
+		backend add "$ipip" 198.18.11.2:8080
+	fails_with 1 "cannot add backend 198.18.11.2:5353 to $l2: a dsr-l2 VIP cannot rewrite ports \(the backend must listen on 53\)$" \
+		backend add "$l2" 198.18.11.2:5353
+	fails_with 2 "backend 2001:2:0:11::2 and VIP $l2 are of different address families" \
+		backend add "$l2" 2001:2:0:11::2
+	"$VEER" backend add "$ipip" 198.18.11.2
+	"$VEER" backend add "$ipip" '[2001:2:0:11::2]:80'
+	"$VEER" backend add "$l2" 198.18.11.2
+	run e2e_json "[(b['backend'], b['port']) for b in d]" <<<"$("$VEER" -j backend list "$ipip")"
+	assert_output "[('[2001:2:0:11::2]:80', 80), ('198.18.11.2:80', 80)]"
+	run e2e_json "[(v['vip'], v['mode'], v['backends']) for v in d if v['vip'] in ('$ipip', '$l2')]" <<<"$("$VEER" -j vip list)"
+	assert_output "[('$ipip', 'dsr-ipip', 2), ('$l2', 'dsr-l2', 1)]"
+	run "$VEER" vip list
+	assert_line --regexp "^$ipip +mode dsr-ipip "
+	run e2e_json "[(m['vip'], m['mode']) for m in d['vip_modes'] if m['vip'] in ('$VIP', '$ipip')]" <<<"$("$VEER" -j status)"
+	assert_output "[('$VIP', 'nat'), ('$ipip', 'dsr-ipip')]"
+	run "$VEER" status
+	assert_line --regexp "^  $l2 +dsr-l2$"
+	run "$VEER" stats
+	assert_line --regexp "^$ipip  mode dsr-ipip packets 0 "
+	assert_line --regexp "^encapsulated \(dsr-ipip\): [0-9]+ packets$"
+	run e2e_json 'd["encapsulated_packets"] == d["reasons"]["dsr_ipip"]' <<<"$("$VEER" -j stats)"
+	assert_output True
+	"$VEER" vip del "$ipip"
+	"$VEER" vip del "$l2"
+}
+
+@test "set encap-source4|6: prefixes shown, bad ones exit 2, nothing written" {
+	local before
+	run "$VEER" set
+	assert_line "encap-source4 172.16.0.0/16"
+	assert_line "encap-source6 100::/64"
+	before=$(settings)
+	fails_with 2 "invalid encap-source4 '198.19.0.1/16': want an IPv4 prefix with its host bits zero" \
+		set encap-source4 198.19.0.1/16
+	fails_with 2 "invalid encap-source4 '127.0.0.0/8'" set encap-source4 127.0.0.0/8
+	fails_with 2 "invalid encap-source6 '198.19.0.0/16'" set encap-source6 198.19.0.0/16
+	fails_with 2 "'encap-source6' wants a value" set encap-source6
+	fails_with 2 "invalid encap-source6 'x'" set encap-source4 198.19.0.0/16 encap-source6 x
+	assert_equal "$(settings)" "$before"
+	"$VEER" set encap-source4 198.19.0.0/16 encap-source6 2001:2:0:200::/64
+	run e2e_json 'd["encap-source4"], d["encap-source6"]' <<<"$(settings)"
+	assert_output "('198.19.0.0/16', '2001:2:0:200::/64')"
+	"$VEER" set encap-source4 172.16.0.0/16 encap-source6 100::/64
+}
+
 @test "backend add: a backend address:port serving 8 VIPs already is exit 1" {
 	local i
 	for i in 1 2 3 4 5 6 7 8; do
@@ -492,7 +543,7 @@ settings() {
 	rm -rf "$dir"
 	for args in "vip del $VIP" "backend add $VIP 198.18.11.2" \
 		"backend set $VIP 198.18.11.2 --weight 0" "backend del $VIP 198.18.11.2" \
-		"set tcp-timeout 60" "vip add $VIP --mode dsr-ipip"; do
+		"set tcp-timeout 60" "set encap-source4 198.19.0.0/16"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr "$VEER" --pin-dir "$dir" $args
 		echo "veer $args: exit $status: $stderr"

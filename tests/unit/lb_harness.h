@@ -170,6 +170,14 @@ struct pkt_spec lb_spec_b2c(const struct be_def *be, const char *client, __u16 c
 struct pkt_spec lb_spec_rev(struct pkt_spec s, const char *vip, __u16 vport);
 /* pkt_build as an assertion. */
 bool lb_pkt_build(struct pkt *p, struct pkt_spec s, const char *what);
+/*
+ * veer's answer to frame in, too big for the egress MTU: back to whoever sent it (MACs
+ * swapped), from `from` (the VIP) to `to`, TTL 64, fragmentation-needed or packet-too-big with
+ * mtu, quoting as much of the datagram as fits 576 bytes (IPv4, RFC 1812 4.3.2.3) or 1280
+ * (IPv6, RFC 4443 2.4 (c)).
+ */
+bool lb_pkt_too_big(struct pkt *out, struct pkt *in, const char *from, const char *to, __u32 mtu,
+		    const char *what);
 
 /* ---- maps (lb_maps.c) ---- */
 
@@ -244,6 +252,19 @@ struct lb_fixture {
  * frame (from scratch) and that the reason counters moved by exactly the one expected.
  */
 bool lb_fixture_run(const struct lb_fixture *fx);
+/*
+ * The same, with a second reason counter that moves too: a DSR flow's fragment or ICMP error
+ * counts fragment_fwd or icmp_error, and dsr_ipip or dsr_l2.
+ */
+bool lb_fixture_run_also(const struct lb_fixture *fx, enum veer_reason also);
+/*
+ * The same, where part of the output is the data plane's to choose (dsr-ipip's outer source, a
+ * hash): expect checks that part of got and builds the whole frame wanted from it (fx->out is
+ * not read); false if it fails.
+ */
+typedef bool (*lb_expect_fn)(struct pkt *want, const struct pkt *got, void *arg);
+bool lb_fixture_run_fn(const struct lb_fixture *fx, enum veer_reason also, lb_expect_fn expect,
+		       void *arg);
 /* All of them, in order, even past a failure; true if all passed. */
 bool lb_fixtures_run(const struct lb_fixture *fx, size_t n);
 

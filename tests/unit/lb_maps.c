@@ -111,6 +111,22 @@ bool lb_del_vip(const char *addr, __u16 port, __u8 proto)
 	return ok;
 }
 
+/* The mode of the VIP with this id (NAT if there is none), which libveer gives its backends. */
+static __u8 vip_mode(__u32 vip_id)
+{
+	struct bpf_map *vips = lb_env.skel->maps.veer_vips;
+	struct veer_vip_key k, cur, *prev = NULL;
+	struct veer_vip v;
+
+	while (!bpf_map__get_next_key(vips, prev, &k, sizeof(k))) {
+		if (!bpf_map__lookup_elem(vips, &k, sizeof(k), &v, sizeof(v), 0) && v.id == vip_id)
+			return v.mode;
+		cur = k;
+		prev = &cur;
+	}
+	return VEER_MODE_NAT;
+}
+
 bool lb_add_backend(const struct be_def *be, __u32 vip_id, __u32 weight)
 {
 	struct veer_backend old = {}, b = {
@@ -123,6 +139,7 @@ bool lb_add_backend(const struct be_def *be, __u32 vip_id, __u32 weight)
 	bool ok;
 
 	b.family = lb_addr_parse(be->addr, &b.addr);
+	b.flags |= VEER_BACKEND_MODE_FLAGS(vip_mode(vip_id));
 	strcpy(b.pool, "default");
 	bpf_map__lookup_elem(lb_env.skel->maps.veer_backends, &be->id, sizeof(be->id), &old,
 			     sizeof(old), 0);

@@ -70,6 +70,28 @@ bool lb_pkt_build(struct pkt *p, struct pkt_spec s, const char *what)
 	return ASSERT_OK(pkt_build(p, &s), what);
 }
 
+bool lb_pkt_too_big(struct pkt *out, struct pkt *in, const char *from, const char *to, __u32 mtu,
+		    const char *what)
+{
+	struct pkt_spec s = {.saddr = from, .daddr = to, .ttl = 64};
+	bool v6 = strchr(from, ':') != NULL;
+	size_t dlen, max = v6 ? 1280 - 40 - 8 : 576 - 20 - 8;
+
+	memcpy(s.dmac, in->data + 6, 6);
+	memcpy(s.smac, in->data, 6);
+	dlen = v6 ? 40 + ntohs(pkt_ip6(in)->payload_len) : ntohs(pkt_ip4(in)->tot_len);
+	if (!ASSERT_OK(pkt_build_icmp_error(out, &s, v6 ? 2 : 3, v6 ? 0 : 4, mtu, in,
+					    dlen < max ? dlen : max),
+		       what))
+		return false;
+	/* IPv4: TOS 0, no flags, and ID 0 (the builder's default ID is another). */
+	if (!v6) {
+		pkt_ip4(out)->id = 0;
+		pkt_ip4_fix_csum(out);
+	}
+	return true;
+}
+
 /* A copy of src cut to len bytes. */
 static void truncated(struct pkt *p, const struct pkt *src, __u32 len)
 {

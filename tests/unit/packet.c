@@ -595,6 +595,27 @@ static bool icmp_is_error(const struct l4_view *v)
 
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
 
+/* An IP datagram inside a packet, checked as a frame of its own; what says where it was. */
+static bool pkt_inner_csums_ok(const __u8 *dgram, size_t len, char *why, size_t why_len,
+			       const char *what)
+{
+	struct pkt inner = {};
+	bool v6 = len && (dgram[0] >> 4) == 6;
+
+	if (len > PKT_MAX - ETH_HLEN) {
+		snprintf(why, why_len, "inner datagram of %zu bytes", len);
+		return false;
+	}
+	inner.data[12] = v6 ? ETH_P_IPV6 >> 8 : ETH_P_IP >> 8;
+	inner.data[13] = v6 ? ETH_P_IPV6 & 0xff : ETH_P_IP & 0xff;
+	memcpy(inner.data + ETH_HLEN, dgram, len);
+	inner.len = ETH_HLEN + len;
+	if (pkt_csums_ok(&inner, why, why_len))
+		return true;
+	snprintf(why + strlen(why), why_len - strlen(why), "%s", what);
+	return false;
+}
+
 /* The message's checksum, then an error's quote, checked as far as it goes. */
 static bool icmp_csums_ok(const struct l4_view *v, char *why, size_t why_len)
 {
@@ -630,11 +651,7 @@ static bool icmp_csums_ok(const struct l4_view *v, char *why, size_t why_len)
 	inner.len = ETH_HLEN + qlen;
 	if (!l4_view(&inner, &iv))
 		return true;
-	if (!pkt_csums_ok(&inner, why, why_len)) {
-		snprintf(why + strlen(why), why_len - strlen(why), " (in the quote)");
-		return false;
-	}
-	return true;
+	return pkt_inner_csums_ok(q, qlen, why, why_len, " (in the quote)");
 }
 
 __u8 *pkt_icmp(struct pkt *p)
@@ -709,6 +726,9 @@ bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len)
 	}
 	if (pkt_frag_view(p, &fv))
 		return true;
+	/* IP in IP (dsr-ipip): the outer IPv4 header above, then the inner datagram in full. */
+	if (ul_view(p, &v) && (v.proto == IPPROTO_IPIP || v.proto == IPPROTO_IPV6))
+		return pkt_inner_csums_ok(v.l4, v.len, why, why_len, " (inside IP in IP)");
 	/* A fragment behind IPv6 extension headers: likewise. */
 	if (!ul_view(p, &v) && v.fragment)
 		return true;

@@ -116,7 +116,8 @@ __u16 csum_finish_rfc1071(__u32 sum); /* in host order: write it with htons() */
  * TCP/UDP checksum covers the whole datagram: only its IPv4 header checksum is checked here.
  * An ICMP/ICMPv6 frame: its checksum (ICMPv6's over the pseudo header), and in an error's quote
  * the inner IPv4 header checksum when the quote holds the header, the inner TCP/UDP checksum
- * when it holds the whole inner datagram.
+ * when it holds the whole inner datagram. IP in IP (protocol 4 or 41): the inner datagram's,
+ * all of these.
  */
 bool pkt_csums_ok(const struct pkt *p, char *why, size_t why_len);
 

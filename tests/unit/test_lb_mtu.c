@@ -144,31 +144,11 @@ static bool build(struct pkt *p, struct pkt_spec s, const char *what)
 	return lb_pkt_build(p, s, what);
 }
 
-/*
- * The answer to frame in: back to whoever sent it (MACs swapped), from `from` (the VIP) to
- * `to`, TTL 64, fragmentation-needed or packet-too-big with mtu, quoting as much of the
- * datagram as fits 576 bytes (IPv4, RFC 1812 4.3.2.3) or 1280 (IPv6, RFC 4443 2.4 (c)).
- */
+/* The answer to frame in, from `from` (the VIP) to `to`: lb_pkt_too_big. */
 static bool answer(struct pkt *out, struct pkt *in, const char *from, const char *to, __u32 mtu,
 		   const char *what)
 {
-	struct pkt_spec s = {.saddr = from, .daddr = to, .ttl = 64};
-	bool v6 = strchr(from, ':') != NULL;
-	size_t dlen, max = v6 ? 1280 - 40 - 8 : 576 - 20 - 8;
-
-	memcpy(s.dmac, in->data + 6, 6);
-	memcpy(s.smac, in->data, 6);
-	dlen = v6 ? 40 + ntohs(pkt_ip6(in)->payload_len) : ntohs(pkt_ip4(in)->tot_len);
-	if (!ASSERT_OK(pkt_build_icmp_error(out, &s, v6 ? 2 : 3, v6 ? 0 : 4, mtu, in,
-					    dlen < max ? dlen : max),
-		       what))
-		return false;
-	/* IPv4: TOS 0, no flags, and ID 0 (the builder's default ID is another). */
-	if (!v6) {
-		pkt_ip4(out)->id = 0;
-		pkt_ip4_fix_csum(out);
-	}
-	return true;
+	return lb_pkt_too_big(out, in, from, to, mtu, what);
 }
 
 /* ---- running ---- */

@@ -121,6 +121,7 @@ static void tables_print(const char *title, const char *unit, struct json_object
 int cmd_status(const struct cmd *c, int argc, char **argv)
 {
 	struct json_object *o = NULL, *links_j, *maps_j, *ports_j, *tables_j, *syns_j, *decap_j;
+	struct json_object *vip_modes_j;
 	struct veer_vip_info *vips = NULL;
 	struct veer_link *links = NULL;
 	size_t nlinks = 0, nvips = 0;
@@ -173,6 +174,20 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	syns_j = v ? tables_json(v, veer_syn_tables) : json_object_new_array();
 	json_object_object_add(o, "handshake_tables", syns_j);
 	json_object_object_add(o, "vips", json_object_new_int(nvips));
+	/* Each VIP with its mode: how its packets reach the backends. */
+	vip_modes_j = json_object_new_array();
+	for (size_t i = 0; i < nvips; i++) {
+		struct json_object *m = json_object_new_object();
+		char buf[VEER_ADDR_STRLEN];
+
+		json_object_object_add(
+			m, "vip",
+			json_object_new_string(veer_fmt_vip(&vips[i].key, buf, sizeof(buf))));
+		json_object_object_add(m, "mode",
+				       json_object_new_string(veer_mode_name(vips[i].vip.mode)));
+		json_object_array_add(vip_modes_j, m);
+	}
+	json_object_object_add(o, "vip_modes", vip_modes_j);
 	ports_j = cache_ports_json();
 	json_object_object_add(o, "cache_ports", ports_j);
 	decap_j = decap_status_json();
@@ -198,8 +213,13 @@ int cmd_status(const struct cmd *c, int argc, char **argv)
 	putchar('\n');
 	tables_print("connection tables", "connections", tables_j);
 	tables_print("handshake tables", "handshakes", syns_j);
-	printf("vips: %zu\ncache ports:%s", nvips,
-	       json_object_array_length(ports_j) ? "" : " none");
+	printf("vips: %zu\n", nvips);
+	for (size_t i = 0; i < json_object_array_length(vip_modes_j); i++) {
+		struct json_object *m = json_object_array_get_idx(vip_modes_j, i);
+
+		printf("  %-44s %s\n", jstr(m, "vip"), jstr(m, "mode"));
+	}
+	printf("cache ports:%s", json_object_array_length(ports_j) ? "" : " none");
 	for (size_t i = 0; i < json_object_array_length(ports_j); i++) {
 		struct json_object *p = json_object_array_get_idx(ports_j, i);
 

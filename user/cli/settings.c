@@ -8,14 +8,16 @@
 static int settings_show(const struct veer_settings *s)
 {
 	struct json_object *o = json_object_new_object();
-	const char *name;
-	__u64 ns;
+	struct veer_setting_value sv;
 
-	for (size_t i = 0; !veer_setting_at(s, i, &name, &ns); i++) {
-		if (json_out)
-			json_object_object_add(o, name, json_object_new_uint64(ns / 1000000000ULL));
+	for (size_t i = 0; !veer_setting_at(s, i, &sv); i++) {
+		if (!json_out)
+			printf("%s %s\n", sv.name, sv.text);
+		else if (sv.duration)
+			json_object_object_add(o, sv.name,
+					       json_object_new_uint64(sv.ns / 1000000000ULL));
 		else
-			printf("%s %llus\n", name, (unsigned long long)(ns / 1000000000ULL));
+			json_object_object_add(o, sv.name, json_object_new_string(sv.text));
 	}
 	if (json_out)
 		return print_json(o);
@@ -40,24 +42,22 @@ int cmd_set(const struct cmd *c, int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	/* A word left over names a setting without its value, or is no setting at all. */
-	if (argc % 2 && !veer_setting_parse(&s, argv[argc - 1], "10s"))
+	if (argc % 2 && veer_setting_want(argv[argc - 1]))
 		return usage_error(c, "'%s' wants a value", argv[argc - 1]);
 	if (argc % 2)
-		return usage_error(c, "unknown setting '%s' (tcp-timeout, udp-timeout)",
-				   argv[argc - 1]);
+		return usage_error(c, "unknown setting '%s' (%s)", argv[argc - 1],
+				   veer_setting_names());
 	if (open_state(&v, argc > 0 ? OPEN_CHANGE : OPEN_READ))
 		return EXIT_FAILED;
 	err = veer_settings_get(v, &s);
 	for (int i = 0; !err && i < argc; i += 2) {
 		err = veer_setting_parse(&s, argv[i], argv[i + 1]);
 		if (err == -ENOENT)
-			rc = usage_error(c, "unknown setting '%s' (tcp-timeout, udp-timeout)",
-					 argv[i]);
+			rc = usage_error(c, "unknown setting '%s' (%s)", argv[i],
+					 veer_setting_names());
 		else if (err)
-			rc = usage_error(c,
-					 "invalid %s '%s': want a duration from 10s to 7 days "
-					 "(300, 300s, 5m, 2h, 7d)",
-					 argv[i], argv[i + 1]);
+			rc = usage_error(c, "invalid %s '%s': want %s", argv[i], argv[i + 1],
+					 veer_setting_want(argv[i]));
 	}
 	if (rc) {
 		veer_close(v);

@@ -48,6 +48,9 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 					       json_object_new_uint64(reasons[r]));
 	json_object_object_add(root, "vips", vips_j);
 	json_object_object_add(root, "reasons", reasons_j);
+	/* dsr-ipip's packets put in a tunnel (also in reasons, as dsr_ipip). */
+	json_object_object_add(root, "encapsulated_packets",
+			       json_object_new_uint64(reasons[VEER_FWD_DSR_IPIP]));
 	free(vips);
 	veer_close(v);
 	if (json_out)
@@ -55,9 +58,9 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(vips_j); i++) {
 		struct json_object *vj = json_object_array_get_idx(vips_j, i), *bj;
 
-		printf("%s  packets %s bytes %s new_flows %s replies %s\n", jstr(vj, "vip"),
-		       jstr(vj, "packets"), jstr(vj, "bytes"), jstr(vj, "new_flows"),
-		       jstr(vj, "reply_packets"));
+		printf("%s  mode %s packets %s bytes %s new_flows %s replies %s\n", jstr(vj, "vip"),
+		       jstr(vj, "mode"), jstr(vj, "packets"), jstr(vj, "bytes"),
+		       jstr(vj, "new_flows"), jstr(vj, "reply_packets"));
 		bj = json_object_object_get(vj, "backend_stats");
 		for (size_t b = 0; b < json_object_array_length(bj); b++) {
 			struct json_object *be = json_object_array_get_idx(bj, b);
@@ -67,6 +70,8 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 			       jstr(be, "bytes"), jstr(be, "new_flows"), jstr(be, "reply_packets"));
 		}
 	}
+	printf("encapsulated (dsr-ipip): %llu packets\n",
+	       (unsigned long long)reasons[VEER_FWD_DSR_IPIP]);
 	for (int drop = 1; drop >= 0; drop--) {
 		printf(drop ? "dropped:" : "passed, answered or forwarded specially:");
 		for (int r = 1; r < VEER_REASON_MAX; r++)
@@ -112,7 +117,8 @@ static int flow_row(const struct veer_flow_info *fi, void *arg)
 	veer_fmt_endpoint(&k->saddr, k->sport, k->family, client, sizeof(client));
 	veer_fmt_endpoint(&k->daddr, k->dport, k->family, vip, sizeof(vip));
 	if (fi->backend)
-		veer_fmt_endpoint(&fi->backend->addr, fi->backend->port, k->family, be, sizeof(be));
+		veer_fmt_endpoint(&fi->backend->addr, fi->backend->port, fi->backend->family, be,
+				  sizeof(be));
 	json_object_object_add(o, "protocol", json_object_new_string(veer_proto_name(k->proto)));
 	json_object_object_add(o, "state", json_object_new_string(flow_state(fc, fi)));
 	json_object_object_add(o, "client", json_object_new_string(client));

@@ -100,6 +100,7 @@ int cmd_backend_add(const struct cmd *c, int argc, char **argv)
 	__u32 weight = VEER_WEIGHT_DEFAULT;
 	struct veer_vip_key key;
 	struct veer_endpoint ep;
+	struct veer_vip vip;
 	struct veer *v;
 	int o, rc = 0;
 
@@ -119,11 +120,18 @@ int cmd_backend_add(const struct cmd *c, int argc, char **argv)
 	if (positional(c, argc, 2, &rc) || parse_vip_arg(c, argv[optind], &key, &rc) ||
 	    parse_backend_arg(c, argv[optind + 1], &ep, &rc))
 		return rc;
-	if (ep.family != key.family)
+	/* Only a dsr-ipip VIP of IPv4 takes a backend of the other family, IPv6. */
+	if (ep.family != key.family && key.family != VEER_AF_INET)
 		return usage_error(c, "backend %s and VIP %s are of different address families",
 				   argv[optind + 1], argv[optind]);
 	if (open_state(&v, OPEN_CHANGE))
 		return EXIT_FAILED;
+	if (ep.family != key.family && !veer_vip_get(v, &key, &vip) &&
+	    vip.mode != VEER_MODE_DSR_IPIP) {
+		veer_close(v);
+		return usage_error(c, "backend %s and VIP %s are of different address families",
+				   argv[optind + 1], argv[optind]);
+	}
 	rc = veer_backend_add(v, &key, &ep, weight, "default");
 	veer_close(v);
 	return exit_code(rc);

@@ -69,6 +69,54 @@ int veer_parse_duration(const char *s, __u32 *ms)
 	return 0;
 }
 
+static __u32 family_bits(__u8 family)
+{
+	return family == VEER_AF_INET ? 32 : 128;
+}
+
+bool veer_cidr_mask(union veer_addr *a, __u8 len, __u8 family)
+{
+	bool host = false;
+
+	for (__u32 bit = len; bit < family_bits(family); bit++) {
+		__u8 m = 0x80 >> (bit % 8);
+
+		host |= a->bytes[bit / 8] & m;
+		a->bytes[bit / 8] &= ~m;
+	}
+	return host;
+}
+
+int veer_parse_cidr(const char *s, struct veer_cidr *c)
+{
+	char buf[VEER_ADDR_STRLEN];
+	char *slash;
+	__u32 len;
+
+	memset(c, 0, sizeof(*c));
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash++ = '\0';
+	if (veer_parse_addr(buf, &c->addr, &c->family) ||
+	    veer_parse_u32(slash, 0, family_bits(c->family), &len))
+		return -EINVAL;
+	c->len = len;
+	/* Host bits set: the prefix is not what it says (ip route refuses it likewise). */
+	return veer_cidr_mask(&c->addr, c->len, c->family) ? -ERANGE : 0;
+}
+
+char *veer_fmt_cidr(const struct veer_cidr *c, char *buf, size_t len)
+{
+	char a[VEER_ADDR_STRLEN];
+
+	snprintf(buf, len, "%s/%u", veer_fmt_addr(&c->addr, c->family, a, sizeof(a)), c->len);
+	return buf;
+}
+
 static int parse_port(const char *s, __be16 *port)
 {
 	__u32 v;

@@ -2,6 +2,11 @@
 /*
  * Backends of a VIP. Each is one slot of veer_backends; a removed backend's slot is reused
  * last, so flows still counted against it keep their stats meaningful for as long as possible.
+ *
+ * A slot carries its VIP's mode (VEER_BACKEND_MODE_FLAGS). A DSR backend (dsr-ipip, dsr-l2)
+ * receives the packet as the client sent it, so it listens on the VIP's port; it answers the
+ * client itself, so it is never in veer_be_index: an address:port that also serves NAT VIPs
+ * has its replies to those found as if it served them alone.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,12 +66,33 @@ static int backend_prepare(struct veer *v, const char *verb, const char *prep,
 			c->vip_name);
 		return -ENOENT;
 	}
-	if (ep->family != vip->family) {
-		pr_warn("cannot %s backend %s %s %s: address family differs from the VIP's\n", verb,
-			c->be_name, prep, c->vip_name);
+	/* dsr-ipip carries IPv4 in IPv6 too: an IPv4 VIP may have IPv6 backends. */
+	if (ep->family != vip->family &&
+	    !(c->vip.mode == VEER_MODE_DSR_IPIP && ep->family == VEER_AF_INET6)) {
+		pr_warn("cannot %s backend %s %s %s: address family differs from the VIP's%s\n",
+			verb, c->be_name, prep, c->vip_name,
+			c->vip.mode == VEER_MODE_DSR_IPIP ? " (dsr-ipip carries IPv4 in IPv4 or "
+							    "IPv6, IPv6 in IPv6 only)"
+							  : "");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A DSR VIP's backends, reached by the packet as the client sent it, listen on its port. */
+static int backend_port_check(const struct backend_ctx *c, const struct veer_endpoint *ep)
+{
+	if (c->vip.mode == VEER_MODE_NAT || ep->port == c->key.port)
+		return 0;
+	pr_warn("cannot add backend %s to %s: a %s VIP cannot rewrite ports (the backend must "
+		"listen on %u)\n",
+		c->be_name, c->vip_name, veer_mode_name(c->vip.mode), ntohs(c->key.port));
+	return -EINVAL;
+}
+
+static bool backend_is_dsr(const struct veer_backend *be)
+{
+	return VEER_BACKEND_MODE(be->flags) != VEER_MODE_NAT;
 }
 
 static int backend_find(struct veer *v, __u32 vip_id, const struct veer_endpoint *ep, __u32 *id,
@@ -142,7 +168,8 @@ int veer_be_index_sync(struct bpf_map *vips, struct bpf_map *backends, struct bp
 			const struct veer_backend *be = &table[id];
 			const struct veer_vip_key *vk;
 
-			if (!backend_at(be, addr, port, family) || be->vip_id >= VEER_MAX_VIPS)
+			if (!backend_at(be, addr, port, family) || be->vip_id >= VEER_MAX_VIPS ||
+			    backend_is_dsr(be))
 				continue;
 			vk = &keys[be->vip_id];
 			if (!vk->family || vk->proto != protos[p])
@@ -196,14 +223,14 @@ static int backend_index_sync(struct veer *v, const struct veer_backend *be)
 				  &be->addr, be->port, be->family);
 }
 
-/* VIPs of proto the address:port serves already, not counting vip_id. */
+/* NAT VIPs (in veer_be_index) the address:port serves already, not counting vip_id. */
 static __u32 backend_vips_at(struct veer *v, const struct veer_endpoint *ep, __u32 vip_id)
 {
 	__u32 n = 0;
 
 	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
 		n += backend_at(&v->backends[id], &ep->addr, ep->port, ep->family) &&
-		     v->backends[id].vip_id != vip_id;
+		     v->backends[id].vip_id != vip_id && !backend_is_dsr(&v->backends[id]);
 	return n;
 }
 
@@ -229,6 +256,9 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 			c.be_name, c.vip_name, VEER_POOL_NAME_LEN - 1);
 		return -EINVAL;
 	}
+	err = backend_port_check(&c, &ep);
+	if (err)
+		return err;
 	if (!backend_find(v, c.vip.id, &ep, &id, &be)) {
 		pr_warn("cannot add backend %s to %s: it exists\n", c.be_name, c.vip_name);
 		return -EEXIST;
@@ -237,7 +267,7 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 	 * Protocols apart, the index has room for VEER_BE_VIPS_MAX VIPs per address:port; a
 	 * rough count across both is enough to refuse before anything changes.
 	 */
-	if (backend_vips_at(v, &ep, c.vip.id) >= VEER_BE_VIPS_MAX) {
+	if (c.vip.mode == VEER_MODE_NAT && backend_vips_at(v, &ep, c.vip.id) >= VEER_BE_VIPS_MAX) {
 		pr_warn("cannot add backend %s to %s: it serves %d VIPs already\n", c.be_name,
 			c.vip_name, VEER_BE_VIPS_MAX);
 		return -E2BIG;
@@ -280,7 +310,7 @@ int veer_backend_add(struct veer *v, const struct veer_vip_key *vip,
 	fresh.addr = ep.addr;
 	fresh.port = ep.port;
 	fresh.family = ep.family;
-	fresh.flags = VEER_BACKEND_ACTIVE;
+	fresh.flags = VEER_BACKEND_ACTIVE | VEER_BACKEND_MODE_FLAGS(c.vip.mode);
 	fresh.vip_id = c.vip.id;
 	fresh.weight = weight;
 	fresh.seq = backend_next_seq(v);

@@ -27,54 +27,12 @@ static __u8 family_bits(__u8 family)
 }
 
 /* Clears the bits of a past its first len; true if any was set. */
-static bool cidr_mask(union veer_addr *a, __u8 len, __u8 family)
-{
-	bool host = false;
-
-	for (__u32 bit = len; bit < family_bits(family); bit++) {
-		__u8 m = 0x80 >> (bit % 8);
-
-		host |= a->bytes[bit / 8] & m;
-		a->bytes[bit / 8] &= ~m;
-	}
-	return host;
-}
-
-int veer_parse_cidr(const char *s, struct veer_cidr *c)
-{
-	char buf[VEER_ADDR_STRLEN];
-	char *slash;
-	__u32 len;
-
-	memset(c, 0, sizeof(*c));
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash++ = '\0';
-	if (veer_parse_addr(buf, &c->addr, &c->family) ||
-	    veer_parse_u32(slash, 0, family_bits(c->family), &len))
-		return -EINVAL;
-	c->len = len;
-	return cidr_mask(&c->addr, c->len, c->family) ? -ERANGE : 0;
-}
-
-char *veer_fmt_cidr(const struct veer_cidr *c, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	snprintf(buf, len, "%s/%u", veer_fmt_addr(&c->addr, c->family, a, sizeof(a)), c->len);
-	return buf;
-}
-
 /* Whether a (of the CIDR's family) lies in c. */
 static bool cidr_has(const struct veer_cidr *c, const union veer_addr *a)
 {
 	union veer_addr m = *a;
 
-	cidr_mask(&m, c->len, c->family);
+	veer_cidr_mask(&m, c->len, c->family);
 	return !memcmp(&m, &c->addr, sizeof(m));
 }
 

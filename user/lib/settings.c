@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Settings the data plane reads at run time (veer_settings): the idle timeouts per protocol. A
- * field left 0 means the data plane's default, so a map created by any veer works unset.
+ * Settings the data plane reads at run time (veer_settings): the idle timeouts per protocol and
+ * the prefixes dsr-ipip takes its outer sources from. A field left 0 means the data plane's
+ * default, so a map created by any veer works unset.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
@@ -16,14 +18,55 @@
 #define TIMEOUT_MIN_MS 10000U
 #define TIMEOUT_MAX_MS (7U * 24 * 3600 * 1000)
 
+enum setting_kind {
+	SETTING_DURATION,
+	SETTING_PREFIX, /* an encapsulation source prefix of family */
+};
+
 static const struct setting {
 	const char *name;
-	size_t off;
+	enum setting_kind kind;
+	size_t off;	/* the __u64 of a duration, the union veer_addr of a prefix */
+	size_t len_off; /* the prefix's length byte */
+	__u8 family;
 	__u64 def_ns;
+	const char *want; /* what a value must be, for messages */
 } settings[] = {
-	{"tcp-timeout", offsetof(struct veer_settings, tcp_timeout_ns), VEER_TCP_TIMEOUT_NS},
-	{"udp-timeout", offsetof(struct veer_settings, udp_timeout_ns), VEER_UDP_TIMEOUT_NS},
+	{"tcp-timeout", SETTING_DURATION, offsetof(struct veer_settings, tcp_timeout_ns), 0, 0,
+	 VEER_TCP_TIMEOUT_NS, "a duration from 10s to 7 days (300, 300s, 5m, 2h, 7d)"},
+	{"udp-timeout", SETTING_DURATION, offsetof(struct veer_settings, udp_timeout_ns), 0, 0,
+	 VEER_UDP_TIMEOUT_NS, "a duration from 10s to 7 days (300, 300s, 5m, 2h, 7d)"},
+	{"encap-source4", SETTING_PREFIX, offsetof(struct veer_settings, encap_src4),
+	 offsetof(struct veer_settings, encap_src4_len), VEER_AF_INET, 0,
+	 "an IPv4 prefix with its host bits zero, /8 to /32, that no host sends from "
+	 "(172.16.0.0/16)"},
+	{"encap-source6", SETTING_PREFIX, offsetof(struct veer_settings, encap_src6),
+	 offsetof(struct veer_settings, encap_src6_len), VEER_AF_INET6, 0,
+	 "an IPv6 prefix with its host bits zero, /16 to /128, that no host sends from "
+	 "(100::/64)"},
 };
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const struct setting *setting_find(const char *name)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (!strcmp(name, settings[i].name))
+			return &settings[i];
+	return NULL;
+}
+
+const char *veer_setting_names(void)
+{
+	return "tcp-timeout, udp-timeout, encap-source4, encap-source6";
+}
+
+const char *veer_setting_want(const char *name)
+{
+	const struct setting *st = setting_find(name);
+
+	return st ? st->want : NULL;
+}
 
 int veer_settings_get(struct veer *v, struct veer_settings *s)
 {
@@ -41,21 +84,58 @@ int veer_settings_set(struct veer *v, const struct veer_settings *s)
 				    BPF_ANY);
 }
 
+/*
+ * An outer source prefix: not all zero (which means "unset"), and not a source no router
+ * forwards (loopback, multicast, link-local), so that the backends take the packets. At
+ * least /8 (/16) leaves the hash's 32 host bits a prefix to sit in.
+ */
+static int prefix_parse(const struct setting *st, const char *value, union veer_addr *addr,
+			__u8 *len)
+{
+	static const union veer_addr zero;
+	struct veer_cidr c;
+
+	if (veer_parse_cidr(value, &c) || c.family != st->family ||
+	    !memcmp(&c.addr, &zero, sizeof(zero)))
+		return -EINVAL;
+	*addr = c.addr;
+	*len = c.len;
+	if (c.family == VEER_AF_INET) {
+		__u8 b0 = addr->bytes[0];
+
+		if (*len < 8 || b0 == 127 || b0 >= 224)
+			return -ERANGE;
+	} else if (*len < 16 || addr->bytes[0] == 0xff ||
+		   (addr->bytes[0] == 0xfe && (addr->bytes[1] & 0xc0) == 0x80)) {
+		return -ERANGE;
+	}
+	return 0;
+}
+
 int veer_setting_parse(struct veer_settings *s, const char *name, const char *value)
 {
+	const struct setting *st = setting_find(name);
+	union veer_addr addr;
 	__u32 ms;
+	__u8 len;
+	int err;
 
-	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-		if (strcmp(name, settings[i].name))
-			continue;
-		if (veer_parse_duration(value, &ms))
-			return -EINVAL;
-		if (ms < TIMEOUT_MIN_MS || ms > TIMEOUT_MAX_MS)
-			return -ERANGE;
-		*(__u64 *)((char *)s + settings[i].off) = ms * 1000000ULL;
+	if (!st)
+		return -ENOENT;
+	if (st->kind == SETTING_PREFIX) {
+		err = prefix_parse(st, value, &addr, &len);
+		if (err)
+			return err;
+		memcpy((char *)s + st->off, &addr, sizeof(addr));
+		*((__u8 *)s + st->len_off) = len;
 		return 0;
 	}
-	return -ENOENT;
+	if (veer_parse_duration(value, &ms))
+		return -EINVAL;
+	if (ms < TIMEOUT_MIN_MS || ms > TIMEOUT_MAX_MS)
+		return -ERANGE;
+	*(__u64 *)((char *)s + st->off) = ms * 1000000ULL;
+	return 0;
 }
 
 bool veer_flow_expired(const struct veer_settings *s, const struct veer_flow_info *fi, __u64 now)
@@ -74,14 +154,41 @@ bool veer_flow_expired(const struct veer_settings *s, const struct veer_flow_inf
 	return now > fi->flow.last_seen && idle > limit + VEER_FLOW_REFRESH_NS;
 }
 
-int veer_setting_at(const struct veer_settings *s, size_t i, const char **name, __u64 *ns)
+int veer_setting_at(const struct veer_settings *s, size_t i, struct veer_setting_value *out)
 {
-	__u64 set;
+	static const union veer_addr zero;
+	const struct setting *st;
+	union veer_addr addr = {};
+	char buf[VEER_ADDR_STRLEN];
+	__u8 len;
 
-	if (i >= sizeof(settings) / sizeof(settings[0]))
+	if (i >= NSETTINGS)
 		return -ENOENT;
-	set = *(const __u64 *)((const char *)s + settings[i].off);
-	*name = settings[i].name;
-	*ns = set ? set : settings[i].def_ns;
+	st = &settings[i];
+	memset(out, 0, sizeof(*out));
+	out->name = st->name;
+	if (st->kind == SETTING_DURATION) {
+		out->ns = *(const __u64 *)((const char *)s + st->off);
+		if (!out->ns)
+			out->ns = st->def_ns;
+		out->duration = true;
+		snprintf(out->text, sizeof(out->text), "%llus",
+			 (unsigned long long)(out->ns / 1000000000ULL));
+		return 0;
+	}
+	/* The data plane's defaults (bpf/lib/encap.h) when the prefix is unset. */
+	memcpy(&addr, (const char *)s + st->off, sizeof(addr));
+	len = *((const __u8 *)s + st->len_off);
+	if (!memcmp(&addr, &zero, sizeof(zero))) {
+		if (st->family == VEER_AF_INET) {
+			addr.v4 = htonl(VEER_ENCAP_SRC4_DEFAULT);
+			len = VEER_ENCAP_SRC4_LEN_DEFAULT;
+		} else {
+			addr.v6[0] = htonl(VEER_ENCAP_SRC6_DEFAULT);
+			len = VEER_ENCAP_SRC6_LEN_DEFAULT;
+		}
+	}
+	snprintf(out->text, sizeof(out->text), "%s/%u",
+		 veer_fmt_addr(&addr, st->family, buf, sizeof(buf)), len);
 	return 0;
 }

@@ -27,6 +27,20 @@ int veer_parse_endpoint(const char *s, struct veer_endpoint *ep, bool port_requi
 int veer_parse_vip(const char *s, struct veer_vip_key *key);
 int veer_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 int veer_parse_duration(const char *s, __u32 *ms);
+struct veer_cidr {
+	union veer_addr addr; /* host bits zero */
+	__u8 len;
+	__u8 family;
+};
+
+/*
+ * "198.18.1.0/24", "2001:2::/48": 0, -EINVAL for no CIDR, or -ERANGE when host bits are set
+ * (c then holds the network: 198.18.1.5/24 gives 198.18.1.0/24). Logs nothing.
+ */
+int veer_parse_cidr(const char *s, struct veer_cidr *c);
+char *veer_fmt_cidr(const struct veer_cidr *c, char *buf, size_t len);
+/* Clears a's bits past len; whether any was set. */
+bool veer_cidr_mask(union veer_addr *a, __u8 len, __u8 family);
 const char *veer_proto_name(__u8 proto);
 char *veer_fmt_addr(const union veer_addr *addr, __u8 family, char *buf, size_t len);
 char *veer_fmt_endpoint(const union veer_addr *addr, __be16 port, __u8 family, char *buf,
@@ -147,19 +161,33 @@ int veer_settings_get(struct veer *v, struct veer_settings *s);
 /* Writes s whole: the caller reads, changes what it sets, writes. */
 int veer_settings_set(struct veer *v, const struct veer_settings *s);
 /*
- * Sets one setting of s by name ("tcp-timeout", "udp-timeout") from its text ("300s", "2m"):
- * -ENOENT for an unknown name, -EINVAL for a value that is no duration, -ERANGE for one
- * outside 10 s .. 7 days. Logs nothing: the caller names the argument.
+ * Sets one setting of s by name from its text: "tcp-timeout", "udp-timeout" ("300s", "2m"),
+ * "encap-source4", "encap-source6" (dsr-ipip's outer source prefixes: "172.16.0.0/16").
+ * -ENOENT for an unknown name, -EINVAL for a value of the wrong form, -ERANGE for one out of
+ * range (a timeout outside 10 s .. 7 days, a prefix too short or of addresses no host sends
+ * from). Logs nothing: the caller names the argument, and veer_setting_want() says what it
+ * must be.
  */
 int veer_setting_parse(struct veer_settings *s, const char *name, const char *value);
+/* What a value of setting name must be, for messages; NULL for an unknown name. */
+const char *veer_setting_want(const char *name);
+/* Every setting's name, for messages: "tcp-timeout, udp-timeout, ...". */
+const char *veer_setting_names(void);
 /*
  * Whether the data plane takes the connection for gone: idle past its timeout (closing,
  * handshake, or its protocol's under s) and the refresh interval's slack. now is
  * CLOCK_MONOTONIC_COARSE in ns, the data plane's clock.
  */
 bool veer_flow_expired(const struct veer_settings *s, const struct veer_flow_info *fi, __u64 now);
-/* The i-th setting's name and value in effect (its default when unset); -ENOENT past the end. */
-int veer_setting_at(const struct veer_settings *s, size_t i, const char **name, __u64 *ns);
+struct veer_setting_value {
+	const char *name;
+	bool duration; /* a timeout, in ns */
+	__u64 ns;
+	char text[VEER_ADDR_STRLEN]; /* as veer set takes it: "300s", "172.16.0.0/16" */
+};
+
+/* The i-th setting and its value in effect (its default when unset); -ENOENT past the end. */
+int veer_setting_at(const struct veer_settings *s, size_t i, struct veer_setting_value *out);
 
 enum veer_xdp_mode {
 	VEER_XDP_NATIVE,
@@ -291,19 +319,6 @@ struct veer_decap_check {
 int veer_decap_check(struct veer_decap_check *c);
 void veer_decap_check_free(struct veer_decap_check *c);
 /* ---- the transparent forward proxy (proxy.c) ---- */
-
-struct veer_cidr {
-	union veer_addr addr; /* host bits zero */
-	__u8 len;
-	__u8 family;
-};
-
-/*
- * "198.18.1.0/24", "2001:2::/48": 0, -EINVAL for no CIDR, or -ERANGE when host bits are set
- * (c then holds the network: 198.18.1.5/24 gives 198.18.1.0/24). Logs nothing.
- */
-int veer_parse_cidr(const char *s, struct veer_cidr *c);
-char *veer_fmt_cidr(const struct veer_cidr *c, char *buf, size_t len);
 
 /* A rule: TCP from clients in from to any address on port dport goes to the proxy at to. */
 struct veer_proxy_info {

@@ -208,12 +208,12 @@ int veer_vip_check(const struct veer_vip_key *key, const struct veer_vip_opts *o
 {
 	char name[VEER_ADDR_STRLEN];
 
-	if (opts->mode == VEER_MODE_NAT)
+	if (opts->mode <= VEER_MODE_DSR_L2)
 		return 0;
 	veer_fmt_vip(key, name, sizeof(name));
-	pr_warn("cannot add VIP %s: mode %s is not supported by this data plane yet\n", name,
-		veer_mode_name(opts->mode));
-	return -EOPNOTSUPP;
+	pr_warn("cannot add VIP %s: unknown mode %u (want nat, dsr-ipip or dsr-l2)\n", name,
+		opts->mode);
+	return -EINVAL;
 }
 
 int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct veer_vip_opts *opts)
