@@ -23,7 +23,7 @@ IPIP6="[$V6]:80/tcp"
 IPIP46=$V46:80/tcp
 DSRL2_4=$L4:80/tcp
 DSRL2_6="[$L6]:80/tcp"
-UDP4=$V4:53/udp
+UDP4=$V4:5353/udp
 BIG4=$V4:8080/tcp
 BIG6="[$V6]:8080/tcp"
 ALL_VIPS=("$IPIP4" "$IPIP6" "$IPIP46" "$DSRL2_4" "$DSRL2_6" "$UDP4" "$BIG4" "$BIG6")
@@ -47,9 +47,11 @@ return_link() {
 		in_ns "b$i" ip -6 route add 2001:2:0:1::/64 via "2001:2:0:2$i::1"
 }
 
-# A backend's DSR setup: the VIPs on lo, veer's decapsulation on its link to the veer node, and
-# a UDP responder bound to the VIP (a socket bound to the wildcard would answer from the
-# backend's own address, which the client never talked to).
+# A backend's DSR setup as the README gives it: the VIPs on lo, ARP for them neither answered
+# nor used as a source on the link to the veer node (the README's sysctls, which `veer decap
+# check` verifies), veer's decapsulation on that link, and a UDP responder bound to the VIP (a
+# socket bound to the wildcard would answer from the backend's own address, which the client
+# never talked to; the topology's own responder holds the wildcard's port 53, hence 5353).
 backend_up() {
 	local i=$1 a
 	for a in $V4 $V46 $L4; do
@@ -58,6 +60,8 @@ backend_up() {
 	for a in $V6 $L6; do
 		in_ns "b$i" ip -6 addr add "$a/128" dev lo nodad || return 1
 	done
+	in_ns "b$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 ||
+		return 1
 	mkdir -p "$VEER_PIN_DIR-b$i"
 	veer_b "$i" decap attach "b${i}0" || return 1
 	for a in $V4 $V6 $V46; do
@@ -66,7 +70,7 @@ backend_up() {
 	topo_bg "b$i" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[2], 53))
+s.bind((sys.argv[2], 5353))
 while True:
     data, peer = s.recvfrom(2048)
     s.sendto(sys.argv[1].encode() + b"\n", peer)
@@ -176,7 +180,7 @@ seen = {}
 for i in range(60):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
-    s.connect((sys.argv[1], 53))
+    s.connect((sys.argv[1], 5353))
     s.send(b"q")
     name = s.recv(64).strip().decode()
     seen[name] = seen.get(name, 0) + 1
