@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # veer in action: a client, a veer node and three HTTP backends in network namespaces. Real
 # HTTP requests go to a VIP; we show how veer spreads them, how weights shift the shares, how
-# a drained backend stops taking new connections, and what `veer stats` counted.
+# a drained backend stops taking new connections, what `veer stats` counted, and direct server
+# return: backends that take their requests encapsulated and answer the clients themselves.
 # Needs root and a built build/veer (`make demo` does both). Leaves nothing behind.
 set -uo pipefail
 
@@ -22,6 +23,8 @@ HOST=${VIP%:*}
 URL="http://$HOST/"
 N=${N:-300}
 BACKENDS=(198.18.11.2 198.18.12.2 198.18.13.2)
+DSR_VIP=${DSR_VIP:-198.18.100.11:80/tcp}
+DSR_HOST=${DSR_VIP%:*}
 
 if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' R=$'\e[0m'; else B='' D='' R=''; fi
 step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$R"; }
@@ -29,14 +32,16 @@ show() { printf '%s$ veer %s%s\n' "$D" "$*" "$R"; veer_lb "$@"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
 added_vip=
+added_dsr=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	echo
 	echo "cleaning up"
 	[ -z "$added_vip" ] || veer_lb vip del "$VIP" 2>/dev/null
+	[ -z "$added_dsr" ] || veer_lb vip del "$DSR_VIP" 2>/dev/null
 	topo_down
-	[ -z "$DEMO_PINS" ] || rm -rf "$DEMO_PINS"
+	[ -z "$DEMO_PINS" ] || rm -rf "$DEMO_PINS" "$DEMO_PINS"-b[123]
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -131,7 +136,42 @@ echo
 printf '%sconnection table (first 4 of %s entries):%s\n' "$D" "$(veer_lb -j flows | grep -c '"state"')" "$R"
 veer_lb flows | head -4
 
-step "remove the VIP and detach"
+# veer_b I ARGS...: veer on backend bI, with a pin directory of the backend's own (a backend
+# host has decap's two maps, no load balancer).
+veer_b() {
+	local i=$1
+	shift
+	nsenter --net="/run/netns/$(ns "b$i")" env VEER_PIN_DIR="$VEER_PIN_DIR-b$i" "$VEER" "$@"
+}
+
+step "direct server return: $DSR_VIP in dsr-ipip mode"
+echo "each backend: the VIP on lo, ARP for it neither answered nor announced, veer decap on its link"
+for i in 1 2 3; do
+	in_ns "b$i" ip addr add "$DSR_HOST/32" dev lo &&
+		in_ns "b$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 &&
+		mkdir -p "$VEER_PIN_DIR-b$i" && veer_b "$i" decap attach "b${i}0" &&
+		veer_b "$i" decap vip add "$DSR_HOST" >/dev/null || die "cannot set up backend b$i for DSR"
+done
+printf '%s$ veer decap check  (on b1)%s\n' "$D" "$R"
+veer_b 1 decap check
+show vip add "$DSR_VIP" --mode dsr-ipip || die "cannot add the DSR VIP"
+added_dsr=1
+for be in "${BACKENDS[@]}"; do
+	veer_lb backend add "$DSR_VIP" "$be" || die "cannot add backend $be"
+done
+URL="http://$DSR_HOST/" requests "$N" | table "GET http://$DSR_HOST/: requests encapsulated to the backends"
+veer_lb -j stats | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = next(v for v in d["vips"] if v["vip"] == sys.argv[1])
+print("veer saw %d packets to the VIP (dsr_ipip %d) and %d replies: the backends answer the"
+      " client from the VIP by their own routes" % (v["packets"], d["reasons"]["dsr_ipip"],
+                                                   v["reply_packets"]))' "$DSR_VIP"
+printf '%s$ veer decap stats  (on b1)%s\n' "$D" "$R"
+veer_b 1 decap stats
+
+step "remove the VIPs and detach"
 show vip del "$VIP" && added_vip=
+show vip del "$DSR_VIP" && added_dsr=
 topo_detach
 echo "done in $((SECONDS - start)) s"
