@@ -390,3 +390,13 @@ bool lb_fixtures_run(const struct lb_fixture *fx, size_t n)
 		ok &= lb_fixture_run(&fx[i]);
 	return ok;
 }
+
+bool lb_shell(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc))
+		return veer_test_fail(__FILE__, __LINE__, "command failed (status %d): %s", rc,
+				      cmd);
+	return true;
+}

@@ -265,6 +265,11 @@ bool lb_fixture_run_also(const struct lb_fixture *fx, enum veer_reason also);
 typedef bool (*lb_expect_fn)(struct pkt *want, const struct pkt *got, void *arg);
 bool lb_fixture_run_fn(const struct lb_fixture *fx, enum veer_reason also, lb_expect_fn expect,
 		       void *arg);
+/*
+ * Runs a shell command in the harness's namespace (extra links and neighbours a test needs);
+ * false, with the command and its status reported, if it fails.
+ */
+bool lb_shell(const char *cmd);
 /* All of them, in order, even past a failure; true if all passed. */
 bool lb_fixtures_run(const struct lb_fixture *fx, size_t n);
 

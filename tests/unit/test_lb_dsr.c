@@ -53,16 +53,6 @@ static const struct be_def BE_DM4IN6 = {25, "2001:2:0:23::2", 80, MAC_BE_D};
 
 /* ---- setup ---- */
 
-static bool run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc))
-		return veer_test_fail(__FILE__, __LINE__, "command failed (status %d): %s", rc,
-				      cmd);
-	return true;
-}
-
 /* Made once, in the harness's namespace, after lb_begin() has made it. */
 static bool dsr_links(void)
 {
@@ -82,7 +72,7 @@ static bool dsr_links(void)
 	if (!state) {
 		state = 1;
 		for (size_t i = 0; state == 1 && i < ARRAY_LEN(cmds); i++)
-			if (!run(cmds[i]))
+			if (!lb_shell(cmds[i]))
 				state = -1;
 	}
 	return ASSERT_EQ(state, 1, "DSR test links");

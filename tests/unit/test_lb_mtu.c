@@ -65,16 +65,6 @@ static const struct be_def BE_M4_NONEIGH = {27, "198.18.21.9", 8080, NULL};
 
 /* ---- the two small-MTU links ---- */
 
-static bool run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc))
-		return veer_test_fail(__FILE__, __LINE__, "command failed (status %d): %s", rc,
-				      cmd);
-	return true;
-}
-
 /* Made once, in the harness's namespace, after lb_begin() has made it. */
 static bool mtu_links(void)
 {
@@ -98,7 +88,7 @@ static bool mtu_links(void)
 	if (!state) {
 		state = 1;
 		for (size_t i = 0; state == 1 && i < ARRAY_LEN(cmds); i++)
-			if (!run(cmds[i]))
+			if (!lb_shell(cmds[i]))
 				state = -1;
 	}
 	return ASSERT_EQ(state, 1, "small-MTU links");
@@ -730,7 +720,7 @@ static bool live_sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	return run(cmd);
+	return lb_shell(cmd);
 }
 
 static const char *mac_s(const __u8 *m, char *b)
