@@ -116,11 +116,7 @@ static int vip_add(struct decap *skel, const char *addr)
 	union veer_addr a = {};
 	__u8 family;
 
-	if (inet_pton(AF_INET, addr, &a.v4) == 1)
-		family = VEER_AF_INET;
-	else if (inet_pton(AF_INET6, addr, a.bytes) == 1)
-		family = VEER_AF_INET6;
-	else
+	if (veer_decap_parse_vip(addr, &a, &family))
 		return -EINVAL;
 	return veer_decap_vip_put(skel->maps.veer_decap_vips, &a, family, true);
 }

@@ -97,3 +97,16 @@ char *pins_listing(const struct pins *p)
 	free(names);
 	return out;
 }
+
+bool ctl_veer_up(struct ctl_veer *c)
+{
+	memset(c, 0, sizeof(*c));
+	return pins_up(&c->pins, false) && ASSERT_OK(veer_set_flows(SMALL_FLOWS), "flows") &&
+	       ASSERT_OK(veer_open(&c->v, true), "veer_open");
+}
+
+void ctl_veer_down(struct ctl_veer *c)
+{
+	veer_close(c->v);
+	pins_down(&c->pins);
+}

@@ -24,6 +24,15 @@ bool pins_up(struct pins *p, bool mkdir_it);
 /* Removes every pin and the directory; the maps go with the last fd on them. */
 void pins_down(struct pins *p);
 
+/* libveer opened for writing on a fresh pin directory of its own, with SMALL_FLOWS tables. */
+struct ctl_veer {
+	struct pins pins;
+	struct veer *v;
+};
+
+bool ctl_veer_up(struct ctl_veer *c);
+void ctl_veer_down(struct ctl_veer *c);
+
 /* The names in the pin directory, sorted, joined by spaces; "" when empty, NULL if absent. */
 char *pins_listing(const struct pins *p);
 

@@ -893,25 +893,7 @@ LB_TEST(lb_dsr_shared_backend)
 
 /* ---- libveer ---- */
 
-struct ctl {
-	struct pins pins;
-	struct veer *v;
-};
-
-static bool ctl_up(struct ctl *c)
-{
-	memset(c, 0, sizeof(*c));
-	return pins_up(&c->pins, false) && ASSERT_OK(veer_set_flows(SMALL_FLOWS), "flows") &&
-	       ASSERT_OK(veer_open(&c->v, true), "veer_open");
-}
-
-static void ctl_down(struct ctl *c)
-{
-	veer_close(c->v);
-	pins_down(&c->pins);
-}
-
-static bool vip_add(struct ctl *c, const char *vip, __u8 mode, struct veer_vip_key *k)
+static bool vip_add(struct ctl_veer *c, const char *vip, __u8 mode, struct veer_vip_key *k)
 {
 	struct veer_vip_opts o = {.mode = mode, .ring_size = 251};
 
@@ -920,7 +902,7 @@ static bool vip_add(struct ctl *c, const char *vip, __u8 mode, struct veer_vip_k
 	       ASSERT_OK(veer_vip_add(c->v, k, &o), "vip add");
 }
 
-static int be_add(struct ctl *c, const struct veer_vip_key *k, const char *be)
+static int be_add(struct ctl_veer *c, const struct veer_vip_key *k, const char *be)
 {
 	struct veer_endpoint ep;
 
@@ -930,7 +912,7 @@ static int be_add(struct ctl *c, const struct veer_vip_key *k, const char *be)
 }
 
 /* Every slot of veer_backends, from the map: what a refused command must leave as it was. */
-static bool backends_read(struct ctl *c, struct veer_backend *t)
+static bool backends_read(struct ctl_veer *c, struct veer_backend *t)
 {
 	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
 		if (bpf_map__lookup_elem(c->v->skel->maps.veer_backends, &id, sizeof(id), &t[id],
@@ -951,7 +933,7 @@ VEER_TEST(ctl_dsr_backends)
 	struct veer_vip_opts o = {.mode = VEER_MODE_DSR_L2 + 1};
 	struct veer_backend_info *list = NULL;
 	struct veer_vip_info *vips = NULL;
-	struct ctl c;
+	struct ctl_veer c;
 	size_t n = 0;
 	__u8 mode;
 
@@ -959,7 +941,7 @@ VEER_TEST(ctl_dsr_backends)
 	ASSERT_ERR(veer_parse_mode("DSR-IPIP", &mode), "mode names are lower case");
 	ASSERT_OK(veer_parse_mode("dsr-ipip", &mode), "dsr-ipip");
 	ASSERT_EQ(mode, VEER_MODE_DSR_IPIP, "dsr-ipip value");
-	if (!ctl_up(&c))
+	if (!ctl_veer_up(&c))
 		goto out;
 	if (!vip_add(&c, "198.18.100.40:80/tcp", VEER_MODE_DSR_IPIP, &ipip) ||
 	    !vip_add(&c, "198.18.100.41:80/tcp", VEER_MODE_DSR_L2, &l2) ||
@@ -997,7 +979,7 @@ VEER_TEST(ctl_dsr_backends)
 out:
 	free(list);
 	free(vips);
-	ctl_down(&c);
+	ctl_veer_down(&c);
 }
 
 /* A NAT VIP's backend that a DSR VIP shares: only the NAT VIP in the index, never SHARED. */
@@ -1007,10 +989,10 @@ VEER_TEST(ctl_dsr_shared_backend)
 	struct veer_be_key bk = {.port = htons(80), .proto = IPPROTO_TCP};
 	struct veer_be_vips idx = {};
 	struct veer_backend_info *list = NULL;
-	struct ctl c;
+	struct ctl_veer c;
 	size_t n;
 
-	if (!ctl_up(&c))
+	if (!ctl_veer_up(&c))
 		goto out;
 	if (!vip_add(&c, "198.18.100.43:80/tcp", VEER_MODE_NAT, &nat) ||
 	    !vip_add(&c, "198.18.100.44:80/tcp", VEER_MODE_DSR_IPIP, &dsr) ||
@@ -1033,7 +1015,7 @@ VEER_TEST(ctl_dsr_shared_backend)
 			    "no index entry left");
 out:
 	free(list);
-	ctl_down(&c);
+	ctl_veer_down(&c);
 }
 
 /* `veer set encap-source4|6`: a prefix of the right family, host bits zero, a sender's. */

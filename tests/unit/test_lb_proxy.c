@@ -697,24 +697,6 @@ VEER_TEST(lb_proxy_egress_untouched)
 
 /* ---- libveer: rules, gate, origdst, against real maps ---- */
 
-struct ctl {
-	struct pins pins;
-	struct veer *v;
-};
-
-static bool ctl_up(struct ctl *c)
-{
-	memset(c, 0, sizeof(*c));
-	return pins_up(&c->pins, false) && ASSERT_OK(veer_set_flows(SMALL_FLOWS), "flows") &&
-	       ASSERT_OK(veer_open(&c->v, true), "veer_open");
-}
-
-static void ctl_down(struct ctl *c)
-{
-	veer_close(c->v);
-	pins_down(&c->pins);
-}
-
 static bool rule_info(struct veer_proxy_info *r, const char *from, __u16 dport, const char *to,
 		      bool exempt)
 {
@@ -726,7 +708,7 @@ static bool rule_info(struct veer_proxy_info *r, const char *from, __u16 dport, 
 }
 
 /* The rules as "CIDR:PORT>PROXY[!]" words, in list order. */
-static const char *rules_text(struct ctl *c, char *buf, size_t len)
+static const char *rules_text(struct ctl_veer *c, char *buf, size_t len)
 {
 	struct veer_proxy_info *l;
 	size_t n, at = 0;
@@ -747,7 +729,7 @@ static const char *rules_text(struct ctl *c, char *buf, size_t len)
 	return buf;
 }
 
-static bool gate_bit(struct ctl *c, bool proxy_port, __u16 port)
+static bool gate_bit(struct ctl_veer *c, bool proxy_port, __u16 port)
 {
 	struct veer_proxy_gate g;
 	__u32 zero = 0;
@@ -785,9 +767,9 @@ VEER_TEST(ctl_proxy_rules)
 {
 	struct veer_proxy_info r;
 	char before[512], after[512];
-	struct ctl c;
+	struct ctl_veer c;
 
-	if (!ctl_up(&c))
+	if (!ctl_veer_up(&c))
 		return;
 	if (!rule_info(&r, "198.18.1.0/24", 80, "198.18.1.1:3128", false) ||
 	    !ASSERT_OK(veer_proxy_add(c.v, &r), "add /24") ||
@@ -823,10 +805,10 @@ VEER_TEST(ctl_proxy_rules)
 	ASSERT_FALSE(gate_bit(&c, false, 443), "gate: 443 gone");
 	ASSERT_TRUE(gate_bit(&c, true, 3128), "gate: 3128 still a proxy's");
 out:
-	ctl_down(&c);
+	ctl_veer_down(&c);
 }
 
-static bool conn_put(struct ctl *c, const char *client, __u16 port, const char *orig, __u16 oport,
+static bool conn_put(struct ctl_veer *c, const char *client, __u16 port, const char *orig, __u16 oport,
 		     const char *proxy, __u16 pport, __u32 flags, __u64 age_ns)
 {
 	struct veer_proxy_conn_key k = {.port = htons(port), .proto = IPPROTO_TCP};
@@ -895,9 +877,9 @@ VEER_TEST(ctl_proxy_origdst)
 {
 	struct veer_origdst *h = NULL;
 	char got[VEER_ADDR_STRLEN];
-	struct ctl c;
+	struct ctl_veer c;
 
-	if (!ctl_up(&c))
+	if (!ctl_veer_up(&c))
 		return;
 	if (!conn_put(&c, "198.18.1.2", 40000, "198.18.11.2", 80, "198.18.1.1", 3128,
 		      VEER_PROXY_ESTABLISHED, 0) ||
@@ -924,7 +906,7 @@ VEER_TEST(ctl_proxy_origdst)
 		  "another client");
 out:
 	veer_origdst_close(h);
-	ctl_down(&c);
+	ctl_veer_down(&c);
 }
 
 /* A rule's connections go with it; those the next rule sends to the same proxy stay. */
@@ -933,9 +915,9 @@ VEER_TEST(ctl_proxy_del_connections)
 	struct veer_origdst *h = NULL;
 	struct veer_proxy_info r;
 	char got[VEER_ADDR_STRLEN];
-	struct ctl c;
+	struct ctl_veer c;
 
-	if (!ctl_up(&c))
+	if (!ctl_veer_up(&c))
 		return;
 	if (!rule_info(&r, "198.18.1.0/28", 80, "198.18.1.1:3129", false) ||
 	    !ASSERT_OK(veer_proxy_add(c.v, &r), "add /28") ||
@@ -967,10 +949,10 @@ VEER_TEST(ctl_proxy_del_connections)
 	ASSERT_OK(origdst(h, AF_INET, "198.18.1.3", 40000, got, sizeof(got)), "port 81's");
 out:
 	veer_origdst_close(h);
-	ctl_down(&c);
+	ctl_veer_down(&c);
 }
 
-static __u8 svc_of(struct ctl *c, const char *vip)
+static __u8 svc_of(struct ctl_veer *c, const char *vip)
 {
 	struct veer_vip_key k;
 	__u32 slot;
@@ -983,7 +965,7 @@ static __u8 svc_of(struct ctl *c, const char *vip)
 	return f;
 }
 
-static bool vip_add(struct ctl *c, const char *vip)
+static bool vip_add(struct ctl_veer *c, const char *vip)
 {
 	struct veer_vip_opts o = {.mode = VEER_MODE_NAT, .ring_size = 251};
 	struct veer_vip_key k;
@@ -1000,9 +982,9 @@ VEER_TEST(ctl_proxy_vip_slots)
 {
 	struct veer_proxy_info r, wide;
 	struct veer_vip_key k;
-	struct ctl c;
+	struct ctl_veer c;
 
-	if (!ctl_up(&c))
+	if (!ctl_veer_up(&c))
 		return;
 	if (!vip_add(&c, "198.18.100.30:80/tcp") || !vip_add(&c, "198.18.100.32:81/tcp") ||
 	    !rule_info(&r, "198.18.1.0/24", 80, "198.18.1.1:3128", true) ||
@@ -1023,5 +1005,5 @@ VEER_TEST(ctl_proxy_vip_slots)
 	ASSERT_OK(veer_proxy_del(c.v, &wide.from, wide.dport), "rule del");
 	ASSERT_EQ(svc_of(&c, "198.18.100.30:80/tcp"), VEER_SVC_VIP, "the rule deleted");
 out:
-	ctl_down(&c);
+	ctl_veer_down(&c);
 }
