@@ -509,6 +509,8 @@ settings() {
 	fails_with 2 "invalid encap-source4 '198.19.0.1/16': want an IPv4 prefix with its host bits zero" \
 		set encap-source4 198.19.0.1/16
 	fails_with 2 "invalid encap-source4 '127.0.0.0/8'" set encap-source4 127.0.0.0/8
+	fails_with 2 "invalid encap-source4 '169.254.0.0/16'" set encap-source4 169.254.0.0/16
+	fails_with 2 "invalid encap-source6 '::1/128'" set encap-source6 ::1/128
 	fails_with 2 "invalid encap-source6 '198.19.0.0/16'" set encap-source6 198.19.0.0/16
 	fails_with 2 "'encap-source6' wants a value" set encap-source6
 	fails_with 2 "invalid encap-source6 'x'" set encap-source4 198.19.0.0/16 encap-source6 x

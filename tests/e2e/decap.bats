@@ -292,6 +292,12 @@ except socket.timeout:
 	assert_output --partial "rp_filter is 1 (strict) on b10"
 	assert_equal "${#lines[@]}" 1
 	ip netns exec "$DC_B" sysctl -qw net.ipv4.conf.all.rp_filter=2
+	# arp_ignore 8 keeps the VIPs quiet, and the host's own address with them.
+	ip netns exec "$DC_B" sysctl -qw net.ipv4.conf.all.arp_ignore=8
+	run --separate-stderr on_b "$VEER" decap check
+	assert_equal "$status" 1
+	assert_output "arp_ignore is 8 on b10 (all 8, b10 1), want 1: the host answers no ARP there, not even for its own address, and the load balancer cannot reach it: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.b10.arp_ignore=1"
+	ip netns exec "$DC_B" sysctl -qw net.ipv4.conf.all.arp_ignore=0
 	run --separate-stderr on_b "$VEER" decap check
 	assert_success
 	assert_output "ok: 2 VIPs on lo; decap attached to b10 (arp_ignore 1, arp_announce 2, rp_filter 2)"

@@ -1025,6 +1025,8 @@ VEER_TEST(ctl_dsr_encap_settings)
 		const char *name, *value;
 		int err;
 	} cases[] = {
+		{"encap-source4", "169.255.0.0/16", 0}, /* next to link-local */
+		{"encap-source6", "fec0::/16", 0},
 		{"encap-source4", "198.19.0.0/16", 0},
 		{"encap-source4", "198.19.5.0/24", 0},
 		{"encap-source4", "198.19.5.1/32", 0},
@@ -1042,6 +1044,16 @@ VEER_TEST(ctl_dsr_encap_settings)
 		{"encap-source6", "ff00::/8", -ERANGE},
 		{"encap-source6", "fe80::/64", -ERANGE},
 		{"encap-source6", "2000::/15", -ERANGE},
+		/* Any address of the prefix may be a source: none may be one no router forwards. */
+		{"encap-source4", "0.1.0.0/16", -ERANGE},
+		{"encap-source4", "169.254.0.0/16", -ERANGE},
+		{"encap-source4", "169.0.0.0/8", -ERANGE},
+		{"encap-source4", "169.254.7.0/24", -ERANGE},
+		{"encap-source4", "240.0.0.0/8", -ERANGE},
+		{"encap-source6", "::1/128", -ERANGE},
+		{"encap-source6", "::ffff:0:0/96", -ERANGE},
+		{"encap-source6", "::ffff:c613:0/112", -ERANGE},
+		{"encap-source6", "fe80::/16", -ERANGE},
 		{"encap-source6", "2001:2::/64 ", -EINVAL},
 		{"encap-source5", "198.19.0.0/16", -ENOENT},
 	};

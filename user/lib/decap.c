@@ -570,8 +570,19 @@ static void check_iface(struct veer_decap_check *c, struct veer_decap_iface *f)
 		problem(c, "cannot read the IPv4 settings of %s in /proc/sys/net/ipv4/conf", n);
 		return;
 	}
-	/* 1 and 2 answer only for addresses of the interface asked on, 8 never; 3 does for lo's. */
-	if (f->arp_ignore != 1 && f->arp_ignore != 2 && f->arp_ignore != 8)
+	/*
+	 * 1 and 2 answer only for addresses of the interface asked on; 3 does for lo's. 8 answers
+	 * for none, not even the host's own address: the load balancer (and every other
+	 * neighbour) can no longer resolve the backend once its entry ages out.
+	 */
+	if (f->arp_ignore == 8)
+		problem(c,
+			"arp_ignore is 8 on %s (all %d, %s %d), want 1: the host answers no ARP "
+			"there, not even for its own address, and the load balancer cannot reach "
+			"it: sysctl -w net.ipv4.conf.all.arp_ignore=1 "
+			"net.ipv4.conf.%s.arp_ignore=1",
+			n, f->all_arp_ignore, n, ign, n);
+	else if (f->arp_ignore != 1 && f->arp_ignore != 2)
 		problem(c,
 			"arp_ignore is %d on %s (all %d, %s %d), want 1: the host answers ARP for "
 			"its VIPs there: sysctl -w net.ipv4.conf.all.arp_ignore=1 "

@@ -38,12 +38,12 @@ static const struct setting {
 	 VEER_UDP_TIMEOUT_NS, "a duration from 10s to 7 days (300, 300s, 5m, 2h, 7d)"},
 	{"encap-source4", SETTING_PREFIX, offsetof(struct veer_settings, encap_src4),
 	 offsetof(struct veer_settings, encap_src4_len), VEER_AF_INET, 0,
-	 "an IPv4 prefix with its host bits zero, /8 to /32, that no host sends from "
-	 "(172.16.0.0/16)"},
+	 "an IPv4 prefix with its host bits zero, /8 to /32, not loopback, multicast or "
+	 "link-local, that no host sends from (172.16.0.0/16)"},
 	{"encap-source6", SETTING_PREFIX, offsetof(struct veer_settings, encap_src6),
 	 offsetof(struct veer_settings, encap_src6_len), VEER_AF_INET6, 0,
-	 "an IPv6 prefix with its host bits zero, /16 to /128, that no host sends from "
-	 "(100::/64)"},
+	 "an IPv6 prefix with its host bits zero, /16 to /128, not loopback, multicast or "
+	 "link-local, that no host sends from (100::/64)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -85,9 +85,42 @@ int veer_settings_set(struct veer *v, const struct veer_settings *s)
 }
 
 /*
- * An outer source prefix: not all zero (which means "unset"), and not a source no router
- * forwards (loopback, multicast, link-local), so that the backends take the packets. At
- * least /8 (/16) leaves the hash's 32 host bits a prefix to sit in.
+ * Sources no router forwards: the data plane's martians (bpf/lib/hygiene.h: this network,
+ * loopback, multicast and reserved, IPv4-mapped) and link-local. A packet from one is dropped
+ * by the backend's stack (or a router on the way) before any tunnel sees it.
+ */
+static const char *const unroutable[] = {
+	"0.0.0.0/8", "127.0.0.0/8",   "169.254.0.0/16", "224.0.0.0/3",
+	"::1/128",   "::ffff:0:0/96", "fe80::/10",	"ff00::/8",
+};
+
+/*
+ * Every address of the prefix may be a flow's source (its host bits come from a hash), so the
+ * prefix must not overlap an unroutable one anywhere: two prefixes overlap when they agree on
+ * the bits of the shorter.
+ */
+static bool prefix_unroutable(const struct veer_cidr *c)
+{
+	for (size_t i = 0; i < sizeof(unroutable) / sizeof(unroutable[0]); i++) {
+		union veer_addr a = c->addr;
+		struct veer_cidr u;
+		__u8 len;
+
+		if (veer_parse_cidr(unroutable[i], &u) || u.family != c->family)
+			continue;
+		len = u.len < c->len ? u.len : c->len;
+		veer_cidr_mask(&a, len, c->family);
+		veer_cidr_mask(&u.addr, len, u.family);
+		if (!memcmp(&a, &u.addr, sizeof(a)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An outer source prefix: not all zero (which means "unset"), and no address of it a source
+ * no router forwards, so that the backends take the packets. At least /8 (/16) leaves the
+ * hash's 32 host bits a prefix to sit in.
  */
 static int prefix_parse(const struct setting *st, const char *value, union veer_addr *addr,
 			__u8 *len)
@@ -98,17 +131,10 @@ static int prefix_parse(const struct setting *st, const char *value, union veer_
 	if (veer_parse_cidr(value, &c) || c.family != st->family ||
 	    !memcmp(&c.addr, &zero, sizeof(zero)))
 		return -EINVAL;
+	if (c.len < (c.family == VEER_AF_INET ? 8 : 16) || prefix_unroutable(&c))
+		return -ERANGE;
 	*addr = c.addr;
 	*len = c.len;
-	if (c.family == VEER_AF_INET) {
-		__u8 b0 = addr->bytes[0];
-
-		if (*len < 8 || b0 == 127 || b0 >= 224)
-			return -ERANGE;
-	} else if (*len < 16 || addr->bytes[0] == 0xff ||
-		   (addr->bytes[0] == 0xfe && (addr->bytes[1] & 0xc0) == 0x80)) {
-		return -ERANGE;
-	}
 	return 0;
 }
 
