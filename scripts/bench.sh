@@ -22,7 +22,7 @@
 #   G. (dsr) direct server return next to NAT: the per-packet cost of the established paths of
 #      dsr-ipip (IPv4 in IPv4, IPv6 in IPv6, IPv4 in IPv6) and dsr-l2 VIPs at both hooks, as in
 #      A, next to NAT's established forward path, then forwarded packets per second of a
-#      dsr-ipip VIP next to a NAT VIP through one veer in the topology of B
+#      dsr-ipip VIP next to the same VIP in NAT mode (two copies of veer) in the topology of B
 #
 # Environment: BENCH_PARTS (the parts to run, comma-separated, default prog-run,live,flows,
 # synflood,decap,dsr; a run of some parts replaces only their sections of BENCH_OUT), BENCH_SECONDS
@@ -70,16 +70,14 @@ no figure of this page is computed from it."
 
 P=vbench$$
 NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer NS_FL=$P-fl NS_SYN=$P-syn NS_DC=$P-dc
-NS_DSR=$P-dsrlb
+NS_GNAT=$P-gnat NS_GDSR=$P-gdsr
 # veer's state for part B, D, E and G: pin directories of this run's own, never the host's.
 PIN_B=/sys/fs/bpf/veer-bench$$ PIN_FL=/sys/fs/bpf/veer-bench$$-flows
 PIN_SF=/sys/fs/bpf/veer-bench$$-syn PIN_SFL=/sys/fs/bpf/veer-bench$$-synlive
-PIN_G=/sys/fs/bpf/veer-bench$$-dsr
+PIN_GNAT=/sys/fs/bpf/veer-bench$$-gnat PIN_GDSR=/sys/fs/bpf/veer-bench$$-gdsr
 VIP_ADDR=198.18.100.99 VIP_PORT=9
 VIP=$VIP_ADDR:$VIP_PORT/udp
-# Part G: a dsr-ipip VIP next to the NAT VIP, on the same backends; dsr-ipip's outer sources.
-DSR_VIP_ADDR=198.18.100.98
-DSR_VIP=$DSR_VIP_ADDR:$VIP_PORT/udp
+# Part G: dsr-ipip's outer sources.
 ENCAP_SRC4=198.18.250.0/24
 BACKENDS=(198.18.11.2 198.18.11.3 198.18.11.4)
 # Part A only: an IPv6 VIP (same port and protocol) for the extension-header cases.
@@ -101,8 +99,8 @@ in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 # veer (and veer-bench's libveer) must see the host's bpffs: nsenter switches only the network
 # namespace, where `ip netns exec` would mount a sysfs of its own over it.
 # veer_at NAME COMMAND...: veer in the forwarder namespace $P-NAME, with its pin directory
-# (part B's veer, part G's dsrlb).
-declare -A VEER_PIN=([veer]=$PIN_B [dsrlb]=$PIN_G)
+# (part B's veer, part G's gnat and gdsr).
+declare -A VEER_PIN=([veer]=$PIN_B [gnat]=$PIN_GNAT [gdsr]=$PIN_GDSR)
 veer_at() {
 	local n=$1
 	shift
@@ -127,10 +125,10 @@ cleanup() {
 	done
 	fl_unveer >/dev/null 2>&1
 	for n in "$NS_PR" "$NS_GEN" "$P-floor" "$NS_VEER" "$P-nft" "$NS_SINK" "$NS_FL" "$NS_SYN" \
-		"$NS_DC" "$NS_DSR"; do
+		"$NS_DC" "$NS_GNAT" "$NS_GDSR"; do
 		[ -e "/run/netns/$n" ] && ip netns del "$n"
 	done
-	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL" "$PIN_G"; do
+	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL" "$PIN_GNAT" "$PIN_GDSR"; do
 		[ -d "$d" ] && rm -rf "$d"
 	done
 	# Host-wide: back to what they were before part B (after its conntrack entries went).
@@ -249,15 +247,18 @@ part_prog_run() {
 # veer's two runs (its own choice of hook, and --hook xdp) share $P-veer, re-attached between
 # them: the connection table is shared by every copy of veer and caches each flow's egress
 # interface and MACs, which must be those of the namespace that forwards it.
-# Part G's four forwarders (NAT and dsr-ipip VIPs, at veer's own choice of hook and at XDP)
-# are one veer in one namespace, $P-dsrlb, whose two VIPs share the backends.
+# Part G's four forwarders are two copies of veer, each with the same VIP and backends, NAT in
+# $P-gnat and dsr-ipip in $P-gdsr, each run at veer's own choice of hook and at XDP. Apart: in
+# one connection table, the flows of the VIP made last would stand first in their hash
+# buckets, and the other VIP's lookups would walk past them.
 NSFWDS=(floor veer nft)
 FWDS=(floor veer veerxdp nft)
 G_FWDS=(nat dsr natxdp dsrxdp)
 fwd_ns() {
 	case $1 in
 	veerxdp) echo veer ;;
-	nat | dsr | natxdp | dsrxdp) echo dsrlb ;;
+	nat | natxdp) echo gnat ;;
+	dsr | dsrxdp) echo gdsr ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -331,21 +332,18 @@ declare -A PPS SENT WARM ENCAP
 # be, any other's none).
 LIVE_LOG=
 live() {
-	local f=$1 flows=$2 src=$ONE_FLOW_SRC dst=$VIP_ADDR:$VIP_PORT line pps sent ws wr extra=() n
+	local f=$1 flows=$2 src=$ONE_FLOW_SRC line pps sent ws wr extra=() n
 	local enc plain
 	n=$(fwd_ns "$f")
 	[ "$flows" = 1 ] || src=$MANY_FLOW_SRC
 	case $f in
 	floor) extra=(--floor) ;;
-	veer | nat) veer_use "$n" auto ;;
-	veerxdp | natxdp) veer_use "$n" xdp ;;
-	dsr) veer_use "$n" auto ;;
-	dsrxdp) veer_use "$n" xdp ;;
+	veer | nat | dsr) veer_use "$n" auto ;;
+	veerxdp | natxdp | dsrxdp) veer_use "$n" xdp ;;
 	esac
-	case $f in dsr*) dst=$DSR_VIP_ADDR:$VIP_PORT ;; esac
 	line=$("$VB" live --gen "$NS_GEN:g-$n" --fwd "$P-$n:in0:out0" --sink "$NS_SINK:s-$n" \
 		--flows "$flows" --seconds "$RUN_SECONDS" --threads "$THREADS" --src "$src" \
-		--dst "$dst" --warm "$flows" "${extra[@]}")
+		--dst "$VIP_ADDR:$VIP_PORT" --warm "$flows" "${extra[@]}")
 	echo "$f $line" >>"$LIVE_LOG"
 	pps=$(field pps "$line")
 	sent=$(field sent_pps "$line")
@@ -654,11 +652,12 @@ report_header() {
 Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G) with build/veer-bench from
 tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and scripts/bench_cache.sh
 (part C). Every section says when and at which commit it was measured: \`BENCH_PARTS\` runs some
-parts and replaces only their sections (\`BENCH_PARTS=dsr scripts/bench.sh\` measures part G
-alone; the names: prog-run A, live B, flows D, synflood E, decap F, dsr G). This is a small shared VM: absolute figures move from
-run to run, more when other work runs, so every figure is compared with a baseline measured **in
-the same run**: read the ratios. Figures measured elsewhere are quoted as context with their
-source, and nothing here is computed from them.
+parts and replaces only their sections; its names are prog-run (A), live (B), flows (D),
+synflood (E), decap (F) and dsr (G): \`BENCH_PARTS=dsr scripts/bench.sh\` measures part G
+alone. This is a small shared VM: absolute figures move from run to run, more when other work
+runs, so every figure is compared with a baseline measured **in the same run**: read the
+ratios. Figures measured elsewhere are quoted as context with their source, and nothing here is
+computed from them.
 EOF
 }
 
@@ -1218,13 +1217,13 @@ EOF
 
 # ---- G: direct server return next to NAT -------------------------------------------------
 # The DSR cases of tests/bench/prog_run.c (`prog-run --part dsr`: its table `cases`, part
-# PR_PART_DSR or both) in part A's namespace; then one veer with a NAT and a dsr-ipip VIP in
-# the topology of part B.
+# PR_PART_DSR or both) in part A's namespace; then two copies of veer, one VIP in NAT mode and
+# in dsr-ipip mode, in the topology of part B.
 G_CASES=(empty est est_tcp est6 dsr_ipip4 dsr_ipip4_tcp dsr_ipip6 dsr_ipip4in6 dsr_l2
 	tc_empty tc_est tc_est_tcp tc_est6 tc_dsr_ipip4 tc_dsr_ipip4_tcp tc_dsr_ipip6 tc_dsr_ipip4in6
 	tc_dsr_l2 adjust_head tc_adjust_room tc_change_head)
 part_dsr() {
-	local c b f rep flows
+	local c b f n rep flows
 	say "G: direct server return: per packet, BPF_PROG_RUN repeat=1 ($ROUNDS rounds x $CALLS" \
 		"calls per case)"
 	pr_run dsr "$TMP/dsr-prog-run"
@@ -1240,19 +1239,21 @@ part_dsr() {
 	done
 	G_VIPS=$(grep '^prog-run vips' "$TMP/dsr-prog-run")
 
-	say "G: dsr-ipip next to NAT through one veer: generator -> veer -> sink"
-	topo_fwd dsrlb "${BACKENDS[@]}"
-	say "  veer ($PIN_G): attach in0 out0 (veer chooses the hook), vip add $VIP and" \
-		"$DSR_VIP --mode dsr-ipip, ${#BACKENDS[@]} backends each"
-	veer_use dsrlb auto
-	G_AUTO_HOOK=$(veer_hooks dsrlb)
+	say "G: dsr-ipip next to NAT: generator -> {veer NAT, veer dsr-ipip} -> sink"
+	topo_fwd gnat "${BACKENDS[@]}"
+	topo_fwd gdsr "${BACKENDS[@]}"
+	say "  veer ($PIN_GNAT, $PIN_GDSR): attach in0 out0 (veer chooses the hook), vip add $VIP," \
+		"NAT and --mode dsr-ipip, ${#BACKENDS[@]} backends"
+	veer_use gnat auto
+	veer_use gdsr auto
+	G_AUTO_HOOK=$(veer_hooks gdsr)
 	say "  veer chose: $G_AUTO_HOOK"
-	veer_at dsrlb set encap-source4 "$ENCAP_SRC4" >/dev/null
-	veer_at dsrlb vip add "$VIP" >/dev/null
-	veer_at dsrlb vip add "$DSR_VIP" --mode dsr-ipip >/dev/null
+	veer_at gnat vip add "$VIP" >/dev/null
+	veer_at gdsr set encap-source4 "$ENCAP_SRC4" >/dev/null
+	veer_at gdsr vip add "$VIP" --mode dsr-ipip >/dev/null
 	for b in "${BACKENDS[@]}"; do
-		veer_at dsrlb backend add "$VIP" "$b" >/dev/null
-		veer_at dsrlb backend add "$DSR_VIP" "$b" >/dev/null
+		veer_at gnat backend add "$VIP" "$b" >/dev/null
+		veer_at gdsr backend add "$VIP" "$b" >/dev/null
 	done
 	LIVE_LOG=$TMP/dsr-live
 	for rep in $(seq 1 "$REPS"); do
@@ -1262,13 +1263,16 @@ part_dsr() {
 			for flows in 1 "$MANY_FLOWS"; do live "$f" "$flows"; done
 		done
 	done
-	# Both VIPs' blocks of `veer stats` and the reasons (dsr_ipip counts the encapsulated).
-	veer_at dsrlb stats 2>&1 | awk -v a="$VIP" -v b="$DSR_VIP" '$1 == a || $1 == b {
-		p = 1; print; next } /^[^ ]/ { p = 0 } p || /^(dropped|passed)[:,]/' \
-		>"$TMP/dsr-stats" || true
-	veer_unuse dsrlb
-	ip netns del "$NS_DSR"
-	rm -rf "$PIN_G"
+	# The VIP's block of each copy's `veer stats` and the reasons (dsr_ipip: encapsulated).
+	for n in gnat gdsr; do
+		veer_at "$n" stats 2>&1 | awk -v vip="$VIP" '$1 == vip { p = 1; print; next }
+			/^[^ ]/ { p = 0 } p || /^(dropped|passed)[:,]/'
+	done >"$TMP/dsr-stats" || true
+	veer_unuse gnat
+	veer_unuse gdsr
+	ip netns del "$NS_GNAT"
+	ip netns del "$NS_GDSR"
+	rm -rf "$PIN_GNAT" "$PIN_GDSR"
 	G_STAMP=$(stamp)
 }
 
@@ -1295,6 +1299,9 @@ glive() {
 		"$(ratio "$a" "${GSENT[$f/1]}") / $(ratio "$b" "${GSENT[$f/$MANY_FLOWS]}")" \
 		"$(awk -v w="$(median "${WARM[$f/$MANY_FLOWS]}")" 'BEGIN { printf "%.4f", w }')"
 }
+
+# moreless NS: "NS ns more", or "-NS ns less" said the other way.
+moreless() { awk -v d="$1" 'BEGIN { if (d < 0) printf "%d ns less", -d; else printf "%d ns more", d }'; }
 
 # under NS LIMIT: whether a figure is under a limit given as a number or a range A-B.
 under() {
@@ -1388,13 +1395,15 @@ $(dsrrow "**dsr-l2**, UDP" dsr_l2 est)
 
 ### Forwarded packets per second, dsr-ipip next to NAT (veth topology)
 
-Method: part B's topology, generator (\`g-dsrlb\`) -> forwarder (\`in0\`, \`out0\`) -> sink
-(\`s-dsrlb\`), with one veer in the forwarder, in a pin directory of its own, and two VIPs on
-the same ${#BACKENDS[@]} backends (${BACKENDS[*]}, whose neighbour entries are permanent and point at
-the sink): \`veer vip add $VIP\` (NAT) and \`veer vip add $DSR_VIP --mode dsr-ipip\`, with
-\`veer set encap-source4 $ENCAP_SRC4\`. The generator sends to one VIP or the other: the same
-60-byte UDP frames, one flow or 1M (as in B). The NAT VIP's packets leave as 60-byte frames,
-the dsr-ipip VIP's as 80-byte IPv4-in-IPv4 frames. veer is attached with no \`--hook\` (it chose
+Method: part B's topology and runs, with two forwarders side by side, each a copy of veer in
+a namespace and a pin directory of its own, with the same VIP and backends: \`veer vip add
+$VIP\` in NAT mode in one (\`g-gnat\` -> \`in0\` [gnat] \`out0\` -> \`s-gnat\`), with \`--mode
+dsr-ipip\` in the other (gdsr; \`veer set encap-source4 $ENCAP_SRC4\`), and \`veer backend add\`
+${BACKENDS[*]} (neighbour entries permanent, pointing at the sink). Apart, so that each
+connection table holds its own flows only (in one table, the flows made last would stand first
+in their hash buckets and slow the other VIP's lookups down). The generator sends the same
+60-byte UDP frames to both, one flow or 1M (as in B); NAT's leave as 60-byte frames, dsr-ipip's
+as 80-byte IPv4-in-IPv4 ones. veer is attached with no \`--hook\` (it chose
 **${G_AUTO_HOOK}**), then with \`--hook xdp\`. Each run as in B (every flow once and the sink's
 count settled, 0.5 s, then a ${RUN_SECONDS} s window), interleaved: NAT then dsr-ipip, 1 flow then
 1M, at ${G_AUTO_HOOK} then at XDP, for $REPS rounds; median over the rounds (min-max in brackets).
@@ -1414,9 +1423,9 @@ $(glive "**veer dsr-ipip** (--hook xdp)" dsrxdp)
   **$(ratio "${GMED[dsr/$MANY_FLOWS]}" "${GMED[nat/$MANY_FLOWS]}")x** with 1M flows; at XDP
   **$(ratio "${GMED[dsrxdp/1]}" "${GMED[natxdp/1]}")x** and **$(ratio "${GMED[dsrxdp/$MANY_FLOWS]}" "${GMED[natxdp/$MANY_FLOWS]}")x**.
 - One CPU spends per packet (1 flow) on generator + veer + sink: at ${G_AUTO_HOOK} $(nsper "${GMED[nat/1]}") ns with
-  NAT and $(nsper "${GMED[dsr/1]}") ns with dsr-ipip, $(nsdiff "${GMED[dsr/1]}" "${GMED[nat/1]}") ns more (the per-packet table:
-  $(minus "${GN[tc_dsr_ipip4]}" "${GN[tc_est]}") ns); at XDP $(nsper "${GMED[natxdp/1]}") and $(nsper "${GMED[dsrxdp/1]}") ns, $(nsdiff "${GMED[dsrxdp/1]}" "${GMED[natxdp/1]}") ns more (the
-  table: $(minus "${GN[dsr_ipip4]}" "${GN[est]}") ns).
+  NAT and $(nsper "${GMED[dsr/1]}") ns with dsr-ipip, $(moreless "$(nsdiff "${GMED[dsr/1]}" "${GMED[nat/1]}")") (the per-packet table:
+  $(minus "${GN[tc_dsr_ipip4]}" "${GN[tc_est]}") ns more); at XDP $(nsper "${GMED[natxdp/1]}") and $(nsper "${GMED[dsrxdp/1]}") ns, $(moreless "$(nsdiff "${GMED[dsrxdp/1]}" "${GMED[natxdp/1]}")") (the
+  table: $(minus "${GN[dsr_ipip4]}" "${GN[est]}") ns more).
 - At tc part of that difference is the test bed's, not veer's: the sink counts in XDP on its
   veth, and a veth hands an skb to XDP only with 256 bytes of headroom (XDP_PACKET_HEADROOM),
   else it first copies the packet into a page of its own (\`veth_convert_skb_to_xdp_buff\`,
@@ -1424,8 +1433,8 @@ $(glive "**veer dsr-ipip** (--hook xdp)" dsrxdp)
   20 of them for the outer header, so the sink's veth copies every encapsulated skb, and no
   NAT one. An egress NIC would not copy; at XDP veer hands the sink an XDP frame, no skb.
 
-\`veer stats\` after the runs, both VIPs (this part's pin directory; \`dsr_ipip\` counts the
-packets sent encapsulated):
+\`veer stats\` after the runs, NAT's copy then dsr-ipip's (the VIP's block and the reasons;
+\`dsr_ipip\` counts the packets sent encapsulated):
 
 \`\`\`
 $(cat "$TMP/dsr-stats")
