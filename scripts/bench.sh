@@ -1200,8 +1200,9 @@ EOF
 	cat <<EOF
 
 - Target, decapsulation under 30 ns net: at XDP $(le "$worst" 30 && echo "**met**" || echo "**NOT met**")
-  (the slowest form: $worst ns); at tc $(le "$tc_worst" 30 && echo "met" || echo "not met") (the slowest: $tc_worst ns). At tc the strip is \`bpf_skb_adjust_room\`, the kernel's skb
-  surgery, dearer than \`bpf_xdp_adjust_head\`: IPIP costs $(ratio "${DC_NET[tc_ipip]}" "${DC_NET[ipip]}")x
+  (the slowest form: $worst ns); at tc $(le "$tc_worst" 30 && echo "met" || echo "not met") (the slowest: $tc_worst ns).
+  At tc the strip is \`bpf_skb_adjust_room\`, the kernel's skb surgery, dearer than
+  \`bpf_xdp_adjust_head\`: IPIP costs $(ratio "${DC_NET[tc_ipip]}" "${DC_NET[ipip]}")x
   its XDP figure at tc, while a packet passed for no VIP, the same work without the strip, costs
   $(ratio "${DC_NET[tc_notvip]}" "${DC_NET[notvip]}")x.
 - Traffic that is not IP-in-IP pays one test of its protocol: ${DC_NET[plain]} ns at XDP,
