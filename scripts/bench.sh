@@ -1302,7 +1302,9 @@ glive() {
 }
 
 # moreless NS: "NS ns more", or "-NS ns less" said the other way.
-moreless() { awk -v d="$1" 'BEGIN { if (d < 0) printf "%d ns less", -d; else printf "%d ns more", d }'; }
+moreless() {
+	awk -v d="$1" 'BEGIN { if (d < 0) printf "%d ns less", -d; else printf "%d ns more", d }'
+}
 
 # under NS LIMIT: whether a figure is under a limit given as a number or a range A-B.
 under() {
