@@ -14,7 +14,9 @@
  * own count over the same window says what was sent. With --warm N, every generator first sends
  * N frames (each of N flows once) and waits until the sink's count stops moving before the
  * window's traffic starts: a stateful forwarder then meets only flows it has seen, and what it
- * lost of the warm-up is reported apart.
+ * lost of the warm-up is reported apart. encap= and plain= count the frames the sink received
+ * over the whole run, warm-up included, that carried IP in IP (what a dsr-ipip forwarder sends)
+ * and that did not.
  *
  * With --syn the generator is bench_gen_syn (TCP SYNs, every frame from a source of its own), and
  * with --count N it sends exactly N frames as fast as the path takes them and reports that pass
@@ -137,7 +139,8 @@ static void usage(void)
 		"[--repeat N]\n"
 		"       [--src ADDR:PORT] [--dst ADDR:PORT] [--warm N] [--syn] [--count N]\n"
 		"Prints 'live sent=N received=N seconds=S pps=P sent_pps=P ... warm_sent=N "
-		"warm_received=N', with --count 'live count=N sent=N received=N ...'.\n");
+		"warm_received=N encap=N plain=N',\n"
+		"with --count 'live count=N sent=N received=N ...'.\n");
 }
 
 int cmd_live(int argc, char **argv)
@@ -463,10 +466,13 @@ int cmd_live(int argc, char **argv)
 		goto out;
 	}
 	printf("live sent=%llu received=%llu seconds=%.3f pps=%.0f sent_pps=%.0f flows=%u "
-	       "threads=%d floor=%d warm_sent=%llu warm_received=%llu\n",
+	       "threads=%d floor=%d warm_sent=%llu warm_received=%llu encap=%llu "
+	       "plain=%llu\n",
 	       (unsigned long long)(tx1 - tx0), (unsigned long long)(rx1 - rx0), t1 - t0,
 	       (rx1 - rx0) / (t1 - t0), (tx1 - tx0) / (t1 - t0), flows, threads, floor,
-	       (unsigned long long)warm_tx, (unsigned long long)warm_rx);
+	       (unsigned long long)warm_tx, (unsigned long long)warm_rx,
+	       (unsigned long long)percpu_sum(bpf_map__fd(sk->maps.sink_encap)),
+	       (unsigned long long)percpu_sum(bpf_map__fd(sk->maps.sink_plain)));
 	err = 0;
 out:
 	bpf_link__destroy(wire_link);
