@@ -224,8 +224,14 @@ bool lb_check_forward_entry(const struct veer_flow *f, __u32 vip_id, const struc
 			    bool hop_cached, const char *what);
 bool lb_check_reply_entry(const struct veer_flow *f, __u32 vip_id, const char *vip, __u16 vport,
 			  __u32 backend_id, const char *what);
-/* The next hop toward a backend as some CPU resolved it; false if none did. */
+/* The next hop toward a backend as some CPU resolved it for its backend now; false if none did. */
 bool lb_backend_hop(__u32 id, struct veer_hop *hop);
+/*
+ * Copies the next hop toward a backend that this process's CPU resolved to every CPU, as if each
+ * had carried the backend's packets: whichever CPU runs the next packet then holds it, the state
+ * a process that moved between CPUs leaves behind.
+ */
+bool lb_backend_hop_everywhere(__u32 id);
 /* Sets the cached egress MTU of a backend's next hop on every CPU. */
 bool lb_backend_hop_set_mtu(__u32 id, __u16 mtu);
 
