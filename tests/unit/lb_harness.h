@@ -226,6 +226,10 @@ bool lb_check_reply_entry(const struct veer_flow *f, __u32 vip_id, const char *v
 			  __u32 backend_id, const char *what);
 /* The next hop toward a backend as some CPU resolved it for its backend now; false if none did. */
 bool lb_backend_hop(__u32 id, struct veer_hop *hop);
+/* Every CPU's entry of a backend's next-hop cache (lb_env.ncpus of them, to free), or NULL. */
+struct veer_be_hop *lb_backend_hops(__u32 id);
+/* Makes every CPU's cached next hop toward a backend ns older: the time a refresh waits for. */
+bool lb_backend_hop_age(__u32 id, __u64 ns);
 /*
  * Copies the next hop toward a backend that this process's CPU resolved to every CPU, as if each
  * had carried the backend's packets: whichever CPU runs the next packet then holds it, the state

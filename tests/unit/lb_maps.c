@@ -464,6 +464,30 @@ bool lb_backend_hop(__u32 id, struct veer_hop *hop)
 	return found;
 }
 
+struct veer_be_hop *lb_backend_hops(__u32 id)
+{
+	__u32 gen;
+
+	return be_hops_read(id, &gen);
+}
+
+bool lb_backend_hop_age(__u32 id, __u64 ns)
+{
+	struct veer_be_hop *hops;
+	int err = -ENOMEM;
+	__u32 gen;
+
+	hops = be_hops_read(id, &gen);
+	for (int c = 0; hops && c < lb_env.ncpus; c++)
+		if (hops[c].resolved)
+			hops[c].resolved = hops[c].resolved > ns ? hops[c].resolved - ns : 1;
+	if (hops)
+		err = bpf_map__update_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
+					   lb_env.ncpus * sizeof(*hops), BPF_ANY);
+	free(hops);
+	return ASSERT_OK(err, "age the backend's next hop");
+}
+
 bool lb_backend_hop_everywhere(__u32 id)
 {
 	struct veer_be_hop *hops;
