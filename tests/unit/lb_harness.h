@@ -236,7 +236,7 @@ bool lb_backend_hop_age(__u32 id, __u64 ns);
  * a process that moved between CPUs leaves behind.
  */
 bool lb_backend_hop_everywhere(__u32 id);
-/* Sets the cached egress MTU of a backend's next hop on every CPU. */
+/* lb_backend_hop_everywhere, with the hop's cached egress MTU set to mtu. */
 bool lb_backend_hop_set_mtu(__u32 id, __u16 mtu);
 
 /* ---- running fixtures (lb_harness.c) ---- */

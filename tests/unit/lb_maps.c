@@ -488,7 +488,11 @@ bool lb_backend_hop_age(__u32 id, __u64 ns)
 	return ASSERT_OK(err, "age the backend's next hop");
 }
 
-bool lb_backend_hop_everywhere(__u32 id)
+/*
+ * Every CPU given the backend's current hop as some CPU resolved it, its MTU set to mtu (-1: kept).
+ * A CPU left without one would resolve its own when the test process moves to it.
+ */
+static bool hop_everywhere(__u32 id, int mtu, const char *what)
 {
 	struct veer_be_hop *hops;
 	int err = -ENOENT;
@@ -497,28 +501,23 @@ bool lb_backend_hop_everywhere(__u32 id)
 	hops = be_hops_read(id, &gen);
 	for (int c = 0; hops && err && c < lb_env.ncpus; c++)
 		if (hops[c].resolved && hops[c].gen == gen) {
+			if (mtu >= 0)
+				hops[c].hop.mtu = mtu;
 			for (int o = 0; o < lb_env.ncpus; o++)
 				hops[o] = hops[c];
 			err = bpf_map__update_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id),
 						   hops, lb_env.ncpus * sizeof(*hops), BPF_ANY);
 		}
 	free(hops);
-	return ASSERT_OK(err, "backend's next hop on every CPU");
+	return ASSERT_OK(err, what);
+}
+
+bool lb_backend_hop_everywhere(__u32 id)
+{
+	return hop_everywhere(id, -1, "backend's next hop on every CPU");
 }
 
 bool lb_backend_hop_set_mtu(__u32 id, __u16 mtu)
 {
-	struct veer_be_hop *hops = calloc(lb_env.ncpus, sizeof(*hops));
-	int err = -ENOMEM;
-
-	if (hops)
-		err = bpf_map__lookup_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
-					   lb_env.ncpus * sizeof(*hops), 0);
-	for (int c = 0; !err && c < lb_env.ncpus; c++)
-		hops[c].hop.mtu = mtu;
-	if (!err)
-		err = bpf_map__update_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
-					   lb_env.ncpus * sizeof(*hops), BPF_ANY);
-	free(hops);
-	return !err;
+	return hop_everywhere(id, mtu, "backend's next hop with its MTU on every CPU");
 }
