@@ -383,30 +383,41 @@ static __always_inline struct veer_flow *reply_find(const struct veer_flow_key *
 
 /*
  * Any packet's flow, either direction, for the paths that only follow flows (ICMP errors, later
- * fragments): a packet to a VIP by its own tuple, else a backend's reply. Creates nothing;
- * resolves a backend's next hop if this CPU has none.
+ * fragments): a packet to a VIP by its own tuple (*be: the flow's backend), else a backend's
+ * reply (*be NULL, v filled). Creates and refreshes nothing: flow_found_view does, once the
+ * packet's source is one a next-hop lookup may be made with.
  */
-static __always_inline struct veer_flow *flow_find(void *ctx, const enum veer_hook hook,
-						   const struct packet *p,
-						   const struct veer_flow_key *k,
-						   struct flow_view *v, bool *fwd)
+static __always_inline struct veer_flow *flow_find(const struct veer_flow_key *k,
+						   struct flow_view *v, struct veer_backend **be)
 {
-	struct veer_backend *be;
 	struct veer_flow *f;
 
-	*fwd = false;
+	*be = NULL;
 	if (!vip_lookup(k))
 		return reply_find(k, v);
-	*fwd = true;
 	f = flow_lookup(k);
 	if (!f && k->proto == IPPROTO_TCP)
 		f = syn_lookup(k);
 	if (!f)
 		return NULL;
-	be = flow_backend(f);
-	if (!be || view_forward(ctx, hook, p, f, be, bpf_ktime_get_coarse_ns(), v))
-		return NULL;
-	return f;
+	*be = flow_backend(f);
+	return *be ? f : NULL;
+}
+
+/*
+ * The view of a flow flow_find found: toward the backend, its next hop resolved by this CPU if
+ * it has none or an old one. The lookup is made with the packet's source, and its answer serves
+ * every flow of the backend until the next refresh: a martian source (an IPv6 link-local,
+ * multicast or loopback one answers no lookup) must have been refused before. 0 or the negated
+ * reason.
+ */
+static __always_inline int flow_found_view(void *ctx, const enum veer_hook hook,
+					   const struct packet *p, const struct veer_flow *f,
+					   const struct veer_backend *be, struct flow_view *v)
+{
+	if (!be)
+		return 0;
+	return view_forward(ctx, hook, p, f, be, bpf_ktime_get_coarse_ns(), v);
 }
 
 /*

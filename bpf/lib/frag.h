@@ -60,6 +60,8 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 	struct veer_frag_key k = {};
 	struct veer_frag *r;
 	struct flow_view *v = flow_view_scratch();
+	struct veer_backend *be;
+	struct veer_flow *f;
 	bool fwd;
 	int rc;
 
@@ -71,12 +73,18 @@ static __always_inline int frag_forward(void *ctx, const enum veer_hook hook, st
 	p->key.proto = r->proto;
 	p->key.sport = r->sport;
 	p->key.dport = r->dport;
-	if (!v || !flow_find(ctx, hook, p, &p->key, v, &fwd))
+	/*
+	 * The source is the flow's own client, which passed the martian check when the flow was
+	 * made: the next hop may be resolved with it before the checks below.
+	 */
+	f = v ? flow_find(&p->key, v, &be) : NULL;
+	if (!f || flow_found_view(ctx, hook, p, f, be, v))
 		return -VEER_PASS_FRAGMENT;
 	/* As for the first fragment: nothing counted or rewritten that the stack must see as is. */
 	rc = hygiene_l3(p);
 	if (rc)
 		return rc;
+	fwd = be != NULL;
 	count_flow(&veer_vip_stats, v->vip_id, p->len, v->reply, false);
 	count_flow(&veer_be_stats, v->backend_id, p->len, v->reply, false);
 	/* A DSR flow's fragment goes whole, encapsulated or to the backend's MAC. */

@@ -322,6 +322,8 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	struct veer_flow_key k = {};
 	struct icmp_quote q = {};
 	struct flow_view *v = flow_view_scratch();
+	struct veer_backend *be;
+	struct veer_flow *f;
 	void *end, *dend, *l4;
 	bool fwd;
 	int rc;
@@ -375,12 +377,20 @@ static __always_inline int icmp_error(void *ctx, const enum veer_hook hook, stru
 	k.dport = q.ports[0];
 	k.proto = q.proto;
 	k.family = p->key.family;
-	if (!v || !flow_find(ctx, hook, p, &k, v, &fwd))
+	f = v ? flow_find(&k, v, &be) : NULL;
+	if (!f)
 		return -VEER_PASS_NOT_VIP;
 	if (!p->v6 && !icmp_inner_ip4_csum_ok(q.l3, end))
 		return -VEER_DROP_BAD_ICMP;
 	if (martian(p))
 		return -VEER_DROP_MARTIAN;
+	/*
+	 * Only now the backend's next hop: the error's source is anybody's, and the hop resolved
+	 * with it serves every flow of the backend until its next refresh (flow_found_view).
+	 */
+	if (flow_found_view(ctx, hook, p, f, be, v))
+		return -VEER_PASS_NOT_VIP;
+	fwd = be != NULL;
 	if (q.proto == IPPROTO_UDP)
 		q.l4_csum = l4 + 6;
 	else if (l4 + ICMP_QUOTE_TCP_CSUM_END <= end && l4 + ICMP_QUOTE_TCP_CSUM_END <= dend)

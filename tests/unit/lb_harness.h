@@ -224,9 +224,19 @@ bool lb_check_forward_entry(const struct veer_flow *f, __u32 vip_id, const struc
 			    bool hop_cached, const char *what);
 bool lb_check_reply_entry(const struct veer_flow *f, __u32 vip_id, const char *vip, __u16 vport,
 			  __u32 backend_id, const char *what);
-/* The next hop toward a backend as some CPU resolved it; false if none did. */
+/* The next hop toward a backend as some CPU resolved it for its backend now; false if none did. */
 bool lb_backend_hop(__u32 id, struct veer_hop *hop);
-/* Sets the cached egress MTU of a backend's next hop on every CPU. */
+/* Every CPU's entry of a backend's next-hop cache (lb_env.ncpus of them, to free), or NULL. */
+struct veer_be_hop *lb_backend_hops(__u32 id);
+/* Makes every CPU's cached next hop toward a backend ns older: the time a refresh waits for. */
+bool lb_backend_hop_age(__u32 id, __u64 ns);
+/*
+ * Copies the next hop toward a backend that this process's CPU resolved to every CPU, as if each
+ * had carried the backend's packets: whichever CPU runs the next packet then holds it, the state
+ * a process that moved between CPUs leaves behind.
+ */
+bool lb_backend_hop_everywhere(__u32 id);
+/* lb_backend_hop_everywhere, with the hop's cached egress MTU set to mtu. */
 bool lb_backend_hop_set_mtu(__u32 id, __u16 mtu);
 
 /* ---- running fixtures (lb_harness.c) ---- */

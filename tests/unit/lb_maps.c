@@ -384,26 +384,46 @@ static bool flow_names(const struct veer_flow *f, __u32 vip_id, __u32 backend_id
 	       ASSERT_EQ(b.vip_id, vip_id, w) && ASSERT_NEQ(f->last_seen, 0, w);
 }
 
+/*
+ * Every CPU's cached next hop toward backend id (calloc'ed, ncpus entries) and the slot's gen now,
+ * or NULL. An entry of another gen is stale: the data plane resolves it again before its CPU uses
+ * it (backend_hop), so it says nothing about where packets go. It stays behind on every CPU that
+ * carried the slot's earlier backend, wherever the process has run since.
+ */
+static struct veer_be_hop *be_hops_read(__u32 id, __u32 *gen)
+{
+	struct veer_be_hop *hops = calloc(lb_env.ncpus, sizeof(*hops));
+	struct veer_backend b = {};
+
+	if (hops && bpf_map__lookup_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
+					 lb_env.ncpus * sizeof(*hops), 0)) {
+		free(hops);
+		return NULL;
+	}
+	bpf_map__lookup_elem(lb_env.skel->maps.veer_backends, &id, sizeof(id), &b, sizeof(b), 0);
+	*gen = b.gen;
+	return hops;
+}
+
 bool lb_check_forward_entry(const struct veer_flow *f, __u32 vip_id, const struct be_def *be,
 			    bool hop_cached, const char *what)
 {
-	struct veer_be_hop *hops = calloc(lb_env.ncpus, sizeof(*hops));
+	struct veer_be_hop *hops;
 	bool ok, any = false;
+	__u32 gen;
 	char w[128];
 
 	snprintf(w, sizeof(w), "%s: forward entry", what);
 	ok = flow_names(f, vip_id, be->id, w);
 	/* The next hop toward the backend is the backend's, kept per CPU. */
 	snprintf(w, sizeof(w), "%s: backend's next hop", what);
-	if (!hops || bpf_map__lookup_elem(lb_env.skel->maps.veer_be_hops, &be->id, sizeof(be->id),
-					  hops, lb_env.ncpus * sizeof(*hops), 0)) {
-		free(hops);
+	hops = be_hops_read(be->id, &gen);
+	if (!hops)
 		return veer_test_fail(__FILE__, __LINE__, "%s: cannot read", w);
-	}
 	for (int c = 0; c < lb_env.ncpus; c++) {
 		const struct veer_hop *h = &hops[c].hop;
 
-		if (!hops[c].resolved)
+		if (!hops[c].resolved || hops[c].gen != gen)
 			continue;
 		any = true;
 		if (hop_cached)
@@ -430,33 +450,74 @@ bool lb_check_reply_entry(const struct veer_flow *f, __u32 vip_id, const char *v
 
 bool lb_backend_hop(__u32 id, struct veer_hop *hop)
 {
-	struct veer_be_hop *hops = calloc(lb_env.ncpus, sizeof(*hops));
+	struct veer_be_hop *hops;
 	bool found = false;
+	__u32 gen;
 
-	if (hops && !bpf_map__lookup_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
-					  lb_env.ncpus * sizeof(*hops), 0))
-		for (int c = 0; !found && c < lb_env.ncpus; c++)
-			if (hops[c].resolved) {
-				*hop = hops[c].hop;
-				found = true;
-			}
+	hops = be_hops_read(id, &gen);
+	for (int c = 0; hops && !found && c < lb_env.ncpus; c++)
+		if (hops[c].resolved && hops[c].gen == gen) {
+			*hop = hops[c].hop;
+			found = true;
+		}
 	free(hops);
 	return found;
 }
 
-bool lb_backend_hop_set_mtu(__u32 id, __u16 mtu)
+struct veer_be_hop *lb_backend_hops(__u32 id)
 {
-	struct veer_be_hop *hops = calloc(lb_env.ncpus, sizeof(*hops));
-	int err = -ENOMEM;
+	__u32 gen;
 
+	return be_hops_read(id, &gen);
+}
+
+bool lb_backend_hop_age(__u32 id, __u64 ns)
+{
+	struct veer_be_hop *hops;
+	int err = -ENOMEM;
+	__u32 gen;
+
+	hops = be_hops_read(id, &gen);
+	for (int c = 0; hops && c < lb_env.ncpus; c++)
+		if (hops[c].resolved)
+			hops[c].resolved = hops[c].resolved > ns ? hops[c].resolved - ns : 1;
 	if (hops)
-		err = bpf_map__lookup_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
-					   lb_env.ncpus * sizeof(*hops), 0);
-	for (int c = 0; !err && c < lb_env.ncpus; c++)
-		hops[c].hop.mtu = mtu;
-	if (!err)
 		err = bpf_map__update_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id), hops,
 					   lb_env.ncpus * sizeof(*hops), BPF_ANY);
 	free(hops);
-	return !err;
+	return ASSERT_OK(err, "age the backend's next hop");
+}
+
+/*
+ * Every CPU given the backend's current hop as some CPU resolved it, its MTU set to mtu (-1: kept).
+ * A CPU left without one would resolve its own when the test process moves to it.
+ */
+static bool hop_everywhere(__u32 id, int mtu, const char *what)
+{
+	struct veer_be_hop *hops;
+	int err = -ENOENT;
+	__u32 gen;
+
+	hops = be_hops_read(id, &gen);
+	for (int c = 0; hops && err && c < lb_env.ncpus; c++)
+		if (hops[c].resolved && hops[c].gen == gen) {
+			if (mtu >= 0)
+				hops[c].hop.mtu = mtu;
+			for (int o = 0; o < lb_env.ncpus; o++)
+				hops[o] = hops[c];
+			err = bpf_map__update_elem(lb_env.skel->maps.veer_be_hops, &id, sizeof(id),
+						   hops, lb_env.ncpus * sizeof(*hops), BPF_ANY);
+		}
+	free(hops);
+	return ASSERT_OK(err, what);
+}
+
+bool lb_backend_hop_everywhere(__u32 id)
+{
+	return hop_everywhere(id, -1, "backend's next hop on every CPU");
+}
+
+bool lb_backend_hop_set_mtu(__u32 id, __u16 mtu)
+{
+	return hop_everywhere(id, mtu, "backend's next hop with its MTU on every CPU");
 }

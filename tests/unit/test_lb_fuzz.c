@@ -12,6 +12,8 @@
  * state the packets left is removed again: the flows they created (by key as the model knows
  * them, then any entry not of the established flows), and every other hash map that was empty
  * at the start (affinity, fragment records, and what rules to come add: the ICMP rate limit).
+ * The backends' next hops are put back as establishing resolved them, and made due for refresh
+ * before the cases the seed picks (see hops_put), never by the clock.
  *
  *   ./build/veer-unit lb_fuzz                           the short run, fixed seed
  *   VEER_FUZZ_PACKETS=10000000 VEER_FUZZ_SEED=random     a long run (make fuzz)
@@ -242,6 +244,119 @@ static void run_packet(const struct pkt *in, enum side from, struct fz_run *r)
 	n = flows_count();
 	r->flows_delta = n - G.flows_cur;
 	G.flows_cur = n;
+}
+
+/* ---- the next hops toward the backends ---- */
+
+/*
+ * Each backend's next hop is cached per CPU and resolved again by the first packet that finds it
+ * older than VEER_FLOW_REFRESH_NS (5 s). Left to the clock, which case does so depends on the
+ * run's speed: a case that resolved it wrongly made the cases after it fail, in a run no replay
+ * repeated. So the age is an input of the case: the hops are put back fresh, as establishing
+ * resolved them, on every CPU before they could age; a case's rng makes them old before it
+ * (one case in FZ_HOPS_OLD); and after every run each CPU's hop must still be that one.
+ */
+#define FZ_HOPS_OLD   4
+#define FZ_HOPS_FRESH 2000000000ULL /* put back this often: well within the refresh interval */
+
+static struct {
+	__u32 id;
+	__u32 gen;
+	struct veer_hop hop; /* as establishing resolved it */
+} hops[8];
+static int nhops;
+static __u64 hops_put_at;
+
+static __u64 now_coarse(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_coarse_ns() reads this clock. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool hop_eq(const struct veer_hop *a, const struct veer_hop *b)
+{
+	return a->ifindex == b->ifindex && a->mtu == b->mtu && !memcmp(a->dmac, b->dmac, 6) &&
+	       !memcmp(a->smac, b->smac, 6);
+}
+
+/* Every backend's hop on every CPU, as established, resolved at `resolved` (0: never). */
+static bool hops_put(__u64 resolved)
+{
+	struct veer_be_hop *v = calloc(lb_env.ncpus, sizeof(*v));
+	int err = v ? 0 : -ENOMEM;
+
+	for (int i = 0; !err && i < nhops; i++) {
+		for (int c = 0; c < lb_env.ncpus; c++) {
+			memset(&v[c], 0, sizeof(v[c]));
+			v[c].hop = hops[i].hop;
+			v[c].gen = hops[i].gen;
+			v[c].resolved = resolved;
+		}
+		err = bpf_map__update_elem(lb_env.skel->maps.veer_be_hops, &hops[i].id,
+					   sizeof(hops[i].id), v, lb_env.ncpus * sizeof(*v),
+					   BPF_ANY);
+	}
+	free(v);
+	if (err)
+		return veer_test_fail(__FILE__, __LINE__, "write the backends' next hops: %d", err);
+	hops_put_at = now_coarse();
+	return true;
+}
+
+/* After establishing: each backend's hop as its flows' packets resolved it, on every CPU. */
+static bool hops_snapshot(void)
+{
+	nhops = 0;
+	for (int i = 0; i < fz_nvips && nhops < (int)ARRAY_LEN(hops); i++) {
+		__u32 id = fz_vips[i].be->id;
+		struct veer_backend b = {};
+		struct veer_hop h;
+
+		if (!lb_backend_hop(id, &h))
+			continue; /* no flow of its: nothing to compare with */
+		if (!ASSERT_OK(bpf_map__lookup_elem(lb_env.skel->maps.veer_backends, &id,
+						    sizeof(id), &b, sizeof(b), 0),
+			       "backend slot"))
+			return false;
+		hops[nhops].id = id;
+		hops[nhops].gen = b.gen;
+		hops[nhops].hop = h;
+		nhops++;
+	}
+	return ASSERT_TRUE(nhops > 0, "next hops resolved by establishing") &&
+	       hops_put(now_coarse());
+}
+
+/* Whether every CPU's hop is still the established one (a hop not resolved yet aside). */
+static bool hops_ok(char *why, size_t why_len)
+{
+	struct veer_be_hop *v = calloc(lb_env.ncpus, sizeof(*v));
+	bool ok = v != NULL;
+
+	for (int i = 0; ok && i < nhops; i++) {
+		if (bpf_map__lookup_elem(lb_env.skel->maps.veer_be_hops, &hops[i].id,
+					 sizeof(hops[i].id), v, lb_env.ncpus * sizeof(*v), 0)) {
+			ok = false;
+			snprintf(why, why_len, "cannot read backend %u's next hop", hops[i].id);
+			break;
+		}
+		for (int c = 0; ok && c < lb_env.ncpus; c++) {
+			const struct veer_hop *h = &v[c].hop, *want = &hops[i].hop;
+
+			if (!v[c].resolved || hop_eq(h, want))
+				continue;
+			ok = false;
+			snprintf(why, why_len,
+				 "backend %u's next hop on CPU %d left as ifindex %u mtu %u "
+				 "(established: ifindex %u mtu %u)",
+				 hops[i].id, c, h->ifindex, h->mtu, want->ifindex, want->mtu);
+		}
+	}
+	free(v);
+	return ok;
 }
 
 /* ---- checks ---- */
@@ -706,6 +821,12 @@ static bool run_check(__u64 idx, const struct fz_seed *sd, const char *desc, con
 		report("INVARIANT", idx, sd, desc, in, &e, &r, why);
 		return false;
 	}
+	if (nhops && !hops_ok(why, sizeof(why))) {
+		stats.fails++;
+		report("INVARIANT", idx, sd, desc, in, &e, &r, why);
+		hops_put(now_coarse()); /* the cases after it start right again */
+		return false;
+	}
 	for (int i = 0; i < e.n && !ok; i++) {
 		ok = check_outcome(in, &e.c[i], &r, w, sizeof(w));
 		if (!ok && strlen(why) + strlen(w) + 4 < sizeof(why)) {
@@ -1037,6 +1158,22 @@ static bool selfcheck(void)
 	return ok && selfcheck_pairs();
 }
 
+/* The hop check must be able to fail: a backend's hop resolved to no neighbour. */
+static bool selfcheck_hops(void)
+{
+	struct veer_hop good = hops[0].hop;
+	char why[256];
+	bool caught;
+
+	hops[0].hop.ifindex = 0;
+	caught = hops_put(now_coarse());
+	hops[0].hop = good;
+	caught = caught && !hops_ok(why, sizeof(why));
+	return ASSERT_TRUE(caught, "selfcheck: a next hop changed is caught") &&
+	       ASSERT_TRUE(hops_put(now_coarse()) && hops_ok(why, sizeof(why)),
+			   "selfcheck: the next hops put back");
+}
+
 /*
  * The fuzz test runs on a skeleton of its own, swapped into lb_env for the run: its state
  * tables small. Every state map is checked empty after every case, and an empty hash map takes
@@ -1101,7 +1238,8 @@ static bool setup(void)
 	    !ASSERT_TRUE(fz_seeds_init(), "fuzz seeds"))
 		return false;
 	find_state_maps();
-	return reasons_read(reasons_last) && establish(false) && selfcheck();
+	return reasons_read(reasons_last) && establish(false) && selfcheck() && hops_snapshot() &&
+	       selfcheck_hops();
 }
 
 static void fuzz(void);
@@ -1114,6 +1252,7 @@ VEER_TEST(lb_fuzz)
 
 static void fuzz(void)
 {
+	bool old, hops_old = false;
 	struct timespec t0, t1;
 	struct fz_state st;
 	struct pkt p;
@@ -1138,8 +1277,21 @@ static void fuzz(void)
 		sd = &fz_seeds[fz_below(&rng, fz_nseeds)];
 		p = sd->pkt;
 		fz_mutate(&p, &rng, desc, sizeof(desc));
+		/* Drawn after the mutations: a seed's cases stay the packets they were. */
+		old = fz_below(&rng, FZ_HOPS_OLD) == 0;
+		if (old && strlen(desc) + 32 < sizeof(desc))
+			strcat(desc, "; next hops due for refresh");
 		for (int h = LB_XDP; h <= LB_TC; h++) {
+			__u64 now = now_coarse();
+
 			lb_env.hook = h;
+			/* Both hooks start from the same hops: the case's age, else fresh. */
+			if (old || hops_old || now - hops_put_at > FZ_HOPS_FRESH) {
+				if (!hops_put(old ? now - VEER_FLOW_REFRESH_NS - 1000000000ULL
+						  : now))
+					return;
+				hops_old = old;
+			}
 			memcpy(&st, &G.base, sizeof(st));
 			if (sd->pre >= 0)
 				run_check(i, &fz_seeds[sd->pre], "(pre packet, unmutated)",

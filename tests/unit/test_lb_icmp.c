@@ -653,3 +653,93 @@ LB_TEST(lb_icmp_err_not_vip)
 	if (ok)
 		lb_fixtures_run(fx, N);
 }
+
+/* The VIP of one of lb_vips_basic's flows. */
+static __u32 flow_vip_id(const struct flow *fl)
+{
+	if (is6(fl->client))
+		return fl->proto == IPPROTO_TCP ? VIP_TCP6 : VIP_UDP6;
+	return fl->proto == IPPROTO_TCP ? VIP_TCP4 : VIP_UDP4;
+}
+
+/*
+ * Errors about a flow from a martian source are dropped before they refresh anything, the
+ * backend's next hop included: every flow of the backend shares it, and IPv6 answers no lookup
+ * from a link-local, multicast or loopback source, so a hop resolved for such an error would
+ * send the backend's traffic to the stack until the next refresh, 5 s later. The hops are made
+ * due for that refresh first: the errors are the first packets to find them old.
+ */
+static void err_martian(const struct flow *tcp, const struct flow *udp, const char *const *src,
+			size_t n)
+{
+	const struct flow *fl[2] = {tcp, udp};
+	struct veer_be_hop *before[2] = {}, *after;
+	struct pkt in, qin, qout;
+	char w[128];
+	struct lb_fixture fx = {w, &in, FROM_CLIENT, XDP_DROP, NULL, VEER_DROP_MARTIAN};
+	struct veer_flow f;
+
+	if (!lb_begin() || !lb_vips_basic() || !flow_open(tcp, true) || !flow_open(udp, true))
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (!lb_backend_hop_age(fl[i]->be->id, VEER_FLOW_REFRESH_NS + 1000000000ULL))
+			goto cleanup;
+		before[i] = lb_backend_hops(fl[i]->be->id);
+		if (!ASSERT_TRUE(before[i], "read the backend's next hop"))
+			goto cleanup;
+	}
+	for (size_t s = 0; s < n; s++) {
+		for (int i = 0; i < 2; i++) {
+			bool v6 = is6(fl[i]->client);
+			struct pkt_spec si = {.saddr = src[s], .daddr = fl[i]->vip, .ttl = 64};
+
+			snprintf(w, sizeof(w), "error from %s about the %s flow", src[s],
+				 fl[i]->proto == IPPROTO_TCP ? "TCP" : "UDP");
+			memcpy(si.smac, MAC_ROUTER_C, 6);
+			memcpy(si.dmac, MAC_VC0, 6);
+			if (!quote_pair(fl[i], false, NULL, &qin, &qout) ||
+			    !ASSERT_OK(pkt_build_icmp_error(&in, &si, v6 ? 2 : 3, v6 ? 0 : 4,
+							    v6 ? 1280 : 1400, &qin,
+							    qin.len - ETH_HLEN),
+				       w) ||
+			    !lb_fixture_run(&fx))
+				goto cleanup;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(w, sizeof(w), "%s: next hop untouched by the martians", fl[i]->be->addr);
+		after = lb_backend_hops(fl[i]->be->id);
+		if (!ASSERT_TRUE(after, w) ||
+		    !ASSERT_MEMEQ(after, lb_env.ncpus * sizeof(*after), before[i],
+				  lb_env.ncpus * sizeof(*after), w)) {
+			free(after);
+			goto cleanup;
+		}
+		free(after);
+		/* The flow's next packet refreshes the hop, and finds the backend. */
+		if (!flow_open(fl[i], false) ||
+		    !ASSERT_TRUE(lb_flow_get(fl[i]->client, fl[i]->cport, fl[i]->vip, fl[i]->vport,
+					     fl[i]->proto, &f),
+				 "forward entry"))
+			goto cleanup;
+		snprintf(w, sizeof(w), "after errors from martians, %s", fl[i]->be->addr);
+		lb_check_forward_entry(&f, flow_vip_id(fl[i]), fl[i]->be, true, w);
+	}
+cleanup:
+	free(before[0]);
+	free(before[1]);
+}
+
+LB_TEST(lb_icmp_err_martian6)
+{
+	static const char *const src[] = {"fe80::1", "ff02::1", "::1", "::ffff:198.18.1.9", "::"};
+
+	err_martian(&TCP6, &UDP6, src, ARRAY_LEN(src));
+}
+
+LB_TEST(lb_icmp_err_martian4)
+{
+	static const char *const src[] = {"127.0.0.1", "0.0.0.1", "224.0.0.1", "255.255.255.255"};
+
+	err_martian(&TCP4, &UDP4, src, ARRAY_LEN(src));
+}

@@ -280,7 +280,13 @@ struct stale_case {
 	bool (*change)(void);	  /* what becomes of old's slot */
 };
 
-/* The VIP with c->old (and c->now), a connection on c->old, then c->change and a ring of now. */
+/*
+ * The VIP with c->old (and c->now), a connection on c->old, then c->change and a ring of now.
+ * Before the change every CPU is given old's next hop, as if each had carried the connection
+ * (the test process may move between CPUs): where the change gives the slot a new gen, the next
+ * packet must resolve it again on whichever CPU it runs, and the CPUs it does not run on keep
+ * the old one, which the checks must tell from the current.
+ */
 static bool established_then_changed(const struct stale_case *c, __u32 vip_id, const char *vip,
 				     const char *client, __u16 sport)
 {
@@ -292,7 +298,8 @@ static bool established_then_changed(const struct stale_case *c, __u32 vip_id, c
 	       lb_set_ring_all(vip_id, c->old->id) &&
 	       tcp_to(client, sport, vip, TH_SYN, c->old, "SYN of the first connection") &&
 	       tcp_to(client, sport, vip, TH_ACK_PSH, c->old, "established") &&
-	       ASSERT_TRUE(c->change(), c->name) && lb_set_ring_all(vip_id, c->now->id);
+	       lb_backend_hop_everywhere(c->old->id) && ASSERT_TRUE(c->change(), c->name) &&
+	       lb_set_ring_all(vip_id, c->now->id);
 }
 
 /*
