@@ -43,26 +43,9 @@ state() {
 	"$VEER" -j proxy list
 }
 
-# fails_with RC PATTERN ARGS...: veer ARGS exits RC, the first line of stderr matches the
-# extended regex "^veer: PATTERN", nothing is printed on stdout, and the state is unchanged.
-# Operation failures (RC 1) print exactly one line; usage errors may add a usage text.
+# fails_with RC PATTERN ARGS...: e2e_fails_with for veer ARGS.
 fails_with() {
-	local rc=$1 pattern=$2 before after
-	shift 2
-	before=$(state)
-	run --separate-stderr "$VEER" "$@"
-	after=$(state)
-	echo "veer $*: exit $status; stderr:"
-	printf '%s\n' "$stderr"
-	assert_equal "$status" "$rc"
-	assert_output ""
-	assert_regex "${stderr_lines[0]}" "^veer: $pattern"
-	if [ "$rc" -eq 1 ]; then
-		assert_equal "${#stderr_lines[@]}" 1
-	elif [ "${#stderr_lines[@]}" -gt 1 ]; then
-		assert_regex "${stderr_lines[1]}" '^(usage: |commands|  veer )'
-	fi
-	assert_equal "$after" "$before"
+	e2e_fails_with "$1" "$2" "$VEER" "${@:3}"
 }
 
 @test "vip add: invalid address, port or protocol is exit 2" {

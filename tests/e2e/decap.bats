@@ -69,22 +69,7 @@ state() {
 # line of stderr matches "^veer: PATTERN", stdout is empty, and the VIP list, the pins and the
 # interfaces' programs are as they were. Operation failures print exactly one line.
 fails_with() {
-	local rc=$1 pattern=$2 before after
-	shift 2
-	before=$(state)
-	run --separate-stderr on_b "$VEER" "$@"
-	after=$(state)
-	echo "veer $*: exit $status; stderr:"
-	printf '%s\n' "$stderr"
-	assert_equal "$status" "$rc"
-	assert_output ""
-	assert_regex "${stderr_lines[0]}" "^veer: $pattern"
-	if [ "$rc" -eq 1 ]; then
-		assert_equal "${#stderr_lines[@]}" 1
-	elif [ "${#stderr_lines[@]}" -gt 1 ]; then
-		assert_regex "${stderr_lines[1]}" '^(usage: |  veer )'
-	fi
-	assert_equal "$after" "$before"
+	e2e_fails_with "$1" "$2" on_b "$VEER" "${@:3}"
 }
 
 # decap_links: the interfaces of the backend's namespace with decap attached, "IF:HOOK ...".

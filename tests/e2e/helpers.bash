@@ -43,6 +43,29 @@ fi
 # shellcheck source=../../scripts/topology.sh
 source "$E2E_ROOT/scripts/topology.sh"
 
+# e2e_fails_with RC PATTERN CMD...: CMD (a veer command line, maybe behind a wrapper) exits RC,
+# the first line of stderr matches the extended regex "^veer: PATTERN", nothing is printed on
+# stdout, and the suite's state() prints the same before and after. Operation failures (RC 1)
+# print exactly one line; usage errors may add a usage text.
+e2e_fails_with() {
+	local rc=$1 pattern=$2 before after
+	shift 2
+	before=$(state)
+	run --separate-stderr "$@"
+	after=$(state)
+	echo "$*: exit $status; stderr:"
+	printf '%s\n' "$stderr"
+	assert_equal "$status" "$rc"
+	assert_output ""
+	assert_regex "${stderr_lines[0]}" "^veer: $pattern"
+	if [ "$rc" -eq 1 ]; then
+		assert_equal "${#stderr_lines[@]}" 1
+	elif [ "${#stderr_lines[@]}" -gt 1 ]; then
+		assert_regex "${stderr_lines[1]}" '^(usage: |commands|  veer )'
+	fi
+	assert_equal "$after" "$before"
+}
+
 # e2e_skip_missing FEATURE WHY: skips the test because its probe found the kernel without
 # FEATURE. The only skip a run accepts: tests/e2e/run.sh (make test, make e2e) fails on others.
 e2e_skip_missing() {

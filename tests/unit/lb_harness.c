@@ -400,3 +400,14 @@ bool lb_shell(const char *cmd)
 				      cmd);
 	return true;
 }
+
+bool lb_shell_once(const char *const *cmds, size_t n, int *state, const char *what)
+{
+	if (!*state) {
+		*state = 1;
+		for (size_t i = 0; *state == 1 && i < n; i++)
+			if (!lb_shell(cmds[i]))
+				*state = -1;
+	}
+	return ASSERT_EQ(*state, 1, what);
+}

@@ -280,6 +280,11 @@ bool lb_fixture_run_fn(const struct lb_fixture *fx, enum veer_reason also, lb_ex
  * false, with the command and its status reported, if it fails.
  */
 bool lb_shell(const char *cmd);
+/*
+ * The n commands, in order, the first time only (*state 0: not tried; then 1 made, -1 failed);
+ * true if they were all made, else a failure naming what.
+ */
+bool lb_shell_once(const char *const *cmds, size_t n, int *state, const char *what);
 /* All of them, in order, even past a failure; true if all passed. */
 bool lb_fixtures_run(const struct lb_fixture *fx, size_t n);
 

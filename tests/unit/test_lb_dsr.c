@@ -67,15 +67,9 @@ static bool dsr_links(void)
 		"ip -6 neigh replace 2001:2:0:23::2 lladdr 02:00:00:00:23:02 dev vd0 nud permanent",
 		"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
 	};
-	static int state; /* 0 not tried, 1 made, -1 failed */
+	static int state;
 
-	if (!state) {
-		state = 1;
-		for (size_t i = 0; state == 1 && i < ARRAY_LEN(cmds); i++)
-			if (!lb_shell(cmds[i]))
-				state = -1;
-	}
-	return ASSERT_EQ(state, 1, "DSR test links");
+	return lb_shell_once(cmds, ARRAY_LEN(cmds), &state, "DSR test links");
 }
 
 /* The outer source prefixes, set as `veer set` sets them (libveer's parser). */

@@ -83,15 +83,9 @@ static bool mtu_links(void)
 		"ip neigh replace 198.18.22.2 lladdr 02:00:00:00:22:02 dev vs0 nud permanent",
 		"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
 	};
-	static int state; /* 0 not tried, 1 made, -1 failed */
+	static int state;
 
-	if (!state) {
-		state = 1;
-		for (size_t i = 0; state == 1 && i < ARRAY_LEN(cmds); i++)
-			if (!lb_shell(cmds[i]))
-				state = -1;
-	}
-	return ASSERT_EQ(state, 1, "small-MTU links");
+	return lb_shell_once(cmds, ARRAY_LEN(cmds), &state, "small-MTU links");
 }
 
 /* ---- packets ---- */
