@@ -61,6 +61,8 @@ import socket
 for i in range(20):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
+    # A port of its own each: an ephemeral port may come back, and be the same flow again.
+    s.bind(("198.18.1.2", 41000 + i))
     s.sendto(b"hello", ("198.18.100.30", 53))
     try:
         data, peer = s.recvfrom(64)
@@ -71,6 +73,7 @@ for i in range(20):
 	assert_success
 	refute_output --partial FAIL
 	assert_equal "${#lines[@]}" 20
+	"$VEER" stats
 	run e2e_stats_vip "$UDP4" "v['new_flows'] >= 20 and v['reply_packets'] >= 20"
 	assert_output True
 }
