@@ -179,6 +179,22 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else print
 # field NAME LINE: the value of NAME=... in a line of veer-bench's output.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
+# read_figures FILE KERN NET [RANGE]: a veer-bench per-packet output (prog-run, decap) into the
+# associative arrays named KERN, NET and RANGE, by case: ns per call, ns net of the empty
+# program, the range over rounds. Lines that carry no case (params, vips) are skipped.
+read_figures() {
+	local -n _kern=$2 _net=$3
+	local _name _line
+	[ -z "${4:-}" ] || local -n _range=$4
+	while read -r _line; do
+		_name=$(awk '{ print $2 }' <<<"$_line")
+		case $_name in params | vips) continue ;; esac
+		_kern[$_name]=$(field kern_ns "$_line")
+		_net[$_name]=$(field net_ns "$_line")
+		[ -z "${4:-}" ] || _range[$_name]=$(field kern_range "$_line")
+	done <"$1"
+}
+
 # ---- A: per-packet cost through BPF_PROG_RUN ---------------------------------------------
 # pr_run PART OUT: veer-bench prog-run --part PART (tests/bench/prog_run.c) in a namespace of its
 # own, made here and removed after: IN pr-in (the clients' side), OUT pr-out (the backends').
@@ -228,12 +244,7 @@ part_prog_run() {
 		empty_big frag_needed icmp_limit tc_empty_big tc_frag_needed tc_icmp_limit
 		empty2 new_full)
 	declare -gA KERN NET RANGE
-	while read -r _ name kern _ net _ range _; do
-		[ "$name" = params ] && continue
-		KERN[$name]=${kern#kern_ns=}
-		NET[$name]=${net#net_ns=}
-		RANGE[$name]=${range#kern_range=}
-	done <"$TMP/prog-run"
+	read_figures "$TMP/prog-run" KERN NET RANGE
 	for c in "${PR_CASES[@]}"; do
 		[ -n "${KERN[$c]:-}" ] || die "prog-run printed no figure for $c"
 		say "  $c: ${KERN[$c]} ns/call, ${NET[$c]} ns net of the empty program"
@@ -1157,11 +1168,7 @@ part_decap() {
 		>"$TMP/decap"
 	ip netns del "$NS_DC"
 	declare -gA DC_KERN DC_NET
-	while read -r _ name kern _ net _; do
-		[ "$name" = params ] && continue
-		DC_KERN[$name]=${kern#kern_ns=}
-		DC_NET[$name]=${net#net_ns=}
-	done <"$TMP/decap"
+	read_figures "$TMP/decap" DC_KERN DC_NET
 	for c in ipip ip6ip6 4in6 6in4 notvip plain; do
 		[ -n "${DC_NET[$c]:-}" ] && [ -n "${DC_NET[tc_$c]:-}" ] ||
 			die "decap printed no figure for $c"
@@ -1229,11 +1236,7 @@ part_dsr() {
 		"calls per case)"
 	pr_run dsr "$TMP/dsr-prog-run"
 	declare -gA GK GN
-	while read -r _ name kern _ net _; do
-		case $name in params | vips) continue ;; esac
-		GK[$name]=${kern#kern_ns=}
-		GN[$name]=${net#net_ns=}
-	done <"$TMP/dsr-prog-run"
+	read_figures "$TMP/dsr-prog-run" GK GN
 	for c in "${G_CASES[@]}"; do
 		[ -n "${GK[$c]:-}" ] || die "prog-run --part dsr printed no figure for $c"
 		say "  $c: ${GK[$c]} ns/call, ${GN[$c]} ns net of the empty program"

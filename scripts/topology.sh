@@ -50,6 +50,12 @@ topo_mount_bpffs() {
 # GRO off), as every container has them. TOPO_OFFLOADS=off turns checksum offload off and GRO
 # on at every end: what XDP redirect between veths needs (see veer(8), HOOKS); only the suite
 # named for it uses that.
+# topo_offloads_off NODE IF: what `--hook xdp` on a veth needs, as the README says and `veer
+# attach` warns: no TX checksum offload on the sender, GRO on the receiver.
+topo_offloads_off() {
+	in_ns "$1" ethtool -K "$2" tx off gro on >/dev/null
+}
+
 topo_link() {
 	local nsa=$1 a=$2 nsb=$3 b=$4 end
 	ip link add "$a" netns "$(ns "$nsa")" type veth peer name "$b" netns "$(ns "$nsb")" ||
@@ -57,8 +63,7 @@ topo_link() {
 	for end in "$nsa:$a" "$nsb:$b"; do
 		in_ns "${end%%:*}" ip link set "${end#*:}" up || return 1
 		if [ "${TOPO_OFFLOADS:-}" = off ]; then
-			in_ns "${end%%:*}" ethtool -K "${end#*:}" tx off gro on >/dev/null ||
-				return 1
+			topo_offloads_off "${end%%:*}" "${end#*:}" || return 1
 		fi
 	done
 }

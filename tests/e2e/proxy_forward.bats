@@ -201,8 +201,8 @@ $SERVER4:80"
 @test "ingress at XDP: steered alike, the proxy's packets rewritten at tc egress" {
 	# XDP on a veth needs checksum offload off on the sender and GRO on the receiver (veer(8)).
 	veer_lb detach l0
-	in_ns client ethtool -K c0 tx off gro on >/dev/null
-	in_ns lb ethtool -K l0 tx off gro on >/dev/null
+	topo_offloads_off client c0
+	topo_offloads_off lb l0
 	veer_lb attach l0 --hook xdp 2>/dev/null
 	run veer_lb -j status
 	assert_equal "$(e2e_json "[(i['hook'], i['egress_prog_id'] > 0) for i in d['interfaces'] if i['interface'] == 'l0']" <<<"$output")" \
