@@ -14,7 +14,9 @@ CFLAGS   ?= -O2 -g
 # Always applied, even when CFLAGS is given on the command line.
 override CFLAGS += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -Iuser/lib -I$(BUILD)
-LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lelf -lz
+LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lyaml -lelf -lz
+# veerd alone: its HTTP endpoint, capabilities and systemd readiness.
+VEERD_LDLIBS := -lmicrohttpd -lcap -lsystemd
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
@@ -41,7 +43,7 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 # Keep objects and skeletons: they are prerequisites of libveer and the test runners.
 .SECONDARY:
 
-all: $(BUILD)/veer $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench) $(BUILD)/veer-cache-diff \
+all: $(BUILD)/veer $(BUILD)/veerd $(BUILD)/veer-unit $(if $(BENCH_SRCS),$(BUILD)/veer-bench) $(BUILD)/veer-cache-diff \
 	$(BUILD)/fwproxy
 
 $(BUILD) $(BUILD)/lib:
@@ -71,6 +73,13 @@ CLI_HDRS := $(wildcard user/cli/*.h)
 
 $(BUILD)/veer: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CLI_SRCS) $(BUILD)/libveer.a $(LDLIBS) -o $@
+
+# The daemon: one header, one file per role, under user/veerd/.
+VEERD_SRCS := $(wildcard user/veerd/*.c)
+
+$(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
+	$(CC) $(CPPFLAGS) -Iuser/veerd $(CFLAGS) $(VEERD_SRCS) $(BUILD)/libveer.a $(LDLIBS) \
+		$(VEERD_LDLIBS) -o $@
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
@@ -126,8 +135,9 @@ bench: deps
 	scripts/bench.sh
 	scripts/bench_cache.sh
 
-install: $(BUILD)/veer
+install: $(BUILD)/veer $(BUILD)/veerd
 	install -D -m 0755 $(BUILD)/veer $(DESTDIR)$(PREFIX)/sbin/veer
+	install -D -m 0755 $(BUILD)/veerd $(DESTDIR)$(PREFIX)/sbin/veerd
 	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
 	install -D -m 0644 include/veer/abi.h $(DESTDIR)$(PREFIX)/include/veer/abi.h
 

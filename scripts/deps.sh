@@ -6,9 +6,9 @@ set -euo pipefail
 
 PKGS=(
 	clang llvm make gcc pkg-config libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev
-	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev libhiredis-dev
+	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev libhiredis-dev libmicrohttpd-dev libsystemd-dev
 	bats bats-assert bats-support iproute2 iputils-ping ethtool util-linux nftables curl python3
-	redis-server redis-tools memcached python3-redis python3-pymemcache
+	redis-server redis-tools memcached python3-redis python3-pymemcache prometheus
 )
 
 missing=()

@@ -23,7 +23,8 @@ static __always_inline __u32 ring_lookup(const struct veer_vip *vip, __u32 hash)
 
 static __always_inline bool backend_takes_new_flows(const struct veer_backend *be, __u32 vip_id)
 {
-	return be && (be->flags & VEER_BACKEND_ACTIVE) && be->weight && be->vip_id == vip_id;
+	return be && (be->flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_DOWN)) == VEER_BACKEND_ACTIVE &&
+	       be->weight && be->vip_id == vip_id;
 }
 
 /*

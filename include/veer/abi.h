@@ -79,7 +79,17 @@ struct veer_vip {
 	__u32 ring_size; /* prime; the Maglev table in veer_rings[id] has this many slots */
 	__u32 affinity;	 /* session affinity timeout in seconds, 0 = off */
 	__u8 mode;	 /* enum veer_vip_mode */
-	__u8 pad[3];
+	__u8 owner;	 /* enum veer_vip_owner: who declared it, and so who may change it */
+	__u8 pad[2];
+};
+
+/*
+ * Who made a VIP. A VIP made by hand (veer vip add) is never changed by a reconcile; one made
+ * from a config file (veerd, veer apply) is kept equal to the file and removed with it.
+ */
+enum veer_vip_owner {
+	VEER_OWNER_CLI = 0,
+	VEER_OWNER_CONFIG = 1,
 };
 
 /*
@@ -93,6 +103,12 @@ struct veer_vip {
 #define VEER_BACKEND_ACTIVE  (1u << 0)
 #define VEER_BACKEND_REMOVED (1u << 1) /* deleted; established flows finish on it */
 #define VEER_BACKEND_SHARED  (1u << 2) /* its address:port serves other VIPs too */
+/*
+ * Failed its health checks: out of the ring and of every new choice, as weight 0 is, while its
+ * weight stays what the operator set. Established flows stay unless the VIP's health says
+ * on_down: reset, which deletes them.
+ */
+#define VEER_BACKEND_DOWN (1u << 5)
 /*
  * The mode of the backend's VIP (enum veer_vip_mode), in bits 3-4: how its packets reach it.
  * Written by libveer with the slot, so that every packet of a flow, which reads the slot

@@ -6,13 +6,27 @@
 #include "log.h"
 
 static int log_level = VEER_LOG_WARN;
+static void (*log_handler)(enum veer_log_level level, const char *line);
+
+void veer_log_set_handler(void (*fn)(enum veer_log_level level, const char *line))
+{
+	log_handler = fn;
+}
 
 static void vlog(int level, const char *fmt, va_list ap)
 {
+	char line[1024];
+
 	if (level > log_level)
 		return;
-	fputs("veer: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	if (!log_handler) {
+		fputs("veer: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		return;
+	}
+	/* A daemon's log takes whole lines: libbpf's verifier dumps arrive a piece at a time. */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_handler(level > VEER_LOG_DEBUG ? VEER_LOG_DEBUG : level, line);
 }
 
 void veer_log(enum veer_log_level level, const char *fmt, ...)

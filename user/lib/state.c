@@ -4,6 +4,7 @@
  * yet and adopts the rest; a reader only adopts, so that looking at an instance never brings
  * one into being. Either way every pin is checked against this veer's own definition first.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -559,5 +560,42 @@ int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx)
 	err = bpf_map__update_elem(map, &idx, sizeof(idx), zero, v->ncpus * ((sz + 7) & ~7UL),
 				   BPF_ANY);
 	free(zero);
+	return err;
+}
+
+int veer_pins_remove(void)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	int lock, err = 0;
+	DIR *dir;
+
+	if (access(pin_dir, F_OK) && errno == ENOENT)
+		return 0;
+	lock = veer_lock_pins(true);
+	if (lock < 0)
+		return lock;
+	dir = opendir(pin_dir);
+	if (!dir) {
+		err = errno == ENOENT ? 0 : -errno;
+		goto out;
+	}
+	/* Only veer's names: a pin directory shared with something else keeps what is not ours. */
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, "veer_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			pr_warn("cannot remove %s: %s\n", path, strerror(errno));
+		}
+	}
+	closedir(dir);
+	if (!err && rmdir(pin_dir) && errno != ENOENT && errno != ENOTEMPTY) {
+		err = -errno;
+		pr_warn("cannot remove %s: %s\n", pin_dir, strerror(errno));
+	}
+out:
+	close(lock);
 	return err;
 }

@@ -103,3 +103,18 @@ int veer_flow_foreach(struct veer *v, int (*fn)(const struct veer_flow_info *, v
 		err = flow_table_foreach(v, maps[i], i >= 2, fn, ctx);
 	return err;
 }
+
+/* Stand-ins until the batched snapshot lands. */
+int veer_stats_snapshot(struct veer *v, bool count_flows, struct veer_stats_snapshot *s)
+{
+	(void)v, (void)count_flows;
+	memset(s, 0, sizeof(*s));
+	return -ENOSYS;
+}
+
+void veer_stats_free(struct veer_stats_snapshot *s)
+{
+	free(s->vips);
+	free(s->backends);
+	memset(s, 0, sizeof(*s));
+}

@@ -226,6 +226,12 @@ int veer_links(struct veer_link **out, size_t *n);
  */
 int veer_set_pin_dir(const char *dir);
 const char *veer_pin_dir(void);
+/*
+ * Unpins every veer_* object of the pin directory and removes it when that leaves it empty:
+ * maps go when their last program does, cgroup links are detached. Interfaces are not touched
+ * (veer_detach). 0 when nothing was there.
+ */
+int veer_pins_remove(void);
 /* 0 when the pin directory is (or can be created) on a bpffs, else -ENOTSUP with a message. */
 int veer_check_bpffs(void);
 
@@ -483,5 +489,181 @@ struct veer_cache_manager_opts {
  * notifications. Runs until *stop is set; returns 0 or -errno.
  */
 int veer_cache_manage(const struct veer_cache_manager_opts *o, volatile int *stop);
+
+/* ---- declarative state: the config file veerd and `veer apply` read (config.c, apply.c) ---- */
+
+/* Where a value came from in its file, for "FILE:LINE:COL: KEY: what is wrong". */
+struct veer_config_pos {
+	unsigned line, col; /* 1-based; 0 = not from a file */
+};
+
+enum veer_health_type {
+	VEER_HEALTH_NONE = 0,
+	VEER_HEALTH_TCP,
+	VEER_HEALTH_HTTP,
+};
+
+#define VEER_HEALTH_PATH_MAX 256
+
+/* A VIP's `health:` block; defaults filled in by the parser. */
+struct veer_health_spec {
+	enum veer_health_type type;
+	__u16 port;			  /* host order; 0 = each backend's own port */
+	char path[VEER_HEALTH_PATH_MAX]; /* http: the request's path, "/" by default */
+	__u16 expect;			  /* http: the status wanted, 200 by default */
+	__u32 interval_ms;		  /* 1000 */
+	__u32 timeout_ms;		  /* 500, at most interval_ms */
+	__u32 rise;			  /* 2: passes in a row that bring a down backend back */
+	__u32 fall;			  /* 3: failures in a row that take a backend out */
+	bool on_down_reset;		  /* on_down: reset (default keep): drop its flows */
+};
+
+struct veer_backend_spec {
+	struct veer_endpoint ep; /* port 0 = the VIP's */
+	__u32 weight;		 /* 100 by default */
+	char pool[VEER_POOL_NAME_LEN];
+	struct veer_config_pos pos;
+};
+
+struct veer_vip_spec {
+	struct veer_vip_key key;
+	struct veer_vip_opts opts;
+	struct veer_backend_spec *backends;
+	size_t nbackends;
+	struct veer_health_spec health;
+	struct veer_config_pos pos;
+};
+
+struct veer_iface_spec {
+	char name[32];
+	enum veer_hook_choice hook; /* hook: auto (default), xdp, tc */
+	enum veer_xdp_mode mode;    /* mode: native (default), generic */
+	struct veer_config_pos pos;
+};
+
+/* The `cache:` block: attach the hot-key cache and run its manager. */
+struct veer_cache_spec {
+	bool enabled;
+	char cgroup[256];
+	__u16 port; /* the clients' server port, host order */
+	__u8 proto; /* VEER_CACHE_PROTO_* */
+	char server_host[256];
+	__u16 server_port;
+	__u32 top;	   /* hot_keys.top: 100 */
+	__u32 ttl_s;	   /* hot_keys.ttl: 30 s */
+	__u32 interval_ms; /* hot_keys.interval: 1 s */
+	struct veer_config_pos pos;
+};
+
+/* The `metrics:` block. */
+struct veer_metrics_spec {
+	bool enabled;	  /* false with metrics: {listen: off} */
+	char listen[128]; /* "127.0.0.1:9464" by default, "[::1]:9464" */
+};
+
+struct veer_config {
+	char *path; /* as given, for messages */
+	struct veer_iface_spec *ifaces;
+	size_t nifaces;
+	struct veer_vip_spec *vips;
+	size_t nvips;
+	struct veer_cache_spec cache;
+	struct veer_metrics_spec metrics;
+};
+
+/*
+ * Reads and validates a whole config: 0 with *out set (free it with veer_config_free), or
+ * -errno with err holding one line "FILE:LINE:COL: KEY: what is wrong" (KEY as
+ * "vips[2].port") and nothing logged. Nothing is touched but the file.
+ */
+#define VEER_CONFIG_ERR_LEN 512
+int veer_config_load(const char *path, struct veer_config **out, char *err, size_t errlen);
+/* The same from a buffer; name stands for the file in messages. */
+int veer_config_parse(const char *buf, size_t len, const char *name, struct veer_config **out,
+		      char *err, size_t errlen);
+void veer_config_free(struct veer_config *c);
+
+/*
+ * Checks one VIP and its backends as veer_vip_add and veer_backend_add would, before any map
+ * is touched: ports, weights, ring size (a prime), affinity range, address classes (no
+ * loopback, multicast, unspecified or link-local VIP), backend families and ports for the
+ * mode, duplicate backends. -EINVAL with one line in err (no position: the caller adds it).
+ */
+int veer_vip_spec_check(const struct veer_vip_spec *s, char *err, size_t errlen);
+
+/* What an apply changed; all zero after a second apply of the same state. */
+struct veer_apply_result {
+	unsigned vips_added, vips_changed, vips_removed;
+	unsigned backends_added, backends_changed, backends_removed;
+	unsigned rings_published;
+	__u64 map_writes; /* every map update and delete the apply made */
+};
+
+/*
+ * Makes one VIP what s declares: creates it (marked owner) or changes its settings in place
+ * (affinity, ring size: its flows stay; a new mode re-creates it), adds, re-weights and
+ * removes backends, and publishes its Maglev table once, only if it changed. A VIP that exists
+ * with another owner is refused (-EPERM) and left alone. Health state (VEER_BACKEND_DOWN) is
+ * kept. r accumulates (may be NULL).
+ */
+int veer_vip_apply(struct veer *v, const struct veer_vip_spec *s, __u8 owner,
+		   struct veer_apply_result *r);
+/*
+ * Makes the VIPs of owner exactly c's: veer_vip_apply for each, then deletes the VIPs of that
+ * owner that c no longer declares. VIPs of other owners are never changed. Validates c whole
+ * first; on a failure half-way, what was applied stays and the error says which VIP failed.
+ */
+int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
+		      struct veer_apply_result *r);
+
+/* Map updates and deletes libveer has made in this process: what "writes nothing" counts. */
+__u64 veer_map_writes(void);
+
+/*
+ * A digest of the VIP's Maglev table: a hash of the backend address, port and family (never
+ * the slot id) at every position, so that two nodes given the same backends in any order
+ * report the same digest. 0 with *digest set, -ENOENT without a table.
+ */
+int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest);
+
+/*
+ * Marks a backend up or down (VEER_BACKEND_DOWN) and republishes its VIP's table when that
+ * changed; reset also deletes the flows on it when it goes down (on_down: reset). -ENOENT, as
+ * veer_backend_set_weight.
+ */
+int veer_backend_set_health(struct veer *v, const struct veer_vip_key *vip,
+			    const struct veer_endpoint *ep, bool up, bool reset);
+
+/* ---- statistics in one snapshot: `veer stats` and veerd's /metrics (stats.c) ---- */
+
+struct veer_stats_backend {
+	__u32 id;
+	__u32 gen; /* the slot's generation: a new gen is a new series */
+	struct veer_backend be;
+	struct veer_counters c;
+};
+
+struct veer_stats_vip {
+	struct veer_vip_key key;
+	struct veer_vip vip;
+	struct veer_counters c;
+	__u64 active_flows; /* connections in the table for the VIP (handshakes included) */
+	size_t first_backend, nbackends; /* its backends in snap->backends */
+};
+
+struct veer_stats_snapshot {
+	struct veer_stats_vip *vips;
+	size_t nvips;
+	struct veer_stats_backend *backends; /* grouped by VIP, in vips' order */
+	size_t nbackends;
+	__u64 reasons[VEER_REASON_MAX];
+};
+
+/*
+ * Every VIP's and backend's counters and the reasons, read with batched lookups; active_flows
+ * only when count_flows (a walk of the connection tables). Free with veer_stats_free.
+ */
+int veer_stats_snapshot(struct veer *v, bool count_flows, struct veer_stats_snapshot *s);
+void veer_stats_free(struct veer_stats_snapshot *s);
 
 #endif

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veerd: keeps the kernel's state equal to a config file. It attaches the data plane to the
+ * file's interfaces, reconciles its VIPs through libveer's declarative apply, re-reads the file
+ * when it changes (inotify) or on SIGHUP, health-checks backends, serves /metrics and runs the
+ * hot-key cache's manager, all in one event loop.
+ *
+ * Its state is the kernel's: programs and maps stay attached and pinned when veerd stops or
+ * dies, and a new veerd adopts them and reconciles, so a restart touches no packet. Only
+ * --cleanup takes everything down.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+#include "veerd.h"
+
+static struct veerd veerd;
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: veerd [-dnv] [-f file] [--pin-dir dir] [--cleanup]\n");
+	exit(2);
+}
+
+/* ---- the config file ---- */
+
+/*
+ * A config anyone may write is anyone's data plane: refused, as sshd refuses a world-writable
+ * authorized_keys.
+ */
+static int config_perms_check(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen, "%s: writable by every user (mode %04o): chmod o-w %s", path,
+			 st.st_mode & 07777, path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int config_read(const char *path, struct veer_config **cfg, char *err, size_t errlen)
+{
+	int rc = config_perms_check(path, err, errlen);
+
+	return rc ? rc : veer_config_load(path, cfg, err, errlen);
+}
+
+/* ---- reconcile ---- */
+
+static int interfaces_attach(const struct veer_config *cfg)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < cfg->nifaces; i++) {
+		const struct veer_iface_spec *s = &cfg->ifaces[i];
+		int rc = veer_attach(s->name, s->hook, s->mode);
+
+		if (rc) {
+			log_warnx("cannot attach to %s (%s:%u)", s->name, cfg->path, s->pos.line);
+			err = err ? err : rc;
+		}
+	}
+	return err;
+}
+
+/* Interfaces the old config named and the new one does not: veerd attached them, so it detaches. */
+static void interfaces_detach_dropped(const struct veer_config *old, const struct veer_config *cfg)
+{
+	for (size_t i = 0; old && i < old->nifaces; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < cfg->nifaces && !kept; j++)
+			kept = !strcmp(old->ifaces[i].name, cfg->ifaces[j].name);
+		if (!kept && veer_detach(old->ifaces[i].name) == 0)
+			log_info("detached from %s: no longer in %s", old->ifaces[i].name,
+				 cfg->path);
+	}
+}
+
+static double unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The pin lock is held for the apply alone: never across a health check or a scrape. */
+static int reconcile(const struct veer_config *cfg)
+{
+	struct veer_apply_result r = {};
+	struct veer *v;
+	int err;
+
+	veerd.reconcile_runs++;
+	err = veer_open(&v, true);
+	if (!err) {
+		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
+		veer_close(v);
+	}
+	if (err) {
+		veerd.reconcile_errors++;
+		log_warnx("reconcile of %s failed: %s", cfg->path, strerror(-err));
+		return err;
+	}
+	veerd.reconcile_last_success = unix_now();
+	if (r.map_writes)
+		log_info("applied %s: VIPs +%u ~%u -%u, backends +%u ~%u -%u, %u tables, %llu "
+			 "map writes",
+			 cfg->path, r.vips_added, r.vips_changed, r.vips_removed, r.backends_added,
+			 r.backends_changed, r.backends_removed, r.rings_published,
+			 (unsigned long long)r.map_writes);
+	else
+		log_debug("applied %s: nothing to change", cfg->path);
+	return 0;
+}
+
+static bool cache_spec_same(const struct veer_cache_spec *a, const struct veer_cache_spec *b)
+{
+	struct veer_cache_spec x = *a, y = *b;
+
+	memset(&x.pos, 0, sizeof(x.pos));
+	memset(&y.pos, 0, sizeof(y.pos));
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+/* Starts, restarts or stops the parts the new config changes; old is NULL at start. */
+static int services_sync(const struct veer_config *old, const struct veer_config *cfg)
+{
+	int err = health_sync(veerd.health, cfg);
+
+	if (err)
+		log_warnx("cannot schedule the health checks: %s", strerror(-err));
+	if (!old || strcmp(old->metrics.listen, cfg->metrics.listen) ||
+	    old->metrics.enabled != cfg->metrics.enabled) {
+		metrics_free(veerd.metrics);
+		veerd.metrics = NULL;
+		if (cfg->metrics.enabled) {
+			err = metrics_new(&veerd.metrics, &veerd, &cfg->metrics);
+			if (err)
+				log_warnx("cannot serve metrics on %s: %s", cfg->metrics.listen,
+					  strerror(-err));
+		}
+	}
+	if (!old || !cache_spec_same(&old->cache, &cfg->cache)) {
+		cachemgr_free(veerd.cache);
+		veerd.cache = NULL;
+		if (cfg->cache.enabled) {
+			err = cachemgr_new(&veerd.cache, &veerd, &cfg->cache);
+			if (err)
+				log_warnx("cannot run the cache manager: %s", strerror(-err));
+		}
+	}
+	return err;
+}
+
+static void reload(const char *why)
+{
+	char err[VEER_CONFIG_ERR_LEN];
+	struct veer_config *cfg, *old = veerd.cfg;
+	uint64_t t0 = loop_now();
+
+	if (config_read(veerd.config_path, &cfg, err, sizeof(err))) {
+		veerd.reloads_refused++;
+		log_warnx("config refused (%s), keeping the running one: %s", why, err);
+		return;
+	}
+	interfaces_attach(cfg);
+	if (reconcile(cfg)) {
+		veerd.reloads_refused++;
+		veer_config_free(cfg);
+		/* What failed is named above; put back what the running config declares. */
+		reconcile(old);
+		return;
+	}
+	interfaces_detach_dropped(old, cfg);
+	veerd.cfg = cfg;
+	services_sync(old, cfg);
+	veer_config_free(old);
+	veerd.reloads_accepted++;
+	log_info("reloaded %s (%s) in %.1f ms", veerd.config_path, why, (loop_now() - t0) / 1e6);
+}
+
+/* ---- health: a backend's state change goes to the data plane at once ---- */
+
+static void health_changed(const struct veer_vip_key *vip, const struct veer_endpoint *be,
+			   bool up, bool reset, void *arg)
+{
+	char vname[VEER_ADDR_STRLEN], bname[VEER_ADDR_STRLEN];
+	struct veer *v;
+	int err;
+
+	(void)arg;
+	veer_fmt_vip(vip, vname, sizeof(vname));
+	veer_fmt_endpoint(&be->addr, be->port, be->family, bname, sizeof(bname));
+	err = veer_open_existing(&v);
+	if (!err) {
+		err = veer_backend_set_health(v, vip, be, up, reset);
+		veer_close(v);
+	}
+	if (err)
+		log_warnx("cannot mark backend %s of %s %s: %s", bname, vname, up ? "up" : "down",
+			  strerror(-err));
+	else
+		log_info("backend %s of %s is %s", bname, vname, up ? "up" : "down");
+}
+
+/* What the data plane holds: a restarted veerd keeps a down backend down until it passes. */
+static bool health_initial(const struct veer_vip_key *vip, const struct veer_endpoint *be,
+			   void *arg)
+{
+	struct veer_backend_info *list;
+	bool up = true;
+	struct veer *v;
+	size_t n;
+
+	(void)arg;
+	if (veer_open(&v, false))
+		return true;
+	if (!veer_backend_list(v, vip, &list, &n)) {
+		for (size_t i = 0; i < n; i++)
+			if (list[i].be.family == be->family && list[i].be.port == be->port &&
+			    !memcmp(&list[i].be.addr, &be->addr, sizeof(be->addr)))
+				up = !(list[i].be.flags & VEER_BACKEND_DOWN);
+		free(list);
+	}
+	veer_close(v);
+	return up;
+}
+
+/* ---- signals and the file watch ---- */
+
+static int sigfd = -1, inofd = -1, inowd = -1;
+static char config_dir[PATH_MAX], config_base[NAME_MAX + 1];
+
+static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events, (void)arg;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload("SIGHUP");
+		} else {
+			log_info("stopping on signal %u; the data plane stays as it is",
+				 si.ssi_signo);
+			loop_stop(l);
+		}
+	}
+}
+
+/*
+ * The directory is watched, not the file: editors replace the file by a rename, and a watch
+ * on the old inode would see nothing after the first save.
+ */
+static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
+
+	(void)l, (void)events, (void)arg;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->len && !strcmp(ev->name, config_base))
+				changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (changed)
+		reload("file changed");
+}
+
+static int watch_start(struct loop *l)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	sigset_t set;
+	int err;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd < 0)
+		return -errno;
+	err = loop_add(l, sigfd, EPOLLIN, on_signal, NULL);
+	if (err)
+		return err;
+
+	snprintf(a, sizeof(a), "%s", veerd.config_path);
+	snprintf(b, sizeof(b), "%s", veerd.config_path);
+	snprintf(config_dir, sizeof(config_dir), "%s", dirname(a));
+	snprintf(config_base, sizeof(config_base), "%s", basename(b));
+	inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (inofd < 0)
+		return -errno;
+	inowd = inotify_add_watch(inofd, config_dir,
+				  IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+	if (inowd < 0) {
+		err = -errno;
+		log_warn("cannot watch %s", config_dir);
+		return err;
+	}
+	return loop_add(l, inofd, EPOLLIN, on_inotify, NULL);
+}
+
+/* ---- privileges ---- */
+
+/*
+ * What veerd keeps once its programs are attached: CAP_BPF and CAP_PERFMON for maps and for
+ * loading onto an interface a reload adds, CAP_NET_ADMIN for attaching there and to a cgroup,
+ * CAP_NET_RAW for the health checks' sockets bound to a device, CAP_SYS_RESOURCE for the
+ * memlock limit of maps on kernels that count it. Everything else goes, from every set, for
+ * good.
+ */
+static const cap_value_t caps_kept[] = {CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW,
+					CAP_SYS_RESOURCE};
+
+static int caps_drop(void)
+{
+	cap_t caps = cap_init();
+	int err = 0;
+
+	if (!caps)
+		return -errno;
+	if (cap_set_flag(caps, CAP_PERMITTED, sizeof(caps_kept) / sizeof(caps_kept[0]), caps_kept,
+			 CAP_SET) ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, sizeof(caps_kept) / sizeof(caps_kept[0]), caps_kept,
+			 CAP_SET) ||
+	    cap_set_proc(caps))
+		err = -errno;
+	cap_free(caps);
+	/* The bounding set too, so that nothing veerd runs can get the rest back. */
+	for (cap_value_t c = 0; !err && c <= CAP_LAST_CAP; c++) {
+		bool keep = false;
+
+		for (size_t i = 0; i < sizeof(caps_kept) / sizeof(caps_kept[0]); i++)
+			keep |= caps_kept[i] == c;
+		if (!keep && CAP_IS_SUPPORTED(c) && cap_drop_bound(c) && errno != EINVAL)
+			err = -errno;
+	}
+	return err;
+}
+
+/* ---- one veerd per pin directory ---- */
+
+/*
+ * A lock file under /run named after the pin directory: bpffs holds no regular files, and the
+ * pin directory's own flock is the writers' lock, taken per transaction.
+ */
+static int instance_lock(void)
+{
+	char path[PATH_MAX + 32], name[PATH_MAX];
+	const char *dir = veer_pin_dir();
+	size_t j = 0;
+	int fd;
+
+	for (size_t i = 0; dir[i] && j + 2 < sizeof(name); i++)
+		name[j++] = dir[i] == '/' ? '_' : dir[i];
+	name[j] = '\0';
+	mkdir("/run/veer", 0700);
+	snprintf(path, sizeof(path), "/run/veer/veerd%s.lock", name);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("cannot open %s", path);
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		if (errno == EWOULDBLOCK)
+			log_warnx("another veerd runs on %s (it holds %s)", dir, path);
+		else
+			log_warn("cannot lock %s", path);
+		close(fd);
+		return err;
+	}
+	dprintf(fd, "%d\n", getpid());
+	return fd;
+}
+
+/* ---- --cleanup ---- */
+
+static int cleanup(const struct veer_config *cfg)
+{
+	struct veer_link *links;
+	size_t n;
+	int err = 0;
+
+	if (!veer_links(&links, &n)) {
+		for (size_t i = 0; i < n; i++)
+			if (veer_detach(links[i].ifname))
+				err = -EIO;
+		free(links);
+	}
+	(void)cfg;
+	if (veer_pins_remove())
+		err = -EIO;
+	if (!err)
+		log_info("detached everywhere and removed %s", veer_pin_dir());
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"pin-dir", required_argument, NULL, 'P'},
+					     {"cleanup", no_argument, NULL, 'C'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *pin_dir = getenv("VEER_PIN_DIR");
+	bool foreground = false, check = false, do_cleanup = false;
+	char err[VEER_CONFIG_ERR_LEN];
+	int o, verbose = 0, lockfd, rc;
+
+	veerd.config_path = VEERD_CONFIG_DEFAULT;
+	while ((o = getopt_long(argc, argv, "dnvf:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			foreground = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'f':
+			veerd.config_path = optarg;
+			break;
+		case 'P':
+			pin_dir = optarg;
+			break;
+		case 'C':
+			do_cleanup = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(foreground || check || do_cleanup, verbose);
+	if (pin_dir && *pin_dir && veer_set_pin_dir(pin_dir))
+		return 2;
+
+	if (do_cleanup) {
+		lockfd = instance_lock();
+		if (lockfd < 0)
+			return 1;
+		return cleanup(NULL) ? 1 : 0;
+	}
+
+	if (config_read(veerd.config_path, &veerd.cfg, err, sizeof(err))) {
+		fprintf(stderr, "veerd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok (%zu interfaces, %zu VIPs)\n", veerd.config_path,
+		       veerd.cfg->nifaces, veerd.cfg->nvips);
+		veer_config_free(veerd.cfg);
+		return 0;
+	}
+
+	if (veer_check_bpffs())
+		return 1;
+	lockfd = instance_lock();
+	if (lockfd < 0)
+		return 1;
+	if (!foreground && daemon(0, 0))
+		fatal("cannot detach from the terminal");
+
+	rc = loop_new(&veerd.loop);
+	if (rc)
+		fatalx("cannot start the event loop: %s", strerror(-rc));
+	/* Pinned state first (adopted as it is), then interfaces, then the reconcile. */
+	if (interfaces_attach(veerd.cfg))
+		fatalx("cannot attach the interfaces of %s", veerd.config_path);
+	if (reconcile(veerd.cfg))
+		fatalx("cannot apply %s", veerd.config_path);
+	rc = health_new(&veerd.health, veerd.loop, health_changed, health_initial, NULL);
+	if (rc)
+		fatalx("cannot start the health checks: %s", strerror(-rc));
+	services_sync(NULL, veerd.cfg);
+	rc = watch_start(veerd.loop);
+	if (rc)
+		fatalx("cannot watch %s: %s", veerd.config_path, strerror(-rc));
+	rc = caps_drop();
+	if (rc)
+		fatalx("cannot drop capabilities: %s", strerror(-rc));
+	log_info("running: %s, pin directory %s, %zu VIPs", veerd.config_path, veer_pin_dir(),
+		 veerd.cfg->nvips);
+	sd_notify(0, "READY=1");
+
+	rc = loop_run(veerd.loop);
+	sd_notify(0, "STOPPING=1");
+	cachemgr_free(veerd.cache);
+	metrics_free(veerd.metrics);
+	health_free(veerd.health);
+	loop_free(veerd.loop);
+	veer_config_free(veerd.cfg);
+	close(lockfd);
+	return rc ? 1 : 0;
+}
