@@ -106,6 +106,16 @@ void health_foreach(struct health *h, void (*fn)(const struct health_status *s, 
 /* The state of one backend: 1 up, 0 down, -ENOENT when it is not checked. */
 int health_state(struct health *h, const struct veer_vip_key *vip, const struct veer_endpoint *be);
 
+/* How late probes start against their schedule: a loop falling behind shows here first. */
+struct health_timing {
+	uint64_t started; /* probes started */
+	double late_p50_s, late_p99_s, late_max_s;
+	uint64_t local_errors; /* probes skipped for want of an fd or a port, since the start */
+};
+
+/* Since the start or the last reset. */
+void health_timing(struct health *h, struct health_timing *t, bool reset);
+
 /* ---- metrics.c: Prometheus text at /metrics ---- */
 
 int metrics_new(struct metrics **m, struct veerd *d, const struct veer_metrics_spec *spec);
