@@ -93,8 +93,10 @@ $(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(UNIT_VEERD) user/v
 # packet builder (tests/unit/packet.c).
 BENCH_PKT := tests/unit/packet.c
 
-$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
-	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+# `veer-bench health` runs veerd's health checker as veerd does: on its loop.
+$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(UNIT_VEERD) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit -Iuser/veerd $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(UNIT_VEERD) \
+		$(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
 # A transparent forward proxy for `veer proxy` rules: the e2e tests' proxy and an example.
 $(BUILD)/fwproxy: examples/fwproxy.c $(BUILD)/libveer.a $(LIB_HDRS)

@@ -23,15 +23,19 @@
 #      dsr-ipip (IPv4 in IPv4, IPv6 in IPv6, IPv4 in IPv6) and dsr-l2 VIPs at both hooks, as in
 #      A, next to NAT's established forward path, then forwarded packets per second of a
 #      dsr-ipip VIP next to the same VIP in NAT mode (two copies of veer) in the topology of B
+#   H. (health) veerd's health checker: 10,000 backends TCP-checked every second against real
+#      listeners on loopback, in a network namespace `veer-bench health` makes for itself: CPU
+#      share of one core next to a floor of the same connections, and the lateness of probes
 #
 # Environment: BENCH_PARTS (the parts to run, comma-separated, default prog-run,live,flows,
-# synflood,decap,dsr; a run of some parts replaces only their sections of BENCH_OUT), BENCH_SECONDS
+# synflood,decap,dsr,health; a run of some parts replaces only their sections of BENCH_OUT), BENCH_SECONDS
 # (measuring window per throughput run, default 3), BENCH_REPS (interleaved rounds of throughput
 # runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet part, default 11 x 20000),
 # BENCH_THREADS (generator threads, default 1), BENCH_FLOWS and BENCH_FLOW_ROUNDS (part D,
 # default 1000000 flows, 3 established rounds), BENCH_ESTABLISHED and BENCH_SYNS (part E,
-# default 1000 connections, 3000000 SYNs), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes
-# nothing), BUILD (default build). About 8 minutes in all (scripts/bench_cache.sh follows).
+# default 1000 connections, 3000000 SYNs), BENCH_HEALTH_BACKENDS and BENCH_HEALTH_SECONDS (part
+# H, default 10000 backends, 10 s), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes
+# nothing), BUILD (default build). About 9 minutes in all (scripts/bench_cache.sh follows).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,17 +49,19 @@ REPS=${BENCH_REPS:-3}
 ROUNDS=${BENCH_ROUNDS:-11}
 CALLS=${BENCH_CALLS:-20000}
 THREADS=${BENCH_THREADS:-1}
-PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr}
+PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr,health}
 FL_FLOWS=${BENCH_FLOWS:-1000000}
 FL_ROUNDS=${BENCH_FLOW_ROUNDS:-3}
 SF_EST=${BENCH_ESTABLISHED:-1000}
 SF_SYNS=${BENCH_SYNS:-3000000}
+HC_BACKENDS=${BENCH_HEALTH_BACKENDS:-10000}
+HC_SECONDS=${BENCH_HEALTH_SECONDS:-10}
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 for part in ${PARTS//,/ }; do
-	case $part in prog-run | live | flows | synflood | decap | dsr) ;;
+	case $part in prog-run | live | flows | synflood | decap | dsr | health) ;;
 	*)
 		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood, decap," \
-			"dsr)" >&2
+			"dsr, health)" >&2
 		exit 2
 		;;
 	esac
@@ -660,12 +666,12 @@ report_header() {
 	cat <<EOF
 # veer benchmarks
 
-Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G) with build/veer-bench from
-tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and scripts/bench_cache.sh
+Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, H) with build/veer-bench
+from tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and scripts/bench_cache.sh
 (part C). Every section says when and at which commit it was measured: \`BENCH_PARTS\` runs some
 parts and replaces only their sections; its names are prog-run (A), live (B), flows (D),
-synflood (E), decap (F) and dsr (G): \`BENCH_PARTS=dsr scripts/bench.sh\` measures part G
-alone. This is a small shared VM: absolute figures move from run to run, more when other work
+synflood (E), decap (F), dsr (G) and health (H): \`BENCH_PARTS=dsr scripts/bench.sh\` measures
+part G alone. This is a small shared VM: absolute figures move from run to run, more when other work
 runs, so every figure is compared with a baseline measured **in the same run**: read the
 ratios. Figures measured elsewhere are quoted as context with their source, and nothing here is
 computed from them.
@@ -1454,6 +1460,76 @@ $(cat "$TMP/dsr-prog-run" "$TMP/dsr-live")
 EOF
 }
 
+# ---- H: veerd's health checker -------------------------------------------------------------
+# veer-bench health (tests/bench/healthcheck.c) links user/veerd/health.c and loop.c as veerd
+# does, and makes its own network namespace (unshare): loopback only, nothing to clean up here.
+part_health() {
+	say "H: veerd's health checker: $HC_BACKENDS backends, TCP every 1 s, ${HC_SECONDS}s measured" \
+		"after 1.5 s of warm-up, then the floor for ${HC_SECONDS}s"
+	"$VB" health --backends "$HC_BACKENDS" --addresses 100 --interval 1000 --timeout 500 \
+		--seconds "$HC_SECONDS" >"$TMP/health" || die "veer-bench health failed"
+	H_RESULT=$(grep '^health result' "$TMP/health") || die "veer-bench health printed no result"
+	H_FLOOR=$(grep '^health floor' "$TMP/health") || die "veer-bench health printed no floor"
+	H_NET=$(grep '^health net' "$TMP/health")
+	say "  checker $(field checker_cpu "$H_RESULT") of a core, floor $(field cpu "$H_FLOOR")," \
+		"lateness p99 $(field late_p99_ms "$H_RESULT") ms"
+	H_STAMP=$(stamp)
+}
+
+report_h() {
+	local cpu p99 fcpu
+	cpu=$(field checker_cpu "$H_RESULT")
+	p99=$(field late_p99_ms "$H_RESULT")
+	fcpu=$(field cpu "$H_FLOOR")
+	cat <<EOF
+
+## H. Health checks: $HC_BACKENDS backends (veerd)
+
+$H_STAMP
+
+veerd's health checker (user/veerd/health.c on the daemon's event loop, user/veerd/loop.c,
+linked into \`veer-bench health\` as veerd runs them: one thread, one epoll, a heap of timers)
+TCP-checks $HC_BACKENDS backends every second (timeout 500 ms, rise 2, fall 3) against real
+listeners: one process holding $HC_BACKENDS listening sockets (100 addresses of 127.1.0.0/16 x
+$((HC_BACKENDS / 100)) ports), accepting and closing every connection. Both run in a network
+namespace the benchmark makes for itself (\`unshare\`), where only \`lo\` exists. A probe is a
+non-blocking connect; its socket closes with \`SO_LINGER\` 0 (a RST, no TIME_WAIT). The
+checker's first probes are spread over the first interval; ${HC_SECONDS} s are measured after
+1.5 s of warm-up. Every probe must pass and their count must match the schedule, or the run
+fails.
+
+- **CPU**: the checker's user + system time (getrusage) over the wall time, its share of one
+  core. On loopback both ends of every handshake are processed in softirq context on the
+  sender's CPU, so the checker's share also carries most of the listeners' TCP work. The
+  **floor** is the same connections at the same rate, to the same listeners, from a bare loop
+  (socket, \`SO_LINGER\` 0, blocking connect, close; no event loop, no timer, no
+  bookkeeping), measured in the same run: the kernel's cost of the connections themselves.
+- **Lateness**: how late each probe started against its schedule (due, due + 1 s, ...; veerd
+  keeps a fixed-rate schedule), p50/p99/max over every probe of the window (health_timing).
+  The loop sleeps in whole milliseconds (epoll_wait's timeout, rounded up): about 0.5 ms is
+  its resolution.
+
+| | checks/s | CPU, share of one core | listeners' process | lateness p50 / p99 / max |
+|---|---|---|---|---|
+| veerd's checker | $(field rate "$H_RESULT") | **$cpu** | $(field listener_cpu "$H_RESULT") | $(field late_p50_ms "$H_RESULT") / **$p99** / $(field late_max_ms "$H_RESULT") ms |
+| floor: bare blocking connects | $(field rate "$H_FLOOR") | $fcpu | $(field listener_cpu "$H_FLOOR") | - |
+
+- Checker minus floor: **$(field checker_minus_floor "$H_NET")** of a core, what health.c and
+  the event loop add to the connections themselves ($(field per_check_us "$H_NET") us of CPU
+  per probe, $(field floor_per_conn_us "$H_NET") us per connection of the floor).
+- Target, p99 lateness under 100 ms: **$(verdict_le "$p99" 100)** ($p99 ms).
+- Target, under 25% of one core: **$(verdict_le "${cpu%\%}" 25)** ($cpu). Loopback charges
+  the backends' half of every handshake to the checker: the floor's $fcpu is that kernel work
+  alone. With the backends on other hosts, their half runs there.
+
+Raw output of part H:
+
+\`\`\`
+$(cat "$TMP/health")
+\`\`\`
+EOF
+}
+
 # ---- run -------------------------------------------------------------------------------------
 if has_part prog-run; then part_prog_run; fi
 if has_part live; then part_live; fi
@@ -1461,6 +1537,7 @@ if has_part flows; then part_flows; fi
 if has_part synflood; then part_synflood; fi
 if has_part decap; then part_decap; fi
 if has_part dsr; then part_dsr; fi
+if has_part health; then part_health; fi
 for n in "$NS_FL" "$NS_GEN" "$NS_SINK"; do
 	if [ -e "/run/netns/$n" ]; then ip netns del "$n"; fi
 done
@@ -1473,6 +1550,7 @@ done
 	if has_part synflood; then report_e; fi
 	if has_part decap; then report_f; fi
 	if has_part dsr; then report_g; fi
+	if has_part health; then report_h; fi
 } >"$TMP/report.md"
 echo
 cat "$TMP/report.md"
