@@ -671,8 +671,8 @@ from tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and scripts/
 (part C). Every section says when and at which commit it was measured: \`BENCH_PARTS\` runs some
 parts and replaces only their sections; its names are prog-run (A), live (B), flows (D),
 synflood (E), decap (F), dsr (G) and health (H): \`BENCH_PARTS=dsr scripts/bench.sh\` measures
-part G alone. This is a small shared VM: absolute figures move from run to run, more when other work
-runs, so every figure is compared with a baseline measured **in the same run**: read the
+part G alone. This is a small shared VM: absolute figures move from run to run, more when other
+work runs, so every figure is compared with a baseline measured **in the same run**: read the
 ratios. Figures measured elsewhere are quoted as context with their source, and nothing here is
 computed from them.
 EOF
