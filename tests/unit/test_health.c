@@ -815,3 +815,50 @@ cleanup:
 	listener_close(&six, t.l);
 	harness_down(&t);
 }
+
+/*
+ * A VIP that loses its health block gets its down backends back (nobody would check them up
+ * again); a backend that leaves the config is not announced (it is gone from the VIP).
+ */
+VEER_TEST(health_unchecked_back_in_service)
+{
+	struct harness t;
+	struct listener d;
+	struct veer_health_spec spec = spec_tcp();
+	char ed[32];
+	const char *bes[1];
+	int one = 1;
+
+	d.fd = -1;
+	if (!harness_up(&t) || !listen_on(&d, t.l, "127.0.0.1", 0, false))
+		goto cleanup;
+	bes[0] = ep(ed, "127.0.0.1", d.port);
+	listener_close(&d, t.l); /* a dead port */
+	spec.fall = 2;
+	if (!vip_set(&t, 0, "198.18.100.51:80/tcp", spec, bes, 1) ||
+	    !ASSERT_OK(health_sync(t.h, &t.cfg), "health_sync"))
+		goto cleanup;
+	if (!ASSERT_TRUE(run_until(&t, nev_at_least, &one, 10 * INTERVAL), "goes down"))
+		goto cleanup;
+	ASSERT_FALSE(t.ev[0].up, "down");
+
+	/* The health block goes, the backend stays: up again, at once. */
+	t.vips[0].health.type = VEER_HEALTH_NONE;
+	ASSERT_OK(health_sync(t.h, &t.cfg), "health_sync without health");
+	ASSERT_EQ(t.nev, 2, "one change at the sync");
+	ASSERT_TRUE(t.nev == 2 && t.ev[1].up && !t.ev[1].reset, "back up, no reset");
+	ASSERT_EQ(ntohs(t.ev[1].be.port), d.port, "that backend");
+	ASSERT_EQ(state(&t, 0, ed), -ENOENT, "not checked any more");
+	run_for(&t, 3 * INTERVAL);
+	ASSERT_EQ(t.nev, 2, "and nothing after");
+
+	/* Checked again, starting down; then the VIP goes: no change announced. */
+	t.vips[0].health = spec;
+	t.initial_up = false;
+	ASSERT_OK(health_sync(t.h, &t.cfg), "health_sync");
+	ASSERT_EQ(state(&t, 0, ed), 0, "starts down");
+	ASSERT_OK(health_sync(t.h, &(struct veer_config){}), "health_sync, nothing");
+	ASSERT_EQ(t.nev, 2, "a removed backend is not announced");
+cleanup:
+	harness_down(&t);
+}

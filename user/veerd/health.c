@@ -659,10 +659,32 @@ static void schedule_first(struct health *h, struct check **fresh, size_t n, uin
 	phase = rng_next(h) % interval;
 	for (size_t j = 0; j < n; j++) {
 		struct check *c = fresh[j];
+		char name[2 * VEER_ADDR_STRLEN + 16];
 
 		c->due = now + (phase + j * interval / n) % interval;
-		loop_timer_at(h->l, &c->timer, c->due);
+		if (loop_timer_at(h->l, &c->timer, c->due))
+			log_warnx("cannot schedule the health checks of %s: out of memory",
+				  check_name(c, name, sizeof(name)));
 	}
+}
+
+/* Whether c's backend stays in cfg under its VIP, with no health block there any more. */
+static bool unchecked_in(const struct check *c, const struct veer_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nvips; i++) {
+		const struct veer_vip_spec *v = &cfg->vips[i];
+		struct veer_vip_key key = vip_key(&v->key);
+
+		if (v->health.type != VEER_HEALTH_NONE)
+			continue;
+		for (size_t j = 0; j < v->nbackends; j++) {
+			struct veer_endpoint be = resolve(&key, &v->backends[j].ep);
+
+			if (!key_cmp(&key, &be, &c->vip, &c->be))
+				return true;
+		}
+	}
+	return false;
 }
 
 int health_sync(struct health *h, const struct veer_config *cfg)
@@ -731,11 +753,24 @@ int health_sync(struct health *h, const struct veer_config *cfg)
 	}
 	n = w;
 
-	/* Committed: stop what the config no longer has, then start the new ones. */
+	/*
+	 * Committed: stop what the config no longer has, then start the new ones. A backend
+	 * left down by checks its VIP no longer has would stay out for good: it comes back.
+	 */
 	stopped = h->n - kept;
-	for (size_t i = 0; i < h->n; i++)
-		if (!h->checks[i]->kept)
-			check_free(h->checks[i]);
+	for (size_t i = 0; i < h->n; i++) {
+		struct check *c = h->checks[i];
+		char name[2 * VEER_ADDR_STRLEN + 16];
+
+		if (c->kept)
+			continue;
+		if (!c->up && unchecked_in(c, cfg)) {
+			log_info("%s is no longer health-checked: back in service",
+				 check_name(c, name, sizeof(name)));
+			h->changed(&c->vip, &c->be, true, false, h->arg);
+		}
+		check_free(c);
+	}
 	free(h->checks);
 	h->checks = next;
 	h->n = n;
