@@ -1496,7 +1496,9 @@ namespace the benchmark makes for itself (\`unshare\`), where only \`lo\` exists
 non-blocking connect; its socket closes with \`SO_LINGER\` 0 (a RST, no TIME_WAIT). The
 checker's first probes are spread over the first interval; ${HC_SECONDS} s are measured after
 1.5 s of warm-up. Every probe must pass and their count must match the schedule, or the run
-fails.
+fails. This part alone: \`BENCH_PARTS=health scripts/bench.sh\`; the measurement itself:
+\`build/veer-bench health --backends $HC_BACKENDS --addresses 100 --interval 1000 --timeout 500
+--seconds $HC_SECONDS\` (as root: it makes a network namespace).
 
 - **CPU**: the checker's user + system time (getrusage) over the wall time, its share of one
   core. On loopback both ends of every handshake are processed in softirq context on the
