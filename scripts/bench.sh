@@ -1520,9 +1520,9 @@ fails. This part alone: \`BENCH_PARTS=health scripts/bench.sh\`; the measurement
   the event loop add to the connections themselves ($(field per_check_us "$H_NET") us of CPU
   per probe, $(field floor_per_conn_us "$H_NET") us per connection of the floor).
 - Target, p99 lateness under 100 ms: **$(verdict_le "$p99" 100)** ($p99 ms).
-- Target, under 25% of one core: **$(verdict_le "${cpu%\%}" 25)** ($cpu). Loopback charges
-  the backends' half of every handshake to the checker: the floor's $fcpu is that kernel work
-  alone. With the backends on other hosts, their half runs there.
+- Target, under 25% of one core: **$(verdict_le "${cpu%\%}" 25)** ($cpu). The floor's $fcpu is
+  the kernel's work for both ends of the same connections, which loopback charges to the
+  connecting process; with the backends on other hosts, their half of it runs there.
 
 Raw output of part H:
 
