@@ -128,6 +128,7 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+	scripts/demo_veerd.sh
 	scripts/demo_cache.sh
 
 bench: deps
