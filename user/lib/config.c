@@ -24,7 +24,7 @@
 #include "veer.h"
 
 /*
- * Larger than any config a node needs (1,000 VIPs of 10 backends take about 600 KiB) and small
+ * Larger than any config a node needs (1,000 VIPs of 10 backends take about 540 KB) and small
  * enough that a wrong file (a log, an image) is refused before it is read.
  */
 #define CONFIG_SIZE_MAX (4u << 20)
@@ -182,6 +182,22 @@ static void offset_pos(const char *buf, size_t len, size_t off, unsigned *line, 
 	}
 }
 
+/* The byte at a mark: marks count characters, not bytes, on their line. */
+static char mark_byte(const char *buf, size_t len, const yaml_mark_t *m)
+{
+	size_t i = 0, line = 0, col = 0;
+
+	while (i < len && line < m->line)
+		line += buf[i++] == '\n';
+	for (; i < len && buf[i] != '\n'; i++) {
+		if (((unsigned char)buf[i] & 0xc0) == 0x80)
+			continue;
+		if (col++ == m->column)
+			return buf[i];
+	}
+	return '\0';
+}
+
 static int syntax_error(struct ctx *x, const yaml_parser_t *p, const char *buf, size_t len)
 {
 	unsigned line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
@@ -203,8 +219,8 @@ static int syntax_error(struct ctx *x, const yaml_parser_t *p, const char *buf, 
 	default:
 		break;
 	}
-	/* libyaml's marks count characters; the tab itself is where indentation must be spaces. */
-	if (p->problem_mark.index < len && buf[p->problem_mark.index] == '\t')
+	/* A tab where indentation must be spaces: the scanner's message does not say so. */
+	if (mark_byte(buf, len, &p->problem_mark) == '\t')
 		return fail_at(x, line, col, NULL, "a tab: YAML indents with spaces only (%s)",
 			       problem);
 	if (p->context)
@@ -318,7 +334,7 @@ static int event_node(struct ctx *x, const yaml_event_t *e, unsigned *depth, uns
 	case YAML_SCALAR_EVENT:
 		*n = ynode_new(x, Y_SCALAR, &e->start_mark);
 		if (!*n)
-			return -EINVAL;
+			return x->nodes > CONFIG_NODES_MAX ? -EINVAL : -ENOMEM;
 		(*n)->plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		(*n)->len = e->data.scalar.length;
 		(*n)->s = malloc((*n)->len + 1);
@@ -337,7 +353,7 @@ static int event_node(struct ctx *x, const yaml_event_t *e, unsigned *depth, uns
 				       CONFIG_DEPTH_MAX);
 		*n = ynode_new(x, e->type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP,
 			       &e->start_mark);
-		return *n ? 0 : -EINVAL;
+		return *n ? 0 : x->nodes > CONFIG_NODES_MAX ? -EINVAL : -ENOMEM;
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
 		(*depth)--;
@@ -587,7 +603,8 @@ static void subpath(char *out, const char *path, const char *key)
 {
 	size_t n = path ? strnlen(path, PATH_LEN - 1) : 0, k = strnlen(key, 48);
 
-	memmove(out, path, n);
+	if (n)
+		memmove(out, path, n);
 	if (n && n < PATH_LEN - 1)
 		out[n++] = '.';
 	if (k > PATH_LEN - 1 - n)
