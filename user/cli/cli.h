@@ -130,6 +130,9 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv);
 int cmd_stats(const struct cmd *c, int argc, char **argv);
 int cmd_flows(const struct cmd *c, int argc, char **argv);
 
+/* apply.c */
+int cmd_apply(const struct cmd *c, int argc, char **argv);
+
 /* settings.c */
 int cmd_set(const struct cmd *c, int argc, char **argv);
 
