@@ -6,6 +6,7 @@
  * go backwards when the kernel's restart at zero.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -430,6 +431,39 @@ static bool scrape(struct loop *l, struct http *h)
 	return http_do(l, false, "GET", "/metrics", h) && ASSERT_EQ(h->status, 200, "GET /metrics");
 }
 
+/*
+ * Unpins everything in the test's pin directory, which stays the process's: the exporter must
+ * find nothing there (and never look at the host's /sys/fs/bpf/veer instead).
+ */
+static void pins_empty(const struct pins *p)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d = opendir(p->dir);
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", p->dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int fds_open(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* A network namespace of the test's own with lo up: the exporter listens there only. */
 static int netns_enter(void)
 {
@@ -611,6 +645,15 @@ VEER_TEST(veerd_metrics)
 		http_free(&h);
 	}
 
+	/* Scrapes leave nothing open behind them: no map, no lock, no connection. */
+	{
+		int before = fds_open();
+
+		for (int i = 0; i < 20 && scrape(d.loop, &h); i++)
+			http_free(&h);
+		ASSERT_EQ(fds_open(), before, "open fds after 20 scrapes");
+	}
+
 	/* Liveness, and what is not served. */
 	if (http_do(d.loop, false, "GET", "/healthz", &h)) {
 		ASSERT_EQ(h.status, 200, "GET /healthz");
@@ -627,15 +670,14 @@ VEER_TEST(veerd_metrics)
 	/* Nothing pinned: the daemon's own series still, and the state marked unreadable. */
 	if (!vip_del(VIP_A))
 		goto out;
-	pins_down(&pins);
+	pins_empty(&pins);
+	ASSERT_STREQ(veer_pin_dir(), pins.dir, "still the test's pin directory");
 	if (scrape(d.loop, &h)) {
 		ASSERT_EQ(sample(h.body, "veer_state_readable"), 0, "no state");
 		ASSERT_EQ(sample(h.body, "veer_reconcile_runs_total"), 3, "daemon series");
 		ASSERT_EQ(promtool(h.body), 0, "promtool check metrics without state");
 	}
 	http_free(&h);
-	if (!pins_up(&pins, false))
-		goto out;
 
 	/* An IPv6 listener, and a second exporter on a port already taken fails cleanly. */
 	strcpy(spec.listen, "[::1]:9464");

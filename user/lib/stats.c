@@ -352,6 +352,7 @@ int veer_stats_snapshot(struct veer *v, bool count_flows, struct veer_stats_snap
 {
 	const struct veer_backend *table;
 	const size_t words = sizeof(struct veer_counters) / sizeof(__u64);
+	__s32 pos[VEER_MAX_VIPS]; /* VIP id -> its index in s->vips, -1 for none */
 	struct veer_vip_info *vips = NULL;
 	__u32 *ids = NULL;
 	__u64 *sums = NULL;
@@ -375,26 +376,43 @@ int veer_stats_snapshot(struct veer *v, bool count_flows, struct veer_stats_snap
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	/* Each VIP's active backends, as veer_backend_list orders them. */
+	/*
+	 * Each VIP's active backends, as veer_backend_list orders them: counted per VIP in one
+	 * pass over the table, placed in a second.
+	 */
+	for (__u32 id = 0; id < VEER_MAX_VIPS; id++)
+		pos[id] = -1;
 	for (size_t i = 0; i < n; i++) {
-		struct veer_stats_vip *sv = &s->vips[i];
-
-		sv->key = vips[i].key;
-		sv->vip = vips[i].vip;
-		sv->first_backend = nb;
-		for (__u32 id = 0; id < VEER_MAX_BACKENDS && nb < VEER_MAX_BACKENDS; id++) {
-			if (!(table[id].flags & VEER_BACKEND_ACTIVE) ||
-			    table[id].vip_id != sv->vip.id)
-				continue;
-			s->backends[nb].id = id;
-			s->backends[nb].gen = table[id].gen;
-			s->backends[nb].be = table[id];
-			nb++;
-		}
-		sv->nbackends = nb - sv->first_backend;
-		qsort(s->backends + sv->first_backend, sv->nbackends, sizeof(*s->backends),
-		      snap_backend_cmp);
+		s->vips[i].key = vips[i].key;
+		s->vips[i].vip = vips[i].vip;
+		if (vips[i].vip.id < VEER_MAX_VIPS)
+			pos[vips[i].vip.id] = i;
 	}
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
+		if ((table[id].flags & VEER_BACKEND_ACTIVE) && table[id].vip_id < VEER_MAX_VIPS &&
+		    pos[table[id].vip_id] >= 0)
+			s->vips[pos[table[id].vip_id]].nbackends++;
+	for (size_t i = 0; i < n; i++) {
+		s->vips[i].first_backend = nb;
+		nb += s->vips[i].nbackends;
+		s->vips[i].nbackends = 0;
+	}
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
+		struct veer_stats_vip *sv;
+		struct veer_stats_backend *sb;
+
+		if (!(table[id].flags & VEER_BACKEND_ACTIVE) || table[id].vip_id >= VEER_MAX_VIPS ||
+		    pos[table[id].vip_id] < 0)
+			continue;
+		sv = &s->vips[pos[table[id].vip_id]];
+		sb = &s->backends[sv->first_backend + sv->nbackends++];
+		sb->id = id;
+		sb->gen = table[id].gen;
+		sb->be = table[id];
+	}
+	for (size_t i = 0; i < n; i++)
+		qsort(s->backends + s->vips[i].first_backend, s->vips[i].nbackends,
+		      sizeof(*s->backends), snap_backend_cmp);
 	s->nvips = n;
 	s->nbackends = nb;
 
