@@ -28,6 +28,7 @@
 #define SERIES_KEEP_NS (3600ULL * 1000000000ULL)
 #define CONTENT_TYPE   "text/plain; version=0.0.4; charset=utf-8"
 #define LABELS_LEN     (4 * VEER_ADDR_STRLEN + 64)
+#define SERIES_KEY_LEN (128 + LABELS_LEN) /* a metric's name and its labels */
 
 struct series {
 	uint64_t ident;	 /* what the raw value counts: a backend's slot and gen, a VIP's id */
@@ -54,35 +55,40 @@ static int series_cmp(const void *a, const void *b)
 }
 
 /*
- * The value to show for a counter whose kernel value is raw. NULL-safe on allocation failure:
- * the raw value is shown then, which is at worst a reset Prometheus copes with.
+ * The value to show for a counter whose kernel value is raw. Should memory run out, the raw
+ * value is shown: at worst a reset, which Prometheus copes with.
  */
 static uint64_t series_value(struct metrics *m, const char *key, uint64_t ident, uint64_t raw)
 {
 	size_t klen = strlen(key) + 1;
-	struct series *s, **found;
+	union {
+		struct series s;
+		char buf[sizeof(struct series) + SERIES_KEY_LEN];
+	} probe;
+	struct series *s, **found = NULL;
 
-	s = malloc(sizeof(*s) + klen);
-	if (!s)
-		return raw;
-	memcpy(s->key, key, klen);
-	found = tsearch(s, &m->series, series_cmp);
-	if (!found) {
-		free(s);
-		return raw;
+	if (klen <= SERIES_KEY_LEN) {
+		memcpy(probe.s.key, key, klen);
+		found = tfind(&probe.s, &m->series, series_cmp);
 	}
-	if (*found == s) {
-		s->ident = ident;
-		s->last = raw;
-		s->offset = 0;
-	} else {
-		free(s);
+	if (found) {
 		s = *found;
 		if (ident != s->ident || raw < s->last)
 			s->offset += s->last;
-		s->ident = ident;
-		s->last = raw;
+	} else {
+		s = malloc(sizeof(*s) + klen);
+		if (!s)
+			return raw;
+		memcpy(s->key, key, klen);
+		found = tsearch(s, &m->series, series_cmp);
+		if (!found || *found != s) {
+			free(s);
+			return raw;
+		}
+		s->offset = 0;
 	}
+	s->ident = ident;
+	s->last = raw;
 	s->seen = m->now;
 	return s->offset + s->last;
 }
@@ -165,7 +171,7 @@ static void series_name(char *buf, size_t len, const char *name, const char *lab
 static void counter(struct metrics *m, FILE *f, const char *name, const char *labels,
 		    uint64_t ident, uint64_t raw)
 {
-	char key[256 + LABELS_LEN];
+	char key[SERIES_KEY_LEN];
 
 	series_name(key, sizeof(key), name, labels);
 	fprintf(f, "%s %llu\n", key, (unsigned long long)series_value(m, key, ident, raw));
@@ -174,7 +180,7 @@ static void counter(struct metrics *m, FILE *f, const char *name, const char *la
 /* The shortest text that reads back as value: 0.0025, not 0.0025000000000000001. */
 static void gauge(FILE *f, const char *name, const char *labels, double value)
 {
-	char key[256 + LABELS_LEN], num[32];
+	char key[SERIES_KEY_LEN], num[32];
 
 	for (int prec = 6; prec <= 17; prec++) {
 		snprintf(num, sizeof(num), "%.*g", prec, value);
