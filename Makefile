@@ -81,8 +81,12 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) -Iuser/veerd $(CFLAGS) $(VEERD_SRCS) $(BUILD)/libveer.a $(LDLIBS) \
 		$(VEERD_LDLIBS) -o $@
 
-$(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+# veerd's modules the unit tests run as veerd does: the exporter on its event loop.
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c
+
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
+		$(LDLIBS) -lmicrohttpd -lm -o $@
 
 # The per-packet benchmark builds its ICMP, fragment and IPv6 frames with the unit fixtures'
 # packet builder (tests/unit/packet.c).

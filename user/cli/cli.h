@@ -97,6 +97,9 @@ const char *jstr(struct json_object *o, const char *key);
 struct json_object *vip_json(const struct veer_vip_info *vi);
 struct json_object *counters_json(struct json_object *o, const struct veer_counters *s);
 struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi);
+/* The same with counters already read (a statistics snapshot's). */
+struct json_object *backend_counters_json(const struct veer_backend_info *bi,
+					  const struct veer_counters *s);
 
 /* ---- commands ---- */
 
