@@ -81,11 +81,12 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) -Iuser/veerd $(CFLAGS) $(VEERD_SRCS) $(BUILD)/libveer.a $(LDLIBS) \
 		$(VEERD_LDLIBS) -o $@
 
-# veerd's health checks run in the unit runner on the daemon's own loop (tests/unit/test_health.c),
-# against an HTTP server of libmicrohttpd's.
-UNIT_VEERD := user/veerd/health.c user/veerd/loop.c user/veerd/log.c
+# veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
+# checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
+# for the two functions test_veerd_metrics.c stands in for.
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c
 
-$(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(UNIT_VEERD) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
 		$(LDLIBS) -lmicrohttpd -lm -o $@
 
@@ -94,8 +95,10 @@ $(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(UNIT_VEERD) user/v
 BENCH_PKT := tests/unit/packet.c
 
 # `veer-bench health` runs veerd's health checker as veerd does: on its loop.
-$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(UNIT_VEERD) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
-	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit -Iuser/veerd $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(UNIT_VEERD) \
+BENCH_VEERD := user/veerd/health.c user/veerd/loop.c user/veerd/log.c
+
+$(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BENCH_VEERD) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit -Iuser/veerd $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BENCH_VEERD) \
 		$(BUILD)/libveer.a $(LDLIBS) -lm -o $@
 
 # A transparent forward proxy for `veer proxy` rules: the e2e tests' proxy and an example.
@@ -135,6 +138,7 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+	scripts/demo_veerd.sh
 	scripts/demo_cache.sh
 
 bench: deps
@@ -146,6 +150,8 @@ install: $(BUILD)/veer $(BUILD)/veerd
 	install -D -m 0755 $(BUILD)/veer $(DESTDIR)$(PREFIX)/sbin/veer
 	install -D -m 0755 $(BUILD)/veerd $(DESTDIR)$(PREFIX)/sbin/veerd
 	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
+	install -D -m 0644 docs/veerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/veerd.8
+	install -D -m 0644 deploy/veerd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/veerd.service
 	install -D -m 0644 include/veer/abi.h $(DESTDIR)$(PREFIX)/include/veer/abi.h
 
 format:

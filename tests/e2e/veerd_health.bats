@@ -23,10 +23,8 @@ FALL=2
 SLACK_MS=400
 
 setup_file() {
-	[ -x "$E2E_ROOT/build/veerd" ] || { echo "build/veerd is missing: make" >&2; return 1; }
-	# A copy, as for veer: a rebuild during the run cannot swap the binary under the suite.
-	cp "$E2E_ROOT/build/veerd" "$BATS_FILE_TMPDIR/veerd"
 	export TOPO="vhealth$$"
+	export VEERD_LOG=$BATS_FILE_TMPDIR/veerd.log
 	e2e_pins_up "$TOPO" && topo_up || return 1
 	for i in 1 2 3; do
 		mkdir -p "$BATS_FILE_TMPDIR/www$i"
@@ -34,23 +32,19 @@ setup_file() {
 		echo ok >"$BATS_FILE_TMPDIR/www$i/healthz"
 		server_start "$i" || return 1
 	done
-	veerd_start || return 1
-	# Loading and attaching the data plane to four interfaces takes seconds on a busy machine.
-	topo_wait 60 all_up "$VIP" || { cat "$BATS_FILE_TMPDIR/veerd.log" >&2; return 1; }
-	topo_wait 10 all_up "$RESET_VIP" || { cat "$BATS_FILE_TMPDIR/veerd.log" >&2; return 1; }
+	config | e2e_write_config "$BATS_FILE_TMPDIR/veer.yaml"
+	# veerd attaches veer to the node's interfaces itself.
+	e2e_veerd_start "$BATS_FILE_TMPDIR/veer.yaml" || return 1
+	topo_wait 10 all_up "$VIP" || { cat "$VEERD_LOG" >&2; return 1; }
+	topo_wait 10 all_up "$RESET_VIP" || { cat "$VEERD_LOG" >&2; return 1; }
 }
 
 teardown_file() {
-	local pid
-	pid=$(cat "$BATS_FILE_TMPDIR/veerd.pid" 2>/dev/null) || pid=
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		topo_wait 5 gone "$pid" || kill -9 "$pid" 2>/dev/null || true
-	fi
+	e2e_veerd_stop
 	# veerd leaves the data plane attached and pinned on purpose: --cleanup takes it down.
 	if [ -e "/run/netns/$(ns lb)" ]; then
-		nsenter --net="/run/netns/$(ns lb)" "$BATS_FILE_TMPDIR/veerd" -d --cleanup \
-			--pin-dir "$VEER_PIN_DIR" >/dev/null 2>&1 || true
+		nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d --cleanup --pin-dir "$VEER_PIN_DIR" \
+			>/dev/null 2>&1 || true
 	fi
 	topo_down
 	e2e_pins_down
@@ -79,26 +73,23 @@ server_stop() {
 	topo_wait 5 gone "$pid"
 }
 
-veerd_start() {
-	local conf=$BATS_FILE_TMPDIR/veer.yaml vip
-	{
-		echo "interfaces: [{name: l0}, {name: l1}, {name: l2}, {name: l3}]"
-		echo "vips:"
-		for vip in "198.18.100.60 keep" "198.18.100.61 reset"; do
-			cat <<EOF
+# The suite's config: both VIPs over the three backends, HTTP checks of /healthz; on_down keep
+# (the default, said anyway) on the first, reset on the second.
+config() {
+	local vip
+	echo "interfaces: [{name: l0}, {name: l1}, {name: l2}, {name: l3}]"
+	echo "metrics: {listen: off}"
+	echo "vips:"
+	for vip in "198.18.100.60 keep" "198.18.100.61 reset"; do
+		cat <<EOF
   - address: ${vip% *}
     port: 80
     protocol: tcp
     backends: [{address: 198.18.11.2}, {address: 198.18.12.2}, {address: 198.18.13.2}]
-    health: {type: http, path: /healthz, interval: ${INTERVAL_MS}ms, timeout: 100ms, rise: $RISE, fall: $FALL, on_down: ${vip#* }}
+    health: {type: http, path: /healthz, interval: ${INTERVAL_MS}ms, timeout: 100ms, rise: $RISE,
+             fall: $FALL, on_down: ${vip#* }}
 EOF
-		done
-		echo "metrics: {listen: off}"
-	} >"$conf"
-	chmod 0600 "$conf"
-	nsenter --net="/run/netns/$(ns lb)" "$BATS_FILE_TMPDIR/veerd" -d -f "$conf" \
-		--pin-dir "$VEER_PIN_DIR" </dev/null >"$BATS_FILE_TMPDIR/veerd.log" 2>&1 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/veerd.pid"
+	done
 }
 
 # health VIP ADDR: the backend's health in `veer -j backend list` (empty if it is not listed).

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "test.h"
-#include "veerd.h"
+#include "health_real.h"
 
 #define MS	 1000000ull
 #define INTERVAL 50
