@@ -227,10 +227,6 @@ struct json_object *backend_counters_json(const struct veer_backend_info *bi,
 	json_object_object_add(o, "port", json_object_new_int(ntohs(bi->be.port)));
 	json_object_object_add(o, "weight", json_object_new_int64(bi->be.weight));
 	json_object_object_add(o, "pool", json_object_new_string(bi->be.pool));
-	/* veerd's health checks: a down backend takes no new flows. */
-	json_object_object_add(
-		o, "health",
-		json_object_new_string(bi->be.flags & VEER_BACKEND_DOWN ? "down" : "up"));
 	json_object_object_add(o, "id", json_object_new_int64(bi->id));
 	return counters_json(o, s);
 }

@@ -213,11 +213,10 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *b = json_object_array_get_idx(a, i);
 
-		printf("%-44s weight %-5s pool %-10s health %-4s packets %s\n",
+		printf("%-44s weight %-5s pool %-10s packets %s\n",
 		       json_object_get_string(json_object_object_get(b, "backend")),
 		       json_object_get_string(json_object_object_get(b, "weight")),
 		       json_object_get_string(json_object_object_get(b, "pool")),
-		       json_object_get_string(json_object_object_get(b, "health")),
 		       json_object_get_string(json_object_object_get(b, "packets")));
 	}
 	json_object_put(a);
