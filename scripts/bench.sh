@@ -25,7 +25,7 @@
 #      dsr-ipip (IPv4 in IPv4, IPv6 in IPv6, IPv4 in IPv6) and dsr-l2 VIPs at both hooks, as in
 #      A, next to NAT's established forward path, then forwarded packets per second of a
 #      dsr-ipip VIP next to the same VIP in NAT mode (two copies of veer) in the topology of B
-#   H. (health) veerd's health checker: 10,000 backends TCP-checked every second against real
+#   I. (health) veerd's health checker: 10,000 backends TCP-checked every second against real
 #      listeners on loopback, in a network namespace `veer-bench health` makes for itself: CPU
 #      share of one core next to a floor of the same connections, and the lateness of probes
 #
@@ -36,7 +36,7 @@
 # BENCH_THREADS (generator threads, default 1), BENCH_FLOWS and BENCH_FLOW_ROUNDS (part D,
 # default 1000000 flows, 3 established rounds), BENCH_ESTABLISHED and BENCH_SYNS (part E,
 # default 1000 connections, 3000000 SYNs), BENCH_HEALTH_BACKENDS and BENCH_HEALTH_SECONDS (part
-# H, default 10000 backends, 10 s), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes
+# I, default 10000 backends, 10 s), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes
 # nothing), BUILD (default build). About 9 minutes in all (scripts/bench_cache.sh follows).
 set -euo pipefail
 
@@ -671,11 +671,11 @@ report_header() {
 	cat <<EOF
 # veer benchmarks
 
-Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, H, J) with
+Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, I, J) with
 build/veer-bench from tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and
 scripts/bench_cache.sh (part C). Every section says when and at which commit it was measured:
 \`BENCH_PARTS\` runs some parts and replaces only their sections; its names are prog-run (A),
-live (B), flows (D), synflood (E), decap (F), dsr (G), health (H) and veerd (J):
+live (B), flows (D), synflood (E), decap (F), dsr (G), health (I) and veerd (J):
 \`BENCH_PARTS=dsr scripts/bench.sh\` measures part G alone. This is a small shared VM: absolute figures move from run to run, more when other
 work runs, so every figure is compared with a baseline measured **in the same run**: read the
 ratios. Figures measured elsewhere are quoted as context with their source, and nothing here is
@@ -1540,32 +1540,32 @@ $(cat "$TMP/veerd-edit")
 EOF
 }
 
-# ---- H: veerd's health checker -------------------------------------------------------------
+# ---- I: veerd's health checker -------------------------------------------------------------
 # veer-bench health (tests/bench/healthcheck.c) links user/veerd/health.c and loop.c as veerd
 # does, and makes its own network namespace (unshare): loopback only, nothing to clean up here.
 part_health() {
-	say "H: veerd's health checker: $HC_BACKENDS backends, TCP every 1 s, ${HC_SECONDS}s measured" \
+	say "I: veerd's health checker: $HC_BACKENDS backends, TCP every 1 s, ${HC_SECONDS}s measured" \
 		"after 1.5 s of warm-up, then the floor for ${HC_SECONDS}s"
 	"$VB" health --backends "$HC_BACKENDS" --addresses 100 --interval 1000 --timeout 500 \
 		--seconds "$HC_SECONDS" >"$TMP/health" || die "veer-bench health failed"
-	H_RESULT=$(grep '^health result' "$TMP/health") || die "veer-bench health printed no result"
-	H_FLOOR=$(grep '^health floor' "$TMP/health") || die "veer-bench health printed no floor"
-	H_NET=$(grep '^health net' "$TMP/health")
-	say "  checker $(field checker_cpu "$H_RESULT") of a core, floor $(field cpu "$H_FLOOR")," \
-		"lateness p99 $(field late_p99_ms "$H_RESULT") ms"
-	H_STAMP=$(stamp)
+	I_RESULT=$(grep '^health result' "$TMP/health") || die "veer-bench health printed no result"
+	I_FLOOR=$(grep '^health floor' "$TMP/health") || die "veer-bench health printed no floor"
+	I_NET=$(grep '^health net' "$TMP/health")
+	say "  checker $(field checker_cpu "$I_RESULT") of a core, floor $(field cpu "$I_FLOOR")," \
+		"lateness p99 $(field late_p99_ms "$I_RESULT") ms"
+	I_STAMP=$(stamp)
 }
 
-report_h() {
+report_i() {
 	local cpu p99 fcpu
-	cpu=$(field checker_cpu "$H_RESULT")
-	p99=$(field late_p99_ms "$H_RESULT")
-	fcpu=$(field cpu "$H_FLOOR")
+	cpu=$(field checker_cpu "$I_RESULT")
+	p99=$(field late_p99_ms "$I_RESULT")
+	fcpu=$(field cpu "$I_FLOOR")
 	cat <<EOF
 
-## H. Health checks: $HC_BACKENDS backends (veerd)
+## I. Health checks: $HC_BACKENDS backends (veerd)
 
-$H_STAMP
+$I_STAMP
 
 veerd's health checker (user/veerd/health.c on the daemon's event loop, user/veerd/loop.c,
 linked into \`veer-bench health\` as veerd runs them: one thread, one epoll, a heap of timers)
@@ -1593,18 +1593,18 @@ fails. This part alone: \`BENCH_PARTS=health scripts/bench.sh\`; the measurement
 
 | | checks/s | CPU, share of one core | listeners' process | lateness p50 / p99 / max |
 |---|---|---|---|---|
-| veerd's checker | $(field rate "$H_RESULT") | **$cpu** | $(field listener_cpu "$H_RESULT") | $(field late_p50_ms "$H_RESULT") / **$p99** / $(field late_max_ms "$H_RESULT") ms |
-| floor: bare blocking connects | $(field rate "$H_FLOOR") | $fcpu | $(field listener_cpu "$H_FLOOR") | - |
+| veerd's checker | $(field rate "$I_RESULT") | **$cpu** | $(field listener_cpu "$I_RESULT") | $(field late_p50_ms "$I_RESULT") / **$p99** / $(field late_max_ms "$I_RESULT") ms |
+| floor: bare blocking connects | $(field rate "$I_FLOOR") | $fcpu | $(field listener_cpu "$I_FLOOR") | - |
 
-- Checker minus floor: **$(field checker_minus_floor "$H_NET")** of a core, what health.c and
-  the event loop add to the connections themselves ($(field per_check_us "$H_NET") us of CPU
-  per probe, $(field floor_per_conn_us "$H_NET") us per connection of the floor).
+- Checker minus floor: **$(field checker_minus_floor "$I_NET")** of a core, what health.c and
+  the event loop add to the connections themselves ($(field per_check_us "$I_NET") us of CPU
+  per probe, $(field floor_per_conn_us "$I_NET") us per connection of the floor).
 - Target, p99 lateness under 100 ms: **$(verdict_le "$p99" 100)** ($p99 ms).
 - Target, under 25% of one core: **$(verdict_le "${cpu%\%}" 25)** ($cpu). The floor's $fcpu is
   the kernel's work for both ends of the same connections, which loopback charges to the
   connecting process; with the backends on other hosts, their half of it runs there.
 
-Raw output of part H:
+Raw output of part I:
 
 \`\`\`
 $(cat "$TMP/health")
@@ -1634,7 +1634,7 @@ done
 	if has_part decap; then report_f; fi
 	if has_part dsr; then report_g; fi
 	if has_part veerd; then report_j; fi
-	if has_part health; then report_h; fi
+	if has_part health; then report_i; fi
 } >"$TMP/report.md"
 echo
 cat "$TMP/report.md"
