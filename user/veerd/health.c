@@ -306,12 +306,16 @@ static void probe_done(struct check *c, bool pass, bool answered, const char *fm
 		c->fails = 0;
 		c->passes++;
 	} else {
+		char name[2 * VEER_ADDR_STRLEN + 16];
+
 		va_start(ap, fmt);
 		vsnprintf(c->why, sizeof(c->why), fmt, ap);
 		va_end(ap);
 		c->failures++;
 		c->passes = 0;
 		c->fails++;
+		log_debug("%s: health check failed (%s)", check_name(c, name, sizeof(name)),
+			  c->why);
 	}
 	schedule_next(c, now);
 	/* Last: the callback may take a while (a map update), and c is in order by then. */
