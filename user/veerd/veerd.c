@@ -146,9 +146,11 @@ static bool cache_spec_same(const struct veer_cache_spec *a, const struct veer_c
 }
 
 /* Starts, restarts or stops the parts the new config changes; old is NULL at start. */
+static int health_sync_pinned(const struct veer_config *cfg);
+
 static int services_sync(const struct veer_config *old, const struct veer_config *cfg)
 {
-	int err = health_sync(veerd.health, cfg);
+	int err = health_sync_pinned(cfg);
 
 	if (err)
 		log_warnx("cannot schedule the health checks: %s", strerror(-err));
@@ -226,27 +228,56 @@ static void health_changed(const struct veer_vip_key *vip, const struct veer_end
 		log_info("backend %s of %s is %s", bname, vname, up ? "up" : "down");
 }
 
+/*
+ * health_sync asks the initial state of every backend it starts, a VIP's one after another: one
+ * read handle and the last VIP's backend list serve the whole sync, where an open and a listing
+ * per backend held the loop for seconds at a thousand backends.
+ */
+static struct {
+	struct veer *v;
+	struct veer_vip_key vip;
+	struct veer_backend_info *list;
+	size_t n;
+	bool listed;
+} pinned;
+
+static int health_sync_pinned(const struct veer_config *cfg)
+{
+	int err;
+
+	if (veer_open(&pinned.v, false))
+		pinned.v = NULL;
+	err = health_sync(veerd.health, cfg);
+	free(pinned.list);
+	veer_close(pinned.v);
+	memset(&pinned, 0, sizeof(pinned));
+	return err;
+}
+
 /* What the data plane holds: a restarted veerd keeps a down backend down until it passes. */
 static bool health_initial(const struct veer_vip_key *vip, const struct veer_endpoint *be,
 			   void *arg)
 {
-	struct veer_backend_info *list;
-	bool up = true;
-	struct veer *v;
-	size_t n;
+	struct veer_backend_info *list = pinned.list;
 
 	(void)arg;
-	if (veer_open(&v, false))
+	if (!pinned.v)
 		return true;
-	if (!veer_backend_list(v, vip, &list, &n)) {
-		for (size_t i = 0; i < n; i++)
-			if (list[i].be.family == be->family && list[i].be.port == be->port &&
-			    !memcmp(&list[i].be.addr, &be->addr, sizeof(be->addr)))
-				up = !(list[i].be.flags & VEER_BACKEND_DOWN);
-		free(list);
+	if (!pinned.listed || memcmp(&pinned.vip, vip, sizeof(*vip))) {
+		free(pinned.list);
+		pinned.list = NULL;
+		pinned.n = 0;
+		pinned.vip = *vip;
+		pinned.listed = true;
+		if (veer_backend_list(pinned.v, vip, &pinned.list, &pinned.n))
+			pinned.n = 0;
+		list = pinned.list;
 	}
-	veer_close(v);
-	return up;
+	for (size_t i = 0; i < pinned.n; i++)
+		if (list[i].be.family == be->family && list[i].be.port == be->port &&
+		    !memcmp(&list[i].be.addr, &be->addr, sizeof(be->addr)))
+			return !(list[i].be.flags & VEER_BACKEND_DOWN);
+	return true;
 }
 
 /* ---- signals and the file watch ---- */
