@@ -290,7 +290,9 @@ static void item_fill(struct veer_cache_item *it, const struct veer_cache_entry 
 	it->ttl_ms = ((__s64)e->expires_ns - (__s64)now) / 1000000;
 	it->expires_ns = e->expires_ns;
 	it->hits = e->hits;
-	it->current = e->gen == gen && e->epoch == g->epoch && it->ttl_ms > 0;
+	/* As the programs decide (cache_find in bpf/lib/cache_serve.h). */
+	it->current = e->gen == gen && e->epoch == g->epoch && it->ttl_ms > 0 &&
+		      (!g->lease_ns[e->key.proto & 3] || now < g->lease_ns[e->key.proto & 3]);
 }
 
 int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen,

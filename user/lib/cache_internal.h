@@ -3,13 +3,21 @@
 #ifndef VEER_CACHE_INTERNAL_H
 #define VEER_CACHE_INTERNAL_H
 
+#include <limits.h>
 #include "internal.h"
 #include "cache.skel.h"
 
 struct veer_cache {
 	struct cache *skel; /* maps, and the programs when attaching */
-	int lock_fd;
+	int lock_fd;	    /* the cache writers' lock while held, else -1 */
+	/*
+	 * What the writers' lock is an flock on: the pinned veer_cache_glob, so that the
+	 * cache's writers never wait for the balancer's nor make it wait. "" for maps that are
+	 * not pinned (the unit tests' private ones): no other writer to wait for.
+	 */
+	char lock_path[PATH_MAX];
 	int ncpus;
+	struct veer_cache_glob *glob; /* veer_cache_glob mapped, on first use; NULL before */
 };
 
 /* The zero-padded map key of (proto, key); -EINVAL when the key is empty or too long. */
@@ -24,10 +32,24 @@ int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size
 			 const struct veer_cache_stamp *stamp);
 
 /*
- * A long-lived handle (the manager's) holds no lock between uses: drop the pin directory's
- * writers' lock after veer_cache_open, and take it again around each use. 0 or -errno.
+ * The cache writers' lock: a writing handle holds it from veer_cache_open on. A long-lived
+ * handle (the manager's) holds it for one transaction at a time, never across network I/O:
+ * drop it after veer_cache_open, and take it again around each use. 0 or -errno.
  */
 int veer_cache_lock(struct veer_cache *c, bool held);
+
+/* veer_cache_glob, mapped into this process (atomic access to its fields); NULL on error. */
+struct veer_cache_glob *veer_cache_glob_map(struct veer_cache *c);
+
+/*
+ * Sets proto's lease: its entries are served until CLOCK_MONOTONIC until_ns; 0 lifts the
+ * lease (no manager: entries are served until their TTL).
+ */
+int veer_cache_lease_set(struct veer_cache *c, __u8 proto, __u64 until_ns);
+
+/* veer_cache_mgr_new on maps already open (the unit tests' private ones); c stays the caller's. */
+int veer_cache_mgr_new_on(const struct veer_cache_manager_opts *o, struct veer_cache *c,
+			  struct veer_cache_mgr **m);
 
 /* Adds n to a per-CPU cache counter (CPU 0's copy): for events counted in userspace. */
 void veer_cache_count(struct veer_cache *c, __u32 stat, __u64 n);

@@ -455,6 +455,11 @@ int veer_cache_stamp(struct veer_cache *c, const void *key, size_t klen,
 		     struct veer_cache_stamp *stamp);
 /* Makes every entry of the key stale (a write seen outside the programs) and deletes it. */
 int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen);
+/*
+ * Makes every entry stale at once, as a FLUSHALL through the cache does: the flush epoch is
+ * bumped (atomically, beside the programs' own bumps). Counted under flush.
+ */
+int veer_cache_epoch_bump(struct veer_cache *c);
 
 int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX]);
 extern const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX];
@@ -486,8 +491,38 @@ struct veer_cache_manager_opts {
 /*
  * The cache manager: every interval, promotes the most-missed keys with values read from the
  * server; for Redis, invalidates keys written by clients veer does not see, from keyspace
- * notifications. Runs until *stop is set; returns 0 or -errno.
+ * notifications. Nothing cached is served without that feed: starting, stopping or losing it
+ * makes every entry stale (veer_cache_epoch_bump), and the protocol's entries are served only
+ * while the manager renews its lease. A lost connection is made again with capped backoff.
+ *
+ * For an event loop: nothing blocks, and there is no thread. Watch veer_cache_mgr_fd for
+ * reading (one fd for the manager's life, whatever its connections), and call
+ * veer_cache_mgr_run when it is readable or veer_cache_mgr_next_deadline (CLOCK_MONOTONIC ns)
+ * has passed; ask for the deadline again after each run. veer_cache_mgr_run returns 0, or
+ * -errno once the manager cannot go on (a server that does not speak proto, settings the
+ * server refuses): free it then.
  */
+struct veer_cache_mgr;
+
+struct veer_cache_mgr_status {
+	bool server_up;	      /* its connection for values is connected and checked */
+	bool feed_live;	      /* Redis: subscribed to keyspace notifications */
+	__u64 rounds;	      /* completed */
+	__u64 promoted;	      /* keys installed */
+	__u64 feed_losses;    /* subscriptions lost, each an epoch bump */
+	__u64 notifications;  /* keyspace notifications read */
+};
+
+/* Opens the cache's maps (before contacting the server) and starts; the entries go stale. */
+int veer_cache_mgr_new(const struct veer_cache_manager_opts *o, struct veer_cache_mgr **m);
+int veer_cache_mgr_fd(const struct veer_cache_mgr *m);
+__u64 veer_cache_mgr_next_deadline(const struct veer_cache_mgr *m);
+int veer_cache_mgr_run(struct veer_cache_mgr *m);
+void veer_cache_mgr_status(const struct veer_cache_mgr *m, struct veer_cache_mgr_status *s);
+/* Stops: every entry goes stale, and the lease is lifted (entries put by hand serve again). */
+void veer_cache_mgr_free(struct veer_cache_mgr *m);
+
+/* The manager in a loop of its own (`veer cache manage`), until *stop is set; 0 or -errno. */
 int veer_cache_manage(const struct veer_cache_manager_opts *o, volatile int *stop);
 
 /* ---- declarative state: the config file veerd and `veer apply` read (config.c, apply.c) ---- */
