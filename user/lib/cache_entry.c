@@ -123,6 +123,19 @@ int veer_cache_stamp(struct veer_cache *c, const void *key, size_t klen,
 	return err;
 }
 
+int veer_cache_lease_left(struct veer_cache *c, __u8 proto, __s64 *ms)
+{
+	struct veer_cache_glob g;
+	int err = glob_get(c, &g);
+
+	if (err)
+		return err;
+	if (!g.lease_ns[proto & 3])
+		return 0;
+	*ms = ((__s64)g.lease_ns[proto & 3] - (__s64)now_ns()) / 1000000;
+	return 1;
+}
+
 static bool key_printable(const void *key, size_t klen)
 {
 	const unsigned char *p = key;

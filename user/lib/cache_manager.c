@@ -1356,6 +1356,11 @@ int veer_cache_mgr_new_on(const struct veer_cache_manager_opts *o, struct veer_c
 	}
 	snprintf(port, sizeof(port), "%u", o->port);
 	err = getaddrinfo(o->host, port, &hints, &ai);
+	if (err == EAI_NONAME) {
+		/* A name: resolved once, here, and not again (an address never waits on DNS). */
+		hints.ai_flags = AI_NUMERICSERV;
+		err = getaddrinfo(o->host, port, &hints, &ai);
+	}
 	if (err) {
 		pr_warn("cannot use %s at %s:%u: %s\n", veer_cache_proto_name(o->proto), o->host,
 			o->port, gai_strerror(err));

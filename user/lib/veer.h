@@ -460,6 +460,11 @@ int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen);
  * bumped (atomically, beside the programs' own bumps). Counted under flush.
  */
 int veer_cache_epoch_bump(struct veer_cache *c);
+/*
+ * The lease of proto's manager: 1 with *ms the time it has left (<= 0: run out, nothing of
+ * proto served), 0 when no manager holds one, or -errno.
+ */
+int veer_cache_lease_left(struct veer_cache *c, __u8 proto, __s64 *ms);
 
 int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX]);
 extern const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX];
