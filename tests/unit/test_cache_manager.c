@@ -461,6 +461,42 @@ out:
 }
 
 /*
+ * The server restarts, with notifications off as a fresh server has them: the loss makes the
+ * entries stale, the manager comes back, turns notifications on again before it subscribes,
+ * and follows writes again.
+ */
+VEER_TEST(cache_mgr_server_restart)
+{
+	struct drive d = {};
+	char flags[64] = "";
+	__u64 one = 1;
+	int prev;
+
+	if (!mgr_begin(&prev, true) ||
+	    !ASSERT_OK(veer_cache_mgr_new_on(&redis_opts, &cache_env.vc, &d.m), "manager") ||
+	    !ASSERT_TRUE(drive(&d, feed_live, NULL, 3000), "the feed is live") ||
+	    !cache_put(R, "k", "cached", 0))
+		goto out;
+	redis_stop();
+	if (!ASSERT_TRUE(drive(&d, feed_lost, &one, 2000), "the loss seen"))
+		goto out;
+	ASSERT_FALSE(cache_current(R, "k"), "stale once the server is gone");
+	/* Down for a while: the manager keeps trying, with nothing to report. */
+	ASSERT_TRUE(drive(&d, NULL, NULL, 500), "the manager runs with the server down");
+	if (!redis_start() ||
+	    !ASSERT_TRUE(drive(&d, feed_live, NULL, 8000), "following the new server"))
+		goto out;
+	ASSERT_TRUE(rcmd(flags, sizeof(flags), "CONFIG GET notify-keyspace-events") &&
+			    strchr(flags, 'K') && strchr(flags, 'A'),
+		    "notifications turned on again on the new server");
+	if (!cache_put(R, "k", "cached", 0) || !rcmd(NULL, 0, "SET k fresh"))
+		goto out;
+	ASSERT_TRUE(drive(&d, key_stale, "k", 2000), "a write invalidates again");
+out:
+	mgr_end(prev, d.m);
+}
+
+/*
  * A manager that stops running without a word (kill -9: nothing bumps) stops vouching for
  * its entries: once its lease runs out they are not served, and GETs reach the server.
  */

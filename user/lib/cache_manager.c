@@ -556,6 +556,8 @@ static void feed_lost(struct veer_cache_mgr *m, const char *why)
 	m->sub_step = SUB_DOWN;
 	m->ping_owed = false;
 	m->config_ok = false; /* checked again before the next subscription */
+	if (m->step == FILL_READY)
+		fill_idle(m);
 	if (!live)
 		return;
 	veer_cache_lease_set(m->c, m->o.proto, 1);
@@ -1240,7 +1242,8 @@ static __u64 min_at(__u64 a, __u64 b)
 
 __u64 veer_cache_mgr_next_deadline(const struct veer_cache_mgr *m)
 {
-	__u64 t = ~0ULL, io = IO_TIMEOUT_MS * NS_PER_MS;
+	/* At least once a second: a state this missed would wait a second, not forever. */
+	__u64 t = now_ns() + 1000 * NS_PER_MS, io = IO_TIMEOUT_MS * NS_PER_MS;
 
 	if (m->fatal)
 		return 0;
