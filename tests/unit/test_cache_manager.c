@@ -123,7 +123,8 @@ static bool redis_start(void)
 			return true;
 		usleep(10000);
 	}
-	return veer_test_fail(__FILE__, __LINE__, "redis-server did not answer within 5 s "
+	return veer_test_fail(__FILE__, __LINE__,
+			      "redis-server did not answer within 5 s "
 			      "(installed? scripts/deps.sh)");
 }
 
@@ -404,8 +405,7 @@ VEER_TEST(cache_mgr_promotes_and_follows_writes)
 
 	if (!mgr_begin(&prev, true) || !rcmd(NULL, 0, "SET hot server") ||
 	    !ASSERT_OK(veer_cache_mgr_new_on(&redis_opts, &cache_env.vc, &d.m), "manager") ||
-	    !ASSERT_TRUE(drive(&d, feed_live, NULL, 3000), "the feed is live") ||
-	    !client_open(&cc))
+	    !ASSERT_TRUE(drive(&d, feed_live, NULL, 3000), "the feed is live") || !client_open(&cc))
 		goto out;
 	if (!client_get(&cc, "hot", "server", false, "a miss, counted as hot") ||
 	    !ASSERT_TRUE(drive(&d, promoted, &one, 3000), "promoted") ||

@@ -57,16 +57,16 @@
 #define KEYSPACE_PREFIX "__keyspace@0__:"
 #define NS_PER_MS	1000000ULL
 /* A connection that is connecting, or owes a reply, and receives nothing for this long is lost. */
-#define IO_TIMEOUT_MS	2000
+#define IO_TIMEOUT_MS 2000
 /*
  * How long an answered PING vouches for the feed: the longest a killed manager's entries are
  * served. Pinged four times as often, so that one late answer does not let it run out.
  */
-#define LEASE_MS	2000
-#define PING_MS		(LEASE_MS / 4)
+#define LEASE_MS 2000
+#define PING_MS	 (LEASE_MS / 4)
 /* Reconnection delays: doubled after each failure up to the cap, reset by a success. */
-#define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
 /*
  * memcached's clock ticks once a second and lags real time by up to a second plus its timer's
  * delay, so a remaining TTL of t seconds may mean an expiry that close to t - 1 s from now; the
@@ -596,7 +596,9 @@ static void config_reply(struct veer_cache_mgr *m, redisReply *rep)
 	if (m->sub_step == SUB_LIVE)
 		feed_lost(m, "notify-keyspace-events was changed on the server");
 	snprintf(m->flags, sizeof(m->flags), "%s%s", flags,
-		 strchr(flags, 'K') ? "A" : strchr(flags, 'A') ? "K" : "KA");
+		 strchr(flags, 'K')   ? "A"
+		 : strchr(flags, 'A') ? "K"
+				      : "KA");
 	conn_command(m, &m->fill, "CONFIG SET notify-keyspace-events %s", m->flags);
 	m->step = FILL_CONFIG_SET;
 }
@@ -798,8 +800,8 @@ static int victim_cmp(const void *a, const void *b)
  */
 static int fold_round(struct veer_cache_mgr *m, const struct veer_cache_hot_key *hot, size_t nhot,
 		      const struct veer_cache_item *items, size_t nitems, struct kstat ***demote,
-		      size_t *ndemote, struct kstat ***cands, size_t *ncands, struct kstat ***victims,
-		      size_t *nvictims)
+		      size_t *ndemote, struct kstat ***cands, size_t *ncands,
+		      struct kstat ***victims, size_t *nvictims)
 {
 	__u8 proto = m->o.proto;
 	struct kstat *k, **prev;
@@ -958,8 +960,8 @@ static void round_start(struct veer_cache_mgr *m)
 		}
 		if (!key_fits(m, &k->key))
 			continue;
-		if (!room && vi < r->nvictims && !veer_cache_outranks(&k->rate,
-								       &r->victims[vi++]->rate))
+		if (!room && vi < r->nvictims &&
+		    !veer_cache_outranks(&k->rate, &r->victims[vi++]->rate))
 			break;
 		room -= room > 0;
 		r->f[r->n++].k = k;
@@ -998,7 +1000,7 @@ out:
 		int len;
 
 		if (redis(m)) {
-			/* The value and its remaining TTL in one transaction: they belong together. */
+			/* The value and its remaining TTL in one transaction: they go together. */
 			conn_command(m, &m->fill, "MULTI");
 			conn_command(m, &m->fill, "GET %b", k->bytes, (size_t)k->len);
 			conn_command(m, &m->fill, "PTTL %b", k->bytes, (size_t)k->len);
@@ -1041,13 +1043,13 @@ static void round_install(struct veer_cache_mgr *m)
 			if (!veer_cache_outranks(&f->k->rate, &v->rate))
 				break;
 			vi++;
-			/* Gone already (a notification, a sweep): its place is free all the same. */
+			/* Gone already (a notification, a sweep): its place is free anyway. */
 			replaced += !veer_cache_del(m->c, v->key.proto, v->key.bytes, v->key.len);
 			r->room++;
 		}
 		if (veer_cache_put_until(m->c, f->k->key.proto, f->k->key.bytes, f->k->key.len,
-					 f->value, f->vlen, f->flags,
-					 r->sent + max_ms * NS_PER_MS, &f->stamp))
+					 f->value, f->vlen, f->flags, r->sent + max_ms * NS_PER_MS,
+					 &f->stamp))
 			continue;
 		installed++;
 		r->room -= r->room > 0;
@@ -1396,7 +1398,8 @@ int veer_cache_mgr_new_on(const struct veer_cache_manager_opts *o, struct veer_c
 	 */
 	err = veer_cache_epoch_bump(c);
 	if (!err)
-		err = veer_cache_lease_set(c, o->proto, fed(m) ? 1 : now_ns() + LEASE_MS * NS_PER_MS);
+		err = veer_cache_lease_set(c, o->proto,
+					   fed(m) ? 1 : now_ns() + LEASE_MS * NS_PER_MS);
 	if (err)
 		goto fail;
 	m->lease_at = m->round_at = now_ns();
