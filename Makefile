@@ -81,8 +81,12 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) -Iuser/veerd $(CFLAGS) $(VEERD_SRCS) $(BUILD)/libveer.a $(LDLIBS) \
 		$(VEERD_LDLIBS) -o $@
 
-$(BUILD)/veer-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(UNIT_SRCS) $(BUILD)/libveer.a $(LDLIBS) -lm -o $@
+# veerd's modules the unit tests run as veerd does: the exporter on its event loop.
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c
+
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
+		$(LDLIBS) -lmicrohttpd -lm -o $@
 
 # The per-packet benchmark builds its ICMP, fragment and IPv6 frames with the unit fixtures'
 # packet builder (tests/unit/packet.c).
@@ -128,6 +132,7 @@ test: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+	scripts/demo_veerd.sh
 	scripts/demo_cache.sh
 
 bench: deps
@@ -139,6 +144,8 @@ install: $(BUILD)/veer $(BUILD)/veerd
 	install -D -m 0755 $(BUILD)/veer $(DESTDIR)$(PREFIX)/sbin/veer
 	install -D -m 0755 $(BUILD)/veerd $(DESTDIR)$(PREFIX)/sbin/veerd
 	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
+	install -D -m 0644 docs/veerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/veerd.8
+	install -D -m 0644 deploy/veerd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/veerd.service
 	install -D -m 0644 include/veer/abi.h $(DESTDIR)$(PREFIX)/include/veer/abi.h
 
 format:

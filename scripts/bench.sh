@@ -19,6 +19,8 @@
 #      the connections veer still holds afterwards
 #   F. (decap) per-packet cost of the backend's decap program at both hooks, veer_decap (XDP)
 #      and veer_decap_tc (tc), through BPF_PROG_RUN (repeat=1), net of an empty program
+#   J. (veerd) veerd's reaction to a config edit: the file saved (renamed over) -> a new backend
+#      receives its first new flow, over 100 edits, through veer's attached program
 #   G. (dsr) direct server return next to NAT: the per-packet cost of the established paths of
 #      dsr-ipip (IPv4 in IPv4, IPv6 in IPv6, IPv4 in IPv6) and dsr-l2 VIPs at both hooks, as in
 #      A, next to NAT's established forward path, then forwarded packets per second of a
@@ -45,17 +47,17 @@ REPS=${BENCH_REPS:-3}
 ROUNDS=${BENCH_ROUNDS:-11}
 CALLS=${BENCH_CALLS:-20000}
 THREADS=${BENCH_THREADS:-1}
-PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr}
+PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr,veerd}
 FL_FLOWS=${BENCH_FLOWS:-1000000}
 FL_ROUNDS=${BENCH_FLOW_ROUNDS:-3}
 SF_EST=${BENCH_ESTABLISHED:-1000}
 SF_SYNS=${BENCH_SYNS:-3000000}
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 for part in ${PARTS//,/ }; do
-	case $part in prog-run | live | flows | synflood | decap | dsr) ;;
+	case $part in prog-run | live | flows | synflood | decap | dsr | veerd) ;;
 	*)
 		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood, decap," \
-			"dsr)" >&2
+			"dsr, veerd)" >&2
 		exit 2
 		;;
 	esac
@@ -70,11 +72,13 @@ no figure of this page is computed from it."
 
 P=vbench$$
 NS_PR=$P-pr NS_GEN=$P-gen NS_SINK=$P-sink NS_VEER=$P-veer NS_FL=$P-fl NS_SYN=$P-syn NS_DC=$P-dc
-NS_GNAT=$P-gnat NS_GDSR=$P-gdsr
+NS_GNAT=$P-gnat NS_GDSR=$P-gdsr NS_VD=$P-vd
 # veer's state for part B, D, E and G: pin directories of this run's own, never the host's.
 PIN_B=/sys/fs/bpf/veer-bench$$ PIN_FL=/sys/fs/bpf/veer-bench$$-flows
 PIN_SF=/sys/fs/bpf/veer-bench$$-syn PIN_SFL=/sys/fs/bpf/veer-bench$$-synlive
 PIN_GNAT=/sys/fs/bpf/veer-bench$$-gnat PIN_GDSR=/sys/fs/bpf/veer-bench$$-gdsr
+PIN_VD=/sys/fs/bpf/veer-bench$$-veerd
+VEERD=$BUILD/veerd VEERD_PID=
 VIP_ADDR=198.18.100.99 VIP_PORT=9
 VIP=$VIP_ADDR:$VIP_PORT/udp
 # Part G: dsr-ipip's outer sources.
@@ -124,11 +128,12 @@ cleanup() {
 		veer_at "${i% *}" detach "${i#* }" >/dev/null 2>&1
 	done
 	fl_unveer >/dev/null 2>&1
+	[ -n "$VEERD_PID" ] && kill "$VEERD_PID" && wait "$VEERD_PID"
 	for n in "$NS_PR" "$NS_GEN" "$P-floor" "$NS_VEER" "$P-nft" "$NS_SINK" "$NS_FL" "$NS_SYN" \
-		"$NS_DC" "$NS_GNAT" "$NS_GDSR"; do
+		"$NS_DC" "$NS_GNAT" "$NS_GDSR" "$NS_VD"; do
 		[ -e "/run/netns/$n" ] && ip netns del "$n"
 	done
-	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL" "$PIN_GNAT" "$PIN_GDSR"; do
+	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL" "$PIN_GNAT" "$PIN_GDSR" "$PIN_VD"; do
 		[ -d "$d" ] && rm -rf "$d"
 	done
 	# Host-wide: back to what they were before part B (after its conntrack entries went).
@@ -143,7 +148,7 @@ trap 'exit 130' INT TERM
 
 # ---- preflight -------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "needs root (BPF_PROG_RUN, XDP, namespaces)"
-for b in "$VEER" "$VB"; do [ -x "$b" ] || die "$b is missing: run make all first"; done
+for b in "$VEER" "$VB" "$VEERD"; do [ -x "$b" ] || die "$b is missing: run make all first"; done
 for t in ip nft nsenter ethtool awk; do
 	command -v "$t" >/dev/null || die "$t is not installed (scripts/deps.sh installs it)"
 done
@@ -1454,6 +1459,81 @@ $(cat "$TMP/dsr-prog-run" "$TMP/dsr-live")
 EOF
 }
 
+# ---- J: veerd, from a config edit to the data plane ---------------------------------------
+# One namespace, a dummy interface whose neighbours are every backend address (so a forwarded
+# packet leaves rewritten to its backend), veerd on a file there, and veer-bench edit
+# (tests/bench/edit.c) saving the file 100 times, each time with a new backend, and timing the
+# first new flow the attached program sends to it.
+J_EDITS=100 J_BASE=9
+part_veerd() {
+	local i cfg=$TMP/veerd.yaml
+	say "J: veerd: config edit -> first new flow on the new backend ($J_EDITS edits)"
+	new_ns "$NS_VD"
+	in_ns "$NS_VD" ip link add d0 type dummy
+	in_ns "$NS_VD" ip link set d0 up
+	in_ns "$NS_VD" ip addr add 198.18.30.254/24 dev d0
+	in_ns "$NS_VD" ip addr add 198.18.31.254/24 dev d0
+	in_ns "$NS_VD" ip route add 198.18.1.0/24 dev d0
+	for i in $(seq 1 "$J_BASE"); do
+		in_ns "$NS_VD" ip neigh add "198.18.30.$i" lladdr 02:00:00:00:1e:01 dev d0 nud permanent
+	done
+	for i in $(seq 1 250); do
+		in_ns "$NS_VD" ip neigh add "198.18.31.$i" lladdr 02:00:00:00:1f:01 dev d0 nud permanent
+	done
+	in_ns "$NS_VD" ip neigh add 198.18.1.2 lladdr 02:00:00:00:00:01 dev d0 nud permanent
+	printf 'interfaces: [{name: d0}]\nmetrics: {listen: off}\nvips: []\n' >"$cfg"
+	nsenter --net="/run/netns/$NS_VD" "$VEERD" -d -f "$cfg" --pin-dir "$PIN_VD" \
+		</dev/null >"$TMP/veerd.log" 2>&1 &
+	VEERD_PID=$!
+	for i in $(seq 100); do
+		grep -q 'veerd: running' "$TMP/veerd.log" && break
+		kill -0 "$VEERD_PID" || die "veerd did not start: $(cat "$TMP/veerd.log")"
+		sleep 0.1
+	done
+	grep -q 'veerd: running' "$TMP/veerd.log" || die "veerd did not start: $(cat "$TMP/veerd.log")"
+	veer_in "$PIN_VD" "$NS_VD" "$VB" edit --config "$cfg" --iface d0 \
+		--vip "$VIP_ADDR:$VIP_PORT" --base "$J_BASE" --edits "$J_EDITS" >"$TMP/veerd-edit"
+	kill "$VEERD_PID"
+	wait "$VEERD_PID" || true
+	VEERD_PID=
+	nsenter --net="/run/netns/$NS_VD" "$VEERD" --cleanup --pin-dir "$PIN_VD" >>"$TMP/veerd.log" 2>&1
+	ip netns del "$NS_VD"
+	J_P50=$(field p50_ms "$(cat "$TMP/veerd-edit")")
+	J_P99=$(field p99_ms "$(cat "$TMP/veerd-edit")")
+	[ -n "$J_P99" ] || die "veer-bench edit printed no figure"
+	say "  p50 $J_P50 ms, p99 $J_P99 ms"
+	J_STAMP=$(stamp)
+}
+
+report_j() {
+	cat <<EOF
+
+## J. veerd: a config edit to the data plane
+
+$J_STAMP
+
+veerd runs on a file in a namespace of its own, attached at tc to a dummy interface whose
+neighbours are the backends. \`veer-bench edit\` (tests/bench/edit.c) saves the file $J_EDITS
+times as editors do (a new file renamed over it), each time with one VIP of $J_BASE backends plus
+a backend never seen before, and from the rename on runs new flows (a new source port each)
+through veer's attached program by BPF_PROG_RUN until one leaves rewritten to the new backend.
+The time therefore counts inotify, the YAML parse, the reconcile, the Maglev table's build and
+swap, and the new backend's 1-in-$((J_BASE + 1)) chance per flow (microseconds).
+
+| edits | p50 | p99 |
+|---|---|---|
+| $J_EDITS | $J_P50 ms | $J_P99 ms |
+
+- Target, p99 under 50 ms: $(verdict_le "$J_P99" 50).
+
+Raw output of part J:
+
+\`\`\`
+$(cat "$TMP/veerd-edit")
+\`\`\`
+EOF
+}
+
 # ---- run -------------------------------------------------------------------------------------
 if has_part prog-run; then part_prog_run; fi
 if has_part live; then part_live; fi
@@ -1461,6 +1541,7 @@ if has_part flows; then part_flows; fi
 if has_part synflood; then part_synflood; fi
 if has_part decap; then part_decap; fi
 if has_part dsr; then part_dsr; fi
+if has_part veerd; then part_veerd; fi
 for n in "$NS_FL" "$NS_GEN" "$NS_SINK"; do
 	if [ -e "/run/netns/$n" ]; then ip netns del "$n"; fi
 done
@@ -1473,6 +1554,7 @@ done
 	if has_part synflood; then report_e; fi
 	if has_part decap; then report_f; fi
 	if has_part dsr; then report_g; fi
+	if has_part veerd; then report_j; fi
 } >"$TMP/report.md"
 echo
 cat "$TMP/report.md"

@@ -180,6 +180,11 @@ static const struct cmd top_cmds[] = {
 		 "[encap-source6 CIDR]",
 	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); dsr-ipip's "
 		 "outer source prefixes (172.16.0.0/16, 100::/64); none: show"},
+	{.name = "apply",
+	 .fn = cmd_apply,
+	 .args = "[-n] FILE",
+	 .help = "make the VIPs of the config file FILE (veerd's YAML) what it declares, "
+		 "attaching its interfaces; -n: check the file only"},
 	{.name = "proxy",
 	 .args = "add|del|list|origdst ...",
 	 .help = "transparent forward proxy: steer clients' connections to a proxy",

@@ -261,3 +261,49 @@ e2e_big_send() {
 		echo "FAIL $answer"
 	fi
 }
+
+# The veerd under test, copied once per run as $VEER is.
+if [ -z "${VEERD:-}" ]; then
+	VEERD=$BATS_RUN_TMPDIR/veerd
+	if [ ! -x "$VEERD" ]; then
+		cp "$E2E_ROOT/build/veerd" "$VEERD.$$" 2>/dev/null && mv "$VEERD.$$" "$VEERD"
+	fi
+	[ -x "$VEERD" ] || VEERD=$E2E_ROOT/build/veerd
+fi
+
+# e2e_veerd_start CONFIG [ARGS...]: veerd -d on CONFIG in the veer node's network namespace
+# (nsenter: it must see the host's bpffs), on the suite's pin directory, logging to
+# $VEERD_LOG (default $BATS_FILE_TMPDIR/veerd.log, appended). Waits until it says it runs;
+# its pid is in VEERD_PID. Fails with the log when it exits first.
+e2e_veerd_start() {
+	local cfg=$1
+	shift
+	VEERD_LOG=${VEERD_LOG:-$BATS_FILE_TMPDIR/veerd.log}
+	local mark
+	mark=$(wc -l <"$VEERD_LOG" 2>/dev/null || echo 0)
+	nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d -f "$cfg" --pin-dir "$VEER_PIN_DIR" "$@" \
+		</dev/null >>"$VEERD_LOG" 2>&1 3>&- &
+	VEERD_PID=$!
+	topo_wait 20 eval 'tail -n +$((mark + 1)) "$VEERD_LOG" | grep -q "veerd: running" || ! kill -0 $VEERD_PID 2>/dev/null'
+	if ! kill -0 "$VEERD_PID" 2>/dev/null || ! tail -n +$((mark + 1)) "$VEERD_LOG" | grep -q "veerd: running"; then
+		echo "veerd did not start:" >&2
+		tail -n +$((mark + 1)) "$VEERD_LOG" >&2
+		return 1
+	fi
+}
+
+# e2e_veerd_stop [SIGNAL]: ends the veerd e2e_veerd_start started (TERM by default), by pid.
+e2e_veerd_stop() {
+	[ -n "${VEERD_PID:-}" ] || return 0
+	kill -"${1:-TERM}" "$VEERD_PID" 2>/dev/null || true
+	wait "$VEERD_PID" 2>/dev/null || true
+	VEERD_PID=
+}
+
+# e2e_write_config FILE < YAML: replaces FILE as editors do (a new file renamed over it), mode
+# 0644.
+e2e_write_config() {
+	local tmp
+	tmp=$(mktemp "$(dirname "$1")/.cfg.XXXXXX") || return 1
+	cat >"$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$1"
+}

@@ -97,6 +97,9 @@ const char *jstr(struct json_object *o, const char *key);
 struct json_object *vip_json(const struct veer_vip_info *vi);
 struct json_object *counters_json(struct json_object *o, const struct veer_counters *s);
 struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi);
+/* The same with counters already read (a statistics snapshot's). */
+struct json_object *backend_counters_json(const struct veer_backend_info *bi,
+					  const struct veer_counters *s);
 
 /* ---- commands ---- */
 
@@ -129,6 +132,9 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv);
 /* show.c */
 int cmd_stats(const struct cmd *c, int argc, char **argv);
 int cmd_flows(const struct cmd *c, int argc, char **argv);
+
+/* apply.c */
+int cmd_apply(const struct cmd *c, int argc, char **argv);
 
 /* settings.c */
 int cmd_set(const struct cmd *c, int argc, char **argv);

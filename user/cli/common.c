@@ -205,9 +205,17 @@ struct json_object *counters_json(struct json_object *o, const struct veer_count
 
 struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi)
 {
+	struct veer_counters s = {};
+
+	veer_backend_counters(v, bi->id, &s);
+	return backend_counters_json(bi, &s);
+}
+
+struct json_object *backend_counters_json(const struct veer_backend_info *bi,
+					  const struct veer_counters *s)
+{
 	struct json_object *o = json_object_new_object();
 	char buf[VEER_ADDR_STRLEN];
-	struct veer_counters s = {};
 
 	json_object_object_add(
 		o, "backend",
@@ -220,6 +228,5 @@ struct json_object *backend_json(struct veer *v, const struct veer_backend_info 
 	json_object_object_add(o, "weight", json_object_new_int64(bi->be.weight));
 	json_object_object_add(o, "pool", json_object_new_string(bi->be.pool));
 	json_object_object_add(o, "id", json_object_new_int64(bi->id));
-	veer_backend_counters(v, bi->id, &s);
-	return counters_json(o, &s);
+	return counters_json(o, s);
 }

@@ -9,34 +9,35 @@
 int cmd_stats(const struct cmd *c, int argc, char **argv)
 {
 	struct json_object *root, *vips_j, *reasons_j;
-	__u64 reasons[VEER_REASON_MAX];
-	struct veer_vip_info *vips;
+	struct veer_stats_snapshot snap;
+	const __u64 *reasons;
 	struct veer *v;
-	size_t n;
 	int rc = 0;
 
 	if (no_options(c, argc, argv, 0, &rc))
 		return rc;
 	if (open_state(&v, OPEN_READ))
 		return EXIT_FAILED;
-	if (veer_vip_list(v, &vips, &n) || veer_reason_counters(v, reasons)) {
-		veer_close(v);
+	/* One snapshot, as /metrics takes it: counters read in batches, not slot by slot. */
+	rc = veer_stats_snapshot(v, false, &snap);
+	veer_close(v);
+	if (rc)
 		return EXIT_FAILED;
-	}
+	reasons = snap.reasons;
 	root = json_object_new_object();
 	vips_j = json_object_new_array();
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *vj = vip_json(&vips[i]), *bj = json_object_new_array();
-		struct veer_backend_info *bes;
-		struct veer_counters s = {};
-		size_t nb;
+	for (size_t i = 0; i < snap.nvips; i++) {
+		const struct veer_stats_vip *sv = &snap.vips[i];
+		struct veer_vip_info vi = {
+			.key = sv->key, .vip = sv->vip, .backends = sv->nbackends};
+		struct json_object *vj = vip_json(&vi), *bj = json_object_new_array();
 
-		veer_vip_counters(v, vips[i].vip.id, &s);
-		counters_json(vj, &s);
-		if (!veer_backend_list(v, &vips[i].key, &bes, &nb)) {
-			for (size_t b = 0; b < nb; b++)
-				json_object_array_add(bj, backend_json(v, &bes[b]));
-			free(bes);
+		counters_json(vj, &sv->c);
+		for (size_t b = sv->first_backend; b < sv->first_backend + sv->nbackends; b++) {
+			const struct veer_stats_backend *sb = &snap.backends[b];
+			struct veer_backend_info bi = {.id = sb->id, .be = sb->be};
+
+			json_object_array_add(bj, backend_counters_json(&bi, &sb->c));
 		}
 		json_object_object_add(vj, "backend_stats", bj);
 		json_object_array_add(vips_j, vj);
@@ -51,10 +52,10 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 	/* dsr-ipip's packets put in a tunnel (also in reasons, as dsr_ipip). */
 	json_object_object_add(root, "encapsulated_packets",
 			       json_object_new_uint64(reasons[VEER_FWD_DSR_IPIP]));
-	free(vips);
-	veer_close(v);
-	if (json_out)
+	if (json_out) {
+		veer_stats_free(&snap);
 		return print_json(root);
+	}
 	for (size_t i = 0; i < json_object_array_length(vips_j); i++) {
 		struct json_object *vj = json_object_array_get_idx(vips_j, i), *bj;
 
@@ -80,6 +81,7 @@ int cmd_stats(const struct cmd *c, int argc, char **argv)
 				       (unsigned long long)reasons[r]);
 		printf("\n");
 	}
+	veer_stats_free(&snap);
 	json_object_put(root);
 	return EXIT_OK;
 }

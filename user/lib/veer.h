@@ -676,18 +676,24 @@ int veer_backend_set_health(struct veer *v, const struct veer_vip_key *vip,
 
 /* ---- statistics in one snapshot: `veer stats` and veerd's /metrics (stats.c) ---- */
 
+/*
+ * Active flows: connections in the tables that the data plane would still use (handshakes
+ * included; neither those idle past their timeout nor those of a slot given to another
+ * backend since).
+ */
 struct veer_stats_backend {
 	__u32 id;
 	__u32 gen; /* the slot's generation: a new gen is a new series */
 	struct veer_backend be;
 	struct veer_counters c;
+	__u64 active_flows;
 };
 
 struct veer_stats_vip {
 	struct veer_vip_key key;
 	struct veer_vip vip;
 	struct veer_counters c;
-	__u64 active_flows; /* connections in the table for the VIP (handshakes included) */
+	__u64 active_flows;
 	size_t first_backend, nbackends; /* its backends in snap->backends */
 };
 
@@ -700,8 +706,10 @@ struct veer_stats_snapshot {
 };
 
 /*
- * Every VIP's and backend's counters and the reasons, read with batched lookups; active_flows
- * only when count_flows (a walk of the connection tables). Free with veer_stats_free.
+ * Every VIP (as veer_vip_list orders them) with its active backends (as veer_backend_list
+ * does), their counters and the reasons, read with batched lookups (one per slot when the
+ * kernel has none); active_flows only when count_flows (a walk of the connection tables).
+ * Free with veer_stats_free.
  */
 int veer_stats_snapshot(struct veer *v, bool count_flows, struct veer_stats_snapshot *s);
 void veer_stats_free(struct veer_stats_snapshot *s);

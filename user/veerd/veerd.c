@@ -343,28 +343,50 @@ static const cap_value_t caps_kept[] = {CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP
 
 static int caps_drop(void)
 {
-	cap_t caps = cap_init();
-	int err = 0;
+	cap_value_t keep[sizeof(caps_kept) / sizeof(caps_kept[0])];
+	cap_t caps = cap_get_proc(), want = cap_init();
+	int n = 0, err = 0;
 
-	if (!caps)
-		return -errno;
-	if (cap_set_flag(caps, CAP_PERMITTED, sizeof(caps_kept) / sizeof(caps_kept[0]), caps_kept,
-			 CAP_SET) ||
-	    cap_set_flag(caps, CAP_EFFECTIVE, sizeof(caps_kept) / sizeof(caps_kept[0]), caps_kept,
-			 CAP_SET) ||
-	    cap_set_proc(caps))
+	if (!caps || !want) {
 		err = -errno;
+		goto cleanup;
+	}
+	/* Only what this process has: a container may not grant all of them. */
+	for (size_t i = 0; i < sizeof(caps_kept) / sizeof(caps_kept[0]); i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (!cap_get_flag(caps, caps_kept[i], CAP_PERMITTED, &v) && v == CAP_SET)
+			keep[n++] = caps_kept[i];
+	}
+	if ((n && (cap_set_flag(want, CAP_PERMITTED, n, keep, CAP_SET) ||
+		   cap_set_flag(want, CAP_EFFECTIVE, n, keep, CAP_SET))) ||
+	    cap_set_proc(want)) {
+		err = -errno;
+		goto cleanup;
+	}
+cleanup:
+	cap_free(want);
 	cap_free(caps);
-	/* The bounding set too, so that nothing veerd runs can get the rest back. */
-	for (cap_value_t c = 0; !err && c <= CAP_LAST_CAP; c++) {
+	return err;
+}
+
+/*
+ * The bounding set too, so that nothing veerd runs can get the rest back. Dropping from it
+ * needs CAP_SETPCAP, which caps_drop takes away: this goes first. EPERM (a container without
+ * CAP_SETPCAP) leaves the bounding set as the container made it.
+ */
+static int bounding_drop(void)
+{
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
 		bool keep = false;
 
 		for (size_t i = 0; i < sizeof(caps_kept) / sizeof(caps_kept[0]); i++)
 			keep |= caps_kept[i] == c;
-		if (!keep && CAP_IS_SUPPORTED(c) && cap_drop_bound(c) && errno != EINVAL)
-			err = -errno;
+		if (!keep && CAP_IS_SUPPORTED(c) && cap_drop_bound(c) && errno != EINVAL &&
+		    errno != EPERM)
+			return -errno;
 	}
-	return err;
+	return 0;
 }
 
 /* ---- one veerd per pin directory ---- */
@@ -509,7 +531,9 @@ int main(int argc, char **argv)
 	rc = watch_start(veerd.loop);
 	if (rc)
 		fatalx("cannot watch %s: %s", veerd.config_path, strerror(-rc));
-	rc = caps_drop();
+	rc = bounding_drop();
+	if (!rc)
+		rc = caps_drop();
 	if (rc)
 		fatalx("cannot drop capabilities: %s", strerror(-rc));
 	log_info("running: %s, pin directory %s, %zu VIPs", veerd.config_path, veer_pin_dir(),
