@@ -205,6 +205,7 @@ static int evict(struct veer_cache *c)
 		return -ENOMEM;
 	}
 	while (n < VEER_CACHE_ENTRIES && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		veer_cache_yield(c, n);
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0))
@@ -414,6 +415,7 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 		return -ENOMEM;
 	err = glob_get(c, &g);
 	while (!err && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		veer_cache_yield(c, len);
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0) ||
@@ -457,7 +459,10 @@ static void sweep_conns(struct veer_cache *c)
 	dead = calloc(VEER_CACHE_CONNS, sizeof(*dead));
 	if (!dead)
 		return;
-	while (n < VEER_CACHE_CONNS && !bpf_map__get_next_key(conns, prev, &next, sizeof(next))) {
+	for (size_t i = 0;
+	     n < VEER_CACHE_CONNS && !bpf_map__get_next_key(conns, prev, &next, sizeof(next));
+	     i++) {
+		veer_cache_yield(c, i);
 		k = next;
 		prev = &k;
 		if (bpf_map_lookup_elem(socks, &k, &cookie) && errno == ENOENT)
@@ -468,22 +473,25 @@ static void sweep_conns(struct veer_cache *c)
 	free(dead);
 }
 
-int veer_cache_sweep(struct veer_cache *c, size_t *removed)
+int veer_cache_sweep_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n,
+			  size_t *removed)
 {
 	struct veer_cache_item *items;
-	size_t n, expired = 0;
+	size_t all, kept = 0, expired = 0;
 	int err;
 
 	sweep_conns(c);
 	*removed = 0;
-	err = veer_cache_list(c, &items, &n);
+	err = veer_cache_list(c, &items, &all);
 	if (err)
 		return err;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < all; i++) {
 		struct veer_cache_hkey hk;
 
-		if (items[i].current)
+		if (items[i].current) {
+			items[kept++] = items[i];
 			continue;
+		}
 		hkey_of(&items[i].key, &hk);
 		if (bpf_map__delete_elem(c->skel->maps.veer_cache_data, &hk, sizeof(hk), 0))
 			continue;
@@ -492,8 +500,20 @@ int veer_cache_sweep(struct veer_cache *c, size_t *removed)
 	}
 	if (expired)
 		veer_cache_count(c, VEER_CACHE_EXPIRED, expired);
-	free(items);
+	*out = items;
+	*n = kept;
 	return 0;
+}
+
+int veer_cache_sweep(struct veer_cache *c, size_t *removed)
+{
+	struct veer_cache_item *items;
+	size_t n;
+	int err = veer_cache_sweep_list(c, &items, &n, removed);
+
+	if (!err)
+		free(items);
+	return err;
 }
 
 static int hot_cmp(const void *a, const void *b)
@@ -518,6 +538,7 @@ int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cac
 	if (!keys)
 		return -ENOMEM;
 	while (len < VEER_CACHE_HOT_MAX && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		veer_cache_yield(c, len);
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), &h, sizeof(h), 0))

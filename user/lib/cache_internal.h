@@ -18,13 +18,30 @@ struct veer_cache {
 	char lock_path[PATH_MAX];
 	int ncpus;
 	struct veer_cache_glob *glob; /* veer_cache_glob mapped, on first use; NULL before */
+	/*
+	 * Called every few hundred elements by the scans of whole maps (list, hot keys, sweep),
+	 * which take tens of milliseconds on full tables: the manager reads its keyspace
+	 * notifications there, so that a round does not hold them up. NULL: none.
+	 */
+	void (*yield)(void *arg);
+	void *yield_arg;
 };
+
+static inline void veer_cache_yield(struct veer_cache *c, size_t i)
+{
+	if (c->yield && !(i % 256))
+		c->yield(c->yield_arg);
+}
 
 /* The zero-padded map key of (proto, key); -EINVAL when the key is empty or too long. */
 int veer_cache_key_make(struct veer_cache_key *k, __u8 proto, const void *key, size_t klen);
 
 /* The command tables (cache_cmds.c), written into veer_cache_cmds on attach. */
 int veer_cache_cmds_load(struct veer_cache *c);
+
+/* veer_cache_sweep, returning the entries left (all current), as veer_cache_list would. */
+int veer_cache_sweep_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n,
+			  size_t *removed);
 
 /* veer_cache_put with an absolute expiry (CLOCK_MONOTONIC ns) instead of a TTL. */
 int veer_cache_put_until(struct veer_cache *c, __u8 proto, const void *key, size_t klen,

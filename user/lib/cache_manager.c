@@ -162,6 +162,7 @@ struct veer_cache_mgr {
 	bool config_ok;	   /* notifications seen on since the last round or loss */
 	bool round_wanted; /* a round is due and waits for the fill connection (and the feed) */
 	bool ping_owed;
+	bool in_sub;		  /* reading the subscription: a yield must not read it again */
 	__u64 ping_sent, ping_at; /* the PING owed, or the subscription; the next PING */
 	__u64 lease_at;		  /* no feed: when to renew the lease */
 	__u64 round_at;
@@ -760,6 +761,7 @@ static void sub_event(struct veer_cache_mgr *m, __u32 events)
 	struct conn *cn = &m->sub;
 	redisReply *rep;
 
+	m->in_sub = true;
 	if (conn_connected(cn)) {
 		conn_command(m, cn, "PSUBSCRIBE " KEYSPACE_PREFIX "*");
 		m->sub_step = SUB_WAIT;
@@ -767,14 +769,28 @@ static void sub_event(struct veer_cache_mgr *m, __u32 events)
 	}
 	if (events & EPOLLOUT)
 		conn_flush(m, cn);
-	if (cn->connecting || cn->err || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	conn_read(cn);
-	/* Notifications that arrived before the connection closed still invalidate. */
-	while (!m->fatal && conn_reply(cn, &rep)) {
-		sub_reply(m, rep);
-		freeReplyObject(rep);
+	if (!cn->connecting && !cn->err && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		conn_read(cn);
+		/* Notifications that arrived before the connection closed still invalidate. */
+		while (!m->fatal && conn_reply(cn, &rep)) {
+			sub_reply(m, rep);
+			freeReplyObject(rep);
+		}
 	}
+	m->in_sub = false;
+}
+
+/*
+ * Reads the notifications that have arrived, from inside a long piece of a round (a scan of
+ * a full table takes tens of milliseconds): invalidations are not held up by rounds. Its
+ * failures are handled once the round's step has returned.
+ */
+static void feed_drain(void *arg)
+{
+	struct veer_cache_mgr *m = arg;
+
+	if (!m->in_sub && m->sub_step == SUB_LIVE && !m->sub.err)
+		sub_event(m, EPOLLIN);
 }
 
 /* ---- rounds ---- */
@@ -917,11 +933,9 @@ static void round_start(struct veer_cache_mgr *m)
 	if (err)
 		goto out;
 	/* Entries that can no longer be served only take room from the ones that can. */
-	err = veer_cache_sweep(m->c, &n);
+	err = veer_cache_sweep_list(m->c, &items, &nitems, &n);
 	if (!err)
 		err = veer_cache_hot(m->c, VEER_CACHE_HOT_MAX, false, &hot, &nhot);
-	if (!err)
-		err = veer_cache_list(m->c, &items, &nitems);
 	if (!err)
 		err = fold_round(m, hot, nhot, items, nitems, &demote, &ndemote, &cands, &ncands,
 				 &r->victims, &r->nvictims);
@@ -989,6 +1003,7 @@ out:
 	for (size_t i = 0; i < r->n; i++) {
 		const struct veer_cache_key *k = &r->f[i].k->key;
 
+		veer_cache_yield(m->c, i);
 		if (veer_cache_stamp(m->c, k->bytes, k->len, &r->f[i].stamp))
 			r->f[i].stamp.epoch = ~0ULL; /* never current */
 	}
@@ -1031,6 +1046,7 @@ static void round_install(struct veer_cache_mgr *m)
 		struct fetch *f = &r->f[i];
 		long long max_ms = m->o.ttl_s * 1000LL;
 
+		veer_cache_yield(m->c, i);
 		if (!f->found)
 			continue;
 		if (f->ttl_ms >= 0 && f->ttl_ms < max_ms)
@@ -1384,6 +1400,8 @@ int veer_cache_mgr_new_on(const struct veer_cache_manager_opts *o, struct veer_c
 	m->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
 	m->c = c;
+	c->yield = feed_drain;
+	c->yield_arg = m;
 	conn_init(&m->fill, veer_cache_proto_name(o->proto));
 	conn_init(&m->sub, "keyspace notifications");
 	m->keys = calloc(KEYTAB_BUCKETS, sizeof(*m->keys));
@@ -1406,6 +1424,7 @@ int veer_cache_mgr_new_on(const struct veer_cache_manager_opts *o, struct veer_c
 	*out = m;
 	return 0;
 fail:
+	c->yield = NULL;
 	keys_free(m);
 	if (m->epfd >= 0)
 		close(m->epfd);
@@ -1451,6 +1470,7 @@ void veer_cache_mgr_free(struct veer_cache_mgr *m)
 	round_free(&m->r);
 	keys_free(m);
 	close(m->epfd);
+	m->c->yield = NULL;
 	if (m->own_cache)
 		veer_cache_close(m->c);
 	free(m);
