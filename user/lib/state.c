@@ -580,9 +580,12 @@ int veer_pins_remove(void)
 		err = errno == ENOENT ? 0 : -errno;
 		goto out;
 	}
-	/* Only veer's names: a pin directory shared with something else keeps what is not ours. */
+	/*
+	 * Only veer's names (its maps, and the cache's programs and cgroup links): a pin
+	 * directory shared with something else keeps what is not ours.
+	 */
 	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "veer_", 5))
+		if (strncmp(de->d_name, "veer_", 5) && strncmp(de->d_name, "cache_", 6))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (unlink(path) && errno != ENOENT) {

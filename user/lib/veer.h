@@ -227,8 +227,8 @@ int veer_links(struct veer_link **out, size_t *n);
 int veer_set_pin_dir(const char *dir);
 const char *veer_pin_dir(void);
 /*
- * Unpins every veer_* object of the pin directory and removes it when that leaves it empty:
- * maps go when their last program does, cgroup links are detached. Interfaces are not touched
+ * Unpins every veer_* and cache_* object of the pin directory and removes it when that leaves
+ * it empty: maps go when their last program does, the cache's cgroup links are detached. Interfaces are not touched
  * (veer_detach). 0 when nothing was there.
  */
 int veer_pins_remove(void);
