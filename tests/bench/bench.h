@@ -101,5 +101,6 @@ int cmd_flows(int argc, char **argv);
 int cmd_synflood(int argc, char **argv);
 int cmd_decap(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 #endif

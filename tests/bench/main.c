@@ -10,6 +10,7 @@
  *   veer-bench kv ...         GET rate and latency of a redis or memcached server, cached or not
  *   veer-bench decap ...      per-packet cost of the decap program through BPF_PROG_RUN
  *   veer-bench ab BASE.o NEW.o  per-packet cost of two builds of the data plane, in one run
+ *   veer-bench apply ...      a declarative apply of 1000 VIPs x 10 backends, and again
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -44,6 +45,9 @@ int main(int argc, char **argv)
 		return cmd_decap(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "ab"))
 		return cmd_ab(argc - 1, argv + 1);
-	fprintf(stderr, "usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab [--help]\n");
+	if (argc >= 2 && !strcmp(argv[1], "apply"))
+		return cmd_apply(argc - 1, argv + 1);
+	fprintf(stderr,
+		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|apply [--help]\n");
 	return 2;
 }
