@@ -136,17 +136,13 @@ static int ep_cmp(const struct veer_endpoint *a, const struct veer_endpoint *b)
 }
 
 /* Backend indices of a spec sorted by endpoint, for duplicates and for the diff. */
-static const struct veer_vip_spec *sort_spec;
-
-static int spec_idx_cmp(const void *a, const void *b)
+static int spec_idx_cmp(const void *a, const void *b, void *spec)
 {
-	struct veer_endpoint x = spec_ep(sort_spec, *(const size_t *)a);
-	struct veer_endpoint y = spec_ep(sort_spec, *(const size_t *)b);
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	struct veer_endpoint x = spec_ep(spec, i), y = spec_ep(spec, j);
 	int d = ep_cmp(&x, &y);
 
-	return d ? d
-		 : (*(const size_t *)a > *(const size_t *)b) -
-			       (*(const size_t *)a < *(const size_t *)b);
+	return d ? d : (i > j) - (i < j);
 }
 
 static size_t *spec_sorted(const struct veer_vip_spec *s)
@@ -157,8 +153,7 @@ static size_t *spec_sorted(const struct veer_vip_spec *s)
 		return NULL;
 	for (size_t i = 0; i < s->nbackends; i++)
 		idx[i] = i;
-	sort_spec = s;
-	qsort(idx, s->nbackends, sizeof(*idx), spec_idx_cmp);
+	qsort_r(idx, s->nbackends, sizeof(*idx), spec_idx_cmp, (void *)s);
 	return idx;
 }
 

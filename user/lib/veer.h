@@ -649,8 +649,9 @@ int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 
 /*
  * Writes libveer has made to the load balancer's maps in this process: what "writes nothing"
- * counts. One per update or delete, per batch call (a sweep's), and for a Maglev table three:
- * the map created, its slots filled, the swap.
+ * counts. One per update or delete and per batch call (a sweep's); a Maglev table counts two,
+ * the map created and its slots filled, and its swap into veer_rings one per batch of up to
+ * 256 tables.
  */
 __u64 veer_map_writes(void);
 
