@@ -635,3 +635,28 @@ VEER_TEST(ctl_apply_health)
 out:
 	ctl_veer_down(&c);
 }
+
+/* A VIP whose table is not there at its size (a change that died half-way) gets it back. */
+VEER_TEST(ctl_apply_mends_table)
+{
+	struct veer_apply_result r;
+	struct veer_vip vip;
+	struct ctl_veer c;
+	struct spec sp;
+	__u32 shares[3];
+	size_t n;
+
+	if (!ctl_veer_up(&c) || !spec_make(&sp, VIP_A, 251, 0, three, NULL, 3) ||
+	    !ASSERT_OK(apply_one(c.v, &sp, VEER_OWNER_CONFIG, &r), "apply") ||
+	    !ASSERT_OK(veer_vip_get(c.v, &sp.s.key, &vip), "the VIP") ||
+	    !ASSERT_OK(veer_rings_clear(c.v, &vip.id, 1), "its table lost"))
+		goto out;
+	ASSERT_FALSE(ring_shares(c.v, &sp.s.key, shares, &n), "no table of 251 slots");
+	if (!ASSERT_OK(apply_one(c.v, &sp, VEER_OWNER_CONFIG, &r), "apply again"))
+		goto out;
+	ASSERT_EQ(r.rings_published, 1, "its table published again");
+	ASSERT_TRUE(ring_shares(c.v, &sp.s.key, shares, &n) && n == 3 && shares[0] >= 83,
+		    "the table back");
+out:
+	ctl_veer_down(&c);
+}

@@ -656,9 +656,11 @@ int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 __u64 veer_map_writes(void);
 
 /*
- * A digest of the VIP's Maglev table: a hash (FNV-1a, 64 bits) of the backend address, port and
- * family (never the slot id) at every position, so that two nodes given the same backends in
- * any order report the same digest. 0 with *digest set, -ENOENT without a table. Logs nothing.
+ * A digest of the VIP's Maglev table: a hash of the backend at every position, by its address,
+ * port and family (never the slot id), so that two nodes given the same backends in any order
+ * report the same digest. FNV-1a, 64 bits: each backend's family, address and port bytes
+ * hashed, and those hashes chained position by position, a word at a time. 0 with *digest
+ * set, -ENOENT without a table. Logs nothing.
  */
 int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* VIPs and their Maglev tables. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -239,11 +240,69 @@ static int ring_build(struct veer *v, const struct veer_vip *vip, const __u32 *i
 /* Tables per batch: 256 of 65537 slots are 128 MiB, held until the swap. */
 #define RING_BATCH 256
 
+/*
+ * The tables of a batch, built by up to RING_WORKERS threads, one per CPU: the Maglev walk of a
+ * 65537-slot table takes most of a millisecond of CPU, so a thousand of them take most of a
+ * second on one core. The threads build and fill maps only; the swap is the caller's, after.
+ */
+#define RING_WORKERS 8
+
+struct ring_builder {
+	struct veer *v;
+	const struct veer_ring_job *jobs;
+	int *fds;
+	size_t n, most_ids, most_slots;
+	size_t next; /* the next job to take */
+	int err;     /* the first error */
+};
+
+static void *ring_worker(void *arg)
+{
+	struct ring_builder *b = arg;
+	struct veer_maglev_backend *mb = calloc(b->most_ids, sizeof(*mb));
+	__u32 *ring = calloc(b->most_slots, sizeof(*ring));
+	int err = mb && ring ? 0 : -ENOMEM, none = 0;
+
+	while (!err && !__atomic_load_n(&b->err, __ATOMIC_RELAXED)) {
+		size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+
+		if (i >= b->n)
+			break;
+		err = ring_build(b->v, b->jobs[i].vip, b->jobs[i].ids, b->jobs[i].n, mb, ring,
+				 &b->fds[i]);
+	}
+	if (err)
+		__atomic_compare_exchange_n(&b->err, &none, err, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	free(ring);
+	free(mb);
+	return NULL;
+}
+
+static int rings_build(struct ring_builder *b)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 1 ? (size_t)cpus : 1, started = 0;
+	pthread_t workers[RING_WORKERS - 1];
+
+	/* Threads only for batches worth them: a command's one table is built where it is. */
+	want = want < RING_WORKERS ? want : RING_WORKERS;
+	want = want < b->n / 8 + 1 ? want : b->n / 8 + 1;
+	for (size_t i = 0; i < b->n; i++)
+		b->fds[i] = -1;
+	for (; started + 1 < want; started++)
+		if (pthread_create(&workers[started], NULL, ring_worker, b))
+			break; /* fewer threads: the work is shared all the same */
+	ring_worker(b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
+	return b->err;
+}
+
 int veer_rings_publish(struct veer *v, const struct veer_ring_job *jobs, size_t n, size_t *done)
 {
-	struct veer_maglev_backend *mb = NULL;
-	size_t most_ids = 1, most_slots = 1;
-	__u32 keys[RING_BATCH], *ring = NULL;
+	struct ring_builder b = {.v = v, .most_ids = 1, .most_slots = 1};
+	__u32 keys[RING_BATCH];
 	int fds[RING_BATCH], err = 0;
 
 	if (done)
@@ -251,26 +310,25 @@ int veer_rings_publish(struct veer *v, const struct veer_ring_job *jobs, size_t 
 	if (!veer_backends_get(v))
 		return -EIO;
 	for (size_t i = 0; i < n; i++) {
-		most_ids = jobs[i].n > most_ids ? jobs[i].n : most_ids;
-		most_slots =
-			jobs[i].vip->ring_size > most_slots ? jobs[i].vip->ring_size : most_slots;
+		b.most_ids = jobs[i].n > b.most_ids ? jobs[i].n : b.most_ids;
+		b.most_slots = jobs[i].vip->ring_size > b.most_slots ? jobs[i].vip->ring_size
+								     : b.most_slots;
 	}
-	mb = calloc(most_ids, sizeof(*mb));
-	ring = calloc(most_slots, sizeof(*ring));
-	if (!mb || !ring)
-		err = -ENOMEM;
 	for (size_t at = 0; !err && at < n; at += RING_BATCH) {
-		size_t m = n - at < RING_BATCH ? n - at : RING_BATCH, built = 0;
+		size_t m = n - at < RING_BATCH ? n - at : RING_BATCH;
 		bool plain = v->ring_plain;
 
-		for (; !err && built < m; built++) {
-			keys[built] = jobs[at + built].vip->id;
-			err = ring_build(v, jobs[at + built].vip, jobs[at + built].ids,
-					 jobs[at + built].n, mb, ring, &fds[built]);
-		}
+		b.jobs = jobs + at;
+		b.fds = fds;
+		b.n = m;
+		b.next = 0;
+		b.err = 0;
+		for (size_t i = 0; i < m; i++)
+			keys[i] = jobs[at + i].vip->id;
+		err = rings_build(&b);
 		if (!err)
 			err = rings_swap(v, keys, fds, m);
-		for (size_t i = 0; i < built; i++)
+		for (size_t i = 0; i < m; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 		/* Pins of an earlier veer: the same tables again, of their kind. */
@@ -281,8 +339,6 @@ int veer_rings_publish(struct veer *v, const struct veer_ring_job *jobs, size_t 
 			*done += m;
 		}
 	}
-	free(ring);
-	free(mb);
 	return err;
 }
 
@@ -391,7 +447,8 @@ int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest)
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), inner_id, *ring = NULL;
 	const struct veer_backend *table;
-	__u64 h = FNV64_OFFSET;
+	__u64 h = FNV64_OFFSET, *who = NULL;
+	bool *known = NULL;
 	int fd = -1, err;
 
 	if (bpf_map__lookup_elem(v->skel->maps.veer_rings, &vip->id, sizeof(vip->id), &inner_id,
@@ -408,28 +465,41 @@ int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest)
 		goto cleanup;
 	}
 	ring = calloc(info.max_entries ? info.max_entries : 1, sizeof(*ring));
-	if (!ring) {
+	who = calloc(VEER_MAX_BACKENDS + 1, sizeof(*who));
+	known = calloc(VEER_MAX_BACKENDS + 1, sizeof(*known));
+	if (!ring || !who || !known) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	err = ring_read(fd, &info, ring);
 	if (err)
 		goto cleanup;
-	/* What each position sends a flow to, never the slot: slot ids differ from node to node. */
+	/*
+	 * What each position sends a flow to, never the slot: slot ids differ from node to node.
+	 * Each backend's identity is hashed once (a table of 65537 positions names a handful of
+	 * backends), then the positions are chained in order, FNV-1a a word at a time.
+	 */
 	for (__u32 i = 0; i < info.max_entries; i++) {
-		__u8 key[1 + sizeof(union veer_addr) + sizeof(__be16)] = {};
+		__u32 id = ring[i] < VEER_MAX_BACKENDS ? ring[i] : VEER_MAX_BACKENDS;
 
-		if (ring[i] < VEER_MAX_BACKENDS) {
-			const struct veer_backend *be = &table[ring[i]];
+		if (!known[id]) {
+			__u8 key[1 + sizeof(union veer_addr) + sizeof(__be16)] = {};
 
-			key[0] = be->family;
-			memcpy(&key[1], &be->addr, sizeof(be->addr));
-			memcpy(&key[1 + sizeof(be->addr)], &be->port, sizeof(be->port));
+			if (id < VEER_MAX_BACKENDS) {
+				key[0] = table[id].family;
+				memcpy(&key[1], &table[id].addr, sizeof(table[id].addr));
+				memcpy(&key[1 + sizeof(table[id].addr)], &table[id].port,
+				       sizeof(table[id].port));
+			}
+			who[id] = fnv1a(FNV64_OFFSET, key, sizeof(key));
+			known[id] = true;
 		}
-		h = fnv1a(h, key, sizeof(key));
+		h = (h ^ who[id]) * FNV64_PRIME;
 	}
 	*digest = h;
 cleanup:
+	free(known);
+	free(who);
 	free(ring);
 	close(fd);
 	return err;
