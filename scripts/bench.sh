@@ -668,6 +668,13 @@ ap() {
 }
 # apmax FIELD RING LABEL: the largest over the rounds (writes: all must be 0).
 apmax() { tr ' ' '\n' <<<"${AP[$2/$3/$1]:-}" | awk 'NF' | sort -g | tail -1; }
+# apn FIELD RING LABEL: the median as a whole number (writes).
+apn() { awk -v v="$(median "${AP[$2/$3/$1]:-}")" 'BEGIN { printf "%d", v }'; }
+# aprange FIELD RING LABEL: "MIN-MAX" over the rounds.
+aprange() {
+	tr ' ' '\n' <<<"${AP[$2/$3/$1]:-}" | awk 'NF' | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.3g-%.3g", v[1], v[NR] }'
+}
 
 report_h() {
 	local ring first=${AP_RINGS%% *} last=${AP_RINGS##* } again_ok=met
@@ -688,34 +695,38 @@ directory of its own, empty at the start: **cold** is the first apply, from no V
 Maglev table is published; **again** the same config once more on the same handle; **reopen**
 the same from a new handle (open, apply, close), as veerd's reload does; **edit** one backend's
 weight changed. Each apply is timed from the call to its return, by the wall clock and by the
-CPU time of the process (the machine is shared: the wall clock counts others' work too); the
+CPU time of the process, its threads included (the tables of a batch are built by a thread
+per CPU, $(nproc) here, so the CPU time may exceed the wall clock; and the machine is shared:
+the wall clock also counts the time others' work takes the CPUs); the
 maps are created by the open before, timed apart (connection tables of 65536 entries). Median
 of $REPS rounds; writes are libveer's own count (\`veer_map_writes\`). Command:
 \`veer-bench apply --vips $AP_VIPS --backends $AP_BACKENDS --ring-size N --flows 65536\`.
 
-| table size (slots) | cold apply, s | cold, CPU s | cold writes | again, ms | again writes (max) | reopen, ms | edit, ms | edit writes |
+| table size (slots) | cold apply, s (min-max) | cold, CPU s | cold writes | again, ms | again writes (max) | reopen, ms | edit, ms | edit writes |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
 	for ring in $AP_RINGS; do
 		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ring" \
-			"$(ap seconds "$ring" cold)" "$(ap cpu_seconds "$ring" cold)" \
-			"$(ap writes "$ring" cold)" "$(ap seconds "$ring" again 1000)" \
-			"$(apmax writes "$ring" again)" "$(ap seconds "$ring" reopen 1000)" \
-			"$(ap seconds "$ring" edit 1000)" "$(ap writes "$ring" edit)"
+			"$(ap seconds "$ring" cold) ($(aprange seconds "$ring" cold))" \
+			"$(ap cpu_seconds "$ring" cold)" "$(apn writes "$ring" cold)" \
+			"$(ap seconds "$ring" again 1000)" "$(apmax writes "$ring" again)" \
+			"$(ap seconds "$ring" reopen 1000)" "$(ap seconds "$ring" edit 1000)" \
+			"$(apn writes "$ring" edit)"
 	done
 	cat <<EOF
 
 - Targets: a cold apply under 1 s: **$(verdict_le "$(ap seconds "$first" cold)" 1)** with tables of
-  $first slots ($(ap seconds "$first" cold) s), **$(verdict_le "$(ap seconds "$last" cold)" 1)** with
-  $last ($(ap seconds "$last" cold) s); a second apply under 100 ms that writes nothing:
+  $first slots (median $(ap seconds "$first" cold) s, rounds $(aprange seconds "$first" cold) s; $(ap cpu_seconds "$first" cold) s of CPU$(le "$(ap cpu_seconds "$first" cold)" 1 ||
+	echo ", more than one core has in a second: within it only with the tables built on more than one"), **$(verdict_le "$(ap seconds "$last" cold)" 1)** with $last ($(ap seconds "$last" cold) s);
+  a second apply under 100 ms that writes nothing:
   **$again_ok** ($(ap seconds "$first" again 1000) ms and $(ap seconds "$last" again 1000) ms; at most
   $(apmax writes "$first" again) and $(apmax writes "$last" again) writes).
 - A cold apply's cost is its tables. $AP_VIPS tables of $first slots are
   $((AP_VIPS * first / 1000000)).$((AP_VIPS * first / 100000 % 10)) million slots, each found by a walk of a backend's
   permutation (M ln M probes per table, the Maglev paper's bound: about 11 per slot at $first),
   and $((AP_VIPS * first * 8 / 1048576)) MiB of kernel memory to fill (an array map keeps 8 bytes a slot).
-  With $last slots the same apply does a sixteenth of the filling and less than that of the
-  walking. The Maglev paper asks for at least 100 slots per backend (a share within about 1%
+  With $last slots the same apply fills $((first / last)) times fewer slots and walks fewer
+  still. The Maglev paper asks for at least 100 slots per backend (a share within about 1%
   of its weight): $last slots give $AP_BACKENDS backends $((last / AP_BACKENDS)) each.
 - What a cold apply writes, per VIP: its table (created, filled through its memory mapping,
   swapped in with up to 255 others in one batch: the kernel waits an RCU grace period after
