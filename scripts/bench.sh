@@ -717,7 +717,8 @@ EOF
 
 - Targets: a cold apply under 1 s: **$(verdict_le "$(ap seconds "$first" cold)" 1)** with tables of
   $first slots (median $(ap seconds "$first" cold) s, rounds $(aprange seconds "$first" cold) s; $(ap cpu_seconds "$first" cold) s of CPU$(le "$(ap cpu_seconds "$first" cold)" 1 ||
-	echo ", more than one core has in a second: within it only with the tables built on more than one"), **$(verdict_le "$(ap seconds "$last" cold)" 1)** with $last ($(ap seconds "$last" cold) s);
+	echo ": more than a second of one core, within the target only with the tables built on more than one core")),
+  **$(verdict_le "$(ap seconds "$last" cold)" 1)** with $last ($(ap seconds "$last" cold) s);
   a second apply under 100 ms that writes nothing:
   **$again_ok** ($(ap seconds "$first" again 1000) ms and $(ap seconds "$last" again 1000) ms; at most
   $(apmax writes "$first" again) and $(apmax writes "$last" again) writes).
