@@ -14,8 +14,8 @@
 #define VEER_PIN_DIR  VEER_PIN_ROOT "/veer"
 
 /* Limits. Map sizes are fixed when the pinned maps are first created. */
-#define VEER_MAX_VIPS	    512
-#define VEER_MAX_BACKENDS   4096
+#define VEER_MAX_VIPS	    1024
+#define VEER_MAX_BACKENDS   16384
 #define VEER_FLOWS4_MAX	    4194304 /* one entry per connection: 4M IPv4 flows, ~450 MiB */
 #define VEER_FLOWS6_MAX	    1048576 /* 1M IPv6 flows, ~140 MiB */
 #define VEER_SYNS4_MAX	    262144  /* TCP handshakes in progress, IPv4 */
@@ -28,6 +28,12 @@
 #define VEER_NO_BACKEND	    0xffffffffu
 #define VEER_WEIGHT_MAX	    10000
 #define VEER_WEIGHT_DEFAULT 100
+/*
+ * The flags of a VIP's Maglev table, an inner map of veer_rings, which every table must have:
+ * a size of its own (BPF_F_INNER_MAP), and written by userspace through a memory mapping
+ * (BPF_F_MMAPABLE), a memcpy where an update per slot costs about 200 ns. (Needs linux/bpf.h.)
+ */
+#define VEER_RING_MAP_FLAGS (BPF_F_INNER_MAP | BPF_F_MMAPABLE)
 /* IPv6 extension headers the data plane walks before the upper layer; one more is dropped. */
 #define VEER_IPV6_EXT_MAX 8
 

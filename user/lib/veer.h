@@ -624,10 +624,41 @@ int veer_config_parse(const char *buf, size_t len, const char *name, struct veer
 void veer_config_free(struct veer_config *c);
 
 /*
+ * The rules on single values, one copy for veer_vip_spec_check, veer_vip_add,
+ * veer_backend_add and the CLI, so that each refuses the same values with the same words.
+ * Each returns 0 or -EINVAL; the _want strings say what a value must be, for messages:
+ * "invalid weight '20000' (want 0..10000)".
+ */
+#define VEER_AFFINITY_SECONDS_MAX 86400
+extern const char veer_weight_want[], veer_affinity_want[], veer_ring_size_want[];
+int veer_weight_check(__u32 weight);
+int veer_affinity_check(__u32 seconds);
+/* A prime, 2..VEER_RING_MAX; 0 (the default size) is for the caller to allow. */
+int veer_ring_size_check(__u32 slots);
+/*
+ * An address a VIP or a backend can have: not unspecified, loopback, link-local, multicast or
+ * broadcast. -EINVAL with *why set ("a loopback address").
+ */
+int veer_addr_check(const union veer_addr *addr, __u8 family, const char **why);
+/*
+ * Whether a VIP of this key and mode takes the backend: the same address family (dsr-ipip
+ * also carries IPv4 in IPv6), and for the DSR modes the VIP's port (ep->port 0 is the VIP's).
+ * -EINVAL with why (len bytes) set: "address family differs from the VIP's".
+ */
+int veer_backend_fits(const struct veer_vip_key *vip, __u8 mode, const struct veer_endpoint *ep,
+		      char *why, size_t len);
+/* The same on the address family alone (commands that name an existing backend). */
+int veer_backend_family_fits(const struct veer_vip_key *vip, __u8 mode, __u8 family, char *why,
+			     size_t len);
+
+/*
  * Checks one VIP and its backends as veer_vip_add and veer_backend_add would, before any map
  * is touched: ports, weights, ring size (a prime), affinity range, address classes (no
- * loopback, multicast, unspecified or link-local VIP), backend families and ports for the
- * mode, duplicate backends. -EINVAL with one line in err (no position: the caller adds it).
+ * loopback, multicast, unspecified, link-local or broadcast VIP or backend), backend families
+ * and ports for the mode, pools, duplicate backends, more backends than ring slots. -EINVAL
+ * with one line in err, "KEY: what is wrong" with KEY relative to the VIP's entry ("affinity:
+ * 90000 is out of range (want 0..86400 seconds)", "backends[2]: 198.18.11.2:80 is listed
+ * twice") and no position: the caller adds it. Logs nothing.
  */
 int veer_vip_spec_check(const struct veer_vip_spec *s, char *err, size_t errlen);
 
@@ -656,13 +687,20 @@ int veer_vip_apply(struct veer *v, const struct veer_vip_spec *s, __u8 owner,
 int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 		      struct veer_apply_result *r);
 
-/* Map updates and deletes libveer has made in this process: what "writes nothing" counts. */
+/*
+ * Writes libveer has made to the load balancer's maps in this process: what "writes nothing"
+ * counts. One per update or delete and per batch call (a sweep's); a Maglev table counts two,
+ * the map created and its slots filled, and its swap into veer_rings one per batch of up to
+ * 256 tables.
+ */
 __u64 veer_map_writes(void);
 
 /*
- * A digest of the VIP's Maglev table: a hash of the backend address, port and family (never
- * the slot id) at every position, so that two nodes given the same backends in any order
- * report the same digest. 0 with *digest set, -ENOENT without a table.
+ * A digest of the VIP's Maglev table: a hash of the backend at every position, by its address,
+ * port and family (never the slot id), so that two nodes given the same backends in any order
+ * report the same digest. FNV-1a, 64 bits: each backend's family, address and port bytes
+ * hashed, and those hashes chained position by position, a word at a time. 0 with *digest
+ * set, -ENOENT without a table. Logs nothing.
  */
 int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest);
 
