@@ -68,33 +68,63 @@ static int config_read(const char *path, struct veer_config **cfg, char *err, si
 
 /* ---- reconcile ---- */
 
+/*
+ * Only interfaces without veer's program: loading the objects again for the others would cost
+ * a BTF parse each (seconds on a busy host) and, once capabilities are dropped, could not be
+ * done anyway. A restarted veerd finds every interface attached and loads nothing.
+ */
 static int interfaces_attach(const struct veer_config *cfg)
 {
+	struct veer_link *links = NULL;
+	size_t n = 0;
 	int err = 0;
 
+	veer_links(&links, &n);
 	for (size_t i = 0; i < cfg->nifaces; i++) {
 		const struct veer_iface_spec *s = &cfg->ifaces[i];
-		int rc = veer_attach(s->name, s->hook, s->mode);
+		bool attached = false;
+		int rc;
 
+		for (size_t j = 0; j < n && !attached; j++)
+			attached = !strcmp(links[j].ifname, s->name);
+		if (attached)
+			continue;
+		rc = veer_attach(s->name, s->hook, s->mode);
 		if (rc) {
 			log_warnx("cannot attach to %s (%s:%u)", s->name, cfg->path, s->pos.line);
 			err = err ? err : rc;
 		}
 	}
+	free(links);
 	return err;
 }
 
-/* Interfaces the old config named and the new one does not: veerd attached them, so it detaches. */
-static void interfaces_detach_dropped(const struct veer_config *old, const struct veer_config *cfg)
+/*
+ * A reload does not attach or detach: veerd has dropped the privileges that needs (reading
+ * programs by id takes CAP_SYS_ADMIN). A new interface waits for the next start, a removed one
+ * for veer detach, and the log says so.
+ */
+static void interfaces_changed(const struct veer_config *old, const struct veer_config *cfg)
 {
-	for (size_t i = 0; old && i < old->nifaces; i++) {
-		bool kept = false;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct veer_config *a = pass ? old : cfg, *b = pass ? cfg : old;
 
-		for (size_t j = 0; j < cfg->nifaces && !kept; j++)
-			kept = !strcmp(old->ifaces[i].name, cfg->ifaces[j].name);
-		if (!kept && veer_detach(old->ifaces[i].name) == 0)
-			log_info("detached from %s: no longer in %s", old->ifaces[i].name,
-				 cfg->path);
+		for (size_t i = 0; i < a->nifaces; i++) {
+			bool found = false;
+
+			for (size_t j = 0; j < b->nifaces && !found; j++)
+				found = !strcmp(a->ifaces[i].name, b->ifaces[j].name);
+			if (found)
+				continue;
+			if (pass)
+				log_warnx("interface %s left %s: veer stays attached there until "
+					  "veer detach %s",
+					  a->ifaces[i].name, cfg->path, a->ifaces[i].name);
+			else
+				log_warnx("interface %s added to %s: veerd attaches it at its next "
+					  "start",
+					  a->ifaces[i].name, cfg->path);
+		}
 	}
 }
 
@@ -186,7 +216,6 @@ static void reload(const char *why)
 		log_warnx("config refused (%s), keeping the running one: %s", why, err);
 		return;
 	}
-	interfaces_attach(cfg);
 	if (reconcile(cfg)) {
 		veerd.reloads_refused++;
 		veer_config_free(cfg);
@@ -194,7 +223,7 @@ static void reload(const char *why)
 		reconcile(old);
 		return;
 	}
-	interfaces_detach_dropped(old, cfg);
+	interfaces_changed(old, cfg);
 	veerd.cfg = cfg;
 	services_sync(old, cfg);
 	veer_config_free(old);
