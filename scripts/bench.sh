@@ -1583,7 +1583,7 @@ EOF
 }
 
 # ---- J: veerd, from a config edit to the data plane ---------------------------------------
-# One namespace, a dummy interface whose neighbours are every backend address (so a forwarded
+# One namespace, a veth whose neighbours are every backend address (so a forwarded
 # packet leaves rewritten to its backend), veerd on a file there, and veer-bench edit
 # (tests/bench/edit.c) saving the file 100 times, each time with a new backend, and timing the
 # first new flow the attached program sends to it.
@@ -1592,7 +1592,8 @@ part_veerd() {
 	local i cfg=$TMP/veerd.yaml
 	say "J: veerd: config edit -> first new flow on the new backend ($J_EDITS edits)"
 	new_ns "$NS_VD"
-	in_ns "$NS_VD" ip link add d0 type dummy
+	in_ns "$NS_VD" ip link add d0 type veth peer name d1
+	in_ns "$NS_VD" ip link set d1 up
 	in_ns "$NS_VD" ip link set d0 up
 	in_ns "$NS_VD" ip addr add 198.18.30.254/24 dev d0
 	in_ns "$NS_VD" ip addr add 198.18.31.254/24 dev d0
@@ -1635,8 +1636,8 @@ report_j() {
 
 $J_STAMP
 
-veerd runs on a file in a namespace of its own, attached at tc to a dummy interface whose
-neighbours are the backends. \`veer-bench edit\` (tests/bench/edit.c) saves the file $J_EDITS
+veerd runs on a file in a namespace of its own, attached at tc to a veth whose neighbours are
+the backends. \`veer-bench edit\` (tests/bench/edit.c) saves the file $J_EDITS
 times as editors do (a new file renamed over it), each time with one VIP of $J_BASE backends plus
 a backend never seen before, and from the rename on runs new flows (a new source port each)
 through veer's attached program by BPF_PROG_RUN until one leaves rewritten to the new backend.

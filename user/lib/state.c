@@ -626,6 +626,52 @@ int veer_vip_erase(struct veer *v, const struct veer_vip_key *key, __u32 id)
 	return err;
 }
 
+/* The pinned veer_vips is still the one the handle holds: nothing replaced the pins. */
+static bool handle_current(struct veer *v)
+{
+	struct bpf_map_info held = {}, pinned = {};
+	__u32 len = sizeof(held);
+	char path[PATH_MAX + 16];
+	bool same;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/veer_vips", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(bpf_map__fd(v->skel->maps.veer_vips), &held, &len) &&
+	       (len = sizeof(pinned), !bpf_obj_get_info_by_fd(fd, &pinned, &len)) &&
+	       held.id == pinned.id;
+	close(fd);
+	return same;
+}
+
+void veer_unlock(struct veer *v)
+{
+	if (v->lock_fd >= 0)
+		close(v->lock_fd);
+	v->lock_fd = -1;
+	/* Read under the lock: another writer may change them before the next transaction. */
+	free(v->backends);
+	free(v->vips);
+	v->backends = NULL;
+	v->vips = NULL;
+}
+
+int veer_relock(struct veer *v, bool write)
+{
+	if (v->lock_fd >= 0)
+		return 0;
+	v->lock_fd = veer_lock_pins(write);
+	if (v->lock_fd < 0)
+		return v->lock_fd;
+	if (!handle_current(v)) {
+		veer_unlock(v);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 void veer_close(struct veer *v)
 {
 	if (!v)

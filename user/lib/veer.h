@@ -65,6 +65,15 @@ int veer_open(struct veer **v, bool write);
  */
 int veer_open_existing(struct veer **v);
 void veer_close(struct veer *v);
+/*
+ * For a process that keeps its handle (veerd): veer_unlock lets go of the pin lock between
+ * transactions and forgets what the handle read under it; veer_relock takes the lock again.
+ * Opening costs a parse of the kernel's BTF (milliseconds, every time); a transaction on a
+ * kept handle costs only its own work. -ESTALE when the pins were replaced meanwhile (the
+ * handle's maps are no longer the pinned ones): close it and open another.
+ */
+void veer_unlock(struct veer *v);
+int veer_relock(struct veer *v, bool write);
 
 /*
  * The connection tables, veer_flows4 and veer_flows6, hold one entry per connection: their

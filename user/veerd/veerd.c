@@ -136,7 +136,39 @@ static double unix_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The pin lock is held for the apply alone: never across a health check or a scrape. */
+/*
+ * veerd's handle on the pinned state, opened once and locked for one transaction at a time:
+ * opening parses the kernel's BTF, milliseconds that a reload or a health change would pay
+ * every time. The pin lock is never held across a health check, a scrape or a wait.
+ */
+static int state_begin(struct veer **out)
+{
+	int err;
+
+	if (veerd.v) {
+		err = veer_relock(veerd.v, true);
+		if (!err) {
+			*out = veerd.v;
+			return 0;
+		}
+		/* The pins were replaced (or the lock failed): a fresh handle. */
+		veer_close(veerd.v);
+		veerd.v = NULL;
+		if (err != -ESTALE)
+			return err;
+	}
+	err = veer_open(&veerd.v, true);
+	if (!err)
+		*out = veerd.v;
+	return err;
+}
+
+static void state_end(void)
+{
+	if (veerd.v)
+		veer_unlock(veerd.v);
+}
+
 static int reconcile(const struct veer_config *cfg)
 {
 	struct veer_apply_result r = {};
@@ -144,10 +176,10 @@ static int reconcile(const struct veer_config *cfg)
 	int err;
 
 	veerd.reconcile_runs++;
-	err = veer_open(&v, true);
+	err = state_begin(&v);
 	if (!err) {
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
-		veer_close(v);
+		state_end();
 	}
 	if (err) {
 		veerd.reconcile_errors++;
@@ -243,10 +275,10 @@ static void health_changed(const struct veer_vip_key *vip, const struct veer_end
 	(void)arg;
 	veer_fmt_vip(vip, vname, sizeof(vname));
 	veer_fmt_endpoint(&be->addr, be->port, be->family, bname, sizeof(bname));
-	err = veer_open_existing(&v);
+	err = state_begin(&v);
 	if (!err) {
 		err = veer_backend_set_health(v, vip, be, up, reset);
-		veer_close(v);
+		state_end();
 	}
 	if (err)
 		log_warnx("cannot mark backend %s of %s %s: %s", bname, vname, up ? "up" : "down",
@@ -265,7 +297,7 @@ static bool health_initial(const struct veer_vip_key *vip, const struct veer_end
 	size_t n;
 
 	(void)arg;
-	if (veer_open(&v, false))
+	if (state_begin(&v))
 		return true;
 	if (!veer_backend_list(v, vip, &list, &n)) {
 		for (size_t i = 0; i < n; i++)
@@ -274,7 +306,7 @@ static bool health_initial(const struct veer_vip_key *vip, const struct veer_end
 				up = !(list[i].be.flags & VEER_BACKEND_DOWN);
 		free(list);
 	}
-	veer_close(v);
+	state_end();
 	return up;
 }
 
@@ -574,6 +606,7 @@ int main(int argc, char **argv)
 	cachemgr_free(veerd.cache);
 	metrics_free(veerd.metrics);
 	health_free(veerd.health);
+	veer_close(veerd.v);
 	loop_free(veerd.loop);
 	veer_config_free(veerd.cfg);
 	close(lockfd);
