@@ -25,19 +25,24 @@
 #      dsr-ipip (IPv4 in IPv4, IPv6 in IPv6, IPv4 in IPv6) and dsr-l2 VIPs at both hooks, as in
 #      A, next to NAT's established forward path, then forwarded packets per second of a
 #      dsr-ipip VIP next to the same VIP in NAT mode (two copies of veer) in the topology of B
+#   H. (apply) the declarative apply of 1000 VIPs x 10 backends, from no VIP until every Maglev
+#      table is published, with the default table size and a smaller prime; the same config
+#      applied again (what it writes: nothing), from a new handle, and with one weight changed
 #   I. (health) veerd's health checker: 10,000 backends TCP-checked every second against real
 #      listeners on loopback, in a network namespace `veer-bench health` makes for itself: CPU
 #      share of one core next to a floor of the same connections, and the lateness of probes
 #
 # Environment: BENCH_PARTS (the parts to run, comma-separated, default prog-run,live,flows,
-# synflood,decap,dsr,veerd,health; a run of some parts replaces only their sections of
-# BENCH_OUT), BENCH_SECONDS (measuring window per throughput run, default 3), BENCH_REPS (interleaved rounds of throughput
-# runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet part, default 11 x 20000),
-# BENCH_THREADS (generator threads, default 1), BENCH_FLOWS and BENCH_FLOW_ROUNDS (part D,
-# default 1000000 flows, 3 established rounds), BENCH_ESTABLISHED and BENCH_SYNS (part E,
-# default 1000 connections, 3000000 SYNs), BENCH_HEALTH_BACKENDS and BENCH_HEALTH_SECONDS (part
-# I, default 10000 backends, 10 s), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes
-# nothing), BUILD (default build). About 9 minutes in all (scripts/bench_cache.sh follows).
+# synflood,decap,dsr,apply,veerd,health; a run of some parts replaces only their sections of
+# BENCH_OUT), BENCH_SECONDS (measuring window per throughput run, default 3), BENCH_REPS
+# (interleaved rounds of throughput runs, default 3), BENCH_ROUNDS and BENCH_CALLS (per-packet
+# part, default 11 x 20000), BENCH_THREADS (generator threads, default 1), BENCH_FLOWS and
+# BENCH_FLOW_ROUNDS (part D, default 1000000 flows, 3 established rounds), BENCH_ESTABLISHED and
+# BENCH_SYNS (part E, default 1000 connections, 3000000 SYNs), BENCH_APPLY_VIPS,
+# BENCH_APPLY_BACKENDS and BENCH_APPLY_RINGS (part H, default 1000 VIPs of 10 backends, tables of
+# 65537 and 4093 slots), BENCH_HEALTH_BACKENDS and BENCH_HEALTH_SECONDS (part I, default 10000
+# backends, 10 s), BENCH_OUT (default docs/BENCHMARKS.md; "-" writes nothing), BUILD (default
+# build). About 9 minutes in all (scripts/bench_cache.sh follows).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,7 +56,10 @@ REPS=${BENCH_REPS:-3}
 ROUNDS=${BENCH_ROUNDS:-11}
 CALLS=${BENCH_CALLS:-20000}
 THREADS=${BENCH_THREADS:-1}
-PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr,veerd,health}
+PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr,apply,veerd,health}
+AP_VIPS=${BENCH_APPLY_VIPS:-1000}
+AP_BACKENDS=${BENCH_APPLY_BACKENDS:-10}
+AP_RINGS=${BENCH_APPLY_RINGS:-65537 4093}
 FL_FLOWS=${BENCH_FLOWS:-1000000}
 FL_ROUNDS=${BENCH_FLOW_ROUNDS:-3}
 SF_EST=${BENCH_ESTABLISHED:-1000}
@@ -60,10 +68,10 @@ HC_BACKENDS=${BENCH_HEALTH_BACKENDS:-10000}
 HC_SECONDS=${BENCH_HEALTH_SECONDS:-10}
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 for part in ${PARTS//,/ }; do
-	case $part in prog-run | live | flows | synflood | decap | dsr | veerd | health) ;;
+	case $part in prog-run | live | flows | synflood | decap | dsr | apply | veerd | health) ;;
 	*)
 		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood, decap," \
-			"dsr, veerd, health)" >&2
+			"dsr, apply, veerd, health)" >&2
 		exit 2
 		;;
 	esac
@@ -83,6 +91,7 @@ NS_GNAT=$P-gnat NS_GDSR=$P-gdsr NS_VD=$P-vd
 PIN_B=/sys/fs/bpf/veer-bench$$ PIN_FL=/sys/fs/bpf/veer-bench$$-flows
 PIN_SF=/sys/fs/bpf/veer-bench$$-syn PIN_SFL=/sys/fs/bpf/veer-bench$$-synlive
 PIN_GNAT=/sys/fs/bpf/veer-bench$$-gnat PIN_GDSR=/sys/fs/bpf/veer-bench$$-gdsr
+PIN_AP=/sys/fs/bpf/veer-bench$$-apply
 PIN_VD=/sys/fs/bpf/veer-bench$$-veerd
 VEERD=$BUILD/veerd VEERD_PID=
 VIP_ADDR=198.18.100.99 VIP_PORT=9
@@ -139,7 +148,7 @@ cleanup() {
 		"$NS_DC" "$NS_GNAT" "$NS_GDSR" "$NS_VD"; do
 		[ -e "/run/netns/$n" ] && ip netns del "$n"
 	done
-	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL" "$PIN_GNAT" "$PIN_GDSR" "$PIN_VD"; do
+	for d in "$PIN_B" "$PIN_FL" "$PIN_SF" "$PIN_SFL" "$PIN_GNAT" "$PIN_GDSR" "$PIN_AP" "$PIN_VD"; do
 		[ -d "$d" ] && rm -rf "$d"
 	done
 	# Host-wide: back to what they were before part B (after its conntrack entries went).
@@ -632,6 +641,121 @@ part_synflood() {
 	E_STAMP=$(stamp)
 }
 
+# ---- H: the declarative apply ------------------------------------------------------------
+# veer-bench apply (tests/bench/apply.c): N VIPs x M backends in a pin directory of this run's
+# own, made empty for each run, at each table size of AP_RINGS, REPS rounds interleaved. The
+# connection tables are made small (65536): they are created by the open, timed apart, and
+# an apply never touches them.
+declare -A AP
+part_apply() {
+	local r ring line label f
+	say "H: apply of $AP_VIPS VIPs x $AP_BACKENDS backends (tables: $AP_RINGS; $REPS rounds)"
+	: >"$TMP/apply"
+	for ((r = 0; r < REPS; r++)); do
+		for ring in $AP_RINGS; do
+			rm -rf "$PIN_AP"
+			"$VB" apply --vips "$AP_VIPS" --backends "$AP_BACKENDS" --ring-size "$ring" \
+				--flows 65536 --pin-dir "$PIN_AP" >"$TMP/apply-run" ||
+				die "veer-bench apply --ring-size $ring failed"
+			rm -rf "$PIN_AP"
+			cat "$TMP/apply-run" >>"$TMP/apply"
+			while read -r line; do
+				label=$(awk '{ print $2 }' <<<"$line")
+				case $label in params | open) continue ;; esac
+				for f in seconds cpu_seconds writes rings; do
+					AP[$ring/$label/$f]+="$(field "$f" "$line") "
+				done
+			done <"$TMP/apply-run"
+			say "  $ring slots: cold $(field seconds "$(grep '^apply cold' "$TMP/apply-run")") s," \
+				"again $(field seconds "$(grep '^apply again' "$TMP/apply-run")") s," \
+				"$(field writes "$(grep '^apply again' "$TMP/apply-run")") writes"
+		done
+	done
+	H_STAMP=$(stamp)
+}
+
+# ap FIELD RING LABEL [SCALE]: the median over the rounds, times SCALE (1000: ms).
+ap() {
+	awk -v v="$(median "${AP[$2/$3/$1]:-}")" -v s="${4:-1}" 'BEGIN { printf "%.3g", v * s }'
+}
+# apmax FIELD RING LABEL: the largest over the rounds (writes: all must be 0).
+apmax() { tr ' ' '\n' <<<"${AP[$2/$3/$1]:-}" | awk 'NF' | sort -g | tail -1; }
+# apn FIELD RING LABEL: the median as a whole number (writes).
+apn() { awk -v v="$(median "${AP[$2/$3/$1]:-}")" 'BEGIN { printf "%d", v }'; }
+# aprange FIELD RING LABEL: "MIN-MAX" over the rounds.
+aprange() {
+	tr ' ' '\n' <<<"${AP[$2/$3/$1]:-}" | awk 'NF' | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.3g-%.3g", v[1], v[NR] }'
+}
+
+report_h() {
+	local ring first=${AP_RINGS%% *} last=${AP_RINGS##* } again_ok=met
+	for ring in $AP_RINGS; do
+		le "$(ap seconds "$ring" again 1000)" 100 && [ "$(apmax writes "$ring" again)" = 0 ] ||
+			again_ok="NOT met"
+	done
+	cat <<EOF
+
+## H. Declarative apply: $AP_VIPS VIPs x $AP_BACKENDS backends
+
+$H_STAMP
+
+\`veer-bench apply\` (tests/bench/apply.c) builds a config of $AP_VIPS VIPs (198.19.0.0/16, TCP
+port 80, NAT) of $AP_BACKENDS backends each (198.18.0.0/16, weight 100) in memory and applies it
+with \`veer_config_apply\`, the call veerd's reconcile and \`veer apply\` make, to a pin
+directory of its own, empty at the start: **cold** is the first apply, from no VIP until every
+Maglev table is published; **again** the same config once more on the same handle; **reopen**
+the same from a new handle (open, apply, close), as veerd's reload does; **edit** one backend's
+weight changed. Each apply is timed from the call to its return, by the wall clock and by the
+CPU time of the process, its threads included (the tables of a batch are built by a thread
+per CPU, $(nproc) here, so the CPU time may exceed the wall clock; and the machine is shared:
+the wall clock also counts the time others' work takes the CPUs); the
+maps are created by the open before, timed apart (connection tables of 65536 entries). Median
+of $REPS rounds; writes are libveer's own count (\`veer_map_writes\`). Command:
+\`veer-bench apply --vips $AP_VIPS --backends $AP_BACKENDS --ring-size N --flows 65536\`.
+
+| table size (slots) | cold apply, s (min-max) | cold, CPU s | cold writes | again, ms | again writes (max) | reopen, ms | edit, ms | edit writes |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+EOF
+	for ring in $AP_RINGS; do
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ring" \
+			"$(ap seconds "$ring" cold) ($(aprange seconds "$ring" cold))" \
+			"$(ap cpu_seconds "$ring" cold)" "$(apn writes "$ring" cold)" \
+			"$(ap seconds "$ring" again 1000)" "$(apmax writes "$ring" again)" \
+			"$(ap seconds "$ring" reopen 1000)" "$(ap seconds "$ring" edit 1000)" \
+			"$(apn writes "$ring" edit)"
+	done
+	cat <<EOF
+
+- Targets: a cold apply under 1 s: **$(verdict_le "$(ap seconds "$first" cold)" 1)** with tables of
+  $first slots (median $(ap seconds "$first" cold) s, rounds $(aprange seconds "$first" cold) s; $(ap cpu_seconds "$first" cold) s of CPU$(le "$(ap cpu_seconds "$first" cold)" 1 ||
+	echo ": more than a second of one core, within the target only with the tables built on more than one core")),
+  **$(verdict_le "$(ap seconds "$last" cold)" 1)** with $last ($(ap seconds "$last" cold) s);
+  a second apply under 100 ms that writes nothing:
+  **$again_ok** ($(ap seconds "$first" again 1000) ms and $(ap seconds "$last" again 1000) ms; at most
+  $(apmax writes "$first" again) and $(apmax writes "$last" again) writes).
+- A cold apply's cost is its tables. $AP_VIPS tables of $first slots are
+  $((AP_VIPS * first / 1000000)).$((AP_VIPS * first / 100000 % 10)) million slots, each found by a walk of a backend's
+  permutation (M ln M probes per table, the Maglev paper's bound: about 11 per slot at $first),
+  and $((AP_VIPS * first * 8 / 1048576)) MiB of kernel memory to fill (an array map keeps 8 bytes a slot).
+  With $last slots the same apply fills $((first / last)) times fewer slots and walks fewer
+  still. The Maglev paper asks for at least 100 slots per backend (a share within about 1%
+  of its weight): $last slots give $AP_BACKENDS backends $((last / AP_BACKENDS)) each.
+- What a cold apply writes, per VIP: its table (created, filled through its memory mapping,
+  swapped in with up to 255 others in one batch: the kernel waits an RCU grace period after
+  each update of a map of maps, about 12 ms here, once per batch), its counters, the VIP and
+  its address; per backend: its counters, its slot and its reply index entry. A second apply
+  reads the VIP and backend tables once and compares: nothing to write. An edit writes the
+  slot and one table.
+
+Raw output of part H:
+
+\`\`\`
+$(cat "$TMP/apply")
+\`\`\`
+EOF
+}
+
 # ---- report ----------------------------------------------------------------------------------
 # stamp: when, where and on what a part was measured (every section carries its own: a run of
 # some parts replaces only their sections).
@@ -671,15 +795,15 @@ report_header() {
 	cat <<EOF
 # veer benchmarks
 
-Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, I, J) with
+Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, H, I, J) with
 build/veer-bench from tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and
 scripts/bench_cache.sh (part C). Every section says when and at which commit it was measured:
 \`BENCH_PARTS\` runs some parts and replaces only their sections; its names are prog-run (A),
-live (B), flows (D), synflood (E), decap (F), dsr (G), health (I) and veerd (J):
-\`BENCH_PARTS=dsr scripts/bench.sh\` measures part G alone. This is a small shared VM: absolute figures move from run to run, more when other
-work runs, so every figure is compared with a baseline measured **in the same run**: read the
-ratios. Figures measured elsewhere are quoted as context with their source, and nothing here is
-computed from them.
+live (B), flows (D), synflood (E), decap (F), dsr (G), apply (H), health (I) and veerd (J):
+\`BENCH_PARTS=dsr scripts/bench.sh\` measures part G alone. This is a small shared VM: absolute
+figures move from run to run, more when other work runs, so every figure is compared with a
+baseline measured **in the same run**: read the ratios. Figures measured elsewhere are quoted
+as context with their source, and nothing here is computed from them.
 EOF
 }
 
@@ -1466,7 +1590,7 @@ EOF
 }
 
 # ---- J: veerd, from a config edit to the data plane ---------------------------------------
-# One namespace, a dummy interface whose neighbours are every backend address (so a forwarded
+# One namespace, a veth whose neighbours are every backend address (so a forwarded
 # packet leaves rewritten to its backend), veerd on a file there, and veer-bench edit
 # (tests/bench/edit.c) saving the file 100 times, each time with a new backend, and timing the
 # first new flow the attached program sends to it.
@@ -1475,7 +1599,8 @@ part_veerd() {
 	local i cfg=$TMP/veerd.yaml
 	say "J: veerd: config edit -> first new flow on the new backend ($J_EDITS edits)"
 	new_ns "$NS_VD"
-	in_ns "$NS_VD" ip link add d0 type dummy
+	in_ns "$NS_VD" ip link add d0 type veth peer name d1
+	in_ns "$NS_VD" ip link set d1 up
 	in_ns "$NS_VD" ip link set d0 up
 	in_ns "$NS_VD" ip addr add 198.18.30.254/24 dev d0
 	in_ns "$NS_VD" ip addr add 198.18.31.254/24 dev d0
@@ -1518,8 +1643,8 @@ report_j() {
 
 $J_STAMP
 
-veerd runs on a file in a namespace of its own, attached at tc to a dummy interface whose
-neighbours are the backends. \`veer-bench edit\` (tests/bench/edit.c) saves the file $J_EDITS
+veerd runs on a file in a namespace of its own, attached at tc to a veth whose neighbours are
+the backends. \`veer-bench edit\` (tests/bench/edit.c) saves the file $J_EDITS
 times as editors do (a new file renamed over it), each time with one VIP of $J_BASE backends plus
 a backend never seen before, and from the rename on runs new flows (a new source port each)
 through veer's attached program by BPF_PROG_RUN until one leaves rewritten to the new backend.
@@ -1619,6 +1744,7 @@ if has_part flows; then part_flows; fi
 if has_part synflood; then part_synflood; fi
 if has_part decap; then part_decap; fi
 if has_part dsr; then part_dsr; fi
+if has_part apply; then part_apply; fi
 if has_part veerd; then part_veerd; fi
 if has_part health; then part_health; fi
 for n in "$NS_FL" "$NS_GEN" "$NS_SINK"; do
@@ -1633,6 +1759,7 @@ done
 	if has_part synflood; then report_e; fi
 	if has_part decap; then report_f; fi
 	if has_part dsr; then report_g; fi
+	if has_part apply; then report_h; fi
 	if has_part veerd; then report_j; fi
 	if has_part health; then report_i; fi
 } >"$TMP/report.md"

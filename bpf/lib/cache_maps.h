@@ -60,11 +60,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_cache_gens SEC(".maps");
 
+/* Mmapable: userspace bumps the epoch with an atomic add, never a whole-value update. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct veer_cache_glob);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_cache_glob SEC(".maps");
 

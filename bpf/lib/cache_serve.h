@@ -121,7 +121,7 @@ static __always_inline enum cache_lookup cache_find(const struct veer_cache_hkey
 	__u32 zero = 0, slot = veer_cache_gen_slot(hk->hash);
 	struct veer_cache_entry *e = bpf_map_lookup_elem(&veer_cache_data, hk);
 	struct veer_cache_glob *g;
-	__u64 *gen;
+	__u64 *gen, now, lease;
 
 	if (!e)
 		return CACHE_ABSENT;
@@ -132,9 +132,20 @@ static __always_inline enum cache_lookup cache_find(const struct veer_cache_hkey
 	gen = bpf_map_lookup_elem(&veer_cache_gens, &slot);
 	if (!g || !gen || e->gen != *gen || e->epoch != g->epoch)
 		return CACHE_STALE;
-	if (bpf_ktime_get_ns() >= e->expires_ns) {
+	now = bpf_ktime_get_ns();
+	if (now >= e->expires_ns) {
 		cache_count(VEER_CACHE_EXPIRED);
 		bpf_map_delete_elem(&veer_cache_data, hk);
+		return CACHE_STALE;
+	}
+	/*
+	 * A manager that died (kill -9) bumps nothing: its lease, renewed only while its feed of
+	 * writes is live, runs out instead. Kept, not deleted: a live manager that was late to
+	 * renew serves it again.
+	 */
+	lease = g->lease_ns[hk->proto & 3];
+	if (lease && now >= lease) {
+		cache_count(VEER_CACHE_LAPSED);
 		return CACHE_STALE;
 	}
 	if (e->reply_len == 0 || e->reply_len >= VEER_CACHE_REPLY_MAX)

@@ -31,12 +31,12 @@ struct {
 /*
  * One Maglev table per VIP, built off to the side by userspace and swapped in with a single
  * update of the outer map: a packet sees the old table or the new one, never a mix.
- * BPF_F_INNER_MAP lets each VIP have its own (prime) ring size.
+ * BPF_F_INNER_MAP lets each VIP have its own (prime) ring size (VEER_RING_MAP_FLAGS).
  */
 struct veer_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VEER_RING_DEFAULT);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, VEER_RING_MAP_FLAGS);
 	__type(key, __u32);
 	__type(value, __u32);
 };

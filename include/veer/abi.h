@@ -14,8 +14,8 @@
 #define VEER_PIN_DIR  VEER_PIN_ROOT "/veer"
 
 /* Limits. Map sizes are fixed when the pinned maps are first created. */
-#define VEER_MAX_VIPS	    512
-#define VEER_MAX_BACKENDS   4096
+#define VEER_MAX_VIPS	    1024
+#define VEER_MAX_BACKENDS   16384
 #define VEER_FLOWS4_MAX	    4194304 /* one entry per connection: 4M IPv4 flows, ~450 MiB */
 #define VEER_FLOWS6_MAX	    1048576 /* 1M IPv6 flows, ~140 MiB */
 #define VEER_SYNS4_MAX	    262144  /* TCP handshakes in progress, IPv4 */
@@ -28,6 +28,12 @@
 #define VEER_NO_BACKEND	    0xffffffffu
 #define VEER_WEIGHT_MAX	    10000
 #define VEER_WEIGHT_DEFAULT 100
+/*
+ * The flags of a VIP's Maglev table, an inner map of veer_rings, which every table must have:
+ * a size of its own (BPF_F_INNER_MAP), and written by userspace through a memory mapping
+ * (BPF_F_MMAPABLE), a memcpy where an update per slot costs about 200 ns. (Needs linux/bpf.h.)
+ */
+#define VEER_RING_MAP_FLAGS (BPF_F_INNER_MAP | BPF_F_MMAPABLE)
 /* IPv6 extension headers the data plane walks before the upper layer; one more is dropped. */
 #define VEER_IPV6_EXT_MAX 8
 
@@ -645,10 +651,20 @@ struct veer_cache_hot {
 	struct veer_cache_key key;
 };
 
-/* veer_cache_glob[0]: sequences shared by the programs and userspace. */
+/*
+ * veer_cache_glob[0]: sequences shared by the programs and userspace. The map is mmapable so
+ * that userspace changes one field with an atomic instruction: a map update would write the
+ * whole value back and could undo a concurrent bump of seq by the programs.
+ */
 struct veer_cache_glob {
 	__u64 seq;   /* source of fresh generation values (bumped atomically by BPF) */
-	__u64 epoch; /* bumped by FLUSHALL/FLUSHDB/flush_all: every entry becomes stale */
+	__u64 epoch; /* bumped by flushes and by the manager: every entry becomes stale */
+	/*
+	 * By enum veer_cache_proto: the manager's lease, CLOCK_MONOTONIC ns until which its
+	 * invalidation feed is known to be live. A protocol's entries are served only before it;
+	 * 0 = no manager holds one (entries put by hand are served until their TTL).
+	 */
+	__u64 lease_ns[4];
 };
 
 /* Userspace writes generations from the upper half so they never equal one the BPF side made. */
@@ -836,6 +852,7 @@ enum veer_cache_stat {
 	VEER_CACHE_EXPIRED,	 /* entries found past their TTL */
 	VEER_CACHE_DEMOTE, /* entries deleted by the manager: writes outpace reads (userspace) */
 	VEER_CACHE_WRITE_HEAVY, /* promotions refused: writes outpace reads (userspace) */
+	VEER_CACHE_LAPSED,	/* a current entry not served: its manager's lease ran out */
 	VEER_CACHE_STAT_MAX,
 };
 
@@ -844,7 +861,7 @@ enum veer_cache_stat {
 		"none", "hit", "miss", "pass_owed", "pass_batch", "pass_other", "pass_off",        \
 			"invalidate", "flush", "replies", "off_protocol", "blind", "off_command",  \
 			"off_no_state", "off_too_big", "hot_full", "evict", "expired", "demote",   \
-			"write_heavy",                                                             \
+			"write_heavy", "lapsed",                                                   \
 	}
 
 #endif /* VEER_ABI_H */

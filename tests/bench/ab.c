@@ -53,7 +53,8 @@ static const __u8 MAC_OUT[6] = {2, 0, 0, 0, 0x11, 0x01}, MAC_BE[6] = {2, 0, 0, 0
 struct ab_obj {
 	struct bpf_object *obj;
 	int xdp, tc, egress;
-	bool proxy; /* the build has the forward proxy's maps */
+	bool proxy;	  /* the build has the forward proxy's maps */
+	__u32 ring_flags; /* of the build's Maglev tables (its template, gone once loaded) */
 };
 
 enum ab_pkt { P_NONVIP, P_EST, P_REPLY, P_RULED, P_PROXIED, P_EGR_OTHER, P_EGR_PROXY, P_N };
@@ -116,8 +117,8 @@ static struct bpf_map *map(struct ab_obj *o, const char *name)
 
 static int ab_load(struct ab_obj *o, const char *path)
 {
+	struct bpf_map *m, *rings;
 	struct bpf_program *p;
-	struct bpf_map *m;
 
 	memset(o, 0, sizeof(*o));
 	o->xdp = o->tc = o->egress = -1;
@@ -132,6 +133,9 @@ static int ab_load(struct ab_obj *o, const char *path)
 		if (bpf_map__type(m) == BPF_MAP_TYPE_LRU_HASH)
 			bpf_map__set_max_entries(m, 65536);
 	}
+	rings = map(o, "veer_rings");
+	if (rings && bpf_map__inner_map(rings))
+		o->ring_flags = bpf_map__map_flags(bpf_map__inner_map(rings));
 	if (bpf_object__load(o->obj)) {
 		fprintf(stderr, "veer-bench ab: cannot load %s: %s\n", path, strerror(errno));
 		return -1;
@@ -154,7 +158,7 @@ static int ab_load(struct ab_obj *o, const char *path)
 /* The VIP, its backend and ring, the filter and the backend index, as libveer writes them. */
 static int populate(struct ab_obj *o)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = o->ring_flags);
 	static struct veer_backend table[VEER_MAX_BACKENDS];
 	struct veer_vip_key vk = {.port = htons(80), .proto = IPPROTO_TCP, .family = VEER_AF_INET};
 	struct veer_vip vip = {.ring_size = 13, .mode = VEER_MODE_NAT};

@@ -102,6 +102,7 @@ int cmd_synflood(int argc, char **argv);
 int cmd_decap(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 
 #endif

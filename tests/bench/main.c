@@ -11,6 +11,7 @@
  *   veer-bench decap ...      per-packet cost of the decap program through BPF_PROG_RUN
  *   veer-bench ab BASE.o NEW.o  per-packet cost of two builds of the data plane, in one run
  *   veer-bench edit ...       veerd: config file saved -> a new backend's first new flow
+ *   veer-bench apply ...      a declarative apply of 1000 VIPs x 10 backends, and again
  *   veer-bench health ...     veerd's health checker: 10,000 backends probed, CPU and lateness
  */
 #ifndef _GNU_SOURCE
@@ -48,9 +49,12 @@ int main(int argc, char **argv)
 		return cmd_ab(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "edit"))
 		return cmd_edit(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "apply"))
+		return cmd_apply(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "health"))
 		return cmd_health(argc - 1, argv + 1);
 	fprintf(stderr,
-		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|edit|health [--help]\n");
+		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health "
+		"[--help]\n");
 	return 2;
 }

@@ -329,7 +329,7 @@ static int be_index_sync(struct lb *skel, const union veer_addr *addr, __be16 po
  */
 static int populate_vip(struct lb *skel, const struct pr_opts *o, int i, __u32 id0)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = VEER_RING_MAP_FLAGS);
 	struct veer_maglev_backend mb[MAX_BACKENDS] = {};
 	union veer_addr backends[MAX_BACKENDS] = {};
 	struct veer_vip_key vk = {};

@@ -91,6 +91,8 @@ promoted() {
 		--proto "$proto" --interval 100ms --top 10 --server "$CACHEBED_ADDR:$(
 			[ "$proto" = redis ] && echo "$CACHEBED_REDIS_PORT" || echo "$CACHEBED_MC_PORT")"
 	manager=$CACHEBED_BG_PID
+	cachebed_wait 10 cache_live "$proto" ||
+		{ kill "$manager"; cat "$BATS_TEST_TMPDIR/manager.log"; fail "no manager"; }
 	run client "$lib" "$key" 20 "hot-$lib"
 	assert_output ok
 	cachebed_wait 5 bash -c "'$VEER' -j cache get '$key' --proto $proto | grep -q '\"current\":true'" ||

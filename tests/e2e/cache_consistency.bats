@@ -33,11 +33,19 @@ manager_start() {
 	CACHEBED_BG_LOG=$BATS_TEST_TMPDIR/manager.log cachebed_bg "$VEER" -v cache manage \
 		--server "$CACHEBED_ADDR:$CACHEBED_REDIS_PORT" --interval 100ms "$@"
 	MANAGER=$CACHEBED_BG_PID
+	cachebed_wait 10 cache_live redis ||
+		{ manager_stop; fail "the manager did not start: $(cat "$BATS_TEST_TMPDIR/manager.log")"; }
 }
 
 manager_stop() {
+	[ -n "${MANAGER:-}" ] || return 0
 	kill "$MANAGER" 2>/dev/null
 	wait "$MANAGER" 2>/dev/null || true
+	MANAGER=
+}
+
+teardown() {
+	manager_stop
 }
 
 # run_check SIDE PREFIX [MANAGER ARGS]: the writer on SIDE (in or out), 4 readers in the cgroup; the readers'

@@ -24,11 +24,15 @@ jfield() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 current() { cget "$@" | grep -q '"current":true'; }
 
 # manager_start PROTO PORT [ARGS]: a manager in the background; pid appended to MANAGERS.
+# Returns once it runs: a manager's start makes every entry stale, of either protocol, so a
+# second manager started later would make the first one's promotions stale.
 MANAGERS=()
 manager_start() {
 	CACHEBED_BG_LOG=$BATS_TEST_TMPDIR/manager-$1.log cachebed_bg "$VEER" -v cache manage \
 		--server "$CACHEBED_ADDR:$2" --proto "$1" --interval 100ms "${@:3}"
 	MANAGERS+=("$CACHEBED_BG_PID")
+	cachebed_wait 10 cache_live "$1" ||
+		fail "the $1 manager did not start: $(cat "$BATS_TEST_TMPDIR/manager-$1.log")"
 }
 
 managers_stop() {

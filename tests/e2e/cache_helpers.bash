@@ -58,3 +58,15 @@ mc_stat() {
 cache_stat() {
 	"$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
 }
+
+# cache_lease PROTO: the ms its manager's lease has left (<= 0: run out), None without one.
+cache_lease() {
+	"$VEER" -j cache stats | python3 -c "import json,sys; print(json.load(sys.stdin)['lease_ms']['$1'])"
+}
+
+# cache_live PROTO: a manager of PROTO is running and vouches for the entries (its lease runs):
+# from then on it promotes, and the epoch bump of its start is behind.
+cache_live() {
+	local l
+	l=$(cache_lease "$1") && [ "$l" != None ] && [ "$l" -gt 0 ]
+}

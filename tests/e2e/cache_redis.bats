@@ -17,16 +17,26 @@ teardown_file() {
 	cachebed_down
 }
 
-# manager_start [ARGS]: the cache manager in the background (ended by manager_stop).
+# manager_start [ARGS]: the cache manager in the background (ended by manager_stop), once it
+# follows the server: its start made every entry stale, and what is put now stays current.
 manager_start() {
 	CACHEBED_BG_LOG=$BATS_TEST_TMPDIR/manager.log cachebed_bg "$VEER" -v cache manage \
 		--server "$CACHEBED_ADDR:$CACHEBED_REDIS_PORT" "$@"
 	MANAGER=$CACHEBED_BG_PID
+	cachebed_wait 10 cache_live redis ||
+		{ manager_stop; fail "the manager did not start: $(cat "$BATS_TEST_TMPDIR/manager.log")"; }
 }
 
 manager_stop() {
+	[ -n "${MANAGER:-}" ] || return 0
 	kill "$MANAGER" 2>/dev/null
 	wait "$MANAGER" 2>/dev/null || true
+	MANAGER=
+}
+
+# A test that fails with its manager running must not leave it to the next ones.
+teardown() {
+	manager_stop
 }
 
 @test "a cached GET is answered in the kernel: the server never sees it" {
@@ -108,11 +118,15 @@ print(r.get('$CACHEBED:cl').decode())"
 }
 
 @test "a write from outside the cgroup is caught by keyspace notifications within 1 s" {
-	manager_start --interval 100ms
+	# Written before the manager follows: a notified write with no read yet would make the
+	# key write-heavy, and the manager would demote it.
 	rcli_out set "$CACHEBED:k3" old
+	manager_start --interval 100ms
 	"$VEER" cache put "$CACHEBED:k3" old --ttl 60
+	hits=$(cache_stat hit)
 	run rcli_in get "$CACHEBED:k3"
 	assert_output old
+	[ "$(cache_stat hit)" -gt "$hits" ] || fail "the entry was not served before the write"
 	start=$(date +%s%N)
 	rcli_out set "$CACHEBED:k3" new
 	until [ "$(rcli_in get "$CACHEBED:k3")" = new ]; do
@@ -125,17 +139,25 @@ print(r.get('$CACHEBED:cl').decode())"
 	[ "$stale_ms" -lt 1000 ] || fail "stale for $stale_ms ms"
 }
 
-@test "hot keys are promoted by the manager and then served in the kernel" {
+@test "hot keys are promoted by the manager and then served in the kernel, until it stops" {
 	rcli_out set "$CACHEBED:hot" warm
 	manager_start --interval 100ms --top 10
 	cachebed_in $KV get "$CACHEBED_ADDR" "$CACHEBED_REDIS_PORT" "$CACHEBED:hot" 20 >/dev/null
 	cachebed_wait 5 bash -c "'$VEER' -j cache get '$CACHEBED:hot' | grep -q '\"current\":true'" ||
 		{ manager_stop; cat "$BATS_TEST_TMPDIR/manager.log"; fail "not promoted"; }
-	manager_stop
+	# A current key draws no fill: the server's GET count is the client's alone.
 	before=$(calls get)
 	run rcli_in get "$CACHEBED:hot"
 	assert_output warm
 	[ "$(calls get)" -eq "$before" ] || fail "the promoted key still reached the server"
+	# Without a manager, no feed of writes: what it promoted is never served.
+	manager_stop
+	"$VEER" -j cache get "$CACHEBED:hot" | grep -q '"current":false' ||
+		fail "still current after the manager stopped"
+	before=$(calls get)
+	run rcli_in get "$CACHEBED:hot"
+	assert_output warm
+	[ "$(calls get)" -eq $((before + 1)) ] || fail "served after the manager stopped"
 }
 
 @test "hot-key promotion under a Zipf workload: most GETs are answered in the kernel" {

@@ -289,6 +289,39 @@ fails_with() {
 	assert_output "[('tcp', 80, 'nat', 2)]"
 }
 
+@test "vip list shows the owner and the table digest, backend list the health" {
+	local digest
+	run e2e_json "[(v['owner'], len(v['ring_digest'])) for v in d if v['vip'] == '$VIP']" <<<"$("$VEER" -j vip list)"
+	assert_output "[('cli', 16)]"
+	digest=$("$VEER" -j vip list | e2e_json "[v['ring_digest'] for v in d if v['vip'] == '$VIP'][0]")
+	run "$VEER" vip list
+	assert_line --regexp "^$VIP +mode nat +ring 65537 +affinity 0 +backends 2 +owner cli +digest $digest$"
+	run e2e_json "[b['health'] for b in d]" <<<"$("$VEER" -j backend list "$VIP")"
+	assert_output "['up', 'up']"
+	run "$VEER" backend list "$VIP"
+	assert_line --regexp "^198.18.11.2:80 +weight 100 +pool default +health up +packets [0-9]+$"
+	# The table follows the backends: another weight, another digest; back, the same again.
+	"$VEER" backend set "$VIP" 198.18.12.2 --weight 60
+	run e2e_json "[v['ring_digest'] for v in d if v['vip'] == '$VIP'][0]" <<<"$("$VEER" -j vip list)"
+	refute_output "$digest"
+	"$VEER" backend set "$VIP" 198.18.12.2 --weight 50
+	run e2e_json "[v['ring_digest'] for v in d if v['vip'] == '$VIP'][0]" <<<"$("$VEER" -j vip list)"
+	assert_output "$digest"
+}
+
+@test "vip add, backend add: loopback and link-local addresses, an affinity past a day are exit 2" {
+	fails_with 2 "invalid VIP '127.0.0.1:80/tcp': 127.0.0.1 is a loopback address" \
+		vip add 127.0.0.1:80/tcp
+	fails_with 2 "invalid VIP '\[fe80::1\]:80/tcp': fe80::1 is a link-local address" \
+		vip add '[fe80::1]:80/tcp'
+	fails_with 2 "invalid affinity '86401' \(want 0..86400 seconds\)" \
+		vip add 198.18.100.22:80/tcp --affinity 86401
+	fails_with 2 "invalid backend address '169.254.1.1': 169.254.1.1 is a link-local address" \
+		backend add "$VIP" 169.254.1.1
+	fails_with 2 "invalid backend address '\[::1\]:80': ::1 is a loopback address" \
+		backend add "$VIP" '[::1]:80'
+}
+
 @test "--pin-dir: an instance of its own; a directory off a bpffs or a relative one is refused" {
 	local dir=/sys/fs/bpf/veer-cli$$
 	run "$VEER" --pin-dir "$dir" vip add 198.18.100.23:80/tcp

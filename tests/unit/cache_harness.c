@@ -253,12 +253,16 @@ static bool stats_zero(void)
 static bool env_reset(void)
 {
 	struct cache *s = cache_env.skel;
+	struct veer_cache_glob *g = veer_cache_glob_map(&cache_env.vc);
 	bool ok;
 
 	/* A sockhash entry goes with its socket; one left by a failed test goes here. */
 	ok = map_clear(s->maps.veer_cache_socks) && map_clear(s->maps.veer_cache_conns) &&
 	     map_clear(s->maps.veer_cache_data) && map_clear(s->maps.veer_cache_hot) &&
-	     map_clear(s->maps.veer_cache_ports) && stats_zero();
+	     map_clear(s->maps.veer_cache_ports) && stats_zero() && g;
+	/* No manager's lease: entries serve until their TTL, as no manager had ever run. */
+	for (int i = 0; g && i < 4; i++)
+		__atomic_store_n(&g->lease_ns[i], 0, __ATOMIC_SEQ_CST);
 	return ASSERT_TRUE(ok, "reset the cache test maps");
 }
 

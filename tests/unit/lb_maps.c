@@ -159,7 +159,7 @@ bool lb_add_backend(const struct be_def *be, __u32 vip_id, __u32 weight)
 
 bool lb_set_ring(__u32 vip_id, const __u32 slots[LB_RING_SIZE])
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = VEER_RING_MAP_FLAGS);
 	int fd, err = 0;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "veer_ring_test", 4, 4, LB_RING_SIZE, &opts);

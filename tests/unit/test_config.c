@@ -475,9 +475,13 @@ VEER_TEST(config_bad_too_many)
 
 	s = repeat(VIP80 "    backends: [", "{address: 198.18.11.2},", 100000, "]\n");
 	if (ASSERT_TRUE(s != NULL, "alloc")) {
-		expect_refused(s, strlen(s), "100000 backends",
-			       "veer.yaml:4:15: vips[0].backends: 100000 backends: more than a VIP "
-			       "can have (4096)");
+		char want[128];
+
+		snprintf(want, sizeof(want),
+			 "veer.yaml:4:15: vips[0].backends: 100000 backends: more than a VIP can "
+			 "have (%d)",
+			 VEER_MAX_BACKENDS);
+		expect_refused(s, strlen(s), "100000 backends", want);
 		free(s);
 	}
 	s = repeat("vips: [", "{address: 198.18.100.10, port: 80},", VEER_MAX_VIPS + 1, "]\n");

@@ -491,3 +491,34 @@ VEER_TEST(maglev_golden_full)
 	}
 	free(ring);
 }
+
+/*
+ * Equal weights take turns in the canonical order, round robin, without the heap: the same
+ * tables as the heap's, pinned by checksums taken from it (full size, and a small prime).
+ */
+VEER_TEST(maglev_golden_equal)
+{
+	static const __u32 sizes[] = {RING, 251};
+	static const __u64 want[] = {0xeee2b46a79bfd350ULL, 0x8c75c665151223fdULL};
+	struct veer_maglev_backend b[20];
+	__u32 *ring = malloc(RING * sizeof(*ring));
+
+	if (!ASSERT_TRUE(ring, "malloc"))
+		return;
+	make_set(b, 10, false, NULL);
+	make_set(b + 10, 10, true, NULL);
+	for (size_t i = 0; i < 20; i++) {
+		b[i].id = ID_BASE + i;
+		b[i].weight = 100;
+	}
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		__u64 sum = 0;
+
+		if (!ASSERT_OK(veer_maglev_build(b, 20, sizes[k], ring), "equal weights"))
+			break;
+		for (__u32 s = 0; s < sizes[k]; s++)
+			sum = sum * 31 + ring[s];
+		ASSERT_EQ(sum, want[k], "checksum of the equal-weight table");
+	}
+	free(ring);
+}

@@ -292,9 +292,12 @@ int cmd_cache_list(const struct cmd *c, int argc, char **argv)
 
 int cmd_cache_stats(const struct cmd *c, int argc, char **argv)
 {
+	static const __u8 protos[] = {VEER_CACHE_REDIS, VEER_CACHE_MEMCACHED};
 	__u64 sum[VEER_CACHE_STAT_MAX];
 	struct veer_cache_item *items;
 	struct veer_cache *cache;
+	__s64 lease_ms[2] = {};
+	int leased[2] = {};
 	__u64 bytes = 0;
 	size_t n;
 	int rc = 0;
@@ -306,6 +309,10 @@ int cmd_cache_stats(const struct cmd *c, int argc, char **argv)
 	rc = veer_cache_counters(cache, sum);
 	if (!rc)
 		rc = veer_cache_list(cache, &items, &n);
+	for (int i = 0; !rc && i < 2; i++) {
+		leased[i] = veer_cache_lease_left(cache, protos[i], &lease_ms[i]);
+		rc = leased[i] < 0 ? leased[i] : 0;
+	}
 	veer_cache_close(cache);
 	if (rc)
 		return EXIT_FAILED;
@@ -313,19 +320,35 @@ int cmd_cache_stats(const struct cmd *c, int argc, char **argv)
 		bytes += items[i].reply_len;
 	free(items);
 	if (json_out) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = json_object_new_object(), *l = json_object_new_object();
 
 		json_object_object_add(o, "entries", json_object_new_uint64(n));
 		json_object_object_add(o, "bytes", json_object_new_uint64(bytes));
 		for (__u32 i = 1; i < VEER_CACHE_STAT_MAX; i++)
 			json_object_object_add(o, veer_cache_stat_names[i],
 					       json_object_new_uint64(sum[i]));
+		/* Per protocol: ms its manager's lease has left (<= 0: run out), null: none. */
+		for (int i = 0; i < 2; i++)
+			json_object_object_add(l, veer_cache_proto_name(protos[i]),
+					       leased[i] ? json_object_new_int64(lease_ms[i]) : NULL);
+		json_object_object_add(o, "lease_ms", l);
 		return print_json(o);
 	}
 	printf("%-14s %llu\n%-14s %llu\n", "entries", (unsigned long long)n, "bytes",
 	       (unsigned long long)bytes);
 	for (__u32 i = 1; i < VEER_CACHE_STAT_MAX; i++)
 		printf("%-14s %llu\n", veer_cache_stat_names[i], (unsigned long long)sum[i]);
+	for (int i = 0; i < 2; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "lease %s", veer_cache_proto_name(protos[i]));
+		if (!leased[i])
+			printf("%-14s none\n", what);
+		else if (lease_ms[i] <= 0)
+			printf("%-14s run out: nothing served\n", what);
+		else
+			printf("%-14s %lld ms\n", what, (long long)lease_ms[i]);
+	}
 	return EXIT_OK;
 }
 

@@ -53,6 +53,14 @@ int no_options(const struct cmd *c, int argc, char **argv, int nargs, int *rc);
 int parse_vip_arg(const struct cmd *c, const char *s, struct veer_vip_key *key, int *rc);
 int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *ep, int *rc);
 int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc);
+/* The address of a VIP or backend argument s, by libveer's rule (veer_addr_check). */
+int check_addr_arg(const struct cmd *c, const char *what, const char *s,
+		   const union veer_addr *addr, __u8 family, int *rc);
+/*
+ * A command changing a VIP that a config declares goes on (the operator's override), with a
+ * warning on stderr that veerd will put the VIP back as declared.
+ */
+void warn_if_declared(struct veer *v, const struct veer_vip_key *key);
 
 /* --hook and --mode of the attach commands (veer attach, veer decap attach). */
 struct hook_opts {
@@ -95,6 +103,8 @@ const char *jstr(struct json_object *o, const char *key);
  * objects, so the two formats cannot disagree.
  */
 struct json_object *vip_json(const struct veer_vip_info *vi);
+/* "cli" or "config": who made a VIP (enum veer_vip_owner). */
+const char *owner_name(__u8 owner);
 struct json_object *counters_json(struct json_object *o, const struct veer_counters *s);
 struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi);
 /* The same with counters already read (a statistics snapshot's). */

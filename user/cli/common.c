@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <stdint.h>
 #include "cli.h"
 
 int usage_error(const struct cmd *c, const char *fmt, ...)
@@ -143,11 +144,37 @@ int parse_backend_arg(const struct cmd *c, const char *s, struct veer_endpoint *
 
 int parse_weight(const struct cmd *c, const char *s, __u32 *w, int *rc)
 {
-	if (veer_parse_u32(s, 0, VEER_WEIGHT_MAX, w)) {
-		*rc = usage_error(c, "invalid weight '%s' (want 0..%d)", s, VEER_WEIGHT_MAX);
+	if (veer_parse_u32(s, 0, UINT32_MAX, w) || veer_weight_check(*w)) {
+		*rc = usage_error(c, "invalid weight '%s' (want %s)", s, veer_weight_want);
 		return -1;
 	}
 	return 0;
+}
+
+int check_addr_arg(const struct cmd *c, const char *what, const char *s,
+		   const union veer_addr *addr, __u8 family, int *rc)
+{
+	char name[VEER_ADDR_STRLEN];
+	const char *why;
+
+	if (!veer_addr_check(addr, family, &why))
+		return 0;
+	*rc = usage_error(c, "invalid %s '%s': %s is %s", what, s,
+			  veer_fmt_addr(addr, family, name, sizeof(name)), why);
+	return -1;
+}
+
+void warn_if_declared(struct veer *v, const struct veer_vip_key *key)
+{
+	char name[VEER_ADDR_STRLEN];
+	struct veer_vip vip;
+
+	if (veer_vip_get(v, key, &vip) || vip.owner != VEER_OWNER_CONFIG)
+		return;
+	fprintf(stderr,
+		"veer: warning: VIP %s is declared in a config file (veerd, veer apply): veerd "
+		"puts it back as declared on its next reconcile\n",
+		veer_fmt_vip(key, name, sizeof(name)));
 }
 
 int open_state(struct veer **v, enum open_mode mode)
@@ -172,6 +199,11 @@ const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(json_object_object_get(o, key));
 }
 
+const char *owner_name(__u8 owner)
+{
+	return owner == VEER_OWNER_CONFIG ? "config" : owner == VEER_OWNER_CLI ? "cli" : "?";
+}
+
 struct json_object *vip_json(const struct veer_vip_info *vi)
 {
 	struct json_object *o = json_object_new_object();
@@ -190,6 +222,7 @@ struct json_object *vip_json(const struct veer_vip_info *vi)
 	json_object_object_add(o, "ring_size", json_object_new_int64(vi->vip.ring_size));
 	json_object_object_add(o, "affinity", json_object_new_int64(vi->vip.affinity));
 	json_object_object_add(o, "backends", json_object_new_int64(vi->backends));
+	json_object_object_add(o, "owner", json_object_new_string(owner_name(vi->vip.owner)));
 	return o;
 }
 
@@ -228,5 +261,8 @@ struct json_object *backend_counters_json(const struct veer_backend_info *bi,
 	json_object_object_add(o, "weight", json_object_new_int64(bi->be.weight));
 	json_object_object_add(o, "pool", json_object_new_string(bi->be.pool));
 	json_object_object_add(o, "id", json_object_new_int64(bi->id));
+	json_object_object_add(
+		o, "health",
+		json_object_new_string(bi->be.flags & VEER_BACKEND_DOWN ? "down" : "up"));
 	return counters_json(o, s);
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -77,22 +79,34 @@ static int cache_skel_load(struct veer_cache *c, bool progs)
 int veer_cache_open(struct veer_cache **out, bool write)
 {
 	struct veer_cache *c;
-	int err;
+	int pins, err;
 
 	if (veer_check_bpffs())
 		return -ENOTSUP;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->lock_fd = -1;
 	c->ncpus = libbpf_num_possible_cpus();
-	c->lock_fd = veer_lock_pins(write);
-	if (c->lock_fd < 0) {
-		err = c->lock_fd;
+	/*
+	 * The pin directory's lock only while the maps are created or adopted: the balancer's
+	 * writers wait for that, never for what the cache does next.
+	 */
+	pins = veer_lock_pins(write);
+	if (pins < 0) {
+		err = pins;
 		goto fail;
 	}
 	err = cache_skel_load(c, false);
+	close(pins);
 	if (err)
 		goto fail;
+	snprintf(c->lock_path, sizeof(c->lock_path), "%s/veer_cache_glob", veer_pin_dir());
+	if (write) {
+		err = veer_cache_lock(c, true);
+		if (err)
+			goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -102,26 +116,80 @@ fail:
 
 int veer_cache_lock(struct veer_cache *c, bool held)
 {
+	int fd, err;
+
 	if (!held) {
 		if (c->lock_fd >= 0)
 			close(c->lock_fd);
 		c->lock_fd = -1;
 		return 0;
 	}
-	if (c->lock_fd >= 0)
+	if (c->lock_fd >= 0 || !c->lock_path[0])
 		return 0;
-	c->lock_fd = veer_lock_pins(true);
-	return c->lock_fd < 0 ? c->lock_fd : 0;
+	/* bpffs holds no plain files: a pinned map with BTF opens as a file to flock. */
+	fd = open(c->lock_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		err = -errno;
+		pr_warn("cannot lock %s: %s\n", c->lock_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	c->lock_fd = fd;
+	return 0;
 }
 
 void veer_cache_close(struct veer_cache *c)
 {
 	if (!c)
 		return;
+	if (c->glob)
+		munmap(c->glob, sizeof(*c->glob));
 	cache__destroy(c->skel);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	free(c);
+}
+
+struct veer_cache_glob *veer_cache_glob_map(struct veer_cache *c)
+{
+	void *p;
+
+	if (c->glob)
+		return c->glob;
+	p = mmap(NULL, sizeof(*c->glob), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(c->skel->maps.veer_cache_glob), 0);
+	if (p == MAP_FAILED) {
+		pr_warn("cannot map veer_cache_glob: %s\n", strerror(errno));
+		return NULL;
+	}
+	c->glob = p;
+	return c->glob;
+}
+
+int veer_cache_epoch_bump(struct veer_cache *c)
+{
+	struct veer_cache_glob *g = veer_cache_glob_map(c);
+
+	if (!g)
+		return -EIO;
+	/* The programs add to the same word atomically: so does this. */
+	__atomic_add_fetch(&g->epoch, 1, __ATOMIC_SEQ_CST);
+	veer_cache_count(c, VEER_CACHE_FLUSH, 1);
+	return 0;
+}
+
+int veer_cache_lease_set(struct veer_cache *c, __u8 proto, __u64 until_ns)
+{
+	struct veer_cache_glob *g;
+
+	if (proto != VEER_CACHE_REDIS && proto != VEER_CACHE_MEMCACHED)
+		return -EINVAL;
+	g = veer_cache_glob_map(c);
+	if (!g)
+		return -EIO;
+	__atomic_store_n(&g->lease_ns[proto], until_ns, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 /* The cgroup v2 directory's id (its inode number) and an fd on it, or -errno with a message. */
@@ -335,7 +403,7 @@ int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX])
 
 void veer_cache_count(struct veer_cache *c, __u32 stat, __u64 n)
 {
-	/* The manager counts from two threads: a read-modify-write of the whole value. */
+	/* A read-modify-write of the whole value: one at a time in this process. */
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	__u64 *vals = calloc(c->ncpus, sizeof(*vals));
 	struct bpf_map *m = c->skel->maps.veer_cache_stats;

@@ -123,6 +123,19 @@ int veer_cache_stamp(struct veer_cache *c, const void *key, size_t klen,
 	return err;
 }
 
+int veer_cache_lease_left(struct veer_cache *c, __u8 proto, __s64 *ms)
+{
+	struct veer_cache_glob g;
+	int err = glob_get(c, &g);
+
+	if (err)
+		return err;
+	if (!g.lease_ns[proto & 3])
+		return 0;
+	*ms = ((__s64)g.lease_ns[proto & 3] - (__s64)now_ns()) / 1000000;
+	return 1;
+}
+
 static bool key_printable(const void *key, size_t klen)
 {
 	const unsigned char *p = key;
@@ -192,6 +205,7 @@ static int evict(struct veer_cache *c)
 		return -ENOMEM;
 	}
 	while (n < VEER_CACHE_ENTRIES && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		veer_cache_yield(c, n);
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0))
@@ -290,7 +304,9 @@ static void item_fill(struct veer_cache_item *it, const struct veer_cache_entry 
 	it->ttl_ms = ((__s64)e->expires_ns - (__s64)now) / 1000000;
 	it->expires_ns = e->expires_ns;
 	it->hits = e->hits;
-	it->current = e->gen == gen && e->epoch == g->epoch && it->ttl_ms > 0;
+	/* As the programs decide (cache_find in bpf/lib/cache_serve.h). */
+	it->current = e->gen == gen && e->epoch == g->epoch && it->ttl_ms > 0 &&
+		      (!g->lease_ns[e->key.proto & 3] || now < g->lease_ns[e->key.proto & 3]);
 }
 
 int veer_cache_get(struct veer_cache *c, __u8 proto, const void *key, size_t klen,
@@ -399,6 +415,7 @@ int veer_cache_list(struct veer_cache *c, struct veer_cache_item **out, size_t *
 		return -ENOMEM;
 	err = glob_get(c, &g);
 	while (!err && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		veer_cache_yield(c, len);
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), e, sizeof(*e), 0) ||
@@ -442,7 +459,10 @@ static void sweep_conns(struct veer_cache *c)
 	dead = calloc(VEER_CACHE_CONNS, sizeof(*dead));
 	if (!dead)
 		return;
-	while (n < VEER_CACHE_CONNS && !bpf_map__get_next_key(conns, prev, &next, sizeof(next))) {
+	for (size_t i = 0;
+	     n < VEER_CACHE_CONNS && !bpf_map__get_next_key(conns, prev, &next, sizeof(next));
+	     i++) {
+		veer_cache_yield(c, i);
 		k = next;
 		prev = &k;
 		if (bpf_map_lookup_elem(socks, &k, &cookie) && errno == ENOENT)
@@ -453,22 +473,25 @@ static void sweep_conns(struct veer_cache *c)
 	free(dead);
 }
 
-int veer_cache_sweep(struct veer_cache *c, size_t *removed)
+int veer_cache_sweep_list(struct veer_cache *c, struct veer_cache_item **out, size_t *n,
+			  size_t *removed)
 {
 	struct veer_cache_item *items;
-	size_t n, expired = 0;
+	size_t all, kept = 0, expired = 0;
 	int err;
 
 	sweep_conns(c);
 	*removed = 0;
-	err = veer_cache_list(c, &items, &n);
+	err = veer_cache_list(c, &items, &all);
 	if (err)
 		return err;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < all; i++) {
 		struct veer_cache_hkey hk;
 
-		if (items[i].current)
+		if (items[i].current) {
+			items[kept++] = items[i];
 			continue;
+		}
 		hkey_of(&items[i].key, &hk);
 		if (bpf_map__delete_elem(c->skel->maps.veer_cache_data, &hk, sizeof(hk), 0))
 			continue;
@@ -477,8 +500,20 @@ int veer_cache_sweep(struct veer_cache *c, size_t *removed)
 	}
 	if (expired)
 		veer_cache_count(c, VEER_CACHE_EXPIRED, expired);
-	free(items);
+	*out = items;
+	*n = kept;
 	return 0;
+}
+
+int veer_cache_sweep(struct veer_cache *c, size_t *removed)
+{
+	struct veer_cache_item *items;
+	size_t n;
+	int err = veer_cache_sweep_list(c, &items, &n, removed);
+
+	if (!err)
+		free(items);
+	return err;
 }
 
 static int hot_cmp(const void *a, const void *b)
@@ -503,6 +538,7 @@ int veer_cache_hot(struct veer_cache *c, size_t top, bool reset, struct veer_cac
 	if (!keys)
 		return -ENOMEM;
 	while (len < VEER_CACHE_HOT_MAX && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		veer_cache_yield(c, len);
 		k = next;
 		prev = &k;
 		if (bpf_map__lookup_elem(m, &k, sizeof(k), &h, sizeof(h), 0))

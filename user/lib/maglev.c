@@ -155,6 +155,7 @@ int veer_maglev_build(const struct veer_maglev_backend *backends, size_t n, __u3
 	__u64 *taken = NULL;
 	__u32 *heap = NULL;
 	__u32 m = ring_size, nw = 0;
+	bool equal;
 	int err = 0;
 
 	if ((n && !backends) || !ring)
@@ -198,12 +199,32 @@ int veer_maglev_build(const struct veer_maglev_backend *backends, size_t n, __u3
 	}
 	qsort(sorted, nw, sizeof(*sorted), backend_cmp);
 
+	equal = true;
 	for (__u32 i = 0; i < nw; i++) {
 		turns[i].weight = sorted[i].weight;
 		turns[i].id = sorted[i].id;
 		turns[i].next = backend_hash(&sorted[i], SEED_OFFSET) % m;
 		turns[i].skip = backend_hash(&sorted[i], SEED_SKIP) % (m - 1) + 1;
 		heap[i] = i;
+		equal &= turns[i].weight == turns[0].weight;
+	}
+	/*
+	 * Equal weights: the heap would hand out turns in the canonical order, round after round
+	 * (equal ratios tie, and ties go to the backend that sorts first). Taken in that order
+	 * directly, the table is the same and the heap's cost, most of the build, is gone.
+	 */
+	if (equal) {
+		for (__u32 filled = 0, i = 0; filled < m; filled++, i = i + 1 == nw ? 0 : i + 1) {
+			struct maglev_turn *t = &turns[i];
+			__u32 s = t->next;
+
+			while (taken[s / 64] & (1ULL << (s % 64)))
+				s = perm_step(s, t->skip, m);
+			taken[s / 64] |= 1ULL << (s % 64);
+			ring[s] = t->id;
+			t->next = perm_step(s, t->skip, m);
+		}
+		goto cleanup;
 	}
 	for (__u32 i = nw / 2; i-- > 0;)
 		heap_sift_down(heap, nw, i, turns);

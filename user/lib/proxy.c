@@ -161,7 +161,7 @@ int veer_proxy_gate_sync(struct bpf_map *rules, struct bpf_map *gate)
 	if (!g)
 		return -ENOMEM;
 	rules_foreach(rules, gate_add, g);
-	err = bpf_map__update_elem(gate, &zero, sizeof(zero), g, sizeof(*g), BPF_ANY);
+	err = veer_map_update(gate, &zero, sizeof(zero), g, sizeof(*g), BPF_ANY);
 	free(g);
 	return err;
 }
@@ -221,7 +221,7 @@ int veer_proxy_svc_sync(struct bpf_map *vips, struct bpf_map *rules, struct bpf_
 	}
 	for (__u32 i = 0; i < VEER_SVC_SLOTS && !err; i++)
 		if (want[i] != cur[i])
-			err = bpf_map__update_elem(svc, &i, sizeof(i), &want[i], 1, BPF_ANY);
+			err = veer_map_update(svc, &i, sizeof(i), &want[i], 1, BPF_ANY);
 	return err;
 }
 
@@ -251,7 +251,7 @@ int veer_proxy_add(struct veer *v, const struct veer_proxy_info *r)
 	val.port = r->to.port;
 	val.flags = r->vip_exempt ? VEER_PROXY_VIP_EXEMPT : 0;
 	/* BPF_NOEXIST: an LPM trie refuses the exact prefix only, not a longer or shorter one. */
-	err = bpf_map__update_elem(map, &key, sizeof(key), &val, sizeof(val), BPF_NOEXIST);
+	err = veer_map_update(map, &key, sizeof(key), &val, sizeof(val), BPF_NOEXIST);
 	if (err == -EEXIST) {
 		pr_warn("cannot add proxy rule %s: it exists (proxy del it first)\n", name);
 		return err;
@@ -266,7 +266,7 @@ int veer_proxy_add(struct veer *v, const struct veer_proxy_info *r)
 		err = gate_sync(v);
 	if (err) {
 		pr_warn("cannot add proxy rule %s: %s\n", name, strerror(-err));
-		bpf_map__delete_elem(map, &key, sizeof(key), 0);
+		veer_map_delete(map, &key, sizeof(key));
 		gate_sync(v);
 	}
 	return err;
@@ -332,7 +332,7 @@ int veer_proxy_del(struct veer *v, const struct veer_cidr *from, __be16 dport)
 		pr_warn("cannot delete proxy rule %s: no such rule\n", name);
 		return -ENOENT;
 	}
-	err = bpf_map__delete_elem(map, &key, sizeof(key), 0);
+	err = veer_map_delete(map, &key, sizeof(key));
 	if (err) {
 		pr_warn("cannot delete proxy rule %s: %s\n", name, strerror(-err));
 		return err;

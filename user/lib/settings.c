@@ -80,8 +80,8 @@ int veer_settings_set(struct veer *v, const struct veer_settings *s)
 {
 	__u32 zero = 0;
 
-	return bpf_map__update_elem(v->skel->maps.veer_settings, &zero, sizeof(zero), s, sizeof(*s),
-				    BPF_ANY);
+	return veer_map_update(v->skel->maps.veer_settings, &zero, sizeof(zero), s, sizeof(*s),
+			       BPF_ANY);
 }
 
 /*

@@ -529,18 +529,154 @@ fail:
 
 int veer_backend_put(struct veer *v, __u32 id, const struct veer_backend *be)
 {
-	int err = bpf_map__update_elem(v->skel->maps.veer_backends, &id, sizeof(id), be,
-				       sizeof(*be), BPF_ANY);
+	int err = veer_map_update(v->skel->maps.veer_backends, &id, sizeof(id), be, sizeof(*be),
+				  BPF_ANY);
 
 	if (!err && v->backends && id < VEER_MAX_BACKENDS)
 		v->backends[id] = *be;
 	return err;
 }
 
+/* Process-wide, as veerd's reconcile and `veer apply` see it; atomic for a threaded caller. */
+static __u64 map_writes;
+
+void veer_map_written(unsigned n)
+{
+	__atomic_fetch_add(&map_writes, n, __ATOMIC_RELAXED);
+}
+
+__u64 veer_map_writes(void)
+{
+	return __atomic_load_n(&map_writes, __ATOMIC_RELAXED);
+}
+
+int veer_map_update(struct bpf_map *map, const void *key, size_t ksz, const void *val, size_t vsz,
+		    __u64 flags)
+{
+	veer_map_written(1);
+	return bpf_map__update_elem(map, key, ksz, val, vsz, flags);
+}
+
+int veer_map_delete(struct bpf_map *map, const void *key, size_t ksz)
+{
+	veer_map_written(1);
+	return bpf_map__delete_elem(map, key, ksz, 0);
+}
+
+int veer_map_update_batch(int fd, const void *keys, const void *vals, __u32 *count)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	veer_map_written(1);
+	return bpf_map_update_batch(fd, keys, vals, count, &opts);
+}
+
+int veer_map_delete_batch(int fd, const void *keys, __u32 *count)
+{
+	veer_map_written(1);
+	return bpf_map_delete_batch(fd, keys, count, NULL);
+}
+
+struct veer_vip_ent *veer_vips_get(struct veer *v)
+{
+	struct bpf_map *map = v->skel->maps.veer_vips;
+	struct veer_vip_key key, cur, *prev = NULL;
+	struct veer_vip vip;
+
+	if (v->vips)
+		return v->vips;
+	v->vips = calloc(VEER_MAX_VIPS, sizeof(*v->vips));
+	if (!v->vips) {
+		pr_warn("cannot read the VIP table: %s\n", strerror(ENOMEM));
+		return NULL;
+	}
+	while (!bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
+		if (!bpf_map__lookup_elem(map, &key, sizeof(key), &vip, sizeof(vip), 0) &&
+		    vip.id < VEER_MAX_VIPS) {
+			v->vips[vip.id].key = key;
+			v->vips[vip.id].vip = vip;
+			v->vips[vip.id].used = true;
+		}
+		cur = key;
+		prev = &cur;
+	}
+	return v->vips;
+}
+
+int veer_vip_write(struct veer *v, const struct veer_vip_key *key, const struct veer_vip *vip,
+		   __u64 flags)
+{
+	int err = veer_map_update(v->skel->maps.veer_vips, key, sizeof(*key), vip, sizeof(*vip),
+				  flags);
+
+	if (!err && v->vips && vip->id < VEER_MAX_VIPS) {
+		v->vips[vip->id].key = *key;
+		v->vips[vip->id].vip = *vip;
+		v->vips[vip->id].used = true;
+	}
+	return err;
+}
+
+int veer_vip_erase(struct veer *v, const struct veer_vip_key *key, __u32 id)
+{
+	int err = veer_map_delete(v->skel->maps.veer_vips, key, sizeof(*key));
+
+	if ((!err || err == -ENOENT) && v->vips && id < VEER_MAX_VIPS)
+		memset(&v->vips[id], 0, sizeof(v->vips[id]));
+	return err;
+}
+
+/* The pinned veer_vips is still the one the handle holds: nothing replaced the pins. */
+static bool handle_current(struct veer *v)
+{
+	struct bpf_map_info held = {}, pinned = {};
+	__u32 len = sizeof(held);
+	char path[PATH_MAX + 16];
+	bool same;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/veer_vips", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(bpf_map__fd(v->skel->maps.veer_vips), &held, &len) &&
+	       (len = sizeof(pinned), !bpf_obj_get_info_by_fd(fd, &pinned, &len)) &&
+	       held.id == pinned.id;
+	close(fd);
+	return same;
+}
+
+void veer_unlock(struct veer *v)
+{
+	if (v->lock_fd >= 0)
+		close(v->lock_fd);
+	v->lock_fd = -1;
+	/* Read under the lock: another writer may change them before the next transaction. */
+	free(v->backends);
+	free(v->vips);
+	v->backends = NULL;
+	v->vips = NULL;
+}
+
+int veer_relock(struct veer *v, bool write)
+{
+	if (v->lock_fd >= 0)
+		return 0;
+	v->lock_fd = veer_lock_pins(write);
+	if (v->lock_fd < 0)
+		return v->lock_fd;
+	if (!handle_current(v)) {
+		veer_unlock(v);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 void veer_close(struct veer *v)
 {
 	if (!v)
 		return;
+	free(v->vips);
 	free(v->backends);
 	if (v->lock_fd >= 0)
 		close(v->lock_fd);
@@ -557,8 +693,7 @@ int veer_counters_reset(struct veer *v, struct bpf_map *map, __u32 idx)
 	zero = calloc(v->ncpus, (sz + 7) & ~7UL);
 	if (!zero)
 		return -ENOMEM;
-	err = bpf_map__update_elem(map, &idx, sizeof(idx), zero, v->ncpus * ((sz + 7) & ~7UL),
-				   BPF_ANY);
+	err = veer_map_update(map, &idx, sizeof(idx), zero, v->ncpus * ((sz + 7) & ~7UL), BPF_ANY);
 	free(zero);
 	return err;
 }
@@ -580,9 +715,12 @@ int veer_pins_remove(void)
 		err = errno == ENOENT ? 0 : -errno;
 		goto out;
 	}
-	/* Only veer's names: a pin directory shared with something else keeps what is not ours. */
+	/*
+	 * Only veer's names (its maps, and the cache's programs and cgroup links): a pin
+	 * directory shared with something else keeps what is not ours.
+	 */
 	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "veer_", 5))
+		if (strncmp(de->d_name, "veer_", 5) && strncmp(de->d_name, "cache_", 6))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (unlink(path) && errno != ENOENT) {

@@ -53,5 +53,5 @@ int veer_svc_sync(struct bpf_map *vips, struct bpf_map *index, struct bpf_map *s
 	want |= cur & ~(VEER_SVC_VIP | VEER_SVC_BACKEND);
 	if (want == cur)
 		return 0;
-	return bpf_map__update_elem(svc, &slot, sizeof(slot), &want, sizeof(want), BPF_ANY);
+	return veer_map_update(svc, &slot, sizeof(slot), &want, sizeof(want), BPF_ANY);
 }

@@ -142,10 +142,10 @@ static void sweep_delete(struct bpf_map *map, const char *keys, size_t n)
 		__u32 want = n - i < SWEEP_CHUNK ? n - i : SWEEP_CHUNK, count = want;
 
 		if (!batch) {
-			bpf_map__delete_elem(map, keys + i++ * ksz, ksz, 0);
+			veer_map_delete(map, keys + i++ * ksz, ksz);
 			continue;
 		}
-		err = bpf_map_delete_batch(fd, keys + i * ksz, &count, NULL);
+		err = veer_map_delete_batch(fd, keys + i * ksz, &count);
 		if (!err) {
 			i += want;
 			continue;

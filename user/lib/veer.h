@@ -65,6 +65,15 @@ int veer_open(struct veer **v, bool write);
  */
 int veer_open_existing(struct veer **v);
 void veer_close(struct veer *v);
+/*
+ * For a process that keeps its handle (veerd): veer_unlock lets go of the pin lock between
+ * transactions and forgets what the handle read under it; veer_relock takes the lock again.
+ * Opening costs a parse of the kernel's BTF (milliseconds, every time); a transaction on a
+ * kept handle costs only its own work. -ESTALE when the pins were replaced meanwhile (the
+ * handle's maps are no longer the pinned ones): close it and open another.
+ */
+void veer_unlock(struct veer *v);
+int veer_relock(struct veer *v, bool write);
 
 /*
  * The connection tables, veer_flows4 and veer_flows6, hold one entry per connection: their
@@ -227,8 +236,8 @@ int veer_links(struct veer_link **out, size_t *n);
 int veer_set_pin_dir(const char *dir);
 const char *veer_pin_dir(void);
 /*
- * Unpins every veer_* object of the pin directory and removes it when that leaves it empty:
- * maps go when their last program does, cgroup links are detached. Interfaces are not touched
+ * Unpins every veer_* and cache_* object of the pin directory and removes it when that leaves
+ * it empty: maps go when their last program does, the cache's cgroup links are detached. Interfaces are not touched
  * (veer_detach). 0 when nothing was there.
  */
 int veer_pins_remove(void);
@@ -455,6 +464,16 @@ int veer_cache_stamp(struct veer_cache *c, const void *key, size_t klen,
 		     struct veer_cache_stamp *stamp);
 /* Makes every entry of the key stale (a write seen outside the programs) and deletes it. */
 int veer_cache_invalidate(struct veer_cache *c, const void *key, size_t klen);
+/*
+ * Makes every entry stale at once, as a FLUSHALL through the cache does: the flush epoch is
+ * bumped (atomically, beside the programs' own bumps). Counted under flush.
+ */
+int veer_cache_epoch_bump(struct veer_cache *c);
+/*
+ * The lease of proto's manager: 1 with *ms the time it has left (<= 0: run out, nothing of
+ * proto served), 0 when no manager holds one, or -errno.
+ */
+int veer_cache_lease_left(struct veer_cache *c, __u8 proto, __s64 *ms);
 
 int veer_cache_counters(struct veer_cache *c, __u64 sum[VEER_CACHE_STAT_MAX]);
 extern const char *const veer_cache_stat_names[VEER_CACHE_STAT_MAX];
@@ -486,8 +505,38 @@ struct veer_cache_manager_opts {
 /*
  * The cache manager: every interval, promotes the most-missed keys with values read from the
  * server; for Redis, invalidates keys written by clients veer does not see, from keyspace
- * notifications. Runs until *stop is set; returns 0 or -errno.
+ * notifications. Nothing cached is served without that feed: starting, stopping or losing it
+ * makes every entry stale (veer_cache_epoch_bump), and the protocol's entries are served only
+ * while the manager renews its lease. A lost connection is made again with capped backoff.
+ *
+ * For an event loop: nothing blocks, and there is no thread. Watch veer_cache_mgr_fd for
+ * reading (one fd for the manager's life, whatever its connections), and call
+ * veer_cache_mgr_run when it is readable or veer_cache_mgr_next_deadline (CLOCK_MONOTONIC ns)
+ * has passed; ask for the deadline again after each run. veer_cache_mgr_run returns 0, or
+ * -errno once the manager cannot go on (a server that does not speak proto, settings the
+ * server refuses): free it then.
  */
+struct veer_cache_mgr;
+
+struct veer_cache_mgr_status {
+	bool server_up;	      /* its connection for values is connected and checked */
+	bool feed_live;	      /* Redis: subscribed to keyspace notifications */
+	__u64 rounds;	      /* completed */
+	__u64 promoted;	      /* keys installed */
+	__u64 feed_losses;    /* subscriptions lost, each an epoch bump */
+	__u64 notifications;  /* keyspace notifications read */
+};
+
+/* Opens the cache's maps (before contacting the server) and starts; the entries go stale. */
+int veer_cache_mgr_new(const struct veer_cache_manager_opts *o, struct veer_cache_mgr **m);
+int veer_cache_mgr_fd(const struct veer_cache_mgr *m);
+__u64 veer_cache_mgr_next_deadline(const struct veer_cache_mgr *m);
+int veer_cache_mgr_run(struct veer_cache_mgr *m);
+void veer_cache_mgr_status(const struct veer_cache_mgr *m, struct veer_cache_mgr_status *s);
+/* Stops: every entry goes stale, and the lease is lifted (entries put by hand serve again). */
+void veer_cache_mgr_free(struct veer_cache_mgr *m);
+
+/* The manager in a loop of its own (`veer cache manage`), until *stop is set; 0 or -errno. */
 int veer_cache_manage(const struct veer_cache_manager_opts *o, volatile int *stop);
 
 /* ---- declarative state: the config file veerd and `veer apply` read (config.c, apply.c) ---- */
@@ -584,10 +633,41 @@ int veer_config_parse(const char *buf, size_t len, const char *name, struct veer
 void veer_config_free(struct veer_config *c);
 
 /*
+ * The rules on single values, one copy for veer_vip_spec_check, veer_vip_add,
+ * veer_backend_add and the CLI, so that each refuses the same values with the same words.
+ * Each returns 0 or -EINVAL; the _want strings say what a value must be, for messages:
+ * "invalid weight '20000' (want 0..10000)".
+ */
+#define VEER_AFFINITY_SECONDS_MAX 86400
+extern const char veer_weight_want[], veer_affinity_want[], veer_ring_size_want[];
+int veer_weight_check(__u32 weight);
+int veer_affinity_check(__u32 seconds);
+/* A prime, 2..VEER_RING_MAX; 0 (the default size) is for the caller to allow. */
+int veer_ring_size_check(__u32 slots);
+/*
+ * An address a VIP or a backend can have: not unspecified, loopback, link-local, multicast or
+ * broadcast. -EINVAL with *why set ("a loopback address").
+ */
+int veer_addr_check(const union veer_addr *addr, __u8 family, const char **why);
+/*
+ * Whether a VIP of this key and mode takes the backend: the same address family (dsr-ipip
+ * also carries IPv4 in IPv6), and for the DSR modes the VIP's port (ep->port 0 is the VIP's).
+ * -EINVAL with why (len bytes) set: "address family differs from the VIP's".
+ */
+int veer_backend_fits(const struct veer_vip_key *vip, __u8 mode, const struct veer_endpoint *ep,
+		      char *why, size_t len);
+/* The same on the address family alone (commands that name an existing backend). */
+int veer_backend_family_fits(const struct veer_vip_key *vip, __u8 mode, __u8 family, char *why,
+			     size_t len);
+
+/*
  * Checks one VIP and its backends as veer_vip_add and veer_backend_add would, before any map
  * is touched: ports, weights, ring size (a prime), affinity range, address classes (no
- * loopback, multicast, unspecified or link-local VIP), backend families and ports for the
- * mode, duplicate backends. -EINVAL with one line in err (no position: the caller adds it).
+ * loopback, multicast, unspecified, link-local or broadcast VIP or backend), backend families
+ * and ports for the mode, pools, duplicate backends, more backends than ring slots. -EINVAL
+ * with one line in err, "KEY: what is wrong" with KEY relative to the VIP's entry ("affinity:
+ * 90000 is out of range (want 0..86400 seconds)", "backends[2]: 198.18.11.2:80 is listed
+ * twice") and no position: the caller adds it. Logs nothing.
  */
 int veer_vip_spec_check(const struct veer_vip_spec *s, char *err, size_t errlen);
 
@@ -616,13 +696,20 @@ int veer_vip_apply(struct veer *v, const struct veer_vip_spec *s, __u8 owner,
 int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 		      struct veer_apply_result *r);
 
-/* Map updates and deletes libveer has made in this process: what "writes nothing" counts. */
+/*
+ * Writes libveer has made to the load balancer's maps in this process: what "writes nothing"
+ * counts. One per update or delete and per batch call (a sweep's); a Maglev table counts two,
+ * the map created and its slots filled, and its swap into veer_rings one per batch of up to
+ * 256 tables.
+ */
 __u64 veer_map_writes(void);
 
 /*
- * A digest of the VIP's Maglev table: a hash of the backend address, port and family (never
- * the slot id) at every position, so that two nodes given the same backends in any order
- * report the same digest. 0 with *digest set, -ENOENT without a table.
+ * A digest of the VIP's Maglev table: a hash of the backend at every position, by its address,
+ * port and family (never the slot id), so that two nodes given the same backends in any order
+ * report the same digest. FNV-1a, 64 bits: each backend's family, address and port bytes
+ * hashed, and those hashes chained position by position, a word at a time. 0 with *digest
+ * set, -ENOENT without a table. Logs nothing.
  */
 int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest);
 

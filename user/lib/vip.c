@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* VIPs and their Maglev tables. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
@@ -39,8 +41,8 @@ int veer_vip_addr_sync(struct bpf_map *vips, struct bpf_map *addrs, const union 
 	ak.addr = *addr;
 	ak.family = family;
 	if (n)
-		return bpf_map__update_elem(addrs, &ak, sizeof(ak), &n, sizeof(n), BPF_ANY);
-	err = bpf_map__delete_elem(addrs, &ak, sizeof(ak), 0);
+		return veer_map_update(addrs, &ak, sizeof(ak), &n, sizeof(n), BPF_ANY);
+	err = veer_map_delete(addrs, &ak, sizeof(ak));
 	return err == -ENOENT ? 0 : err;
 }
 
@@ -118,108 +120,478 @@ int veer_vip_list(struct veer *v, struct veer_vip_info **out, size_t *n)
 	return 0;
 }
 
-static int vip_alloc_id(struct veer *v, __u32 *id)
+int veer_vip_alloc_id(struct veer_slots *s, const struct veer_vip_key *key, __u32 *id)
 {
-	bool used[VEER_MAX_VIPS] = {};
-	struct veer_vip_info *list;
-	size_t n;
-	int err;
+	struct veer_vip_ent *ents = s->v->vips;
 
-	err = veer_vip_list(v, &list, &n);
-	if (err)
-		return err;
-	for (size_t i = 0; i < n; i++)
-		if (list[i].vip.id < VEER_MAX_VIPS)
-			used[list[i].vip.id] = true;
-	free(list);
 	for (__u32 i = 0; i < VEER_MAX_VIPS; i++) {
-		if (!used[i]) {
-			*id = i;
-			return 0;
-		}
+		if (ents[i].used || s->named[i])
+			continue;
+		memset(&ents[i], 0, sizeof(ents[i]));
+		ents[i].key = *key;
+		ents[i].vip.id = i;
+		ents[i].used = true;
+		*id = i;
+		return 0;
 	}
 	return -ENOSPC;
 }
 
-int veer_ring_publish(struct veer *v, const struct veer_vip *vip)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	struct veer_maglev_backend *mb = NULL;
-	const struct veer_backend *table;
-	struct veer_backend be;
-	__u32 *ring = NULL, *keys = NULL, count, nb = 0;
-	int inner = -1, err;
+/* An array map's values sit 8 bytes apart, in its memory mapping as in the kernel. */
+#define RING_STRIDE 8
 
-	mb = calloc(VEER_MAX_BACKENDS, sizeof(*mb));
-	ring = calloc(vip->ring_size, sizeof(*ring));
-	keys = calloc(vip->ring_size, sizeof(*keys));
-	if (!mb || !ring || !keys) {
-		err = -ENOMEM;
-		goto cleanup;
+static size_t ring_mapping_len(__u32 slots)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	return ((size_t)slots * RING_STRIDE + page - 1) / page * page;
+}
+
+/* A new table holding ring, in *fd: written through its mapping, or by updates if it has none. */
+static int ring_table(struct veer *v, const __u32 *ring, __u32 slots, int *fd)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, copts);
+	size_t len = ring_mapping_len(slots);
+	__u32 *keys, count = slots;
+	char *mem;
+	int err;
+
+	copts.map_flags = v->ring_plain ? BPF_F_INNER_MAP : VEER_RING_MAP_FLAGS;
+	veer_map_written(1);
+	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "veer_ring", sizeof(__u32), sizeof(__u32), slots,
+			     &copts);
+	if (*fd < 0)
+		return -errno;
+	if (!v->ring_plain) {
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+		if (mem == MAP_FAILED)
+			return -errno;
+		for (__u32 i = 0; i < slots; i++)
+			memcpy(mem + (size_t)i * RING_STRIDE, &ring[i], sizeof(ring[i]));
+		munmap(mem, len);
+		veer_map_written(1);
+		return 0;
 	}
-	table = veer_backends_get(v);
-	if (!table) {
-		err = -EIO;
-		goto cleanup;
-	}
-	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++) {
-		be = table[id];
-		if (!(be.flags & VEER_BACKEND_ACTIVE) || be.vip_id != vip->id)
+	keys = malloc((size_t)slots * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < slots; i++)
+		keys[i] = i;
+	err = veer_map_update_batch(*fd, keys, ring, &count);
+	free(keys);
+	return err;
+}
+
+/*
+ * Puts the tables fds at keys in veer_rings, in one batch: the kernel waits for an RCU grace
+ * period after every update of a map of maps (about 12 ms here), once per call, so that a
+ * thousand tables published one by one would take twelve seconds. veer_rings pinned by a veer
+ * whose tables have no mapping refuses ours (-EINVAL): the handle then makes tables of that
+ * kind (ring_plain) and the caller builds them again.
+ */
+static int rings_swap(struct veer *v, const __u32 *keys, const int *fds, size_t n)
+{
+	__u32 count = n;
+	int err;
+
+	if (!n)
+		return 0;
+	err = veer_map_update_batch(bpf_map__fd(v->skel->maps.veer_rings), keys, fds, &count);
+	if (err == -EINVAL && !v->ring_plain)
+		v->ring_plain = true;
+	return err;
+}
+
+/*
+ * A VIP's table built from the slots in ids, as a map of its own in *fd. mb and ring are the
+ * caller's, reused from table to table: a fresh 256 KiB buffer each time costs its page faults.
+ */
+static int ring_build(struct veer *v, const struct veer_vip *vip, const __u32 *ids, size_t n,
+		      struct veer_maglev_backend *mb, __u32 *ring, int *fd)
+{
+	const struct veer_backend *table = v->backends;
+	__u32 nb = 0;
+	int err;
+
+	*fd = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct veer_backend *be = &table[ids[i]];
+
+		if ((be->flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_DOWN)) !=
+			    VEER_BACKEND_ACTIVE ||
+		    be->vip_id != vip->id)
 			continue;
 		/* Pools other than the default serve only client-prefix steering. */
-		if (strcmp(be.pool, "default"))
+		if (strcmp(be->pool, "default"))
 			continue;
-		mb[nb].id = id;
-		mb[nb].weight = be.weight;
-		mb[nb].addr = be.addr;
-		mb[nb].port = be.port;
-		mb[nb].family = be.family;
+		mb[nb].id = ids[i];
+		mb[nb].weight = be->weight;
+		mb[nb].addr = be->addr;
+		mb[nb].port = be->port;
+		mb[nb].family = be->family;
 		nb++;
 	}
 	err = veer_maglev_build(mb, nb, vip->ring_size, ring);
+	if (!err)
+		err = ring_table(v, ring, vip->ring_size, fd);
+	return err;
+}
+
+/* Tables per batch: 256 of 65537 slots are 128 MiB, held until the swap. */
+#define RING_BATCH 256
+
+/*
+ * The tables of a batch, built by up to RING_WORKERS threads, one per CPU: the Maglev walk of a
+ * 65537-slot table takes most of a millisecond of CPU, so a thousand of them take most of a
+ * second on one core. The threads build and fill maps only; the swap is the caller's, after.
+ */
+#define RING_WORKERS 8
+
+struct ring_builder {
+	struct veer *v;
+	const struct veer_ring_job *jobs;
+	int *fds;
+	size_t n, most_ids, most_slots;
+	size_t next; /* the next job to take */
+	int err;     /* the first error */
+};
+
+static void *ring_worker(void *arg)
+{
+	struct ring_builder *b = arg;
+	struct veer_maglev_backend *mb = calloc(b->most_ids, sizeof(*mb));
+	__u32 *ring = calloc(b->most_slots, sizeof(*ring));
+	int err = mb && ring ? 0 : -ENOMEM, none = 0;
+
+	while (!err && !__atomic_load_n(&b->err, __ATOMIC_RELAXED)) {
+		size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+
+		if (i >= b->n)
+			break;
+		err = ring_build(b->v, b->jobs[i].vip, b->jobs[i].ids, b->jobs[i].n, mb, ring,
+				 &b->fds[i]);
+	}
 	if (err)
-		goto cleanup;
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "veer_ring", sizeof(__u32), sizeof(__u32),
-			       vip->ring_size, &copts);
-	if (inner < 0) {
+		__atomic_compare_exchange_n(&b->err, &none, err, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	free(ring);
+	free(mb);
+	return NULL;
+}
+
+static int rings_build(struct ring_builder *b)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 1 ? (size_t)cpus : 1, started = 0;
+	pthread_t workers[RING_WORKERS - 1];
+
+	/* Threads only for batches worth them: a command's one table is built where it is. */
+	want = want < RING_WORKERS ? want : RING_WORKERS;
+	want = want < b->n / 8 + 1 ? want : b->n / 8 + 1;
+	for (size_t i = 0; i < b->n; i++)
+		b->fds[i] = -1;
+	for (; started + 1 < want; started++)
+		if (pthread_create(&workers[started], NULL, ring_worker, b))
+			break; /* fewer threads: the work is shared all the same */
+	ring_worker(b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
+	return b->err;
+}
+
+int veer_rings_publish(struct veer *v, const struct veer_ring_job *jobs, size_t n, size_t *done)
+{
+	struct ring_builder b = {.v = v, .most_ids = 1, .most_slots = 1};
+	__u32 keys[RING_BATCH];
+	int fds[RING_BATCH], err = 0;
+
+	if (done)
+		*done = 0;
+	if (!veer_backends_get(v))
+		return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		b.most_ids = jobs[i].n > b.most_ids ? jobs[i].n : b.most_ids;
+		b.most_slots = jobs[i].vip->ring_size > b.most_slots ? jobs[i].vip->ring_size
+								     : b.most_slots;
+	}
+	for (size_t at = 0; !err && at < n; at += RING_BATCH) {
+		size_t m = n - at < RING_BATCH ? n - at : RING_BATCH;
+		bool plain = v->ring_plain;
+
+		b.jobs = jobs + at;
+		b.fds = fds;
+		b.n = m;
+		b.next = 0;
+		b.err = 0;
+		for (size_t i = 0; i < m; i++)
+			keys[i] = jobs[at + i].vip->id;
+		err = rings_build(&b);
+		if (!err)
+			err = rings_swap(v, keys, fds, m);
+		for (size_t i = 0; i < m; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		/* Pins of an earlier veer: the same tables again, of their kind. */
+		if (err == -EINVAL && !plain && v->ring_plain) {
+			err = 0;
+			at -= RING_BATCH;
+		} else if (!err && done) {
+			*done += m;
+		}
+	}
+	return err;
+}
+
+int veer_rings_clear(struct veer *v, const __u32 *vip_ids, size_t n)
+{
+	__u32 none = VEER_NO_BACKEND;
+	int *fds = NULL, fd = -1, err;
+	bool plain = v->ring_plain;
+
+	if (!n)
+		return 0;
+	fds = calloc(n, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+again:
+	err = ring_table(v, &none, 1, &fd);
+	for (size_t i = 0; !err && i < n; i++)
+		fds[i] = fd;
+	if (!err)
+		err = rings_swap(v, vip_ids, fds, n);
+	if (fd >= 0)
+		close(fd);
+	if (err == -EINVAL && !plain && v->ring_plain) {
+		plain = true;
+		goto again;
+	}
+	free(fds);
+	return err;
+}
+
+int veer_ring_publish_ids(struct veer *v, const struct veer_vip *vip, const __u32 *ids, size_t n)
+{
+	struct veer_ring_job job = {.vip = vip, .ids = ids, .n = n};
+
+	return veer_rings_publish(v, &job, 1, NULL);
+}
+
+int veer_ring_publish(struct veer *v, const struct veer_vip *vip)
+{
+	const struct veer_backend *table = veer_backends_get(v);
+	__u32 *ids;
+	size_t n = 0;
+	int err;
+
+	if (!table)
+		return -EIO;
+	ids = calloc(VEER_MAX_BACKENDS, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (__u32 id = 0; id < VEER_MAX_BACKENDS; id++)
+		if (table[id].vip_id == vip->id && (table[id].flags & VEER_BACKEND_ACTIVE))
+			ids[n++] = id;
+	err = veer_ring_publish_ids(v, vip, ids, n);
+	free(ids);
+	return err;
+}
+
+#define FNV64_OFFSET 0xcbf29ce484222325ULL
+#define FNV64_PRIME  0x00000100000001b3ULL
+
+static __u64 fnv1a(__u64 h, const void *p, size_t len)
+{
+	const __u8 *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+/* The table's slots, read through its mapping or, for a table without one, in a batch. */
+static int ring_read(int fd, const struct bpf_map_info *info, __u32 *ring)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys, out = 0, count, done = 0;
+	void *in = NULL;
+	int err = 0;
+
+	if (info->map_flags & BPF_F_MMAPABLE) {
+		size_t len = ring_mapping_len(info->max_entries);
+		char *mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+
+		if (mem == MAP_FAILED)
+			return -errno;
+		for (__u32 i = 0; i < info->max_entries; i++)
+			memcpy(&ring[i], mem + (size_t)i * RING_STRIDE, sizeof(ring[i]));
+		munmap(mem, len);
+		return 0;
+	}
+	keys = calloc(info->max_entries, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (!err && done < info->max_entries) {
+		count = info->max_entries - done;
+		err = bpf_map_lookup_batch(fd, in, &out, keys + done, ring + done, &count, &opts);
+		done += count;
+		in = &out;
+	}
+	free(keys);
+	return err == -ENOENT || done == info->max_entries ? 0 : err;
+}
+
+int veer_ring_digest(struct veer *v, const struct veer_vip *vip, __u64 *digest)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), inner_id, *ring = NULL;
+	const struct veer_backend *table;
+	__u64 h = FNV64_OFFSET, *who = NULL;
+	bool *known = NULL;
+	int fd = -1, err;
+
+	if (bpf_map__lookup_elem(v->skel->maps.veer_rings, &vip->id, sizeof(vip->id), &inner_id,
+				 sizeof(inner_id), 0))
+		return -ENOENT;
+	table = veer_backends_get(v);
+	if (!table)
+		return -EIO;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		err = -errno;
 		goto cleanup;
 	}
-	for (__u32 i = 0; i < vip->ring_size; i++)
-		keys[i] = i;
-	count = vip->ring_size;
-	err = bpf_map_update_batch(inner, keys, ring, &count, &bopts);
+	ring = calloc(info.max_entries ? info.max_entries : 1, sizeof(*ring));
+	who = calloc(VEER_MAX_BACKENDS + 1, sizeof(*who));
+	known = calloc(VEER_MAX_BACKENDS + 1, sizeof(*known));
+	if (!ring || !who || !known) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = ring_read(fd, &info, ring);
 	if (err)
 		goto cleanup;
-	/* The swap: packets see the old table or this one, never a partly written one. */
-	err = bpf_map__update_elem(v->skel->maps.veer_rings, &vip->id, sizeof(vip->id), &inner,
-				   sizeof(inner), BPF_ANY);
+	/*
+	 * What each position sends a flow to, never the slot: slot ids differ from node to node.
+	 * Each backend's identity is hashed once (a table of 65537 positions names a handful of
+	 * backends), then the positions are chained in order, FNV-1a a word at a time.
+	 */
+	for (__u32 i = 0; i < info.max_entries; i++) {
+		__u32 id = ring[i] < VEER_MAX_BACKENDS ? ring[i] : VEER_MAX_BACKENDS;
+
+		if (!known[id]) {
+			__u8 key[1 + sizeof(union veer_addr) + sizeof(__be16)] = {};
+
+			if (id < VEER_MAX_BACKENDS) {
+				key[0] = table[id].family;
+				memcpy(&key[1], &table[id].addr, sizeof(table[id].addr));
+				memcpy(&key[1 + sizeof(table[id].addr)], &table[id].port,
+				       sizeof(table[id].port));
+			}
+			who[id] = fnv1a(FNV64_OFFSET, key, sizeof(key));
+			known[id] = true;
+		}
+		h = (h ^ who[id]) * FNV64_PRIME;
+	}
+	*digest = h;
 cleanup:
-	if (inner >= 0)
-		close(inner);
-	free(keys);
+	free(known);
+	free(who);
 	free(ring);
-	free(mb);
+	close(fd);
 	return err;
 }
 
 int veer_vip_check(const struct veer_vip_key *key, const struct veer_vip_opts *opts)
 {
 	char name[VEER_ADDR_STRLEN];
+	const char *why;
 
-	if (opts->mode <= VEER_MODE_DSR_L2)
-		return 0;
 	veer_fmt_vip(key, name, sizeof(name));
-	pr_warn("cannot add VIP %s: unknown mode %u (want nat, dsr-ipip or dsr-l2)\n", name,
-		opts->mode);
-	return -EINVAL;
+	if (veer_addr_check(&key->addr, key->family, &why)) {
+		pr_warn("cannot add VIP %s: it is %s\n", name, why);
+		return -EINVAL;
+	}
+	if (opts->mode > VEER_MODE_DSR_L2) {
+		pr_warn("cannot add VIP %s: unknown mode %u (want nat, dsr-ipip or dsr-l2)\n", name,
+			opts->mode);
+		return -EINVAL;
+	}
+	if (veer_affinity_check(opts->affinity)) {
+		pr_warn("cannot add VIP %s: affinity %u is out of range (want %s)\n", name,
+			opts->affinity, veer_affinity_want);
+		return -EINVAL;
+	}
+	if (opts->ring_size && veer_ring_size_check(opts->ring_size)) {
+		pr_warn("cannot add VIP %s: ring size %u is not %s\n", name, opts->ring_size,
+			veer_ring_size_want);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int veer_vip_addr_set(struct veer *v, const union veer_addr *addr, __u8 family)
+{
+	struct bpf_map *addrs = v->skel->maps.veer_vip_addrs;
+	struct veer_vip_addr_key ak = {.addr = *addr, .family = family};
+	__u32 n = 0, cur = 0;
+	bool have;
+	int err;
+
+	for (__u32 i = 0; i < VEER_MAX_VIPS; i++)
+		n += v->vips[i].used && v->vips[i].key.family == family &&
+		     !memcmp(&v->vips[i].key.addr, addr, sizeof(*addr));
+	have = !bpf_map__lookup_elem(addrs, &ak, sizeof(ak), &cur, sizeof(cur), 0);
+	if (n && (!have || cur != n))
+		return veer_map_update(addrs, &ak, sizeof(ak), &n, sizeof(n), BPF_ANY);
+	if (!n && have) {
+		err = veer_map_delete(addrs, &ak, sizeof(ak));
+		return err == -ENOENT ? 0 : err;
+	}
+	return 0;
+}
+
+int veer_vip_create(struct veer *v, const struct veer_vip_key *key, const struct veer_vip *vip,
+		    bool proxy_sync)
+{
+	struct lb *skel = v->skel;
+	int err;
+
+	/* Table and counters first, then the VIP itself: the first packet finds all in place. */
+	err = veer_counters_reset(v, skel->maps.veer_vip_stats, vip->id);
+	if (!err)
+		err = veer_vip_write(v, key, vip, BPF_NOEXIST);
+	/* The data plane's filter lets the VIP's packets through to the table. */
+	if (!err)
+		err = veer_svc_sync(skel->maps.veer_vips, skel->maps.veer_be_index,
+				    skel->maps.veer_svc, &key->addr, key->port, key->proto,
+				    key->family);
+	/* Its address answers pings from now on. */
+	if (!err)
+		err = veer_vip_addr_set(v, &key->addr, key->family);
+	/* Forward-proxy rules of its port see its packets (svc_hash.h, VEER_SVC_PROXY). */
+	if (!err && proxy_sync)
+		err = veer_proxy_svc_sync(skel->maps.veer_vips, skel->maps.veer_proxy_rule,
+					  skel->maps.veer_svc);
+	if (err) {
+		/* Back out in reverse; each sync recounts, so it mends what it finds. */
+		veer_vip_erase(v, key, vip->id);
+		veer_svc_sync(skel->maps.veer_vips, skel->maps.veer_be_index, skel->maps.veer_svc,
+			      &key->addr, key->port, key->proto, key->family);
+		veer_vip_addr_set(v, &key->addr, key->family);
+		veer_rings_clear(v, &vip->id, 1);
+	}
+	return err;
 }
 
 int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct veer_vip_opts *opts)
 {
 	char name[VEER_ADDR_STRLEN];
 	struct veer_vip vip = {};
+	struct veer_slots s;
 	int err;
 
 	veer_fmt_vip(key, name, sizeof(name));
@@ -230,67 +602,111 @@ int veer_vip_add(struct veer *v, const struct veer_vip_key *key, const struct ve
 	err = veer_vip_check(key, opts);
 	if (err)
 		return err;
+	err = veer_slots_begin(v, &s);
+	if (err)
+		return err;
 	memset(&vip, 0, sizeof(vip));
 	vip.ring_size = opts->ring_size ? opts->ring_size : VEER_RING_DEFAULT;
 	vip.affinity = opts->affinity;
 	vip.mode = opts->mode;
-	err = vip_alloc_id(v, &vip.id);
+	vip.owner = VEER_OWNER_CLI;
+	err = veer_vip_alloc_id(&s, key, &vip.id);
 	if (err) {
 		pr_warn("cannot add VIP %s: table full (%d VIPs)\n", name, VEER_MAX_VIPS);
-		return err;
+		goto cleanup;
 	}
-	/* Table and counters first, then the VIP itself: the first packet finds all in place. */
-	err = veer_ring_publish(v, &vip);
-	if (!err)
-		err = veer_counters_reset(v, v->skel->maps.veer_vip_stats, vip.id);
-	if (!err)
-		err = bpf_map__update_elem(v->skel->maps.veer_vips, key, sizeof(*key), &vip,
-					   sizeof(vip), BPF_NOEXIST);
-	/* The data plane's filter lets the VIP's packets through to the table. */
-	if (!err)
-		err = veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index,
-				    v->skel->maps.veer_svc, &key->addr, key->port, key->proto,
-				    key->family);
-	/* Its address answers pings from now on. */
-	if (!err)
-		err = veer_vip_addr_sync(v->skel->maps.veer_vips, v->skel->maps.veer_vip_addrs,
-					 &key->addr, key->family);
-	/* Forward-proxy rules of its port see its packets (svc_hash.h, VEER_SVC_PROXY). */
-	if (!err)
-		err = veer_proxy_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_proxy_rule,
-					  v->skel->maps.veer_svc);
-	if (err) {
+	err = veer_ring_publish_ids(v, &vip, NULL, 0) ?: veer_vip_create(v, key, &vip, true);
+	if (err)
 		pr_warn("cannot add VIP %s: %s\n", name, strerror(-err));
-		/* Back out in reverse; each sync recounts, so it mends what it finds. */
-		bpf_map__delete_elem(v->skel->maps.veer_vips, key, sizeof(*key), 0);
-		veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index,
-			      v->skel->maps.veer_svc, &key->addr, key->port, key->proto,
-			      key->family);
-		bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
-	}
+cleanup:
+	veer_slots_end(&s);
 	return err;
 }
 
-/* Flows name their backend's slot: the VIP's slots, as a bitmap over slot ids. */
-static bool flow_of_vip(const void *key, const void *value, const void *slots)
+static bool affinity_of_vips(const void *key, const void *value, const void *vips)
 {
-	__u32 id = ((const struct veer_flow *)value)->backend_id;
+	__u32 id = ((const struct veer_affinity_key *)key)->vip_id;
 
-	(void)key;
-	return id < VEER_MAX_BACKENDS && (((const __u8 *)slots)[id / 8] >> (id % 8) & 1);
+	(void)value;
+	return id < VEER_MAX_VIPS && (((const __u8 *)vips)[id / 8] >> (id % 8) & 1);
 }
 
-static bool affinity_of_vip(const void *key, const void *value, const void *vip_id)
+int veer_vips_remove(struct veer *v, struct veer_slots *s, const __u32 *ids, size_t n)
 {
-	(void)value;
-	return ((const struct veer_affinity_key *)key)->vip_id == *(const __u32 *)vip_id;
+	__u8 slots[VEER_MAX_BACKENDS / 8] = {}, gone[VEER_MAX_VIPS / 8] = {};
+	struct veer_vip_ent *ents = veer_vips_get(v);
+	__u32 cleared[VEER_MAX_VIPS];
+	size_t ncleared = 0;
+	struct lb *skel = v->skel;
+	char name[VEER_ADDR_STRLEN];
+	__u32 *own = NULL;
+	size_t ngone = 0;
+	int err = 0, e;
+
+	own = calloc(VEER_MAX_BACKENDS, sizeof(*own));
+	if (!ents || !own) {
+		free(own);
+		return -ENOMEM;
+	}
+	/* Stop new flows first; then nothing can pick the table or backends torn down next. */
+	for (size_t i = 0; i < n; i++) {
+		struct veer_vip_ent ent = ents[ids[i]];
+
+		if (!ent.used)
+			continue;
+		e = veer_vip_erase(v, &ent.key, ids[i]);
+		if (e) {
+			err = err ?: e;
+			continue;
+		}
+		gone[ids[i] / 8] |= 1 << (ids[i] % 8);
+		ngone++;
+		/* The address stops answering pings when its last VIP goes. */
+		e = veer_vip_addr_set(v, &ent.key.addr, ent.key.family);
+		if (e)
+			pr_warn("VIP %s deleted, but its address still answers pings: %s\n",
+				veer_fmt_vip(&ent.key, name, sizeof(name)), strerror(-e));
+		veer_svc_sync(skel->maps.veer_vips, skel->maps.veer_be_index, skel->maps.veer_svc,
+			      &ent.key.addr, ent.key.port, ent.key.proto, ent.key.family);
+	}
+	if (!ngone)
+		goto cleanup;
+	veer_proxy_svc_sync(skel->maps.veer_vips, skel->maps.veer_proxy_rule, skel->maps.veer_svc);
+	for (size_t i = 0; i < n; i++)
+		if (gone[ids[i] / 8] >> (ids[i] % 8) & 1)
+			cleared[ncleared++] = ids[i];
+	veer_rings_clear(v, cleared, ncleared);
+	for (size_t i = 0; i < ncleared; i++) {
+		__u32 id = cleared[i];
+		size_t m;
+		bool clear = true;
+
+		m = veer_slots_of(s, id, own);
+		for (size_t j = 0; j < m; j++) {
+			struct veer_backend be = s->table[own[j]];
+
+			slots[own[j] / 8] |= 1 << (own[j] % 8);
+			be.flags &= ~(VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED);
+			clear &= !veer_slots_put(s, own[j], &be);
+		}
+		/* No slot names the id any more: a VIP made next may have it. */
+		if (clear)
+			s->named[id] = false;
+	}
+	/* The VIPs are gone from veer_vips: the index leaves them out. */
+	veer_slots_index(s);
+	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
+	veer_flows_sweep(v, slots);
+	veer_map_sweep(skel->maps.veer_affinity, affinity_of_vips, gone);
+cleanup:
+	free(own);
+	return err;
 }
 
 int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 {
-	__u8 slots[VEER_MAX_BACKENDS / 8];
 	char name[VEER_ADDR_STRLEN];
-	struct veer_backend be;
+	struct veer_slots s;
 	struct veer_vip vip;
 	int err;
 
@@ -299,42 +715,16 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 		pr_warn("cannot delete VIP %s: no such VIP\n", name);
 		return -ENOENT;
 	}
-	/* Stop new flows first; then nothing can pick the table or backends torn down next. */
-	err = bpf_map__delete_elem(v->skel->maps.veer_vips, key, sizeof(*key), 0);
-	if (err) {
-		pr_warn("cannot delete VIP %s: %s\n", name, strerror(-err));
-		return err;
+	err = veer_slots_begin(v, &s);
+	if (!err) {
+		/* The handle's copy as the map has it, should another writer have changed it. */
+		v->vips[vip.id].key = *key;
+		v->vips[vip.id].vip = vip;
+		v->vips[vip.id].used = true;
+		err = veer_vips_remove(v, &s, &vip.id, 1);
+		veer_slots_end(&s);
 	}
-	/* The address stops answering pings when its last VIP goes. */
-	err = veer_vip_addr_sync(v->skel->maps.veer_vips, v->skel->maps.veer_vip_addrs, &key->addr,
-				 key->family);
 	if (err)
-		pr_warn("VIP %s deleted, but its address still answers pings: %s\n", name,
-			strerror(-err));
-	veer_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_be_index, v->skel->maps.veer_svc,
-		      &key->addr, key->port, key->proto, key->family);
-	veer_proxy_svc_sync(v->skel->maps.veer_vips, v->skel->maps.veer_proxy_rule,
-			    v->skel->maps.veer_svc);
-	bpf_map__delete_elem(v->skel->maps.veer_rings, &vip.id, sizeof(vip.id), 0);
-	memset(slots, 0, sizeof(slots));
-	for (__u32 id = 0; veer_backends_get(v) && id < VEER_MAX_BACKENDS; id++) {
-		be = v->backends[id];
-		if (!(be.flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED)) ||
-		    be.vip_id != vip.id)
-			continue;
-		slots[id / 8] |= 1 << (id % 8);
-		be.flags &= ~(VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED);
-		veer_backend_put(v, id, &be);
-		/* The VIP is gone from veer_vips: the sync leaves it out of the index. */
-		veer_be_index_sync(v->skel->maps.veer_vips, v->skel->maps.veer_backends,
-				   v->skel->maps.veer_be_index, v->skel->maps.veer_svc, v->backends,
-				   &be.addr, be.port, be.family);
-	}
-	/* A deleted VIP takes its established flows with it, unlike a deleted backend. */
-	veer_map_sweep(v->skel->maps.veer_flows4, flow_of_vip, slots);
-	veer_map_sweep(v->skel->maps.veer_flows6, flow_of_vip, slots);
-	veer_map_sweep(v->skel->maps.veer_syns4, flow_of_vip, slots);
-	veer_map_sweep(v->skel->maps.veer_syns6, flow_of_vip, slots);
-	veer_map_sweep(v->skel->maps.veer_affinity, affinity_of_vip, &vip.id);
+		pr_warn("cannot delete VIP %s: %s\n", name, strerror(-err));
 	return err;
 }

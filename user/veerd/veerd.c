@@ -68,33 +68,63 @@ static int config_read(const char *path, struct veer_config **cfg, char *err, si
 
 /* ---- reconcile ---- */
 
+/*
+ * Only interfaces without veer's program: loading the objects again for the others would cost
+ * a BTF parse each (seconds on a busy host) and, once capabilities are dropped, could not be
+ * done anyway. A restarted veerd finds every interface attached and loads nothing.
+ */
 static int interfaces_attach(const struct veer_config *cfg)
 {
+	struct veer_link *links = NULL;
+	size_t n = 0;
 	int err = 0;
 
+	veer_links(&links, &n);
 	for (size_t i = 0; i < cfg->nifaces; i++) {
 		const struct veer_iface_spec *s = &cfg->ifaces[i];
-		int rc = veer_attach(s->name, s->hook, s->mode);
+		bool attached = false;
+		int rc;
 
+		for (size_t j = 0; j < n && !attached; j++)
+			attached = !strcmp(links[j].ifname, s->name);
+		if (attached)
+			continue;
+		rc = veer_attach(s->name, s->hook, s->mode);
 		if (rc) {
 			log_warnx("cannot attach to %s (%s:%u)", s->name, cfg->path, s->pos.line);
 			err = err ? err : rc;
 		}
 	}
+	free(links);
 	return err;
 }
 
-/* Interfaces the old config named and the new one does not: veerd attached them, so it detaches. */
-static void interfaces_detach_dropped(const struct veer_config *old, const struct veer_config *cfg)
+/*
+ * A reload does not attach or detach: veerd has dropped the privileges that needs (reading
+ * programs by id takes CAP_SYS_ADMIN). A new interface waits for the next start, a removed one
+ * for veer detach, and the log says so.
+ */
+static void interfaces_changed(const struct veer_config *old, const struct veer_config *cfg)
 {
-	for (size_t i = 0; old && i < old->nifaces; i++) {
-		bool kept = false;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct veer_config *a = pass ? old : cfg, *b = pass ? cfg : old;
 
-		for (size_t j = 0; j < cfg->nifaces && !kept; j++)
-			kept = !strcmp(old->ifaces[i].name, cfg->ifaces[j].name);
-		if (!kept && veer_detach(old->ifaces[i].name) == 0)
-			log_info("detached from %s: no longer in %s", old->ifaces[i].name,
-				 cfg->path);
+		for (size_t i = 0; i < a->nifaces; i++) {
+			bool found = false;
+
+			for (size_t j = 0; j < b->nifaces && !found; j++)
+				found = !strcmp(a->ifaces[i].name, b->ifaces[j].name);
+			if (found)
+				continue;
+			if (pass)
+				log_warnx("interface %s left %s: veer stays attached there until "
+					  "veer detach %s",
+					  a->ifaces[i].name, cfg->path, a->ifaces[i].name);
+			else
+				log_warnx("interface %s added to %s: veerd attaches it at its next "
+					  "start",
+					  a->ifaces[i].name, cfg->path);
+		}
 	}
 }
 
@@ -106,7 +136,39 @@ static double unix_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The pin lock is held for the apply alone: never across a health check or a scrape. */
+/*
+ * veerd's handle on the pinned state, opened once and locked for one transaction at a time:
+ * opening parses the kernel's BTF, milliseconds that a reload or a health change would pay
+ * every time. The pin lock is never held across a health check, a scrape or a wait.
+ */
+static int state_begin(struct veer **out)
+{
+	int err;
+
+	if (veerd.v) {
+		err = veer_relock(veerd.v, true);
+		if (!err) {
+			*out = veerd.v;
+			return 0;
+		}
+		/* The pins were replaced (or the lock failed): a fresh handle. */
+		veer_close(veerd.v);
+		veerd.v = NULL;
+		if (err != -ESTALE)
+			return err;
+	}
+	err = veer_open(&veerd.v, true);
+	if (!err)
+		*out = veerd.v;
+	return err;
+}
+
+static void state_end(void)
+{
+	if (veerd.v)
+		veer_unlock(veerd.v);
+}
+
 static int reconcile(const struct veer_config *cfg)
 {
 	struct veer_apply_result r = {};
@@ -114,10 +176,10 @@ static int reconcile(const struct veer_config *cfg)
 	int err;
 
 	veerd.reconcile_runs++;
-	err = veer_open(&v, true);
+	err = state_begin(&v);
 	if (!err) {
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
-		veer_close(v);
+		state_end();
 	}
 	if (err) {
 		veerd.reconcile_errors++;
@@ -188,7 +250,6 @@ static void reload(const char *why)
 		log_warnx("config refused (%s), keeping the running one: %s", why, err);
 		return;
 	}
-	interfaces_attach(cfg);
 	if (reconcile(cfg)) {
 		veerd.reloads_refused++;
 		veer_config_free(cfg);
@@ -196,7 +257,7 @@ static void reload(const char *why)
 		reconcile(old);
 		return;
 	}
-	interfaces_detach_dropped(old, cfg);
+	interfaces_changed(old, cfg);
 	veerd.cfg = cfg;
 	services_sync(old, cfg);
 	veer_config_free(old);
@@ -216,10 +277,10 @@ static void health_changed(const struct veer_vip_key *vip, const struct veer_end
 	(void)arg;
 	veer_fmt_vip(vip, vname, sizeof(vname));
 	veer_fmt_endpoint(&be->addr, be->port, be->family, bname, sizeof(bname));
-	err = veer_open_existing(&v);
+	err = state_begin(&v);
 	if (!err) {
 		err = veer_backend_set_health(v, vip, be, up, reset);
-		veer_close(v);
+		state_end();
 	}
 	if (err)
 		log_warnx("cannot mark backend %s of %s %s: %s", bname, vname, up ? "up" : "down",
@@ -229,12 +290,11 @@ static void health_changed(const struct veer_vip_key *vip, const struct veer_end
 }
 
 /*
- * health_sync asks the initial state of every backend it starts, a VIP's one after another: one
- * read handle and the last VIP's backend list serve the whole sync, where an open and a listing
- * per backend held the loop for seconds at a thousand backends.
+ * health_sync asks the initial state of every backend it starts, a VIP's one after another:
+ * the last VIP's backend list, read once, serves them all, where a lock and a listing per
+ * backend held the loop for seconds at a thousand backends. Dropped after each sync.
  */
 static struct {
-	struct veer *v;
 	struct veer_vip_key vip;
 	struct veer_backend_info *list;
 	size_t n;
@@ -243,13 +303,9 @@ static struct {
 
 static int health_sync_pinned(const struct veer_config *cfg)
 {
-	int err;
+	int err = health_sync(veerd.health, cfg);
 
-	if (veer_open(&pinned.v, false))
-		pinned.v = NULL;
-	err = health_sync(veerd.health, cfg);
 	free(pinned.list);
-	veer_close(pinned.v);
 	memset(&pinned, 0, sizeof(pinned));
 	return err;
 }
@@ -258,25 +314,24 @@ static int health_sync_pinned(const struct veer_config *cfg)
 static bool health_initial(const struct veer_vip_key *vip, const struct veer_endpoint *be,
 			   void *arg)
 {
-	struct veer_backend_info *list = pinned.list;
+	struct veer *v;
 
 	(void)arg;
-	if (!pinned.v)
-		return true;
 	if (!pinned.listed || memcmp(&pinned.vip, vip, sizeof(*vip))) {
 		free(pinned.list);
-		pinned.list = NULL;
-		pinned.n = 0;
+		memset(&pinned, 0, sizeof(pinned));
 		pinned.vip = *vip;
 		pinned.listed = true;
-		if (veer_backend_list(pinned.v, vip, &pinned.list, &pinned.n))
-			pinned.n = 0;
-		list = pinned.list;
+		if (!state_begin(&v)) {
+			if (veer_backend_list(v, vip, &pinned.list, &pinned.n))
+				pinned.n = 0;
+			state_end();
+		}
 	}
 	for (size_t i = 0; i < pinned.n; i++)
-		if (list[i].be.family == be->family && list[i].be.port == be->port &&
-		    !memcmp(&list[i].be.addr, &be->addr, sizeof(be->addr)))
-			return !(list[i].be.flags & VEER_BACKEND_DOWN);
+		if (pinned.list[i].be.family == be->family && pinned.list[i].be.port == be->port &&
+		    !memcmp(&pinned.list[i].be.addr, &be->addr, sizeof(be->addr)))
+			return !(pinned.list[i].be.flags & VEER_BACKEND_DOWN);
 	return true;
 }
 
@@ -576,6 +631,7 @@ int main(int argc, char **argv)
 	cachemgr_free(veerd.cache);
 	metrics_free(veerd.metrics);
 	health_free(veerd.health);
+	veer_close(veerd.v);
 	loop_free(veerd.loop);
 	veer_config_free(veerd.cfg);
 	close(lockfd);

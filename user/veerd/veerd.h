@@ -68,6 +68,8 @@ struct veerd {
 	struct health *health;
 	struct metrics *metrics;
 	struct cachemgr *cache;
+	/* The pinned state, kept open and locked per transaction (state_begin/state_end). */
+	struct veer *v;
 	/* For /metrics. */
 	uint64_t reconcile_runs, reconcile_errors;
 	double reconcile_last_success; /* unix time, 0 = never */
