@@ -429,7 +429,9 @@ static void check_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l, (void)fd;
 	if (!c->connected) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		/* A connect that failed says so with EPOLLERR; writable alone is connected. */
+		if ((events & (EPOLLERR | EPOLLHUP)) &&
+		    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 			err = errno;
 		if (!err && (events & (EPOLLERR | EPOLLHUP)))
 			err = ECONNRESET;
