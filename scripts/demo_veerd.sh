@@ -18,6 +18,7 @@ URL=http://198.18.100.12/
 DIR=$(mktemp -d)
 CFG=$DIR/veer.yaml
 LOG=$DIR/veerd.log
+: >"$LOG"
 VEERD_PID=
 LOAD_PID=
 
@@ -69,7 +70,7 @@ EOF
 
 start_veerd() {
 	local mark
-	mark=$(wc -l <"$LOG" 2>/dev/null || echo 0)
+	mark=$(wc -l <"$LOG")
 	nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d -f "$CFG" --pin-dir "$VEER_PIN_DIR" \
 		</dev/null >>"$LOG" 2>&1 &
 	VEERD_PID=$!
@@ -88,7 +89,7 @@ health() {
 	veer_lb -j backend list "$VIP" | python3 -c '
 import json, sys
 for b in json.load(sys.stdin):
-    print(f"    {b[\"backend\"]:<20} weight {b[\"weight\"]:<4} {b.get(\"health\", \"?\")}")'
+    print("    %-20s weight %-4s %s" % (b["backend"], b["weight"], b["health"]))'
 }
 
 step "testbed: client -> veer node -> backends b1 b2 b3 (namespaces $TOPO-*)"
