@@ -31,7 +31,7 @@ bool pins_up(struct pins *p, bool mkdir_it)
 	return ASSERT_OK(veer_set_pin_dir(p->dir), "veer_set_pin_dir");
 }
 
-void pins_down(struct pins *p)
+void pins_empty(const struct pins *p)
 {
 	DIR *d = opendir(p->dir);
 	struct dirent *de;
@@ -45,6 +45,11 @@ void pins_down(struct pins *p)
 	}
 	if (d)
 		closedir(d);
+}
+
+void pins_down(struct pins *p)
+{
+	pins_empty(p);
 	rmdir(p->dir);
 	veer_set_pin_dir(p->saved);
 	veer_set_flows(0);

@@ -21,6 +21,8 @@ struct pins {
 
 /* A fresh pin directory, made the process's; absent unless mkdir_it is set. */
 bool pins_up(struct pins *p, bool mkdir_it);
+/* Unpins everything in the directory, which stays the process's. */
+void pins_empty(const struct pins *p);
 /* Removes every pin and the directory; the maps go with the last fd on them. */
 void pins_down(struct pins *p);
 

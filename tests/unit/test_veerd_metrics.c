@@ -431,26 +431,6 @@ static bool scrape(struct loop *l, struct http *h)
 	return http_do(l, false, "GET", "/metrics", h) && ASSERT_EQ(h->status, 200, "GET /metrics");
 }
 
-/*
- * Unpins everything in the test's pin directory, which stays the process's: the exporter must
- * find nothing there (and never look at the host's /sys/fs/bpf/veer instead).
- */
-static void pins_empty(const struct pins *p)
-{
-	char path[PATH_MAX + 256];
-	struct dirent *de;
-	DIR *d = opendir(p->dir);
-
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", p->dir, de->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-}
-
 static int fds_open(void)
 {
 	struct dirent *de;

@@ -240,6 +240,15 @@ int veer_vips_remove(struct veer *v, struct veer_slots *s, const __u32 *ids, siz
 /* Deletes the connections (and handshakes) whose slot is set in slots, a bitmap by slot id. */
 void veer_flows_sweep(struct veer *v, const __u8 *slots);
 
+/* A kernel without the batch commands (before 5.6), or a map type without them. */
+bool veer_batch_unsupported(int err);
+/*
+ * Calls fn on every entry of a hash map until it returns non-zero (returned), reading the map
+ * in batches when the kernel can and one entry at a time when not. Entries may come and go
+ * during the walk: each is seen at most once.
+ */
+int veer_map_walk(struct bpf_map *map, int (*fn)(const void *key, const void *val, void *arg),
+		  void *arg);
 /*
  * Deletes every entry of a hash map that match() selects (arg is passed through). Keys are
  * collected first, then deleted, so the walk never runs over its own deletions.

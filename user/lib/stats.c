@@ -111,19 +111,10 @@ int veer_flow_foreach(struct veer *v, int (*fn)(const struct veer_flow_info *, v
 
 /* Slots per batch call: 256 backends' counters are 10 KiB per CPU. */
 #define STATS_CHUNK 256
-/* The kernel's internal ENOTSUPP, which a map without batch operations returns as it is. */
-#define STATS_ENOTSUPP 524
-
-/* A kernel without the batch commands (before 5.6), or a map type without them. */
-static bool batch_unsupported(int err)
-{
-	return err == -EINVAL || err == -EOPNOTSUPP || err == -STATS_ENOTSUPP;
-}
-
 /*
  * Every slot of a per-CPU array of records of words __u64 counters, summed over CPUs into
  * out[slot * words ...], STATS_CHUNK slots per syscall. -errno, to be taken as "no batch
- * operations" when batch_unsupported().
+ * operations" when veer_batch_unsupported().
  */
 static int percpu_batch_sum(struct veer *v, struct bpf_map *map, __u64 *out, size_t words)
 {
@@ -189,80 +180,12 @@ static int counters_read(struct veer *v, struct bpf_map *map, const __u32 *ids, 
 			if (ids[i] < max)
 				memcpy(out + i * words, all + (size_t)ids[i] * words,
 				       words * sizeof(*out));
-	} else if (batch_unsupported(err)) {
+	} else if (veer_batch_unsupported(err)) {
 		err = 0;
 		for (size_t i = 0; !err && i < n; i++)
 			err = percpu_sum(v, map, ids[i], out + i * words, words);
 	}
 	free(all);
-	return err;
-}
-
-/*
- * Calls fn on every entry of a hash map, reading it in batches when the kernel can (a
- * bucket larger than the buffer fails with ENOSPC: the buffer grows and the call is made again
- * from the same bucket), one entry at a time when not. Entries may come and go during the walk:
- * each is seen at most once per bucket, which is what a count needs.
- */
-static int map_walk(struct bpf_map *map, void (*fn)(const void *key, const void *val, void *arg),
-		    void *arg)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
-	__u32 chunk = 4096, max = bpf_map__max_entries(map);
-	char *keys = malloc(chunk * ksz), *vals = malloc(chunk * vsz), *cur, *next;
-	__u64 token = 0; /* a __u32 for hash maps: a bigger buffer costs nothing */
-	int fd = bpf_map__fd(map), err = -ENOMEM;
-	bool started = false;
-	void *prev = NULL;
-
-	while (keys && vals) {
-		__u32 count = chunk;
-
-		err = bpf_map_lookup_batch(fd, started ? &token : NULL, &token, keys, vals, &count,
-					   &opts);
-		if (err == -ENOSPC && chunk < max) {
-			char *k, *nv;
-
-			chunk = chunk * 2 < max ? chunk * 2 : max;
-			k = realloc(keys, chunk * ksz);
-			if (k)
-				keys = k;
-			nv = realloc(vals, chunk * vsz);
-			if (nv)
-				vals = nv;
-			if (!k || !nv) {
-				err = -ENOMEM;
-				break;
-			}
-			continue;
-		}
-		if (err && err != -ENOENT)
-			break;
-		started = true;
-		for (__u32 i = 0; i < count; i++)
-			fn(keys + (size_t)i * ksz, vals + (size_t)i * vsz, arg);
-		if (err == -ENOENT) {
-			err = 0;
-			break;
-		}
-	}
-	if (!err || started || !batch_unsupported(err) || !keys || !vals)
-		goto cleanup;
-
-	/* No batch operations: get_next_key and a lookup per entry. */
-	err = 0;
-	cur = keys;
-	next = keys + ksz; /* the buffer has room for chunk >= 2 keys */
-	while (!bpf_map__get_next_key(map, prev, next, ksz)) {
-		if (!bpf_map__lookup_elem(map, next, ksz, vals, vsz, 0))
-			fn(next, vals, arg);
-		memcpy(cur, next, ksz);
-		prev = cur;
-	}
-cleanup:
-	free(vals);
-	free(keys);
 	return err;
 }
 
@@ -277,7 +200,7 @@ struct flow_count {
 };
 
 /* A connection counts for its VIP and backend while the data plane would still use it. */
-static void flow_counted(const void *key, const void *val, void *arg)
+static int flow_counted(const void *key, const void *val, void *arg)
 {
 	struct flow_count *fc = arg;
 	struct veer_flow_info fi = {.handshake = fc->handshake};
@@ -286,22 +209,23 @@ static void flow_counted(const void *key, const void *val, void *arg)
 
 	memcpy(&fi.flow, val, sizeof(fi.flow));
 	if (fi.flow.backend_id >= VEER_MAX_BACKENDS)
-		return;
+		return 0;
 	be = &fc->table[fi.flow.backend_id];
 	/* Its backend's slot went to another backend: the flow is dead. */
 	if (be->gen != fi.flow.backend_gen ||
 	    !(be->flags & (VEER_BACKEND_ACTIVE | VEER_BACKEND_REMOVED)))
-		return;
+		return 0;
 	fi.key.proto = fc->v4 ? ((const struct veer_flow4_key *)key)->proto
 			      : ((const struct veer_flow_key *)key)->proto;
 	if (veer_flow_expired(&fc->settings, &fi, fc->now))
-		return;
+		return 0;
 	vi = be->vip_id < VEER_MAX_VIPS ? fc->vip_of[be->vip_id] : -1;
 	if (vi >= 0)
 		fc->s->vips[vi].active_flows++;
 	bi = fc->backend_of[fi.flow.backend_id];
 	if (bi >= 0)
 		fc->s->backends[bi].active_flows++;
+	return 0;
 }
 
 static int flows_count(struct veer *v, struct veer_stats_snapshot *s)
@@ -332,7 +256,7 @@ static int flows_count(struct veer *v, struct veer_stats_snapshot *s)
 	for (size_t i = 0; !err && i < sizeof(maps) / sizeof(maps[0]); i++) {
 		fc.v4 = bpf_map__key_size(maps[i]) == sizeof(struct veer_flow4_key);
 		fc.handshake = i >= 2;
-		err = map_walk(maps[i], flow_counted, &fc);
+		err = veer_map_walk(maps[i], flow_counted, &fc);
 	}
 cleanup:
 	free(fc.backend_of);

@@ -16,8 +16,7 @@
 /* The kernel's internal ENOTSUPP, which a map without batch operations returns as it is. */
 #define SWEEP_ENOTSUPP 524
 
-/* A kernel without the batch commands (before 5.6), or a map type without them. */
-static bool batch_unsupported(int err)
+bool veer_batch_unsupported(int err)
 {
 	return err == -EINVAL || err == -EOPNOTSUPP || err == -SWEEP_ENOTSUPP;
 }
@@ -39,66 +38,39 @@ static bool keys_push(char **keys, size_t *n, size_t *cap, const void *key, size
 }
 
 /*
- * The slow walk, for kernels without batch lookups: one get_next_key and one lookup per entry.
- * Keys are collected first: deleting during a get_next_key walk would restart it at the table's
- * start.
+ * SWEEP_CHUNK entries per syscall. A hash map's batch token is a bucket index and a call
+ * returns whole buckets only, so a bucket larger than the chunk fails with ENOSPC and nothing
+ * copied: the chunk grows and the call is made again from the same bucket. ENOENT ends the
+ * walk, still with the last entries copied. Without batch operations (before 5.6, or a map
+ * type without them): one get_next_key and one lookup per entry.
  */
-static void sweep_walk(struct bpf_map *map,
-		       bool (*match)(const void *key, const void *value, const void *arg),
-		       const void *arg, char **keys, size_t *n, size_t *cap)
-{
-	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
-	char *cur = malloc(ksz), *next = malloc(ksz), *val = malloc(vsz);
-	void *prev = NULL;
-
-	if (!cur || !next || !val)
-		goto cleanup;
-	while (!bpf_map__get_next_key(map, prev, next, ksz)) {
-		if (!bpf_map__lookup_elem(map, next, ksz, val, vsz, 0) && match(next, val, arg) &&
-		    !keys_push(keys, n, cap, next, ksz))
-			break;
-		memcpy(cur, next, ksz);
-		prev = cur;
-	}
-cleanup:
-	free(val);
-	free(next);
-	free(cur);
-}
-
-/*
- * The fast walk: SWEEP_CHUNK entries per syscall. A hash map's batch token is a bucket index
- * and a call returns whole buckets only, so a bucket larger than the chunk fails with ENOSPC
- * and nothing copied: the chunk grows and the call is made again from the same bucket. ENOENT
- * ends the walk, still with the last entries copied. Returns 0, or a negative errno.
- */
-static int sweep_batch(struct bpf_map *map,
-		       bool (*match)(const void *key, const void *value, const void *arg),
-		       const void *arg, char **keys, size_t *n, size_t *cap)
+int veer_map_walk(struct bpf_map *map, int (*fn)(const void *key, const void *val, void *arg),
+		  void *arg)
 {
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
 	__u32 chunk = SWEEP_CHUNK, max = bpf_map__max_entries(map);
-	char *bkeys = malloc(chunk * ksz), *bvals = malloc(chunk * vsz);
+	char *keys = malloc(chunk * ksz), *vals = malloc(chunk * vsz), *cur, *next;
 	__u64 token = 0; /* a __u32 for hash maps: a bigger buffer costs nothing */
-	bool started = false;
 	int fd = bpf_map__fd(map), err = -ENOMEM;
+	bool started = false;
+	void *prev = NULL;
 
-	while (bkeys && bvals) {
+	while (keys && vals) {
 		__u32 count = chunk;
 
-		err = bpf_map_lookup_batch(fd, started ? &token : NULL, &token, bkeys, bvals,
-					   &count, NULL);
+		err = bpf_map_lookup_batch(fd, started ? &token : NULL, &token, keys, vals, &count,
+					   NULL);
 		if (err == -ENOSPC && chunk < max) {
-			char *k, *v;
+			char *k, *nv;
 
 			chunk = chunk * 2 < max ? chunk * 2 : max;
-			k = realloc(bkeys, chunk * ksz);
+			k = realloc(keys, chunk * ksz);
 			if (k)
-				bkeys = k;
-			v = realloc(bvals, chunk * vsz);
-			if (v)
-				bvals = v;
-			if (!k || !v) {
+				keys = k;
+			nv = realloc(vals, chunk * vsz);
+			if (nv)
+				vals = nv;
+			if (!k || !nv) {
 				err = -ENOMEM;
 				break;
 			}
@@ -108,12 +80,11 @@ static int sweep_batch(struct bpf_map *map,
 			break;
 		started = true;
 		for (__u32 i = 0; i < count; i++) {
-			const char *key = bkeys + (size_t)i * ksz;
+			int rc = fn(keys + (size_t)i * ksz, vals + (size_t)i * vsz, arg);
 
-			if (match(key, bvals + (size_t)i * vsz, arg) &&
-			    !keys_push(keys, n, cap, key, ksz)) {
-				err = -ENOMEM;
-				goto out;
+			if (rc) {
+				err = rc;
+				goto cleanup;
 			}
 		}
 		if (err == -ENOENT) {
@@ -121,10 +92,39 @@ static int sweep_batch(struct bpf_map *map,
 			break;
 		}
 	}
-out:
-	free(bvals);
-	free(bkeys);
+	if (!err || started || !veer_batch_unsupported(err) || !keys || !vals)
+		goto cleanup;
+
+	err = 0;
+	cur = keys;
+	next = keys + ksz; /* the buffer has room for chunk >= 2 keys */
+	while (!err && !bpf_map__get_next_key(map, prev, next, ksz)) {
+		if (!bpf_map__lookup_elem(map, next, ksz, vals, vsz, 0))
+			err = fn(next, vals, arg);
+		memcpy(cur, next, ksz);
+		prev = cur;
+	}
+cleanup:
+	free(vals);
+	free(keys);
 	return err;
+}
+
+/* The keys match() selects, collected: deleting during a walk would restart it. */
+struct sweep {
+	bool (*match)(const void *key, const void *value, const void *arg);
+	const void *arg;
+	size_t ksz, n, cap;
+	char *keys;
+};
+
+static int sweep_collect(const void *key, const void *val, void *arg)
+{
+	struct sweep *s = arg;
+
+	if (s->match(key, val, s->arg) && !keys_push(&s->keys, &s->n, &s->cap, key, s->ksz))
+		return -ENOMEM;
+	return 0;
 }
 
 /*
@@ -150,7 +150,7 @@ static void sweep_delete(struct bpf_map *map, const char *keys, size_t n)
 			i += want;
 			continue;
 		}
-		if (batch_unsupported(err)) {
+		if (veer_batch_unsupported(err)) {
 			/* Left count as it was, or deleted some: deleting those again is harmless.
 			 */
 			batch = false;
@@ -171,17 +171,13 @@ void veer_map_sweep(struct bpf_map *map,
 		    bool (*match)(const void *key, const void *value, const void *arg),
 		    const void *arg)
 {
-	size_t n = 0, cap = 0;
-	char *keys = NULL;
+	struct sweep s = {.match = match, .arg = arg, .ksz = bpf_map__key_size(map)};
 	int err;
 
-	err = sweep_batch(map, match, arg, &keys, &n, &cap);
-	if (err && batch_unsupported(err) && !n) {
-		sweep_walk(map, match, arg, &keys, &n, &cap);
-	} else if (err) {
+	err = veer_map_walk(map, sweep_collect, &s);
+	if (err)
 		pr_warn("cannot walk %s: %s; deleting the %zu entries found so far\n",
-			bpf_map__name(map), strerror(-err), n);
-	}
-	sweep_delete(map, keys, n);
-	free(keys);
+			bpf_map__name(map), strerror(-err), s.n);
+	sweep_delete(map, s.keys, s.n);
+	free(s.keys);
 }
