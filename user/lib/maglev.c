@@ -147,6 +147,18 @@ static inline __u32 perm_step(__u32 pos, __u32 skip, __u32 m)
 	return pos >= m ? pos - m : pos;
 }
 
+/* A turn: the backend's next slot in its permutation not taken yet becomes its own. */
+static inline void turn_claim(struct maglev_turn *t, __u64 *taken, __u32 *ring, __u32 m)
+{
+	__u32 s = t->next;
+
+	while (taken[s / 64] & (1ULL << (s % 64)))
+		s = perm_step(s, t->skip, m);
+	taken[s / 64] |= 1ULL << (s % 64);
+	ring[s] = t->id;
+	t->next = perm_step(s, t->skip, m);
+}
+
 int veer_maglev_build(const struct veer_maglev_backend *backends, size_t n, __u32 ring_size,
 		      __u32 *ring)
 {
@@ -214,16 +226,8 @@ int veer_maglev_build(const struct veer_maglev_backend *backends, size_t n, __u3
 	 * directly, the table is the same and the heap's cost, most of the build, is gone.
 	 */
 	if (equal) {
-		for (__u32 filled = 0, i = 0; filled < m; filled++, i = i + 1 == nw ? 0 : i + 1) {
-			struct maglev_turn *t = &turns[i];
-			__u32 s = t->next;
-
-			while (taken[s / 64] & (1ULL << (s % 64)))
-				s = perm_step(s, t->skip, m);
-			taken[s / 64] |= 1ULL << (s % 64);
-			ring[s] = t->id;
-			t->next = perm_step(s, t->skip, m);
-		}
+		for (__u32 filled = 0, i = 0; filled < m; filled++, i = i + 1 == nw ? 0 : i + 1)
+			turn_claim(&turns[i], taken, ring, m);
 		goto cleanup;
 	}
 	for (__u32 i = nw / 2; i-- > 0;)
@@ -236,13 +240,8 @@ int veer_maglev_build(const struct veer_maglev_backend *backends, size_t n, __u3
 	 */
 	for (__u32 filled = 0; filled < m; filled++) {
 		struct maglev_turn *t = &turns[heap[0]];
-		__u32 s = t->next;
 
-		while (taken[s / 64] & (1ULL << (s % 64)))
-			s = perm_step(s, t->skip, m);
-		taken[s / 64] |= 1ULL << (s % 64);
-		ring[s] = t->id;
-		t->next = perm_step(s, t->skip, m);
+		turn_claim(t, taken, ring, m);
 		t->placed++;
 		heap_sift_down(heap, nw, 0, turns);
 	}
