@@ -284,6 +284,7 @@ VEER_TEST(ctl_apply_weights_one_table)
 {
 	struct veer_apply_result r;
 	struct veer_backend be;
+	struct veer *other;
 	struct ctl_veer c;
 	struct spec sp;
 	__u32 ring0, slot, again, gen, shares[3];
@@ -299,9 +300,12 @@ VEER_TEST(ctl_apply_weights_one_table)
 		goto out;
 	ASSERT_EQ(r.backends_changed, 2, "two backends changed");
 	ASSERT_EQ(r.rings_published, 1, "one table published");
-	/* Two slots, and the table: created, filled, swapped in. */
-	ASSERT_EQ(r.map_writes, 2 + 3, "writes: the two slots and one table");
-	ASSERT_NEQ(ring_id(c.v, &sp.s.key), ring0, "a new table");
+	/*
+	 * Two slots, and the table: this handle swapped it in, so it holds it and rewrites it in
+	 * place (no swap: no RCU grace period).
+	 */
+	ASSERT_EQ(r.map_writes, 2 + 1, "writes: the two slots and the table in place");
+	ASSERT_EQ(ring_id(c.v, &sp.s.key), ring0, "the same table, rewritten");
 	if (ASSERT_TRUE(ring_shares(c.v, &sp.s.key, shares, &n), "the table") &&
 	    ASSERT_EQ(n, 3, "three backends")) {
 		ASSERT_EQ(shares[1], 0, "weight 0: drained, out of the table");
@@ -329,6 +333,29 @@ VEER_TEST(ctl_apply_weights_one_table)
 	ASSERT_TRUE(slot_of(c.v, &sp.s.key, three[2], &again, &be) && again == slot &&
 			    be.gen == gen,
 		    "the same slot and gen");
+
+	/*
+	 * Another writer swaps a table of its own in (veer backend set from the CLI): the table
+	 * this handle holds is no longer the VIP's, so its next publish swaps a new one in rather
+	 * than write over a table no packet reads.
+	 */
+	veer_unlock(c.v);
+	if (ASSERT_OK(veer_open(&other, true), "another writer")) {
+		struct veer_endpoint ep;
+
+		ASSERT_OK(veer_parse_endpoint(three[0], &ep, false), "ep");
+		ASSERT_OK(veer_backend_set_weight(other, &sp.s.key, &ep, 50), "its weight change");
+		veer_close(other);
+	}
+	if (!ASSERT_OK(veer_relock(c.v, true), "locked again"))
+		goto out;
+	ring0 = ring_id(c.v, &sp.s.key);
+	sp.b[0].weight = 300;
+	ASSERT_OK(apply_one(c.v, &sp, VEER_OWNER_CONFIG, &r), "re-weight after it");
+	ASSERT_NEQ(ring_id(c.v, &sp.s.key), ring0, "a table of its own swapped in");
+	if (ASSERT_TRUE(ring_shares(c.v, &sp.s.key, shares, &n), "the table") &&
+	    ASSERT_EQ(n, 3, "three backends"))
+		ASSERT_TRUE(shares[0] > shares[2], "weight 300 outweighs 100");
 out:
 	ctl_veer_down(&c);
 }
@@ -603,7 +630,7 @@ VEER_TEST(ctl_apply_health)
 	ASSERT_TRUE(slot_of(c.v, &sp.s.key, three[1], &slot, &be) &&
 			    (be.flags & VEER_BACKEND_DOWN) && be.weight == 100,
 		    "marked down, its weight kept");
-	ASSERT_NEQ(ring_id(c.v, &sp.s.key), ring0, "a new table");
+	ASSERT_EQ(ring_id(c.v, &sp.s.key), ring0, "the handle's table, rewritten in place");
 	if (ASSERT_TRUE(ring_shares(c.v, &sp.s.key, shares, &n), "the table"))
 		ASSERT_EQ(shares[1], 0, "out of it");
 	ASSERT_TRUE(flow_there(c.v, &sp.s.key, 0xc6120110), "its flow stays");

@@ -23,6 +23,17 @@ struct veer {
 	 * it takes only tables of its own flags, filled by updates.
 	 */
 	bool ring_plain;
+	/*
+	 * The tables this handle put in veer_rings, by VIP id (NULL until the first): a handle
+	 * kept open (veerd) rewrites them in place (vip.c, ring_in_place).
+	 */
+	struct veer_ring_held *rings_held;
+};
+
+struct veer_ring_held {
+	int fd; /* -1: none */
+	__u32 map_id;
+	__u32 slots;
 };
 
 /*
@@ -165,6 +176,8 @@ int veer_rings_publish(struct veer *v, const struct veer_ring_job *jobs, size_t 
  * data plane reads a table only through its VIP, which is gone.
  */
 int veer_rings_clear(struct veer *v, const __u32 *vip_ids, size_t n);
+/* Closes the tables the handle holds (veer_close). */
+void veer_rings_held_free(struct veer *v);
 
 /*
  * Changes to the backend table made in one pass (an apply, or one command), without a scan of

@@ -678,6 +678,7 @@ void veer_close(struct veer *v)
 		return;
 	free(v->vips);
 	free(v->backends);
+	veer_rings_held_free(v);
 	if (v->lock_fd >= 0)
 		close(v->lock_fd);
 	lb__destroy(v->skel);
