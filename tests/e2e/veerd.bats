@@ -212,6 +212,31 @@ vip_field() {
 	assert_output ""
 }
 
+@test "a VIP made by hand declared in the file: veerd says so and runs on; the next edit applies" {
+	e2e_vip_new "$HAND" 198.18.13.2
+	config 198.18.11.2
+	sed 's/198.18.100.41/198.18.100.42/; s/port: 7000/port: 80/' "$CFG" >"$BATS_TEST_TMPDIR/new"
+	e2e_write_config "$CFG" <"$BATS_TEST_TMPDIR/new"
+	e2e_veerd_start "$CFG"
+	grep -q "cannot apply VIP 198.18.100.42:80/tcp" "$VEERD_LOG"
+	grep -q "not applied: running on the pinned state" "$VEERD_LOG"
+	assert_equal "$(vip_field "$HAND" owner)" cli
+	assert_equal "$(backends "$HAND")" "198.18.13.2"
+	config 198.18.12.2
+	topo_wait 2 eval '[ "$(backends "$VIP")" = "198.18.12.2" ]'
+	"$VEER" vip del "$HAND"
+}
+
+@test "--cleanup of another pin directory leaves this one's interfaces and traffic alone" {
+	config 198.18.11.2
+	e2e_veerd_start "$CFG"
+	run nsenter --net="/run/netns/$(ns lb)" "$VEERD" --cleanup --pin-dir "$VEER_PIN_DIR-other"
+	assert_success
+	assert_output --partial "detached from 0 interfaces"
+	run e2e_get 5 http://198.18.100.40/
+	refute_output --partial FAIL
+}
+
 @test "veerd --cleanup detaches and removes everything" {
 	config 198.18.11.2
 	e2e_veerd_start "$CFG"

@@ -494,6 +494,25 @@ VEER_TEST(config_bad_too_many)
 		expect_refused(s, strlen(s), "too many VIPs", want);
 		free(s);
 	}
+	/* Five VIPs of 4000 backends: each fits, together they are more than the table holds. */
+	s = malloc(5 * (48 + 4000 * 40));
+	if (ASSERT_TRUE(s != NULL, "alloc")) {
+		size_t at = 0;
+
+		at += sprintf(s + at, "vips:\n");
+		for (int v = 0; v < 5; v++) {
+			at += sprintf(s + at, "  - address: 198.18.100.%d\n    port: 80\n    "
+					      "backends:\n",
+				      v + 1);
+			for (int b = 0; b < 4000; b++)
+				at += sprintf(s + at, "      - {address: 198.19.%d.%d}\n", b / 250,
+					      b % 250 + 1);
+		}
+		expect_refused(s, at, "20000 backends in all",
+			       "veer.yaml:16014:5: vips[4]: 20000 backends up to here: more than "
+			       "veer holds in all (16384)");
+		free(s);
+	}
 	/* A file of nothing but values: refused before it takes more memory than a config. */
 	s = repeat("vips: [", "1,", 600000, "]\n");
 	if (ASSERT_TRUE(s != NULL, "alloc")) {

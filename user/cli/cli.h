@@ -12,8 +12,6 @@
 #include <json-c/json.h>
 #include "veer.h"
 
-#define VEER_VERSION "0.1.0"
-
 /* The documented exit status: usage covers bad input too (an invalid VIP, an unknown device). */
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 

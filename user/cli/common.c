@@ -173,7 +173,7 @@ void warn_if_declared(struct veer *v, const struct veer_vip_key *key)
 		return;
 	fprintf(stderr,
 		"veer: warning: VIP %s is declared in a config file (veerd, veer apply): veerd "
-		"puts it back as declared on its next reconcile\n",
+		"puts it back as declared on its next reload or restart\n",
 		veer_fmt_vip(key, name, sizeof(name)));
 }
 

@@ -704,28 +704,6 @@ static int plans_delete(struct apply *a, bool undeclared)
 	return 0;
 }
 
-/*
- * Whether the VIP's table is there at its size. One that is not (a change that died between a
- * VIP's value and its table) is published again whatever else changes.
- */
-static bool ring_fits(struct veer *v, __u32 id, __u32 slots)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), inner;
-	int fd;
-
-	if (bpf_map__lookup_elem(v->skel->maps.veer_rings, &id, sizeof(id), &inner, sizeof(inner),
-				 0))
-		return false;
-	fd = bpf_map_get_fd_by_id(inner);
-	if (fd < 0)
-		return false;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.max_entries = 0;
-	close(fd);
-	return info.max_entries == slots;
-}
-
 static void apply_free(struct apply *a)
 {
 	for (size_t i = 0; i < a->nplans; i++) {
@@ -787,7 +765,7 @@ static int apply_run(struct veer *v, const struct veer_vip_spec *specs, size_t n
 		}
 		placed[i] = true;
 		p->ring |= p->want.ring_size != p->had.ring_size ||
-			   !ring_fits(v, p->want.id, p->want.ring_size);
+			   !veer_ring_fits(v, p->want.id, p->want.ring_size);
 		plan_backends(&a, p);
 	}
 	/* Phase 4: the reply index before any table sends a flow to a new backend. */

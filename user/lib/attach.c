@@ -15,6 +15,8 @@
  * ports, and an interface has veer on both hooks or on none.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,4 +536,36 @@ int veer_prog_links(const struct veer_prog_desc *d, struct veer_link **out, size
 int veer_links(struct veer_link **out, size_t *n)
 {
 	return veer_prog_links(&veer_lb_desc, out, n);
+}
+
+int veer_link_ours(const struct veer_link *l)
+{
+	struct bpf_prog_info info = {};
+	struct bpf_map_info vips = {};
+	__u32 len = sizeof(info), map_ids[64], vlen = sizeof(vips);
+	char path[PATH_MAX + 16];
+	int pfd, vfd, ours = 0;
+
+	snprintf(path, sizeof(path), "%s/veer_vips", veer_pin_dir());
+	vfd = bpf_obj_get(path);
+	if (vfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	pfd = bpf_prog_get_fd_by_id(l->prog_id);
+	if (pfd < 0 || bpf_obj_get_info_by_fd(vfd, &vips, &vlen)) {
+		ours = -errno;
+		goto cleanup;
+	}
+	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	if (bpf_obj_get_info_by_fd(pfd, &info, &len)) {
+		ours = -errno;
+		goto cleanup;
+	}
+	for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(map_ids) / sizeof(map_ids[0]); i++)
+		ours |= map_ids[i] == vips.id;
+cleanup:
+	if (pfd >= 0)
+		close(pfd);
+	close(vfd);
+	return ours;
 }

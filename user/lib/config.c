@@ -1155,6 +1155,7 @@ static int root_parse(struct ctx *x, const struct ynode *root)
 	static const char keys[] = "interfaces, vips, cache, metrics";
 	struct veer_config *c = x->cfg;
 	char p[PATH_LEN];
+	size_t total = 0;
 	int err;
 
 	if (root->type != Y_MAP)
@@ -1217,6 +1218,16 @@ static int root_parse(struct ctx *x, const struct ynode *root)
 							"vips[%zu], line %u)",
 							veer_fmt_vip(&s->key, name, sizeof(name)),
 							d, c->vips[d].pos.line);
+				/*
+				 * Every VIP's backends take slots of one table: a file that
+				 * cannot fit is refused here, not found full half-way through.
+				 */
+				total += s->nbackends;
+				if (!err && total > VEER_MAX_BACKENDS)
+					err = fail_at(x, s->pos.line, s->pos.col, p,
+						      "%zu backends up to here: more than veer "
+						      "holds in all (%u)",
+						      total, VEER_MAX_BACKENDS);
 			}
 		} else if (!strcmp(k->s, "cache")) {
 			err = cache_parse(x, val, k->s, &c->cache);

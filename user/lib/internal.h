@@ -176,6 +176,11 @@ int veer_rings_publish(struct veer *v, const struct veer_ring_job *jobs, size_t 
  * data plane reads a table only through its VIP, which is gone.
  */
 int veer_rings_clear(struct veer *v, const __u32 *vip_ids, size_t n);
+/*
+ * Whether veer_rings holds a table of that size for the VIP. One that is not there (a change
+ * that died between a VIP's value and its table) is published again whatever else changes.
+ */
+bool veer_ring_fits(struct veer *v, __u32 id, __u32 slots);
 /* Closes the tables the handle holds (veer_close). */
 void veer_rings_held_free(struct veer *v);
 

@@ -32,7 +32,12 @@ int veer_set_pin_dir(const char *dir)
 		pr_warn("invalid pin directory '%s': want an absolute path on a bpffs\n", dir);
 		return -EINVAL;
 	}
-	memcpy(pin_dir, dir, len + 1);
+	/* One spelling per directory ("//" and a trailing "/" dropped): veerd locks by name. */
+	len = 0;
+	for (const char *c = dir; *c; c++)
+		if (*c != '/' || c[1] != '/')
+			pin_dir[len++] = *c;
+	pin_dir[len] = '\0';
 	while (len > 1 && pin_dir[len - 1] == '/')
 		pin_dir[--len] = '\0';
 	return 0;

@@ -12,6 +12,9 @@
 #include <veer/abi.h>
 #include "log.h"
 
+/* The release, for veer -V and veerd --version. */
+#define VEER_VERSION "0.1.0"
+
 /* Text forms: "198.18.0.1", "2001:2::1"; endpoints "198.18.0.1:80", "[2001:2::1]:80". */
 #define VEER_ADDR_STRLEN 64
 
@@ -227,6 +230,13 @@ struct veer_link {
 
 int veer_attach(const char *ifname, enum veer_hook_choice hook, enum veer_xdp_mode mode);
 int veer_detach(const char *ifname);
+/*
+ * Whether the program attached there is this pin directory's (its maps are the pinned ones):
+ * 1, 0 for another instance's (or nothing pinned here), -errno when it cannot be read (reading
+ * a program by id takes CAP_SYS_ADMIN).
+ */
+struct veer_link;
+int veer_link_ours(const struct veer_link *l);
 /* Interfaces with veer's program attached; *out is malloc'd. */
 int veer_links(struct veer_link **out, size_t *n);
 /*

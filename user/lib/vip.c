@@ -251,6 +251,31 @@ void veer_rings_held_free(struct veer *v)
 	v->rings_held = NULL;
 }
 
+bool veer_ring_fits(struct veer *v, __u32 id, __u32 slots)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), inner;
+	int fd;
+
+	if (bpf_map__lookup_elem(v->skel->maps.veer_rings, &id, sizeof(id), &inner, sizeof(inner),
+				 0))
+		return false;
+	/* The table this handle holds: no need to open it by id (which takes CAP_SYS_ADMIN). */
+	if (v->rings_held && id < VEER_MAX_VIPS && v->rings_held[id].fd >= 0 &&
+	    v->rings_held[id].map_id == inner)
+		return v->rings_held[id].slots == slots;
+	fd = bpf_map_get_fd_by_id(inner);
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	/* Held from now on: a daemon that drops its privileges still knows its tables. */
+	if (info.max_entries == slots && (info.map_flags & BPF_F_MMAPABLE))
+		ring_held_put(v, id, fd, slots);
+	close(fd);
+	return info.max_entries == slots;
+}
+
 /*
  * Writes ring over the VIP's table in place: 0, or -EAGAIN when this handle holds no table of
  * that size for it or veer_rings no longer names the one it holds (another writer swapped its

@@ -13,13 +13,18 @@
 
 static bool to_stderr = true;
 static int verbosity;
+/* Under systemd (JOURNAL_STREAM set), "<N>" before a line gives the journal its priority. */
+static bool journal;
 
 static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[1024];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (to_stderr)
+	if (to_stderr && journal)
+		fprintf(stderr, "<%d>veerd: %s%s%s\n", pri, line, suffix ? ": " : "",
+			suffix ? suffix : "");
+	else if (to_stderr)
 		fprintf(stderr, "veerd: %s%s%s\n", line, suffix ? ": " : "", suffix ? suffix : "");
 	else
 		syslog(pri, "%s%s%s", line, suffix ? ": " : "", suffix ? suffix : "");
@@ -33,7 +38,9 @@ static void lib_line(enum veer_log_level level, const char *line)
 
 	while (n && line[n - 1] == '\n')
 		n--;
-	if (to_stderr)
+	if (to_stderr && journal)
+		fprintf(stderr, "<%d>veerd: %.*s\n", pri[level], (int)n, line);
+	else if (to_stderr)
 		fprintf(stderr, "veerd: %.*s\n", (int)n, line);
 	else
 		syslog(pri[level], "%.*s", (int)n, line);
@@ -43,6 +50,7 @@ void log_init(bool foreground, int verbose)
 {
 	to_stderr = foreground;
 	verbosity = verbose;
+	journal = getenv("JOURNAL_STREAM") != NULL;
 	if (!foreground)
 		openlog("veerd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	veer_log_init(verbose);

@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <libgen.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,8 @@ static void usage(void)
 /* ---- the config file ---- */
 
 /*
- * A config anyone may write is anyone's data plane: refused, as sshd refuses a world-writable
- * authorized_keys.
+ * A config someone else may write is someone else's data plane: refused when another user owns
+ * it or its group or everyone may write it, as sshd refuses such an authorized_keys.
  */
 static int config_perms_check(const char *path, char *err, size_t errlen)
 {
@@ -51,9 +52,15 @@ static int config_perms_check(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (st.st_mode & S_IWOTH) {
-		snprintf(err, errlen, "%s: writable by every user (mode %04o): chmod o-w %s", path,
-			 st.st_mode & 07777, path);
+	if (st.st_mode & (S_IWOTH | S_IWGRP)) {
+		snprintf(err, errlen, "%s: writable by %s (mode %04o): chmod go-w %s", path,
+			 st.st_mode & S_IWOTH ? "every user" : "its group", st.st_mode & 07777,
+			 path);
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root: chown root %s", path,
+			 (unsigned)st.st_uid, path);
 		return -EPERM;
 	}
 	return 0;
@@ -79,20 +86,31 @@ static int interfaces_attach(const struct veer_config *cfg)
 	size_t n = 0;
 	int err = 0;
 
-	veer_links(&links, &n);
+	/* All of them there, or none attached: a typo must not leave half the node attached. */
 	for (size_t i = 0; i < cfg->nifaces; i++) {
+		if (!if_nametoindex(cfg->ifaces[i].name)) {
+			log_warnx("%s:%u:%u: interfaces[%zu].name: no interface %s here", cfg->path,
+				  cfg->ifaces[i].pos.line, cfg->ifaces[i].pos.col, i,
+				  cfg->ifaces[i].name);
+			return -ENODEV;
+		}
+	}
+	veer_links(&links, &n);
+	for (size_t i = 0; !err && i < cfg->nifaces; i++) {
 		const struct veer_iface_spec *s = &cfg->ifaces[i];
-		bool attached = false;
-		int rc;
+		const struct veer_link *l = NULL;
 
-		for (size_t j = 0; j < n && !attached; j++)
-			attached = !strcmp(links[j].ifname, s->name);
-		if (attached)
-			continue;
-		rc = veer_attach(s->name, s->hook, s->mode);
-		if (rc) {
-			log_warnx("cannot attach to %s (%s:%u)", s->name, cfg->path, s->pos.line);
-			err = err ? err : rc;
+		for (size_t j = 0; j < n && !l; j++)
+			if (!strcmp(links[j].ifname, s->name))
+				l = &links[j];
+		/* Another pin directory's program serves it: ours would never see a packet. */
+		if (l && veer_link_ours(l) == 0) {
+			log_warnx("cannot attach to %s: veer of another pin directory is attached "
+				  "there (veer detach %s with its --pin-dir)",
+				  s->name, s->name);
+			err = -EBUSY;
+		} else if (!l) {
+			err = veer_attach(s->name, s->hook, s->mode);
 		}
 	}
 	free(links);
@@ -216,15 +234,25 @@ static int services_sync(const struct veer_config *old, const struct veer_config
 
 	if (err)
 		log_warnx("cannot schedule the health checks: %s", strerror(-err));
+	/*
+	 * A listener that failed (its port taken) is tried again at every reload; a new address
+	 * is bound before the old one is let go, so a busy one keeps the working listener.
+	 */
 	if (!old || strcmp(old->metrics.listen, cfg->metrics.listen) ||
-	    old->metrics.enabled != cfg->metrics.enabled) {
-		metrics_free(veerd.metrics);
-		veerd.metrics = NULL;
+	    old->metrics.enabled != cfg->metrics.enabled ||
+	    (cfg->metrics.enabled && !veerd.metrics)) {
+		struct metrics *m = NULL;
+
 		if (cfg->metrics.enabled) {
-			err = metrics_new(&veerd.metrics, &veerd, &cfg->metrics);
+			err = metrics_new(&m, &veerd, &cfg->metrics);
 			if (err)
-				log_warnx("cannot serve metrics on %s: %s", cfg->metrics.listen,
-					  strerror(-err));
+				log_warnx("cannot serve metrics on %s: %s%s", cfg->metrics.listen,
+					  strerror(-err),
+					  veerd.metrics ? "; the old listener stays" : "");
+		}
+		if (!err || !cfg->metrics.enabled) {
+			metrics_free(veerd.metrics);
+			veerd.metrics = m;
 		}
 	}
 	if (!old || !cache_spec_same(&old->cache, &cfg->cache)) {
@@ -371,7 +399,12 @@ static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
-			if (ev->len && !strcmp(ev->name, config_base))
+			/*
+			 * A file written and closed, or renamed into place; a Kubernetes ConfigMap
+			 * swaps its "..data" link. A create or delete alone is half an edit.
+			 */
+			if (ev->len &&
+			    (!strcmp(ev->name, config_base) || !strcmp(ev->name, "..data")))
 				changed = true;
 			p += sizeof(*ev) + ev->len;
 		}
@@ -380,17 +413,21 @@ static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
 		reload("file changed");
 }
 
+static void signals_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 static int watch_start(struct loop *l)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	sigset_t set;
 	int err;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	signals_set(&set);
 	sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sigfd < 0)
 		return -errno;
@@ -406,7 +443,7 @@ static int watch_start(struct loop *l)
 	if (inofd < 0)
 		return -errno;
 	inowd = inotify_add_watch(inofd, config_dir,
-				  IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+				  IN_CLOSE_WRITE | IN_MOVED_TO);
 	if (inowd < 0) {
 		err = -errno;
 		log_warn("cannot watch %s", config_dir);
@@ -481,9 +518,18 @@ static int bounding_drop(void)
  * A lock file under /run named after the pin directory: bpffs holds no regular files, and the
  * pin directory's own flock is the writers' lock, taken per transaction.
  */
+static char lock_path[PATH_MAX + 32];
+
+/* The lock file goes with the veerd that held it; the next one makes it again. */
+static void instance_unlock(int fd)
+{
+	unlink(lock_path);
+	close(fd);
+}
+
 static int instance_lock(void)
 {
-	char path[PATH_MAX + 32], name[PATH_MAX];
+	char *path = lock_path, name[PATH_MAX];
 	const char *dir = veer_pin_dir();
 	size_t j = 0;
 	int fd;
@@ -492,7 +538,7 @@ static int instance_lock(void)
 		name[j++] = dir[i] == '/' ? '_' : dir[i];
 	name[j] = '\0';
 	mkdir("/run/veer", 0700);
-	snprintf(path, sizeof(path), "/run/veer/veerd%s.lock", name);
+	snprintf(lock_path, sizeof(lock_path), "/run/veer/veerd%s.lock", name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_warn("cannot open %s", path);
@@ -520,17 +566,26 @@ static int cleanup(const struct veer_config *cfg)
 	size_t n;
 	int err = 0;
 
+	size_t detached = 0;
+
+	/* Only this pin directory's program: another instance's interfaces keep theirs. */
 	if (!veer_links(&links, &n)) {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			if (veer_link_ours(&links[i]) != 1)
+				continue;
 			if (veer_detach(links[i].ifname))
 				err = -EIO;
+			else
+				detached++;
+		}
 		free(links);
 	}
 	(void)cfg;
 	if (veer_pins_remove())
 		err = -EIO;
 	if (!err)
-		log_info("detached everywhere and removed %s", veer_pin_dir());
+		log_info("detached from %zu interface%s and removed %s", detached,
+			 detached == 1 ? "" : "s", veer_pin_dir());
 	return err;
 }
 
@@ -539,14 +594,24 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"pin-dir", required_argument, NULL, 'P'},
 					     {"cleanup", no_argument, NULL, 'C'},
 					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
 					     {0}};
+	static char config_abs[PATH_MAX];
 	const char *pin_dir = getenv("VEER_PIN_DIR");
 	bool foreground = false, check = false, do_cleanup = false;
 	char err[VEER_CONFIG_ERR_LEN];
 	int o, verbose = 0, lockfd, rc;
 
+	sigset_t sigs;
+
+	/*
+	 * Blocked from the first instruction: a SIGHUP sent while veerd starts waits for the
+	 * loop instead of killing it half-way through its first apply.
+	 */
+	signals_set(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	veerd.config_path = VEERD_CONFIG_DEFAULT;
-	while ((o = getopt_long(argc, argv, "dnvf:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "dnvf:hV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			foreground = true;
@@ -566,6 +631,12 @@ int main(int argc, char **argv)
 		case 'C':
 			do_cleanup = true;
 			break;
+		case 'h':
+			printf("usage: veerd [-dnv] [-f file] [--pin-dir dir] [--cleanup]\n");
+			return 0;
+		case 'V':
+			printf("veerd %s\n", VEER_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -580,16 +651,22 @@ int main(int argc, char **argv)
 		lockfd = instance_lock();
 		if (lockfd < 0)
 			return 1;
-		return cleanup(NULL) ? 1 : 0;
+		rc = cleanup(NULL);
+		instance_unlock(lockfd);
+		return rc ? 1 : 0;
 	}
+	/* The daemon leaves its directory for /: a relative path would no longer name the file. */
+	if (realpath(veerd.config_path, config_abs))
+		veerd.config_path = config_abs;
 
 	if (config_read(veerd.config_path, &veerd.cfg, err, sizeof(err))) {
 		fprintf(stderr, "veerd: %s\n", err);
 		return 1;
 	}
 	if (check) {
-		printf("%s: ok (%zu interfaces, %zu VIPs)\n", veerd.config_path,
-		       veerd.cfg->nifaces, veerd.cfg->nvips);
+		printf("%s: ok (%zu interface%s, %zu VIP%s)\n", veerd.config_path,
+		       veerd.cfg->nifaces, veerd.cfg->nifaces == 1 ? "" : "s", veerd.cfg->nvips,
+		       veerd.cfg->nvips == 1 ? "" : "s");
 		veer_config_free(veerd.cfg);
 		return 0;
 	}
@@ -599,17 +676,24 @@ int main(int argc, char **argv)
 	lockfd = instance_lock();
 	if (lockfd < 0)
 		return 1;
-	if (!foreground && daemon(0, 0))
-		fatal("cannot detach from the terminal");
 
 	rc = loop_new(&veerd.loop);
 	if (rc)
 		fatalx("cannot start the event loop: %s", strerror(-rc));
 	/* Pinned state first (adopted as it is), then interfaces, then the reconcile. */
-	if (interfaces_attach(veerd.cfg))
+	if (interfaces_attach(veerd.cfg)) {
+		instance_unlock(lockfd);
 		fatalx("cannot attach the interfaces of %s", veerd.config_path);
+	}
+	/*
+	 * A config the state refuses (a VIP made by hand declared in it, tables full) is logged
+	 * and counted; veerd runs on with what is pinned, its checks and metrics included, and
+	 * applies the next edit.
+	 */
 	if (reconcile(veerd.cfg))
-		fatalx("cannot apply %s", veerd.config_path);
+		log_warnx("%s not applied: running on the pinned state as it is until the file "
+			  "is fixed",
+			  veerd.config_path);
 	rc = health_new(&veerd.health, veerd.loop, health_changed, health_initial, NULL);
 	if (rc)
 		fatalx("cannot start the health checks: %s", strerror(-rc));
@@ -622,8 +706,15 @@ int main(int argc, char **argv)
 		rc = caps_drop();
 	if (rc)
 		fatalx("cannot drop capabilities: %s", strerror(-rc));
-	log_info("running: %s, pin directory %s, %zu VIPs", veerd.config_path, veer_pin_dir(),
-		 veerd.cfg->nvips);
+	/* Forked only now: a start that fails says so to whoever started veerd. */
+	if (!foreground) {
+		if (daemon(0, 0))
+			fatal("cannot detach from the terminal");
+		if (ftruncate(lockfd, 0) == 0)
+			dprintf(lockfd, "%d\n", getpid());
+	}
+	log_info("running: %s, pin directory %s, %zu VIP%s", veerd.config_path, veer_pin_dir(),
+		 veerd.cfg->nvips, veerd.cfg->nvips == 1 ? "" : "s");
 	sd_notify(0, "READY=1");
 
 	rc = loop_run(veerd.loop);
@@ -634,6 +725,6 @@ int main(int argc, char **argv)
 	veer_close(veerd.v);
 	loop_free(veerd.loop);
 	veer_config_free(veerd.cfg);
-	close(lockfd);
+	instance_unlock(lockfd);
 	return rc ? 1 : 0;
 }
