@@ -705,7 +705,7 @@ port 80, NAT) of $AP_BACKENDS backends each (198.18.0.0/16, weight 100) in memor
 with \`veer_config_apply\`, the call veerd's reconcile and \`veer apply\` make, to a pin
 directory of its own, empty at the start: **cold** is the first apply, from no VIP until every
 Maglev table is published; **again** the same config once more on the same handle; **reopen**
-the same from a new handle (open, apply, close), as veerd's reload does; **edit** one backend's
+the same from a new handle (open, apply, close), as `veer apply` does (veerd keeps its handle: **again**); **edit** one backend's
 weight changed. Each apply is timed from the call to its return, by the wall clock and by the
 CPU time of the process, its threads included (the tables of a batch are built by a thread
 per CPU, $(nproc) here, so the CPU time may exceed the wall clock; and the machine is shared:
