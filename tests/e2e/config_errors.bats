@@ -71,11 +71,11 @@ VIP80=$'vips:\n  - address: 198.18.100.30\n    port: 80\n'
 	EOF
 	run --separate-stderr "$VEERD" -n -f veer.yaml
 	assert_success
-	assert_output "veer.yaml: ok (1 interfaces, 2 VIPs)"
+	assert_output "veer.yaml: ok (1 interface, 2 VIPs)"
 	assert_equal "$stderr" ""
 	run --separate-stderr "$VEER" apply -n veer.yaml
 	assert_success
-	assert_output "veer.yaml: ok (1 interfaces, 2 VIPs)"
+	assert_output "veer.yaml: ok (1 interface, 2 VIPs)"
 	run "$VEER" -j apply --check veer.yaml
 	assert_success
 	assert_equal "$(e2e_json 'd["vips"], d["interfaces"]' <<<"$output")" "(2, ['lo'])"
@@ -171,8 +171,8 @@ VIP80=$'vips:\n  - address: 198.18.100.30\n    port: 80\n'
 	chmod 0666 veer.yaml
 	run --separate-stderr "$VEERD" -n -f veer.yaml
 	assert_equal "$status" 1
-	assert_equal "$stderr" "veerd: veer.yaml: writable by every user (mode 0666): chmod o-w veer.yaml"
-	chmod o-w veer.yaml
+	assert_equal "$stderr" "veerd: veer.yaml: writable by every user (mode 0666): chmod go-w veer.yaml"
+	chmod go-w veer.yaml
 	run "$VEERD" -n -f veer.yaml
 	assert_success
 	assert_output "veer.yaml: ok (0 interfaces, 0 VIPs)"

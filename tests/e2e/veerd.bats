@@ -181,7 +181,7 @@ vip_field() {
 	TOPO_BG_LOG=$BATS_TEST_TMPDIR/ll.err topo_bg client python3 "$E2E_DIR/ll_client.py" \
 		198.18.100.41 7000 6 "$BATS_TEST_TMPDIR/rounds" "$BATS_TEST_TMPDIR/stop" 120
 	LOAD_PIDS="$LOAD_PIDS $TOPO_BG_PID"
-	topo_wait 10 eval '[ -s "$BATS_TEST_TMPDIR/rounds" ]'
+	topo_wait 10 eval '[ -s "$BATS_TEST_TMPDIR/rounds" ] && [ -s "$BATS_TEST_TMPDIR/http" ]'
 	for i in $(seq 10); do
 		e2e_veerd_stop KILL
 		# Traffic keeps flowing with no veerd at all.

@@ -118,8 +118,8 @@ int cmd_apply(const struct cmd *c, int argc, char **argv)
 		if (json_out)
 			print_json(result_json(cfg, NULL));
 		else
-			printf("%s: ok (%zu interfaces, %zu VIPs)\n", cfg->path, cfg->nifaces,
-			       cfg->nvips);
+			printf("%s: ok (%zu interface%s, %zu VIP%s)\n", cfg->path, cfg->nifaces,
+			       cfg->nifaces == 1 ? "" : "s", cfg->nvips, cfg->nvips == 1 ? "" : "s");
 		goto cleanup;
 	}
 

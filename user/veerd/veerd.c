@@ -655,9 +655,6 @@ int main(int argc, char **argv)
 		instance_unlock(lockfd);
 		return rc ? 1 : 0;
 	}
-	/* The daemon leaves its directory for /: a relative path would no longer name the file. */
-	if (realpath(veerd.config_path, config_abs))
-		veerd.config_path = config_abs;
 
 	if (config_read(veerd.config_path, &veerd.cfg, err, sizeof(err))) {
 		fprintf(stderr, "veerd: %s\n", err);
@@ -671,6 +668,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* The daemon leaves its directory for /: a relative path would no longer name the file. */
+	if (realpath(veerd.config_path, config_abs))
+		veerd.config_path = config_abs;
 	if (veer_check_bpffs())
 		return 1;
 	lockfd = instance_lock();
