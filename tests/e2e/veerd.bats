@@ -168,6 +168,18 @@ vip_field() {
 	assert_equal "$status" 2
 }
 
+@test "veer apply is refused while veerd serves the pin directory, and changes nothing" {
+	config 198.18.11.2
+	e2e_veerd_start "$CFG"
+	local before
+	before=$("$VEER" -j vip list)
+	sed 's/198.18.11.2}$/198.18.12.2}/' "$CFG" >"$BATS_TEST_TMPDIR/other.yaml"
+	run --separate-stderr veer_lb apply "$BATS_TEST_TMPDIR/other.yaml"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "veer: cannot apply $BATS_TEST_TMPDIR/other.yaml: veerd (pid $VEERD_PID) serves $VEER_PIN_DIR: edit its config file, which it applies as it is saved"
+	assert_equal "$("$VEER" -j vip list)" "$before"
+}
+
 @test "kill -9 and restart, ten times under load: no request fails, no connection moves" {
 	config 198.18.11.2 198.18.12.2 198.18.13.2
 	e2e_veerd_start "$CFG"

@@ -76,7 +76,7 @@ int cmd_apply(const struct cmd *c, int argc, char **argv)
 	struct veer_config *cfg = NULL;
 	struct veer *v = NULL;
 	bool check = false;
-	int o, rc = 0;
+	int o, rc = 0, pid;
 
 	while ((o = getopt_long(argc, argv, ":hjn", opts, NULL)) != -1) {
 		switch (o) {
@@ -123,6 +123,18 @@ int cmd_apply(const struct cmd *c, int argc, char **argv)
 		goto cleanup;
 	}
 
+	/*
+	 * A veerd serving the pin directory owns its config VIPs: an apply of another file would
+	 * undo its reconcile, and veerd would undo this one at its next reload.
+	 */
+	pid = veer_daemon_pid();
+	if (pid) {
+		pr_warn("cannot apply %s: veerd (pid %d) serves %s: edit its config file, which it "
+			"applies as it is saved\n",
+			cfg->path, pid, veer_pin_dir());
+		rc = EXIT_FAILED;
+		goto cleanup;
+	}
 	/* Attaching is idempotent: an interface already served at its hook is left as it is. */
 	for (size_t i = 0; i < cfg->nifaces; i++) {
 		const struct veer_iface_spec *s = &cfg->ifaces[i];

@@ -743,3 +743,36 @@ out:
 	close(lock);
 	return err;
 }
+
+char *veer_daemon_lock_path(char *buf, size_t len)
+{
+	size_t j = 0;
+	char name[PATH_MAX];
+
+	for (size_t i = 0; pin_dir[i] && j + 2 < sizeof(name); i++)
+		name[j++] = pin_dir[i] == '/' ? '_' : pin_dir[i];
+	name[j] = '\0';
+	snprintf(buf, len, "%s/veerd%s.lock", VEER_DAEMON_RUN_DIR, name);
+	return buf;
+}
+
+int veer_daemon_pid(void)
+{
+	char path[PATH_MAX + 64], text[32] = "";
+	int fd, pid = 0;
+	ssize_t n;
+
+	fd = open(veer_daemon_lock_path(path, sizeof(path)), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* Free: no veerd holds it (a file a dead one left). */
+	if (!flock(fd, LOCK_SH | LOCK_NB)) {
+		close(fd);
+		return 0;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	if (n > 0)
+		pid = atoi(text);
+	close(fd);
+	return pid > 0 ? pid : 1;
+}

@@ -246,6 +246,13 @@ int veer_links(struct veer_link **out, size_t *n);
 int veer_set_pin_dir(const char *dir);
 const char *veer_pin_dir(void);
 /*
+ * veerd's lock for the pin directory: one file per directory under VEER_DAEMON_RUN_DIR, held
+ * (flock) by the veerd that serves it. veer_daemon_pid: that veerd's pid, 0 when none runs.
+ */
+#define VEER_DAEMON_RUN_DIR "/run/veer"
+char *veer_daemon_lock_path(char *buf, size_t len);
+int veer_daemon_pid(void);
+/*
  * Unpins every veer_* and cache_* object of the pin directory and removes it when that leaves
  * it empty: maps go when their last program does, the cache's cgroup links are detached. Interfaces are not touched
  * (veer_detach). 0 when nothing was there.

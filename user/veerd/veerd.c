@@ -518,7 +518,7 @@ static int bounding_drop(void)
  * A lock file under /run named after the pin directory: bpffs holds no regular files, and the
  * pin directory's own flock is the writers' lock, taken per transaction.
  */
-static char lock_path[PATH_MAX + 32];
+static char lock_path[PATH_MAX + 64];
 
 /* The lock file goes with the veerd that held it; the next one makes it again. */
 static void instance_unlock(int fd)
@@ -529,16 +529,11 @@ static void instance_unlock(int fd)
 
 static int instance_lock(void)
 {
-	char *path = lock_path, name[PATH_MAX];
+	const char *path = veer_daemon_lock_path(lock_path, sizeof(lock_path));
 	const char *dir = veer_pin_dir();
-	size_t j = 0;
 	int fd;
 
-	for (size_t i = 0; dir[i] && j + 2 < sizeof(name); i++)
-		name[j++] = dir[i] == '/' ? '_' : dir[i];
-	name[j] = '\0';
-	mkdir("/run/veer", 0700);
-	snprintf(lock_path, sizeof(lock_path), "/run/veer/veerd%s.lock", name);
+	mkdir(VEER_DAEMON_RUN_DIR, 0700);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_warn("cannot open %s", path);
@@ -554,7 +549,8 @@ static int instance_lock(void)
 		close(fd);
 		return err;
 	}
-	dprintf(fd, "%d\n", getpid());
+	if (ftruncate(fd, 0) == 0)
+		dprintf(fd, "%d\n", getpid());
 	return fd;
 }
 
