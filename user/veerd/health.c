@@ -287,21 +287,23 @@ static void transition(struct check *c, bool up)
 }
 
 /*
- * The probe's verdict. answered: the backend said something (a refusal, a status), so its
- * latency is a round trip; a timeout is not one.
+ * The probe's verdict, and how long it took.
  */
-static void probe_done(struct check *c, bool pass, bool answered, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void probe_done(struct check *c, bool pass, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void probe_done(struct check *c, bool pass, bool answered, const char *fmt, ...)
+static void probe_done(struct check *c, bool pass, const char *fmt, ...)
 {
 	uint64_t now = loop_now();
 	va_list ap;
 
 	probe_close(c);
 	c->checks++;
-	if (answered)
-		c->last_latency_s = (now - c->started) / 1e9;
+	/*
+	 * A timeout counts as the time waited, so that a backend that never answers shows the
+	 * slowest figure, not a stale or zero one.
+	 */
+	c->last_latency_s = (now - c->started) / 1e9;
 	if (pass) {
 		c->fails = 0;
 		c->passes++;
@@ -374,7 +376,7 @@ static void http_read(struct check *c)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			probe_done(c, false, true, "recv: %s", strerror(errno));
+			probe_done(c, false, "recv: %s", strerror(errno));
 			return;
 		}
 		eof = n == 0;
@@ -387,11 +389,11 @@ static void http_read(struct check *c)
 		return;
 	status = status_code(c->buf, c->got);
 	if (status < 0)
-		probe_done(c, false, true, "no HTTP status line in the answer");
+		probe_done(c, false, "no HTTP status line in the answer");
 	else if (status != c->spec.expect)
-		probe_done(c, false, true, "HTTP status %d, want %u", status, c->spec.expect);
+		probe_done(c, false, "HTTP status %d, want %u", status, c->spec.expect);
 	else
-		probe_done(c, true, true, "ok");
+		probe_done(c, true, "ok");
 }
 
 static void http_write(struct check *c)
@@ -402,20 +404,20 @@ static void http_write(struct check *c)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return; /* EPOLLOUT again */
-			probe_done(c, false, true, "send: %s", strerror(errno));
+			probe_done(c, false, "send: %s", strerror(errno));
 			return;
 		}
 		c->sent += (size_t)n;
 	}
 	if (loop_mod(c->h->l, c->fd, EPOLLIN))
-		probe_done(c, false, false, "epoll: %s", strerror(errno));
+		probe_done(c, false, "epoll: %s", strerror(errno));
 }
 
 static void probe_connected(struct check *c)
 {
 	c->connected = true;
 	if (c->spec.type == VEER_HEALTH_TCP) {
-		probe_done(c, true, true, "ok");
+		probe_done(c, true, "ok");
 		return;
 	}
 	http_write(c);
@@ -436,7 +438,7 @@ static void check_io(struct loop *l, int fd, uint32_t events, void *arg)
 		if (!err && (events & (EPOLLERR | EPOLLHUP)))
 			err = ECONNRESET;
 		if (err) {
-			probe_done(c, false, true, "connect: %s", strerror(err));
+			probe_done(c, false, "connect: %s", strerror(err));
 			return;
 		}
 		probe_connected(c);
@@ -480,7 +482,7 @@ static void probe_start(struct check *c, uint64_t now)
 		if (errno_local(err))
 			probe_local_error(c, "connect", err);
 		else
-			probe_done(c, false, true, "connect: %s", strerror(err));
+			probe_done(c, false, "connect: %s", strerror(err));
 		return;
 	}
 	err = loop_add(h->l, fd, EPOLLOUT, check_io, c);
@@ -498,7 +500,7 @@ static void check_timer(struct loop *l, struct loop_timer *t)
 
 	(void)l;
 	if (c->fd >= 0)
-		probe_done(c, false, false, "no answer within %u ms", c->timeout_ms);
+		probe_done(c, false, "no answer within %u ms", c->timeout_ms);
 	else
 		probe_start(c, loop_now());
 }

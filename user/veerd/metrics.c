@@ -410,7 +410,7 @@ static void render_health(struct metrics *m, FILE *f)
 		{"veer_health_check_failures_total", "counter",
 		 "Health checks that failed (refused, timed out, wrong answer), per backend."},
 		{"veer_health_check_duration_seconds", "gauge",
-		 "How long the last completed health check of the backend took."},
+		 "How long the last health check of the backend took (a timeout: the time waited)."},
 	};
 	struct health_ctx hc = {.m = m, .f = f};
 
