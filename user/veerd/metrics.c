@@ -352,7 +352,8 @@ static const struct {
 	{VEER_CACHE_INVALIDATE, "veer_cache_invalidations_total",
 	 "Writes that made a key's cached entries stale."},
 	{VEER_CACHE_FLUSH, "veer_cache_flushes_total",
-	 "FLUSHALL, FLUSHDB and flush_all seen: every entry made stale."},
+	 "Every entry made stale at once: FLUSHALL, FLUSHDB or flush_all seen, or the manager "
+	 "starting, stopping or losing its invalidation feed."},
 	{VEER_CACHE_EVICT, "veer_cache_evictions_total",
 	 "Entries removed to keep the cache within its bounds."},
 };
