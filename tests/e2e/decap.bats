@@ -27,6 +27,12 @@ setup_file() {
 		ip -n "$DC_L" link set l10 up && ip -n "$DC_B" link set b10 up &&
 		ip -n "$DC_L" addr add 198.18.10.1/24 dev l10 &&
 		ip -n "$DC_B" addr add 198.18.10.2/24 dev b10 || return 1
+	# The namespace's ARP and reverse-path settings as it was made: the tests change them (as
+	# the README's backend setup does, for `veer decap check` to judge) and each teardown puts
+	# these back, never values of its own.
+	export DC_SYSCTLS
+	DC_SYSCTLS=$(ip netns exec "$DC_B" sysctl net.ipv4.conf.{all,b10}.{arp_ignore,arp_announce,rp_filter} |
+		tr -d ' ' | tr '\n' ' ')
 }
 
 teardown_file() {
@@ -42,10 +48,8 @@ teardown() {
 	nsenter --net="/run/netns/$DC_B" "$VEER" detach b10 >/dev/null 2>&1 || true
 	for v in $("$VEER" decap vip list 2>/dev/null); do "$VEER" decap vip del "$v" >/dev/null; done
 	ip -n "$DC_B" addr flush dev lo scope global 2>/dev/null || true
-	ip netns exec "$DC_B" sysctl -qw net.ipv4.conf.all.arp_ignore=0 \
-		net.ipv4.conf.all.arp_announce=0 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.b10.arp_ignore=0 net.ipv4.conf.b10.arp_announce=0 \
-		net.ipv4.conf.b10.rp_filter=0
+	# shellcheck disable=SC2086 # one assignment per word
+	ip netns exec "$DC_B" sysctl -qw $DC_SYSCTLS
 }
 
 # on_b ARGS...: runs ARGS in the backend's network namespace, with the host's bpffs.
