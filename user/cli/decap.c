@@ -50,7 +50,8 @@ static int parse_decap_vip(const struct cmd *c, const char *s, union veer_addr *
 	return 0;
 }
 
-int cmd_decap_vip_add(const struct cmd *c, int argc, char **argv)
+/* An add creates decap's maps if needed; a delete creates nothing (nothing to delete). */
+static int decap_vip_change(const struct cmd *c, int argc, char **argv, bool add)
 {
 	struct veer_decap *d;
 	union veer_addr addr;
@@ -60,28 +61,21 @@ int cmd_decap_vip_add(const struct cmd *c, int argc, char **argv)
 	if (no_options(c, argc, argv, 1, &rc) ||
 	    parse_decap_vip(c, argv[optind], &addr, &family, &rc))
 		return rc;
-	if (veer_decap_open(&d, true))
+	if (add ? veer_decap_open(&d, true) : veer_decap_open_existing(&d))
 		return EXIT_FAILED;
-	rc = veer_decap_vip_add(d, &addr, family);
+	rc = add ? veer_decap_vip_add(d, &addr, family) : veer_decap_vip_del(d, &addr, family);
 	veer_decap_close(d);
 	return exit_code(rc);
 }
 
+int cmd_decap_vip_add(const struct cmd *c, int argc, char **argv)
+{
+	return decap_vip_change(c, argc, argv, true);
+}
+
 int cmd_decap_vip_del(const struct cmd *c, int argc, char **argv)
 {
-	struct veer_decap *d;
-	union veer_addr addr;
-	__u8 family;
-	int rc = 0;
-
-	if (no_options(c, argc, argv, 1, &rc) ||
-	    parse_decap_vip(c, argv[optind], &addr, &family, &rc))
-		return rc;
-	if (veer_decap_open_existing(&d))
-		return EXIT_FAILED;
-	rc = veer_decap_vip_del(d, &addr, family);
-	veer_decap_close(d);
-	return exit_code(rc);
+	return decap_vip_change(c, argc, argv, false);
 }
 
 int cmd_decap_vip_list(const struct cmd *c, int argc, char **argv)
