@@ -307,3 +307,12 @@ e2e_write_config() {
 	tmp=$(mktemp "$(dirname "$1")/.cfg.XXXXXX") || return 1
 	cat >"$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$1"
 }
+
+# e2e_stop_load: stops a suite's request loop (LOAD_PID, started with $D/stop as its stop
+# file) and waits for it; nothing when none runs.
+e2e_stop_load() {
+	[ -n "${LOAD_PID:-}" ] || return 0
+	touch "$D/stop"
+	wait "$LOAD_PID" || true
+	LOAD_PID=
+}

@@ -19,7 +19,7 @@ teardown_file() {
 }
 
 teardown() {
-	stop_load
+	e2e_stop_load
 }
 
 # A request loop in the client namespace. Each request is logged as "PHASE ANSWER" (ANSWER is
@@ -40,13 +40,6 @@ start_load() {
 	: >"$D/out"
 	topo_bg client bash -c "$LOOP" - "$D/phase" "$D/out" "$D/stop" "$1"
 	LOAD_PID=$TOPO_BG_PID
-}
-
-stop_load() {
-	[ -n "${LOAD_PID:-}" ] || return 0
-	touch "$D/stop"
-	wait "$LOAD_PID" || true
-	LOAD_PID=
 }
 
 set_phase_after() {
@@ -77,7 +70,7 @@ check_log() {
 	flows=$(e2e_backend_stat "$DRAIN_VIP" 198.18.11.2 new_flows)
 	set_phase_after
 	topo_wait 30 logged after 150 || fail "the request loop stalled after the drain"
-	stop_load
+	e2e_stop_load
 	check_log b1
 	# The drained backend stays listed, with weight 0, and took no new flow since the change.
 	assert_equal "$(e2e_backend_stat "$DRAIN_VIP" 198.18.11.2 weight)" 0
@@ -101,7 +94,7 @@ check_log() {
 	"$VEER" backend del "$DEL_VIP" 198.18.12.2
 	set_phase_after
 	topo_wait 30 logged after 150 || fail "the request loop stalled after the removal"
-	stop_load
+	e2e_stop_load
 	check_log b2
 	run "$VEER" -j backend list "$DEL_VIP"
 	assert_success

@@ -55,7 +55,7 @@ teardown_file() {
 }
 
 teardown() {
-	stop_load
+	e2e_stop_load
 	# What veerd said, when a test failed.
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 30 "$VEERD_LOG"
 }
@@ -158,13 +158,6 @@ start_load() {
 	LOAD_PID=$TOPO_BG_PID
 }
 
-stop_load() {
-	[ -n "${LOAD_PID:-}" ] || return 0
-	touch "$D/stop"
-	wait "$LOAD_PID" || true
-	LOAD_PID=
-}
-
 logged() { (($(wc -l <"$D/out") >= $1)); }
 lines_at_least() { (($(wc -l <"$1") >= $2)); }
 # logged_since MS N: at least N requests started at or after MS.
@@ -188,7 +181,7 @@ logged_since() { (($(awk -v t="$1" '$1 >= t' "$D/out" | wc -l) >= $2)); }
 	((t_down - t_stop <= window + SLACK_MS)) ||
 		fail "down $((t_down - t_stop)) ms after the stop (want <= $window + $SLACK_MS)"
 	topo_wait 30 logged_since "$t_down" 60 || fail "the request loop stalled"
-	stop_load
+	e2e_stop_load
 	awk '{ print $2 }' "$D/out" | sort | uniq -c
 	# Failures only between the stop and the removal, none after it.
 	first=$(awk '$2 == "FAIL" { print $1; exit }' "$D/out")
