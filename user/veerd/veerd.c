@@ -245,6 +245,11 @@ static void feeds_sync(const struct veer_config *old, const struct veer_config *
 {
 	int err;
 
+	/* At start: what a source of an earlier config left pinned goes with it. */
+	if (!old && !cfg->sources.etcd.enabled)
+		sources_forget(VEER_OWNER_ETCD);
+	if (!old && !cfg->sources.kubernetes.enabled)
+		sources_forget(VEER_OWNER_KUBERNETES);
 	if (!old || !SPEC_SAME(&old->sources.etcd, &cfg->sources.etcd)) {
 		etcd_free(veerd.etcd);
 		veerd.etcd = NULL;
