@@ -91,11 +91,15 @@ struct veer_vip {
 
 /*
  * Who made a VIP. A VIP made by hand (veer vip add) is never changed by a reconcile; one made
- * from a config file (veerd, veer apply) is kept equal to the file and removed with it.
+ * from a config file (veerd, veer apply) is kept equal to the file and removed with it; one
+ * from a source of veerd's (etcd, Kubernetes) is kept equal to that source alone, so a source
+ * that has not answered yet after a restart leaves its VIPs as they were.
  */
 enum veer_vip_owner {
 	VEER_OWNER_CLI = 0,
 	VEER_OWNER_CONFIG = 1,
+	VEER_OWNER_ETCD = 2,
+	VEER_OWNER_KUBERNETES = 3,
 };
 
 /*

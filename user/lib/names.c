@@ -54,6 +54,10 @@ const char *veer_owner_name(__u8 owner)
 		return "cli";
 	case VEER_OWNER_CONFIG:
 		return "config";
+	case VEER_OWNER_ETCD:
+		return "etcd";
+	case VEER_OWNER_KUBERNETES:
+		return "kubernetes";
 	}
 	return "?";
 }
