@@ -55,10 +55,26 @@ static __always_inline void *event_reserve(__u32 size, __u32 type)
 	return h;
 }
 
-/* Submitted with the default wakeup: the reader is woken only when it has caught up. */
-static __always_inline void event_submit(void *rec, __u32 type)
+/*
+ * A reader is woken when the records waiting cross VEER_EVENTS_WAKEUP_BYTES, and at once for
+ * the rare kinds (urgent: drop bursts and full tables, a few a second at most), not for every
+ * record: a reader that keeps up would otherwise be woken by each new flow, an interrupt and a
+ * context switch (microseconds) on the packet's own path. Readers also look every
+ * VEER_EVENTS_POLL_MS, which bounds how long a record of a quiet stream waits.
+ */
+static __always_inline void event_submit(void *rec, __u32 type, bool urgent)
 {
-	bpf_ringbuf_submit(rec, 0);
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+
+	if (!urgent) {
+		/* This record included: wake only the record that crosses the mark. */
+		__u64 avail = bpf_ringbuf_query(&veer_events, BPF_RB_AVAIL_DATA);
+		__u32 len = ((struct veer_event_hdr *)rec)->len + 8; /* the ring's own header */
+
+		if (avail < VEER_EVENTS_WAKEUP_BYTES || avail - len >= VEER_EVENTS_WAKEUP_BYTES)
+			flags = BPF_RB_NO_WAKEUP;
+	}
+	bpf_ringbuf_submit(rec, flags);
 	event_count(type, false);
 }
 
@@ -92,7 +108,7 @@ static __always_inline void event_flow_new(void *ctx, const enum veer_hook hook,
 	e->vip_id = v->vip_id;
 	e->backend_id = v->backend_id;
 	e->ifindex = ctx_ifindex(ctx, hook);
-	event_submit(e, VEER_EVENT_FLOW_NEW);
+	event_submit(e, VEER_EVENT_FLOW_NEW, false);
 }
 
 static __always_inline void event_drop_emit(void *ctx, const enum veer_hook hook,
@@ -108,7 +124,7 @@ static __always_inline void event_drop_emit(void *ctx, const enum veer_hook hook
 	e->threshold = threshold;
 	e->count = count;
 	e->ifindex = ctx_ifindex(ctx, hook);
-	event_submit(e, VEER_EVENT_DROP_BURST);
+	event_submit(e, VEER_EVENT_DROP_BURST, true);
 }
 
 /*
@@ -124,7 +140,7 @@ static __always_inline void event_drop(void *ctx, const enum veer_hook hook,
 	const struct veer_settings *s = settings_get();
 	struct veer_ev_pending *pc;
 	__u32 t, sec, batch, n;
-	__u64 *word, old, before;
+	__u64 *word, old, before, now;
 
 	if (!s)
 		return;
@@ -132,14 +148,16 @@ static __always_inline void event_drop(void *ctx, const enum veer_hook hook,
 	if (likely(!t))
 		return;
 	pc = bpf_map_lookup_elem(&veer_ev_dropcpu, &reason);
-	word = bpf_map_lookup_elem(&veer_ev_drops, &reason);
-	if (!pc || !word)
+	if (!pc)
 		return;
-	sec = bpf_ktime_get_coarse_ns() / VEER_NSEC_PER_SEC;
-	if (pc->sec != sec) {
-		pc->sec = sec;
+	/* The second's number, divided out once a second per CPU, not per drop. */
+	now = bpf_ktime_get_coarse_ns();
+	if (now >= pc->end_ns) {
+		pc->sec = now / VEER_NSEC_PER_SEC;
+		pc->end_ns = ((__u64)pc->sec + 1) * VEER_NSEC_PER_SEC;
 		pc->pending = 0;
 	}
+	sec = pc->sec;
 	batch = t >> 6;
 	if (batch > VEER_EVENT_DROP_BATCH_MAX)
 		batch = VEER_EVENT_DROP_BATCH_MAX;
@@ -147,6 +165,9 @@ static __always_inline void event_drop(void *ctx, const enum veer_hook hook,
 	if (n < batch)
 		return;
 	pc->pending = 0;
+	word = bpf_map_lookup_elem(&veer_ev_drops, &reason);
+	if (!word)
+		return;
 	old = *(volatile __u64 *)word;
 	if ((__u32)(old >> 32) != sec &&
 	    __sync_val_compare_and_swap(word, old, ((__u64)sec << 32) | n) == old) {
@@ -190,7 +211,7 @@ static __always_inline void event_table_full(void *ctx, const enum veer_hook hoo
 	e->vip_id = vip_id;
 	e->ifindex = ctx_ifindex(ctx, hook);
 	e->pad = 0;
-	event_submit(e, VEER_EVENT_TABLE_FULL);
+	event_submit(e, VEER_EVENT_TABLE_FULL, true);
 }
 
 #endif

@@ -906,6 +906,12 @@ enum veer_event_type {
  */
 #define VEER_EVENTS_RING_BYTES (1u << 20) /* a power of two of pages: ~11,000 flow records */
 #define VEER_EVENT_SLOTS       16	  /* veer_ev_stats: room for types to come */
+/*
+ * New flows wake a reader once this much waits (~680 records); drop bursts and full tables at
+ * once. A reader looks every VEER_EVENTS_POLL_MS too, so no record waits longer than that.
+ */
+#define VEER_EVENTS_WAKEUP_BYTES (64u << 10)
+#define VEER_EVENTS_POLL_MS	 100
 
 struct veer_event_hdr {
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -975,6 +981,7 @@ struct veer_event_count {
 struct veer_ev_pending {
 	__u32 sec;
 	__u32 pending;
+	__u64 end_ns; /* when sec ends (bpf_ktime_get_coarse_ns()) */
 };
 
 #endif /* VEER_ABI_H */

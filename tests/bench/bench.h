@@ -104,5 +104,6 @@ int cmd_ab(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 #endif

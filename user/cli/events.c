@@ -143,16 +143,22 @@ static void print_text(struct json_object *o)
 	putchar('\n');
 }
 
-static int print_event(const struct ev_filter *f, struct json_object *o)
+/* Written out by the caller once it has printed what there was (flush_out): one write a batch. */
+static void print_event(const struct ev_filter *f, struct json_object *o)
 {
 	if (!wanted(f, o))
-		return 0;
+		return;
 	if (json_out)
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								      JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		print_text(o);
-	return fflush(stdout) ? -errno : 0;
+}
+
+/* -EPIPE (or another -errno) once nobody reads the output any more. */
+static int flush_out(void)
+{
+	return fflush(stdout) || ferror(stdout) ? -(errno ?: EIO) : 0;
 }
 
 /* ---- from veerd ---- */
@@ -224,6 +230,11 @@ static int from_daemon(int pid, const struct ev_filter *f, bool follow)
 		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
 			struct json_object *o;
 
+			/* Every event as JSON: veerd's line is the output, as it is. */
+			if (json_out && !f->types) {
+				fwrite(line, 1, nl + 1 - line, stdout);
+				continue;
+			}
 			*nl = '\0';
 			o = json_tokener_parse(line);
 			if (!o || !json_object_is_type(o, json_type_object)) {
@@ -232,10 +243,11 @@ static int from_daemon(int pid, const struct ev_filter *f, bool follow)
 				json_object_put(o);
 				continue;
 			}
-			if (print_event(f, o))
-				stopping = 1; /* stdout is gone: nobody reads on */
+			print_event(f, o);
 			json_object_put(o);
 		}
+		if (flush_out())
+			stopping = 1; /* stdout is gone: nobody reads on */
 		have -= line - buf;
 		memmove(buf, line, have);
 		if (have == sizeof(buf) - 1) {
@@ -262,16 +274,15 @@ static int on_ring_event(const struct veer_event *e, void *arg)
 	struct ring_ctx *rc = arg;
 	struct json_object *o;
 	char id[48];
-	int err;
 
 	/* Numbered as veerd numbers its own: the reader's start, then a sequence. */
 	snprintf(id, sizeof(id), "%016llx-%llu", rc->start, ++rc->seq);
 	o = veer_event_json(e, id);
 	if (!o)
 		return -ENOMEM;
-	err = print_event(rc->f, o);
+	print_event(rc->f, o);
 	json_object_put(o);
-	return err;
+	return 0;
 }
 
 static int from_ring(const struct ev_filter *f, bool follow)
@@ -288,9 +299,11 @@ static int from_ring(const struct ev_filter *f, bool follow)
 	fprintf(stderr, "veer: no veerd serves %s: reading the data plane's ring buffer (veerd's "
 			"own events come only through veerd)\n",
 		veer_pin_dir());
-	do
-		n = follow ? veer_events_poll(r, -1) : veer_events_consume(r);
-	while (follow && !stopping && (n >= 0 || n == -EINTR));
+	do {
+		n = follow ? veer_events_poll(r, VEER_EVENTS_POLL_MS) : veer_events_consume(r);
+		if (n >= 0 && flush_out())
+			n = -EPIPE;
+	} while (follow && !stopping && (n >= 0 || n == -EINTR));
 	veer_events_close(r);
 	if (n < 0 && n != -EINTR && n != -EPIPE) {
 		fprintf(stderr, "veer: cannot read the event stream: %s\n", strerror(-n));

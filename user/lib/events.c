@@ -26,8 +26,13 @@ struct veer_events {
 	int stats_fd; /* veer_ev_stats, or -1 when it is not pinned */
 	veer_event_fn fn;
 	void *arg;
-	int err; /* fn's, which stops the read */
+	int err;	/* fn's, which stops the read */
+	long budget;	/* records this read may take still; <= 0: no limit */
+	bool exhausted; /* the read stopped at its budget */
 };
+
+/* Returned by on_record to stop a read at its budget (the record itself is taken). */
+#define BUDGET_SPENT (-EDQUOT)
 
 static int pinned(const char *name, __u32 type, __u32 value_size, int *out)
 {
@@ -178,13 +183,45 @@ static void add_tuple(struct json_object *o, const struct veer_flow_key *k, cons
 	add_endpoint(o, dst, &k->daddr, k->dport, k);
 }
 
+/*
+ * An interface's name by index, remembered for IFNAME_TTL_S: if_indextoname is three system
+ * calls, which at a hundred thousand events a second were most of a reader's time. A name
+ * that changes (or an index given to a new interface) shows within the TTL.
+ */
+#define IFNAME_CACHE 16
+#define IFNAME_TTL_S 5
+
+static const char *ifname_of(__u32 ifindex)
+{
+	static struct {
+		__u32 ifindex;
+		time_t until;
+		char name[IF_NAMESIZE];
+	} cache[IFNAME_CACHE];
+	static unsigned next;
+	struct timespec now;
+	unsigned i;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	for (i = 0; i < IFNAME_CACHE; i++)
+		if (cache[i].ifindex == ifindex && cache[i].until > now.tv_sec)
+			return cache[i].name[0] ? cache[i].name : NULL;
+	i = next++ % IFNAME_CACHE;
+	cache[i].ifindex = ifindex;
+	cache[i].until = now.tv_sec + IFNAME_TTL_S;
+	if (!if_indextoname(ifindex, cache[i].name))
+		cache[i].name[0] = '\0';
+	return cache[i].name[0] ? cache[i].name : NULL;
+}
+
 static void add_interface(struct json_object *o, __u32 ifindex)
 {
-	char name[IF_NAMESIZE];
+	const char *name;
 
 	if (!ifindex)
 		return;
-	if (if_indextoname(ifindex, name))
+	name = ifname_of(ifindex);
+	if (name)
 		add_str(o, "interface", name);
 	json_object_object_add(o, "ifindex", json_object_new_uint64(ifindex));
 }
@@ -238,10 +275,16 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct veer_event e;
 
 	/* A record of a type this veer does not know is skipped; the rest are read on. */
-	if (veer_event_decode(data, size, &e))
-		return 0;
-	r->err = r->fn(&e, r->arg);
-	return r->err;
+	if (!veer_event_decode(data, size, &e)) {
+		r->err = r->fn(&e, r->arg);
+		if (r->err)
+			return r->err;
+	}
+	if (r->budget > 0 && !--r->budget) {
+		r->exhausted = true;
+		return BUDGET_SPENT;
+	}
+	return 0;
 }
 
 int veer_events_open(struct veer_events **out, veer_event_fn fn, void *arg)
@@ -284,23 +327,38 @@ int veer_events_fd(const struct veer_events *r)
 	return ring_buffer__epoll_fd(r->rb);
 }
 
-static int read_result(struct veer_events *r, int n)
+static int read_result(struct veer_events *r, int n, int max)
 {
 	if (r->err) {
 		n = r->err;
 		r->err = 0;
+	} else if (r->exhausted) {
+		n = max;
 	}
+	r->exhausted = false;
+	r->budget = 0;
 	return n;
 }
 
 int veer_events_consume(struct veer_events *r)
 {
-	return read_result(r, ring_buffer__consume(r->rb));
+	return read_result(r, ring_buffer__consume(r->rb), 0);
+}
+
+int veer_events_read(struct veer_events *r, int max)
+{
+	r->budget = max;
+	return read_result(r, ring_buffer__consume(r->rb), max);
 }
 
 int veer_events_poll(struct veer_events *r, int timeout_ms)
 {
-	return read_result(r, ring_buffer__poll(r->rb, timeout_ms));
+	int n = ring_buffer__poll(r->rb, timeout_ms);
+
+	/* Woken or not: new flows wake a reader only once a batch waits (VEER_EVENTS_POLL_MS). */
+	if (n == 0 && !r->err)
+		n = ring_buffer__consume(r->rb);
+	return read_result(r, n, 0);
 }
 
 int veer_events_counts(struct veer_events *r, struct veer_event_count out[VEER_EVENT_SLOTS])

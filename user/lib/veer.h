@@ -900,7 +900,16 @@ int veer_events_open(struct veer_events **r, veer_event_fn fn, void *arg);
 int veer_events_fd(const struct veer_events *r);
 /* Reads every record waiting, without waiting: how many, or -errno. */
 int veer_events_consume(struct veer_events *r);
-/* The same, after waiting up to timeout_ms (-1: forever) for one; -EINTR on a signal. */
+/*
+ * At most max of them (max > 0): for an event loop, which must not spend itself on a ring that
+ * a fast producer keeps filling. max means more may wait: the ring's fd stays readable.
+ */
+int veer_events_read(struct veer_events *r, int max);
+/*
+ * The same, after waiting up to timeout_ms (-1: forever) to be woken; -EINTR on a signal. The
+ * data plane wakes a reader only once VEER_EVENTS_WAKEUP_BYTES of new flows wait (or at once
+ * for a drop burst or a full table): a reader polls every VEER_EVENTS_POLL_MS.
+ */
 int veer_events_poll(struct veer_events *r, int timeout_ms);
 /* The data plane's records by type, written and lost to a full ring, over every CPU. */
 int veer_events_counts(struct veer_events *r, struct veer_event_count out[VEER_EVENT_SLOTS]);

@@ -33,6 +33,11 @@
 #define CLIENT_REQUEST_MAX 256	      /* its one request line */
 #define LOG_PER_SECOND	  100	      /* data plane events logged a second */
 #define TICK_NS		  1000000000ull
+/*
+ * Records read in one turn of the loop: a ring a fast producer keeps filling must not hold the
+ * loop (the readers' writes, the health checks); the rest is read at the next turn.
+ */
+#define RING_BATCH 1024
 
 struct client {
 	int fd;
@@ -59,6 +64,7 @@ struct events {
 	struct client *clients;
 	size_t nclients;
 	struct loop_timer tick;
+	uint64_t second_at; /* when the once-a-second work is due */
 	__u64 lost_seen[VEER_EVENT_SLOTS]; /* the data plane's lost records, as last reported */
 };
 
@@ -437,7 +443,7 @@ static void on_ring(struct loop *l, int fd, uint32_t events, void *arg)
 	int n;
 
 	(void)l, (void)fd, (void)events;
-	n = veer_events_consume(ev->ring);
+	n = veer_events_read(ev->ring, RING_BATCH);
 	if (n < 0)
 		log_warnx("events: cannot read the data plane's ring: %s", strerror(-n));
 }
@@ -513,15 +519,29 @@ static void ring_sync(struct events *ev)
 		log_info("events: the data plane has lost %llu event%s to a full ring since its "
 			 "maps were made",
 			 (unsigned long long)lost, lost == 1 ? "" : "s");
-	veer_events_consume(ev->ring);
+	veer_events_read(ev->ring, RING_BATCH);
 }
 
-/* Once a second: records lost to a full ring, what the log left out, the ring's pins. */
+/*
+ * Every VEER_EVENTS_POLL_MS the ring is read (new flows wake veerd only once a batch waits);
+ * once a second, records lost to a full ring, what the log left out, the ring's pins.
+ */
 static void on_tick(struct loop *l, struct loop_timer *t)
 {
 	struct events *ev = t->arg;
 	struct veer_event_count c[VEER_EVENT_SLOTS];
+	uint64_t now = loop_now();
+	int n;
 
+	loop_timer_at(l, t, now + VEER_EVENTS_POLL_MS * 1000000ull);
+	if (ev->ring) {
+		n = veer_events_read(ev->ring, RING_BATCH);
+		if (n < 0)
+			log_warnx("events: cannot read the data plane's ring: %s", strerror(-n));
+	}
+	if (now < ev->second_at)
+		return;
+	ev->second_at = now + TICK_NS;
 	if (ev->ring && !veer_events_counts(ev->ring, c)) {
 		__u64 lost = 0;
 
@@ -542,7 +562,6 @@ static void on_tick(struct loop *l, struct loop_timer *t)
 			 E.unlogged, E.unlogged == 1 ? "" : "s");
 	E.logged = E.unlogged = 0;
 	ring_sync(ev);
-	loop_timer_at(l, t, loop_now() + TICK_NS);
 }
 
 /* ---- metrics ---- */
@@ -600,7 +619,8 @@ int events_new(struct events **out, struct veerd *d)
 			 veer_pin_dir());
 	ev->tick.cb = on_tick;
 	ev->tick.arg = ev;
-	err = loop_timer_at(d->loop, &ev->tick, loop_now() + TICK_NS);
+	ev->second_at = loop_now() + TICK_NS;
+	err = loop_timer_at(d->loop, &ev->tick, loop_now() + VEER_EVENTS_POLL_MS * 1000000ull);
 	if (err)
 		goto fail;
 	*out = ev;
