@@ -14,6 +14,7 @@ VIP=198.18.100.70:80/tcp
 VIP_ADDR=198.18.100.70
 DEAD_VIP=198.18.100.71:80/tcp # no backend: its packets are dropped (no_backend)
 BASE_PORT=19100		      # the client's source ports: this suite's range
+METRICS=127.0.0.1:19190	      # veerd's /metrics, in the veer node's namespace
 CONNS=20
 
 setup_file() {
@@ -81,7 +82,7 @@ server_stop() {
 config() {
 	cat <<EOF
 interfaces: [{name: l0}, {name: l1}, {name: l2}, {name: l3}]
-metrics: {listen: off}
+metrics: {listen: $METRICS}
 vips:
   - address: $VIP_ADDR
     port: 80
@@ -226,6 +227,21 @@ EOF
 	topo_wait 10 applied || fail "no config_applied: $(cat "$D/ev")"
 	tail -n +$((mark + 1)) "$VEERD_LOG" | grep -q 'veerd: event {.*"type":"config_applied"'
 	follow_stop
+}
+
+@test "/metrics counts the events by type, passes promtool, and shows the readers" {
+	local text
+	follow "$D/ev"
+	topo_wait 10 lines_at_least "$D/ev" 1
+	text=$(in_ns lb curl -sf "http://$METRICS/metrics")
+	promtool check metrics <<<"$text"
+	follow_stop
+	grep '^veer_events' <<<"$text"
+	run awk '$1 == "veer_events_total{type=\"flow_new\"}" { print $2 }' <<<"$text"
+	((output >= CONNS)) || fail "veer_events_total{type=\"flow_new\"} is $output"
+	grep -qx 'veer_events_total{type="backend_down"} [1-9][0-9]*' <<<"$text"
+	grep -qx 'veer_events_lost_total{type="flow_new"} 0' <<<"$text"
+	grep -qx 'veer_events_readers 1' <<<"$text"
 }
 
 @test "--type filters what veerd holds; the text form is one line per event" {
