@@ -37,8 +37,8 @@
 const volatile __u32 icmp_rate = 100;
 const volatile __u32 icmp_burst = 100;
 
-static __always_inline int verdict(void *ctx, const enum veer_hook hook,
-				   const struct packet *p, int rc)
+static __always_inline int verdict(void *ctx, const enum veer_hook hook, const struct packet *p,
+				   int rc)
 {
 	__u32 reason = -rc;
 

@@ -50,8 +50,8 @@ static const __u8 client_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0x01, 0x02};
 
 static void flow_frame(struct ev *e, __u64 i, struct bench_frame *f)
 {
-	bench_frame_build(f, client_mac, e->in_mac, e->src + (i & 0xffff),
-			  e->vip, e->sport + (i >> 16), e->vip_port);
+	bench_frame_build(f, client_mac, e->in_mac, e->src + (i & 0xffff), e->vip,
+			  e->sport + (i >> 16), e->vip_port);
 }
 
 /* One call; its duration in ns, or -1 (counted bad) when the verdict is not the one wanted. */
@@ -296,26 +296,34 @@ static int rate(struct ev *e, double seconds, bool libveer, int reader_cpu)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: veer-bench events --in IFACE --vip ADDR:PORT --dead-vip ADDR:PORT\n"
-		"       (--cost [--calls N] [--rounds N] | --rate [--seconds S] [--reader "
-		"libveer|none])\n"
-		"       [--src ADDR:PORT] [--first N] [--cpu N] [--reader-cpu N]\n"
-		"veer attached at XDP to --in, with the UDP VIP --vip (backends resolvable) and the\n"
-		"VIP --dead-vip without backends, in VEER_PIN_DIR. Prints 'events CASE kern_ns=..'\n"
-		"lines (--cost) or 'events rate ..' (--rate).\n");
+	fprintf(stderr, "usage: veer-bench events --in IFACE --vip ADDR:PORT --dead-vip ADDR:PORT\n"
+			"       (--cost [--calls N] [--rounds N] | --rate [--seconds S] [--reader "
+			"libveer|none])\n"
+			"       [--src ADDR:PORT] [--first N] [--cpu N] [--reader-cpu N]\n"
+			"veer attached at XDP to --in, with the UDP VIP --vip (backends "
+			"resolvable) and the\n"
+			"VIP --dead-vip without backends, in VEER_PIN_DIR. Prints 'events CASE "
+			"kern_ns=..'\n"
+			"lines (--cost) or 'events rate ..' (--rate).\n");
 }
 
 int cmd_events(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{"in", required_argument, NULL, 'i'},	    {"vip", required_argument, NULL, 'v'},
-		{"dead-vip", required_argument, NULL, 'd'}, {"cost", no_argument, NULL, 'c'},
-		{"rate", no_argument, NULL, 'r'},	    {"calls", required_argument, NULL, 'n'},
-		{"rounds", required_argument, NULL, 'R'},   {"seconds", required_argument, NULL, 's'},
-		{"reader", required_argument, NULL, 'm'},   {"src", required_argument, NULL, 'S'},
-		{"cpu", required_argument, NULL, 'C'},	    {"reader-cpu", required_argument, NULL, 'Q'},
-		{"first", required_argument, NULL, 'F'},    {"help", no_argument, NULL, 'h'},
+		{"in", required_argument, NULL, 'i'},
+		{"vip", required_argument, NULL, 'v'},
+		{"dead-vip", required_argument, NULL, 'd'},
+		{"cost", no_argument, NULL, 'c'},
+		{"rate", no_argument, NULL, 'r'},
+		{"calls", required_argument, NULL, 'n'},
+		{"rounds", required_argument, NULL, 'R'},
+		{"seconds", required_argument, NULL, 's'},
+		{"reader", required_argument, NULL, 'm'},
+		{"src", required_argument, NULL, 'S'},
+		{"cpu", required_argument, NULL, 'C'},
+		{"reader-cpu", required_argument, NULL, 'Q'},
+		{"first", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct ev e = {.fd = -1};
@@ -376,8 +384,8 @@ int cmd_events(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (!in || !e.vip || !e.dead || !mode || !calls || rounds < 1 ||
-	    rounds > EV_MAX_ROUNDS || seconds <= 0)
+	if (!in || !e.vip || !e.dead || !mode || !calls || rounds < 1 || rounds > EV_MAX_ROUNDS ||
+	    seconds <= 0)
 		goto bad;
 	/* The clients stay in 198.18.0.0/15, where the caller routes the replies. */
 	if ((e.src & 0xfffe0000) != 0xc6120000 || ((e.src + 0xffff) & 0xfffe0000) != 0xc6120000) {

@@ -56,8 +56,8 @@ int main(int argc, char **argv)
 		return cmd_health(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "events"))
 		return cmd_events(argc - 1, argv + 1);
-	fprintf(stderr,
-		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health|events "
-		"[--help]\n");
+	fprintf(stderr, "usage: veer-bench "
+			"prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health|events "
+			"[--help]\n");
 	return 2;
 }

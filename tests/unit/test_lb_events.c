@@ -66,8 +66,8 @@ static bool zero_map(struct bpf_map *map, bool percpu)
 	bool ok = zero != NULL;
 
 	for (__u32 i = 0; ok && i < bpf_map__max_entries(map); i++)
-		ok = !bpf_map__update_elem(map, &i, sizeof(i), zero, percpu ? lb_env.ncpus * sz : sz,
-					   BPF_ANY);
+		ok = !bpf_map__update_elem(map, &i, sizeof(i), zero,
+					   percpu ? lb_env.ncpus * sz : sz, BPF_ANY);
 	free(zero);
 	return ok;
 }
@@ -133,8 +133,7 @@ static bool run_verdict(const struct pkt *in, enum side from, __u32 want, const 
 /* repeat runs of in in one BPF_PROG_RUN call (a packet that is dropped, never rewritten). */
 static bool run_repeat(const struct pkt *in, __u32 repeat, const char *what)
 {
-	struct xdp_md md = {.data_end = in->len,
-			    .ingress_ifindex = lb_env.ifindex[FROM_CLIENT]};
+	struct xdp_md md = {.data_end = in->len, .ingress_ifindex = lb_env.ifindex[FROM_CLIENT]};
 	struct __sk_buff skb = {.ifindex = lb_env.ifindex[FROM_CLIENT],
 				.ingress_ifindex = lb_env.ifindex[FROM_CLIENT]};
 	bool tc = lb_env.hook == LB_TC;
@@ -155,8 +154,8 @@ static __u32 dp_second(void)
 	return ts.tv_sec;
 }
 
-static bool key_is(const struct veer_flow_key *k, const char *saddr, __u16 sport,
-		   const char *daddr, __u16 dport, __u8 proto, const char *what)
+static bool key_is(const struct veer_flow_key *k, const char *saddr, __u16 sport, const char *daddr,
+		   __u16 dport, __u8 proto, const char *what)
 {
 	char w[128];
 	bool ok;
@@ -401,8 +400,7 @@ static bool tiny_load(void)
 	tiny = lb__open();
 	if (!ASSERT_TRUE(tiny, "open the tiny skeleton"))
 		return false;
-	bpf_object__for_each_map(map, tiny->obj)
-		bpf_map__set_pin_path(map, NULL);
+	bpf_object__for_each_map(map, tiny->obj) bpf_map__set_pin_path(map, NULL);
 	bpf_map__set_type(tiny->maps.veer_flows4, BPF_MAP_TYPE_HASH);
 	bpf_map__set_type(tiny->maps.veer_syns4, BPF_MAP_TYPE_HASH);
 	bpf_map__set_max_entries(tiny->maps.veer_flows4, 1);
@@ -459,8 +457,8 @@ static bool full_rec_is(size_t i, __u32 table, const char *client, __u16 sport, 
 static void table_full_body(void)
 {
 	static struct pkt syn[3], udp[3];
-	struct lb_fixture refused = {"refused", NULL, FROM_CLIENT, XDP_DROP, NULL,
-				     VEER_DROP_FLOW_FULL};
+	struct lb_fixture refused = {"refused", NULL, FROM_CLIENT,
+				     XDP_DROP,	NULL, VEER_DROP_FLOW_FULL};
 	__u32 slot = VEER_EVENT_TABLE_FLOWS * 2;
 	__u64 zero = 0;
 	int tries = 0;
@@ -626,7 +624,9 @@ static const char *jget(struct json_object *o, const char *k)
 VEER_TEST(events_decode)
 {
 	struct veer_event_flow f = {
-		.hdr = {.time_ns = 5000000000ULL, .type = VEER_EVENT_FLOW_NEW, .len = sizeof(f),
+		.hdr = {.time_ns = 5000000000ULL,
+			.type = VEER_EVENT_FLOW_NEW,
+			.len = sizeof(f),
 			.cpu = 1},
 		.backend_port = htons(8080),
 		.backend_family = VEER_AF_INET,
@@ -707,8 +707,8 @@ VEER_TEST(events_socket_path)
 		return;
 	ASSERT_STREQ(veer_events_socket_path(path, sizeof(path)),
 		     "/run/veer/veerd_sys_fs_bpf_veer.events", "next to the lock");
-	ASSERT_STREQ(veer_daemon_lock_path(lock, sizeof(lock)), "/run/veer/veerd_sys_fs_bpf_veer.lock",
-		     "the lock");
+	ASSERT_STREQ(veer_daemon_lock_path(lock, sizeof(lock)),
+		     "/run/veer/veerd_sys_fs_bpf_veer.lock", "the lock");
 	memset(longdir, 'x', sizeof(longdir) - 1);
 	longdir[0] = '/';
 	longdir[sizeof(longdir) - 1] = '\0';

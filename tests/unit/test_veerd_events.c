@@ -101,8 +101,7 @@ static struct {
 	enum veer_event_type last_type;
 } sunk;
 
-static void sink(enum veer_event_type type, const char *id, const char *body, size_t len,
-		 void *arg)
+static void sink(enum veer_event_type type, const char *id, const char *body, size_t len, void *arg)
 {
 	(void)arg;
 	sunk.n++;
@@ -186,7 +185,8 @@ static void stream_body(struct ctl_veer *cv, struct loop *l)
 	turn(l, 5);
 	emit(VEER_EVENT_BACKEND_UP, "backend", "198.18.11.2:80");
 	skel = dp_load();
-	if (!skel || !ASSERT_OK(veer_settings_set(cv->v, &s), "drop burst of 1") || !dp_drop(skel)) {
+	if (!skel || !ASSERT_OK(veer_settings_set(cv->v, &s), "drop burst of 1") ||
+	    !dp_drop(skel)) {
 		lb__destroy(skel);
 		goto out;
 	}

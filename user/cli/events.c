@@ -149,8 +149,8 @@ static void print_event(const struct ev_filter *f, struct json_object *o)
 	if (!wanted(f, o))
 		return;
 	if (json_out)
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		print_text(o);
 }
@@ -193,8 +193,9 @@ static int from_daemon(int pid, const struct ev_filter *f, bool follow)
 	veer_events_socket_path(path, sizeof(path));
 	fd = daemon_connect(path);
 	if (fd < 0) {
-		fprintf(stderr, "veer: veerd (pid %d) serves %s but its event stream %s cannot be "
-				"reached: %s\n",
+		fprintf(stderr,
+			"veer: veerd (pid %d) serves %s but its event stream %s cannot be "
+			"reached: %s\n",
 			pid, veer_pin_dir(), path, strerror(-fd));
 		return EXIT_FAILED;
 	}
@@ -219,8 +220,9 @@ static int from_daemon(int pid, const struct ev_filter *f, bool follow)
 		if (n == 0) {
 			/* Without --follow veerd ends the stream once it has sent what it holds. */
 			if (follow && !stopping) {
-				fprintf(stderr, "veer: veerd ended the stream (it stopped, or dropped "
-						"this reader as too slow)\n");
+				fprintf(stderr,
+					"veer: veerd ended the stream (it stopped, or dropped "
+					"this reader as too slow)\n");
 				rc = EXIT_FAILED;
 			}
 			break;
@@ -238,7 +240,8 @@ static int from_daemon(int pid, const struct ev_filter *f, bool follow)
 			*nl = '\0';
 			o = json_tokener_parse(line);
 			if (!o || !json_object_is_type(o, json_type_object)) {
-				fprintf(stderr, "veer: veerd sent a line that is no JSON object: %.80s\n",
+				fprintf(stderr,
+					"veer: veerd sent a line that is no JSON object: %.80s\n",
 					line);
 				json_object_put(o);
 				continue;
@@ -296,8 +299,9 @@ static int from_ring(const struct ev_filter *f, bool follow)
 	ctx.start = (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (veer_events_open(&r, on_ring_event, &ctx))
 		return EXIT_FAILED;
-	fprintf(stderr, "veer: no veerd serves %s: reading the data plane's ring buffer (veerd's "
-			"own events come only through veerd)\n",
+	fprintf(stderr,
+		"veer: no veerd serves %s: reading the data plane's ring buffer (veerd's "
+		"own events come only through veerd)\n",
 		veer_pin_dir());
 	do {
 		n = follow ? veer_events_poll(r, VEER_EVENTS_POLL_MS) : veer_events_consume(r);
@@ -318,9 +322,8 @@ static int from_ring(const struct ev_filter *f, bool follow)
  */
 int cmd_events(const struct cmd *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
-					     {"type", required_argument, NULL, 't'},
-					     {}};
+	static const struct option opts[] = {
+		{"follow", no_argument, NULL, 'f'}, {"type", required_argument, NULL, 't'}, {}};
 	struct sigaction sa = {.sa_handler = on_sigint};
 	struct ev_filter f = {};
 	bool follow = false;

@@ -241,8 +241,8 @@ struct json_object *veer_event_json(const struct veer_event *e, const char *id)
 	case VEER_EVENT_FLOW_NEW:
 		add_tuple(o, &e->key, "client", "vip");
 		add_str(o, "backend",
-			veer_fmt_endpoint(&e->backend.addr, e->backend.port, e->backend.family,
-					  buf, sizeof(buf)));
+			veer_fmt_endpoint(&e->backend.addr, e->backend.port, e->backend.family, buf,
+					  sizeof(buf)));
 		add_str(o, "mode", veer_mode_name(e->mode));
 		json_object_object_add(o, "vip_id", json_object_new_uint64(e->vip_id));
 		json_object_object_add(o, "backend_id", json_object_new_uint64(e->backend_id));

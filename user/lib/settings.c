@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Settings the data plane reads at run time (veer_settings): the idle timeouts per protocol, the
- * prefixes dsr-ipip takes its outer sources from, and what the event stream reports. A field left 0 means the data plane's
- * default, so a map created by any veer works unset.
+ * prefixes dsr-ipip takes its outer sources from, and what the event stream reports. A field left 0
+ * means the data plane's default, so a map created by any veer works unset.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -166,7 +166,7 @@ static int number_parse(const struct setting *st, const char *value, __u32 *out)
 	if (veer_parse_u32(value, 0, UINT32_MAX, out))
 		return -EINVAL;
 	return *out >= 1 && *out <= (st->kind == SETTING_SAMPLE ? SAMPLE_MAX : COUNT_MAX) ? 0
-											    : -ERANGE;
+											  : -ERANGE;
 }
 
 int veer_setting_parse(struct veer_settings *s, const char *name, const char *value)

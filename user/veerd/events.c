@@ -27,12 +27,12 @@
 #include <json-c/json.h>
 #include "veerd.h"
 
-#define EVENTS_BACKLOG	  1024	      /* events a client without --follow is shown */
-#define CLIENTS_MAX	  64	      /* `veer events` readers at once */
-#define CLIENT_QUEUE_MAX  (4u << 20) /* bytes queued for one reader before it is dropped */
+#define EVENTS_BACKLOG	   1024	      /* events a client without --follow is shown */
+#define CLIENTS_MAX	   64	      /* `veer events` readers at once */
+#define CLIENT_QUEUE_MAX   (4u << 20) /* bytes queued for one reader before it is dropped */
 #define CLIENT_REQUEST_MAX 256	      /* its one request line */
-#define LOG_PER_SECOND	  100	      /* data plane events logged a second */
-#define TICK_NS		  1000000000ull
+#define LOG_PER_SECOND	   100	      /* data plane events logged a second */
+#define TICK_NS		   1000000000ull
 /*
  * Records read in one turn of the loop: a ring a fast producer keeps filling must not hold the
  * loop (the readers' writes, the health checks); the rest is read at the next turn.
@@ -64,7 +64,7 @@ struct events {
 	struct client *clients;
 	size_t nclients;
 	struct loop_timer tick;
-	uint64_t second_at; /* when the once-a-second work is due */
+	uint64_t second_at;		   /* when the once-a-second work is due */
 	__u64 lost_seen[VEER_EVENT_SLOTS]; /* the data plane's lost records, as last reported */
 };
 
@@ -199,7 +199,8 @@ static void client_request(struct events *ev, struct client *c)
 	struct json_object *o = json_tokener_parse(c->req), *f;
 
 	if (!o || !json_object_is_type(o, json_type_object) ||
-	    (json_object_object_get_ex(o, "follow", &f) && !json_object_is_type(f, json_type_boolean))) {
+	    (json_object_object_get_ex(o, "follow", &f) &&
+	     !json_object_is_type(f, json_type_boolean))) {
 		json_object_put(o);
 		client_drop(ev, c, "its request is no {\"follow\": true|false}");
 		return;
@@ -208,7 +209,8 @@ static void client_request(struct events *ev, struct client *c)
 	c->asked = true;
 	json_object_put(o);
 	for (size_t i = 0; i < E.bcount; i++) {
-		const char *line = E.backlog[(E.bhead + EVENTS_BACKLOG - E.bcount + i) % EVENTS_BACKLOG];
+		const char *line =
+			E.backlog[(E.bhead + EVENTS_BACKLOG - E.bcount + i) % EVENTS_BACKLOG];
 
 		if (!client_queue(ev, c, line, strlen(line)))
 			return;
@@ -339,8 +341,8 @@ static void backlog_add(const char *line, size_t len)
 /* o holds id, type and time first: it is logged, handed on, and kept. */
 static void publish(enum veer_event_type type, struct json_object *o, bool data_plane)
 {
-	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								     JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *body = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct json_object *idv;
 	size_t len = strlen(body);
 	char *line;

@@ -195,7 +195,8 @@ static struct json_object *file_event(const struct veer_config *cfg)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "source", json_object_new_string("file"));
-	json_object_object_add(o, "config", json_object_new_string(cfg ? cfg->path : veerd.config_path));
+	json_object_object_add(o, "config",
+			       json_object_new_string(cfg ? cfg->path : veerd.config_path));
 	return o;
 }
 
