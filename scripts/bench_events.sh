@@ -171,8 +171,8 @@ VIP without backends, all set up by the CLI; every packet goes through veer's at
 $(($(nproc) - 1)); readers on CPU 0.
 
 **Per-packet cost, events off and on** (\`veer-bench events --cost\`): $EV_ROUNDS interleaved rounds of
-$EV_CALLS calls per case, off and on in alternating order; on = \`event-sample 1/1\` (every new flow
-reported) and \`event-drop-burst $(field drop_burst "$(grep '^events params' "$TMP/ev-cost")")\`. Medians over rounds of the mean kernel-reported
+$EV_CALLS calls per case (each case's calls in a block), off and on in alternating order; on =
+\`event-sample 1/1\` (every new flow reported) and \`event-drop-burst $(field drop_burst "$(grep '^events params' "$TMP/ev-cost")")\`. Medians over rounds of the mean kernel-reported
 time per call, net of the empty XDP program of the same rounds. A libveer reader thread takes the
 records meanwhile, as veerd would.
 
