@@ -12,7 +12,8 @@
 #   2. veer-bench events --rate: new flows as fast as BPF_PROG_RUN makes them, every one
 #      sampled, for EV_SECONDS, read by (a) a libveer reader thread, (b) `veer events -j
 #      --follow` reading the ring itself, (c) veerd, serving `veer events -j --follow` on its
-#      socket: records written, lost to a full ring, and read a second by each reader
+#      socket, then (c) again with the flows paced at 200,000 and 100,000 a second: records
+#      written, lost to a full ring, and read a second by each reader
 #
 # Environment: BENCH_EVENT_CALLS and BENCH_EVENT_ROUNDS (--cost: calls per case and round, rounds;
 # default 20000 x 11), BENCH_EVENT_SECONDS (--rate, default 5).
@@ -60,26 +61,50 @@ ev_drain() {
 	echo "$last $(awk -v a="$t_last" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')"
 }
 
-# ev_rate_with_reader NAME FIRST OUT: veer-bench --rate from flow FIRST on while a reader writes
-# OUT; its results in EV_<NAME>_* (read, seconds, the rate line).
+# ev_rate_with_reader NAME FIRST PACE OUT: veer-bench --rate from flow FIRST on, PACE flows a
+# second (0: as fast as it can), while a reader writes OUT; then the reader stopped. Its results
+# in EV_<NAME>_READ (flow_new lines since the start), _SECONDS, _LINE (veer-bench's) and
+# _DROPPED (yes when veerd dropped the reader).
 ev_rate_with_reader() {
-	local name=$1 first=$2 out=$3 t0 drained
+	local name=$1 first=$2 pace=$3 out=$4 t0 drained base
+	# What veerd held, sent as the reader connected, is not this run's.
+	base=$(grep -c '"type":"flow_new"' "$out" || true)
 	t0=$(date +%s.%N)
 	veer_in "$PIN_FL" "$NS_FL" "$VB" events --rate --in fl-in --vip "$FL_VIP" \
-		--dead-vip "$EV_DEAD" --seconds "$EV_SECONDS" --reader none --src "$FL_SRC" \
-		--first "$first" --cpu $(($(nproc) - 1)) >"$TMP/ev-rate-$name" ||
+		--dead-vip "$EV_DEAD" --seconds "$EV_SECONDS" --pace "$pace" --reader none \
+		--src "$FL_SRC" --first "$first" --cpu $(($(nproc) - 1)) >"$TMP/ev-rate-$name" ||
 		die "veer-bench events --rate failed"
 	drained=$(ev_drain "$out" "$t0")
 	ev_follow_stop
-	# Lines that are events (veerd's start may add one of its own, held for new readers).
-	declare -g "EV_${name}_READ=$(grep -c '"type":"flow_new"' "$out")"
+	declare -g "EV_${name}_READ=$(($(grep -c '"type":"flow_new"' "$out" || true) - base))"
 	declare -g "EV_${name}_SECONDS=${drained#* }"
 	declare -g "EV_${name}_LINE=$(grep '^events rate' "$TMP/ev-rate-$name")"
+	if grep -q 'veerd ended the stream' "$out.err"; then
+		declare -g "EV_${name}_DROPPED=yes"
+	else
+		declare -g "EV_${name}_DROPPED=no"
+	fi
+}
+
+# ev_veerd_reader NAME FIRST PACE: a veer events reader of veerd's for one run.
+ev_veerd_reader() {
+	local out=$TMP/ev-veerd-$1 i
+	ev_follow "$out"
+	# Connected once what veerd holds (its start's config_applied at least) has come.
+	for i in $(seq 100); do
+		[ -s "$out" ] && break
+		sleep 0.1
+	done
+	[ -s "$out" ] || die "veer events got nothing from veerd: $(cat "$out.err")"
+	sleep 0.5
+	ev_rate_with_reader "$1" "$2" "$3" "$out"
+	say "  veerd -> veer events, pace ${3/#0/max}: $(eval echo "\$EV_${1}_READ") read in" \
+		"$(eval echo "\$EV_${1}_SECONDS") s, reader dropped: $(eval echo "\$EV_${1}_DROPPED")"
 }
 
 part_events() {
 	local cpu=$(($(nproc) - 1)) i cfg=$TMP/ev-veerd.yaml line
-	say "K: event stream: per-packet cost on and off ($EV_ROUNDS x $EV_CALLS calls), records a second (${EV_SECONDS}s x 3 readers)"
+	say "K: event stream: per-packet cost on and off ($EV_ROUNDS x $EV_CALLS calls), records a second (${EV_SECONDS}s runs)"
 	[ -e "/run/netns/$NS_FL" ] || fl_ns
 	rm -rf "$PIN_FL"
 	fl_veer "$PIN_FL" "$NS_FL" "$FL_VIP/udp" fl-in:xdp
@@ -119,10 +144,10 @@ part_events() {
 	done
 	grep -q 'reading the data plane' "$TMP/ev-cli.err" ||
 		die "veer events did not start: $(cat "$TMP/ev-cli.err")"
-	ev_rate_with_reader CLI 200000000 "$TMP/ev-cli"
+	ev_rate_with_reader CLI 200000000 0 "$TMP/ev-cli"
 	say "  veer events: $EV_CLI_READ read in $EV_CLI_SECONDS s"
 
-	# 2c. veerd reads the ring and serves veer events.
+	# 2c. veerd reads the ring and serves veer events: as fast as the flows come, then paced.
 	printf 'interfaces: [{name: fl-in}]\nmetrics: {listen: off}\nvips: []\n' >"$cfg"
 	nsenter --net="/run/netns/$NS_FL" "$VEERD" -d -f "$cfg" --pin-dir "$PIN_FL" \
 		</dev/null >"$TMP/ev-veerd.log" 2>&1 &
@@ -132,19 +157,13 @@ part_events() {
 		kill -0 "$VEERD_PID" || die "veerd did not start: $(cat "$TMP/ev-veerd.log")"
 		sleep 0.1
 	done
-	ev_follow "$TMP/ev-veerd"
-	# Connected once what veerd holds (its start's config_applied) has come.
-	for i in $(seq 100); do
-		[ -s "$TMP/ev-veerd" ] && break
-		sleep 0.1
-	done
-	[ -s "$TMP/ev-veerd" ] || die "veer events got nothing from veerd: $(cat "$TMP/ev-veerd.err")"
-	ev_rate_with_reader VEERD 300000000 "$TMP/ev-veerd"
-	EV_VEERD_UNLOGGED=$(grep -c 'not logged' "$TMP/ev-veerd.log" || true)
+	ev_veerd_reader VEERD 300000000 0
+	ev_veerd_reader VEERD2 400000000 200000
+	ev_veerd_reader VEERD1 500000000 100000
+	EV_VEERD_UNLOGGED=$(grep -c "not logged" "$TMP/ev-veerd.log" || true)
 	kill "$VEERD_PID"
 	wait "$VEERD_PID" || true
 	VEERD_PID=
-	say "  veerd -> veer events: $EV_VEERD_READ read in $EV_VEERD_SECONDS s"
 
 	veer_in "$PIN_FL" "$NS_FL" "$VEER" set event-sample off event-drop-burst off >/dev/null
 	fl_unveer
@@ -155,6 +174,7 @@ part_events() {
 # ev_per_s READ SECONDS
 ev_per_s() { awk -v n="$1" -v s="$2" 'BEGIN { if (s + 0 == 0) print "n/a"; else printf "%.0f", n / s }'; }
 ev_lost_pct() { pct "$(field lost "$1")" "$(field flows "$1")"; }
+ev_dropped() { [ "$1" = yes ] && echo " (then dropped: too slow)"; true; }
 
 report_k() {
 	local lib_read lib_s
@@ -195,17 +215,22 @@ them, every one sampled; "read a second" counts from the first flow to the reade
 |---|---|---|---|---|---|
 | libveer reader thread (decodes each record) | $(field flows_per_s "$EV_LIB_LINE") | $(field written "$EV_LIB_LINE") | $(field lost "$EV_LIB_LINE") ($(ev_lost_pct "$EV_LIB_LINE")) | $lib_read | $(ev_per_s "$lib_read" "$lib_s") |
 | \`veer events -j --follow\`, reading the ring | $(field flows_per_s "$EV_CLI_LINE") | $(field written "$EV_CLI_LINE") | $(field lost "$EV_CLI_LINE") ($(ev_lost_pct "$EV_CLI_LINE")) | $EV_CLI_READ | $(ev_per_s "$EV_CLI_READ" "$EV_CLI_SECONDS") |
-| veerd, serving \`veer events -j --follow\` | $(field flows_per_s "$EV_VEERD_LINE") | $(field written "$EV_VEERD_LINE") | $(field lost "$EV_VEERD_LINE") ($(ev_lost_pct "$EV_VEERD_LINE")) | $EV_VEERD_READ | $(ev_per_s "$EV_VEERD_READ" "$EV_VEERD_SECONDS") |
+| veerd, serving \`veer events -j --follow\` | $(field flows_per_s "$EV_VEERD_LINE") | $(field written "$EV_VEERD_LINE") | $(field lost "$EV_VEERD_LINE") ($(ev_lost_pct "$EV_VEERD_LINE")) | $EV_VEERD_READ$(ev_dropped "$EV_VEERD_DROPPED") | $(ev_per_s "$EV_VEERD_READ" "$EV_VEERD_SECONDS") |
+| the same, flows paced at 200,000 a second | $(field flows_per_s "$EV_VEERD2_LINE") | $(field written "$EV_VEERD2_LINE") | $(field lost "$EV_VEERD2_LINE") ($(ev_lost_pct "$EV_VEERD2_LINE")) | $EV_VEERD2_READ$(ev_dropped "$EV_VEERD2_DROPPED") | $(ev_per_s "$EV_VEERD2_READ" "$EV_VEERD2_SECONDS") |
+| the same, flows paced at 100,000 a second | $(field flows_per_s "$EV_VEERD1_LINE") | $(field written "$EV_VEERD1_LINE") | $(field lost "$EV_VEERD1_LINE") ($(ev_lost_pct "$EV_VEERD1_LINE")) | $EV_VEERD1_READ$(ev_dropped "$EV_VEERD1_DROPPED") | $(ev_per_s "$EV_VEERD1_READ" "$EV_VEERD1_SECONDS") |
 
 - A reader slower than the flows loses what the 1 MiB ring cannot hold (counted in
   veer_ev_stats, \`veer_events_lost_total\`); no packet is lost with it. veerd logged 100 events a
   second and counted the rest ($EV_VEERD_UNLOGGED "not logged" lines).
+- With veerd, three processes share the two CPUs: the flows' CPU is the producer's, veerd and
+  \`veer events\` share the other. A reader that leaves 4 MiB unread is dropped by veerd (its
+  other readers and its webhooks go on): then "records read" counts what it read until then.
 
 Command lines:
 
 \`\`\`
 VEER_PIN_DIR=$PIN_FL nsenter --net=/run/netns/NS veer-bench events --cost --in fl-in --vip $FL_VIP --dead-vip $EV_DEAD --calls $EV_CALLS --rounds $EV_ROUNDS --src $FL_SRC --cpu $(($(nproc) - 1)) --reader-cpu 0
-VEER_PIN_DIR=... veer-bench events --rate --in fl-in --vip $FL_VIP --dead-vip $EV_DEAD --seconds $EV_SECONDS --reader libveer|none --src $FL_SRC --cpu $(($(nproc) - 1)) --reader-cpu 0
+VEER_PIN_DIR=... veer-bench events --rate --in fl-in --vip $FL_VIP --dead-vip $EV_DEAD --seconds $EV_SECONDS [--pace N] --reader libveer|none --src $FL_SRC --first N --cpu $(($(nproc) - 1)) --reader-cpu 0
 VEER_PIN_DIR=... taskset -c 0 veer events -j --follow > FILE     # with --reader none, without and with veerd
 BENCH_PARTS=events scripts/bench.sh                               # the whole part
 \`\`\`
@@ -213,7 +238,8 @@ BENCH_PARTS=events scripts/bench.sh                               # the whole pa
 Raw output of part K:
 
 \`\`\`
-$(cat "$TMP/ev-cost" "$TMP/ev-rate-lib" "$TMP/ev-rate-CLI" "$TMP/ev-rate-VEERD")
+$(cat "$TMP/ev-cost" "$TMP/ev-rate-lib" "$TMP/ev-rate-CLI" "$TMP/ev-rate-VEERD" "$TMP/ev-rate-VEERD2" \
+	"$TMP/ev-rate-VEERD1")
 \`\`\`
 
 EOF

@@ -9,8 +9,9 @@
  *                                  flows (every one sampled when on), established flows, drops
  *                                  (counted toward a drop burst when on), and the empty program;
  *                                  a thread reads the ring meanwhile, as veerd would
- *   veer-bench events --rate ...   new flows as fast as BPF_PROG_RUN makes them for --seconds,
- *                                  every one sampled: records written and lost, and with
+ *   veer-bench events --rate ...   new flows as fast as BPF_PROG_RUN makes them (or --pace a
+ *                                  second) for --seconds, every one sampled: records written and
+ * lost, and with
  *                                  --reader libveer how many a libveer reader thread took a
  *                                  second; with --reader none another process reads (veer
  *                                  events, veerd)
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -258,7 +260,15 @@ static int cost(struct ev *e, __u32 calls, int rounds, int reader_cpu)
 
 /* ---- --rate ---- */
 
-static int rate(struct ev *e, double seconds, bool libveer, int reader_cpu)
+/* Sleeps until t (bench_now's clock): a paced producer leaves the CPU to the readers. */
+static void sleep_until(double t)
+{
+	struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - (time_t)t) * 1e9)};
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static int rate(struct ev *e, double seconds, double pace, bool libveer, int reader_cpu)
 {
 	struct reader rd = {.cpu = reader_cpu};
 	struct veer_events *cnt = NULL;
@@ -282,10 +292,13 @@ static int rate(struct ev *e, double seconds, bool libveer, int reader_cpu)
 	counts(cnt, VEER_EVENT_FLOW_NEW, &em0, &lost0);
 	t0 = bench_now();
 	do {
-		for (int k = 0; k < 1024; k++, n++) {
+		for (int k = 0; k < 256; k++, n++) {
 			flow_frame(e, e->next++, &f);
 			run(e, e->fd, &f, XDP_REDIRECT);
 		}
+		/* Paced: the next batch waits for its time. */
+		if (pace > 0 && t0 + n / pace > bench_now())
+			sleep_until(t0 + n / pace);
 		t1 = bench_now();
 	} while (t1 - t0 < seconds);
 	counts(cnt, VEER_EVENT_FLOW_NEW, &em1, &lost1);
@@ -306,15 +319,16 @@ static int rate(struct ev *e, double seconds, bool libveer, int reader_cpu)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: veer-bench events --in IFACE --vip ADDR:PORT --dead-vip ADDR:PORT\n"
-			"       (--cost [--calls N] [--rounds N] | --rate [--seconds S] [--reader "
-			"libveer|none])\n"
-			"       [--src ADDR:PORT] [--first N] [--cpu N] [--reader-cpu N]\n"
-			"veer attached at XDP to --in, with the UDP VIP --vip (backends "
-			"resolvable) and the\n"
-			"VIP --dead-vip without backends, in VEER_PIN_DIR. Prints 'events CASE "
-			"kern_ns=..'\n"
-			"lines (--cost) or 'events rate ..' (--rate).\n");
+	fprintf(stderr,
+		"usage: veer-bench events --in IFACE --vip ADDR:PORT --dead-vip ADDR:PORT\n"
+		"       (--cost [--calls N] [--rounds N] | --rate [--seconds S] [--pace FLOWS/S] "
+		"[--reader libveer|none])\n"
+		"       [--src ADDR:PORT] [--first N] [--cpu N] [--reader-cpu N]\n"
+		"veer attached at XDP to --in, with the UDP VIP --vip (backends "
+		"resolvable) and the\n"
+		"VIP --dead-vip without backends, in VEER_PIN_DIR. Prints 'events CASE "
+		"kern_ns=..'\n"
+		"lines (--cost) or 'events rate ..' (--rate).\n");
 }
 
 int cmd_events(int argc, char **argv)
@@ -333,6 +347,7 @@ int cmd_events(int argc, char **argv)
 		{"cpu", required_argument, NULL, 'C'},
 		{"reader-cpu", required_argument, NULL, 'Q'},
 		{"first", required_argument, NULL, 'F'},
+		{"pace", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -341,7 +356,7 @@ int cmd_events(int argc, char **argv)
 	const char *in = NULL, *pin;
 	int opt, mode = 0, rounds = 11, cpu = -1, reader_cpu = -1, err;
 	__u32 calls = 20000;
-	double seconds = 5;
+	double seconds = 5, pace = 0;
 	bool libveer = true;
 
 	bench_parse_ipv4_port("198.19.0.0:1024", &e.src, &e.sport);
@@ -390,6 +405,9 @@ int cmd_events(int argc, char **argv)
 		case 'F':
 			e.next = strtoull(optarg, NULL, 10);
 			break;
+		case 'P':
+			pace = atof(optarg);
+			break;
 		default:
 			goto bad;
 		}
@@ -421,7 +439,7 @@ int cmd_events(int argc, char **argv)
 	}
 	e.empty_fd = bpf_program__fd(empty->progs.bench_empty);
 	err = mode == 'c' ? cost(&e, calls, rounds, reader_cpu)
-			  : rate(&e, seconds, libveer, reader_cpu);
+			  : rate(&e, seconds, pace, libveer, reader_cpu);
 	if (err)
 		fprintf(stderr, "veer-bench: events: %s\n", strerror(-err));
 	bench_empty__destroy(empty);

@@ -6,9 +6,12 @@
  * handed to the sinks (the webhooks); kept among the last EVENTS_BACKLOG; and written to the
  * `veer events` clients of the unix socket next to veerd's lock, one object per line.
  *
- * Nothing here waits. A client's lines are queued and written as its socket takes them; a
- * client that lets more than CLIENT_QUEUE_MAX bytes pile up is dropped, so a reader stopped
- * with ^Z costs memory up to that bound and never the loop. The data plane's events, which come
+ * Nothing here waits. A client's lines are queued and written as its socket takes them. A
+ * client CLIENT_QUEUE_HIGH behind pauses the reading of the ring (the ring holds what comes
+ * meanwhile, up to its size) until every client is back under CLIENT_QUEUE_LOW: a reader that
+ * shares a CPU with veerd gets its turn. One still behind after PAUSE_MAX_NS, or with
+ * CLIENT_QUEUE_MAX unread, is dropped: a reader stopped with ^Z costs memory up to that bound,
+ * a second of the ring's reading, and never the loop. The data plane's events, which come
  * as fast as new flows when every flow is sampled, are logged up to LOG_PER_SECOND a second and
  * counted past that: the stream, the sinks and the clients get every one.
  */
@@ -30,6 +33,9 @@
 #define EVENTS_BACKLOG	   1024	      /* events a client without --follow is shown */
 #define CLIENTS_MAX	   64	      /* `veer events` readers at once */
 #define CLIENT_QUEUE_MAX   (4u << 20) /* bytes queued for one reader before it is dropped */
+#define CLIENT_QUEUE_HIGH  (1u << 20) /* a reader this far behind pauses the ring's reading */
+#define CLIENT_QUEUE_LOW   (256u << 10)	 /* until every reader is back under this */
+#define PAUSE_MAX_NS	   1000000000ull /* then the readers still behind are dropped */
 #define CLIENT_REQUEST_MAX 256	      /* its one request line */
 #define LOG_PER_SECOND	   100	      /* data plane events logged a second */
 #define TICK_NS		   1000000000ull
@@ -65,6 +71,7 @@ struct events {
 	size_t nclients;
 	struct loop_timer tick;
 	uint64_t second_at;		   /* when the once-a-second work is due */
+	uint64_t paused_since; /* the ring's reading paused for a reader behind; 0: reading */
 	__u64 lost_seen[VEER_EVENT_SLOTS]; /* the data plane's lost records, as last reported */
 };
 
@@ -105,6 +112,38 @@ static void next_id(char *id, size_t len)
 
 /* ---- clients ---- */
 
+static size_t client_behind(const struct client *c)
+{
+	return c->len - c->off;
+}
+
+/* The ring's fd watched (reading) or not (paused). */
+static void ring_watch(struct events *ev, bool on)
+{
+	if (ev->ring)
+		loop_mod(ev->d->loop, veer_events_fd(ev->ring), on ? EPOLLIN : 0);
+}
+
+static void ring_pause(struct events *ev)
+{
+	if (ev->paused_since)
+		return;
+	ev->paused_since = loop_now();
+	ring_watch(ev, false);
+}
+
+/* Reading again once no follower is more than CLIENT_QUEUE_LOW behind. */
+static void ring_resume_check(struct events *ev)
+{
+	if (!ev->paused_since)
+		return;
+	for (struct client *c = ev->clients; c; c = c->next)
+		if (c->follow && client_behind(c) > CLIENT_QUEUE_LOW)
+			return;
+	ev->paused_since = 0;
+	ring_watch(ev, true);
+}
+
 static void client_close(struct events *ev, struct client *c)
 {
 	struct client **p;
@@ -118,6 +157,7 @@ static void client_close(struct events *ev, struct client *c)
 	close(c->fd);
 	free(c->out);
 	free(c);
+	ring_resume_check(ev);
 }
 
 static void client_drop(struct events *ev, struct client *c, const char *why)
@@ -151,8 +191,12 @@ static bool client_flush(struct events *ev, struct client *c)
 			return false;
 		}
 	}
-	return !loop_mod(ev->d->loop, c->fd, c->off < c->len ? EPOLLIN | EPOLLOUT : EPOLLIN) ||
-	       (client_drop(ev, c, "cannot watch its socket"), false);
+	if (loop_mod(ev->d->loop, c->fd, c->off < c->len ? EPOLLIN | EPOLLOUT : EPOLLIN)) {
+		client_drop(ev, c, "cannot watch its socket");
+		return false;
+	}
+	ring_resume_check(ev);
+	return true;
 }
 
 /* Queues a line; written when the socket is writable. False when the client was dropped. */
@@ -190,6 +234,8 @@ static bool client_queue(struct events *ev, struct client *c, const char *line, 
 		client_drop(ev, c, "cannot watch its socket");
 		return false;
 	}
+	if (c->follow && client_behind(c) > CLIENT_QUEUE_HIGH)
+		ring_pause(ev);
 	return true;
 }
 
@@ -445,6 +491,8 @@ static void on_ring(struct loop *l, int fd, uint32_t events, void *arg)
 	int n;
 
 	(void)l, (void)fd, (void)events;
+	if (ev->paused_since)
+		return;
 	n = veer_events_read(ev->ring, RING_BATCH);
 	if (n < 0)
 		log_warnx("events: cannot read the data plane's ring: %s", strerror(-n));
@@ -509,6 +557,8 @@ static void ring_sync(struct events *ev)
 		return;
 	}
 	ev->ring_id = id;
+	if (ev->paused_since)
+		ring_watch(ev, false);
 	/* Counted from here: what was lost before is said once. */
 	memset(ev->lost_seen, 0, sizeof(ev->lost_seen));
 	if (!veer_events_counts(ev->ring, c)) {
@@ -536,7 +586,16 @@ static void on_tick(struct loop *l, struct loop_timer *t)
 	int n;
 
 	loop_timer_at(l, t, now + VEER_EVENTS_POLL_MS * 1000000ull);
-	if (ev->ring) {
+	/* Paused too long: the readers still behind go, and the ring is read again. */
+	if (ev->paused_since && now - ev->paused_since > PAUSE_MAX_NS) {
+		for (struct client *c = ev->clients, *next; c; c = next) {
+			next = c->next;
+			if (c->follow && client_behind(c) > CLIENT_QUEUE_LOW)
+				client_drop(ev, c, "it reads too slowly (behind for a second)");
+		}
+		ring_resume_check(ev);
+	}
+	if (ev->ring && !ev->paused_since) {
 		n = veer_events_read(ev->ring, RING_BATCH);
 		if (n < 0)
 			log_warnx("events: cannot read the data plane's ring: %s", strerror(-n));
