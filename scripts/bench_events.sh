@@ -223,8 +223,9 @@ them, every one sampled; "read a second" counts from the first flow to the reade
   veer_ev_stats, \`veer_events_lost_total\`); no packet is lost with it. veerd logged 100 events a
   second and counted the rest ($EV_VEERD_UNLOGGED "not logged" lines).
 - With veerd, three processes share the two CPUs: the flows' CPU is the producer's, veerd and
-  \`veer events\` share the other. A reader that leaves 4 MiB unread is dropped by veerd (its
-  other readers and its webhooks go on): then "records read" counts what it read until then.
+  \`veer events\` share the other. A reader 1 MiB behind pauses veerd's reading of the ring until
+  it catches up (the ring holds what comes meanwhile, or counts it lost); one still behind after
+  a second is dropped ("then dropped"), and "records read" counts what it read until then.
 
 Command lines:
 
