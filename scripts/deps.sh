@@ -26,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
+# kubectl checks the fake Kubernetes API server of the tests (k8s_fake_api.bats); any kubectl
+# will do, Debian's or one already on the machine.
+command -v kubectl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y kubectl >/dev/null 2>&1 ||
+	echo "deps: kubectl is missing and could not be installed (apt-get install kubectl): tests/e2e/k8s_fake_api.bats needs it" >&2
+
 if [ "$(id -u)" -eq 0 ] && ! stat -f -c %T /sys/fs/bpf 2>/dev/null | grep -q bpf; then
 	mount -t bpf bpf /sys/fs/bpf
 fi
