@@ -234,9 +234,10 @@ class Store:
             if w.bookmarks:
                 w.q.put(("bookmark", self.rv))
 
-    def raw(self, data):
+    def raw(self, data, res=None):
         for w in self.watchers:
-            w.q.put(("raw", data))
+            if res is None or w.res == res:
+                w.q.put(("raw", data))
 
     def items(self, res, ns, labels, fields):
         w = Watcher(res, ns, labels, fields, False, False)
@@ -731,7 +732,7 @@ class ApiServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 #   {"op": "compact"}                           resourceVersions held so far are now too old
 #   {"op": "gone", "mode": "event"|"http"}      how a too-old watch is answered (see top)
 #   {"op": "bookmark"}                          a BOOKMARK to every watch that allows them
-#   {"op": "raw", "data": "..."}                bytes as one chunk of every watch
+#   {"op": "raw", "data": "...", "resource": R} bytes as one chunk of every watch (of R)
 #   {"op": "token", "tokens": ["..."]}          the tokens accepted from now on
 #   {"op": "bookmark_every", "seconds": S}      periodic bookmarks on idle watches
 # GET /state: {"rv", "compacted", "watches": [{"resource", "namespace", "since"}], "objects"}
@@ -817,7 +818,7 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         elif kind == "bookmark":
             store.bookmark()
         elif kind == "raw":
-            store.raw(op["data"])
+            store.raw(op["data"], op.get("resource"))
         elif kind == "token":
             tmp = store.token_file + ".tmp"
             with open(tmp, "w") as f:
