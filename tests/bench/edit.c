@@ -55,13 +55,6 @@ static int config_write(const struct edit_opts *o, __u32 extra)
 	return rename(tmp, o->config) ? -errno : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int cmd_edit(int argc, char **argv)
 {
 	static const struct option lopts[] = {{"config", required_argument, NULL, 'c'},
@@ -71,11 +64,9 @@ int cmd_edit(int argc, char **argv)
 					      {"edits", required_argument, NULL, 'n'},
 					      {0}};
 	struct edit_opts o = {.base = 9, .edits = 100};
-	__u8 smac[ETH_ALEN] = {2, 0, 0, 0, 0, 1}, dmac[ETH_ALEN];
-	struct bench_frame fr;
-	double *lat;
-	__u16 sport = 1024;
-	int c, fd, ifindex, done = 0;
+	struct bench_probe probe;
+	double *lat, p50, p99, max;
+	int c, done = 0;
 
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		if (c == 'c')
@@ -94,20 +85,15 @@ int cmd_edit(int argc, char **argv)
 	if (!o.config || !o.ifname || !o.vip || o.base < 1 || o.base > 200 || o.edits < 1 ||
 	    o.edits > 1000)
 		goto usage;
-	ifindex = bench_ifindex(o.ifname);
-	if (ifindex <= 0 || bench_ifmac(o.ifname, dmac))
-		return 1;
-	fd = bench_veer_prog_fd(o.ifname, "tc");
-	if (fd < 0)
+	if (bench_probe_open(&probe, o.ifname, o.vip, o.port))
 		return 1;
 	lat = calloc(o.edits, sizeof(*lat));
 	if (!lat)
 		return 1;
-	bench_frame_build(&fr, smac, dmac, 0xc6120102 /* 198.18.1.2 */, o.vip, 1024, o.port);
 	for (int e = 0; e < o.edits; e++) {
 		__u32 extra = 0xc6121f00 + 1 + e % 250; /* 198.18.31.x */
-		double t0, now;
-		bool hit = false;
+		double t0, hit;
+		int rc;
 
 		if (config_write(&o, extra)) {
 			fprintf(stderr, "veer-bench: cannot write %s: %s\n", o.config,
@@ -115,35 +101,19 @@ int cmd_edit(int argc, char **argv)
 			return 1;
 		}
 		t0 = bench_now();
-		for (now = t0; !hit && now - t0 < EDIT_TIMEOUT_S; now = bench_now()) {
-			__u8 out[256];
-			__u32 out_len = 0, retval = 0, dur = 0;
-			struct iphdr *ip = (struct iphdr *)(out + sizeof(struct ethhdr));
-
-			bench_frame_set_src(&fr, 0xc6120102 + (e & 0xff), ++sport ? sport : ++sport);
-			if (bench_run1(fd, true, &fr, sizeof(fr), ifindex, out, sizeof(out),
-				       &out_len, &retval, &dur))
-				return 1;
-			hit = out_len >= sizeof(struct ethhdr) + sizeof(*ip) &&
-			      ntohl(ip->daddr) == extra;
-			/*
-			 * A probe every 50 us, not a busy loop: on a small host a spinning probe
-			 * would take the CPU from the veerd it times.
-			 */
-			if (!hit)
-				usleep(50);
-		}
-		if (!hit) {
+		rc = bench_probe_until(&probe, 0xc6120102 + (e & 0xff), extra, EDIT_TIMEOUT_S, &hit);
+		if (rc < 0)
+			return 1;
+		if (!rc) {
 			fprintf(stderr, "veer-bench: edit %d: backend not used after %.0f s\n", e,
 				EDIT_TIMEOUT_S);
 			return 1;
 		}
-		lat[done++] = (now - t0) * 1e3;
+		lat[done++] = (hit - t0) * 1e3;
 	}
-	qsort(lat, done, sizeof(*lat), cmp_double);
-	printf("edit edits=%d base=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", done, o.base,
-	       lat[done / 2], lat[(done * 99) / 100 < done ? (done * 99) / 100 : done - 1],
-	       lat[done - 1]);
+	bench_percentiles(lat, done, &p50, &p99, &max);
+	printf("edit edits=%d base=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", done, o.base, p50,
+	       p99, max);
 	free(lat);
 	return 0;
 usage:
