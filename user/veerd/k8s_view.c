@@ -550,6 +550,8 @@ static int service_make(struct build *b, const struct k8s_obj *svc, struct slice
 			a++;
 		for (char *e = a + strlen(a); e > a && (e[-1] == ' ' || e[-1] == '\t');)
 			*--e = '\0';
+		if (!*a)
+			continue;
 		if (veer_parse_addr(a, &addr, &family)) {
 			snprintf(b->why, sizeof(b->why),
 				 "annotation %s: '%s' is not an IP address", K8S_ANNOTATION, a);
