@@ -60,6 +60,7 @@ struct kres {
 	char errbuf[CURL_ERROR_SIZE];
 	enum phase phase;
 	bool listed;	/* store holds a whole list */
+	bool ok;	/* the server answered 200 since the last problem */
 	bool need_list; /* the next attempt lists (the stream could not be trusted) */
 	char *rv;	/* the resourceVersion the store is at */
 	char *cont;	/* the next page's continue token */
@@ -97,13 +98,14 @@ struct k8s {
 
 static void res_list(struct kres *r);
 static void res_watch(struct kres *r);
+static size_t header_seen(char *p, size_t size, size_t n, void *arg);
 
 /* ---- reporting ---- */
 
+/* Connected: both resources listed and answered since the last problem. */
 static void connected(struct k8s *k)
 {
-	if (k->up || !k->res[0].listed || !k->res[1].listed || k->res[0].phase != P_WATCH ||
-	    k->res[1].phase != P_WATCH)
+	if (k->up || !k->res[0].listed || !k->res[1].listed || !k->res[0].ok || !k->res[1].ok)
 		return;
 	k->up = true;
 	free(k->last_why);
@@ -143,6 +145,7 @@ static void retry_later(struct kres *r)
 
 static void res_fail(struct kres *r, const char *why)
 {
+	r->ok = false;
 	problem(r->k, why);
 	retry_later(r);
 }
@@ -401,6 +404,8 @@ static int easy_setup(struct kres *r, const char *query, long timeout_ms, bool w
 	}
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, header_seen);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
 	r->errbuf[0] = '\0';
 	r->len = 0;
 	r->status_known = false;
@@ -439,6 +444,22 @@ static void status_take(struct kres *r)
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 		r->status_known = true;
 	}
+}
+
+/* The end of a watch's headers: a 200 there is the connection up, before any event comes. */
+static size_t header_seen(char *p, size_t size, size_t n, void *arg)
+{
+	struct kres *r = arg;
+	long status = 0;
+
+	if (size * n <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200 && r->phase == P_WATCH && !r->ok) {
+			r->ok = true;
+			connected(r->k);
+		}
+	}
+	return size * n;
 }
 
 static const char *origin_name(const struct kres *r, struct json_object *o, char *buf, size_t len)
@@ -647,6 +668,7 @@ static void list_done(CURL *easy, CURLcode rc, void *arg)
 	r->pending = (struct k8s_store){};
 	k8s_store_clear(&old);
 	r->listed = true;
+	r->ok = true;
 	r->need_list = false;
 	r->backoff_ms = BACKOFF_MIN_MS;
 	log_debug("source kubernetes: listed %zu %s at resourceVersion %s", r->store.n, r->name,
@@ -655,6 +677,7 @@ static void list_done(CURL *easy, CURLcode rc, void *arg)
 	r->body = NULL;
 	r->len = r->cap = 0;
 	changed(r->k);
+	connected(r->k);
 	res_watch(r);
 }
 
@@ -883,7 +906,6 @@ static void watch_done(CURL *easy, CURLcode rc, void *arg)
 
 static void res_watch(struct kres *r)
 {
-	struct k8s *k = r->k;
 	char q[512], why[K8S_ERR_LEN], *esc;
 	unsigned timeout = WATCH_TIMEOUT_MIN_S + (unsigned)(drand48() * WATCH_TIMEOUT_MIN_S);
 	int err;
@@ -905,9 +927,7 @@ static void res_watch(struct kres *r)
 	if (err) {
 		snprintf(why, sizeof(why), "watch of %s: %s", r->name, strerror(-err));
 		res_fail(r, why);
-		return;
 	}
-	connected(k);
 }
 
 /* ---- start and stop ---- */
