@@ -6,8 +6,9 @@
 # turning terminating drains (weight 0, its connection still served); a dropped watch and
 # 410 Gone make veerd list again and converge touching only what changed; the token file
 # rotates under a running veerd; a bad CA, a bad token, an unreachable server, malformed JSON
-# and a bad annotation each give one clear line while veerd runs on. Last, the RBAC check:
-# every request veerd made is allowed by deploy/rbac.yaml, which grants nothing more.
+# and a bad annotation each give one clear line while veerd runs on; in a pod (the service
+# account's files in veerd's own mount namespace) the projected token rotates. Last, the RBAC
+# check: every request veerd made is allowed by deploy/rbac.yaml, which grants nothing more.
 
 load helpers
 load k8s_helpers
@@ -86,7 +87,7 @@ log_mark() {
 	wc -l <"$VEERD_LOG" 2>/dev/null || echo 0
 }
 
-# started: veerd on the suite's config, watching both resources.
+# started: veerd (-v: its retries are logged) on the suite's config, watching both resources.
 started() {
 	e2e_veerd_start "$CFG" -v || return 1
 	topo_wait 10 eval '[ "$(k8s_watches services)" -ge 1 ] && [ "$(k8s_watches endpointslices)" -ge 1 ]'
@@ -252,7 +253,7 @@ THREE="198.18.11.2:80=100 198.18.12.2:80=100 198.18.13.2:80=100"
 restart_with() {
 	e2e_veerd_stop
 	k8s_kubeconfig "$KCFG" "$@"
-	e2e_veerd_start "$CFG"
+	e2e_veerd_start "$CFG" -v
 }
 
 # one_line MARK REGEX: veerd's log since MARK has exactly one line matching REGEX (within 10 s).
@@ -274,8 +275,8 @@ one_line() {
 	mark=$(log_mark)
 	restart_with "https://127.0.0.1:$K8S_PORT" "$K8S_DIR/other.crt" "$K8S_DIR/token"
 	one_line "$mark" "source kubernetes lost: cannot reach https://127\.0\.0\.1:19410: SSL certificate problem: unable to get local issuer certificate \(CA: $K8S_DIR/other\.crt\)"
-	# Let the retries run: the same problem is not told again.
-	sleep 1.5
+	# Retried (veerd -v says when), the same problem is not told again.
+	topo_wait 10 eval '(( $(log_since "$mark" | grep -c "again in") >= 6 ))'
 	one_line "$mark" "SSL certificate problem"
 
 	mark=$(log_mark)
@@ -346,6 +347,48 @@ one_line() {
 	k8s_ctl "$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2)" \
 		"$(k8s_delete Service ns3 api)" "$(k8s_delete EndpointSlice ns3 api-x)" >/dev/null
 	topo_wait 5 eval '[ "$(backends "$HTTP")" = "$THREE" ]'
+}
+
+@test "in a pod: KUBERNETES_SERVICE_HOST/PORT and the service account's token and CA; the token rotates" {
+	# The service account's directory exists only in veerd's own mount namespace: a tmpfs on
+	# /run (/var/run) there, holding the CA and the token as the kubelet's projected volume
+	# does (a link to the token of the moment). Nothing of the host's /run changes.
+	local sa=$BATS_TEST_TMPDIR/sa wrapper=$BATS_TEST_TMPDIR/veerd-in-pod cfg=$BATS_TEST_TMPDIR/pod.yaml
+	mkdir -p "$sa"
+	cp "$K8S_DIR/token" "$sa/token-1"
+	printf '%s\n' '#!/bin/sh' \
+		'exec unshare --mount --propagation private sh -c '"'"'
+	mount -t tmpfs tmpfs /run &&
+	mkdir -p /var/run/secrets/kubernetes.io/serviceaccount &&
+	cp "$0/ca.crt" /var/run/secrets/kubernetes.io/serviceaccount/ca.crt &&
+	ln -s "$1/token" /var/run/secrets/kubernetes.io/serviceaccount/token &&
+	shift && exec "$@"'"'"' "$K8S_DIR" "$SA_DIR" "$REAL_VEERD" "$@"' >"$wrapper"
+	chmod +x "$wrapper"
+	ln -sfn token-1 "$sa/token"
+	printf 'metrics: {listen: off}\nsources:\n  kubernetes: {}\n' | e2e_write_config "$cfg"
+	local mark
+	mark=$(log_mark)
+	SA_DIR=$sa REAL_VEERD=$VEERD KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$K8S_PORT \
+		VEERD=$wrapper e2e_veerd_start "$cfg"
+	topo_wait 10 eval 'log_since "$mark" | grep -q "source kubernetes connected to https://127.0.0.1:19410"'
+	topo_wait 5 eval '[ "$(backends "$HTTP")" = "$THREE" ]'
+	log_since "$mark" | grep -q 'source kubernetes: in-cluster config'
+	# A new token, the link moved to it as the kubelet does; the old one refused from now on.
+	echo "pod-token-2" >"$sa/token-2"
+	ln -sfn token-2 "$sa/token.new" && mv -T "$sa/token.new" "$sa/token"
+	k8s_ctl '{"op": "token", "tokens": ["pod-token-2"]}' '{"op": "drop"}' \
+		"$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2=terminating)" >/dev/null
+	topo_wait 10 eval '[ "$(backends "$HTTP")" = "198.18.11.2:80=100 198.18.12.2:80=100 198.18.13.2:80=0" ]'
+	run log_since "$mark"
+	refute_output --partial '401 Unauthorized'
+	assert_output --partial "token file /var/run/secrets/kubernetes.io/serviceaccount/token changed: using the new token"
+	e2e_veerd_stop
+	k8s_ctl "{\"op\": \"token\", \"tokens\": [\"$(cat "$K8S_DIR/token")\"]}" \
+		"$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2)" >/dev/null
+	# Outside a pod, without the variables: said so, once.
+	mark=$(log_mark)
+	e2e_veerd_start "$cfg"
+	one_line "$mark" "source kubernetes lost: in-cluster config: KUBERNETES_SERVICE_HOST is not set \(not in a pod\? give sources\.kubernetes\.kubeconfig outside a cluster\)"
 }
 
 @test "RBAC: every request veerd made is allowed by deploy/rbac.yaml, which grants nothing more" {
