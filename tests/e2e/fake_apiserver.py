@@ -7,7 +7,8 @@ discovery.k8s.io/v1 EndpointSlices), as kubectl and client libraries see it:
 
 - HTTPS with the certificate and key given (a test CA's), bearer tokens checked against a file
   re-read on every request (so a test can rotate them); 401 with a Status object otherwise;
-- list (cluster-wide and namespaced paths) with metadata.resourceVersion, get of one object,
+- list (cluster-wide and namespaced paths) with metadata.resourceVersion, in pages
+  (limit/continue) when asked, get of one object,
   and watch (?watch=1&resourceVersion=N&allowWatchBookmarks=true): a chunked stream of
   {"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": ...} lines. One resourceVersion
   counter for every object, as etcd's revision. A watch from a compacted resourceVersion gets
@@ -160,6 +161,7 @@ class Store:
         self.objects = {}  # (res, ns, name) -> object as stored (kind and apiVersion set)
         self.history = []  # (rv, res, type, object)
         self.watchers = set()
+        self.pages = {}  # continue token -> (the list's remaining objects, its resourceVersion)
         self.gone_mode = "event"
         self.token_file = token_file
 
@@ -512,7 +514,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         elif name is not None:
             self.get_one(res, ns, name, table)
         else:
-            self.list(res, ns, labels, fields, table)
+            self.list(res, ns, labels, fields, table, q)
 
     def get_one(self, res, ns, name, table):
         with self.server.store.lock:
@@ -528,12 +530,43 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         self.send_json(200, to_table(res, [obj], rv) if table else obj)
         self.record(200, **log)
 
-    def list(self, res, ns, labels, fields, table):
-        with self.server.store.lock:
-            objs = self.server.store.items(res, ns, labels, fields)
-            rv = str(self.server.store.rv)
+    def list(self, res, ns, labels, fields, table, q):
+        # Pages (?limit=N, then ?continue=TOKEN) are cut from one snapshot, as the real
+        # server serves them from one resourceVersion; a token older than the compaction is
+        # answered 410 Expired, after which a client lists from the start.
+        store = self.server.store
+        log = dict(verb="list", res=res, ns=ns)
+        cont = q.get("continue", "")
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            self.fail(400, "BadRequest", f'invalid limit "{q.get("limit")}"', **log)
+            return
+        with store.lock:
+            if cont:
+                page = store.pages.pop(cont, None)
+                if page is None:
+                    self.fail(400, "BadRequest", "invalid continue token", **log)
+                    return
+                objs, rv = page
+                if int(rv) < store.compacted:
+                    self.fail(410, "Expired", "The provided continue parameter is too old to "
+                              "display a consistent list result. You can start a new list "
+                              "without the continue parameter.", **log)
+                    return
+            else:
+                objs = store.items(res, ns, labels, fields)
+                rv = str(store.rv)
+            token, remaining = "", 0
+            if limit > 0 and len(objs) > limit:
+                token = uuid.uuid4().hex
+                store.pages[token] = (objs[limit:], rv)
+                remaining = len(objs) - limit
+                objs = objs[:limit]
         if table:
             body = to_table(res, objs, rv)
+            if token:
+                body["metadata"]["continue"] = token
         else:
             items = []
             for o in objs:
@@ -542,14 +575,18 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 o.pop("kind", None)
                 o.pop("apiVersion", None)
                 items.append(o)
+            md = {"resourceVersion": rv}
+            if token:
+                md["continue"] = token
+                md["remainingItemCount"] = remaining
             body = {
                 "kind": RESOURCES[res]["kind"] + "List",
                 "apiVersion": api_version(res),
-                "metadata": {"resourceVersion": rv},
+                "metadata": md,
                 "items": items,
             }
         self.send_json(200, body)
-        self.record(200, verb="list", res=res, ns=ns)
+        self.record(200, **log)
 
     # A watch: a chunked stream of JSON lines, until the client goes, timeoutSeconds pass, or
     # the control channel drops it.

@@ -66,6 +66,25 @@ kc() {
 	assert_equal "$stderr" 'Error from server (NotFound): services "nosuch" not found'
 }
 
+@test "kubectl lists in pages (limit, continue); a continue token older than a compaction gets 410" {
+	run --separate-stderr kc get services,endpointslices -A --chunk-size 1 -o name
+	assert_success
+	assert_output - <<'EOF'
+service/web
+service/api
+endpointslice.discovery.k8s.io/web-a
+endpointslice.discovery.k8s.io/web-b
+endpointslice.discovery.k8s.io/api-a
+EOF
+	grep -Eq '"query": "continue=[0-9a-f]+&limit=1&timeout=10s"' "$K8S_DIR/requests.log"
+	local token
+	token=$(kc get --raw '/apis/discovery.k8s.io/v1/endpointslices?limit=2' | e2e_json "d['metadata']['continue']")
+	k8s_ctl '{"op": "compact"}' >/dev/null
+	run --separate-stderr kc get --raw "/apis/discovery.k8s.io/v1/endpointslices?limit=2&continue=$token"
+	assert_failure
+	assert_equal "$stderr" "Error from server (Expired): The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
+}
+
 @test "kubectl watches: ADDED, then MODIFIED and DELETED as the server emits them; a dropped watch ends it" {
 	local out=$BATS_TEST_TMPDIR/watch.json
 	kc get endpointslices -A --watch -o json --output-watch-events >"$out" 2>"$out.err" 3>&- &

@@ -349,6 +349,38 @@ one_line() {
 	topo_wait 5 eval '[ "$(backends "$HTTP")" = "$THREE" ]'
 }
 
+@test "a cluster of more than one page: veerd lists in pages of 500 and sees all of it" {
+	local ops
+	ops=$(python3 -c '
+import json
+print(",".join(json.dumps({"op": "apply", "object": {"kind": "Service",
+    "metadata": {"namespace": "bulk", "name": f"s{i:04d}"},
+    "spec": {"ports": [{"port": 80}]}}}) for i in range(700)))')
+	k8s_ctl "$ops" >/dev/null
+	# The last Service of the last page is an annotated one.
+	k8s_ctl "$(k8s_service zz last 198.18.100.71 :80/TCP)" "$(k8s_slice zz last-a last :80/TCP 198.18.13.2)" >/dev/null
+	local requests mark
+	requests=$(wc -l <"$K8S_DIR/requests.log")
+	mark=$(log_mark)
+	started
+	topo_wait 5 eval '[ "$(backends "$API")" = "198.18.13.2:80=100" ]'
+	assert_equal "$(backends "$HTTP")" "$THREE"
+	log_since "$mark" | grep -q 'listed 703 services at resourceVersion'
+	# Two pages (the second with the first's continue token), then the watch.
+	run bash -c "tail -n +$((requests + 1)) '$K8S_DIR/requests.log' | grep '\"path\": \"/api/v1/services\"' | grep -o '\"query\": \"[^\"]*' | sed 's/=[^&]*//g'"
+	assert_output - <<'EOF'
+"query": "limit
+"query": "limit&continue
+"query": "watch&resourceVersion&allowWatchBookmarks&timeoutSeconds
+EOF
+	ops=$(python3 -c '
+import json
+print(",".join(json.dumps({"op": "delete", "kind": "Service", "namespace": "bulk",
+    "name": f"s{i:04d}"}) for i in range(700)))')
+	k8s_ctl "$ops" "$(k8s_delete Service zz last)" "$(k8s_delete EndpointSlice zz last-a)" >/dev/null
+	topo_wait 5 eval '! e2e_vip_exists "$API"'
+}
+
 @test "in a pod: KUBERNETES_SERVICE_HOST/PORT and the service account's token and CA; the token rotates" {
 	# The service account's directory exists only in veerd's own mount namespace: a tmpfs on
 	# /run (/var/run) there, holding the CA and the token as the kubelet's projected volume

@@ -53,7 +53,6 @@ struct kres {
 	struct k8s *k;
 	enum k8s_kind kind;
 	const char *name; /* "services" */
-	const char *what; /* "Service", for origins */
 	const char *path; /* "/api/v1/services" */
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -622,6 +621,14 @@ out:
 	return err;
 }
 
+/* A list given up: its pages so far go, the next list starts from the first. */
+static void list_drop(struct kres *r)
+{
+	k8s_store_clear(&r->pending);
+	free(r->cont);
+	r->cont = NULL;
+}
+
 static void list_done(CURL *easy, CURLcode rc, void *arg)
 {
 	struct kres *r = arg;
@@ -630,31 +637,26 @@ static void list_done(CURL *easy, CURLcode rc, void *arg)
 	(void)easy;
 	status_take(r);
 	if (r->abort == AB_FAIL) {
+		list_drop(r);
 		res_fail(r, r->why);
 		return;
 	}
 	if (rc != CURLE_OK || r->status != 200) {
 		/* A page's continue token expired: the list starts over, as the API asks. */
 		if (rc == CURLE_OK && r->status == 410 && r->cont) {
-			free(r->cont);
-			r->cont = NULL;
-			k8s_store_clear(&r->pending);
+			list_drop(r);
 			res_list(r);
 			return;
 		}
 		if (r->status == 401)
 			r->k->token_stale = true;
 		fail_text(r, "list", rc, r->why, sizeof(r->why));
-		k8s_store_clear(&r->pending);
-		free(r->cont);
-		r->cont = NULL;
+		list_drop(r);
 		res_fail(r, r->why);
 		return;
 	}
 	if (list_parse(r)) {
-		k8s_store_clear(&r->pending);
-		free(r->cont);
-		r->cont = NULL;
+		list_drop(r);
 		res_fail(r, r->why);
 		return;
 	}
@@ -872,6 +874,9 @@ static void watch_done(CURL *easy, CURLcode rc, void *arg)
 			 "again",
 			 r->rv ? r->rv : "?", r->name);
 		r->need_list = true;
+		/* Again and again with nothing in between: the server is not well; slow down. */
+		if (r->events)
+			r->gone_streak = 0;
 		if (++r->gone_streak > 2) {
 			r->phase = P_IDLE;
 			retry_later(r);
@@ -882,8 +887,8 @@ static void watch_done(CURL *easy, CURLcode rc, void *arg)
 	}
 	r->gone_streak = 0;
 	if (r->abort == AB_FAIL) {
-		if (!r->need_list)
-			r->need_list = true;
+		/* A stream that could not be read may have lost an event: list again. */
+		r->need_list = true;
 		res_fail(r, r->why);
 		return;
 	}
@@ -936,10 +941,10 @@ int k8s_new(struct k8s **out, struct veerd *d, const struct veer_k8s_spec *spec)
 {
 	static const struct {
 		enum k8s_kind kind;
-		const char *name, *what, *path;
+		const char *name, *path;
 	} kinds[2] = {
-		{K8S_SERVICE, "services", "Service", "/api/v1/services"},
-		{K8S_SLICE, "endpointslices", "EndpointSlice", "/apis/discovery.k8s.io/v1/endpointslices"},
+		{K8S_SERVICE, "services", "/api/v1/services"},
+		{K8S_SLICE, "endpointslices", "/apis/discovery.k8s.io/v1/endpointslices"},
 	};
 	struct k8s *k = calloc(1, sizeof(*k));
 	int err;
@@ -958,7 +963,6 @@ int k8s_new(struct k8s **out, struct veerd *d, const struct veer_k8s_spec *spec)
 		r->k = k;
 		r->kind = kinds[i].kind;
 		r->name = kinds[i].name;
-		r->what = kinds[i].what;
 		r->path = kinds[i].path;
 		r->backoff_ms = BACKOFF_MIN_MS;
 		r->retry.cb = on_retry;
