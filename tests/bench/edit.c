@@ -101,7 +101,8 @@ int cmd_edit(int argc, char **argv)
 			return 1;
 		}
 		t0 = bench_now();
-		rc = bench_probe_until(&probe, 0xc6120102 + (e & 0xff), extra, EDIT_TIMEOUT_S, &hit);
+		rc = bench_probe_until(&probe, 0xc6120102 + (e & 0xff), extra, EDIT_TIMEOUT_S,
+				       &hit);
 		if (rc < 0)
 			return 1;
 		if (!rc) {

@@ -158,8 +158,8 @@ int cmd_k8s(int argc, char **argv)
 		if (got < 0)
 			goto out;
 		if (!got) {
-			fprintf(stderr, "veer-bench: change %d: endpoint not used after %.0f s\n", e,
-				CHANGE_TIMEOUT_S);
+			fprintf(stderr, "veer-bench: change %d: endpoint not used after %.0f s\n",
+				e, CHANGE_TIMEOUT_S);
 			goto out;
 		}
 		lat[done++] = (hit - sent) * 1e3;

@@ -87,14 +87,16 @@ VEER_TEST(k8s_view_ports_slices_and_conditions)
 		 SLICE("ns1", "web-a", "web", "IPv4",
 		       "{\"name\": \"http\", \"port\": 8080, \"protocol\": \"TCP\"}, {\"name\": "
 		       "\"dns\", \"port\": 5353, \"protocol\": \"UDP\"}",
-		       EP("198.18.11.2", "true", "false") ", " EP("198.18.12.2", "false", "true")
-			       ", " EP("198.18.13.2", "false", "false"))) ||
+		       EP("198.18.11.2", "true",
+			  "false") ", " EP("198.18.12.2", "false",
+					   "true") ", " EP("198.18.13.2", "false", "false"))) ||
 	    /* A second slice merges in; an address in both: the ready one wins. */
 	    !put(&slices, K8S_SLICE,
 		 SLICE("ns1", "web-b", "web", "IPv4",
 		       "{\"name\": \"http\", \"port\": 8080}, {\"name\": \"dns\", \"port\": 5353, "
 		       "\"protocol\": \"UDP\"}",
-		       EP("198.18.14.2", "null", "null") ", " EP("198.18.12.2", "true", "false"))) ||
+		       EP("198.18.14.2", "null", "null") ", " EP("198.18.12.2", "true",
+								 "false"))) ||
 	    /* Another family's slice, another Service's, a slice of no Service: none of these. */
 	    !put(&slices, K8S_SLICE,
 		 SLICE("ns1", "web-6", "web", "IPv6", "{\"name\": \"http\", \"port\": 8080}",
@@ -160,7 +162,8 @@ VEER_TEST(k8s_view_dual_stack_and_unnamed_port)
 	struct k8s_store svcs = {}, slices = {};
 	struct k8s_view v = {};
 
-	if (!put(&svcs, K8S_SERVICE, SVC("ns1", "api", "198.18.100.20, 2001:2::20", "{\"port\": 443}")) ||
+	if (!put(&svcs, K8S_SERVICE,
+		 SVC("ns1", "api", "198.18.100.20, 2001:2::20", "{\"port\": 443}")) ||
 	    !put(&slices, K8S_SLICE,
 		 SLICE("ns1", "api-4", "api", "IPv4", "{\"port\": 8443}",
 		       EP("198.18.11.2", "true", "false"))) ||
@@ -189,8 +192,9 @@ VEER_TEST(k8s_view_refused_services_keep_what_they_had)
 		 "annotation veer.io/vip: '300.1.1.1' is not an IP address"},
 		{SVC("ns1", "web", "127.0.0.1", "{\"port\": 80}"),
 		 "annotation veer.io/vip: 127.0.0.1 is a loopback address"},
-		{SVC("ns1", "web", "198.18.100.10", "{\"name\": \"s\", \"port\": 80, \"protocol\": "
-						    "\"SCTP\"}"),
+		{SVC("ns1", "web", "198.18.100.10",
+		     "{\"name\": \"s\", \"port\": 80, \"protocol\": "
+		     "\"SCTP\"}"),
 		 "port s 80/SCTP: veer serves TCP and UDP only"},
 		{SVC("ns1", "web", "198.18.100.10", ""), "the Service has no ports"},
 		{SVC("ns1", "web", " , ", "{\"port\": 80}"), "annotation veer.io/vip: no address"},
@@ -227,7 +231,8 @@ VEER_TEST(k8s_view_refused_services_keep_what_they_had)
 	if (!put(&svcs, K8S_SERVICE, SVC("ns1", "web", "198.18.100.10", "{\"port\": 80}")) ||
 	    !put(&slices, K8S_SLICE,
 		 SLICE("ns1", "web-a", "web", "IPv4", "{\"port\": 80}",
-		       EP("198.18.11.2", "true", "false") ", " EP("198.18.11.x", "true", "false"))) ||
+		       EP("198.18.11.2", "true", "false") ", " EP("198.18.11.x", "true",
+								  "false"))) ||
 	    !ASSERT_OK(k8s_view_build(&svcs, &slices, &good, &v), "build"))
 		goto out;
 	ASSERT_EQ(v.nrefused, 1, "bad endpoint");
@@ -249,7 +254,8 @@ VEER_TEST(k8s_view_refused_services_keep_what_they_had)
 	ASSERT_EQ(v.nrefused, 1, "copy");
 	if (v.nrefused)
 		ASSERT_STREQ(v.refused[0].why,
-			     "VIP 198.18.100.10:80/tcp is kubernetes service ns1/web's already", "why");
+			     "VIP 198.18.100.10:80/tcp is kubernetes service ns1/web's already",
+			     "why");
 	ASSERT_STREQ(backends_of(vip_of(&v, "198.18.100.10:80/tcp")), "198.18.11.2:80=100",
 		     "first keeps it");
 out:
@@ -266,7 +272,8 @@ VEER_TEST(k8s_obj_parse_refuses_what_it_cannot_read)
 	} cases[] = {
 		{"{\"metadata\": {\"namespace\": \"a\"}}", "metadata.name is missing"},
 		{"{\"metadata\": {\"name\": \"a\"}}", "metadata.namespace is missing"},
-		{"{\"metadata\": {\"namespace\": \"a\", \"name\": \"b\"}, \"spec\": {\"ports\": 3}}",
+		{"{\"metadata\": {\"namespace\": \"a\", \"name\": \"b\"}, \"spec\": {\"ports\": "
+		 "3}}",
 		 "ports: not a list"},
 		{"{\"metadata\": {\"namespace\": \"a\", \"name\": \"b\"}, \"spec\": {\"ports\": "
 		 "[{\"port\": 70000}]}}",
@@ -315,12 +322,15 @@ VEER_TEST(k8s_conn_from_kubeconfig)
 		{"current-context: nope\ncontexts: []\n", ": context 'nope' is not in contexts"},
 		{KUBECONFIG_HEAD "clusters: []\nusers: [{name: u, user: {token: t}}]\n",
 		 ": cluster 'k' is not in clusters"},
-		{KUBECONFIG_HEAD "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:8080'}}]\n"
-				 "users: [{name: u, user: {token: t}}]\n",
+		{KUBECONFIG_HEAD
+		 "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:8080'}}]\n"
+		 "users: [{name: u, user: {token: t}}]\n",
 		 ": cluster 'k': server http://127.0.0.1:8080 is not https://"},
-		{KUBECONFIG_HEAD "clusters: [{name: k, cluster: {server: 'https://h', "
-				 "insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\n",
-		 ": cluster 'k': insecure-skip-tls-verify is refused: give certificate-authority or "
+		{KUBECONFIG_HEAD
+		 "clusters: [{name: k, cluster: {server: 'https://h', "
+		 "insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\n",
+		 ": cluster 'k': insecure-skip-tls-verify is refused: give certificate-authority "
+		 "or "
 		 "certificate-authority-data"},
 		{KUBECONFIG_HEAD "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
 				 "users: [{name: u, user: {exec: {command: aws}}}]\n",
@@ -329,8 +339,9 @@ VEER_TEST(k8s_conn_from_kubeconfig)
 		{KUBECONFIG_HEAD "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
 				 "users: [{name: u, user: {}}]\n",
 		 ": user 'u' has no token, tokenFile or client certificate"},
-		{KUBECONFIG_HEAD "clusters: [{name: k, cluster: {server: 'https://h', "
-				 "certificate-authority-data: 'a$b'}}]\nusers: [{name: u, user: {token: t}}]\n",
+		{KUBECONFIG_HEAD
+		 "clusters: [{name: k, cluster: {server: 'https://h', "
+		 "certificate-authority-data: 'a$b'}}]\nusers: [{name: u, user: {token: t}}]\n",
 		 ": cluster 'k': certificate-authority-data is not base64"},
 	};
 	char dir[] = "/tmp/veer-unit-k8s-XXXXXX", err[K8S_ERR_LEN], *path, want[1024];

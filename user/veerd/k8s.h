@@ -13,10 +13,10 @@
 
 struct json_object;
 
-#define K8S_ANNOTATION "veer.io/vip"
+#define K8S_ANNOTATION	       "veer.io/vip"
 #define K8S_SERVICE_NAME_LABEL "kubernetes.io/service-name"
-#define K8S_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
-#define K8S_ERR_LEN 512
+#define K8S_SA_DIR	       "/var/run/secrets/kubernetes.io/serviceaccount"
+#define K8S_ERR_LEN	       512
 
 enum k8s_kind { K8S_SERVICE, K8S_SLICE };
 

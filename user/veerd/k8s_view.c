@@ -59,8 +59,8 @@ void k8s_obj_free(struct k8s_obj *o)
 	free(o);
 }
 
-static int ports_parse(enum k8s_kind kind, struct json_object *arr, struct k8s_obj *o,
-		       char *err, size_t errlen)
+static int ports_parse(enum k8s_kind kind, struct json_object *arr, struct k8s_obj *o, char *err,
+		       size_t errlen)
 {
 	size_t n;
 
@@ -90,7 +90,8 @@ static int ports_parse(enum k8s_kind kind, struct json_object *arr, struct k8s_o
 		}
 		v = num ? json_object_get_int64(num) : 0;
 		if (v < 0 || v > 65535 || (kind == K8S_SERVICE && v == 0)) {
-			snprintf(err, errlen, "ports[%zu].port: %lld is not a port", i, (long long)v);
+			snprintf(err, errlen, "ports[%zu].port: %lld is not a port", i,
+				 (long long)v);
 			return -EINVAL;
 		}
 		kp->name = strdup(name ? name : "");
@@ -166,7 +167,8 @@ int k8s_obj_parse(enum k8s_kind kind, struct json_object *o, struct k8s_obj **ou
 		return -EINVAL;
 	}
 	if (!name || !*name || !ns || !*ns) {
-		snprintf(err, errlen, "metadata.%s is missing", !name || !*name ? "name" : "namespace");
+		snprintf(err, errlen, "metadata.%s is missing",
+			 !name || !*name ? "name" : "namespace");
 		return -EINVAL;
 	}
 	k = calloc(1, sizeof(*k));
@@ -191,9 +193,10 @@ int k8s_obj_parse(enum k8s_kind kind, struct json_object *o, struct k8s_obj **ou
 		if (s && !(k->svc = strdup(s)))
 			goto fail;
 		s = jstr(o, "addressType");
-		k->family = !s ? 0 : !strcmp(s, "IPv4") ? VEER_AF_INET
-				 : !strcmp(s, "IPv6")   ? VEER_AF_INET6
-							: 0;
+		k->family = !s			 ? 0
+			    : !strcmp(s, "IPv4") ? VEER_AF_INET
+			    : !strcmp(s, "IPv6") ? VEER_AF_INET6
+						 : 0;
 		rc = ports_parse(kind, jget(o, "ports"), k, err, errlen);
 		if (!rc)
 			rc = eps_parse(jget(o, "endpoints"), k, err, errlen);
@@ -411,15 +414,14 @@ static struct slice_run slices_of(const struct k8s_obj **idx, size_t n, const st
 		else
 			hi = mid;
 	}
-	for (i = lo; i < n && !strcmp(idx[i]->ns, svc->ns) && !strcmp(idx[i]->svc, svc->name);
-	     i++)
+	for (i = lo; i < n && !strcmp(idx[i]->ns, svc->ns) && !strcmp(idx[i]->svc, svc->name); i++)
 		;
 	return (struct slice_run){idx + lo, i - lo};
 }
 
 /* One VIP: address × the Service's port p; 0, -EINVAL (b->why says why) or -ENOMEM. */
-static int vip_make(struct build *b, struct slice_run run, const union veer_addr *addr,
-		    __u8 family, const struct k8s_port *p)
+static int vip_make(struct build *b, struct slice_run run, const union veer_addr *addr, __u8 family,
+		    const struct k8s_port *p)
 {
 	struct veer_vip_spec spec = {
 		.key = {.addr = *addr, .port = htons(p->port), .proto = p->proto, .family = family},
@@ -487,8 +489,8 @@ static int vip_make(struct build *b, struct slice_run run, const union veer_addr
 		qsort(spec.backends, n, sizeof(*spec.backends), be_cmp);
 	spec.nbackends = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct veer_backend_spec *last = spec.nbackends ? &spec.backends[spec.nbackends - 1]
-								: NULL;
+		struct veer_backend_spec *last =
+			spec.nbackends ? &spec.backends[spec.nbackends - 1] : NULL;
 
 		if (last && !be_cmp(last, &spec.backends[i])) {
 			if (spec.backends[i].weight > last->weight)
@@ -553,8 +555,8 @@ static int service_make(struct build *b, const struct k8s_obj *svc, struct slice
 		if (!*a)
 			continue;
 		if (veer_parse_addr(a, &addr, &family)) {
-			snprintf(b->why, sizeof(b->why),
-				 "annotation %s: '%s' is not an IP address", K8S_ANNOTATION, a);
+			snprintf(b->why, sizeof(b->why), "annotation %s: '%s' is not an IP address",
+				 K8S_ANNOTATION, a);
 			rc = -EINVAL;
 			break;
 		}
@@ -731,7 +733,7 @@ static const char *ystr(yaml_node_t *n)
 
 /* list's entry named name: its field (cluster, user, context), or NULL. */
 static yaml_node_t *ynamed(yaml_document_t *d, yaml_node_t *root, const char *list,
-			  const char *name, const char *field)
+			   const char *name, const char *field)
 {
 	yaml_node_t *seq = ymap(d, root, list);
 
@@ -888,8 +890,10 @@ int k8s_conn_kubeconfig(const char *path, struct k8s_conn *c, char *err, size_t 
 	root = yaml_document_get_root_node(&doc);
 	cur = ystr(ymap(&doc, root, "current-context"));
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		snprintf(err, errlen, "kubeconfig %s: not a kubeconfig (want a mapping with "
-				      "clusters, users, contexts, current-context)", path);
+		snprintf(err, errlen,
+			 "kubeconfig %s: not a kubeconfig (want a mapping with "
+			 "clusters, users, contexts, current-context)",
+			 path);
 		goto out;
 	}
 	if (!cur) {
@@ -929,14 +933,16 @@ int k8s_conn_kubeconfig(const char *path, struct k8s_conn *c, char *err, size_t 
 	}
 	s = ystr(ymap(&doc, cluster, "insecure-skip-tls-verify"));
 	if (s && !strcmp(s, "true")) {
-		snprintf(err, errlen, "kubeconfig %s: %s: insecure-skip-tls-verify is refused: give "
-				      "certificate-authority or certificate-authority-data",
+		snprintf(err, errlen,
+			 "kubeconfig %s: %s: insecure-skip-tls-verify is refused: give "
+			 "certificate-authority or certificate-authority-data",
 			 path, cl);
 		goto out;
 	}
 	if (ymap(&doc, user, "exec") || ymap(&doc, user, "auth-provider")) {
-		snprintf(err, errlen, "kubeconfig %s: %s: exec and auth-provider plugins are not "
-				      "supported: give token, tokenFile or a client certificate",
+		snprintf(err, errlen,
+			 "kubeconfig %s: %s: exec and auth-provider plugins are not "
+			 "supported: give token, tokenFile or a client certificate",
 			 path, us);
 		goto out;
 	}
@@ -968,13 +974,17 @@ int k8s_conn_kubeconfig(const char *path, struct k8s_conn *c, char *err, size_t 
 		goto out;
 	rc = -EINVAL;
 	if (!!(c->cert_file || c->cert_data) != !!(c->key_file || c->key_data)) {
-		snprintf(err, errlen, "kubeconfig %s: %s: a client certificate needs its key and a "
-				      "key its certificate", path, us);
+		snprintf(err, errlen,
+			 "kubeconfig %s: %s: a client certificate needs its key and a "
+			 "key its certificate",
+			 path, us);
 		goto out;
 	}
 	if (!c->token && !c->token_file && !c->cert_file && !c->cert_data) {
-		snprintf(err, errlen, "kubeconfig %s: %s has no token, tokenFile or client "
-				      "certificate", path, us);
+		snprintf(err, errlen,
+			 "kubeconfig %s: %s has no token, tokenFile or client "
+			 "certificate",
+			 path, us);
 		goto out;
 	}
 	rc = 0;
@@ -997,8 +1007,9 @@ int k8s_conn_incluster(const char *sa_dir, struct k8s_conn *c, char *err, size_t
 
 	*c = (struct k8s_conn){};
 	if (!host || !*host || !port || !*port) {
-		snprintf(err, errlen, "in-cluster config: %s is not set (not in a pod? give "
-				      "sources.kubernetes.kubeconfig outside a cluster)",
+		snprintf(err, errlen,
+			 "in-cluster config: %s is not set (not in a pod? give "
+			 "sources.kubernetes.kubeconfig outside a cluster)",
 			 !host || !*host ? "KUBERNETES_SERVICE_HOST" : "KUBERNETES_SERVICE_PORT");
 		return -ENOENT;
 	}

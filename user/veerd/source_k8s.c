@@ -33,15 +33,15 @@
 #include "veerd.h"
 #include "k8s.h"
 
-#define BACKOFF_MIN_MS	   250
-#define BACKOFF_MAX_MS	   30000
-#define LIST_PAGE	   500
-#define LIST_MAX_BYTES	   (512u << 20)
-#define ERR_BODY_MAX	   4096
-#define JSON_DEPTH	   64
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
+#define LIST_PAGE      500
+#define LIST_MAX_BYTES (512u << 20)
+#define ERR_BODY_MAX   4096
+#define JSON_DEPTH     64
 /* A watch's timeoutSeconds: random in [5, 10) minutes, so that nodes do not re-watch in step. */
 #define WATCH_TIMEOUT_MIN_S 300
-#define TOKEN_MAX	   (64u << 10)
+#define TOKEN_MAX	    (64u << 10)
 /* A watch that ends cleanly this soon, with nothing in it, is retried after the backoff. */
 #define WATCH_SHORT_NS (1000ull * 1000000)
 
@@ -189,7 +189,8 @@ static bool view_same(const struct k8s_view *a, const struct k8s_view *b)
 static bool refused_before(const struct k8s_view *old, const struct k8s_refusal *r)
 {
 	for (size_t i = 0; i < old->nrefused; i++)
-		if (!strcmp(old->refused[i].origin, r->origin) && !strcmp(old->refused[i].why, r->why))
+		if (!strcmp(old->refused[i].origin, r->origin) &&
+		    !strcmp(old->refused[i].why, r->why))
 			return true;
 	return false;
 }
@@ -474,8 +475,8 @@ static const char *origin_name(const struct kres *r, struct json_object *o, char
 		    json_object_is_type(v, json_type_string))
 			name = json_object_get_string(v);
 	}
-	snprintf(buf, len, "kubernetes %s %s/%s", r->kind == K8S_SERVICE ? "service" : "EndpointSlice",
-		 ns, name);
+	snprintf(buf, len, "kubernetes %s %s/%s",
+		 r->kind == K8S_SERVICE ? "service" : "EndpointSlice", ns, name);
 	return buf;
 }
 
@@ -525,8 +526,9 @@ static void fail_text(struct kres *r, const char *verb, CURLcode rc, char *why, 
 		snprintf(why, len, "%s refused the client certificate: 401 Unauthorized",
 			 k->conn.server);
 	else if (r->status == 403)
-		snprintf(why, len, "%s of %s from %s: 403 Forbidden: %s (veerd needs get, list and "
-				   "watch on services and endpointslices.discovery.k8s.io)",
+		snprintf(why, len,
+			 "%s of %s from %s: 403 Forbidden: %s (veerd needs get, list and "
+			 "watch on services and endpointslices.discovery.k8s.io)",
 			 verb, r->name, k->conn.server, msg);
 	else
 		snprintf(why, len, "%s of %s from %s: HTTP %ld%s%s", verb, r->name, k->conn.server,
@@ -547,8 +549,7 @@ static size_t list_write(char *p, size_t size, size_t n, void *arg)
 	if (err) {
 		r->abort = AB_FAIL;
 		snprintf(r->why, sizeof(r->why), "list of %s from %s: %s", r->name,
-			 r->k->conn.server,
-			 err == -EFBIG ? "larger than 512 MiB" : strerror(-err));
+			 r->k->conn.server, err == -EFBIG ? "larger than 512 MiB" : strerror(-err));
 		return 0;
 	}
 	return size * n;
@@ -571,7 +572,8 @@ static int list_parse(struct kres *r)
 
 		snprintf(r->why, sizeof(r->why), "list of %s from %s: malformed JSON: %s", r->name,
 			 r->k->conn.server,
-			 je == json_tokener_continue ? "it ends early" : json_tokener_error_desc(je));
+			 je == json_tokener_continue ? "it ends early"
+						     : json_tokener_error_desc(je));
 		goto out;
 	}
 	if (!json_object_object_get_ex(o, "metadata", &md) ||
@@ -748,7 +750,8 @@ static int watch_event(struct kres *r, struct json_object *ev)
 	int err;
 
 	if (!json_object_is_type(ev, json_type_object) ||
-	    !json_object_object_get_ex(ev, "type", &t) || !json_object_is_type(t, json_type_string) ||
+	    !json_object_object_get_ex(ev, "type", &t) ||
+	    !json_object_is_type(t, json_type_string) ||
 	    !json_object_object_get_ex(ev, "object", &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {
 		snprintf(r->why, sizeof(r->why),
@@ -834,8 +837,8 @@ static size_t watch_write(char *p, size_t size, size_t n, void *arg)
 		enum json_tokener_error je;
 		int rc;
 
-		while (off < len && (p[off] == '\n' || p[off] == '\r' || p[off] == ' ' ||
-				     p[off] == '\t'))
+		while (off < len &&
+		       (p[off] == '\n' || p[off] == '\r' || p[off] == ' ' || p[off] == '\t'))
 			off++;
 		if (off == len)
 			break;
@@ -870,7 +873,8 @@ static void watch_done(CURL *easy, CURLcode rc, void *arg)
 	status_take(r);
 	if (r->abort == AB_GONE || (rc == CURLE_OK && r->status == 410)) {
 		/* Compacted past what veerd holds: list again, at once the first times. */
-		log_info("source kubernetes: resourceVersion %s of %s is too old (410 Gone): listing "
+		log_info("source kubernetes: resourceVersion %s of %s is too old (410 Gone): "
+			 "listing "
 			 "again",
 			 r->rv ? r->rv : "?", r->name);
 		r->need_list = true;
@@ -916,7 +920,8 @@ static void res_watch(struct kres *r)
 	int err;
 
 	esc = curl_easy_escape(r->easy, r->rv, 0);
-	snprintf(q, sizeof(q), "watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%u",
+	snprintf(q, sizeof(q),
+		 "watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%u",
 		 esc ? esc : "", timeout);
 	curl_free(esc);
 	err = easy_setup(r, q, (long)(timeout + 60) * 1000, true, watch_write, why, sizeof(why));
@@ -977,8 +982,8 @@ int k8s_new(struct k8s **out, struct veerd *d, const struct veer_k8s_spec *spec)
 	err = source_new(&k->src, "kubernetes", VEER_OWNER_KUBERNETES);
 	if (err)
 		goto fail;
-	log_info("source kubernetes: %s%s", k->spec.kubeconfig[0] ? "kubeconfig " : "in-cluster config",
-		 k->spec.kubeconfig);
+	log_info("source kubernetes: %s%s",
+		 k->spec.kubeconfig[0] ? "kubeconfig " : "in-cluster config", k->spec.kubeconfig);
 	for (int i = 0; i < 2; i++)
 		res_list(&k->res[i]);
 	*out = k;
