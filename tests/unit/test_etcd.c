@@ -109,8 +109,8 @@ VEER_TEST(etcd_request_bodies)
 	if (ASSERT_OK(etcd_watch_body("/veer/vips/", 12345678901LL, &body), "watch body")) {
 		o = parse(body);
 		ASSERT_STREQ(str_at(o, "create_request", "key"), "L3ZlZXIvdmlwcy8=", "key");
-		ASSERT_STREQ(str_at(o, "create_request", "range_end"), "L3ZlZXIvdmlwczA=",
-			     "range_end");
+		ASSERT_STREQ(str_at(o, "create_request", "range_end"),
+			     "L3ZlZXIvdmlwczA=", "range_end");
 		/* 64-bit integers go as strings, as the gateway writes them itself. */
 		ASSERT_STREQ(str_at(o, "create_request", "start_revision"), "12345678901",
 			     "start_revision");
@@ -296,9 +296,9 @@ VEER_TEST(etcd_watch_stream)
 	collected_clear(&c);
 	/* A byte at a time: every boundary a TCP read could cut. */
 	for (size_t i = 0; i < len; i++) {
-		if (!ASSERT_OK(etcd_stream_feed(s, watch_stream + i, 1, collect, &c, err,
-						sizeof(err)),
-			       err))
+		if (!ASSERT_OK(
+			    etcd_stream_feed(s, watch_stream + i, 1, collect, &c, err, sizeof(err)),
+			    err))
 			break;
 		if (i + 1 < len && watch_stream[i] == '}' && watch_stream[i + 1] == '}')
 			ASSERT_TRUE(etcd_stream_partial(s), "half-way inside a message");
@@ -340,7 +340,8 @@ VEER_TEST(etcd_watch_stream)
 		{"[1]", "a message that is not a JSON object (starts with '[')"},
 		{"{\"a\":1}\n<html>", "a message that is not a JSON object (starts with '<')"},
 		{"{\"a\":tru}", "bad JSON after 8 bytes of a message: boolean expected"},
-		{"{\"a\" 1}", "bad JSON after 5 bytes of a message: object property name separator ':' expected"},
+		{"{\"a\" 1}", "bad JSON after 5 bytes of a message: object property name separator "
+			      "':' expected"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int n = 0;

@@ -46,8 +46,8 @@ int etcd_b64_decode(const char *in, size_t inlen, char **out, size_t *len)
 		goto cleanup;
 	}
 	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, (unsigned char *)buf, &n, (const unsigned char *)in,
-			     (int)inlen) < 0 ||
+	if (EVP_DecodeUpdate(ctx, (unsigned char *)buf, &n, (const unsigned char *)in, (int)inlen) <
+		    0 ||
 	    /* Final decodes what Update left: a length that is not a multiple of 4 fails here. */
 	    EVP_DecodeFinal(ctx, (unsigned char *)buf + n, &m) < 0) {
 		err = -EINVAL;
@@ -223,8 +223,8 @@ static bool get_bool(struct json_object *o, const char *name)
 {
 	struct json_object *f;
 
-	return json_object_object_get_ex(o, name, &f) && json_object_is_type(f, json_type_boolean) &&
-	       json_object_get_boolean(f);
+	return json_object_object_get_ex(o, name, &f) &&
+	       json_object_is_type(f, json_type_boolean) && json_object_get_boolean(f);
 }
 
 /* A bytes field: absent is empty. */
@@ -264,7 +264,7 @@ static bool gateway_error(struct json_object *o, char *err, size_t errlen)
 		m = e;
 	snprintf(err, errlen, "etcd says: %s",
 		 m && json_object_is_type(m, json_type_string) ? json_object_get_string(m)
-							      : json_object_to_json_string(e));
+							       : json_object_to_json_string(e));
 	return true;
 }
 
@@ -275,9 +275,11 @@ static int header_parse(struct json_object *o, uint64_t *cluster, int64_t *rev, 
 
 	*cluster = 0;
 	*rev = 0;
-	if (!json_object_object_get_ex(o, "header", &h) || !json_object_is_type(h, json_type_object))
+	if (!json_object_object_get_ex(o, "header", &h) ||
+	    !json_object_is_type(h, json_type_object))
 		return BAD("no header");
-	if (get_u64(h, "cluster_id", cluster, err, errlen) || get_i64(h, "revision", rev, err, errlen))
+	if (get_u64(h, "cluster_id", cluster, err, errlen) ||
+	    get_i64(h, "revision", rev, err, errlen))
 		return -EBADMSG;
 	return 0;
 }
@@ -498,7 +500,8 @@ int etcd_stream_feed(struct etcd_stream *s, const char *buf, size_t len, etcd_st
 		int rc;
 
 		if (!s->pending) {
-			/* The tokener would take whitespace too; skipping it keeps "pending" honest. */
+			/* The tokener would take whitespace too; skipping it keeps "pending"
+			 * honest. */
 			n = skip_ws(buf, len);
 			buf += n;
 			len -= n;
