@@ -149,6 +149,7 @@ VEER_TEST(etcd_range_response)
 		ASSERT_STREQ(r.kvs[0].key, "/veer/vips/web", "key 0");
 		ASSERT_STREQ(r.kvs[0].value, "{\"address\":\"198.18.100.10\"}", "value 0");
 		ASSERT_EQ(r.kvs[0].mod_revision, 2, "mod_revision 0");
+		ASSERT_EQ(r.kvs[1].create_revision, 5, "create_revision 1");
 		/* An empty value is left out by the gateway: empty, not missing. */
 		ASSERT_STREQ(r.kvs[1].key, "/veer/vips/x1", "key 1");
 		ASSERT_STREQ(r.kvs[1].value, "", "value 1");

@@ -299,6 +299,8 @@ static int kv_parse(struct json_object *o, bool del, struct etcd_kv *kv, char *e
 	if (!rc && !del)
 		rc = get_bytes(o, "value", false, &kv->value, &vlen, err, errlen);
 	if (!rc)
+		rc = get_i64(o, "create_revision", &kv->create_revision, err, errlen);
+	if (!rc)
 		rc = get_i64(o, "mod_revision", &kv->mod_revision, err, errlen);
 	kv->value_len = vlen;
 	if (rc) {

@@ -45,7 +45,7 @@ struct etcd_kv {
 	char *key;
 	char *value; /* NULL for a delete */
 	size_t value_len;
-	int64_t mod_revision;
+	int64_t create_revision, mod_revision;
 };
 
 void etcd_kvs_free(struct etcd_kv *kvs, size_t n);

@@ -32,6 +32,8 @@
 #define KEEPALIVE_IDLE_S  10
 #define KEEPALIVE_INTVL_S 5
 #define ERRBODY_MAX	  512
+/* A failure's story: what, the endpoint (up to VEER_URL_LEN), and what etcd said. */
+#define WHY_LEN 2048
 
 struct etcd_key {
 	char *key;
@@ -39,7 +41,8 @@ struct etcd_key {
 	size_t value_len;
 	bool good; /* spec is the last good value's VIP */
 	struct veer_vip_spec spec;
-	bool dup; /* refused as another key's VIP: told once */
+	int64_t created; /* create_revision: of two keys of one VIP, the older holds it */
+	bool dup;	 /* refused as another key's VIP: told once */
 };
 
 enum etcd_state { ETCD_IDLE, ETCD_RANGE, ETCD_WATCH };
@@ -57,7 +60,7 @@ struct etcd {
 	struct etcd_stream *stream;
 	struct json_object *answer; /* a range's one object */
 	char errbody[ERRBODY_MAX];  /* the start of an answer that is not 200 */
-	char why[512];		    /* what this transfer found wrong, for its end */
+	char why[1600];		    /* what this transfer found wrong, for its end */
 	bool relist;		    /* this watch ended for a new list */
 	bool created;		    /* this watch is in place */
 
@@ -66,7 +69,7 @@ struct etcd {
 	bool connected;	     /* a watch was in place and nothing failed since */
 	bool listed;	     /* rev and the table come from a list */
 	bool synced;	     /* the view was handed over once */
-	char last_warn[512]; /* the failure last logged as a warning */
+	char last_warn[WHY_LEN]; /* the failure last logged as a warning */
 	int64_t rev;	     /* every change up to rev is in the table */
 	uint64_t cluster_id;
 	struct loop_timer retry;
@@ -75,14 +78,6 @@ struct etcd {
 	struct etcd_key *keys;
 	size_t nkeys, cap;
 };
-
-/* Refused keys and malformed answers since veerd started: veer_source_errors_total. */
-static uint64_t errors_total;
-
-uint64_t etcd_errors(void)
-{
-	return errors_total;
-}
 
 static const char *endpoint(const struct etcd *e)
 {
@@ -153,25 +148,15 @@ static int key_insert(struct etcd *e, size_t at, const char *key)
 	return 0;
 }
 
-static void refused(const char *key, const char *error)
-{
-	struct json_object *o = json_object_new_object();
-
-	errors_total++;
-	json_object_object_add(o, "source", json_object_new_string("etcd"));
-	json_object_object_add(o, "key", json_object_new_string(key));
-	json_object_object_add(o, "error", json_object_new_string(error));
-	event_emit(VEER_EVENT_CONFIG_REFUSED, o);
-}
-
 /*
  * k takes value (len bytes): true when its VIP changed. A value refused is logged, counted and
- * reported once; the last good VIP stays.
+ * reported once (source_refused); the last good VIP stays.
  */
-static bool key_value(struct etcd_key *k, const char *value, size_t len)
+static bool key_value(struct etcd *e, struct etcd_key *k, const char *value, size_t len)
 {
-	char name[sizeof(((struct etcd *)0)->prefix) + 512], err[VEER_CONFIG_ERR_LEN];
+	char name[sizeof(e->prefix) + 512], err[VEER_CONFIG_ERR_LEN], why[VEER_CONFIG_ERR_LEN + 64];
 	struct veer_vip_spec spec;
+	size_t nlen;
 	char *copy;
 
 	if (k->value && k->value_len == len && !memcmp(k->value, value, len))
@@ -188,9 +173,13 @@ static bool key_value(struct etcd_key *k, const char *value, size_t len)
 	k->value_len = len;
 	snprintf(name, sizeof(name), "etcd key %s", k->key);
 	if (veer_vip_spec_parse_json(value, len, name, &spec, err, sizeof(err))) {
-		log_warnx("%s; refused: %s", err,
-			  k->good ? "the key's last good VIP stays" : "the key declares no VIP");
-		refused(k->key, err);
+		/* The message names the key first: source_refused puts the name in front. */
+		nlen = strlen(name);
+		snprintf(why, sizeof(why), "%s; %s",
+			 !strncmp(err, name, nlen) && !strncmp(err + nlen, ": ", 2) ? err + nlen + 2
+										      : err,
+			 k->good ? "its last good VIP stays" : "it declares no VIP");
+		source_refused(e->src, name, why);
 		return false;
 	}
 	if (k->good)
@@ -201,17 +190,18 @@ static bool key_value(struct etcd_key *k, const char *value, size_t len)
 	return true;
 }
 
-/* A put of key: true when the view changed. */
-static bool key_put(struct etcd *e, const char *key, const char *value, size_t len)
+/* A put of kv: true when the view changed. */
+static bool key_put(struct etcd *e, const struct etcd_kv *kv)
 {
 	bool found;
-	size_t at = key_find(e, key, &found);
+	size_t at = key_find(e, kv->key, &found);
 
-	if (!found && key_insert(e, at, key)) {
-		log_warnx("etcd key %s: out of memory: ignored", key);
+	if (!found && key_insert(e, at, kv->key)) {
+		log_warnx("etcd key %s: out of memory: ignored", kv->key);
 		return false;
 	}
-	return key_value(&e->keys[at], value, len);
+	e->keys[at].created = kv->create_revision;
+	return key_value(e, &e->keys[at], kv->value, kv->value_len);
 }
 
 static bool key_delete(struct etcd *e, const char *key)
@@ -266,7 +256,8 @@ static bool keys_relist(struct etcd *e, struct etcd_kv *kvs, size_t n)
 			kvs[i].key = NULL;
 		}
 		e->nkeys++;
-		changed |= key_value(k, kvs[i].value, kvs[i].value_len);
+		k->created = kvs[i].create_revision;
+		changed |= key_value(e, k, kvs[i].value, kvs[i].value_len);
 	}
 	for (; j < nold; j++) {
 		changed |= old[j].good;
@@ -276,34 +267,48 @@ static bool keys_relist(struct etcd *e, struct etcd_kv *kvs, size_t n)
 	return changed;
 }
 
-/* Hands the view to sources.c: one VIP per good key, a VIP two keys declare the first's. */
+/* By VIP, then the oldest key first (create_revision, then name): the one that holds it. */
+static int holder_cmp(const void *a, const void *b)
+{
+	const struct etcd_key *x = *(struct etcd_key *const *)a, *y = *(struct etcd_key *const *)b;
+	int c = memcmp(&x->spec.key, &y->spec.key, sizeof(x->spec.key));
+
+	if (c)
+		return c;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/*
+ * Hands the view to sources.c: one VIP per good key. A VIP two keys declare is the older
+ * key's (created first): a key written later cannot take a VIP from under the one that has it.
+ */
 static void publish(struct etcd *e)
 {
+	struct etcd_key **good = calloc(e->nkeys ? e->nkeys : 1, sizeof(*good));
 	struct veer_vip_spec *specs = calloc(e->nkeys ? e->nkeys : 1, sizeof(*specs));
 	char **origins = calloc(e->nkeys ? e->nkeys : 1, sizeof(*origins));
-	size_t n = 0;
+	size_t n = 0, ngood = 0;
 
-	if (!specs || !origins)
+	if (!good || !specs || !origins)
 		goto oom;
-	for (size_t i = 0; i < e->nkeys; i++) {
-		struct etcd_key *k = &e->keys[i];
-		size_t first = n;
+	for (size_t i = 0; i < e->nkeys; i++)
+		if (e->keys[i].good)
+			good[ngood++] = &e->keys[i];
+	qsort(good, ngood, sizeof(*good), holder_cmp);
+	for (size_t i = 0; i < ngood; i++) {
+		struct etcd_key *k = good[i];
 
-		if (!k->good)
-			continue;
-		for (size_t j = 0; j < n && first == n; j++)
-			if (!memcmp(&specs[j].key, &k->spec.key, sizeof(k->spec.key)))
-				first = j;
-		if (first < n) {
-			char msg[VEER_CONFIG_ERR_LEN + 256], vip[VEER_ADDR_STRLEN];
+		if (n && !memcmp(&specs[n - 1].key, &k->spec.key, sizeof(k->spec.key))) {
+			char name[sizeof(e->prefix) + 512], msg[600], vip[VEER_ADDR_STRLEN];
 
 			if (!k->dup) {
-				snprintf(msg, sizeof(msg),
-					 "etcd key %s: VIP %s is declared by %s too: refused", k->key,
+				snprintf(name, sizeof(name), "etcd key %s", k->key);
+				snprintf(msg, sizeof(msg), "VIP %s is declared by %s too, which holds it",
 					 veer_fmt_vip(&k->spec.key, vip, sizeof(vip)),
-					 origins[first]);
-				log_warnx("%s", msg);
-				refused(k->key, msg);
+					 origins[n - 1]);
+				source_refused(e->src, name, msg);
 				k->dup = true;
 			}
 			continue;
@@ -318,11 +323,13 @@ static void publish(struct etcd *e)
 		}
 		n++;
 	}
+	free(good);
 	source_set(e->src, specs, origins, n);
 	e->synced = true;
 	return;
 oom:
 	log_warnx("etcd: out of memory: the data plane keeps the last view");
+	free(good);
 	if (specs)
 		veer_vip_specs_free(specs, n);
 	for (size_t i = 0; origins && i < n; i++)
@@ -471,14 +478,14 @@ static void range_done(CURL *easy, CURLcode rc, void *arg)
 {
 	struct etcd *e = arg;
 	struct etcd_range r;
-	char err[VEER_CONFIG_ERR_LEN], why[600];
+	char err[1400], why[WHY_LEN];
 	bool changed;
 	long status;
+	int perr;
 
 	(void)easy;
 	if (e->why[0]) {
 		snprintf(why, sizeof(why), "%s", e->why);
-		errors_total++;
 		failed(e, why);
 		return;
 	}
@@ -497,16 +504,17 @@ static void range_done(CURL *easy, CURLcode rc, void *arg)
 	if (!e->answer || etcd_stream_partial(e->stream)) {
 		snprintf(why, sizeof(why), "malformed answer to a list from %s: %s", endpoint(e),
 			 e->answer ? "cut short" : "empty");
-		errors_total++;
 		failed(e, why);
 		return;
 	}
-	rc = etcd_range_parse(e->answer, &r, err, sizeof(err));
-	if (rc) {
-		snprintf(why, sizeof(why), "%s answer to a list from %s: %s",
-			 rc == -EIO ? "an error in the" : "malformed", endpoint(e), err);
-		if (rc != -EIO)
-			errors_total++;
+	perr = etcd_range_parse(e->answer, &r, err, sizeof(err));
+	if (perr) {
+		if (perr == -EIO)
+			snprintf(why, sizeof(why), "cannot list %s from %s: %s", e->prefix,
+				 endpoint(e), err);
+		else
+			snprintf(why, sizeof(why), "malformed answer to a list from %s: %s",
+				 endpoint(e), err);
 		failed(e, why);
 		return;
 	}
@@ -547,8 +555,6 @@ static int range_start(struct etcd *e)
 
 static void connected(struct etcd *e)
 {
-	struct json_object *o = json_object_new_object();
-
 	e->fails = 0;
 	e->last_warn[0] = '\0';
 	if (e->connected)
@@ -556,10 +562,7 @@ static void connected(struct etcd *e)
 	e->connected = true;
 	log_info("etcd: watching %s from revision %" PRId64 " on %s", e->prefix, e->rev + 1,
 		 endpoint(e));
-	json_object_object_add(o, "source", json_object_new_string("etcd"));
-	json_object_object_add(o, "endpoint", json_object_new_string(endpoint(e)));
-	json_object_object_add(o, "revision", json_object_new_int64(e->rev));
-	event_emit(VEER_EVENT_SOURCE_CONNECTED, o);
+	source_connected(e->src, endpoint(e));
 }
 
 static int watch_message(struct json_object *o, void *arg)
@@ -572,11 +575,14 @@ static int watch_message(struct json_object *o, void *arg)
 
 	rc = etcd_watch_parse(o, &m, err, sizeof(err));
 	if (rc) {
-		snprintf(e->why, sizeof(e->why), "%s watch message from %s: %s",
-			 rc == -EIO ? "an error in a" : "malformed", endpoint(e), err);
+		if (rc == -EIO)
+			snprintf(e->why, sizeof(e->why), "%s %s: %s",
+				 e->created ? "lost the watch on" : "cannot watch", endpoint(e), err);
+		else
+			snprintf(e->why, sizeof(e->why), "malformed watch message from %s: %s",
+				 endpoint(e), err);
 		if (rc != -EIO)
-			errors_total++;
-		return rc;
+			return rc;
 	}
 	switch (m.kind) {
 	case ETCD_WATCH_CREATED:
@@ -602,7 +608,7 @@ static int watch_message(struct json_object *o, void *arg)
 			if (strncmp(kv->key, e->prefix, strlen(e->prefix)))
 				continue;
 			if (kv->value)
-				changed |= key_put(e, kv->key, kv->value, kv->value_len);
+				changed |= key_put(e, kv);
 			else
 				changed |= key_delete(e, kv->key);
 		}
@@ -646,7 +652,6 @@ static size_t watch_write(char *p, size_t size, size_t nmemb, void *arg)
 	if (rc == -EBADMSG && !e->why[0]) {
 		snprintf(e->why, sizeof(e->why), "malformed watch stream from %s: %s", endpoint(e),
 			 err);
-		errors_total++;
 	}
 	/* A short count ends the transfer: curl calls watch_done. */
 	return rc ? 0 : size * nmemb;
@@ -655,7 +660,7 @@ static size_t watch_write(char *p, size_t size, size_t nmemb, void *arg)
 static void watch_done(CURL *easy, CURLcode rc, void *arg)
 {
 	struct etcd *e = arg;
-	char err[VEER_CONFIG_ERR_LEN], why[600];
+	char err[1400], why[WHY_LEN];
 	long status;
 
 	(void)easy;
