@@ -64,13 +64,13 @@ struct etcd {
 	bool relist;		    /* this watch ended for a new list */
 	bool created;		    /* this watch is in place */
 
-	size_t ep;	     /* the endpoint in use */
-	unsigned fails;	     /* failures since the last watch in place */
-	bool connected;	     /* a watch was in place and nothing failed since */
-	bool listed;	     /* rev and the table come from a list */
-	bool synced;	     /* the view was handed over once */
-	char last_warn[WHY_LEN]; /* the failure last logged as a warning */
-	int64_t rev;	     /* every change up to rev is in the table */
+	size_t ep;	/* the endpoint in use */
+	unsigned fails; /* failures since the last watch in place */
+	bool connected; /* a watch was in place and nothing failed since */
+	bool listed;	/* rev and the table come from a list */
+	bool synced;	/* the view was handed over once */
+	char last_warn[VEER_ETCD_ENDPOINTS_MAX][WHY_LEN]; /* each endpoint's last failure logged */
+	int64_t rev; /* every change up to rev is in the table */
 	uint64_t cluster_id;
 	struct loop_timer retry;
 	uint64_t seed;
@@ -177,7 +177,7 @@ static bool key_value(struct etcd *e, struct etcd_key *k, const char *value, siz
 		nlen = strlen(name);
 		snprintf(why, sizeof(why), "%s; %s",
 			 !strncmp(err, name, nlen) && !strncmp(err + nlen, ": ", 2) ? err + nlen + 2
-										      : err,
+										    : err,
 			 k->good ? "its last good VIP stays" : "it declares no VIP");
 		source_refused(e->src, name, why);
 		return false;
@@ -305,7 +305,8 @@ static void publish(struct etcd *e)
 
 			if (!k->dup) {
 				snprintf(name, sizeof(name), "etcd key %s", k->key);
-				snprintf(msg, sizeof(msg), "VIP %s is declared by %s too, which holds it",
+				snprintf(msg, sizeof(msg),
+					 "VIP %s is declared by %s too, which holds it",
 					 veer_fmt_vip(&k->spec.key, vip, sizeof(vip)),
 					 origins[n - 1]);
 				source_refused(e->src, name, msg);
@@ -387,10 +388,11 @@ static void failed(struct etcd *e, const char *why)
 		e->connected = false;
 		/* Logs it and sends source_lost. */
 		source_lost(e->src, why);
-		snprintf(e->last_warn, sizeof(e->last_warn), "%s", why);
-	} else if (strcmp(e->last_warn, why)) {
+		snprintf(e->last_warn[e->ep], sizeof(e->last_warn[e->ep]), "%s", why);
+	} else if (strcmp(e->last_warn[e->ep], why)) {
+		/* Once per endpoint and reason: a dead member is not a line per try. */
 		log_warnx("etcd: %s; trying again (VIPs from etcd stay as they are)", why);
-		snprintf(e->last_warn, sizeof(e->last_warn), "%s", why);
+		snprintf(e->last_warn[e->ep], sizeof(e->last_warn[e->ep]), "%s", why);
 	} else {
 		log_debug("etcd: %s; next try in %" PRIu64 " ms", why, ms);
 	}
@@ -416,8 +418,8 @@ static void errbody_describe(struct etcd *e, long status, char *buf, size_t len)
 	} else {
 		/* Not etcd's JSON: the first line of what came, which names what answered. */
 		n = strcspn(e->errbody, "\r\n");
-		snprintf(buf, len, "HTTP %ld from %s%s%.*s", status, endpoint(e),
-			 n ? ": " : "", (int)(n > 120 ? 120 : n), e->errbody);
+		snprintf(buf, len, "HTTP %ld from %s%s%.*s", status, endpoint(e), n ? ": " : "",
+			 (int)(n > 120 ? 120 : n), e->errbody);
 	}
 	json_object_put(o);
 }
@@ -448,8 +450,9 @@ static int range_object(struct json_object *o, void *arg)
 	struct etcd *e = arg;
 
 	if (e->answer) {
-		snprintf(e->why, sizeof(e->why), "malformed answer to a list from %s: more than "
-			 "one JSON object", endpoint(e));
+		snprintf(e->why, sizeof(e->why),
+			 "malformed answer to a list from %s: more than one JSON object",
+			 endpoint(e));
 		return -EBADMSG;
 	}
 	e->answer = json_object_get(o);
@@ -556,7 +559,8 @@ static int range_start(struct etcd *e)
 static void connected(struct etcd *e)
 {
 	e->fails = 0;
-	e->last_warn[0] = '\0';
+	for (size_t i = 0; i < VEER_ETCD_ENDPOINTS_MAX; i++)
+		e->last_warn[i][0] = '\0';
 	if (e->connected)
 		return;
 	e->connected = true;
@@ -577,7 +581,8 @@ static int watch_message(struct json_object *o, void *arg)
 	if (rc) {
 		if (rc == -EIO)
 			snprintf(e->why, sizeof(e->why), "%s %s: %s",
-				 e->created ? "lost the watch on" : "cannot watch", endpoint(e), err);
+				 e->created ? "lost the watch on" : "cannot watch", endpoint(e),
+				 err);
 		else
 			snprintf(e->why, sizeof(e->why), "malformed watch message from %s: %s",
 				 endpoint(e), err);
@@ -602,7 +607,7 @@ static int watch_message(struct json_object *o, void *arg)
 		for (size_t i = 0; i < m.n; i++) {
 			struct etcd_kv *kv = &m.events[i];
 
-			/* A resumed watch may send again what was seen; not under the prefix: ours. */
+			/* A resumed watch may send again what was seen. */
 			if (kv->mod_revision && kv->mod_revision <= e->rev)
 				continue;
 			if (strncmp(kv->key, e->prefix, strlen(e->prefix)))
@@ -718,8 +723,8 @@ static void transfer_start(struct etcd *e)
 
 	transfer_reset(e);
 	if (e->listed) {
-		log_debug("etcd: resuming the watch of %s at revision %" PRId64 " on %s",
-			  e->prefix, e->rev + 1, endpoint(e));
+		log_debug("etcd: resuming the watch of %s at revision %" PRId64 " on %s", e->prefix,
+			  e->rev + 1, endpoint(e));
 		watch_start(e);
 		return;
 	}
