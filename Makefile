@@ -14,7 +14,7 @@ CFLAGS   ?= -O2 -g
 # Always applied, even when CFLAGS is given on the command line.
 override CFLAGS += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -Iuser/lib -I$(BUILD)
-LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lyaml -lelf -lz
+LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lyaml -lcurl -lssl -lcrypto -lelf -lz
 # veerd alone: its HTTP endpoint, capabilities and systemd readiness.
 VEERD_LDLIBS := -lmicrohttpd -lcap -lsystemd
 
@@ -84,7 +84,7 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 # veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
 # for the two functions test_veerd_metrics.c stands in for.
-UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
