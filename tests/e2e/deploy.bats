@@ -198,7 +198,7 @@ EOF
 }
 
 @test "the DaemonSet mounts the node's bpffs over the pin directory's parent, its cgroups, /run/veer, /var/lib/veer and the ConfigMap" {
-	local ds="$DEPLOY/daemonset.yaml" pin_root run_dir config
+	local ds="$DEPLOY/daemonset.yaml" pin_root run_dir config queue
 	pin_root=$(c_define "$E2E_ROOT/include/veer/abi.h" VEER_PIN_ROOT)
 	run_dir=$(c_define "$E2E_ROOT/user/lib/veer.h" VEER_DAEMON_RUN_DIR)
 	config=$(c_define "$E2E_ROOT/user/veerd/veerd.h" VEERD_CONFIG_DEFAULT)
@@ -216,6 +216,14 @@ EOF
 	run m "[(v[\"configMap\"][\"name\"], mt[\"mountPath\"], \"subPath\" in mt) for v in $POD[\"volumes\"] if \"configMap\" in v for mt in $CTR[\"volumeMounts\"] if mt[\"name\"] == v[\"name\"]]" "$ds"
 	assert_output "[('$(m 'one("ConfigMap")["metadata"]["name"]' "$DEPLOY/configmap.yaml")', '$(dirname "$config")', False)]"
 	assert_equal "$(m "list(one(\"ConfigMap\")[\"data\"])" "$DEPLOY/configmap.yaml")" "['$(basename "$config")']"
+	# The webhook queue's default directory is on the node, under the /var/lib/veer mount.
+	queue=$(sed -n 's/.*(w->queue_dir, sizeof(w->queue_dir), "\(.*\)");$/\1/p' "$E2E_ROOT/user/lib/config.c")
+	echo "webhook queue: $queue"
+	assert_regex "$queue" '^/var/lib/veer/'
+	# The webhook example's secret_file is in the Secret's mount.
+	assert_equal "$(m "[(v[\"secret\"][\"secretName\"], v[\"secret\"][\"optional\"], mt[\"mountPath\"]) for v in $POD[\"volumes\"] if \"secret\" in v for mt in $CTR[\"volumeMounts\"] if mt[\"name\"] == v[\"name\"]]" "$ds")" \
+		"[('veer-webhook', True, '/etc/veer-secrets')]"
+	grep -q '^    #     secret_file: /etc/veer-secrets/hook.key$' "$DEPLOY/configmap.yaml"
 }
 
 @test "the DaemonSet's capabilities are veerd's caps_kept and SYS_ADMIN for start-up, not privileged" {
@@ -313,6 +321,13 @@ EOF
 	run "$VEERD" -n -f "$BATS_TEST_TMPDIR/veer.yaml"
 	echo "$output"
 	assert_success
+	# The webhook the file shows in comments, taken in: its keys are veer's too.
+	sed '/^# webhooks:$/,$ s/^# //' "$BATS_TEST_TMPDIR/veer.yaml" >"$BATS_TEST_TMPDIR/hook.yaml"
+	grep -qx 'webhooks:' "$BATS_TEST_TMPDIR/hook.yaml"
+	grep -qx '    secret_file: /etc/veer-secrets/hook.key' "$BATS_TEST_TMPDIR/hook.yaml"
+	run "$VEER" apply -n "$BATS_TEST_TMPDIR/hook.yaml"
+	echo "$output"
+	assert_success
 }
 
 @test "veerd on the ConfigMap's file in a ConfigMap volume: the kubelet's probes answer, an update applies" {
@@ -370,7 +385,7 @@ print(json.loads(lines[-1][len("ENTRYPOINT "):]))' "$df"
 	assert_output "['/usr/local/sbin/veerd', '-d', '-f', '$(c_define "$E2E_ROOT/user/veerd/veerd.h" VEERD_CONFIG_DEFAULT)']"
 	grep -q '^COPY --from=build /out/usr/local/sbin/veer /out/usr/local/sbin/veerd /usr/local/sbin/$' "$df"
 	grep -q '^COPY --from=build /out/usr/local/share/man/man8/ ' "$df"
-	grep -q 'make install DESTDIR=/out PREFIX=/usr/local' "$df"
+	grep -q 'make BUILD=/build install DESTDIR=/out PREFIX=/usr/local' "$df"
 	stage 2 >"$BATS_TEST_TMPDIR/runtime"
 	stage 1 >"$BATS_TEST_TMPDIR/build"
 	[ -s "$BATS_TEST_TMPDIR/runtime" ] && [ -s "$BATS_TEST_TMPDIR/build" ]
@@ -403,4 +418,28 @@ print(json.loads(lines[-1][len("ENTRYPOINT "):]))' "$df"
 	for pkg in clang llvm bpftool make gcc; do
 		grep -qx "$pkg" "$BATS_TEST_TMPDIR/build"
 	done
+}
+
+@test "deploy_manifest.py rbac: requests the ClusterRole grants pass, any other fails, and so does a rule nothing used" {
+	local log="$BATS_TEST_TMPDIR/requests.log"
+	# Lines as tests/e2e/fake_apiserver.py logs them: what veerd's Kubernetes source asks.
+	cat >"$log" <<-'EOF2'
+		{"method": "GET", "path": "/api", "verb": null, "resource": null, "group": null}
+		{"method": "GET", "path": "/apis/discovery.k8s.io/v1/endpointslices", "verb": "list", "resource": "endpointslices", "group": "discovery.k8s.io"}
+		{"method": "GET", "path": "/apis/discovery.k8s.io/v1/endpointslices", "verb": "watch", "resource": "endpointslices", "group": "discovery.k8s.io"}
+		{"method": "GET", "path": "/api/v1/services", "verb": "list", "resource": "services", "group": ""}
+		{"method": "GET", "path": "/api/v1/namespaces/web/services/front", "verb": "get", "resource": "services", "group": ""}
+	EOF2
+	run "$PY" "$MANIFEST" rbac "$DEPLOY/rbac.yaml" "$log"
+	echo "$output"
+	assert_success
+	cp "$log" "$log.more"
+	echo '{"method": "PATCH", "path": "/api/v1/namespaces/web/services/front", "verb": "patch", "resource": "services", "group": ""}' >>"$log.more"
+	run "$PY" "$MANIFEST" rbac "$DEPLOY/rbac.yaml" "$log.more"
+	assert_failure
+	assert_output --partial "patch services (core) is not granted"
+	grep -v endpointslices "$log" >"$log.less"
+	run "$PY" "$MANIFEST" rbac "$DEPLOY/rbac.yaml" "$log.less"
+	assert_failure
+	assert_output --partial "rule 0 (endpointslices) grants what no request used"
 }

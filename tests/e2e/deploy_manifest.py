@@ -8,9 +8,14 @@
                                        fields present (the models of python3-kubernetes)
   deploy_manifest.py eval EXPR FILE... prints EXPR (Python) over the files' documents:
                                        docs (all), one(KIND) (the only one of that kind)
+  deploy_manifest.py rbac FILE LOG     the ClusterRole of FILE against a request log (one
+                                       JSON object a line with verb, group, resource, as
+                                       tests/e2e/fake_apiserver.py writes it): every request
+                                       allowed by a rule, every rule's resource requested
 
 Debian's python3-yaml and python3-kubernetes, hence /usr/bin/python3.
 """
+import json
 import re
 import sys
 
@@ -139,6 +144,36 @@ def strip_newer(value, typ):
             for k, v in value.items() if (typ, k) not in NEWER}
 
 
+def rbac(path, log):
+    """Problems of the ClusterRole in path against the requests in log, as lines."""
+    roles = [d for d in load(path) if d.get("kind") == "ClusterRole"]
+    if len(roles) != 1:
+        return [f"{path}: {len(roles)} ClusterRoles"]
+    rules = roles[0].get("rules") or []
+    used = set()
+    errors = []
+    with open(log, encoding="utf-8") as f:
+        requests = [json.loads(line) for line in f if line.strip()]
+    for r in requests:
+        if r.get("verb") is None:  # discovery, /version: not a resource
+            continue
+        allowed = [i for i, rule in enumerate(rules)
+                   if r["group"] in rule.get("apiGroups", [])
+                   and r["resource"] in rule.get("resources", [])
+                   and r["verb"] in rule.get("verbs", [])]
+        if not allowed:
+            errors.append(f"{r.get('method')} {r.get('path')}: {r['verb']} "
+                          f"{r['resource']} ({r['group'] or 'core'}) is not granted")
+        used.update(allowed)
+    for i, rule in enumerate(rules):
+        if i not in used:
+            errors.append(f"rule {i} ({', '.join(rule.get('resources', []))}) "
+                          "grants what no request used")
+    if not requests:
+        errors.append(f"{log}: no request")
+    return errors
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "check":
         errors = []
@@ -161,6 +196,11 @@ def main(argv):
 
         print(eval(argv[1], {"docs": docs, "one": one}))
         return 0
+    if len(argv) == 3 and argv[0] == "rbac":
+        errors = rbac(argv[1], argv[2])
+        for e in errors:
+            print(e, file=sys.stderr)
+        return 1 if errors else 0
     print(__doc__, file=sys.stderr)
     return 2
 
