@@ -7,7 +7,11 @@
                                        its object, each value of the field's type, required
                                        fields present (the models of python3-kubernetes)
   deploy_manifest.py eval EXPR FILE... prints EXPR (Python) over the files' documents:
-                                       docs (all), one(KIND) (the only one of that kind)
+                                       docs (all), one(KIND) (the only one of that kind),
+                                       pod() (the DaemonSet's pod spec), ctr(NAME) (its
+                                       container or init container), mounts(CTR, SOURCE)
+                                       ((volume source, mount) pairs: SOURCE hostPath,
+                                       configMap, secret), caps(CTR) (added, space-separated)
   deploy_manifest.py rbac FILE LOG     the ClusterRole of FILE against a request log (one
                                        JSON object a line with verb, group, resource, as
                                        tests/e2e/fake_apiserver.py writes it): every request
@@ -194,7 +198,27 @@ def main(argv):
                 raise SystemExit(f"{len(found)} documents of kind {kind}")
             return found[0]
 
-        print(eval(argv[1], {"docs": docs, "one": one}))
+        def pod():
+            return one("DaemonSet")["spec"]["template"]["spec"]
+
+        def ctr(name):
+            found = [c for c in pod().get("initContainers", []) + pod()["containers"]
+                     if c["name"] == name]
+            if len(found) != 1:
+                raise SystemExit(f"{len(found)} containers named {name}")
+            return found[0]
+
+        def mounts(c, source):
+            vols = {v["name"]: v for v in pod().get("volumes", [])}
+            return [(vols[m["name"]][source], m) for m in c.get("volumeMounts", [])
+                    if source in vols[m["name"]]]
+
+        def caps(c):
+            return " ".join(c["securityContext"]["capabilities"]["add"])
+
+        names = {"docs": docs, "one": one, "pod": pod, "ctr": ctr, "mounts": mounts,
+                 "caps": caps}
+        print(eval(argv[1], names))
         return 0
     if len(argv) == 3 and argv[0] == "rbac":
         errors = rbac(argv[1], argv[2])
