@@ -346,6 +346,15 @@ void source_free(struct source *s)
 	sources_changed();
 }
 
+void sources_forget(__u8 owner)
+{
+	for (struct source *s = S.list; s; s = s->next)
+		if (s->owner == owner)
+			return;
+	S.gone |= 1u << owner;
+	sources_changed();
+}
+
 int sources_merged(const struct veer_config *file, struct veer_config **out)
 {
 	struct veer_config *c = calloc(1, sizeof(*c));

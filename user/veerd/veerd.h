@@ -246,6 +246,11 @@ void sources_changed(void);
  * sources' VIPs appended (vips owned by the returned config; free with veer_config_free).
  */
 int sources_merged(const struct veer_config *file, struct veer_config **out);
+/*
+ * The VIPs of a source no longer configured go at the next apply: a veerd started on a file
+ * without its block removes what that source left pinned.
+ */
+void sources_forget(__u8 owner);
 /* Runs the pending apply now (the loop's next turn does it otherwise). */
 void sources_flush(void);
 /*
