@@ -66,7 +66,8 @@ part_etcd() {
 	done
 	in_ns "$NS_L" ip neigh add 198.18.1.2 lladdr 02:00:00:00:00:01 dev d0 nud permanent
 
-	in_ns "$NS_L" etcd --name veer-bench --data-dir "$TMP/etcd" \
+	# ip netns exec becomes etcd: $! is etcd's pid (a shell function in between would not be).
+	ip netns exec "$NS_L" etcd --name veer-bench --data-dir "$TMP/etcd" \
 		--listen-client-urls "$ep" --advertise-client-urls "$ep" \
 		--listen-peer-urls "http://127.0.0.1:$L_PEER" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$L_PEER" \
