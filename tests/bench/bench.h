@@ -84,30 +84,6 @@ int bench_run1(int prog_fd, bool tc, const void *data, __u32 len, int ifindex, v
 int bench_veer_prog_fd(const char *ifname, const char *hook);
 
 /*
- * A backend's first new flow, as veerd's reaction benchmarks time it (edit, k8s): new flows
- * (a new source port each) through veer's program attached at tc to ifname, by BPF_PROG_RUN,
- * until one leaves rewritten to a given backend. ifname's neighbours must be every backend
- * address, so that a forwarded packet leaves with its backend as its destination.
- */
-struct bench_probe {
-	int fd, ifindex;
-	struct bench_frame fr;
-	__u16 sport;
-};
-
-/* For flows to vip:port (host order). 0, or -1 with a message. */
-int bench_probe_open(struct bench_probe *p, const char *ifname, __u32 vip, __u16 port);
-/*
- * New flows from src, a probe every 50 us (not a busy loop: on a small host a spinning probe
- * would take the CPU from the veerd it times), until one goes to backend (host order): 1 with
- * *when (bench_now) of that flow, 0 when timeout_s passed first, -1 on error.
- */
-int bench_probe_until(struct bench_probe *p, __u32 src, __u32 backend, double timeout_s,
-		      double *when);
-/* v[0..n) sorted; its p50, p99 and max. */
-void bench_percentiles(double *v, size_t n, double *p50, double *p99, double *max);
-
-/*
  * Prints "LABEL table entries=N", the connection table's entries counted through libveer, and
  * "LABEL map name=.. memlock=.." for every map pinned in veer's pin directory whose name says
  * flow.
@@ -117,6 +93,28 @@ int bench_print_table(const char *label);
 /* Fills the order with a random permutation of 0..n-1 (Fisher-Yates; state is the PRNG's). */
 void bench_shuffle(__u32 *order, __u32 n, __u64 *state);
 __u64 bench_rand(__u64 *state); /* splitmix64 */
+
+/*
+ * When a backend change reaches the data plane (tests/bench/edit.c): new flows (a new source
+ * port each, from src) to the VIP run through veer's program attached at tc on ifname, by
+ * BPF_PROG_RUN, until one leaves rewritten to backend. Used by `edit` (a config file saved)
+ * and `etcd` (a key written to etcd).
+ */
+struct bench_probe {
+	int fd, ifindex;
+	struct bench_frame fr;
+	__u16 sport;
+};
+
+int bench_probe_init(struct bench_probe *p, const char *ifname, __u32 vip, __u16 port);
+/*
+ * Probes from now until timeout_s after t0 (bench_now), a probe every 50 us; 0 with *hit_at
+ * the time of the probe that went to backend, -ETIMEDOUT, or -EIO.
+ */
+int bench_probe_wait(struct bench_probe *p, __u32 backend, __u32 src, double t0, double timeout_s,
+		     double *hit_at);
+/* Prints "LABEL EXTRAp50_ms=.. p99_ms=.. max_ms=.." of n latencies (sorted in place). */
+void bench_latency_print(const char *label, double *lat_ms, int n, const char *extra);
 
 int cmd_prog_run(int argc, char **argv);
 int cmd_live(int argc, char **argv);
@@ -128,6 +126,7 @@ int cmd_ab(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_etcd(int argc, char **argv);
 int cmd_k8s(int argc, char **argv);
 
 #endif

@@ -7,11 +7,12 @@
  * control port: each change replaces the slice's extra endpoint with a fresh address, and the
  * server answers with the CLOCK_MONOTONIC time at which it handed the event to the watches.
  * From then on, new flows run through veer's attached program (as `veer-bench edit` does, with
- * the same probe) until one is rewritten to the new endpoint: the time counts the event's way
- * to veerd (TLS, the chunked stream), its parse, the view, the reconcile and the Maglev table's
- * build and swap, and the new backend's 1-in-(BASE + 1) chance per flow.
+ * the same probe, bench_probe_wait) until one is rewritten to the new endpoint: the time counts the
+ * event's way to veerd (TLS, the chunked stream), its parse, the view, the reconcile and the Maglev
+ * table's build and swap, and the new backend's 1-in-(BASE + 1) chance per flow.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +110,8 @@ int cmd_k8s(int argc, char **argv)
 	struct k8s_opts o = {.base = 9, .changes = 100, .ns = "bench", .service = "web"};
 	struct curl_slist *hdrs = NULL;
 	struct bench_probe probe;
-	double *lat, p50, p99, max;
-	char url[256];
+	char url[256], extra_opts[64];
+	double *lat;
 	int c, done = 0, rc = 1;
 	CURL *curl;
 
@@ -135,7 +136,7 @@ int cmd_k8s(int argc, char **argv)
 	if (!o.control || !o.ifname || !o.vip || o.base < 1 || o.base > 200 || o.changes < 1 ||
 	    o.changes > 1000)
 		goto usage;
-	if (bench_probe_open(&probe, o.ifname, o.vip, o.port))
+	if (bench_probe_init(&probe, o.ifname, o.vip, o.port))
 		return 1;
 	lat = calloc(o.changes, sizeof(*lat));
 	curl = curl_easy_init();
@@ -153,20 +154,17 @@ int cmd_k8s(int argc, char **argv)
 
 		if (slice_put(curl, &o, extra, &sent))
 			goto out;
-		got = bench_probe_until(&probe, 0xc6120102 + (e & 0xff), extra, CHANGE_TIMEOUT_S,
-					&hit);
-		if (got < 0)
-			goto out;
-		if (!got) {
+		got = bench_probe_wait(&probe, extra, 0xc6120102 + (e & 0xff), sent,
+				       CHANGE_TIMEOUT_S, &hit);
+		if (got == -ETIMEDOUT)
 			fprintf(stderr, "veer-bench: change %d: endpoint not used after %.0f s\n",
 				e, CHANGE_TIMEOUT_S);
+		if (got)
 			goto out;
-		}
 		lat[done++] = (hit - sent) * 1e3;
 	}
-	bench_percentiles(lat, done, &p50, &p99, &max);
-	printf("k8s changes=%d base=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", done, o.base, p50,
-	       p99, max);
+	snprintf(extra_opts, sizeof(extra_opts), "changes=%d base=%d ", done, o.base);
+	bench_latency_print("k8s", lat, done, extra_opts);
 	rc = 0;
 out:
 	curl_slist_free_all(hdrs);

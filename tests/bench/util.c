@@ -270,55 +270,6 @@ int bench_run1(int prog_fd, bool tc, const void *data, __u32 len, int ifindex, v
 	return 0;
 }
 
-int bench_probe_open(struct bench_probe *p, const char *ifname, __u32 vip, __u16 port)
-{
-	__u8 smac[ETH_ALEN] = {2, 0, 0, 0, 0, 1}, dmac[ETH_ALEN];
-
-	p->ifindex = bench_ifindex(ifname);
-	if (p->ifindex <= 0 || bench_ifmac(ifname, dmac))
-		return -1;
-	p->fd = bench_veer_prog_fd(ifname, "tc");
-	if (p->fd < 0)
-		return -1;
-	p->sport = 1024;
-	bench_frame_build(&p->fr, smac, dmac, 0xc6120102 /* 198.18.1.2 */, vip, 1024, port);
-	return 0;
-}
-
-int bench_probe_until(struct bench_probe *p, __u32 src, __u32 backend, double timeout_s,
-		      double *when)
-{
-	double t0 = bench_now(), now;
-
-	for (now = t0; now - t0 < timeout_s; now = bench_now()) {
-		__u8 out[256];
-		__u32 out_len = 0, retval = 0, dur = 0;
-		struct iphdr *ip = (struct iphdr *)(out + sizeof(struct ethhdr));
-
-		p->sport = p->sport == 65535 ? 1024 : p->sport + 1;
-		bench_frame_set_src(&p->fr, src, p->sport);
-		if (bench_run1(p->fd, true, &p->fr, sizeof(p->fr), p->ifindex, out, sizeof(out),
-			       &out_len, &retval, &dur))
-			return -1;
-		if (out_len >= sizeof(struct ethhdr) + sizeof(*ip) && ntohl(ip->daddr) == backend) {
-			*when = now;
-			return 1;
-		}
-		usleep(50);
-	}
-	return 0;
-}
-
-void bench_percentiles(double *v, size_t n, double *p50, double *p99, double *max)
-{
-	size_t i99 = n * 99 / 100;
-
-	qsort(v, n, sizeof(*v), bench_cmp_double);
-	*p50 = v[n / 2];
-	*p99 = v[i99 < n ? i99 : n - 1];
-	*max = v[n - 1];
-}
-
 int bench_veer_prog_fd(const char *ifname, const char *hook)
 {
 	struct veer_link *links = NULL;
