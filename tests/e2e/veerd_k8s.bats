@@ -237,7 +237,7 @@ THREE="198.18.11.2:80=100 198.18.12.2:80=100 198.18.13.2:80=100"
 	topo_wait 10 eval 'log_since "$mark" | grep -q "401 Unauthorized"'
 	run log_since "$mark"
 	echo "$output"
-	assert_line --regexp "^veerd: source kubernetes lost: https://127\.0\.0\.1:19410 refused the token of $K8S_DIR/token: 401 Unauthorized \(expired or not valid\?\); its 2 VIPs stay as they are$"
+	assert_line --regexp "^veerd: source kubernetes lost: https://127\.0\.0\.1:19410 refused the token of $K8S_DIR/token: 401 Unauthorized \(expired or not valid\?\); its VIPs stay as they are pinned$"
 	assert_equal "$(grep -c '401 Unauthorized' <<<"$output")" 1
 	kill -0 "$VEERD_PID"
 	assert_equal "$(backends "$HTTP")" "198.18.11.2:80=100 198.18.12.2:80=100 198.18.13.2:80=0"
