@@ -77,17 +77,19 @@ $(BUILD)/veer: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libveer.a $(LIB_HDRS)
 # The daemon: one header, one file per role, under user/veerd/.
 VEERD_SRCS := $(wildcard user/veerd/*.c)
 
-$(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
+$(BUILD)/veerd: $(VEERD_SRCS) $(wildcard user/veerd/*.h) $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) -Iuser/veerd $(CFLAGS) $(VEERD_SRCS) $(BUILD)/libveer.a $(LDLIBS) \
 		$(VEERD_LDLIBS) -o $@
 
 # veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
-# for the two functions test_veerd_metrics.c stands in for.
+# for the two functions test_veerd_metrics.c stands in for. The etcd gateway's messages
+# (tests/unit/test_etcd.c) and the Kubernetes source's view and kubeconfig
+# (tests/unit/test_k8s_view.c). The event stream (tests/unit/test_veerd_events.c).
 UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c \
-	user/veerd/events.c
+	user/veerd/etcd_gateway.c user/veerd/k8s_view.c user/veerd/events.c
 
-$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) $(wildcard user/veerd/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
 		$(LDLIBS) -lmicrohttpd -lm -o $@
 
@@ -95,8 +97,9 @@ $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard te
 # packet builder (tests/unit/packet.c).
 BENCH_PKT := tests/unit/packet.c
 
-# `veer-bench health` runs veerd's health checker as veerd does: on its loop.
-BENCH_VEERD := user/veerd/health.c user/veerd/loop.c user/veerd/log.c
+# `veer-bench health` runs veerd's health checker as veerd does: on its loop; `veer-bench etcd`
+# writes to etcd with the gateway's request bodies as veerd makes them.
+BENCH_VEERD := user/veerd/health.c user/veerd/loop.c user/veerd/log.c user/veerd/etcd_gateway.c
 
 $(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BENCH_VEERD) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit -Iuser/veerd $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BENCH_VEERD) \
@@ -152,7 +155,10 @@ install: $(BUILD)/veer $(BUILD)/veerd
 	install -D -m 0755 $(BUILD)/veerd $(DESTDIR)$(PREFIX)/sbin/veerd
 	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
 	install -D -m 0644 docs/veerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/veerd.8
-	install -D -m 0644 deploy/veerd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/veerd.service
+	# The unit names veerd where this install puts it.
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' deploy/veerd.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/veerd.service
 	install -D -m 0644 include/veer/abi.h $(DESTDIR)$(PREFIX)/include/veer/abi.h
 
 format:

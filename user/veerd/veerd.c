@@ -189,6 +189,30 @@ void state_end(void)
 		veer_unlock(veerd.v);
 }
 
+/*
+ * The sources before the file's apply, against the VIPs of the running file and the new one
+ * together: a VIP the new file takes over from a source is released first, and one the new
+ * file lets go is not claimed while the file still holds it.
+ */
+static void sources_release(const struct veer_config *cfg)
+{
+	const struct veer_config *old = veerd.cfg;
+	struct veer_config both = *cfg;
+	struct veer_vip_spec *vips = NULL;
+
+	if (old && old != cfg && old->nvips) {
+		vips = calloc(cfg->nvips + old->nvips, sizeof(*vips));
+		if (vips) {
+			memcpy(vips, cfg->vips, cfg->nvips * sizeof(*vips));
+			memcpy(vips + cfg->nvips, old->vips, old->nvips * sizeof(*vips));
+			both.vips = vips;
+			both.nvips = cfg->nvips + old->nvips;
+		}
+	}
+	sources_apply(&both);
+	free(vips);
+}
+
 /* The file's config_applied and config_refused events: {"source": "file", "config": PATH, ...}. */
 static struct json_object *file_event(const struct veer_config *cfg)
 {
@@ -229,8 +253,7 @@ static int reconcile(const struct veer_config *cfg, bool report)
 	int err;
 
 	veerd.reconcile_runs++;
-	/* The sources first: a VIP this file takes over from one of them is released. */
-	sources_apply(cfg);
+	sources_release(cfg);
 	err = state_begin(&v);
 	if (!err) {
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
@@ -246,6 +269,9 @@ static int reconcile(const struct veer_config *cfg, bool report)
 	veerd.reconcile_last_success = unix_now();
 	if (report)
 		applied_event(cfg, &r);
+	/* VIPs the file let go pass to a source that declares them. */
+	if (r.vips_removed)
+		sources_apply(cfg);
 	if (r.map_writes)
 		log_info("applied %s: VIPs +%u ~%u -%u, backends +%u ~%u -%u, %u tables, %llu "
 			 "map writes",
@@ -710,6 +736,7 @@ int main(int argc, char **argv)
 					     {"version", no_argument, NULL, 'V'},
 					     {0}};
 	static char config_abs[PATH_MAX];
+	char cwd[PATH_MAX];
 	const char *pin_dir = getenv("VEER_PIN_DIR");
 	bool foreground = false, check = false, do_cleanup = false;
 	char err[VEER_CONFIG_ERR_LEN];
@@ -781,8 +808,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	/* The daemon leaves its directory for /: a relative path would no longer name the file. */
-	if (realpath(veerd.config_path, config_abs))
+	/*
+	 * The daemon leaves its directory for /: a relative path would no longer name the file.
+	 * Made absolute without resolving links: a Kubernetes ConfigMap's file is a link through
+	 * "..data", which every update points at a new directory, removing the old one.
+	 */
+	if (veerd.config_path[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    snprintf(config_abs, sizeof(config_abs), "%s/%s", cwd, veerd.config_path) <
+		    (int)sizeof(config_abs))
 		veerd.config_path = config_abs;
 	if (veer_check_bpffs())
 		return 1;
