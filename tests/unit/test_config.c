@@ -264,6 +264,26 @@ static const struct bad_case bad_cases[] = {
 	 "https URL (want http://127.0.0.1:2379)"},
 	{"etcd no endpoint", "sources:\n  etcd: {endpoints: []}\n",
 	 "veer.yaml:2:21: sources.etcd.endpoints: no endpoint (want at least one URL)"},
+	{"etcd prefix without a slash", "sources:\n  etcd: {endpoints: [http://127.0.0.1:2379], "
+	 "prefix: /veer}\n",
+	 "veer.yaml:2:54: sources.etcd.prefix: /veer does not end with / (keys are PREFIX + "
+	 "\"vips/NAME\": want /veer/)"},
+	{"etcd endpoint with a path", "sources:\n  etcd: {endpoints: [http://127.0.0.1:2379/v3]}\n",
+	 "veer.yaml:2:22: sources.etcd.endpoints[0]: http://127.0.0.1:2379/v3 has a path or a "
+	 "query (want http://127.0.0.1:2379)"},
+	{"etcd endpoint without a port", "sources:\n  etcd: {endpoints: [http://127.0.0.1]}\n",
+	 "veer.yaml:2:22: sources.etcd.endpoints[0]: http://127.0.0.1 has no port (etcd's is "
+	 "2379: want http://127.0.0.1:2379)"},
+	{"etcd endpoint with credentials",
+	 "sources:\n  etcd: {endpoints: ['http://u:pw@127.0.0.1:2379']}\n",
+	 "veer.yaml:2:22: sources.etcd.endpoints[0]: \"http://u:pw@127.0.0.1:2379\" carries "
+	 "credentials: etcd authentication is not supported (want http://127.0.0.1:2379)"},
+	{"etcd endpoint twice",
+	 "sources:\n  etcd: {endpoints: [http://127.0.0.1:2379, 'http://127.0.0.1:2379/']}\n",
+	 "veer.yaml:2:45: sources.etcd.endpoints[1]: \"http://127.0.0.1:2379/\" is listed twice"},
+	{"kubernetes empty", "sources:\n  kubernetes:\n",
+	 "veer.yaml:2:14: sources.kubernetes: want a map like {} (in a cluster) or {kubeconfig: "
+	 "/root/.kube/config}, got nothing"},
 	{"kubeconfig relative", "sources:\n  kubernetes: {kubeconfig: kube.conf}\n",
 	 "veer.yaml:2:28: sources.kubernetes.kubeconfig: kube.conf is not an absolute path under "
 	 "256 bytes (want /root/.kube/config)"},
@@ -654,7 +674,9 @@ VEER_TEST(config_vip_json)
 								  "JSON: unexpected end or "
 								  "trailing bytes"},
 		{"{\"address\": \"198.18.100.10\", \"port\": 80} x",
-		 "etcd key /veer/vips/web: not JSON: unexpected end or trailing bytes"},
+		 "etcd key /veer/vips/web: not JSON: unexpected character"},
+		{"{\"address\": \"198.18.100.10\", \"port\": 080}",
+		 "etcd key /veer/vips/web: not JSON: number expected"},
 		{"[1, 2]", "etcd key /veer/vips/web: want a JSON object like {\"address\": "
 			   "\"198.18.100.10\", \"port\": 80}, got array"},
 		{"{\"address\": \"127.0.0.1\", \"port\": 80}",

@@ -834,3 +834,9 @@ int veer_vips_apply(struct veer *v, const struct veer_vip_spec *specs, size_t n,
 {
 	return apply_run(v, specs, n, owner, true, r);
 }
+
+int veer_vips_apply_keep(struct veer *v, const struct veer_vip_spec *specs, size_t n,
+			 __u8 owner, struct veer_apply_result *r)
+{
+	return apply_run(v, specs, n, owner, false, r);
+}

@@ -1169,6 +1169,46 @@ static int want_url(struct ctx *x, const struct ynode *n, const char *path, cons
 	return err;
 }
 
+/*
+ * An etcd endpoint: http(s)://HOST:PORT and nothing more. A path, a query or credentials
+ * would be sent nowhere useful (the gateway's paths are veer's) or printed in every log line.
+ */
+static int want_endpoint(struct ctx *x, const struct ynode *n, const char *path, char *out,
+			 size_t size)
+{
+	static const char example[] = "http://127.0.0.1:2379";
+	char *port = NULL, *upath = NULL, *user = NULL, *query = NULL;
+	int err = want_url(x, n, path, example, out, size);
+	CURLU *u;
+
+	if (err)
+		return err;
+	u = curl_url();
+	if (!u)
+		return oom(x);
+	curl_url_set(u, CURLUPART_URL, out, CURLU_NON_SUPPORT_SCHEME);
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	curl_url_get(u, CURLUPART_PATH, &upath, 0);
+	curl_url_get(u, CURLUPART_USER, &user, 0);
+	curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	if (user)
+		err = fail(x, n, path, "%s carries credentials: etcd authentication is not supported "
+				       "(want %s)", SHOW(n), example);
+	else if (!port)
+		err = fail(x, n, path, "%s has no port (etcd's is 2379: want %s)", SHOW(n), example);
+	else if ((upath && strcmp(upath, "/")) || query)
+		err = fail(x, n, path, "%s has a path or a query (want %s)", SHOW(n), example);
+	curl_free(port);
+	curl_free(upath);
+	curl_free(user);
+	curl_free(query);
+	curl_url_cleanup(u);
+	/* "http://h:2379/" and "http://h:2379" are one endpoint: veer adds the gateway's paths. */
+	if (!err && out[strlen(out) - 1] == '/')
+		out[strlen(out) - 1] = '\0';
+	return err;
+}
+
 /* An absolute path of a file; relative ones would depend on where veerd was started. */
 static int want_path(struct ctx *x, const struct ynode *n, const char *path, const char *example,
 		     char *out, size_t size)
@@ -1220,15 +1260,26 @@ static int etcd_parse(struct ctx *x, const struct ynode *m, const char *path,
 					   val->n, VEER_ETCD_ENDPOINTS_MAX);
 			for (size_t j = 0; !err && j < val->n; j++) {
 				subindex(ep, p, j);
-				err = want_url(x, val->kids[j], ep, "http://127.0.0.1:2379",
-					       e->endpoints[j], sizeof(e->endpoints[j]));
+				err = want_endpoint(x, val->kids[j], ep, e->endpoints[j],
+						    sizeof(e->endpoints[j]));
 				e->nendpoints = j + 1;
+				for (size_t d = 0; !err && d < j; d++)
+					if (!strcmp(e->endpoints[d], e->endpoints[j]))
+						err = fail(x, val->kids[j], ep,
+							   "%s is listed twice",
+							   SHOW(val->kids[j]));
 			}
 		} else if (!strcmp(k->s, "prefix")) {
 			err = want_text(x, val, p, "a key prefix (/veer/)");
 			if (!err && (!val->len || val->len >= sizeof(e->prefix) - 8))
 				err = fail(x, val, p, "%s is not a key prefix (want 1..%zu bytes)",
 					   SHOW(val), sizeof(e->prefix) - 9);
+			/* Else /veer and /veer/ name other keys: /veervips/ is no one's. */
+			if (!err && val->s[val->len - 1] != '/')
+				err = fail(x, val, p,
+					   "%s does not end with / (keys are PREFIX + "
+					   "\"vips/NAME\": want /veer/)",
+					   SHOW(val));
 			if (!err)
 				snprintf(e->prefix, sizeof(e->prefix), "%s", val->s);
 		} else if (!strcmp(k->s, "timeout")) {
@@ -1257,9 +1308,10 @@ static int k8s_parse(struct ctx *x, const struct ynode *m, const char *path,
 		.timeout_ms = 5000,
 		.pos = {m->line, m->col},
 	};
-	/* `kubernetes:` alone, as `kubernetes: {}`: the in-cluster config. */
-	if (is_null(m))
-		return 0;
+	/*
+	 * `kubernetes:` alone is refused: a block whose body was commented out must not turn
+	 * into the in-cluster config. `{}` says it.
+	 */
 	err = want_type(x, m, path, Y_MAP, "{} (in a cluster) or {kubeconfig: /root/.kube/config}");
 	if (err)
 		return err;
@@ -1693,6 +1745,8 @@ int veer_vip_spec_parse_json(const char *buf, size_t len, const char *name,
 	tok = json_tokener_new();
 	if (!tok)
 		return oom(&x);
+	/* RFC 8259 as written: no leading zeros, no trailing commas, no single quotes. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {

@@ -777,9 +777,23 @@ int veer_vip_apply(struct veer *v, const struct veer_vip_spec *s, __u8 owner,
  */
 int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 		      struct veer_apply_result *r);
+/*
+ * Hands a VIP to another owner as it is (id, table, backends and flows kept): a VIP passing
+ * from a source to the file, or between sources, by their precedence. 0 or -ENOENT.
+ */
+int veer_vip_set_owner(struct veer *v, const struct veer_vip_key *key, __u8 owner);
+/*
+ * Opens and keeps every VIP's Maglev table in this handle, while the process may still open
+ * maps by id (CAP_SYS_ADMIN): a daemon that drops it later still tells an unchanged table
+ * from a changed one, and rewrites a changed one in place. 0 or -EIO.
+ */
+int veer_rings_hold(struct veer *v);
 /* The same for a list of VIPs: makes the VIPs of owner exactly specs[0..n). */
 int veer_vips_apply(struct veer *v, const struct veer_vip_spec *specs, size_t n, __u8 owner,
 		    struct veer_apply_result *r);
+/* The same without removing the owner's VIPs specs leaves out. */
+int veer_vips_apply_keep(struct veer *v, const struct veer_vip_spec *specs, size_t n,
+			 __u8 owner, struct veer_apply_result *r);
 
 /*
  * Writes libveer has made to the load balancer's maps in this process: what "writes nothing"

@@ -853,3 +853,27 @@ int veer_vip_del(struct veer *v, const struct veer_vip_key *key)
 		pr_warn("cannot delete VIP %s: %s\n", name, strerror(-err));
 	return err;
 }
+
+int veer_vip_set_owner(struct veer *v, const struct veer_vip_key *key, __u8 owner)
+{
+	struct veer_vip vip;
+	int err = veer_vip_get(v, key, &vip);
+
+	if (err || vip.owner == owner)
+		return err;
+	vip.owner = owner;
+	/* Its id, table and flows are the same VIP's: only who may change it moves. */
+	return veer_vip_write(v, key, &vip, BPF_EXIST);
+}
+
+int veer_rings_hold(struct veer *v)
+{
+	struct veer_vip_ent *ents = veer_vips_get(v);
+
+	if (!ents)
+		return -EIO;
+	for (__u32 id = 0; id < VEER_MAX_VIPS; id++)
+		if (ents[id].used)
+			veer_ring_fits(v, id, ents[id].vip.ring_size);
+	return 0;
+}

@@ -709,3 +709,14 @@ void events_free(struct events *ev)
 		E.ev = NULL;
 	free(ev);
 }
+
+void event_applied(struct json_object *o, const struct veer_apply_result *r)
+{
+	json_object_object_add(o, "vips_added", json_object_new_int(r->vips_added));
+	json_object_object_add(o, "vips_changed", json_object_new_int(r->vips_changed));
+	json_object_object_add(o, "vips_removed", json_object_new_int(r->vips_removed));
+	json_object_object_add(o, "backends_added", json_object_new_int(r->backends_added));
+	json_object_object_add(o, "backends_changed", json_object_new_int(r->backends_changed));
+	json_object_object_add(o, "backends_removed", json_object_new_int(r->backends_removed));
+	event_emit(VEER_EVENT_CONFIG_APPLIED, o);
+}

@@ -25,8 +25,10 @@ struct source {
 	struct veer_vip_spec *specs;
 	char **origins;
 	size_t n;
-	/* The last refusal reported, so that a conflict is told once, not at every event. */
-	char *conflict;
+	/* Conflicts reported at the last apply: each is told once, not at every event. */
+	char **told;
+	size_t ntold;
+	bool hold; /* keep VIPs no longer declared: a refused key may be one of them */
 	bool up;	 /* connected now */
 	uint64_t errors; /* keys and objects refused */
 	uint64_t losses; /* connections lost */
@@ -72,50 +74,133 @@ static const char *declared_above(const struct source *s, const struct veer_conf
 	return NULL;
 }
 
-/* s's VIPs minus those a higher source declares (a shallow copy: backends shared). */
-static int source_filtered(struct source *s, const struct veer_config *file,
+/* Where a source stands among the owners: the file first, then etcd, then Kubernetes. */
+static int rank(__u8 owner)
+{
+	switch (owner) {
+	case VEER_OWNER_CONFIG:
+		return 0;
+	case VEER_OWNER_ETCD:
+		return 1;
+	case VEER_OWNER_KUBERNETES:
+		return 2;
+	}
+	return -1; /* by hand: never taken over */
+}
+
+/*
+ * Whether owner may have key now: free, or already its own, or pinned by a source of lower
+ * precedence (handed over as it is: its table and flows stay). A VIP made by hand, or held by
+ * a higher source that has not listed since a restart, is refused: *why says by whom.
+ */
+static bool claim(struct veer *v, const struct veer_vip_key *key, __u8 owner, const char **why)
+{
+	struct veer_vip vip;
+
+	if (veer_vip_get(v, key, &vip) || vip.owner == owner)
+		return true;
+	if (rank(vip.owner) > rank(owner) && rank(owner) >= 0 &&
+	    !veer_vip_set_owner(v, key, owner)) {
+		char name[VEER_ADDR_STRLEN];
+
+		log_info("VIP %s passes from %s to %s", veer_fmt_vip(key, name, sizeof(name)),
+			 veer_owner_name(vip.owner), veer_owner_name(owner));
+		return true;
+	}
+	*why = vip.owner == VEER_OWNER_CLI ? "it was made by hand (veer vip add)"
+	       : vip.owner == VEER_OWNER_CONFIG
+		       ? "the config file holds it"
+		       : vip.owner == VEER_OWNER_ETCD ? "the etcd source holds it (and has not listed "
+						       "since veerd started)"
+						     : "another source holds it";
+	return false;
+}
+
+void sources_claim(struct veer *v, const struct veer_vip_spec *specs, size_t n, __u8 owner)
+{
+	const char *why;
+
+	for (size_t i = 0; i < n; i++)
+		claim(v, &specs[i].key, owner, &why);
+}
+
+static bool told_before(const struct source *s, const char *line)
+{
+	for (size_t i = 0; i < s->ntold; i++)
+		if (!strcmp(s->told[i], line))
+			return true;
+	return false;
+}
+
+/* Each conflict of this apply, logged and sent once; those gone are forgotten. */
+static void tell(struct source *s, char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o;
+
+		if (told_before(s, lines[i]))
+			continue;
+		log_warnx("%s", lines[i]);
+		o = json_object_new_object();
+		json_object_object_add(o, "source", json_object_new_string(s->name));
+		json_object_object_add(o, "error", json_object_new_string(lines[i]));
+		event_emit(VEER_EVENT_CONFIG_REFUSED, o);
+	}
+	strv_free(s->told, s->ntold);
+	s->told = lines;
+	s->ntold = n;
+}
+
+/*
+ * s's VIPs minus those a higher source declares and those it may not take (a shallow copy:
+ * backends shared). Every one left out is told by name; the rest are applied.
+ */
+static int source_filtered(struct veer *v, struct source *s, const struct veer_config *file,
 			   struct veer_vip_spec **out, size_t *nout)
 {
 	struct veer_vip_spec *f = calloc(s->n ? s->n : 1, sizeof(*f));
-	char conflict[512] = "", above[256], name[VEER_ADDR_STRLEN];
-	size_t n = 0;
+	char **lines = calloc(s->n ? s->n : 1, sizeof(*lines));
+	char above[256], name[VEER_ADDR_STRLEN];
+	size_t n = 0, nl = 0;
 
-	if (!f)
+	if (!f || !lines) {
+		free(f);
+		free(lines);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < s->n; i++) {
-		const char *by = declared_above(s, file, &s->specs[i].key, above, sizeof(above));
+		const struct veer_vip_key *key = &s->specs[i].key;
+		const char *by = declared_above(s, file, key, above, sizeof(above)), *why;
+		char *line = NULL;
+		int rc = 0;
 
-		if (!by) {
+		veer_fmt_vip(key, name, sizeof(name));
+		if (by)
+			rc = asprintf(&line,
+				      "VIP %s of %s is declared by %s too: %s's is refused "
+				      "(precedence: the file, etcd, kubernetes)",
+				      name, s->origins[i], by, s->name);
+		else if (!claim(v, key, s->owner, &why))
+			rc = asprintf(&line, "VIP %s of %s is refused: %s", name, s->origins[i], why);
+		else
 			f[n++] = s->specs[i];
-			continue;
-		}
-		if (!conflict[0])
-			snprintf(conflict, sizeof(conflict),
-				 "VIP %s of %s is declared by %s too: %s's is refused (precedence: "
-				 "the file, etcd, kubernetes)",
-				 veer_fmt_vip(&s->specs[i].key, name, sizeof(name)), s->origins[i],
-				 by, s->name);
+		if (rc < 0)
+			line = NULL;
+		if (line)
+			lines[nl++] = line;
 	}
-	if (conflict[0] && (!s->conflict || strcmp(s->conflict, conflict))) {
-		struct json_object *o = json_object_new_object();
-
-		log_warnx("%s", conflict);
-		json_object_object_add(o, "source", json_object_new_string(s->name));
-		json_object_object_add(o, "error", json_object_new_string(conflict));
-		event_emit(VEER_EVENT_CONFIG_REFUSED, o);
-	}
-	free(s->conflict);
-	s->conflict = conflict[0] ? strdup(conflict) : NULL;
+	tell(s, lines, nl);
 	*out = f;
 	*nout = n;
 	return 0;
 }
 
 static int owner_apply(struct veer *v, const char *name, __u8 owner,
-		       const struct veer_vip_spec *specs, size_t n)
+		       const struct veer_vip_spec *specs, size_t n, bool keep)
 {
 	struct veer_apply_result r = {};
-	int err = veer_vips_apply(v, specs, n, owner, &r);
+	int err = keep ? veer_vips_apply_keep(v, specs, n, owner, &r)
+		       : veer_vips_apply(v, specs, n, owner, &r);
 
 	if (err) {
 		struct json_object *o = json_object_new_object();
@@ -135,15 +220,7 @@ static int owner_apply(struct veer *v, const char *name, __u8 owner,
 			 r.backends_changed, r.backends_removed, r.rings_published,
 			 (unsigned long long)r.map_writes);
 		json_object_object_add(o, "source", json_object_new_string(name));
-		json_object_object_add(o, "vips_added", json_object_new_int(r.vips_added));
-		json_object_object_add(o, "vips_changed", json_object_new_int(r.vips_changed));
-		json_object_object_add(o, "vips_removed", json_object_new_int(r.vips_removed));
-		json_object_object_add(o, "backends_added", json_object_new_int(r.backends_added));
-		json_object_object_add(o, "backends_changed",
-				       json_object_new_int(r.backends_changed));
-		json_object_object_add(o, "backends_removed",
-				       json_object_new_int(r.backends_removed));
-		event_emit(VEER_EVENT_CONFIG_APPLIED, o);
+		event_applied(o, &r);
 	} else {
 		log_debug("applied %s: nothing to change", name);
 	}
@@ -169,7 +246,7 @@ int sources_apply(const struct veer_config *file)
 	}
 	for (unsigned owner = 0; owner < 32; owner++)
 		if (S.gone & (1u << owner))
-			rc = owner_apply(v, veer_owner_name(owner), owner, NULL, 0) ?: rc;
+			rc = owner_apply(v, veer_owner_name(owner), owner, NULL, 0, false) ?: rc;
 	S.gone = 0;
 	/* Lowest precedence first: what passes to a higher source is released before. */
 	while (count--) {
@@ -179,9 +256,13 @@ int sources_apply(const struct veer_config *file)
 
 		if (!s->synced)
 			continue;
-		err = source_filtered(s, file, &f, &n);
+		err = source_filtered(v, s, file, &f, &n);
 		if (!err) {
-			err = owner_apply(v, s->name, s->owner, f, n);
+			if (s->hold)
+				log_info("%s: VIPs no longer declared are kept while a refused "
+					 "entry of it may be one of them",
+					 s->name);
+			err = owner_apply(v, s->name, s->owner, f, n, s->hold);
 			free(f);
 		}
 		rc = err ?: rc;
@@ -309,6 +390,14 @@ void source_refused(struct source *s, const char *origin, const char *why)
 	event_emit(VEER_EVENT_CONFIG_REFUSED, o);
 }
 
+void source_hold(struct source *s, bool hold)
+{
+	if (s->hold == hold)
+		return;
+	s->hold = hold;
+	sources_changed();
+}
+
 void source_lost(struct source *s, const char *why)
 {
 	struct json_object *o;
@@ -339,7 +428,7 @@ void source_free(struct source *s)
 	S.gone |= 1u << s->owner;
 	veer_vip_specs_free(s->specs, s->n);
 	strv_free(s->origins, s->n);
-	free(s->conflict);
+	strv_free(s->told, s->ntold);
 	free(s);
 	sources_changed();
 }

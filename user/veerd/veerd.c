@@ -234,15 +234,7 @@ static void refused_event(const struct veer_config *cfg, const char *why)
 
 static void applied_event(const struct veer_config *cfg, const struct veer_apply_result *r)
 {
-	struct json_object *o = file_event(cfg);
-
-	json_object_object_add(o, "vips_added", json_object_new_int(r->vips_added));
-	json_object_object_add(o, "vips_changed", json_object_new_int(r->vips_changed));
-	json_object_object_add(o, "vips_removed", json_object_new_int(r->vips_removed));
-	json_object_object_add(o, "backends_added", json_object_new_int(r->backends_added));
-	json_object_object_add(o, "backends_changed", json_object_new_int(r->backends_changed));
-	json_object_object_add(o, "backends_removed", json_object_new_int(r->backends_removed));
-	event_emit(VEER_EVENT_CONFIG_APPLIED, o);
+	event_applied(file_event(cfg), r);
 }
 
 /* report: the outcome is an event (not for the running config put back after a failure). */
@@ -256,6 +248,8 @@ static int reconcile(const struct veer_config *cfg, bool report)
 	sources_release(cfg);
 	err = state_begin(&v);
 	if (!err) {
+		/* The file first: what a source pinned and the file declares passes to it. */
+		sources_claim(v, cfg->vips, cfg->nvips, VEER_OWNER_CONFIG);
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
 		state_end();
 	}
@@ -844,6 +838,18 @@ int main(int argc, char **argv)
 		log_warnx("%s not applied: running on the pinned state as it is until the file "
 			  "is fixed",
 			  veerd.config_path);
+	/*
+	 * Every VIP's table held while veerd may still open maps by id: the sources list after
+	 * the capabilities are gone, and must still tell an unchanged table from a changed one.
+	 */
+	{
+		struct veer *v;
+
+		if (!state_begin(&v)) {
+			veer_rings_hold(v);
+			state_end();
+		}
+	}
 	rc = events_new(&veerd.events, &veerd);
 	if (rc)
 		fatalx("cannot start the event stream: %s", strerror(-rc));

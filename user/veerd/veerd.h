@@ -203,6 +203,8 @@ void event_emit(enum veer_event_type type, struct json_object *fields);
 typedef void (*event_sink_cb)(enum veer_event_type type, const char *id, const char *body,
 			      size_t len, void *arg);
 int event_sink_add(event_sink_cb cb, void *arg);
+/* A config_applied event: o (who applied: the file, a source; taken over) and what changed. */
+void event_applied(struct json_object *o, const struct veer_apply_result *r);
 void event_sink_del(event_sink_cb cb, void *arg);
 
 /* ---- sources.c: the VIPs of the file, etcd and Kubernetes, applied each by its owner ---- */
@@ -233,6 +235,17 @@ void source_lost(struct source *s, const char *why);
  * what it had for that origin.
  */
 void source_refused(struct source *s, const char *origin, const char *why);
+/*
+ * While hold is set, VIPs of the source it no longer declares are kept instead of removed: the
+ * source refused an entry (an etcd key, a Service) it has no good value of since veerd
+ * started, and that entry may be one of them. Cleared when no such entry is left.
+ */
+void source_hold(struct source *s, bool hold);
+/*
+ * Before owner applies specs: each VIP pinned by a source of lower precedence passes to owner
+ * as it is (the file taking a VIP over from etcd keeps its flows).
+ */
+void sources_claim(struct veer *v, const struct veer_vip_spec *specs, size_t n, __u8 owner);
 /* The source is no longer configured: its VIPs are removed at the next reconcile. */
 void source_free(struct source *s);
 /*
