@@ -84,7 +84,7 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 # veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
 # for the two functions test_veerd_metrics.c stands in for.
-UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/webhook_queue.c
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
