@@ -14,7 +14,7 @@ CFLAGS   ?= -O2 -g
 # Always applied, even when CFLAGS is given on the command line.
 override CFLAGS += -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -Iuser/lib -I$(BUILD)
-LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lyaml -lelf -lz
+LDLIBS   += -lxdp -lbpf -ljson-c -lhiredis -lyaml -lcurl -lssl -lcrypto -lelf -lz
 # veerd alone: its HTTP endpoint, capabilities and systemd readiness.
 VEERD_LDLIBS := -lmicrohttpd -lcap -lsystemd
 

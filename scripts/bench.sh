@@ -56,7 +56,7 @@ REPS=${BENCH_REPS:-3}
 ROUNDS=${BENCH_ROUNDS:-11}
 CALLS=${BENCH_CALLS:-20000}
 THREADS=${BENCH_THREADS:-1}
-PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr,apply,veerd,health}
+PARTS=${BENCH_PARTS:-prog-run,live,flows,synflood,decap,dsr,apply,veerd,health,events,etcd,k8s,webhooks}
 AP_VIPS=${BENCH_APPLY_VIPS:-1000}
 AP_BACKENDS=${BENCH_APPLY_BACKENDS:-10}
 AP_RINGS=${BENCH_APPLY_RINGS:-65537 4093}
@@ -68,10 +68,11 @@ HC_BACKENDS=${BENCH_HEALTH_BACKENDS:-10000}
 HC_SECONDS=${BENCH_HEALTH_SECONDS:-10}
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 for part in ${PARTS//,/ }; do
-	case $part in prog-run | live | flows | synflood | decap | dsr | apply | veerd | health) ;;
+	case $part in prog-run | live | flows | synflood | decap | dsr | apply | veerd | health | events | \
+		etcd | k8s | webhooks) ;;
 	*)
 		echo "bench: unknown part $part in BENCH_PARTS (prog-run, live, flows, synflood, decap," \
-			"dsr, apply, veerd, health)" >&2
+			"dsr, apply, veerd, health, events, etcd, k8s, webhooks)" >&2
 		exit 2
 		;;
 	esac
@@ -1748,6 +1749,14 @@ if has_part dsr; then part_dsr; fi
 if has_part apply; then part_apply; fi
 if has_part veerd; then part_veerd; fi
 if has_part health; then part_health; fi
+# veerd's sources and event stream: one script each, sourced here (part_NAME, report_LETTER).
+for part in events etcd k8s webhooks; do
+	if has_part $part; then
+		# shellcheck source=/dev/null
+		source "$ROOT/scripts/bench_$part.sh"
+		"part_$part"
+	fi
+done
 for n in "$NS_FL" "$NS_GEN" "$NS_SINK"; do
 	if [ -e "/run/netns/$n" ]; then ip netns del "$n"; fi
 done
@@ -1763,6 +1772,10 @@ done
 	if has_part apply; then report_h; fi
 	if has_part veerd; then report_j; fi
 	if has_part health; then report_i; fi
+	if has_part events; then report_k; fi
+	if has_part etcd; then report_l; fi
+	if has_part k8s; then report_m; fi
+	if has_part webhooks; then report_n; fi
 } >"$TMP/report.md"
 echo
 cat "$TMP/report.md"

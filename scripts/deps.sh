@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
 	clang llvm make gcc pkg-config libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev
 	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev libhiredis-dev libmicrohttpd-dev libsystemd-dev
+	libcurl4-openssl-dev libssl-dev openssl etcd-server etcd-client python3-yaml
 	bats bats-assert bats-support iproute2 iputils-ping ethtool util-linux nftables curl python3
 	redis-server redis-tools memcached python3-redis python3-pymemcache prometheus
 )
@@ -24,6 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
 		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+# kubectl, the real client the fake API server of the Kubernetes suites is checked against:
+# Debian's own when the distribution has it, else whatever repository this host has set up.
+if ! command -v kubectl >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubectl >/dev/null 2>&1 ||
+		echo "deps: kubectl is not installable from this host's package sources:" \
+			"tests/e2e/k8s_fake_api.bats will fail until it is installed" >&2
 fi
 
 if [ "$(id -u)" -eq 0 ] && ! stat -f -c %T /sys/fs/bpf 2>/dev/null | grep -q bpf; then

@@ -91,11 +91,15 @@ struct veer_vip {
 
 /*
  * Who made a VIP. A VIP made by hand (veer vip add) is never changed by a reconcile; one made
- * from a config file (veerd, veer apply) is kept equal to the file and removed with it.
+ * from a config file (veerd, veer apply) is kept equal to the file and removed with it; one
+ * from a source of veerd's (etcd, Kubernetes) is kept equal to that source alone, so a source
+ * that has not answered yet after a restart leaves its VIPs as they were.
  */
 enum veer_vip_owner {
 	VEER_OWNER_CLI = 0,
 	VEER_OWNER_CONFIG = 1,
+	VEER_OWNER_ETCD = 2,
+	VEER_OWNER_KUBERNETES = 3,
 };
 
 /*
@@ -863,5 +867,25 @@ enum veer_cache_stat {
 			"off_no_state", "off_too_big", "hot_full", "evict", "expired", "demote",   \
 			"write_heavy", "lapsed",                                                   \
 	}
+
+/*
+ * The event stream (`veer events`, webhooks). Numbers are stable: the data plane's records
+ * carry them, and names (veer_event_type_name) are what configs and receivers see. The first
+ * three come from the data plane's ring buffer, the rest from veerd.
+ */
+enum veer_event_type {
+	VEER_EVENT_NONE = 0,
+	VEER_EVENT_FLOW_NEW = 1,	 /* a sampled new flow and the backend it got */
+	VEER_EVENT_DROP_BURST = 2,	 /* a drop reason crossed its threshold in one second */
+	VEER_EVENT_TABLE_FULL = 3,	 /* the connection table refused a new flow */
+	VEER_EVENT_BACKEND_DOWN = 4,	 /* a health check took a backend out */
+	VEER_EVENT_BACKEND_UP = 5,	 /* and brought it back */
+	VEER_EVENT_CONFIG_APPLIED = 6,	 /* a config or a source's change reached the data plane */
+	VEER_EVENT_CONFIG_REFUSED = 7,	 /* a config, a key or an object refused, and why */
+	VEER_EVENT_SOURCE_CONNECTED = 8, /* etcd or the Kubernetes API listed */
+	VEER_EVENT_SOURCE_LOST = 9,	 /* and went away */
+	VEER_EVENT_CACHE_FEED_LOST = 10, /* the cache's invalidation subscription went away */
+	VEER_EVENT_MAX,
+};
 
 #endif /* VEER_ABI_H */

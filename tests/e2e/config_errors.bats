@@ -106,8 +106,10 @@ VIP80=$'vips:\n  - address: 198.18.100.30\n    port: 80\n'
 	refused veer.yaml "veer.yaml:2:3: vips: want a list like [{address: 198.18.100.10, port: 80}], got a map"
 	printf '%s    adress: 198.18.100.31\n' "$VIP80" >veer.yaml
 	refused veer.yaml "veer.yaml:4:5: vips[0].adress: unknown key (want address, port, protocol, mode, affinity, ring_size, backends, health)"
-	printf 'metrics: {}\nwebhooks: [{url: http://127.0.0.1:9000/hook}]\n' >veer.yaml
-	refused veer.yaml "veer.yaml:2:1: webhooks: not supported yet by this veer (it reads interfaces, vips, cache, metrics)"
+	printf 'metrics: {}\nlimits: [{cidr: 0.0.0.0/0, pps: 10000}]\n' >veer.yaml
+	refused veer.yaml "veer.yaml:2:1: limits: not supported yet by this veer (it reads interfaces, vips, cache, metrics, sources, webhooks)"
+	printf 'webhooks: [{url: ftp://198.18.0.1/hook, secret_file: /etc/veer/hook.key}]\n' >veer.yaml
+	refused veer.yaml "veer.yaml:1:18: webhooks[0].url: ftp://198.18.0.1/hook is not an http or https URL (want http://127.0.0.1:9000/hook)"
 	printf 'vips:\n  - port: 80\n' >veer.yaml
 	refused veer.yaml "veer.yaml:2:5: vips[0]: address is required"
 }

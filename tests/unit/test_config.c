@@ -247,16 +247,43 @@ static const struct bad_case bad_cases[] = {
 	 "veer.yaml:4:5: vips[0].adress: unknown key (want address, port, protocol, mode, "
 	 "affinity, ring_size, backends, health)"},
 	{"unknown top-level key", "vip:\n  - address: 198.18.100.10\n",
-	 "veer.yaml:1:1: vip: unknown key (want interfaces, vips, cache, metrics)"},
-	{"sources not yet", "sources:\n  kubernetes: {}\n",
-	 "veer.yaml:1:1: sources: not supported yet by this veer (it reads interfaces, vips, "
-	 "cache, metrics)"},
-	{"webhooks not yet", "metrics: {}\nwebhooks: [{url: http://127.0.0.1:9000/hook}]\n",
-	 "veer.yaml:2:1: webhooks: not supported yet by this veer (it reads interfaces, vips, "
-	 "cache, metrics)"},
+	 "veer.yaml:1:1: vip: unknown key (want interfaces, vips, cache, metrics, sources, "
+	 "webhooks)"},
 	{"limits not yet", "limits: [{cidr: 0.0.0.0/0, pps: 10000}]\n",
 	 "veer.yaml:1:1: limits: not supported yet by this veer (it reads interfaces, vips, "
-	 "cache, metrics)"},
+	 "cache, metrics, sources, webhooks)"},
+	{"unknown source", "sources:\n  consul: {}\n",
+	 "veer.yaml:2:3: sources.consul: unknown key (want etcd, kubernetes)"},
+	{"etcd without endpoints", "sources:\n  etcd: {prefix: /veer/}\n",
+	 "veer.yaml:2:9: sources.etcd: endpoints is required ([http://127.0.0.1:2379])"},
+	{"etcd endpoint not a URL", "sources:\n  etcd: {endpoints: ['127.0.0.1 2379']}\n",
+	 "veer.yaml:2:22: sources.etcd.endpoints[0]: \"127.0.0.1 2379\" is not a URL (want "
+	 "http://127.0.0.1:2379)"},
+	{"etcd endpoint not http", "sources:\n  etcd: {endpoints: [unix:///run/etcd.sock]}\n",
+	 "veer.yaml:2:22: sources.etcd.endpoints[0]: unix:///run/etcd.sock is not an http or "
+	 "https URL (want http://127.0.0.1:2379)"},
+	{"etcd no endpoint", "sources:\n  etcd: {endpoints: []}\n",
+	 "veer.yaml:2:21: sources.etcd.endpoints: no endpoint (want at least one URL)"},
+	{"kubeconfig relative", "sources:\n  kubernetes: {kubeconfig: kube.conf}\n",
+	 "veer.yaml:2:28: sources.kubernetes.kubeconfig: kube.conf is not an absolute path under "
+	 "256 bytes (want /root/.kube/config)"},
+	{"webhook url ftp",
+	 "webhooks: [{url: ftp://198.18.0.1/hook, secret_file: /etc/veer/hook.key}]\n",
+	 "veer.yaml:1:18: webhooks[0].url: ftp://198.18.0.1/hook is not an http or https URL "
+	 "(want http://127.0.0.1:9000/hook)"},
+	{"webhook without secret", "metrics: {}\nwebhooks: [{url: http://127.0.0.1:9000/hook}]\n",
+	 "veer.yaml:2:12: webhooks[0]: secret_file is required (its bytes sign every delivery: "
+	 "X-Veer-Signature)"},
+	{"webhook event type unknown",
+	 "webhooks:\n  - url: http://127.0.0.1:9000/hook\n    secret_file: /k\n    events: "
+	 "[backend_down, backend_sideways]\n",
+	 "veer.yaml:4:28: webhooks[0].events[1]: backend_sideways is not an event type (want one "
+	 "of flow_new, drop_burst, table_full, backend_down, backend_up, config_applied, "
+	 "config_refused, source_connected, source_lost, cache_feed_lost)"},
+	{"webhook queue_max", "webhooks: [{url: 'https://198.18.0.1/', secret_file: /k, queue_max: "
+	 "12 bytes}]\n",
+	 "veer.yaml:1:69: webhooks[0].queue_max: \"12 bytes\" is not a size (want bytes, or KiB, MiB, "
+	 "GiB: 64MiB)"},
 	{"tab indentation", "vips:\n\t- address: 198.18.100.10\n",
 	 "veer.yaml:2:1: a tab: YAML indents with spaces only (found character that cannot start "
 	 "any token)"},
@@ -293,7 +320,8 @@ static const struct bad_case bad_cases[] = {
 	{"health empty", VIP80 "    health:\n",
 	 "veer.yaml:4:12: vips[0].health: want a map like {type: tcp, interval: 1s}, got nothing"},
 	{"top level a list", "- address: 198.18.100.10\n",
-	 "veer.yaml:1:1: the config is a map of settings (interfaces, vips, cache, metrics), not "
+	 "veer.yaml:1:1: the config is a map of settings (interfaces, vips, cache, metrics, "
+	 "sources, webhooks), not "
 	 "a list"},
 	{"missing address", "vips:\n  - port: 80\n", "veer.yaml:2:5: vips[0]: address is required"},
 	{"missing port", "vips:\n  - address: 198.18.100.10\n    protocol: udp\n",
@@ -604,4 +632,56 @@ VEER_TEST(config_bad_first_in_file_order)
 
 	expect_refused(yaml, strlen(yaml), "three errors",
 		       "veer.yaml:4:15: vips[0].protocol: icmp is not one of tcp or udp");
+}
+
+/* An etcd key's value: JSON, held to the file's rules and words, without file positions. */
+VEER_TEST(config_vip_json)
+{
+	static const char good[] =
+		"{\"address\": \"198.18.100.10\", \"port\": 80, \"protocol\": \"tcp\", "
+		"\"backends\": [{\"address\": \"198.18.11.2\", \"weight\": 50}, "
+		"{\"address\": \"198.18.12.2\"}], \"health\": {\"type\": \"http\", \"path\": "
+		"\"/a/b\"}}";
+	static const struct {
+		const char *json, *want;
+	} bad[] = {
+		{"{\"address\": \"198.18.100.10\", \"port\": 70000}",
+		 "etcd key /veer/vips/web: port: 70000 is not a port (want 1..65535)"},
+		{"{\"address\": \"198.18.100.10\", \"port\": \"80\"}",
+		 "etcd key /veer/vips/web: port: \"80\" is a quoted string: write the number without "
+		 "quotes"},
+		{"{\"address\": \"198.18.100.10\", \"port\": 80,", "etcd key /veer/vips/web: not "
+								  "JSON: unexpected end or "
+								  "trailing bytes"},
+		{"{\"address\": \"198.18.100.10\", \"port\": 80} x",
+		 "etcd key /veer/vips/web: not JSON: unexpected end or trailing bytes"},
+		{"[1, 2]", "etcd key /veer/vips/web: want a JSON object like {\"address\": "
+			   "\"198.18.100.10\", \"port\": 80}, got array"},
+		{"{\"address\": \"127.0.0.1\", \"port\": 80}",
+		 "etcd key /veer/vips/web: address: 127.0.0.1 is a loopback address"},
+		{"{\"port\": 80}", "etcd key /veer/vips/web: address is required"},
+	};
+	char err[VEER_CONFIG_ERR_LEN];
+	struct veer_vip_spec s;
+
+	if (ASSERT_OK(veer_vip_spec_parse_json(good, strlen(good), "etcd key /veer/vips/web", &s,
+					       err, sizeof(err)),
+		      "good JSON")) {
+		ASSERT_TRUE(addr_is(&s.key.addr, s.key.family, "198.18.100.10"), "address");
+		ASSERT_EQ(ntohs(s.key.port), 80, "port");
+		ASSERT_EQ(s.nbackends, 2, "backends");
+		ASSERT_EQ(s.backends[0].weight, 50, "weight");
+		ASSERT_EQ(s.backends[1].weight, 100, "default weight");
+		ASSERT_STREQ(s.health.path, "/a/b", "a slash kept as written");
+		free(s.backends);
+	} else {
+		fprintf(stderr, "    %s\n", err);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_ERR(veer_vip_spec_parse_json(bad[i].json, strlen(bad[i].json),
+						    "etcd key /veer/vips/web", &s, err, sizeof(err)),
+			   bad[i].json);
+		ASSERT_STREQ(err, bad[i].want, bad[i].json);
+		ASSERT_TRUE(s.backends == NULL, "nothing left allocated");
+	}
 }

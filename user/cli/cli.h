@@ -102,7 +102,6 @@ const char *jstr(struct json_object *o, const char *key);
  */
 struct json_object *vip_json(const struct veer_vip_info *vi);
 /* "cli" or "config": who made a VIP (enum veer_vip_owner). */
-const char *owner_name(__u8 owner);
 struct json_object *counters_json(struct json_object *o, const struct veer_counters *s);
 struct json_object *backend_json(struct veer *v, const struct veer_backend_info *bi);
 /* The same with counters already read (a statistics snapshot's). */

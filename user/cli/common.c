@@ -199,11 +199,6 @@ const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(json_object_object_get(o, key));
 }
 
-const char *owner_name(__u8 owner)
-{
-	return owner == VEER_OWNER_CONFIG ? "config" : owner == VEER_OWNER_CLI ? "cli" : "?";
-}
-
 struct json_object *vip_json(const struct veer_vip_info *vi)
 {
 	struct json_object *o = json_object_new_object();
@@ -222,7 +217,7 @@ struct json_object *vip_json(const struct veer_vip_info *vi)
 	json_object_object_add(o, "ring_size", json_object_new_int64(vi->vip.ring_size));
 	json_object_object_add(o, "affinity", json_object_new_int64(vi->vip.affinity));
 	json_object_object_add(o, "backends", json_object_new_int64(vi->backends));
-	json_object_object_add(o, "owner", json_object_new_string(owner_name(vi->vip.owner)));
+	json_object_object_add(o, "owner", json_object_new_string(veer_owner_name(vi->vip.owner)));
 	return o;
 }
 

@@ -310,10 +310,18 @@ struct apply {
 
 static const char *owner_says(__u8 owner)
 {
-	return owner == VEER_OWNER_CLI
-		       ? "it was made by hand (veer vip add); delete it or leave it "
-			 "out of the config"
-		       : "it was made from a config file (veerd or veer apply)";
+	switch (owner) {
+	case VEER_OWNER_CLI:
+		return "it was made by hand (veer vip add); delete it or leave it out of the "
+		       "config";
+	case VEER_OWNER_CONFIG:
+		return "it was made from a config file (veerd or veer apply)";
+	case VEER_OWNER_ETCD:
+		return "it comes from veerd's etcd source";
+	case VEER_OWNER_KUBERNETES:
+		return "it comes from veerd's Kubernetes source";
+	}
+	return "it has an owner this veer does not know";
 }
 
 static void fail(struct apply *a, struct plan *p, int err, const char *what)
@@ -819,4 +827,10 @@ int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 		      struct veer_apply_result *r)
 {
 	return apply_run(v, c->vips, c->nvips, owner, true, r);
+}
+
+int veer_vips_apply(struct veer *v, const struct veer_vip_spec *specs, size_t n, __u8 owner,
+		    struct veer_apply_result *r)
+{
+	return apply_run(v, specs, n, owner, true, r);
 }

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
 #include <yaml.h>
 #include "maglev.h"
 #include "veer.h"
@@ -60,6 +62,7 @@ struct ynode {
 
 struct ctx {
 	const char *name;
+	bool nopos; /* a value re-serialized from JSON: its positions are not the writer's */
 	char *err;
 	size_t errlen;
 	size_t nodes;
@@ -84,7 +87,7 @@ static int vfail_at(struct ctx *x, unsigned line, unsigned col, const char *path
 	size_t off = 0;
 	int w;
 
-	if (line)
+	if (line && !x->nopos)
 		w = snprintf(x->err, x->errlen, "%s:%u:%u: ", x->name, line, col);
 	else
 		w = snprintf(x->err, x->errlen, "%s: ", x->name);
@@ -1136,6 +1139,290 @@ static int metrics_parse(struct ctx *x, const struct ynode *m, const char *path,
 	return 0;
 }
 
+/* An http:// or https:// URL with a host, as libcurl reads it (what will be fetched). */
+static int want_url(struct ctx *x, const struct ynode *n, const char *path, const char *example,
+		    char *out, size_t size)
+{
+	char *scheme = NULL, *host = NULL;
+	CURLU *u;
+	int err = want_text(x, n, path, example);
+
+	if (err)
+		return err;
+	if (n->len >= size)
+		return fail(x, n, path, "%s is too long (want under %zu bytes)", SHOW(n), size);
+	u = curl_url();
+	if (!u)
+		return oom(x);
+	if (curl_url_set(u, CURLUPART_URL, n->s, CURLU_NON_SUPPORT_SCHEME) ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0))
+		err = fail(x, n, path, "%s is not a URL (want %s)", SHOW(n), example);
+	else if (strcmp(scheme, "http") && strcmp(scheme, "https"))
+		err = fail(x, n, path, "%s is not an http or https URL (want %s)", SHOW(n),
+			   example);
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	if (!err)
+		snprintf(out, size, "%s", n->s);
+	return err;
+}
+
+/* An absolute path of a file; relative ones would depend on where veerd was started. */
+static int want_path(struct ctx *x, const struct ynode *n, const char *path, const char *example,
+		     char *out, size_t size)
+{
+	int err = want_text(x, n, path, example);
+
+	if (!err && (n->s[0] != '/' || n->len >= size))
+		err = fail(x, n, path, "%s is not an absolute path under %zu bytes (want %s)",
+			   SHOW(n), size, example);
+	if (!err)
+		snprintf(out, size, "%s", n->s);
+	return err;
+}
+
+#define SOURCE_TIMEOUT_MIN_MS 100
+#define SOURCE_TIMEOUT_MAX_MS 600000
+
+static int etcd_parse(struct ctx *x, const struct ynode *m, const char *path,
+		      struct veer_etcd_spec *e)
+{
+	static const char keys[] = "endpoints, prefix, timeout";
+	const struct ynode *eps = NULL;
+	char p[PATH_LEN], ep[PATH_LEN];
+	int err;
+
+	err = want_type(x, m, path, Y_MAP, "{endpoints: [http://127.0.0.1:2379], prefix: /veer/}");
+	if (err)
+		return err;
+	*e = (struct veer_etcd_spec){
+		.enabled = true,
+		.timeout_ms = 2000,
+		.pos = {m->line, m->col},
+	};
+	snprintf(e->prefix, sizeof(e->prefix), "/veer/");
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct ynode *k = m->kids[i], *val = m->kids[i + 1];
+
+		err = key_check(x, m, i, path);
+		if (err)
+			return err;
+		subpath(p, path, k->s);
+		if (!strcmp(k->s, "endpoints")) {
+			eps = val;
+			err = want_type(x, val, p, Y_SEQ, "[http://127.0.0.1:2379]");
+			if (!err && !val->n)
+				err = fail(x, val, p, "no endpoint (want at least one URL)");
+			if (!err && val->n > VEER_ETCD_ENDPOINTS_MAX)
+				err = fail(x, val, p, "%zu endpoints: more than veer takes (%u)",
+					   val->n, VEER_ETCD_ENDPOINTS_MAX);
+			for (size_t j = 0; !err && j < val->n; j++) {
+				subindex(ep, p, j);
+				err = want_url(x, val->kids[j], ep, "http://127.0.0.1:2379",
+					       e->endpoints[j], sizeof(e->endpoints[j]));
+				e->nendpoints = j + 1;
+			}
+		} else if (!strcmp(k->s, "prefix")) {
+			err = want_text(x, val, p, "a key prefix (/veer/)");
+			if (!err && (!val->len || val->len >= sizeof(e->prefix) - 8))
+				err = fail(x, val, p, "%s is not a key prefix (want 1..%zu bytes)",
+					   SHOW(val), sizeof(e->prefix) - 9);
+			if (!err)
+				snprintf(e->prefix, sizeof(e->prefix), "%s", val->s);
+		} else if (!strcmp(k->s, "timeout")) {
+			err = want_duration(x, val, p, SOURCE_TIMEOUT_MIN_MS, SOURCE_TIMEOUT_MAX_MS,
+					    "100ms..10m", &e->timeout_ms);
+		} else {
+			err = unknown_key(x, k, path, keys);
+		}
+		if (err)
+			return err;
+	}
+	if (!eps)
+		return fail(x, m, path, "endpoints is required ([http://127.0.0.1:2379])");
+	return 0;
+}
+
+static int k8s_parse(struct ctx *x, const struct ynode *m, const char *path,
+		     struct veer_k8s_spec *k8s)
+{
+	static const char keys[] = "kubeconfig, timeout";
+	char p[PATH_LEN];
+	int err;
+
+	*k8s = (struct veer_k8s_spec){
+		.enabled = true,
+		.timeout_ms = 5000,
+		.pos = {m->line, m->col},
+	};
+	/* `kubernetes:` alone, as `kubernetes: {}`: the in-cluster config. */
+	if (is_null(m))
+		return 0;
+	err = want_type(x, m, path, Y_MAP, "{} (in a cluster) or {kubeconfig: /root/.kube/config}");
+	if (err)
+		return err;
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct ynode *k = m->kids[i], *val = m->kids[i + 1];
+
+		err = key_check(x, m, i, path);
+		if (err)
+			return err;
+		subpath(p, path, k->s);
+		if (!strcmp(k->s, "kubeconfig"))
+			err = want_path(x, val, p, "/root/.kube/config", k8s->kubeconfig,
+					sizeof(k8s->kubeconfig));
+		else if (!strcmp(k->s, "timeout"))
+			err = want_duration(x, val, p, SOURCE_TIMEOUT_MIN_MS, SOURCE_TIMEOUT_MAX_MS,
+					    "100ms..10m", &k8s->timeout_ms);
+		else
+			err = unknown_key(x, k, path, keys);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int sources_parse(struct ctx *x, const struct ynode *m, const char *path)
+{
+	static const char keys[] = "etcd, kubernetes";
+	struct veer_config *c = x->cfg;
+	char p[PATH_LEN];
+	int err;
+
+	if (is_null(m))
+		return 0;
+	err = want_type(x, m, path, Y_MAP, "{etcd: {endpoints: [...]}, kubernetes: {}}");
+	if (err)
+		return err;
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct ynode *k = m->kids[i], *val = m->kids[i + 1];
+
+		err = key_check(x, m, i, path);
+		if (err)
+			return err;
+		subpath(p, path, k->s);
+		if (!strcmp(k->s, "etcd"))
+			err = etcd_parse(x, val, p, &c->sources.etcd);
+		else if (!strcmp(k->s, "kubernetes"))
+			err = k8s_parse(x, val, p, &c->sources.kubernetes);
+		else
+			err = unknown_key(x, k, path, keys);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A size in bytes: 65536, 512KiB, 64MiB, 1GiB. */
+static int want_size(struct ctx *x, const struct ynode *n, const char *path, __u64 min, __u64 max,
+		     __u64 *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {{"", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+	unsigned long long v;
+	char *end;
+	int err = want_text(x, n, path, "a size (65536, 512KiB, 64MiB)");
+
+	if (err)
+		return err;
+	errno = 0;
+	v = strtoull(n->s, &end, 10);
+	if (n->s[0] < '0' || n->s[0] > '9' || errno || end == n->s)
+		goto bad;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].suffix))
+			continue;
+		if (v > max >> units[i].shift || v << units[i].shift < min)
+			return fail(x, n, path, "%s is out of range (want %llu..%llu bytes)",
+				    SHOW(n), (unsigned long long)min, (unsigned long long)max);
+		*out = v << units[i].shift;
+		return 0;
+	}
+bad:
+	return fail(x, n, path, "%s is not a size (want bytes, or KiB, MiB, GiB: 64MiB)", SHOW(n));
+}
+
+static int webhook_parse(struct ctx *x, const struct ynode *m, const char *path,
+			 struct veer_webhook_spec *w)
+{
+	static const char keys[] = "url, events, secret_file, timeout, queue_dir, queue_max";
+	const struct ynode *url = NULL, *secret = NULL;
+	char p[PATH_LEN], ep[PATH_LEN];
+	int err;
+
+	err = want_type(x, m, path, Y_MAP,
+			"{url: http://127.0.0.1:9000/hook, secret_file: /etc/veer/hook.key}");
+	if (err)
+		return err;
+	*w = (struct veer_webhook_spec){
+		.events = ~0u,
+		.timeout_ms = 5000,
+		.queue_max = 64ull << 20,
+		.pos = {m->line, m->col},
+	};
+	snprintf(w->queue_dir, sizeof(w->queue_dir), "/var/lib/veer/webhooks");
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct ynode *k = m->kids[i], *val = m->kids[i + 1];
+
+		err = key_check(x, m, i, path);
+		if (err)
+			return err;
+		subpath(p, path, k->s);
+		if (!strcmp(k->s, "url")) {
+			url = val;
+			err = want_url(x, val, p, "http://127.0.0.1:9000/hook", w->url,
+				       sizeof(w->url));
+		} else if (!strcmp(k->s, "events")) {
+			err = want_type(x, val, p, Y_SEQ, "[backend_down, backend_up]");
+			if (!err && !val->n)
+				err = fail(x, val, p, "no event type (want some of %s)",
+					   veer_event_type_list());
+			w->events = 0;
+			for (size_t j = 0; !err && j < val->n; j++) {
+				const struct ynode *t = val->kids[j];
+				enum veer_event_type type;
+
+				subindex(ep, p, j);
+				err = want_text(x, t, ep, "an event type");
+				if (err)
+					break;
+				type = veer_event_type_parse(t->s);
+				if (type == VEER_EVENT_NONE)
+					err = fail(x, t, ep, "%s is not an event type (want one of %s)",
+						   SHOW(t), veer_event_type_list());
+				w->events |= 1u << type;
+			}
+		} else if (!strcmp(k->s, "secret_file")) {
+			secret = val;
+			err = want_path(x, val, p, "/etc/veer/hook.key", w->secret_file,
+					sizeof(w->secret_file));
+		} else if (!strcmp(k->s, "timeout")) {
+			err = want_duration(x, val, p, SOURCE_TIMEOUT_MIN_MS, SOURCE_TIMEOUT_MAX_MS,
+					    "100ms..10m", &w->timeout_ms);
+		} else if (!strcmp(k->s, "queue_dir")) {
+			err = want_path(x, val, p, "/var/lib/veer/webhooks", w->queue_dir,
+					sizeof(w->queue_dir));
+		} else if (!strcmp(k->s, "queue_max")) {
+			err = want_size(x, val, p, 64 << 10, 64ull << 30, &w->queue_max);
+		} else {
+			err = unknown_key(x, k, path, keys);
+		}
+		if (err)
+			return err;
+	}
+	if (!url)
+		return fail(x, m, path, "url is required");
+	if (!secret)
+		return fail(x, m, path,
+			    "secret_file is required (its bytes sign every delivery: "
+			    "X-Veer-Signature)");
+	return 0;
+}
+
 /* Lists that may be left empty: `vips:` alone declares none. */
 static int list_get(struct ctx *x, const struct ynode *n, const char *path, size_t max,
 		    const char *noun, const char *example)
@@ -1152,7 +1439,7 @@ static int list_get(struct ctx *x, const struct ynode *n, const char *path, size
 
 static int root_parse(struct ctx *x, const struct ynode *root)
 {
-	static const char keys[] = "interfaces, vips, cache, metrics";
+	static const char keys[] = "interfaces, vips, cache, metrics, sources, webhooks";
 	struct veer_config *c = x->cfg;
 	char p[PATH_LEN];
 	size_t total = 0;
@@ -1233,8 +1520,22 @@ static int root_parse(struct ctx *x, const struct ynode *root)
 			err = cache_parse(x, val, k->s, &c->cache);
 		} else if (!strcmp(k->s, "metrics")) {
 			err = metrics_parse(x, val, k->s, &c->metrics);
-		} else if (!strcmp(k->s, "sources") || !strcmp(k->s, "limits") ||
-			   !strcmp(k->s, "webhooks")) {
+		} else if (!strcmp(k->s, "sources")) {
+			err = sources_parse(x, val, k->s);
+		} else if (!strcmp(k->s, "webhooks")) {
+			err = list_get(x, val, k->s, 64, "webhooks",
+				       "[{url: http://127.0.0.1:9000/hook, secret_file: ...}]");
+			if (err || is_null(val))
+				goto next;
+			c->webhooks = calloc(val->n ? val->n : 1, sizeof(*c->webhooks));
+			if (!c->webhooks)
+				return oom(x);
+			for (size_t j = 0; j < val->n && !err; j++) {
+				subindex(p, "webhooks", j);
+				err = webhook_parse(x, val->kids[j], p, &c->webhooks[j]);
+				c->nwebhooks = j + 1;
+			}
+		} else if (!strcmp(k->s, "limits")) {
 			/* DESIGN.md's keys of work to come: refused, not ignored as if applied. */
 			err = fail(x, k, k->s, "not supported yet by this veer (it reads %s)",
 				   keys);
@@ -1351,6 +1652,86 @@ out:
 	return rc;
 }
 
+void veer_vip_specs_free(struct veer_vip_spec *specs, size_t n)
+{
+	for (size_t i = 0; specs && i < n; i++)
+		free(specs[i].backends);
+	free(specs);
+}
+
+int veer_vip_spec_copy(struct veer_vip_spec *dst, const struct veer_vip_spec *s)
+{
+	*dst = *s;
+	dst->backends = calloc(s->nbackends ? s->nbackends : 1, sizeof(*s->backends));
+	if (!dst->backends)
+		return -ENOMEM;
+	memcpy(dst->backends, s->backends, s->nbackends * sizeof(*s->backends));
+	return 0;
+}
+
+/*
+ * JSON is read by json-c (what is and is not JSON), then written back compact and without
+ * escaped slashes, which is YAML flow syntax: the VIP goes through vip_parse, so a key in etcd
+ * is held to the file's rules, word for word. Positions in the compact text would mislead:
+ * messages carry the key's path only.
+ */
+int veer_vip_spec_parse_json(const char *buf, size_t len, const char *name,
+			     struct veer_vip_spec *out, char *err, size_t errlen)
+{
+	struct ctx x = {.name = name, .nopos = true, .err = err, .errlen = errlen};
+	struct json_tokener *tok;
+	struct json_object *o = NULL;
+	struct ynode *root = NULL;
+	const char *flat;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (errlen)
+		err[0] = '\0';
+	if (len > CONFIG_SIZE_MAX)
+		return fail_at(&x, 0, 0, NULL, "%zu bytes: larger than a VIP may be", len);
+	tok = json_tokener_new();
+	if (!tok)
+		return oom(&x);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		enum json_tokener_error je = json_tokener_get_error(tok);
+
+		rc = fail_at(&x, 0, 0, NULL, "not JSON: %s",
+			     je == json_tokener_success || je == json_tokener_continue
+				     ? "unexpected end or trailing bytes"
+				     : json_tokener_error_desc(je));
+		goto out;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		rc = fail_at(&x, 0, 0, NULL, "want a JSON object like {\"address\": "
+					     "\"198.18.100.10\", \"port\": 80}, got %s",
+			     json_type_to_name(json_object_get_type(o)));
+		goto out;
+	}
+	flat = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE);
+	rc = tree_build(&x, flat, strlen(flat), &root);
+	if (!rc)
+		rc = vip_parse(&x, root, NULL, out);
+	if (!rc) {
+		char why[VEER_CONFIG_ERR_LEN] = "";
+
+		if (veer_vip_spec_check(out, why, sizeof(why)))
+			rc = fail_at(&x, 0, 0, NULL, "%s", why[0] ? why : "refused");
+	}
+	if (rc) {
+		free(out->backends);
+		memset(out, 0, sizeof(*out));
+	}
+out:
+	ynode_free(root);
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
 void veer_config_free(struct veer_config *c)
 {
 	if (!c)
@@ -1358,6 +1739,7 @@ void veer_config_free(struct veer_config *c)
 	for (size_t i = 0; i < c->nvips; i++)
 		free(c->vips[i].backends);
 	free(c->vips);
+	free(c->webhooks);
 	free(c->ifaces);
 	free(c->path);
 	free(c);

@@ -627,6 +627,37 @@ struct veer_metrics_spec {
 	char listen[128]; /* "127.0.0.1:9464" by default, "[::1]:9464" */
 };
 
+/* `sources: {etcd: ...}`: VIPs under PREFIX/vips/, one JSON object per key. */
+#define VEER_ETCD_ENDPOINTS_MAX 16
+#define VEER_URL_LEN		1024
+struct veer_etcd_spec {
+	bool enabled;
+	char endpoints[VEER_ETCD_ENDPOINTS_MAX][VEER_URL_LEN]; /* http(s)://HOST:PORT */
+	size_t nendpoints;
+	char prefix[256]; /* "/veer/" by default; VIPs are under PREFIX "vips/" */
+	__u32 timeout_ms; /* connecting and each request but the watch: 2 s */
+	struct veer_config_pos pos;
+};
+
+/* `sources: {kubernetes: {}}`: Services annotated veer.io/vip and their EndpointSlices. */
+struct veer_k8s_spec {
+	bool enabled;
+	char kubeconfig[256]; /* empty: in-cluster (service account, KUBERNETES_SERVICE_HOST) */
+	__u32 timeout_ms;     /* connecting and each list: 5 s */
+	struct veer_config_pos pos;
+};
+
+/* One of `webhooks:`. */
+struct veer_webhook_spec {
+	char url[VEER_URL_LEN]; /* http:// or https:// */
+	__u32 events;		/* 1u << enum veer_event_type for each wanted; all by default */
+	char secret_file[256];	/* its bytes are the HMAC-SHA256 key */
+	__u32 timeout_ms;	/* of one POST: 5 s */
+	char queue_dir[256];	/* the durable queue: /var/lib/veer/webhooks by default */
+	__u64 queue_max;	/* bytes of undelivered events kept: 64 MiB by default */
+	struct veer_config_pos pos;
+};
+
 struct veer_config {
 	char *path; /* as given, for messages */
 	struct veer_iface_spec *ifaces;
@@ -635,6 +666,12 @@ struct veer_config {
 	size_t nvips;
 	struct veer_cache_spec cache;
 	struct veer_metrics_spec metrics;
+	struct {
+		struct veer_etcd_spec etcd;
+		struct veer_k8s_spec kubernetes;
+	} sources;
+	struct veer_webhook_spec *webhooks;
+	size_t nwebhooks;
 };
 
 /*
@@ -648,6 +685,30 @@ int veer_config_load(const char *path, struct veer_config **out, char *err, size
 int veer_config_parse(const char *buf, size_t len, const char *name, struct veer_config **out,
 		      char *err, size_t errlen);
 void veer_config_free(struct veer_config *c);
+
+/*
+ * One VIP from a source (an etcd key's value): a JSON object with the fields of a `vips` entry,
+ * under the same rules and with the same messages as the file's, checked as
+ * veer_vip_spec_check does. 0 with *out filled (free with veer_vip_specs_free(out, 1)), or
+ * -EINVAL with err holding "NAME: KEY: what is wrong" (NAME as "etcd key /veer/vips/web").
+ */
+int veer_vip_spec_parse_json(const char *buf, size_t len, const char *name,
+			     struct veer_vip_spec *out, char *err, size_t errlen);
+/* Frees each spec's backends, then specs itself. */
+void veer_vip_specs_free(struct veer_vip_spec *specs, size_t n);
+/* A copy of s with backends of its own: 0 or -ENOMEM. */
+int veer_vip_spec_copy(struct veer_vip_spec *dst, const struct veer_vip_spec *s);
+
+/*
+ * The event stream's type names ("flow_new", "backend_down"...): NULL for a number that is no
+ * type; parse gives VEER_EVENT_NONE for a name that is none.
+ */
+const char *veer_event_type_name(unsigned type);
+enum veer_event_type veer_event_type_parse(const char *name);
+/* Every name, ", "-separated, for messages. */
+const char *veer_event_type_list(void);
+/* "cli", "config", "etcd", "kubernetes"; "?" for another number. */
+const char *veer_owner_name(__u8 owner);
 
 /*
  * The rules on single values, one copy for veer_vip_spec_check, veer_vip_add,
@@ -712,6 +773,9 @@ int veer_vip_apply(struct veer *v, const struct veer_vip_spec *s, __u8 owner,
  */
 int veer_config_apply(struct veer *v, const struct veer_config *c, __u8 owner,
 		      struct veer_apply_result *r);
+/* The same for a list of VIPs: makes the VIPs of owner exactly specs[0..n). */
+int veer_vips_apply(struct veer *v, const struct veer_vip_spec *specs, size_t n, __u8 owner,
+		    struct veer_apply_result *r);
 
 /*
  * Writes libveer has made to the load balancer's maps in this process: what "writes nothing"

@@ -10,6 +10,7 @@
  * --cleanup takes everything down.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -159,7 +160,7 @@ static double unix_now(void)
  * opening parses the kernel's BTF, milliseconds that a reload or a health change would pay
  * every time. The pin lock is never held across a health check, a scrape or a wait.
  */
-static int state_begin(struct veer **out)
+int state_begin(struct veer **out)
 {
 	int err;
 
@@ -181,7 +182,7 @@ static int state_begin(struct veer **out)
 	return err;
 }
 
-static void state_end(void)
+void state_end(void)
 {
 	if (veerd.v)
 		veer_unlock(veerd.v);
@@ -194,6 +195,8 @@ static int reconcile(const struct veer_config *cfg)
 	int err;
 
 	veerd.reconcile_runs++;
+	/* The sources first: a VIP this file takes over from one of them is released. */
+	sources_apply(cfg);
 	err = state_begin(&v);
 	if (!err) {
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
@@ -216,13 +219,59 @@ static int reconcile(const struct veer_config *cfg)
 	return 0;
 }
 
-static bool cache_spec_same(const struct veer_cache_spec *a, const struct veer_cache_spec *b)
+/* Two specs of one block the same but for where they are written in the file. */
+static bool same_but_pos(const void *a, const void *b, size_t size, size_t pos_off)
 {
-	struct veer_cache_spec x = *a, y = *b;
+	return !memcmp(a, b, pos_off) &&
+	       !memcmp((const char *)a + pos_off + sizeof(struct veer_config_pos),
+		       (const char *)b + pos_off + sizeof(struct veer_config_pos),
+		       size - pos_off - sizeof(struct veer_config_pos));
+}
 
-	memset(&x.pos, 0, sizeof(x.pos));
-	memset(&y.pos, 0, sizeof(y.pos));
-	return !memcmp(&x, &y, sizeof(x));
+#define SPEC_SAME(a, b) same_but_pos(a, b, sizeof(*(a)), offsetof(typeof(*(a)), pos))
+
+static bool webhooks_same(const struct veer_config *a, const struct veer_config *b)
+{
+	if (a->nwebhooks != b->nwebhooks)
+		return false;
+	for (size_t i = 0; i < a->nwebhooks; i++)
+		if (!SPEC_SAME(&a->webhooks[i], &b->webhooks[i]))
+			return false;
+	return true;
+}
+
+/* etcd, Kubernetes and the webhooks: restarted when their block changed, else left running. */
+static void feeds_sync(const struct veer_config *old, const struct veer_config *cfg)
+{
+	int err;
+
+	if (!old || !SPEC_SAME(&old->sources.etcd, &cfg->sources.etcd)) {
+		etcd_free(veerd.etcd);
+		veerd.etcd = NULL;
+		if (cfg->sources.etcd.enabled) {
+			err = etcd_new(&veerd.etcd, &veerd, &cfg->sources.etcd);
+			if (err)
+				log_warnx("cannot start the etcd source: %s", strerror(-err));
+		}
+	}
+	if (!old || !SPEC_SAME(&old->sources.kubernetes, &cfg->sources.kubernetes)) {
+		k8s_free(veerd.k8s);
+		veerd.k8s = NULL;
+		if (cfg->sources.kubernetes.enabled) {
+			err = k8s_new(&veerd.k8s, &veerd, &cfg->sources.kubernetes);
+			if (err)
+				log_warnx("cannot start the Kubernetes source: %s", strerror(-err));
+		}
+	}
+	if (!old || !webhooks_same(old, cfg)) {
+		webhooks_free(veerd.webhooks);
+		veerd.webhooks = NULL;
+		if (cfg->nwebhooks) {
+			err = webhooks_new(&veerd.webhooks, &veerd, cfg->webhooks, cfg->nwebhooks);
+			if (err)
+				log_warnx("cannot start the webhooks: %s", strerror(-err));
+		}
+	}
 }
 
 /* Starts, restarts or stops the parts the new config changes; old is NULL at start. */
@@ -230,8 +279,10 @@ static int health_sync_pinned(const struct veer_config *cfg);
 
 static int services_sync(const struct veer_config *old, const struct veer_config *cfg)
 {
-	int err = health_sync_pinned(cfg);
+	int err;
 
+	feeds_sync(old, cfg);
+	err = health_sync_pinned(cfg);
 	if (err)
 		log_warnx("cannot schedule the health checks: %s", strerror(-err));
 	/*
@@ -255,7 +306,7 @@ static int services_sync(const struct veer_config *old, const struct veer_config
 			veerd.metrics = m;
 		}
 	}
-	if (!old || !cache_spec_same(&old->cache, &cfg->cache)) {
+	if (!old || !SPEC_SAME(&old->cache, &cfg->cache)) {
 		cachemgr_free(veerd.cache);
 		veerd.cache = NULL;
 		if (cfg->cache.enabled) {
@@ -331,11 +382,25 @@ static struct {
 
 static int health_sync_pinned(const struct veer_config *cfg)
 {
-	int err = health_sync(veerd.health, cfg);
+	struct veer_config *all;
+	int err = sources_merged(cfg, &all);
+
+	if (!err) {
+		err = health_sync(veerd.health, all);
+		veer_config_free(all);
+	}
 
 	free(pinned.list);
 	memset(&pinned, 0, sizeof(pinned));
 	return err;
+}
+
+void veerd_health_resync(void)
+{
+	int err = health_sync_pinned(veerd.cfg);
+
+	if (err)
+		log_warnx("cannot schedule the health checks: %s", strerror(-err));
 }
 
 /* What the data plane holds: a restarted veerd keeps a down backend down until it passes. */
@@ -674,6 +739,10 @@ int main(int argc, char **argv)
 		return 1;
 
 	rc = loop_new(&veerd.loop);
+	if (!rc)
+		rc = http_init(veerd.loop);
+	if (!rc)
+		rc = sources_init(&veerd);
 	if (rc)
 		fatalx("cannot start the event loop: %s", strerror(-rc));
 	/* Pinned state first (adopted as it is), then interfaces, then the reconcile. */
@@ -690,6 +759,9 @@ int main(int argc, char **argv)
 		log_warnx("%s not applied: running on the pinned state as it is until the file "
 			  "is fixed",
 			  veerd.config_path);
+	rc = events_new(&veerd.events, &veerd);
+	if (rc)
+		fatalx("cannot start the event stream: %s", strerror(-rc));
 	rc = health_new(&veerd.health, veerd.loop, health_changed, health_initial, NULL);
 	if (rc)
 		fatalx("cannot start the health checks: %s", strerror(-rc));
@@ -715,6 +787,12 @@ int main(int argc, char **argv)
 
 	rc = loop_run(veerd.loop);
 	sd_notify(0, "STOPPING=1");
+	/* The sources' VIPs stay pinned: they are freed here, not unconfigured. */
+	webhooks_free(veerd.webhooks);
+	etcd_free(veerd.etcd);
+	k8s_free(veerd.k8s);
+	http_exit();
+	events_free(veerd.events);
 	cachemgr_free(veerd.cache);
 	metrics_free(veerd.metrics);
 	health_free(veerd.health);

@@ -2,7 +2,10 @@
 /*
  * veerd, the node daemon: one header for the daemon, one file per role. veerd.c runs the
  * event loop and the reconcile; loop.c is the loop; health.c checks backends; metrics.c serves
- * /metrics; cache.c runs the hot-key cache's manager; log.c is where messages go.
+ * /metrics; cache.c runs the hot-key cache's manager; log.c is where messages go; http.c runs
+ * libcurl's transfers on the loop; sources.c merges the VIPs of the file, etcd
+ * (source_etcd.c) and Kubernetes (source_k8s.c); events.c is the event stream, webhook.c
+ * delivers it.
  *
  * Everything runs on one thread, in one epoll loop: a module registers its fds and timers and
  * never blocks.
@@ -60,6 +63,10 @@ void loop_stop(struct loop *l);
 struct health;
 struct metrics;
 struct cachemgr;
+struct etcd;
+struct k8s;
+struct webhooks;
+struct events;
 
 struct veerd {
 	const char *config_path;
@@ -68,6 +75,10 @@ struct veerd {
 	struct health *health;
 	struct metrics *metrics;
 	struct cachemgr *cache;
+	struct etcd *etcd;
+	struct k8s *k8s;
+	struct webhooks *webhooks;
+	struct events *events;
 	/* The pinned state, kept open and locked per transaction (state_begin/state_end). */
 	struct veer *v;
 	/* For /metrics. */
@@ -75,6 +86,15 @@ struct veerd {
 	double reconcile_last_success; /* unix time, 0 = never */
 	uint64_t reloads_accepted, reloads_refused;
 };
+
+/*
+ * The pinned state for one transaction: the kept handle, locked (a fresh one if the pins were
+ * replaced). Every writer of veerd's goes through these, one at a time.
+ */
+int state_begin(struct veer **v);
+void state_end(void);
+/* The health checks follow the VIPs of the file and the sources now (after a source's apply). */
+void veerd_health_resync(void);
 
 /* ---- health.c: backend health checks ---- */
 
@@ -129,5 +149,97 @@ void metrics_free(struct metrics *m);
 int cachemgr_new(struct cachemgr **cm, struct veerd *d, const struct veer_cache_spec *spec);
 /* Stops the manager; every cached entry becomes stale first. */
 void cachemgr_free(struct cachemgr *cm);
+
+/* ---- http.c: libcurl's multi interface on the loop ---- */
+
+#include <curl/curl.h>
+
+struct json_object;
+
+int http_init(struct loop *l);
+void http_exit(void);
+/*
+ * Called once when easy's transfer ends, done or failed (rc; the HTTP status is
+ * CURLINFO_RESPONSE_CODE). easy is the caller's again: reuse it or curl_easy_cleanup it, here
+ * or later.
+ */
+typedef void (*http_done_cb)(CURL *easy, CURLcode rc, void *arg);
+/*
+ * Runs easy, set up by the caller (URL, headers, write callback, CA, timeouts), on the loop.
+ * 0 or -errno. A transfer never blocks the loop: bodies arrive through the write callback as
+ * they come (a watch's stream, chunk by chunk).
+ */
+int http_start(CURL *easy, http_done_cb done, void *arg);
+/* Stops easy's transfer before its end; done is not called. A no-op for an idle handle. */
+void http_cancel(CURL *easy);
+
+/* ---- events.c: the event stream (the data plane's ring buffer and veerd's own events) ---- */
+
+int events_new(struct events **ev, struct veerd *d);
+void events_free(struct events *ev);
+/*
+ * One event of veerd's own: adds "id", "type" and "time" to fields (an object, or NULL for
+ * none; taken over), logs it, and hands it to the `veer events` clients and the sinks.
+ */
+void event_emit(enum veer_event_type type, struct json_object *fields);
+/*
+ * In-daemon consumers (the webhooks): cb sees every event, data plane's and veerd's, as the
+ * exact bytes of its JSON body. 0 or -ENOMEM; event_sink_del before arg goes away.
+ */
+typedef void (*event_sink_cb)(enum veer_event_type type, const char *id, const char *body,
+			      size_t len, void *arg);
+int event_sink_add(event_sink_cb cb, void *arg);
+void event_sink_del(event_sink_cb cb, void *arg);
+
+/* ---- sources.c: the VIPs of the file, etcd and Kubernetes, applied each by its owner ---- */
+
+struct source;
+
+/*
+ * A source named name ("etcd", "kubernetes") whose VIPs are pinned with owner. Until its first
+ * source_set (its first list), the VIPs of that owner in the data plane are left alone: a
+ * restarted veerd does not take away what a source has not had the time to say again.
+ */
+int source_new(struct source **s, const char *name, __u8 owner);
+/*
+ * The source's whole view now: specs[0..n) and, for messages, where each came from
+ * (origins[i]: "etcd key /veer/vips/web"). Both arrays and what they hold are taken over.
+ * The difference is applied on the loop's next turn (changes arriving together are applied
+ * once). Precedence: the file, then etcd, then Kubernetes: a VIP a higher one declares is
+ * refused in the lower one, by name.
+ */
+void source_set(struct source *s, struct veer_vip_spec *specs, char **origins, size_t n);
+/* The source's connection is gone: its VIPs stay as they are, the loss is reported. */
+void source_lost(struct source *s, const char *why);
+/* The source is no longer configured: its VIPs are removed at the next reconcile. */
+void source_free(struct source *s);
+/*
+ * The file's VIPs changed (reload): every source is applied again on the loop's next turn,
+ * against the new precedence. sources_init before anything else of this section.
+ */
+int sources_init(struct veerd *d);
+void sources_changed(void);
+/*
+ * The VIPs all sources declare now, for the health checks: a config like the file's with the
+ * sources' VIPs appended (vips owned by the returned config; free with veer_config_free).
+ */
+int sources_merged(const struct veer_config *file, struct veer_config **out);
+/* Runs the pending apply now (the loop's next turn does it otherwise). */
+void sources_flush(void);
+/*
+ * Applies every source's VIPs now against file's precedence (the reload calls it before it
+ * applies the file, so that what the file takes over is released first). 0 or the first error.
+ */
+int sources_apply(const struct veer_config *file);
+
+/* ---- source_etcd.c, source_k8s.c, webhook.c: started and stopped by veerd.c ---- */
+
+int etcd_new(struct etcd **e, struct veerd *d, const struct veer_etcd_spec *spec);
+void etcd_free(struct etcd *e);
+int k8s_new(struct k8s **k, struct veerd *d, const struct veer_k8s_spec *spec);
+void k8s_free(struct k8s *k);
+int webhooks_new(struct webhooks **w, struct veerd *d, const struct veer_webhook_spec *specs,
+		 size_t n);
+void webhooks_free(struct webhooks *w);
 
 #endif

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where VIPs come from besides the file: etcd and Kubernetes. Each source's VIPs are pinned
+ * under an owner of their own (VEER_OWNER_ETCD, VEER_OWNER_KUBERNETES) and applied as that
+ * owner's whole set, so that:
+ *   - a source that has not listed yet (veerd just restarted, etcd down) leaves its VIPs as
+ *     they are pinned: traffic does not notice;
+ *   - a re-list or a burst of watch events writes only the difference (veer_vips_apply);
+ *   - one source can never remove another's VIPs.
+ *
+ * Precedence: the file, then etcd, then Kubernetes. A VIP a higher one declares is refused in
+ * the lower one, with both origins named; the lower sources are applied first so that a VIP
+ * passing to a higher one is free when that one claims it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "veerd.h"
+
+struct source {
+	char name[16];
+	__u8 owner;
+	bool synced; /* listed at least once since veerd started */
+	struct veer_vip_spec *specs;
+	char **origins;
+	size_t n;
+	/* The last refusal reported, so that a conflict is told once, not at every event. */
+	char *conflict;
+	struct source *next; /* by precedence: owner ascending */
+};
+
+static struct {
+	struct veerd *d;
+	struct source *list;
+	struct loop_timer timer;
+	__u32 gone; /* owners of sources unconfigured since the last apply: their VIPs go */
+} S;
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *file_declares(const struct veer_config *file, const struct veer_vip_key *key)
+{
+	for (size_t i = 0; file && i < file->nvips; i++)
+		if (!memcmp(&file->vips[i].key, key, sizeof(*key)))
+			return file->path;
+	return NULL;
+}
+
+/* Who above s declares key: a message's words, or NULL. */
+static const char *declared_above(const struct source *s, const struct veer_config *file,
+				  const struct veer_vip_key *key, char *buf, size_t len)
+{
+	const char *path = file_declares(file, key);
+
+	if (path) {
+		snprintf(buf, len, "file %s", path);
+		return buf;
+	}
+	for (const struct source *o = S.list; o && o != s; o = o->next)
+		for (size_t i = 0; o->synced && i < o->n; i++)
+			if (!memcmp(&o->specs[i].key, key, sizeof(*key)))
+				return o->origins[i];
+	return NULL;
+}
+
+/* s's VIPs minus those a higher source declares (a shallow copy: backends shared). */
+static int source_filtered(struct source *s, const struct veer_config *file,
+			   struct veer_vip_spec **out, size_t *nout)
+{
+	struct veer_vip_spec *f = calloc(s->n ? s->n : 1, sizeof(*f));
+	char conflict[512] = "", above[256], name[VEER_ADDR_STRLEN];
+	size_t n = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		const char *by = declared_above(s, file, &s->specs[i].key, above, sizeof(above));
+
+		if (!by) {
+			f[n++] = s->specs[i];
+			continue;
+		}
+		if (!conflict[0])
+			snprintf(conflict, sizeof(conflict),
+				 "VIP %s of %s is declared by %s too: %s's is refused (precedence: "
+				 "the file, etcd, kubernetes)",
+				 veer_fmt_vip(&s->specs[i].key, name, sizeof(name)), s->origins[i],
+				 by, s->name);
+	}
+	if (conflict[0] && (!s->conflict || strcmp(s->conflict, conflict))) {
+		struct json_object *o = json_object_new_object();
+
+		log_warnx("%s", conflict);
+		json_object_object_add(o, "source", json_object_new_string(s->name));
+		json_object_object_add(o, "error", json_object_new_string(conflict));
+		event_emit(VEER_EVENT_CONFIG_REFUSED, o);
+	}
+	free(s->conflict);
+	s->conflict = conflict[0] ? strdup(conflict) : NULL;
+	*out = f;
+	*nout = n;
+	return 0;
+}
+
+static int owner_apply(struct veer *v, const char *name, __u8 owner,
+		       const struct veer_vip_spec *specs, size_t n)
+{
+	struct veer_apply_result r = {};
+	int err = veer_vips_apply(v, specs, n, owner, &r);
+
+	if (err) {
+		struct json_object *o = json_object_new_object();
+
+		log_warnx("cannot apply the VIPs of %s: %s", name, strerror(-err));
+		json_object_object_add(o, "source", json_object_new_string(name));
+		json_object_object_add(o, "error", json_object_new_string(strerror(-err)));
+		event_emit(VEER_EVENT_CONFIG_REFUSED, o);
+		return err;
+	}
+	if (r.map_writes) {
+		struct json_object *o = json_object_new_object();
+
+		log_info("applied %s: VIPs +%u ~%u -%u, backends +%u ~%u -%u, %u tables, %llu map "
+			 "writes",
+			 name, r.vips_added, r.vips_changed, r.vips_removed, r.backends_added,
+			 r.backends_changed, r.backends_removed, r.rings_published,
+			 (unsigned long long)r.map_writes);
+		json_object_object_add(o, "source", json_object_new_string(name));
+		json_object_object_add(o, "vips_added", json_object_new_int(r.vips_added));
+		json_object_object_add(o, "vips_changed", json_object_new_int(r.vips_changed));
+		json_object_object_add(o, "vips_removed", json_object_new_int(r.vips_removed));
+		json_object_object_add(o, "backends_added", json_object_new_int(r.backends_added));
+		json_object_object_add(o, "backends_changed",
+				       json_object_new_int(r.backends_changed));
+		json_object_object_add(o, "backends_removed",
+				       json_object_new_int(r.backends_removed));
+		event_emit(VEER_EVENT_CONFIG_APPLIED, o);
+	} else {
+		log_debug("applied %s: nothing to change", name);
+	}
+	return 0;
+}
+
+int sources_apply(const struct veer_config *file)
+{
+	struct source *order[8];
+	size_t count = 0;
+	struct veer *v;
+	int err, rc = 0;
+
+	loop_timer_cancel(S.d->loop, &S.timer);
+	for (struct source *s = S.list; s && count < 8; s = s->next)
+		order[count++] = s;
+	if (!count && !S.gone)
+		return 0;
+	err = state_begin(&v);
+	if (err) {
+		log_warnx("cannot apply the sources' VIPs: %s", strerror(-err));
+		return err;
+	}
+	for (unsigned owner = 0; owner < 32; owner++)
+		if (S.gone & (1u << owner))
+			rc = owner_apply(v, veer_owner_name(owner), owner, NULL, 0) ?: rc;
+	S.gone = 0;
+	/* Lowest precedence first: what passes to a higher source is released before. */
+	while (count--) {
+		struct source *s = order[count];
+		struct veer_vip_spec *f;
+		size_t n;
+
+		if (!s->synced)
+			continue;
+		err = source_filtered(s, file, &f, &n);
+		if (!err) {
+			err = owner_apply(v, s->name, s->owner, f, n);
+			free(f);
+		}
+		rc = err ?: rc;
+	}
+	state_end();
+	return rc;
+}
+
+static void on_timer(struct loop *l, struct loop_timer *t)
+{
+	(void)l;
+	(void)t;
+	sources_apply(S.d->cfg);
+	veerd_health_resync();
+}
+
+int sources_init(struct veerd *d)
+{
+	S.d = d;
+	S.timer.cb = on_timer;
+	return 0;
+}
+
+void sources_changed(void)
+{
+	/* Due now: the loop runs it after the fds already ready, so a burst is applied once. */
+	if (S.d && !S.timer.slot)
+		loop_timer_at(S.d->loop, &S.timer, loop_now());
+}
+
+void sources_flush(void)
+{
+	if (S.timer.slot)
+		on_timer(S.d->loop, &S.timer);
+}
+
+int source_new(struct source **out, const char *name, __u8 owner)
+{
+	struct source *s = calloc(1, sizeof(*s)), **p;
+
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->owner = owner;
+	S.gone &= ~(1u << owner);
+	for (p = &S.list; *p && (*p)->owner < owner; p = &(*p)->next)
+		;
+	s->next = *p;
+	*p = s;
+	*out = s;
+	return 0;
+}
+
+void source_set(struct source *s, struct veer_vip_spec *specs, char **origins, size_t n)
+{
+	veer_vip_specs_free(s->specs, s->n);
+	strv_free(s->origins, s->n);
+	s->specs = specs;
+	s->origins = origins;
+	s->n = n;
+	s->synced = true;
+	sources_changed();
+}
+
+void source_lost(struct source *s, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	log_warnx("source %s lost: %s; its %zu VIP%s stay as they are", s->name, why, s->n,
+		  s->n == 1 ? "" : "s");
+	json_object_object_add(o, "source", json_object_new_string(s->name));
+	json_object_object_add(o, "error", json_object_new_string(why));
+	event_emit(VEER_EVENT_SOURCE_LOST, o);
+}
+
+void source_free(struct source *s)
+{
+	struct source **p;
+
+	if (!s)
+		return;
+	for (p = &S.list; *p && *p != s; p = &(*p)->next)
+		;
+	if (*p)
+		*p = s->next;
+	S.gone |= 1u << s->owner;
+	veer_vip_specs_free(s->specs, s->n);
+	strv_free(s->origins, s->n);
+	free(s->conflict);
+	free(s);
+	sources_changed();
+}
+
+int sources_merged(const struct veer_config *file, struct veer_config **out)
+{
+	struct veer_config *c = calloc(1, sizeof(*c));
+	char above[256];
+	size_t total = file->nvips;
+
+	if (!c)
+		return -ENOMEM;
+	*c = *file;
+	c->path = NULL;
+	c->ifaces = NULL;
+	c->nifaces = 0;
+	c->webhooks = NULL;
+	c->nwebhooks = 0;
+	for (struct source *s = S.list; s; s = s->next)
+		total += s->synced ? s->n : 0;
+	c->nvips = 0;
+	c->vips = calloc(total ? total : 1, sizeof(*c->vips));
+	if (!c->vips)
+		goto oom;
+	for (size_t i = 0; i < file->nvips; i++)
+		if (veer_vip_spec_copy(&c->vips[c->nvips++], &file->vips[i]))
+			goto oom;
+	for (struct source *s = S.list; s; s = s->next)
+		for (size_t i = 0; s->synced && i < s->n; i++)
+			if (!declared_above(s, file, &s->specs[i].key, above, sizeof(above)) &&
+			    veer_vip_spec_copy(&c->vips[c->nvips++], &s->specs[i]))
+				goto oom;
+	*out = c;
+	return 0;
+oom:
+	veer_config_free(c);
+	return -ENOMEM;
+}
