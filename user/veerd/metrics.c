@@ -477,6 +477,7 @@ static char *render(struct metrics *m, size_t *len)
 		render_cache(m, f, cache);
 	render_health(m, f);
 	render_daemon(m, f);
+	webhooks_metrics(m->d->webhooks, f);
 	family(f, "veer_state_readable", "gauge",
 	       "1 when this scrape read the load balancer's pinned state, 0 when it is not there "
 	       "or could not be read.");

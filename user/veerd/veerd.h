@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include "veer.h"
 
@@ -241,5 +242,7 @@ void k8s_free(struct k8s *k);
 int webhooks_new(struct webhooks **w, struct veerd *d, const struct veer_webhook_spec *specs,
 		 size_t n);
 void webhooks_free(struct webhooks *w);
+/* The webhooks' series for /metrics: delivered, failed, dropped, queue size, per url. */
+void webhooks_metrics(struct webhooks *w, FILE *f);
 
 #endif
