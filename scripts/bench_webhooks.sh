@@ -1,12 +1,238 @@
 # SPDX-License-Identifier: GPL-2.0
-# Part N of scripts/bench.sh (sourced by it): Webhook delivery.
+# Part N of scripts/bench.sh (sourced by it): webhook delivery through outages.
+#
+#   N. (webhooks) WH_EVENTS events (default 10,000) delivered by veerd to a local receiver
+#      (tests/e2e/webhook_receiver.py, signatures verified) while the receiver is restarted
+#      twice and veerd is killed (-9) and restarted once, in the middle, with a backlog in
+#      flight: delivered (target: all), duplicates, order, backlog drain rates, and the time to
+#      drain after the last event.
+#
+# veerd and the receiver run in a namespace of this part's own ($P-wh), on loopback (receiver
+# 127.0.0.1:19220, /metrics 127.0.0.1:19221), veerd on a pin directory of its own with no
+# interface and no VIP. The events are veerd's own config_applied, one per SIGHUP: the driver
+# sends the next signal once veerd has logged the previous event, so that none coalesce.
+# Environment: BENCH_WEBHOOK_EVENTS.
+
+WH_EVENTS=${BENCH_WEBHOOK_EVENTS:-10000}
+WH_NS=$P-wh
+WH_PIN=/sys/fs/bpf/veer-bench$$-webhooks
+WH_PORT=19220
+WH_METRICS=127.0.0.1:19221
+WH_URL=http://127.0.0.1:$WH_PORT/hook
+WH_VEERD= WH_RECV=
+
+wh_cleanup() {
+	if [ -n "$WH_RECV" ]; then
+		kill "$WH_RECV" 2>/dev/null || true
+		wait "$WH_RECV" 2>/dev/null || true
+	fi
+	if [ -n "$WH_VEERD" ]; then
+		kill "$WH_VEERD" 2>/dev/null || true
+		wait "$WH_VEERD" 2>/dev/null || true
+	fi
+	WH_RECV= WH_VEERD=
+	if [ -d "$WH_PIN" ]; then
+		nsenter --net="/run/netns/$WH_NS" "$VEERD" --cleanup --pin-dir "$WH_PIN" \
+			>>"$TMP/wh-veerd.log" 2>&1 || true
+		rm -rf "$WH_PIN"
+	fi
+	if [ -e "/run/netns/$WH_NS" ]; then ip netns del "$WH_NS"; fi
+	return 0
+}
+
+wh_now() { date +%s.%N; }
+wh_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+wh_metric() {
+	in_ns "$WH_NS" curl -sf "http://$WH_METRICS/metrics" |
+		awk -v s="$1{url=\"$WH_URL\"}" '$1 == s { print $2 }'
+}
+
+wh_veerd_start() {
+	local i mark
+	mark=$(wc -l <"$TMP/wh-veerd.log")
+	nsenter --net="/run/netns/$WH_NS" "$VEERD" -d -f "$TMP/wh.yaml" --pin-dir "$WH_PIN" \
+		</dev/null >>"$TMP/wh-veerd.log" 2>&1 &
+	WH_VEERD=$!
+	for i in $(seq 200); do
+		tail -n +$((mark + 1)) "$TMP/wh-veerd.log" | grep -q 'veerd: running' && return 0
+		kill -0 "$WH_VEERD" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "N: veerd did not start: $(tail -n 20 "$TMP/wh-veerd.log")"
+}
+
+wh_receiver_start() {
+	local i
+	ip netns exec "$WH_NS" python3 "$ROOT/tests/e2e/webhook_receiver.py" serve "$WH_PORT" \
+		"$TMP/wh.key" "$TMP/wh-rec.jsonl" </dev/null >>"$TMP/wh-recv.log" 2>&1 &
+	WH_RECV=$!
+	for i in $(seq 100); do
+		in_ns "$WH_NS" curl -sf -o /dev/null "http://127.0.0.1:$WH_PORT/" && return 0
+		sleep 0.05
+	done
+	die "N: the receiver did not start: $(cat "$TMP/wh-recv.log")"
+}
+
+wh_receiver_stop() {
+	kill "$WH_RECV"
+	wait "$WH_RECV" 2>/dev/null || true
+	WH_RECV=
+}
+
+# wh_produce N: N events, one SIGHUP each, each waited for in veerd's log.
+wh_produce() {
+	python3 - "$WH_VEERD" "$TMP/wh-veerd.log" "$1" <<'PY' || die "N: veerd stopped producing events"
+import os, signal, sys, time
+pid, log, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+f = open(log)
+f.seek(0, 2)
+buf = ""
+for i in range(n):
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while True:
+        buf += f.read()
+        lines = buf.split("\n")
+        buf = lines.pop()
+        if any(l.startswith("veerd: event {") for l in lines):
+            break
+        if time.monotonic() > deadline:
+            sys.exit(1)
+        time.sleep(0.0005)
+PY
+}
+
+wh_report() {
+	grep -o '^veerd: event {.*' "$TMP/wh-veerd.log" | sed 's/^veerd: event //' |
+		python3 -c 'import json, sys
+for l in sys.stdin:
+    print(json.loads(l)["id"])' >"$TMP/wh-produced"
+	python3 "$ROOT/tests/e2e/webhook_receiver.py" report "$TMP/wh-rec.jsonl" --ids "$TMP/wh-produced"
+}
+
+# wh_drain LABEL: waits until the webhook's queue is empty; records how long and how many.
+WH_DRAINS=()
+wh_drain() {
+	local t0 t1 backlog
+	t0=$(wh_now)
+	backlog=$(wh_metric veer_webhook_queue_events)
+	while [ "$(wh_metric veer_webhook_queue_events)" != 0 ]; do
+		sleep 0.02
+		[ "$(wh_secs "$t0" "$(wh_now)" | cut -d. -f1)" -lt 300 ] || die "N: $1: not drained in 300 s"
+	done
+	t1=$(wh_now)
+	WH_DRAINS+=("$1|$backlog|$(wh_secs "$t0" "$t1")")
+	say "  $1: backlog $backlog events drained in $(wh_secs "$t0" "$t1") s"
+}
+
 part_webhooks() {
-	:
+	local a=$((WH_EVENTS * 3 / 10)) c=$((WH_EVENTS / 4)) e t_last t_done n t
+	WH_B=$((WH_EVENTS * 15 / 100)) WH_D=$((WH_EVENTS / 10))
+	e=$((WH_EVENTS - a - WH_B - c - WH_D))
+	say "N: webhook delivery: $WH_EVENTS events, two receiver restarts and a veerd kill -9"
+	trap 'rc=$?; wh_cleanup; (exit $rc); cleanup' EXIT
+	new_ns "$WH_NS"
+	: >"$TMP/wh-veerd.log" && : >"$TMP/wh-rec.jsonl"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/wh.key"
+	chmod 0600 "$TMP/wh.key"
+	cat >"$TMP/wh.yaml" <<EOF
+metrics: {listen: $WH_METRICS}
+webhooks:
+  - {url: $WH_URL, secret_file: $TMP/wh.key, queue_dir: $TMP/wh-queue, timeout: 2s}
+EOF
+	chmod 0644 "$TMP/wh.yaml"
+	wh_receiver_start
+	wh_veerd_start
+	WH_T0=$(wh_now)
+	say "  $a events, receiver up"
+	wh_produce "$a"
+	wh_receiver_stop
+	say "  $WH_B events, receiver down"
+	wh_produce "$WH_B"
+	n=$(wc -l <"$TMP/wh-rec.jsonl")
+	wh_receiver_start
+	# Mid-delivery of the backlog: veerd killed once its next retry has found the receiver back
+	# and delivered a hundred events, with a POST in flight and most still queued.
+	t=$SECONDS
+	while [ "$(wc -l <"$TMP/wh-rec.jsonl")" -lt $((n + 100)) ]; do
+		[ $((SECONDS - t)) -lt 60 ] || die "N: no delivery within 60 s of the receiver's restart"
+		sleep 0.005
+	done
+	n=$(wh_metric veer_webhook_queue_events)
+	WH_KILL_BACKLOG=$n
+	kill -9 "$WH_VEERD"
+	wait "$WH_VEERD" 2>/dev/null || true
+	say "  veerd killed (-9) with $n events queued; restarted"
+	wh_veerd_start
+	wh_drain "after the veerd restart (receiver restart 1)"
+	say "  $c events, receiver up"
+	wh_produce "$c"
+	wh_receiver_stop
+	say "  $WH_D events, receiver down"
+	wh_produce "$WH_D"
+	wh_receiver_start
+	wh_drain "after receiver restart 2"
+	say "  $e events, receiver up"
+	wh_produce "$e"
+	t_last=$(wh_now)
+	wh_drain "after the last event"
+	t_done=$(wh_now)
+	WH_DRAIN_LAST=$(wh_secs "$t_last" "$t_done")
+	WH_TOTAL=$(wh_secs "$WH_T0" "$t_done")
+	WH_RESULT=$(wh_report)
+	WH_FAILED=$(wh_metric veer_webhook_failed_total)
+	WH_DROPPED=$(wh_metric veer_webhook_dropped_total)
+	WH_DELIVERED_RUN=$(wh_metric veer_webhook_delivered_total)
+	WH_QUEUE_FILE=$(stat -c %s "$TMP"/wh-queue/*.queue)
+	say "  $WH_RESULT"
+	wh_cleanup
+	trap cleanup EXIT
+	WH_STAMP=$(stamp)
 }
 
 report_n() {
-	echo "## N. Webhook delivery"
-	echo
-	echo "Not measured yet."
-	echo
+	local r=$WH_RESULT
+	jf() { wh_json "$1" <<<"$r"; }
+	local expected missing unique dups bad in_order
+	expected=$(jf expected) missing=$(jf missing) unique=$(jf unique) dups=$(jf duplicates)
+	bad=$(jf bad_signatures) in_order=$(jf expected_in_order)
+	cat <<EOF
+
+## N. Webhook delivery
+
+$WH_STAMP
+
+veerd delivers its own events (config_applied, one per SIGHUP, $WH_EVENTS in all) to one
+webhook, a receiver on loopback (\`tests/e2e/webhook_receiver.py\`: python's http.server,
+every signature verified with \`hmac.compare_digest\`, every POST recorded before it is
+answered). In the middle: the receiver stopped while $WH_B events are produced and started again,
+and once a hundred of that backlog were delivered, veerd killed (-9) and restarted
+($WH_KILL_BACKLOG events queued at the kill); later the receiver stopped again for $WH_D events.
+A drain after a receiver's restart includes the wait for veerd's next retry, whose backoff
+doubles to 30 s while the receiver is down. "Produced" is every event
+veerd logged; the receiver's records are checked against them. Command:
+\`BENCH_PARTS=webhooks scripts/bench.sh\` (\`BENCH_WEBHOOK_EVENTS\` to change the count).
+
+| events produced | delivered (unique) | missing | duplicates | bad signatures | in order | time to drain after the last event | whole run |
+|---|---|---|---|---|---|---|---|
+| $expected | $unique | $missing | $dups | $bad | $in_order | $WH_DRAIN_LAST s | $WH_TOTAL s |
+
+- Target, every event delivered: $(if [ "$missing" = 0 ] && [ "$unique" = "$expected" ]; then echo met; else echo "NOT met"; fi).
+- Duplicates are the events in flight when veerd was killed or a receiver stopped, delivered
+  again (at least once; receivers de-duplicate by \`id\`).
+- veerd's counters after its restart: $WH_DELIVERED_RUN delivered, $WH_FAILED failed POSTs (retries
+  while the receiver was down), $WH_DROPPED dropped; queue file $WH_QUEUE_FILE bytes at the end.
+
+Backlogs and how fast they drained (one POST in flight, each acknowledged delivery fsync'd):
+
+| when | backlog (events) | drained in |
+|---|---|---|
+$(for x in "${WH_DRAINS[@]}"; do IFS='|' read -r w n s <<<"$x"; echo "| $w | $n | $s s |"; done)
+
+Receiver's summary: \`$r\`
+EOF
 }
+
+# wh_json KEY: the value of KEY in the JSON object on stdin.
+wh_json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

@@ -2,19 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 """A webhook receiver for the e2e tests and the benchmark, as a user would write one.
 
-serve PORT SECRET_FILE RECORDS [--fail N]: listens on 127.0.0.1:PORT (HTTP/1.1, keep-alive),
+serve PORT SECRET_FILE RECORDS [--fail N] [--delay S]: listens on 127.0.0.1:PORT (HTTP/1.1, keep-alive),
 verifies every POST's X-Veer-Signature (HMAC-SHA256 of the body with SECRET_FILE's bytes,
 compared with hmac.compare_digest) and appends one JSON line per POST to RECORDS, flushed
 before the answer goes out, so that every event veerd saw acknowledged is on record:
-  {"status": 200|401|415|503, "sig_ok": bool, "id": ..., "type": ..., "seq": ..., "body": "..."}
+  {"status": 200|401|415|503, "sig_ok": bool, "path": "/hook", "id": ..., "type": ..., "seq": ...,
+   "body": "..."}
 A bad signature is answered 401, a body that is not JSON or a wrong Content-Type 415. --fail N
-answers the first N good POSTs 503 (recorded), to make veerd retry. GET / answers 200 "ok":
-a readiness probe for the tests.
+answers the first N good POSTs 503 (recorded), to make veerd retry; --delay S waits S seconds
+before each answer (a slow receiver, so that a test can kill veerd mid-delivery). GET / answers
+200 "ok": a readiness probe for the tests.
 
-report RECORDS [--ids FILE]: prints a JSON summary of RECORDS: accepted (2xx), unique ids,
+report RECORDS [--ids FILE] [--path P]: prints a JSON summary of RECORDS: accepted (2xx), unique ids,
 duplicates, bad signatures, whether the events arrived in order (by "seq": first deliveries
 increasing), gaps in seq, and with --ids (one expected id a line) which expected ids are
-missing.
+missing. --path counts only the POSTs to that path.
 """
 import hashlib
 import hmac
@@ -22,9 +24,10 @@ import http.server
 import json
 import sys
 import threading
+import time
 
 
-def serve(port, secret_file, records, fail):
+def serve(port, secret_file, records, fail, delay):
     with open(secret_file, "rb") as f:
         secret = f.read()
     out = open(records, "a", buffering=1)
@@ -33,6 +36,9 @@ def serve(port, secret_file, records, fail):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The status line and headers go out in one write, the body in another: with Nagle's
+        # algorithm the body would wait for veerd's delayed ACK, 40 ms per event.
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):
             pass
@@ -54,7 +60,7 @@ def serve(port, secret_file, records, fail):
             sig = self.headers.get("X-Veer-Signature", "")
             want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
             sig_ok = hmac.compare_digest(sig, want)
-            rec = {"sig_ok": sig_ok, "body": body.decode("utf-8", "replace")}
+            rec = {"sig_ok": sig_ok, "path": self.path, "body": body.decode("utf-8", "replace")}
             try:
                 ev = json.loads(body)
                 rec.update(id=ev.get("id"), type=ev.get("type"), seq=ev.get("seq"))
@@ -75,6 +81,8 @@ def serve(port, secret_file, records, fail):
                 rec["status"] = status
                 out.write(json.dumps(rec, sort_keys=True) + "\n")
                 out.flush()
+            if delay:
+                time.sleep(delay)
             self.answer(status, "ok\n" if status == 200 else "refused\n")
 
     class Server(http.server.ThreadingHTTPServer):
@@ -86,16 +94,18 @@ def serve(port, secret_file, records, fail):
     srv.serve_forever()
 
 
-def report(records, ids_file):
+def report(records, ids_file, path):
     recs = []
     with open(records) as f:
         for line in f:
             line = line.strip()
             if line:
                 try:
-                    recs.append(json.loads(line))
+                    rec = json.loads(line)
                 except ValueError:
-                    pass  # a line the receiver's kill -9 cut short
+                    continue  # a line the receiver's kill -9 cut short
+                if path is None or rec.get("path") == path:
+                    recs.append(rec)
     accepted = [r for r in recs if r.get("status") == 200]
     seen, first = set(), []
     dups = 0
@@ -134,11 +144,13 @@ def report(records, ids_file):
 
 def main():
     args = sys.argv[1:]
+    def opt(name, default):
+        return args[args.index(name) + 1] if name in args else default
+
     if len(args) >= 4 and args[0] == "serve":
-        fail = int(args[args.index("--fail") + 1]) if "--fail" in args else 0
-        serve(int(args[1]), args[2], args[3], fail)
+        serve(int(args[1]), args[2], args[3], int(opt("--fail", 0)), float(opt("--delay", 0)))
     elif len(args) >= 2 and args[0] == "report":
-        report(args[1], args[args.index("--ids") + 1] if "--ids" in args else None)
+        report(args[1], opt("--ids", None), opt("--path", None))
     else:
         sys.stderr.write(__doc__)
         sys.exit(2)

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include "veerd.h"
@@ -410,7 +409,7 @@ static void on_event(enum veer_event_type type, const char *id, const char *body
 		size_t blen = 0;
 		int err;
 
-		if (type >= 32 || !(h->spec->events & (1u << type)))
+		if (h->dup || type >= 32 || !(h->spec->events & (1u << type)))
 			continue;
 		if (!h->q) {
 			drop(h, id, "the webhook has no queue (see above)");
