@@ -84,7 +84,7 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 # veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
 # for the two functions test_veerd_metrics.c stands in for.
-UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/webhook_queue.c
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c user/veerd/webhook_queue.c
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
@@ -151,7 +151,10 @@ install: $(BUILD)/veer $(BUILD)/veerd
 	install -D -m 0755 $(BUILD)/veerd $(DESTDIR)$(PREFIX)/sbin/veerd
 	install -D -m 0644 docs/veer.8 $(DESTDIR)$(PREFIX)/share/man/man8/veer.8
 	install -D -m 0644 docs/veerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/veerd.8
-	install -D -m 0644 deploy/veerd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/veerd.service
+	# The unit names veerd where this install puts it.
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' deploy/veerd.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/veerd.service
 	install -D -m 0644 include/veer/abi.h $(DESTDIR)$(PREFIX)/include/veer/abi.h
 
 format:

@@ -8,6 +8,7 @@ PKGS=(
 	clang llvm make gcc pkg-config libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev
 	zlib1g-dev libcap-dev libjson-c-dev libyaml-dev libhiredis-dev libmicrohttpd-dev libsystemd-dev
 	libcurl4-openssl-dev libssl-dev openssl etcd-server etcd-client python3-yaml
+	python3-kubernetes
 	bats bats-assert bats-support iproute2 iputils-ping ethtool util-linux nftables curl python3
 	redis-server redis-tools memcached python3-redis python3-pymemcache prometheus
 )

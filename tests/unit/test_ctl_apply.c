@@ -460,6 +460,48 @@ out:
 	ctl_veer_down(&c);
 }
 
+static int apply_as_k8s(void *arg)
+{
+	void **a = arg;
+
+	return veer_vips_apply(a[0], a[1], 1, VEER_OWNER_KUBERNETES, NULL);
+}
+
+/*
+ * Each owner its own set: the file's apply and Kubernetes' never remove etcd's VIPs, another
+ * owner's VIP is refused by name, and an empty set for etcd (its block taken out of the file)
+ * removes etcd's alone.
+ */
+VEER_TEST(ctl_apply_owners_apart)
+{
+	struct veer_apply_result r = {};
+	struct veer_vip vip;
+	struct ctl_veer c;
+	struct spec e, f;
+	char msg[512];
+
+	if (!ctl_veer_up(&c) || !spec_make(&e, VIP_A, 13, 0, three, NULL, 3) ||
+	    !spec_make(&f, VIP_B, 13, 0, three, NULL, 2) ||
+	    !ASSERT_OK(veer_vips_apply(c.v, &e.s, 1, VEER_OWNER_ETCD, &r), "etcd's VIP") ||
+	    !ASSERT_OK(veer_vips_apply(c.v, &f.s, 1, VEER_OWNER_CONFIG, &r), "the file's VIP"))
+		goto out;
+	ASSERT_OK(veer_vip_get(c.v, &e.s.key, &vip), "etcd's VIP stays after the file's apply");
+	ASSERT_EQ(vip.owner, VEER_OWNER_ETCD, "owned by etcd");
+	ASSERT_STREQ(veer_owner_name(vip.owner), "etcd", "its owner's name");
+	ASSERT_OK(veer_vips_apply(c.v, NULL, 0, VEER_OWNER_KUBERNETES, NULL), "kubernetes: none");
+	ASSERT_OK(veer_vip_get(c.v, &e.s.key, &vip), "etcd's VIP stays after kubernetes' apply");
+	ASSERT_EQ(stderr_of(apply_as_k8s, (void *[]){c.v, &e.s}, msg, sizeof(msg)), -EPERM,
+		  "kubernetes declaring etcd's VIP: refused");
+	ASSERT_STREQ(msg,
+		     "veer: cannot apply VIP " VIP_A ": it comes from veerd's etcd source\n",
+		     "the one line said");
+	ASSERT_OK(veer_vips_apply(c.v, NULL, 0, VEER_OWNER_ETCD, &r), "etcd: none");
+	ASSERT_EQ(veer_vip_get(c.v, &e.s.key, &vip), -ENOENT, "etcd's VIP is gone");
+	ASSERT_OK(veer_vip_get(c.v, &f.s.key, &vip), "the file's stays");
+out:
+	ctl_veer_down(&c);
+}
+
 /* A config is checked whole before anything is written: one bad VIP, nothing changes. */
 VEER_TEST(ctl_apply_checks_first)
 {

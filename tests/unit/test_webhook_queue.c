@@ -13,19 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
-#include "veerd.h"
 #include "webhook_queue.h"
 
 #define URL "http://127.0.0.1:19299/hook"
-
-/*
- * This runner links veerd's exporter (metrics.c) but not webhook.c, whose deliveries need the
- * event stream and libcurl's loop: the exporter's call into it finds no webhooks here.
- */
-void webhooks_metrics(struct webhooks *w, FILE *f)
-{
-	(void)w, (void)f;
-}
 
 struct qdir {
 	char dir[64];

@@ -102,7 +102,7 @@ int cmd_vip_list(const struct cmd *c, int argc, char **argv)
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *o = json_object_array_get_idx(a, i);
 
-		printf("%-32s mode %-8s ring %-7s affinity %-5s backends %-4s owner %-6s digest "
+		printf("%-32s mode %-8s ring %-7s affinity %-5s backends %-4s owner %-10s digest "
 		       "%s\n",
 		       jstr(o, "vip"), jstr(o, "mode"), jstr(o, "ring_size"), jstr(o, "affinity"),
 		       jstr(o, "backends"), jstr(o, "owner"), jstr(o, "ring_digest"));

@@ -134,8 +134,14 @@ static __u32 find_tc_at(const struct veer_prog_desc *d, int ifindex,
 	if (err || !opts.prog_id)
 		return 0;
 	fd = bpf_prog_get_fd_by_id(opts.prog_id);
-	if (fd < 0)
+	if (fd < 0) {
+		/* Else an attach to follow fails with a bare "File exists". */
+		if (errno == EPERM)
+			pr_warn("cannot tell whose program (id %u) is on ifindex %d at tc: reading "
+				"an attached program by id needs CAP_SYS_ADMIN\n",
+				opts.prog_id, ifindex);
 		return 0;
+	}
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
 	return !err && !strcmp(info.name, name) ? opts.prog_id : 0;

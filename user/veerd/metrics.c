@@ -441,6 +441,59 @@ static void render_daemon(struct metrics *m, FILE *f)
 	counter(m, f, "veer_config_reloads_total", "result=\"refused\"", 0, d->reloads_refused);
 }
 
+/* ---- series of the other modules (sources, events, webhooks) ---- */
+
+struct metrics_out {
+	struct metrics *m;
+	FILE *f;
+};
+
+static struct {
+	metrics_part_cb cb;
+	void *arg;
+} parts[16];
+static size_t nparts;
+
+int metrics_part_add(metrics_part_cb cb, void *arg)
+{
+	if (nparts == sizeof(parts) / sizeof(parts[0]))
+		return -ENOSPC;
+	parts[nparts].cb = cb;
+	parts[nparts++].arg = arg;
+	return 0;
+}
+
+void metrics_part_del(metrics_part_cb cb, void *arg)
+{
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].cb != cb || parts[i].arg != arg)
+			continue;
+		memmove(&parts[i], &parts[i + 1], (nparts - i - 1) * sizeof(parts[0]));
+		nparts--;
+		return;
+	}
+}
+
+void metrics_family(struct metrics_out *o, const char *name, const char *type, const char *help)
+{
+	family(o->f, name, type, help);
+}
+
+void metrics_counter(struct metrics_out *o, const char *name, const char *labels, uint64_t value)
+{
+	counter(o->m, o->f, name, labels, 0, value);
+}
+
+void metrics_gauge(struct metrics_out *o, const char *name, const char *labels, double value)
+{
+	gauge(o->f, name, labels, value);
+}
+
+void metrics_label(char *buf, size_t len, const char *name, const char *value)
+{
+	label_add(buf, len, name, value);
+}
+
 /*
  * One scrape. The pinned state is open only for the snapshot (and the cache's maps for their
  * counters): formatting and the network come after the lock is gone.
@@ -477,7 +530,8 @@ static char *render(struct metrics *m, size_t *len)
 		render_cache(m, f, cache);
 	render_health(m, f);
 	render_daemon(m, f);
-	webhooks_metrics(m->d->webhooks, f);
+	for (size_t i = 0; i < nparts; i++)
+		parts[i].cb(&(struct metrics_out){m, f}, parts[i].arg);
 	family(f, "veer_state_readable", "gauge",
 	       "1 when this scrape read the load balancer's pinned state, 0 when it is not there "
 	       "or could not be read.");

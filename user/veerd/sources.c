@@ -27,6 +27,9 @@ struct source {
 	size_t n;
 	/* The last refusal reported, so that a conflict is told once, not at every event. */
 	char *conflict;
+	bool up;	 /* connected now */
+	uint64_t errors; /* keys and objects refused */
+	uint64_t losses; /* connections lost */
 	struct source *next; /* by precedence: owner ascending */
 };
 
@@ -195,11 +198,50 @@ static void on_timer(struct loop *l, struct loop_timer *t)
 	veerd_health_resync();
 }
 
+static void metrics_part(struct metrics_out *o, void *arg)
+{
+	(void)arg;
+	if (!S.list)
+		return;
+	metrics_family(o, "veer_source_up", "gauge",
+		       "1 while the source (etcd, kubernetes) is connected and watching.");
+	for (struct source *s = S.list; s; s = s->next) {
+		char l[64] = "";
+
+		metrics_label(l, sizeof(l), "source", s->name);
+		metrics_gauge(o, "veer_source_up", l, s->up);
+	}
+	metrics_family(o, "veer_source_vips", "gauge",
+		       "VIPs the source declares now (refused ones included).");
+	for (struct source *s = S.list; s; s = s->next) {
+		char l[64] = "";
+
+		metrics_label(l, sizeof(l), "source", s->name);
+		metrics_gauge(o, "veer_source_vips", l, s->n);
+	}
+	metrics_family(o, "veer_source_errors_total", "counter",
+		       "Keys and objects of the source refused (bad JSON, bad values).");
+	for (struct source *s = S.list; s; s = s->next) {
+		char l[64] = "";
+
+		metrics_label(l, sizeof(l), "source", s->name);
+		metrics_counter(o, "veer_source_errors_total", l, s->errors);
+	}
+	metrics_family(o, "veer_source_lost_total", "counter",
+		       "Times the source's connection was lost.");
+	for (struct source *s = S.list; s; s = s->next) {
+		char l[64] = "";
+
+		metrics_label(l, sizeof(l), "source", s->name);
+		metrics_counter(o, "veer_source_lost_total", l, s->losses);
+	}
+}
+
 int sources_init(struct veerd *d)
 {
 	S.d = d;
 	S.timer.cb = on_timer;
-	return 0;
+	return metrics_part_add(metrics_part, NULL);
 }
 
 void sources_changed(void)
@@ -243,9 +285,41 @@ void source_set(struct source *s, struct veer_vip_spec *specs, char **origins, s
 	sources_changed();
 }
 
-void source_lost(struct source *s, const char *why)
+void source_connected(struct source *s, const char *endpoint)
 {
 	struct json_object *o = json_object_new_object();
+
+	if (s->up)
+		return;
+	s->up = true;
+	log_info("source %s connected to %s", s->name, endpoint);
+	json_object_object_add(o, "source", json_object_new_string(s->name));
+	json_object_object_add(o, "endpoint", json_object_new_string(endpoint));
+	event_emit(VEER_EVENT_SOURCE_CONNECTED, o);
+}
+
+void source_refused(struct source *s, const char *origin, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	s->errors++;
+	log_warnx("%s refused: %s", origin, why);
+	json_object_object_add(o, "source", json_object_new_string(s->name));
+	json_object_object_add(o, "origin", json_object_new_string(origin));
+	json_object_object_add(o, "error", json_object_new_string(why));
+	event_emit(VEER_EVENT_CONFIG_REFUSED, o);
+}
+
+void source_lost(struct source *s, const char *why)
+{
+	struct json_object *o;
+
+	/* A source retrying a connection that never came up is told once, not at every try. */
+	if (!s->up && s->losses)
+		return;
+	s->up = false;
+	s->losses++;
+	o = json_object_new_object();
 
 	log_warnx("source %s lost: %s; its %zu VIP%s stay as they are", s->name, why, s->n,
 		  s->n == 1 ? "" : "s");
@@ -269,6 +343,15 @@ void source_free(struct source *s)
 	strv_free(s->origins, s->n);
 	free(s->conflict);
 	free(s);
+	sources_changed();
+}
+
+void sources_forget(__u8 owner)
+{
+	for (struct source *s = S.list; s; s = s->next)
+		if (s->owner == owner)
+			return;
+	S.gone |= 1u << owner;
 	sources_changed();
 }
 

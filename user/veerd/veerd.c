@@ -245,6 +245,11 @@ static void feeds_sync(const struct veer_config *old, const struct veer_config *
 {
 	int err;
 
+	/* At start: what a source of an earlier config left pinned goes with it. */
+	if (!old && !cfg->sources.etcd.enabled)
+		sources_forget(VEER_OWNER_ETCD);
+	if (!old && !cfg->sources.kubernetes.enabled)
+		sources_forget(VEER_OWNER_KUBERNETES);
 	if (!old || !SPEC_SAME(&old->sources.etcd, &cfg->sources.etcd)) {
 		etcd_free(veerd.etcd);
 		veerd.etcd = NULL;
@@ -658,6 +663,7 @@ int main(int argc, char **argv)
 					     {"version", no_argument, NULL, 'V'},
 					     {0}};
 	static char config_abs[PATH_MAX];
+	char cwd[PATH_MAX];
 	const char *pin_dir = getenv("VEER_PIN_DIR");
 	bool foreground = false, check = false, do_cleanup = false;
 	char err[VEER_CONFIG_ERR_LEN];
@@ -729,8 +735,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	/* The daemon leaves its directory for /: a relative path would no longer name the file. */
-	if (realpath(veerd.config_path, config_abs))
+	/*
+	 * The daemon leaves its directory for /: a relative path would no longer name the file.
+	 * Made absolute without resolving links: a Kubernetes ConfigMap's file is a link through
+	 * "..data", which every update points at a new directory, removing the old one.
+	 */
+	if (veerd.config_path[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    snprintf(config_abs, sizeof(config_abs), "%s/%s", cwd, veerd.config_path) <
+		    (int)sizeof(config_abs))
 		veerd.config_path = config_abs;
 	if (veer_check_bpffs())
 		return 1;

@@ -15,7 +15,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/epoll.h>
 #include "veer.h"
 
@@ -144,6 +143,20 @@ void health_timing(struct health *h, struct health_timing *t, bool reset);
 int metrics_new(struct metrics **m, struct veerd *d, const struct veer_metrics_spec *spec);
 void metrics_free(struct metrics *m);
 
+/*
+ * Series of other modules at every scrape (sources, events, webhooks): a part writes its
+ * families with these. Counters keep metrics.c's rule: never backwards to a scraper.
+ */
+struct metrics_out;
+typedef void (*metrics_part_cb)(struct metrics_out *o, void *arg);
+int metrics_part_add(metrics_part_cb cb, void *arg);
+void metrics_part_del(metrics_part_cb cb, void *arg);
+void metrics_family(struct metrics_out *o, const char *name, const char *type, const char *help);
+void metrics_counter(struct metrics_out *o, const char *name, const char *labels, uint64_t value);
+void metrics_gauge(struct metrics_out *o, const char *name, const char *labels, double value);
+/* Appends name="value" (escaped as the format wants, comma-separated) to the labels in buf. */
+void metrics_label(char *buf, size_t len, const char *name, const char *value);
+
 /* ---- cache.c: the hot-key cache's manager in the loop ---- */
 
 /* Attaches the cache as spec says and runs its manager on d's loop. */
@@ -210,8 +223,16 @@ int source_new(struct source **s, const char *name, __u8 owner);
  * refused in the lower one, by name.
  */
 void source_set(struct source *s, struct veer_vip_spec *specs, char **origins, size_t n);
+/* The source's connection is up (endpoint: what it reached), reported once per connection. */
+void source_connected(struct source *s, const char *endpoint);
 /* The source's connection is gone: its VIPs stay as they are, the loss is reported. */
 void source_lost(struct source *s, const char *why);
+/*
+ * One key or object of the source refused (origin: "etcd key /veer/vips/web"): logged,
+ * counted (veer_source_errors_total) and reported as a config_refused event. The caller keeps
+ * what it had for that origin.
+ */
+void source_refused(struct source *s, const char *origin, const char *why);
 /* The source is no longer configured: its VIPs are removed at the next reconcile. */
 void source_free(struct source *s);
 /*
@@ -225,6 +246,11 @@ void sources_changed(void);
  * sources' VIPs appended (vips owned by the returned config; free with veer_config_free).
  */
 int sources_merged(const struct veer_config *file, struct veer_config **out);
+/*
+ * The VIPs of a source no longer configured go at the next apply: a veerd started on a file
+ * without its block removes what that source left pinned.
+ */
+void sources_forget(__u8 owner);
 /* Runs the pending apply now (the loop's next turn does it otherwise). */
 void sources_flush(void);
 /*
@@ -242,7 +268,5 @@ void k8s_free(struct k8s *k);
 int webhooks_new(struct webhooks **w, struct veerd *d, const struct veer_webhook_spec *specs,
 		 size_t n);
 void webhooks_free(struct webhooks *w);
-/* The webhooks' series for /metrics: delivered, failed, dropped, queue size, per url. */
-void webhooks_metrics(struct webhooks *w, FILE *f);
 
 #endif

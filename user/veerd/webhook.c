@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,8 @@
 #define BACKOFF_MAX_MS 30000
 /* A key, not a document: HMAC hashes a longer one down to 32 bytes anyway. */
 #define SECRET_MAX (64u << 10)
+/* metrics.c keeps a series' name and labels in a few hundred bytes. */
+#define LABEL_URL_MAX 256
 
 /* Per url, kept across reloads that restart the webhooks: counters never go backwards. */
 struct hook_counters {
@@ -47,7 +48,8 @@ struct hook {
 	struct webhooks *w;
 	const struct veer_webhook_spec *spec; /* a copy in w->specs */
 	size_t index;			      /* in the config's webhooks[] */
-	char name[VEER_URL_LEN];	      /* the url without credentials, for logs and labels */
+	char name[VEER_URL_LEN];	      /* the url without credentials, for logs */
+	char label[LABEL_URL_MAX + 1];	      /* the same for /metrics, a long one shortened */
 	struct hook_counters *c;
 	struct whq *q; /* NULL: the webhook is off (logged) */
 	CURL *easy;
@@ -74,7 +76,7 @@ struct webhooks {
 	struct hook *hooks;
 	size_t n;
 	struct loop_timer flush;
-	bool sink;
+	bool sink, part;
 };
 
 static struct hook_counters *counters_get(const char *url)
@@ -483,6 +485,16 @@ static int hook_start(struct webhooks *w, struct hook *h)
 	h->retry.cb = on_retry;
 	h->retry.arg = h;
 	url_redact(s->url, h->name, sizeof(h->name));
+	if (strlen(h->name) <= LABEL_URL_MAX) {
+		snprintf(h->label, sizeof(h->label), "%s", h->name);
+	} else {
+		char hash[WHQ_HASH_LEN + 1];
+
+		/* Still one series per url: the hash that names its queue tells two apart. */
+		whq_hash(s->url, hash);
+		snprintf(h->label, sizeof(h->label), "%.*s...#%s",
+			 LABEL_URL_MAX - WHQ_HASH_LEN - 4, h->name, hash);
+	}
 	h->c = counters_get(h->name);
 	for (size_t j = 0; j < h->index; j++) {
 		if (strcmp(w->specs[j].url, s->url))
@@ -544,6 +556,8 @@ static void hook_stop(struct hook *h)
 	free(h->secret);
 }
 
+static void metrics_part(struct metrics_out *o, void *arg);
+
 int webhooks_new(struct webhooks **out, struct veerd *d, const struct veer_webhook_spec *specs,
 		 size_t n)
 {
@@ -573,6 +587,10 @@ int webhooks_new(struct webhooks **out, struct veerd *d, const struct veer_webho
 	if (err)
 		goto cleanup;
 	w->sink = true;
+	err = metrics_part_add(metrics_part, w);
+	if (err)
+		goto cleanup;
+	w->part = true;
 	/* What an earlier veerd left undelivered goes out now. */
 	for (size_t i = 0; i < w->n; i++)
 		deliver(&w->hooks[i]);
@@ -589,6 +607,8 @@ void webhooks_free(struct webhooks *w)
 		return;
 	if (w->sink)
 		event_sink_del(on_event, w);
+	if (w->part)
+		metrics_part_del(metrics_part, w);
 	/* What this turn queued is made durable before the queues close. */
 	if (w->flush.slot) {
 		loop_timer_cancel(w->d->loop, &w->flush);
@@ -605,31 +625,7 @@ void webhooks_free(struct webhooks *w)
 
 /* ---- metrics ---- */
 
-static void label(FILE *f, const char *name, const char *url, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* name{url="..."} VALUE, with the text format's escapes (\\, \", \n). */
-static void label(FILE *f, const char *name, const char *url, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(f, "%s{url=\"", name);
-	for (const char *p = url; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*p, f);
-	}
-	fputs("\"} ", f);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-}
-
-void webhooks_metrics(struct webhooks *w, FILE *f)
+static void metrics_part(struct metrics_out *o, void *arg)
 {
 	static const struct {
 		const char *name, *type, *help;
@@ -646,39 +642,30 @@ void webhooks_metrics(struct webhooks *w, FILE *f)
 		 "Bytes of undelivered events in a webhook's queue."},
 		{"veer_webhook_queue_events", "gauge", "Undelivered events in a webhook's queue."},
 	};
+	struct webhooks *w = arg;
 
-	if (!w || !w->n)
-		return;
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
-		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam[k].name, fam[k].help, fam[k].name,
-			fam[k].type);
+		metrics_family(o, fam[k].name, fam[k].type, fam[k].help);
 		for (size_t i = 0; i < w->n; i++) {
 			const struct hook *h = &w->hooks[i];
 			struct whq_stats st = {};
-			uint64_t v;
+			char labels[2 * LABEL_URL_MAX + 16] = "";
 
 			/* The second of two webhooks of one url is off: one series per url. */
 			if (!h->c || h->dup)
 				continue;
 			if (h->q)
 				whq_stats(h->q, &st);
-			switch (k) {
-			case 0:
-				v = h->c->delivered;
-				break;
-			case 1:
-				v = h->c->failed;
-				break;
-			case 2:
-				v = h->c->dropped;
-				break;
-			case 3:
-				v = st.pending_bytes;
-				break;
-			default:
-				v = st.pending_events;
-			}
-			label(f, fam[k].name, h->name, "%llu", (unsigned long long)v);
+			metrics_label(labels, sizeof(labels), "url", h->label);
+			if (k == 0)
+				metrics_counter(o, fam[k].name, labels, h->c->delivered);
+			else if (k == 1)
+				metrics_counter(o, fam[k].name, labels, h->c->failed);
+			else if (k == 2)
+				metrics_counter(o, fam[k].name, labels, h->c->dropped);
+			else
+				metrics_gauge(o, fam[k].name, labels,
+					      (double)(k == 3 ? st.pending_bytes : st.pending_events));
 		}
 	}
 }
