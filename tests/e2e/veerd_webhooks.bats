@@ -129,7 +129,7 @@ for line in sys.stdin:
         pass'
 }
 
-nproduced() { produced | wc -l; }
+nproduced() { grep -c '^veerd: event {' "$VEERD_LOG" || true; }
 
 # edit [N]: N config edits veerd accepts (a comment added), each waited for: N config_applied.
 edit() {
@@ -239,13 +239,13 @@ EOF
 
 # A receiver answering slowly, so that veerd is killed with deliveries in flight and queued.
 @test "veerd killed (-9) mid-delivery and restarted: every event arrives, in order" {
-	receiver_start --delay 0.2
+	receiver_start --delay 0.5
 	veerd_start
-	edit 30
+	edit 20
 	# Mid-delivery: some delivered, some not.
 	topo_wait 20 eval '[ "$(grep -c "\"status\": 200" "$D/rec.jsonl" 2>/dev/null)" -ge 5 ]'
 	accepted=$(grep -c '"status": 200' "$D/rec.jsonl")
-	[ "$accepted" -lt 30 ] || fail "all 30 delivered before the kill: the receiver is too fast"
+	[ "$accepted" -lt 20 ] || fail "all 20 delivered before the kill: the receiver is too fast"
 	e2e_veerd_stop KILL
 	e2e_veerd_start "$D/veer.yaml"
 	grep -q "webhook $HOOK: [0-9]* undelivered events in $D/queue/" "$VEERD_LOG"
