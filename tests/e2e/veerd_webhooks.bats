@@ -273,6 +273,45 @@ EOF
 	assert_equal "$(field "$r" unique)" "$(nproduced)"
 }
 
+# hup N: N events from SIGHUPs, each waited for (signals sent together would coalesce).
+hup() {
+	local i n
+	for ((i = 0; i < $1; i++)); do
+		n=$(nproduced)
+		kill -HUP "$VEERD_PID"
+		until [ "$(nproduced)" -gt "$n" ]; do sleep 0.002; done
+	done
+}
+
+@test "a full queue drops new events, counted, logged once, seen by the receiver as a gap in seq" {
+	receiver_start
+	# The smallest queue_max: 64 KiB, some 300 of these events.
+	config | sed 's|timeout: 2s}|timeout: 2s, queue_max: 64KiB}|' | e2e_write_config "$D/veer.yaml"
+	e2e_veerd_start "$D/veer.yaml"
+	hup 2
+	topo_wait 10 all_delivered
+	receiver_stop
+	hup 450
+	dropped=$(metric veer_webhook_dropped_total "$HOOK")
+	echo "dropped: $dropped of $(nproduced)"
+	[ "$dropped" -gt 0 ] || fail "nothing dropped: the queue did not fill"
+	[ "$(metric veer_webhook_queue_bytes "$HOOK")" -le 65536 ]
+	run grep -c "webhook $HOOK: event .* dropped: the queue holds 65536 bytes undelivered (queue_max); dropping until there is room" "$VEERD_LOG"
+	assert_output 1
+	receiver_start
+	topo_wait 30 eval '[ "$(metric veer_webhook_queue_events "$HOOK")" = 0 ]'
+	hup 1
+	topo_wait 10 eval '[ "$(metric veer_webhook_queue_events "$HOOK")" = 0 ]'
+	grep -q "webhook $HOOK: queueing events again, after $dropped dropped" "$VEERD_LOG"
+	r=$(report)
+	echo "receiver: $r"
+	# Everything but the dropped events arrived, in order; the gap in seq says how many.
+	assert_equal "$(field "$r" missing)" "$dropped"
+	assert_equal "$(field "$r" seq_gaps)" "$dropped"
+	assert_equal "$(field "$r" expected_in_order)" True
+	assert_equal "$(field "$r" bad_signatures)" 0
+}
+
 @test "a wrong secret is detected by the receiver; the fixed secret file is read again" {
 	receiver_start
 	printf 'not-the-key' >"$D/wrong.key"
