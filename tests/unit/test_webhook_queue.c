@@ -123,9 +123,10 @@ VEER_TEST(webhook_sign_rfc4231)
 		memset(k3, 0xaa, sizeof(k3));
 		memset(d3, 0xdd, sizeof(d3));
 		ASSERT_OK(webhook_sign(k3, sizeof(k3), d3, sizeof(d3), sig), "sign case 3");
-		ASSERT_STREQ(sig,
-			     "sha256=773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
-			     "case 3");
+		ASSERT_STREQ(
+			sig,
+			"sha256=773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+			"case 3");
 	}
 	/* Test case 4: a key that is not text. */
 	{
@@ -134,9 +135,10 @@ VEER_TEST(webhook_sign_rfc4231)
 		hexkey(k4, "0102030405060708090a0b0c0d0e0f10111213141516171819");
 		memset(d4, 0xcd, sizeof(d4));
 		ASSERT_OK(webhook_sign(k4, sizeof(k4), d4, sizeof(d4), sig), "sign case 4");
-		ASSERT_STREQ(sig,
-			     "sha256=82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
-			     "case 4");
+		ASSERT_STREQ(
+			sig,
+			"sha256=82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+			"case 4");
 	}
 	/* Test case 6: a key longer than the block, hashed first. */
 	ASSERT_OK(webhook_sign(k6, sizeof(k6), data6, strlen(data6), sig), "sign case 6");

@@ -105,8 +105,7 @@ static void url_redact(const char *url, char *out, size_t len)
 	if (!u)
 		return;
 	if (!curl_url_set(u, CURLUPART_URL, url, 0) && !curl_url_set(u, CURLUPART_USER, NULL, 0) &&
-	    !curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) &&
-	    !curl_url_get(u, CURLUPART_URL, &s, 0))
+	    !curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) && !curl_url_get(u, CURLUPART_URL, &s, 0))
 		snprintf(out, len, "%s", s);
 	curl_free(s);
 	curl_url_cleanup(u);
@@ -209,8 +208,9 @@ static bool secret_ready(struct hook *h)
 		log_warnx("webhook %s (%s:%u:%u, webhooks[%zu]): cannot read secret_file %s: %s%s",
 			  h->name, h->w->d->cfg->path, h->spec->pos.line, h->spec->pos.col,
 			  h->index, h->spec->secret_file, secret_strerror(err),
-			  h->secret ? "; signing with the secret read before"
-				    : "; its events are queued, not delivered, until it can be read");
+			  h->secret
+				  ? "; signing with the secret read before"
+				  : "; its events are queued, not delivered, until it can be read");
 	h->secret_err = err;
 	return h->secret != NULL;
 }
@@ -266,7 +266,8 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		return;
 	}
 	if (rc != CURLE_OK)
-		snprintf(what, sizeof(what), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+		snprintf(what, sizeof(what), "%s",
+			 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 	else
 		snprintf(what, sizeof(what), "HTTP %ld", status);
 	if (h->c)
@@ -427,8 +428,8 @@ static void on_event(enum veer_event_type type, const char *id, const char *body
 		free(b);
 		if (err) {
 			if (err == -ENOSPC)
-				snprintf(why, sizeof(why), "the queue holds %llu bytes undelivered "
-					 "(queue_max)",
+				snprintf(why, sizeof(why),
+					 "the queue holds %llu bytes undelivered (queue_max)",
 					 (unsigned long long)h->spec->queue_max);
 			else
 				snprintf(why, sizeof(why), "cannot write %s: %s", whq_path(h->q),
@@ -492,8 +493,8 @@ static int hook_start(struct webhooks *w, struct hook *h)
 
 		/* Still one series per url: the hash that names its queue tells two apart. */
 		whq_hash(s->url, hash);
-		snprintf(h->label, sizeof(h->label), "%.*s...#%s",
-			 LABEL_URL_MAX - WHQ_HASH_LEN - 4, h->name, hash);
+		snprintf(h->label, sizeof(h->label), "%.*s...#%s", LABEL_URL_MAX - WHQ_HASH_LEN - 4,
+			 h->name, hash);
 	}
 	h->c = counters_get(h->name);
 	for (size_t j = 0; j < h->index; j++) {
@@ -533,8 +534,8 @@ static int hook_start(struct webhooks *w, struct hook *h)
 
 		whq_stats(h->q, &st);
 		if (st.pending_events)
-			log_info("webhook %s: %llu undelivered event%s in %s, from seq %llu", h->name,
-				 (unsigned long long)st.pending_events,
+			log_info("webhook %s: %llu undelivered event%s in %s, from seq %llu",
+				 h->name, (unsigned long long)st.pending_events,
 				 st.pending_events == 1 ? "" : "s", whq_path(h->q),
 				 (unsigned long long)st.acked_seq + 1);
 	}
@@ -633,11 +634,11 @@ static void metrics_part(struct metrics_out *o, void *arg)
 		{"veer_webhook_delivered_total", "counter",
 		 "Events a webhook's receiver acknowledged (2xx), per webhook url."},
 		{"veer_webhook_failed_total", "counter",
-		 "POSTs that failed (no connection, a timeout, a status other than 2xx), each retry "
-		 "counted."},
+		 "POSTs that failed (no connection, a timeout, a status other than 2xx), "
+		 "each retry counted."},
 		{"veer_webhook_dropped_total", "counter",
-		 "Events of a webhook's types not queued: its queue was full (queue_max), could not "
-		 "be written, or could not be opened."},
+		 "Events of a webhook's types not queued: its queue was full (queue_max), "
+		 "could not be written, or could not be opened."},
 		{"veer_webhook_queue_bytes", "gauge",
 		 "Bytes of undelivered events in a webhook's queue."},
 		{"veer_webhook_queue_events", "gauge", "Undelivered events in a webhook's queue."},
@@ -664,8 +665,9 @@ static void metrics_part(struct metrics_out *o, void *arg)
 			else if (k == 2)
 				metrics_counter(o, fam[k].name, labels, h->c->dropped);
 			else
-				metrics_gauge(o, fam[k].name, labels,
-					      (double)(k == 3 ? st.pending_bytes : st.pending_events));
+				metrics_gauge(
+					o, fam[k].name, labels,
+					(double)(k == 3 ? st.pending_bytes : st.pending_events));
 		}
 	}
 }

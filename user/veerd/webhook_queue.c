@@ -375,8 +375,8 @@ int whq_open(struct whq **out, const char *dir, const char *url, uint64_t max,
 		goto cleanup;
 	}
 	/* The .acked file is never replaced: its lock stands for the queue through compactions. */
-	q->ackfd = openat(q->dirfd, strrchr(q->ackpath, '/') + 1, O_RDWR | O_CREAT | O_CLOEXEC,
-			  0600);
+	q->ackfd =
+		openat(q->dirfd, strrchr(q->ackpath, '/') + 1, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (q->ackfd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open %s: %s", q->ackpath, strerror(errno));
