@@ -453,8 +453,8 @@ static void on_event(enum veer_event_type type, const char *id, const char *body
 static void on_flush(struct loop *l, struct loop_timer *t)
 {
 	struct webhooks *w = t->arg;
+	bool again = false;
 
-	(void)l;
 	for (size_t i = 0; i < w->n; i++) {
 		struct hook *h = &w->hooks[i];
 		int err;
@@ -463,13 +463,16 @@ static void on_flush(struct loop *l, struct loop_timer *t)
 			continue;
 		err = whq_sync(h->q);
 		if (err) {
-			/* Not durable, not delivered: tried again at the next turn that queues. */
+			/* Not durable, not delivered: tried again in a second. */
 			log_warnx("webhook %s: cannot sync %s: %s", h->name, whq_path(h->q),
 				  strerror(-err));
+			again = true;
 			continue;
 		}
 		deliver(h);
 	}
+	if (again)
+		loop_timer_at(l, t, loop_now() + 1000000000ull);
 }
 
 /* ---- start and stop ---- */
