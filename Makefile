@@ -83,8 +83,10 @@ $(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
 
 # veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
-# for the two functions test_veerd_metrics.c stands in for.
-UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c user/veerd/webhook_queue.c
+# for the two functions test_veerd_metrics.c stands in for. The etcd gateway's messages
+# (tests/unit/test_etcd.c) and the webhooks' queue (tests/unit/test_webhook_queue.c).
+UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c \
+	user/veerd/etcd_gateway.c user/veerd/webhook_queue.c
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
@@ -94,8 +96,9 @@ $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard te
 # packet builder (tests/unit/packet.c).
 BENCH_PKT := tests/unit/packet.c
 
-# `veer-bench health` runs veerd's health checker as veerd does: on its loop.
-BENCH_VEERD := user/veerd/health.c user/veerd/loop.c user/veerd/log.c
+# `veer-bench health` runs veerd's health checker as veerd does: on its loop; `veer-bench etcd`
+# writes to etcd with the gateway's request bodies as veerd makes them.
+BENCH_VEERD := user/veerd/health.c user/veerd/loop.c user/veerd/log.c user/veerd/etcd_gateway.c
 
 $(BUILD)/veer-bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(BENCH_PKT) tests/unit/packet.h $(BENCH_VEERD) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/bench -Itests/unit -Iuser/veerd $(CFLAGS) $(BENCH_SRCS) $(BENCH_PKT) $(BENCH_VEERD) \

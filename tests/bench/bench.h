@@ -94,6 +94,28 @@ int bench_print_table(const char *label);
 void bench_shuffle(__u32 *order, __u32 n, __u64 *state);
 __u64 bench_rand(__u64 *state); /* splitmix64 */
 
+/*
+ * When a backend change reaches the data plane (tests/bench/edit.c): new flows (a new source
+ * port each, from src) to the VIP run through veer's program attached at tc on ifname, by
+ * BPF_PROG_RUN, until one leaves rewritten to backend. Used by `edit` (a config file saved)
+ * and `etcd` (a key written to etcd).
+ */
+struct bench_probe {
+	int fd, ifindex;
+	struct bench_frame fr;
+	__u16 sport;
+};
+
+int bench_probe_init(struct bench_probe *p, const char *ifname, __u32 vip, __u16 port);
+/*
+ * Probes from now until timeout_s after t0 (bench_now), a probe every 50 us; 0 with *hit_at
+ * the time of the probe that went to backend, -ETIMEDOUT, or -EIO.
+ */
+int bench_probe_wait(struct bench_probe *p, __u32 backend, __u32 src, double t0, double timeout_s,
+		     double *hit_at);
+/* Prints "LABEL EXTRAp50_ms=.. p99_ms=.. max_ms=.." of n latencies (sorted in place). */
+void bench_latency_print(const char *label, double *lat_ms, int n, const char *extra);
+
 int cmd_prog_run(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_kv(int argc, char **argv);
@@ -104,5 +126,6 @@ int cmd_ab(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_etcd(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
  * by BPF_PROG_RUN until one is rewritten to the new backend. The time is that packet's, so it
  * counts inotify, the parse, the reconcile and the ring swap, and the chance of a flow landing
  * on the new backend (1 in BASE + 1 per flow, a probe every 50 us: well under a millisecond).
+ * The probe (bench_probe_*) also times `veer-bench etcd`, the same change written to etcd.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,11 +56,53 @@ static int config_write(const struct edit_opts *o, __u32 extra)
 	return rename(tmp, o->config) ? -errno : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
+int bench_probe_init(struct bench_probe *p, const char *ifname, __u32 vip, __u16 port)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	__u8 smac[ETH_ALEN] = {2, 0, 0, 0, 0, 1}, dmac[ETH_ALEN];
 
-	return x < y ? -1 : x > y;
+	memset(p, 0, sizeof(*p));
+	p->ifindex = bench_ifindex(ifname);
+	if (p->ifindex <= 0 || bench_ifmac(ifname, dmac))
+		return -ENODEV;
+	p->fd = bench_veer_prog_fd(ifname, "tc");
+	if (p->fd < 0)
+		return p->fd;
+	p->sport = 1024;
+	bench_frame_build(&p->fr, smac, dmac, 0xc6120102 /* 198.18.1.2 */, vip, 1024, port);
+	return 0;
+}
+
+int bench_probe_wait(struct bench_probe *p, __u32 backend, __u32 src, double t0, double timeout_s,
+		     double *hit_at)
+{
+	for (double now = bench_now(); now - t0 < timeout_s; now = bench_now()) {
+		__u8 out[256];
+		__u32 out_len = 0, retval = 0, dur = 0;
+		struct iphdr *ip = (struct iphdr *)(out + sizeof(struct ethhdr));
+
+		p->sport = p->sport + 1 ? p->sport + 1 : 1;
+		bench_frame_set_src(&p->fr, src, p->sport);
+		if (bench_run1(p->fd, true, &p->fr, sizeof(p->fr), p->ifindex, out, sizeof(out),
+			       &out_len, &retval, &dur))
+			return -EIO;
+		if (out_len >= sizeof(struct ethhdr) + sizeof(*ip) && ntohl(ip->daddr) == backend) {
+			*hit_at = now;
+			return 0;
+		}
+		/*
+		 * A probe every 50 us, not a busy loop: on a small host a spinning probe would
+		 * take the CPU from the veerd it times.
+		 */
+		usleep(50);
+	}
+	return -ETIMEDOUT;
+}
+
+void bench_latency_print(const char *label, double *lat_ms, int n, const char *extra)
+{
+	qsort(lat_ms, n, sizeof(*lat_ms), bench_cmp_double);
+	printf("%s %sp50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", label, extra, lat_ms[n / 2],
+	       lat_ms[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], lat_ms[n - 1]);
 }
 
 int cmd_edit(int argc, char **argv)
@@ -71,11 +114,10 @@ int cmd_edit(int argc, char **argv)
 					      {"edits", required_argument, NULL, 'n'},
 					      {0}};
 	struct edit_opts o = {.base = 9, .edits = 100};
-	__u8 smac[ETH_ALEN] = {2, 0, 0, 0, 0, 1}, dmac[ETH_ALEN];
-	struct bench_frame fr;
+	struct bench_probe probe;
+	char extra_opts[64];
 	double *lat;
-	__u16 sport = 1024;
-	int c, fd, ifindex, done = 0;
+	int c, done = 0;
 
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		if (c == 'c')
@@ -94,20 +136,14 @@ int cmd_edit(int argc, char **argv)
 	if (!o.config || !o.ifname || !o.vip || o.base < 1 || o.base > 200 || o.edits < 1 ||
 	    o.edits > 1000)
 		goto usage;
-	ifindex = bench_ifindex(o.ifname);
-	if (ifindex <= 0 || bench_ifmac(o.ifname, dmac))
-		return 1;
-	fd = bench_veer_prog_fd(o.ifname, "tc");
-	if (fd < 0)
+	if (bench_probe_init(&probe, o.ifname, o.vip, o.port))
 		return 1;
 	lat = calloc(o.edits, sizeof(*lat));
 	if (!lat)
 		return 1;
-	bench_frame_build(&fr, smac, dmac, 0xc6120102 /* 198.18.1.2 */, o.vip, 1024, o.port);
 	for (int e = 0; e < o.edits; e++) {
 		__u32 extra = 0xc6121f00 + 1 + e % 250; /* 198.18.31.x */
-		double t0, now;
-		bool hit = false;
+		double t0, hit;
 
 		if (config_write(&o, extra)) {
 			fprintf(stderr, "veer-bench: cannot write %s: %s\n", o.config,
@@ -115,35 +151,19 @@ int cmd_edit(int argc, char **argv)
 			return 1;
 		}
 		t0 = bench_now();
-		for (now = t0; !hit && now - t0 < EDIT_TIMEOUT_S; now = bench_now()) {
-			__u8 out[256];
-			__u32 out_len = 0, retval = 0, dur = 0;
-			struct iphdr *ip = (struct iphdr *)(out + sizeof(struct ethhdr));
-
-			bench_frame_set_src(&fr, 0xc6120102 + (e & 0xff), ++sport ? sport : ++sport);
-			if (bench_run1(fd, true, &fr, sizeof(fr), ifindex, out, sizeof(out),
-				       &out_len, &retval, &dur))
-				return 1;
-			hit = out_len >= sizeof(struct ethhdr) + sizeof(*ip) &&
-			      ntohl(ip->daddr) == extra;
-			/*
-			 * A probe every 50 us, not a busy loop: on a small host a spinning probe
-			 * would take the CPU from the veerd it times.
-			 */
-			if (!hit)
-				usleep(50);
-		}
-		if (!hit) {
+		c = bench_probe_wait(&probe, extra, 0xc6120102 + (e & 0xff), t0, EDIT_TIMEOUT_S,
+				     &hit);
+		if (c == -ETIMEDOUT) {
 			fprintf(stderr, "veer-bench: edit %d: backend not used after %.0f s\n", e,
 				EDIT_TIMEOUT_S);
 			return 1;
 		}
-		lat[done++] = (now - t0) * 1e3;
+		if (c)
+			return 1;
+		lat[done++] = (hit - t0) * 1e3;
 	}
-	qsort(lat, done, sizeof(*lat), cmp_double);
-	printf("edit edits=%d base=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", done, o.base,
-	       lat[done / 2], lat[(done * 99) / 100 < done ? (done * 99) / 100 : done - 1],
-	       lat[done - 1]);
+	snprintf(extra_opts, sizeof(extra_opts), "edits=%d base=%d ", done, o.base);
+	bench_latency_print("edit", lat, done, extra_opts);
 	free(lat);
 	return 0;
 usage:

@@ -13,6 +13,7 @@
  *   veer-bench edit ...       veerd: config file saved -> a new backend's first new flow
  *   veer-bench apply ...      a declarative apply of 1000 VIPs x 10 backends, and again
  *   veer-bench health ...     veerd's health checker: 10,000 backends probed, CPU and lateness
+ *   veer-bench etcd ...       veerd: a key written to etcd -> a new backend's first new flow
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -53,8 +54,10 @@ int main(int argc, char **argv)
 		return cmd_apply(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "health"))
 		return cmd_health(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "etcd"))
+		return cmd_etcd(argc - 1, argv + 1);
 	fprintf(stderr,
-		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health "
+		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health|etcd "
 		"[--help]\n");
 	return 2;
 }

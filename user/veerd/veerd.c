@@ -188,6 +188,30 @@ void state_end(void)
 		veer_unlock(veerd.v);
 }
 
+/*
+ * The sources before the file's apply, against the VIPs of the running file and the new one
+ * together: a VIP the new file takes over from a source is released first, and one the new
+ * file lets go is not claimed while the file still holds it.
+ */
+static void sources_release(const struct veer_config *cfg)
+{
+	const struct veer_config *old = veerd.cfg;
+	struct veer_config both = *cfg;
+	struct veer_vip_spec *vips = NULL;
+
+	if (old && old != cfg && old->nvips) {
+		vips = calloc(cfg->nvips + old->nvips, sizeof(*vips));
+		if (vips) {
+			memcpy(vips, cfg->vips, cfg->nvips * sizeof(*vips));
+			memcpy(vips + cfg->nvips, old->vips, old->nvips * sizeof(*vips));
+			both.vips = vips;
+			both.nvips = cfg->nvips + old->nvips;
+		}
+	}
+	sources_apply(&both);
+	free(vips);
+}
+
 static int reconcile(const struct veer_config *cfg)
 {
 	struct veer_apply_result r = {};
@@ -195,8 +219,7 @@ static int reconcile(const struct veer_config *cfg)
 	int err;
 
 	veerd.reconcile_runs++;
-	/* The sources first: a VIP this file takes over from one of them is released. */
-	sources_apply(cfg);
+	sources_release(cfg);
 	err = state_begin(&v);
 	if (!err) {
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
@@ -208,6 +231,9 @@ static int reconcile(const struct veer_config *cfg)
 		return err;
 	}
 	veerd.reconcile_last_success = unix_now();
+	/* VIPs the file let go pass to a source that declares them. */
+	if (r.vips_removed)
+		sources_apply(cfg);
 	if (r.map_writes)
 		log_info("applied %s: VIPs +%u ~%u -%u, backends +%u ~%u -%u, %u tables, %llu "
 			 "map writes",
