@@ -203,8 +203,8 @@ report_n() {
 
 $WH_STAMP
 
-veerd delivers its own events (config_applied, one per SIGHUP, $WH_EVENTS in all) to one
-webhook, a receiver on loopback (\`tests/e2e/webhook_receiver.py\`: python's http.server,
+veerd delivers its own events (config_applied: one per SIGHUP, $WH_EVENTS of them, and one per
+start of veerd when this veerd makes one) to one webhook, a receiver on loopback (\`tests/e2e/webhook_receiver.py\`: python's http.server,
 every signature verified with \`hmac.compare_digest\`, every POST recorded before it is
 answered). In the middle: the receiver stopped while $WH_B events are produced and started again,
 and once a hundred of that backlog were delivered, veerd killed (-9) and restarted
