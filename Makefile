@@ -77,18 +77,20 @@ $(BUILD)/veer: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libveer.a $(LIB_HDRS)
 # The daemon: one header, one file per role, under user/veerd/.
 VEERD_SRCS := $(wildcard user/veerd/*.c)
 
-$(BUILD)/veerd: $(VEERD_SRCS) user/veerd/veerd.h $(BUILD)/libveer.a $(LIB_HDRS)
+$(BUILD)/veerd: $(VEERD_SRCS) $(wildcard user/veerd/*.h) $(BUILD)/libveer.a $(LIB_HDRS)
 	$(CC) $(CPPFLAGS) -Iuser/veerd $(CFLAGS) $(VEERD_SRCS) $(BUILD)/libveer.a $(LDLIBS) \
 		$(VEERD_LDLIBS) -o $@
 
 # veerd's modules the unit tests run as veerd does: the exporter on its event loop. The health
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
 # for the two functions test_veerd_metrics.c stands in for. The etcd gateway's messages
-# (tests/unit/test_etcd.c) and the webhooks' queue (tests/unit/test_webhook_queue.c).
+# (tests/unit/test_etcd.c), the Kubernetes source's view and kubeconfig
+# (tests/unit/test_k8s_view.c) and the webhooks' queue (tests/unit/test_webhook_queue.c).
 UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c \
-	user/veerd/etcd_gateway.c user/veerd/webhook_queue.c
+	user/veerd/etcd_gateway.c user/veerd/k8s_view.c \
+	user/veerd/webhook_queue.c
 
-$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) user/veerd/veerd.h $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
+$(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) $(wildcard user/veerd/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \
 		$(LDLIBS) -lmicrohttpd -lm -o $@
 

@@ -796,11 +796,13 @@ report_header() {
 	cat <<EOF
 # veer benchmarks
 
-Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, H, I, J) with
+Produced by \`make bench\`: scripts/bench.sh (parts A, B, D, E, F, G, H, I, J, and K to N from
+scripts/bench_events.sh, bench_etcd.sh, bench_k8s.sh and bench_webhooks.sh) with
 build/veer-bench from tests/bench/*.c and the test programs tests/bpf/bench_*.bpf.c, and
 scripts/bench_cache.sh (part C). Every section says when and at which commit it was measured:
 \`BENCH_PARTS\` runs some parts and replaces only their sections; its names are prog-run (A),
-live (B), flows (D), synflood (E), decap (F), dsr (G), apply (H), health (I) and veerd (J):
+live (B), flows (D), synflood (E), decap (F), dsr (G), apply (H), health (I), veerd (J),
+events (K), etcd (L), k8s (M) and webhooks (N):
 \`BENCH_PARTS=dsr scripts/bench.sh\` measures part G alone. This is a small shared VM: absolute
 figures move from run to run, more when other work runs, so every figure is compared with a
 baseline measured **in the same run**: read the ratios. Figures measured elsewhere are quoted

@@ -127,5 +127,6 @@ int cmd_edit(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_etcd(int argc, char **argv);
+int cmd_k8s(int argc, char **argv);
 
 #endif

@@ -321,8 +321,7 @@ void source_lost(struct source *s, const char *why)
 	s->losses++;
 	o = json_object_new_object();
 
-	log_warnx("source %s lost: %s; its %zu VIP%s stay as they are", s->name, why, s->n,
-		  s->n == 1 ? "" : "s");
+	log_warnx("source %s lost: %s; its VIPs stay as they are pinned", s->name, why);
 	json_object_object_add(o, "source", json_object_new_string(s->name));
 	json_object_object_add(o, "error", json_object_new_string(why));
 	event_emit(VEER_EVENT_SOURCE_LOST, o);
