@@ -16,6 +16,7 @@
 #include "lib/parse.h"
 #include "lib/hygiene.h"
 #include "lib/stats.h"
+#include "lib/events.h"
 #include "lib/conntrack.h"
 #include "lib/nat.h"
 #include "lib/encap.h"
@@ -36,12 +37,16 @@
 const volatile __u32 icmp_rate = 100;
 const volatile __u32 icmp_burst = 100;
 
-static __always_inline int verdict(const enum veer_hook hook, int rc)
+static __always_inline int verdict(void *ctx, const enum veer_hook hook, const struct packet *p,
+				   int rc)
 {
 	__u32 reason = -rc;
 
 	count_reason(reason);
-	return VEER_REASON_IS_DROP(reason) ? ctx_drop(hook) : ctx_pass(hook);
+	if (!VEER_REASON_IS_DROP(reason))
+		return ctx_pass(hook);
+	event_drop(ctx, hook, &p->key, reason);
+	return ctx_drop(hook);
 }
 
 /*
@@ -70,6 +75,8 @@ static __always_inline int flow_send(void *ctx, const enum veer_hook hook, struc
 	}
 	count_flow(&veer_vip_stats, v->vip_id, p->len, v->reply, new_flow);
 	count_flow(&veer_be_stats, v->backend_id, p->len, v->reply, new_flow);
+	if (unlikely(new_flow))
+		event_flow_new(ctx, hook, p, v);
 	/* Direct server return (bpf/lib/encap.h): forward packets of DSR VIPs only. */
 	if (fwd && v->mode != VEER_MODE_NAT)
 		return dsr_forward(ctx, hook, p, v, &p->key, true);
@@ -182,6 +189,11 @@ static __always_inline int process_forward(void *ctx, const enum veer_hook hook,
 		if (vip->mode > VEER_MODE_DSR_L2 || (vip->mode != VEER_MODE_NAT && p->vlan))
 			return -VEER_DROP_UNSUPPORTED;
 		rc = flow_create(p, vip, now, &newf, &be);
+		if (rc == -VEER_DROP_FLOW_FULL)
+			event_table_full(ctx, hook, &p->key,
+					 tcp_is_syn(p) ? VEER_EVENT_TABLE_SYNS
+						       : VEER_EVENT_TABLE_FLOWS,
+					 vip->id);
 		if (rc < 0)
 			return rc;
 		f = &newf;
@@ -235,7 +247,7 @@ static __always_inline int lb_main(void *ctx, const enum veer_hook hook)
 		rc = process(ctx, hook, &p);
 	else if (rc == -VEER_PASS_FRAGMENT)
 		rc = frag_forward(ctx, hook, &p);
-	return rc < 0 ? verdict(hook, rc) : rc;
+	return rc < 0 ? verdict(ctx, hook, &p, rc) : rc;
 }
 
 SEC("xdp")

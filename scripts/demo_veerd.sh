@@ -3,7 +3,8 @@
 # veerd in action, in the demo's testbed (client -> veer node -> backends b1 b2 b3): veerd runs
 # on a YAML file; an edit adds a backend and drains one; veerd is killed with SIGKILL and
 # restarted while requests flow, and none fails; a backend's server stops and its health check
-# takes it out, then brings it back; /metrics shows what veer counted.
+# takes it out, then brings it back; a second VIP comes from etcd, written with etcdctl;
+# /metrics shows what veer counted.
 # Needs root and a built tree (`make demo` does both). Leaves nothing behind.
 set -uo pipefail
 
@@ -21,6 +22,9 @@ LOG=$DIR/veerd.log
 : >"$LOG"
 VEERD_PID=
 LOAD_PID=
+ETCD_PID=
+ETCD=127.0.0.1:19700
+SOURCES=
 
 if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' R=$'\e[0m'; else B='' D='' R=''; fi
 step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$R"; }
@@ -34,6 +38,7 @@ cleanup() {
 	echo "cleaning up"
 	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null && wait "$LOAD_PID" 2>/dev/null
 	[ -n "$VEERD_PID" ] && kill "$VEERD_PID" 2>/dev/null && wait "$VEERD_PID" 2>/dev/null
+	[ -n "$ETCD_PID" ] && kill "$ETCD_PID" 2>/dev/null && wait "$ETCD_PID" 2>/dev/null
 	[ -e "/run/netns/$(ns lb)" ] &&
 		nsenter --net="/run/netns/$(ns lb)" "$VEERD" --cleanup --pin-dir "$VEER_PIN_DIR" >/dev/null 2>&1
 	topo_down
@@ -53,6 +58,7 @@ config() {
 		cat <<EOF
 interfaces: [{name: l0}, {name: l1}, {name: l2}, {name: l3}]
 metrics: {listen: 127.0.0.1:9464}
+$SOURCES
 vips:
   - address: 198.18.100.12
     port: 80
@@ -139,5 +145,25 @@ TOPO_TMPDIRS+=("$dir2")
 topo_wait 10 eval '! veer_lb -j backend list "$VIP" | grep -q "\"down\""' || die "b2 did not return"
 health
 
-step "what veerd exports: curl 127.0.0.1:9464/metrics | grep veer_vip"
-in_ns lb curl -s 127.0.0.1:9464/metrics | grep '^veer_vip' | sed 's/^/    /'
+step "a second VIP from etcd: the file names etcd, etcdctl writes the VIP"
+# etcd on the veer node's loopback, with a data directory of the demo's own.
+in_ns lb etcd --name demo --data-dir "$DIR/etcd" --listen-client-urls "http://$ETCD" \
+	--advertise-client-urls "http://$ETCD" --listen-peer-urls http://127.0.0.1:19701 \
+	--initial-advertise-peer-urls http://127.0.0.1:19701 \
+	--initial-cluster demo=http://127.0.0.1:19701 >"$DIR/etcd.log" 2>&1 &
+ETCD_PID=$!
+etcdctl() { in_ns lb env ETCDCTL_API=3 etcdctl --endpoints "http://$ETCD" "$@"; }
+topo_wait 20 eval 'etcdctl endpoint health >/dev/null 2>&1' || die "etcd did not start"
+SOURCES="sources: {etcd: {endpoints: [http://$ETCD], prefix: /veer/}}"
+config 198.18.12.2 198.18.13.2
+VALUE='{"address": "198.18.100.13", "port": 80, "backends": [{"address": "198.18.11.2"}, {"address": "198.18.13.2"}]}'
+printf "%s\$ etcdctl put /veer/vips/web '%s'%s\n" "$D" "$VALUE" "$R"
+etcdctl put /veer/vips/web "$VALUE" >/dev/null
+topo_wait 10 eval 'veer_lb vip list | grep -q "198.18.100.13:80/tcp .*owner etcd"' ||
+	die "the VIP from etcd did not apply"
+show vip list
+URL=http://198.18.100.13/ spread 60
+
+step "what veerd exports: curl 127.0.0.1:9464/metrics | grep -E 'veer_vip_new|veer_source'"
+in_ns lb curl -s 127.0.0.1:9464/metrics | grep -E '^veer_(vip_new_flows|source_)' |
+	sed 's/^/    /'

@@ -177,9 +177,17 @@ static const struct cmd top_cmds[] = {
 	{.name = "set",
 	 .fn = cmd_set,
 	 .args = "[tcp-timeout DURATION] [udp-timeout DURATION] [encap-source4 CIDR] "
-		 "[encap-source6 CIDR]",
+		 "[encap-source6 CIDR] [event-sample off|1/N] [event-drop-burst off|N]",
 	 .help = "idle timeouts after which a flow is scheduled again (300s, 120s); dsr-ipip's "
-		 "outer source prefixes (172.16.0.0/16, 100::/64); none: show"},
+		 "outer source prefixes (172.16.0.0/16, 100::/64); events: one new flow in N, a "
+		 "drop reason counted N times in a second (off, off); none: show"},
+	{.name = "events",
+	 .fn = cmd_events,
+	 .args = "[-j] [--follow] [--type T]...",
+	 .help = "the event stream, one line per event: new flows (as veer set event-sample "
+		 "samples them), drop bursts, full tables, and veerd's own (backends down and up, "
+		 "configs applied and refused, sources); from veerd when one runs, else from the "
+		 "data plane; --follow: until interrupted"},
 	{.name = "apply",
 	 .fn = cmd_apply,
 	 .args = "[-n] FILE",

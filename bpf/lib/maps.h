@@ -176,6 +176,46 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_reasons SEC(".maps");
 
+/* The event stream and its rate limits (bpf/lib/events.h, abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, VEER_EVENTS_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_EVENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct veer_event_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_ev_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_REASON_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_ev_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_REASON_SLOTS);
+	__type(key, __u32);
+	__type(value, struct veer_ev_pending);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_ev_dropcpu SEC(".maps");
+
+/* By table and family (enum veer_event_table * 2 + IPv6): the second last reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_EVENT_TABLES * 2);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_ev_full SEC(".maps");
+
 /* Per-source token buckets of the ICMP errors the data plane sends (icmp_send.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

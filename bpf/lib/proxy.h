@@ -29,6 +29,7 @@
 #include "nat.h"
 #include "stats.h"
 #include "hygiene.h"
+#include "events.h"
 
 static __always_inline bool proxy_gate_bit(const __u64 *bits, __be16 port)
 {
@@ -186,8 +187,11 @@ static __always_inline int proxy_forward(void *ctx, const enum veer_hook hook, s
 				 VEER_PROXY_ESTABLISHED)
 			return -VEER_DROP_PROXY_CLASH;
 		c = proxy_conn_create(p, r, now, s);
-		if (!c)
+		if (!c) {
+			event_table_full(ctx, hook, &p->key, VEER_EVENT_TABLE_PROXY,
+					 VEER_NO_BACKEND);
 			return -VEER_DROP_FLOW_FULL;
+		}
 	}
 	flow_mark_closing(p, &c->flow, now);
 	/* The next hop toward the proxy: the connection's own, resolved by its first packet. */

@@ -205,7 +205,16 @@ struct veer_settings {
 	union veer_addr encap_src6;
 	__u8 encap_src4_len; /* 1..32 */
 	__u8 encap_src6_len; /* 1..128 */
-	__u8 pad[6];
+	__u8 pad[2];
+	/*
+	 * The event stream (bpf/lib/events.h): one new flow in event_sample is reported (`veer
+	 * set event-sample 1/N`; 0, the default, reports none), and a drop reason counted
+	 * event_drop_burst times within one second is reported once in that second (`veer set
+	 * event-drop-burst N`; 0, the default, never).
+	 */
+	__u32 event_sample;
+	__u32 event_drop_burst;
+	__u32 pad2;
 };
 
 /* As Katran's: 172.16.0.0/16, and 100::/64, the discard-only prefix (RFC 6666). */
@@ -886,6 +895,93 @@ enum veer_event_type {
 	VEER_EVENT_SOURCE_LOST = 9,	 /* and went away */
 	VEER_EVENT_CACHE_FEED_LOST = 10, /* the cache's invalidation subscription went away */
 	VEER_EVENT_MAX,
+};
+
+/*
+ * The data plane's events (bpf/lib/events.h): records in veer_events, a BPF ring buffer that
+ * veerd reads (or `veer events` when no veerd runs). Every record starts with a header whose
+ * type says which struct follows and len how long the record is, so a reader skips a type it
+ * does not know. A record that finds the ring full is not written and is counted in
+ * veer_ev_stats[type].lost: the packet is never touched by it.
+ */
+#define VEER_EVENTS_RING_BYTES (1u << 20) /* a power of two of pages: ~11,000 flow records */
+#define VEER_EVENT_SLOTS       16	  /* veer_ev_stats: room for types to come */
+/*
+ * New flows wake a reader once this much waits (~680 records); drop bursts and full tables at
+ * once. A reader looks every VEER_EVENTS_POLL_MS too, so no record waits longer than that.
+ */
+#define VEER_EVENTS_WAKEUP_BYTES (64u << 10)
+#define VEER_EVENTS_POLL_MS	 100
+
+struct veer_event_hdr {
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u16 type;    /* enum veer_event_type */
+	__u16 len;     /* of the whole record, this header included */
+	__u32 cpu;
+};
+
+/* VEER_EVENT_FLOW_NEW: a new flow (a TCP SYN, a UDP flow's first packet) and its backend. */
+struct veer_event_flow {
+	struct veer_event_hdr hdr;
+	struct veer_flow_key key; /* client -> VIP, as the client sent it */
+	union veer_addr backend;
+	__be16 backend_port;
+	__u8 backend_family; /* enum veer_family: a dsr-ipip backend's may differ from the VIP's */
+	__u8 mode;	     /* enum veer_vip_mode */
+	__u32 vip_id;
+	__u32 backend_id;
+	__u32 ifindex; /* the interface the packet arrived on */
+};
+
+/*
+ * VEER_EVENT_DROP_BURST: drops of one reason reached event_drop_burst (veer_settings) within
+ * one second. Counted per CPU and added to the shared count in batches of up to
+ * VEER_EVENT_DROP_BATCH_MAX (1/64 of the threshold, at least 1), so that a flood spread over
+ * every CPU does not write one shared word per packet: a CPU's last partial batch of a second
+ * is not counted.
+ */
+#define VEER_EVENT_DROP_BATCH_MAX 64
+
+struct veer_event_drop {
+	struct veer_event_hdr hdr;
+	struct veer_flow_key key; /* the packet that crossed, as far as it was parsed (else 0) */
+	__u32 reason;		  /* enum veer_reason */
+	__u32 threshold;	  /* event_drop_burst when it crossed */
+	__u32 count;		  /* drops of the reason counted in the second so far */
+	__u32 ifindex;
+};
+
+/* VEER_EVENT_TABLE_FULL: a table refused a new entry; once a second per table and family. */
+enum veer_event_table {
+	VEER_EVENT_TABLE_FLOWS = 0, /* veer_flows4/6: connections */
+	VEER_EVENT_TABLE_SYNS = 1,  /* veer_syns4/6: TCP handshakes */
+	VEER_EVENT_TABLE_PROXY = 2, /* veer_proxy_conn: proxied connections */
+	VEER_EVENT_TABLES,
+};
+
+struct veer_event_table_full {
+	struct veer_event_hdr hdr;
+	struct veer_flow_key key; /* the flow refused */
+	__u32 table;		  /* enum veer_event_table */
+	__u32 vip_id;		  /* its VIP (VEER_NO_BACKEND: a proxied connection's, none) */
+	__u32 ifindex;
+	__u32 pad;
+};
+
+/* veer_ev_stats[type], per CPU: records written, and records lost to a full ring. */
+struct veer_event_count {
+	__u64 emitted;
+	__u64 lost;
+};
+
+/*
+ * veer_ev_dropcpu[reason], per CPU: the drops of the current second not yet added to
+ * veer_ev_drops[reason], whose one word holds the second (high 32 bits) and its count (low).
+ */
+struct veer_ev_pending {
+	__u32 sec;
+	__u32 pending;
+	__u64 end_ns; /* when sec ends (bpf_ktime_get_coarse_ns()) */
 };
 
 #endif /* VEER_ABI_H */

@@ -128,5 +128,6 @@ int cmd_apply(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_etcd(int argc, char **argv);
 int cmd_k8s(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
  *   veer-bench health ...     veerd's health checker: 10,000 backends probed, CPU and lateness
  *   veer-bench etcd ...       veerd: a key written to etcd -> a new backend's first new flow
  *   veer-bench k8s ...        veerd: a Kubernetes watch event -> the new endpoint's first new flow
+ *   veer-bench events ...     the event stream: per-packet cost on and off, records a second
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* setns, CPU_SET, sched_setaffinity */
@@ -59,8 +60,10 @@ int main(int argc, char **argv)
 		return cmd_etcd(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "k8s"))
 		return cmd_k8s(argc - 1, argv + 1);
-	fprintf(stderr,
-		"usage: veer-bench prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health|etcd|k8s "
-		"[--help]\n");
+	if (argc >= 2 && !strcmp(argv[1], "events"))
+		return cmd_events(argc - 1, argv + 1);
+	fprintf(stderr, "usage: veer-bench "
+			"prog-run|flows|synflood|live|kv|decap|ab|apply|edit|health|etcd|k8s|events "
+			"[--help]\n");
 	return 2;
 }

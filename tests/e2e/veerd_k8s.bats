@@ -311,7 +311,7 @@ one_line() {
 	local mark
 	mark=$(log_mark)
 	k8s_ctl '{"op": "raw", "resource": "endpointslices", "data": "{\"type\": \"ADDED\", \"object\": {nope}}\n"}' >/dev/null
-	one_line "$mark" "source kubernetes lost: watch of endpointslices from https://127\.0\.0\.1:19410: malformed JSON: quoted object property name expected; its 2 VIPs"
+	one_line "$mark" "source kubernetes lost: watch of endpointslices from https://127\.0\.0\.1:19410: malformed JSON: quoted object property name expected; its VIPs stay as they are pinned"
 	k8s_ctl "$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2=terminating)" >/dev/null
 	topo_wait 10 eval '[ "$(backends "$HTTP")" = "198.18.11.2:80=100 198.18.12.2:80=100 198.18.13.2:80=0" ]'
 	k8s_ctl "$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2)" >/dev/null

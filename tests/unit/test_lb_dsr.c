@@ -1071,7 +1071,7 @@ VEER_TEST(ctl_dsr_encap_settings)
 		if (!strcmp(sv.name, "encap-source6"))
 			ASSERT_STREQ(sv.text, "2001:2:0:200::1/128", "encap-source6 shown");
 	}
-	ASSERT_EQ(i, 4, "four settings");
+	ASSERT_EQ(i, 6, "six settings: four of the data plane, two of the events");
 	memset(&s, 0, sizeof(s));
 	for (i = 0; !veer_setting_at(&s, i, &sv); i++) {
 		if (!strcmp(sv.name, "encap-source4"))

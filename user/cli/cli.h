@@ -140,6 +140,9 @@ int cmd_backend_list(const struct cmd *c, int argc, char **argv);
 int cmd_stats(const struct cmd *c, int argc, char **argv);
 int cmd_flows(const struct cmd *c, int argc, char **argv);
 
+/* events.c */
+int cmd_events(const struct cmd *c, int argc, char **argv);
+
 /* apply.c */
 int cmd_apply(const struct cmd *c, int argc, char **argv);
 

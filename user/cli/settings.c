@@ -16,6 +16,8 @@ static int settings_show(const struct veer_settings *s)
 		else if (sv.duration)
 			json_object_object_add(o, sv.name,
 					       json_object_new_uint64(sv.ns / 1000000000ULL));
+		else if (sv.number)
+			json_object_object_add(o, sv.name, json_object_new_uint64(sv.value));
 		else
 			json_object_object_add(o, sv.name, json_object_new_string(sv.text));
 	}

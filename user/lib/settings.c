@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Settings the data plane reads at run time (veer_settings): the idle timeouts per protocol and
- * the prefixes dsr-ipip takes its outer sources from. A field left 0 means the data plane's
- * default, so a map created by any veer works unset.
+ * Settings the data plane reads at run time (veer_settings): the idle timeouts per protocol, the
+ * prefixes dsr-ipip takes its outer sources from, and what the event stream reports. A field left 0
+ * means the data plane's default, so a map created by any veer works unset.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -21,7 +22,13 @@
 enum setting_kind {
 	SETTING_DURATION,
 	SETTING_PREFIX, /* an encapsulation source prefix of family */
+	SETTING_SAMPLE, /* a __u32 N of "1/N", 0 = off */
+	SETTING_COUNT,	/* a __u32, 0 = off */
 };
+
+/* Sampling one flow in a billion is as good as none; a larger N would only hide a typo. */
+#define SAMPLE_MAX 1000000000U
+#define COUNT_MAX  1000000000U
 
 static const struct setting {
 	const char *name;
@@ -44,6 +51,11 @@ static const struct setting {
 	 offsetof(struct veer_settings, encap_src6_len), VEER_AF_INET6, 0,
 	 "an IPv6 prefix with its host bits zero, /16 to /128, not loopback, multicast or "
 	 "link-local, that no host sends from (100::/64)"},
+	{"event-sample", SETTING_SAMPLE, offsetof(struct veer_settings, event_sample), 0, 0, 0,
+	 "off, or 1/N to report one new flow in N (1/1 every one, 1/100 one in a hundred; N up "
+	 "to 1000000000)"},
+	{"event-drop-burst", SETTING_COUNT, offsetof(struct veer_settings, event_drop_burst), 0, 0,
+	 0, "off, or N from 1 to 1000000000: report a drop reason counted N times within a second"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -58,7 +70,8 @@ static const struct setting *setting_find(const char *name)
 
 const char *veer_setting_names(void)
 {
-	return "tcp-timeout, udp-timeout, encap-source4, encap-source6";
+	return "tcp-timeout, udp-timeout, encap-source4, encap-source6, event-sample, "
+	       "event-drop-burst";
 }
 
 const char *veer_setting_want(const char *name)
@@ -138,16 +151,40 @@ static int prefix_parse(const struct setting *st, const char *value, union veer_
 	return 0;
 }
 
+/* "off" (or 0), else "1/N" for a sample and N for a count. */
+static int number_parse(const struct setting *st, const char *value, __u32 *out)
+{
+	if (!strcmp(value, "off") || !strcmp(value, "0")) {
+		*out = 0;
+		return 0;
+	}
+	if (st->kind == SETTING_SAMPLE) {
+		if (strncmp(value, "1/", 2))
+			return -EINVAL;
+		value += 2;
+	}
+	if (veer_parse_u32(value, 0, UINT32_MAX, out))
+		return -EINVAL;
+	return *out >= 1 && *out <= (st->kind == SETTING_SAMPLE ? SAMPLE_MAX : COUNT_MAX) ? 0
+											  : -ERANGE;
+}
+
 int veer_setting_parse(struct veer_settings *s, const char *name, const char *value)
 {
 	const struct setting *st = setting_find(name);
 	union veer_addr addr;
-	__u32 ms;
+	__u32 ms, n;
 	__u8 len;
 	int err;
 
 	if (!st)
 		return -ENOENT;
+	if (st->kind == SETTING_SAMPLE || st->kind == SETTING_COUNT) {
+		err = number_parse(st, value, &n);
+		if (!err)
+			*(__u32 *)((char *)s + st->off) = n;
+		return err;
+	}
 	if (st->kind == SETTING_PREFIX) {
 		err = prefix_parse(st, value, &addr, &len);
 		if (err)
@@ -193,6 +230,18 @@ int veer_setting_at(const struct veer_settings *s, size_t i, struct veer_setting
 	st = &settings[i];
 	memset(out, 0, sizeof(*out));
 	out->name = st->name;
+	if (st->kind == SETTING_SAMPLE || st->kind == SETTING_COUNT) {
+		__u32 n = *(const __u32 *)((const char *)s + st->off);
+
+		out->number = st->kind == SETTING_COUNT;
+		out->value = n;
+		if (!n)
+			snprintf(out->text, sizeof(out->text), "off");
+		else
+			snprintf(out->text, sizeof(out->text), "%s%u",
+				 st->kind == SETTING_SAMPLE ? "1/" : "", n);
+		return 0;
+	}
 	if (st->kind == SETTING_DURATION) {
 		out->ns = *(const __u64 *)((const char *)s + st->off);
 		if (!out->ns)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <veer/abi.h>
 #include "log.h"
 
@@ -174,7 +175,8 @@ int veer_settings_get(struct veer *v, struct veer_settings *s);
 int veer_settings_set(struct veer *v, const struct veer_settings *s);
 /*
  * Sets one setting of s by name from its text: "tcp-timeout", "udp-timeout" ("300s", "2m"),
- * "encap-source4", "encap-source6" (dsr-ipip's outer source prefixes: "172.16.0.0/16").
+ * "encap-source4", "encap-source6" (dsr-ipip's outer source prefixes: "172.16.0.0/16"),
+ * "event-sample" ("off", "1/100"), "event-drop-burst" ("off", "1000").
  * -ENOENT for an unknown name, -EINVAL for a value of the wrong form, -ERANGE for one out of
  * range (a timeout outside 10 s .. 7 days, a prefix too short or of addresses no host sends
  * from). Logs nothing: the caller names the argument, and veer_setting_want() says what it
@@ -195,6 +197,8 @@ struct veer_setting_value {
 	const char *name;
 	bool duration; /* a timeout, in ns */
 	__u64 ns;
+	bool number; /* a count (event-drop-burst), in value; 0 = off */
+	__u64 value;
 	char text[VEER_ADDR_STRLEN]; /* as veer set takes it: "300s", "172.16.0.0/16" */
 };
 
@@ -841,5 +845,83 @@ struct veer_stats_snapshot {
  */
 int veer_stats_snapshot(struct veer *v, bool count_flows, struct veer_stats_snapshot *s);
 void veer_stats_free(struct veer_stats_snapshot *s);
+
+/* ---- the event stream: the data plane's ring buffer (events.c) ---- */
+
+struct json_object;
+
+/*
+ * One record of the data plane's ring buffer (veer_events), decoded. key is the new flow's
+ * (flow_new), the refused one's (table_full), or the tuple of the packet that crossed a drop
+ * threshold (drop_burst; family 0 when it was dropped before its IP header was read).
+ */
+struct veer_event {
+	__u16 type; /* enum veer_event_type: flow_new, drop_burst, table_full */
+	__u32 cpu;
+	__u64 mono_ns;	      /* CLOCK_MONOTONIC, as the data plane stamped it */
+	struct timespec time; /* the same instant on the wall clock */
+	__u32 ifindex;	      /* the interface the packet arrived on */
+	struct veer_flow_key key;
+	/* flow_new */
+	struct veer_endpoint backend;
+	__u8 mode; /* enum veer_vip_mode */
+	__u32 vip_id, backend_id;
+	/* drop_burst */
+	__u32 reason, threshold, count;
+	/* table_full (and vip_id; VEER_NO_BACKEND for the proxy's table) */
+	__u32 table; /* enum veer_event_table */
+};
+
+/*
+ * 0, or -EINVAL for a record too short for its type or of a type this veer does not know
+ * (a reader skips it).
+ */
+int veer_event_decode(const void *rec, size_t len, struct veer_event *e);
+/*
+ * The JSON object veerd serves and `veer events -j` prints: "id" (given), "type", "time"
+ * (RFC 3339, UTC, microseconds), then the type's fields ("client", "vip", "backend", ...).
+ */
+struct json_object *veer_event_json(const struct veer_event *e, const char *id);
+/* "2025-01-02T03:04:05.123456Z" */
+char *veer_fmt_time(const struct timespec *ts, char *buf, size_t len);
+/* "connections", "handshakes", "proxy": enum veer_event_table as events name it. */
+const char *veer_event_table_name(__u32 table);
+
+/*
+ * A reader of the pinned ring: fn is called for every record in order; a non-zero return
+ * stops the read and is returned by it. -ENOENT ("no event stream in DIR") when the ring is
+ * not pinned. The ring has one consumer position: while veerd reads it, ask veerd
+ * (veer_events_socket_path).
+ */
+struct veer_events;
+typedef int (*veer_event_fn)(const struct veer_event *e, void *arg);
+int veer_events_open(struct veer_events **r, veer_event_fn fn, void *arg);
+/* Readable when records wait (epoll), for an event loop. */
+int veer_events_fd(const struct veer_events *r);
+/* Reads every record waiting, without waiting: how many, or -errno. */
+int veer_events_consume(struct veer_events *r);
+/*
+ * At most max of them (max > 0): for an event loop, which must not spend itself on a ring that
+ * a fast producer keeps filling. max means more may wait: the ring's fd stays readable.
+ */
+int veer_events_read(struct veer_events *r, int max);
+/*
+ * The same, after waiting up to timeout_ms (-1: forever) to be woken; -EINTR on a signal. The
+ * data plane wakes a reader only once VEER_EVENTS_WAKEUP_BYTES of new flows wait (or at once
+ * for a drop burst or a full table): a reader polls every VEER_EVENTS_POLL_MS.
+ */
+int veer_events_poll(struct veer_events *r, int timeout_ms);
+/* The data plane's records by type, written and lost to a full ring, over every CPU. */
+int veer_events_counts(struct veer_events *r, struct veer_event_count out[VEER_EVENT_SLOTS]);
+void veer_events_close(struct veer_events *r);
+
+/*
+ * Where veerd serves the stream to `veer events`: a unix stream socket next to its lock
+ * (VEER_DAEMON_RUN_DIR), named after the pin directory. A client writes one line, {"follow":
+ * false} for the events veerd holds or true for those and every one after, and reads one JSON
+ * object per line.
+ */
+#define VEER_EVENTS_SOCKET_MAX 108 /* sizeof(sun_path) */
+char *veer_events_socket_path(char *buf, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include "veerd.h"
 #include "cache_policy.h"
 
@@ -22,7 +23,18 @@ struct cachemgr {
 	struct loop_timer timer;
 	int fd;
 	char where[300]; /* "redis at HOST:PORT", for messages */
+	__u64 feed_losses; /* as the manager counted them when last run */
 };
+
+/* A cache_feed_lost event: {"server": "redis at HOST:PORT", "error": why}. */
+static void feed_lost_event(struct cachemgr *cm, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "server", json_object_new_string(cm->where));
+	json_object_object_add(o, "error", json_object_new_string(why));
+	event_emit(VEER_EVENT_CACHE_FEED_LOST, o);
+}
 
 static void cm_stop(struct cachemgr *cm)
 {
@@ -37,15 +49,22 @@ static void cm_stop(struct cachemgr *cm)
 /* Runs what is ready or due, then waits for the next deadline. */
 static void cm_run(struct cachemgr *cm)
 {
+	struct veer_cache_mgr_status st;
 	int err = veer_cache_mgr_run(cm->m);
 
 	if (err) {
 		/* Named by libveer: a server of another protocol, or settings it refuses. */
 		log_warnx("the cache manager of %s stopped: %s; cached entries are not served",
 			  cm->where, strerror(-err));
+		feed_lost_event(cm, "the cache manager stopped");
 		cm_stop(cm);
 		return;
 	}
+	/* libveer logged why; the event says that every cached entry went stale. */
+	veer_cache_mgr_status(cm->m, &st);
+	if (st.feed_losses > cm->feed_losses)
+		feed_lost_event(cm, "keyspace notifications lost: every cached entry is stale");
+	cm->feed_losses = st.feed_losses;
 	err = loop_timer_at(cm->d->loop, &cm->timer, veer_cache_mgr_next_deadline(cm->m));
 	if (err)
 		log_warnx("cannot schedule the cache manager: %s", strerror(-err));

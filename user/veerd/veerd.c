@@ -29,6 +29,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "veerd.h"
 
 static struct veerd veerd;
@@ -212,7 +213,40 @@ static void sources_release(const struct veer_config *cfg)
 	free(vips);
 }
 
-static int reconcile(const struct veer_config *cfg)
+/* The file's config_applied and config_refused events: {"source": "file", "config": PATH, ...}. */
+static struct json_object *file_event(const struct veer_config *cfg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string("file"));
+	json_object_object_add(o, "config",
+			       json_object_new_string(cfg ? cfg->path : veerd.config_path));
+	return o;
+}
+
+static void refused_event(const struct veer_config *cfg, const char *why)
+{
+	struct json_object *o = file_event(cfg);
+
+	json_object_object_add(o, "error", json_object_new_string(why));
+	event_emit(VEER_EVENT_CONFIG_REFUSED, o);
+}
+
+static void applied_event(const struct veer_config *cfg, const struct veer_apply_result *r)
+{
+	struct json_object *o = file_event(cfg);
+
+	json_object_object_add(o, "vips_added", json_object_new_int(r->vips_added));
+	json_object_object_add(o, "vips_changed", json_object_new_int(r->vips_changed));
+	json_object_object_add(o, "vips_removed", json_object_new_int(r->vips_removed));
+	json_object_object_add(o, "backends_added", json_object_new_int(r->backends_added));
+	json_object_object_add(o, "backends_changed", json_object_new_int(r->backends_changed));
+	json_object_object_add(o, "backends_removed", json_object_new_int(r->backends_removed));
+	event_emit(VEER_EVENT_CONFIG_APPLIED, o);
+}
+
+/* report: the outcome is an event (not for the running config put back after a failure). */
+static int reconcile(const struct veer_config *cfg, bool report)
 {
 	struct veer_apply_result r = {};
 	struct veer *v;
@@ -228,9 +262,13 @@ static int reconcile(const struct veer_config *cfg)
 	if (err) {
 		veerd.reconcile_errors++;
 		log_warnx("reconcile of %s failed: %s", cfg->path, strerror(-err));
+		if (report)
+			refused_event(cfg, strerror(-err));
 		return err;
 	}
 	veerd.reconcile_last_success = unix_now();
+	if (report)
+		applied_event(cfg, &r);
 	/* VIPs the file let go pass to a source that declares them. */
 	if (r.vips_removed)
 		sources_apply(cfg);
@@ -365,13 +403,14 @@ static void reload(const char *why)
 	if (config_read(veerd.config_path, &cfg, err, sizeof(err))) {
 		veerd.reloads_refused++;
 		log_warnx("config refused (%s), keeping the running one: %s", why, err);
+		refused_event(NULL, err);
 		return;
 	}
-	if (reconcile(cfg)) {
+	if (reconcile(cfg, true)) {
 		veerd.reloads_refused++;
 		veer_config_free(cfg);
 		/* What failed is named above; put back what the running config declares. */
-		reconcile(old);
+		reconcile(old, false);
 		return;
 	}
 	interfaces_changed(old, cfg);
@@ -388,6 +427,7 @@ static void health_changed(const struct veer_vip_key *vip, const struct veer_end
 			   bool up, bool reset, void *arg)
 {
 	char vname[VEER_ADDR_STRLEN], bname[VEER_ADDR_STRLEN];
+	struct json_object *o;
 	struct veer *v;
 	int err;
 
@@ -399,11 +439,18 @@ static void health_changed(const struct veer_vip_key *vip, const struct veer_end
 		err = veer_backend_set_health(v, vip, be, up, reset);
 		state_end();
 	}
-	if (err)
+	if (err) {
 		log_warnx("cannot mark backend %s of %s %s: %s", bname, vname, up ? "up" : "down",
 			  strerror(-err));
-	else
-		log_info("backend %s of %s is %s", bname, vname, up ? "up" : "down");
+		return;
+	}
+	log_info("backend %s of %s is %s", bname, vname, up ? "up" : "down");
+	o = json_object_new_object();
+	json_object_object_add(o, "vip", json_object_new_string(vname));
+	json_object_object_add(o, "backend", json_object_new_string(bname));
+	if (!up)
+		json_object_object_add(o, "reset", json_object_new_boolean(reset));
+	event_emit(up ? VEER_EVENT_BACKEND_UP : VEER_EVENT_BACKEND_DOWN, o);
 }
 
 /*
@@ -802,7 +849,7 @@ int main(int argc, char **argv)
 	 * and counted; veerd runs on with what is pinned, its checks and metrics included, and
 	 * applies the next edit.
 	 */
-	if (reconcile(veerd.cfg))
+	if (reconcile(veerd.cfg, true))
 		log_warnx("%s not applied: running on the pinned state as it is until the file "
 			  "is fixed",
 			  veerd.config_path);
