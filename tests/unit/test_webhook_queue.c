@@ -336,6 +336,8 @@ VEER_TEST(webhook_queue_full)
 	for (uint64_t i = 1; i <= 3; i++)
 		append(q, i);
 	ASSERT_EQ(whq_next_seq(q), 4, "next seq when full");
+	ASSERT_FALSE(whq_fits(q, 1), "a byte more fits");
+	ASSERT_FALSE(whq_fits(q, 0), "not even an empty body fits");
 	ASSERT_EQ(whq_append(q, "{\"id\":\"e4\",\"seq\":4}", 19), -ENOSPC, "fourth refused");
 	/* The dropped event used its number: the receiver sees 3 then 5. */
 	ASSERT_EQ(whq_next_seq(q), 5, "next seq after a drop");
@@ -345,13 +347,18 @@ VEER_TEST(webhook_queue_full)
 	whq_sync(q);
 	peek_is(q, 1);
 	whq_ack(q);
-	append(q, 6);
+	/* Room for one again; a drop decided before building the body still takes a number. */
+	ASSERT_TRUE(whq_fits(q, 19), "one record fits after an ack");
+	ASSERT_FALSE(whq_fits(q, 20), "a larger one does not");
+	whq_skip(q);
+	ASSERT_EQ(whq_next_seq(q), 7, "next seq after a skip");
+	append(q, 7);
 	whq_sync(q);
 	for (uint64_t i = 2; i <= 3; i++) {
 		peek_is(q, i);
 		whq_ack(q);
 	}
-	peek_is(q, 6);
+	peek_is(q, 7);
 	whq_close(q);
 cleanup:
 	qdir_down(&d);

@@ -34,6 +34,8 @@
 #define SECRET_MAX (64u << 10)
 /* metrics.c keeps a series' name and labels in a few hundred bytes. */
 #define LABEL_URL_MAX 256
+/* What ,"seq":N adds to a body at most. */
+#define SEQ_FIELD_MAX (sizeof(",\"seq\":18446744073709551615") - 1)
 
 /* Per url, kept across reloads that restart the webhooks: counters never go backwards. */
 struct hook_counters {
@@ -416,6 +418,15 @@ static void on_event(enum veer_event_type type, const char *id, const char *body
 			continue;
 		if (!h->q) {
 			drop(h, id, "the webhook has no queue (see above)");
+			continue;
+		}
+		/* A full queue drops before the body is built: a flood of events costs little. */
+		if (!whq_fits(h->q, len + SEQ_FIELD_MAX)) {
+			whq_skip(h->q);
+			snprintf(why, sizeof(why),
+				 "the queue holds %llu bytes undelivered (queue_max)",
+				 (unsigned long long)h->spec->queue_max);
+			drop(h, id, why);
 			continue;
 		}
 		b = body_with_seq(body, len, whq_next_seq(h->q), &blen);

@@ -485,6 +485,16 @@ int whq_append(struct whq *q, const void *body, size_t len)
 	return 0;
 }
 
+bool whq_fits(const struct whq *q, size_t len)
+{
+	return q->end - q->head + REC + len <= q->max;
+}
+
+void whq_skip(struct whq *q)
+{
+	q->next_seq++;
+}
+
 bool whq_dirty(const struct whq *q)
 {
 	return q->synced < q->end;

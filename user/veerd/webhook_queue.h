@@ -66,6 +66,13 @@ uint64_t whq_next_seq(const struct whq *q);
  * WHQ_RECORD_MAX, another -errno when the write failed (the file is as it was).
  */
 int whq_append(struct whq *q, const void *body, size_t len);
+/*
+ * Whether a body of len bytes would fit under max now: a full queue refuses an event before
+ * its body is built (whq_next_seq's number is then used by whq_skip).
+ */
+bool whq_fits(const struct whq *q, size_t len);
+/* Uses whq_next_seq's number for an event dropped without whq_append. */
+void whq_skip(struct whq *q);
 /* fdatasync of what was appended since the last call; nothing to do is free. */
 int whq_sync(struct whq *q);
 /* Whether whq_append wrote something whq_sync has not made durable yet. */
