@@ -66,11 +66,10 @@ wh_veerd_start() {
 }
 
 wh_receiver_start() {
-	local i
 	ip netns exec "$NS_FL" python3 "$ROOT/tests/e2e/webhook_receiver.py" serve "$WH_PORT" \
 		"$TMP/wh.key" "$TMP/wh-rec.jsonl" </dev/null >>"$TMP/wh-recv.log" 2>&1 &
 	WH_RECV=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		in_ns "$NS_FL" curl -sf -o /dev/null "http://127.0.0.1:$WH_PORT/" && return 0
 		sleep 0.05
 	done
