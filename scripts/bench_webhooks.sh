@@ -43,6 +43,16 @@ wh_cleanup() {
 	return 0
 }
 
+# The EXIT trap while this part runs: its own processes and pins, then bench.sh's cleanup (with
+# the exit status it would have seen).
+wh_exit() {
+	local rc=$?
+	set +e
+	wh_cleanup
+	(exit "$rc")
+	cleanup
+}
+
 wh_now() { date +%s.%N; }
 wh_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
@@ -160,7 +170,7 @@ part_webhooks() {
 		WH_MODE=hup
 	fi
 	say "N: webhook delivery: $WH_EVENTS events ($WH_MODE), two receiver restarts and a veerd kill -9"
-	trap 'rc=$?; wh_cleanup; (exit $rc); cleanup' EXIT
+	trap wh_exit EXIT
 	[ -e "/run/netns/$NS_FL" ] || fl_ns
 	rm -rf "$WH_PIN"
 	fl_veer "$WH_PIN" "$NS_FL" "$FL_VIP/udp" fl-in:xdp
