@@ -200,9 +200,8 @@ static void on_timer(struct loop *l, struct loop_timer *t)
 
 static void metrics_part(struct metrics_out *o, void *arg)
 {
+	/* The families even with no source: a scraper sees what veerd can export. */
 	(void)arg;
-	if (!S.list)
-		return;
 	metrics_family(o, "veer_source_up", "gauge",
 		       "1 while the source (etcd, kubernetes) is connected and watching.");
 	for (struct source *s = S.list; s; s = s->next) {
