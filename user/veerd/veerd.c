@@ -304,17 +304,16 @@ static bool webhooks_same(const struct veer_config *a, const struct veer_config 
 	return true;
 }
 
+/* None configured is webhooks too: their metric families are served all the same. */
 static void webhooks_start(const struct veer_config *cfg)
 {
 	int err;
 
 	webhooks_free(veerd.webhooks);
 	veerd.webhooks = NULL;
-	if (cfg->nwebhooks) {
-		err = webhooks_new(&veerd.webhooks, &veerd, cfg->webhooks, cfg->nwebhooks);
-		if (err)
-			log_warnx("cannot start the webhooks: %s", strerror(-err));
-	}
+	err = webhooks_new(&veerd.webhooks, &veerd, cfg->webhooks, cfg->nwebhooks);
+	if (err)
+		log_warnx("cannot start the webhooks: %s", strerror(-err));
 }
 
 /* etcd, Kubernetes and the webhooks: restarted when their block changed, else left running. */

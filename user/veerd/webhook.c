@@ -488,6 +488,28 @@ static void on_flush(struct loop *l, struct loop_timer *t)
 
 /* ---- start and stop ---- */
 
+/*
+ * The url label: the url as logged, a long one shortened, and the hash that names its queue
+ * added where two would read the same (shortened, or alike but for a password): one series
+ * per url.
+ */
+static void label_make(struct webhooks *w, struct hook *h)
+{
+	char hash[WHQ_HASH_LEN + 1];
+	bool clash = strlen(h->name) > LABEL_URL_MAX;
+
+	for (size_t j = 0; j < h->index && !clash; j++)
+		clash = !w->hooks[j].dup && !strcmp(w->hooks[j].name, h->name) &&
+			strcmp(w->specs[j].url, h->spec->url);
+	if (!clash) {
+		snprintf(h->label, sizeof(h->label), "%.*s", LABEL_URL_MAX, h->name);
+		return;
+	}
+	whq_hash(h->spec->url, hash);
+	snprintf(h->label, sizeof(h->label), "%.*s%s#%s", LABEL_URL_MAX - WHQ_HASH_LEN - 4, h->name,
+		 strlen(h->name) > LABEL_URL_MAX - WHQ_HASH_LEN - 4 ? "..." : "", hash);
+}
+
 static int hook_start(struct webhooks *w, struct hook *h)
 {
 	const struct veer_webhook_spec *s = h->spec;
@@ -500,17 +522,8 @@ static int hook_start(struct webhooks *w, struct hook *h)
 	h->retry.cb = on_retry;
 	h->retry.arg = h;
 	url_redact(s->url, h->name, sizeof(h->name));
-	if (strlen(h->name) <= LABEL_URL_MAX) {
-		snprintf(h->label, sizeof(h->label), "%s", h->name);
-	} else {
-		char hash[WHQ_HASH_LEN + 1];
-
-		/* Still one series per url: the hash that names its queue tells two apart. */
-		whq_hash(s->url, hash);
-		snprintf(h->label, sizeof(h->label), "%.*s...#%s", LABEL_URL_MAX - WHQ_HASH_LEN - 4,
-			 h->name, hash);
-	}
-	h->c = counters_get(h->name);
+	label_make(w, h);
+	h->c = counters_get(s->url);
 	for (size_t j = 0; j < h->index; j++) {
 		if (strcmp(w->specs[j].url, s->url))
 			continue;
@@ -589,7 +602,8 @@ int webhooks_new(struct webhooks **out, struct veerd *d, const struct veer_webho
 	w->hooks = calloc(n ? n : 1, sizeof(*w->hooks));
 	if (!w->specs || !w->hooks)
 		goto cleanup;
-	memcpy(w->specs, specs, n * sizeof(*specs));
+	if (n)
+		memcpy(w->specs, specs, n * sizeof(*specs));
 	for (size_t i = 0; i < n; i++) {
 		w->hooks[i].spec = &w->specs[i];
 		w->hooks[i].index = i;
@@ -659,6 +673,7 @@ static void metrics_part(struct metrics_out *o, void *arg)
 	};
 	struct webhooks *w = arg;
 
+	/* The families even with no webhook: a scraper sees what veerd can export. */
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		metrics_family(o, fam[k].name, fam[k].type, fam[k].help);
 		for (size_t i = 0; i < w->n; i++) {
