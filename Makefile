@@ -85,9 +85,11 @@ $(BUILD)/veerd: $(VEERD_SRCS) $(wildcard user/veerd/*.h) $(BUILD)/libveer.a $(LI
 # checker too (tests/unit/test_health.c), built by tests/unit/health_real.c under other names
 # for the two functions test_veerd_metrics.c stands in for. The etcd gateway's messages
 # (tests/unit/test_etcd.c) and the Kubernetes source's view and kubeconfig
-# (tests/unit/test_k8s_view.c). The event stream (tests/unit/test_veerd_events.c).
+# (tests/unit/test_k8s_view.c). The event stream
+# (tests/unit/test_veerd_events.c), the webhooks' queue (tests/unit/test_webhook_queue.c).
 UNIT_VEERD := user/veerd/metrics.c user/veerd/loop.c user/veerd/log.c user/veerd/http.c \
-	user/veerd/etcd_gateway.c user/veerd/k8s_view.c user/veerd/events.c
+	user/veerd/etcd_gateway.c user/veerd/k8s_view.c user/veerd/events.c \
+	user/veerd/webhook_queue.c
 
 $(BUILD)/veer-unit: $(UNIT_SRCS) $(UNIT_VEERD) user/veerd/health.c $(wildcard tests/unit/*.h) $(wildcard user/veerd/*.h) $(BUILD)/libveer.a $(BPF_SKELS) $(TBPF_SKELS)
 	$(CC) $(CPPFLAGS) -Itests/unit -Iuser/veerd $(CFLAGS) $(UNIT_SRCS) $(UNIT_VEERD) $(BUILD)/libveer.a \

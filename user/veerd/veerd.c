@@ -298,6 +298,18 @@ static bool webhooks_same(const struct veer_config *a, const struct veer_config 
 	return true;
 }
 
+/* None configured is webhooks too: their metric families are served all the same. */
+static void webhooks_start(const struct veer_config *cfg)
+{
+	int err;
+
+	webhooks_free(veerd.webhooks);
+	veerd.webhooks = NULL;
+	err = webhooks_new(&veerd.webhooks, &veerd, cfg->webhooks, cfg->nwebhooks);
+	if (err)
+		log_warnx("cannot start the webhooks: %s", strerror(-err));
+}
+
 /* etcd, Kubernetes and the webhooks: restarted when their block changed, else left running. */
 static void feeds_sync(const struct veer_config *old, const struct veer_config *cfg)
 {
@@ -326,15 +338,9 @@ static void feeds_sync(const struct veer_config *old, const struct veer_config *
 				log_warnx("cannot start the Kubernetes source: %s", strerror(-err));
 		}
 	}
-	if (!old || !webhooks_same(old, cfg)) {
-		webhooks_free(veerd.webhooks);
-		veerd.webhooks = NULL;
-		if (cfg->nwebhooks) {
-			err = webhooks_new(&veerd.webhooks, &veerd, cfg->webhooks, cfg->nwebhooks);
-			if (err)
-				log_warnx("cannot start the webhooks: %s", strerror(-err));
-		}
-	}
+	/* At start main has started them already, before the first event. */
+	if (old && !webhooks_same(old, cfg))
+		webhooks_start(cfg);
 }
 
 /* Starts, restarts or stops the parts the new config changes; old is NULL at start. */
@@ -829,6 +835,8 @@ int main(int argc, char **argv)
 		instance_unlock(lockfd);
 		fatalx("cannot attach the interfaces of %s", veerd.config_path);
 	}
+	/* The webhooks before anything that makes an event: the first reconcile's is theirs too. */
+	webhooks_start(veerd.cfg);
 	/*
 	 * A config the state refuses (a VIP made by hand declared in it, tables full) is logged
 	 * and counted; veerd runs on with what is pinned, its checks and metrics included, and
