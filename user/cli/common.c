@@ -169,12 +169,19 @@ void warn_if_declared(struct veer *v, const struct veer_vip_key *key)
 	char name[VEER_ADDR_STRLEN];
 	struct veer_vip vip;
 
-	if (veer_vip_get(v, key, &vip) || vip.owner != VEER_OWNER_CONFIG)
+	if (veer_vip_get(v, key, &vip) || vip.owner == VEER_OWNER_CLI)
 		return;
-	fprintf(stderr,
-		"veer: warning: VIP %s is declared in a config file (veerd, veer apply): veerd "
-		"puts it back as declared on its next reload or restart\n",
-		veer_fmt_vip(key, name, sizeof(name)));
+	veer_fmt_vip(key, name, sizeof(name));
+	if (vip.owner == VEER_OWNER_CONFIG)
+		fprintf(stderr,
+			"veer: warning: VIP %s is declared in a config file (veerd, veer apply): "
+			"veerd puts it back as declared on its next reload or restart\n",
+			name);
+	else
+		fprintf(stderr,
+			"veer: warning: VIP %s comes from veerd's %s source: veerd puts it back as "
+			"the source declares it at the source's next change or veerd's restart\n",
+			name, veer_owner_name(vip.owner));
 }
 
 int open_state(struct veer **v, enum open_mode mode)
