@@ -401,3 +401,34 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 	kill "$fake"
 	wait "$fake" || true
 }
+
+@test "a key made bad keeps its VIP across a veerd restart; fixed, it applies and the hold ends" {
+	config </dev/null
+	put web "$WEB" 198.18.11.2
+	put api "$API" 198.18.13.2
+	start_watching
+	topo_wait 5 eval '[ "$(backends "$WEB")" = "198.18.11.2" ] && [ "$(backends "$API")" = "198.18.13.2" ]'
+	local id mark
+	id=$(vip_field "$WEB" id)
+	ectl put /veer/vips/web '{"address": "198.18.100.60", "port": 80, "backends": [' >/dev/null
+	topo_wait 5 grep -q 'etcd key /veer/vips/web refused: not JSON' "$VEERD_LOG"
+	e2e_veerd_stop
+	# After the restart the key has no good value: its VIP is kept, not removed.
+	mark=$(log_mark)
+	start_watching
+	topo_wait 5 eval 'log_since $mark | grep -q "etcd key /veer/vips/web refused: not JSON.*it declares no VIP"'
+	topo_wait 5 eval 'log_since $mark | grep -q "etcd: VIPs no longer declared are kept"'
+	assert_equal "$(vip_field "$WEB" owner)" etcd
+	assert_equal "$(vip_field "$WEB" id)" "$id"
+	assert_equal "$(backends "$WEB")" "198.18.11.2"
+	run e2e_get 5 http://198.18.100.60/
+	refute_output --partial FAIL
+	# While held, a VIP whose key goes is kept too (the bad key may have declared it).
+	ectl del /veer/vips/api >/dev/null
+	topo_wait 5 eval 'log_since $mark | grep -q "etcd key /veer/vips/api deleted"'
+	e2e_vip_exists "$API"
+	# The key fixed: its new value applies, the hold ends and what no key declares goes.
+	put web "$WEB" 198.18.12.2
+	topo_wait 5 eval '[ "$(backends "$WEB")" = "198.18.12.2" ]'
+	topo_wait 5 eval '! e2e_vip_exists "$API"'
+}

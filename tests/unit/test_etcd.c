@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
 #include "test.h"
 #include "etcd_gateway.h"
 
@@ -126,6 +128,37 @@ VEER_TEST(etcd_request_bodies)
 		json_object_put(o);
 		free(body);
 	}
+}
+
+/* The header list has line, exactly. */
+static bool has_header(const struct curl_slist *h, const char *line)
+{
+	for (; h; h = h->next)
+		if (!strcmp(h->data, line))
+			return true;
+	return false;
+}
+
+VEER_TEST(etcd_request_headers)
+{
+	struct curl_slist *range = etcd_headers(false), *watch = etcd_headers(true);
+
+	/*
+	 * A watch asks to be canceled when the member has no leader: grpc-gateway passes the
+	 * Grpc-Metadata- prefixed header on as the gRPC metadata hasleader=true, what etcd's
+	 * watch server checks (rpctypes.MetadataRequireLeaderKey, MetadataHasLeader).
+	 */
+	if (ASSERT_TRUE(watch != NULL, "watch headers")) {
+		ASSERT_TRUE(has_header(watch, "Grpc-Metadata-hasleader: true"), "watch: hasleader");
+		ASSERT_TRUE(has_header(watch, "Content-Type: application/json"), "watch: JSON");
+	}
+	if (ASSERT_TRUE(range != NULL, "range headers")) {
+		ASSERT_TRUE(!has_header(range, "Grpc-Metadata-hasleader: true"),
+			    "range: no hasleader (a list is served by any member)");
+		ASSERT_TRUE(has_header(range, "Expect:"), "range: no 100-continue");
+	}
+	curl_slist_free_all(range);
+	curl_slist_free_all(watch);
 }
 
 /* As etcd 3.4.23's gateway answered. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include "etcd_gateway.h"
 
@@ -134,6 +135,23 @@ int etcd_watch_body(const char *prefix, int64_t start, char **body)
 		return -ENOMEM;
 	}
 	return body_of(o, body);
+}
+
+struct curl_slist *etcd_headers(bool watch)
+{
+	const char *want[] = {"Content-Type: application/json", "Expect:",
+			      ETCD_HEADER_REQUIRE_LEADER};
+	struct curl_slist *h = NULL, *n;
+
+	for (size_t i = 0; i < (watch ? 3 : 2); i++) {
+		n = curl_slist_append(h, want[i]);
+		if (!n) {
+			curl_slist_free_all(h);
+			return NULL;
+		}
+		h = n;
+	}
+	return h;
 }
 
 int etcd_put_body(const char *key, const char *value, char **body)

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+struct curl_slist;
+
 /* The most a single response (a range, one watch message) may take. */
 #define ETCD_MSG_MAX (64u << 20)
 
@@ -38,6 +40,15 @@ int etcd_range_body(const char *prefix, char **body);
  * progress notifications (so that the revision resumed from moves on while nothing changes).
  */
 int etcd_watch_body(const char *prefix, int64_t start, char **body);
+/*
+ * The headers of a request: JSON, no "Expect: 100-continue"; a watch also asks etcd to cancel
+ * it when the member loses its leader (the gateway passes Grpc-Metadata-hasleader on as the
+ * gRPC metadata hasleader=true, as clientv3.WithRequireLeader does): a member cut off from the
+ * quorum would otherwise keep an idle watch open forever, and its keys go stale. The watch
+ * then ends and the next endpoint is tried. NULL when out of memory.
+ */
+#define ETCD_HEADER_REQUIRE_LEADER "Grpc-Metadata-hasleader: true"
+struct curl_slist *etcd_headers(bool watch);
 /* The body of a /v3/kv/put request. */
 int etcd_put_body(const char *key, const char *value, char **body);
 

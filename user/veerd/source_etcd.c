@@ -54,7 +54,7 @@ struct etcd {
 	struct source *src;
 
 	CURL *easy;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs, *watch_hdrs;
 	enum etcd_state state;
 	char *body; /* the request's, alive as long as its transfer */
 	struct etcd_stream *stream;
@@ -338,6 +338,19 @@ oom:
 	free(origins);
 }
 
+/*
+ * A key refused with no good value since veerd started may be one that held a VIP before a
+ * restart: while there is one, the source's VIPs no key declares now are kept, not removed.
+ */
+static void hold_update(struct etcd *e)
+{
+	bool hold = false;
+
+	for (size_t i = 0; i < e->nkeys && !hold; i++)
+		hold = !e->keys[i].good;
+	source_hold(e->src, hold);
+}
+
 /* ---- the connection ---- */
 
 static void transfer_start(struct etcd *e);
@@ -529,6 +542,7 @@ static void range_done(CURL *easy, CURLcode rc, void *arg)
 		 r.n == 1 ? "" : "s", e->prefix, r.revision, endpoint(e),
 		 !e->synced || changed ? "" : ": nothing changed");
 	etcd_range_clear(&r);
+	hold_update(e);
 	if (!e->synced || changed)
 		publish(e);
 	transfer_reset(e);
@@ -547,6 +561,7 @@ static int range_start(struct etcd *e)
 		return err;
 	snprintf(url, sizeof(url), "%s/v3/kv/range", endpoint(e));
 	curl_easy_setopt(e->easy, CURLOPT_URL, url);
+	curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->hdrs);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, e->body);
 	curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, range_write);
 	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT_MS, (long)e->spec.timeout_ms);
@@ -619,6 +634,7 @@ static int watch_message(struct json_object *o, void *arg)
 		}
 		if (m.revision > e->rev)
 			e->rev = m.revision;
+		hold_update(e);
 		if (changed)
 			publish(e);
 		break;
@@ -701,6 +717,8 @@ static void watch_start(struct etcd *e)
 	if (!err) {
 		snprintf(url, sizeof(url), "%s/v3/watch", endpoint(e));
 		curl_easy_setopt(e->easy, CURLOPT_URL, url);
+		/* Canceled by etcd when the member has no leader: see etcd_headers. */
+		curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->watch_hdrs);
 		curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, e->body);
 		curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, watch_write);
 		/* A watch lasts: only the connection has a time limit. */
@@ -751,12 +769,10 @@ int etcd_new(struct etcd **out, struct veerd *d, const struct veer_etcd_spec *sp
 	e->retry.arg = e;
 	e->seed = loop_now() ^ ((uint64_t)getpid() << 32);
 	e->easy = curl_easy_init();
-	e->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	if (e->hdrs)
-		e->hdrs = curl_slist_append(e->hdrs, "Expect:");
-	if (!e->easy || !e->hdrs || !spec->nendpoints)
+	e->hdrs = etcd_headers(false);
+	e->watch_hdrs = etcd_headers(true);
+	if (!e->easy || !e->hdrs || !e->watch_hdrs || !spec->nendpoints)
 		goto fail;
-	curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->hdrs);
 	curl_easy_setopt(e->easy, CURLOPT_WRITEDATA, e);
 	curl_easy_setopt(e->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)spec->timeout_ms);
 	curl_easy_setopt(e->easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -775,6 +791,7 @@ int etcd_new(struct etcd **out, struct veerd *d, const struct veer_etcd_spec *sp
 	return 0;
 fail:
 	curl_slist_free_all(e->hdrs);
+	curl_slist_free_all(e->watch_hdrs);
 	if (e->easy)
 		curl_easy_cleanup(e->easy);
 	free(e);
@@ -791,6 +808,7 @@ void etcd_free(struct etcd *e)
 	transfer_reset(e);
 	curl_easy_cleanup(e->easy);
 	curl_slist_free_all(e->hdrs);
+	curl_slist_free_all(e->watch_hdrs);
 	source_free(e->src);
 	keys_free(e->keys, e->nkeys);
 	free(e);
