@@ -243,7 +243,8 @@ VEER_TEST(k8s_view_refused_services_keep_what_they_had)
 			     "why");
 	k8s_view_free(&v);
 
-	/* A VIP two Services claim: the first (by namespace and name) has it. */
+	/* A VIP two Services claim: the one created first has it (with no creationTimestamp or
+	 * uid, as here, namespace and name settle it). */
 	if (!put(&slices, K8S_SLICE,
 		 SLICE("ns1", "web-a", "web", "IPv4", "{\"port\": 80}",
 		       EP("198.18.11.2", "true", "false"))) ||
@@ -405,4 +406,148 @@ out:
 	snprintf(want, sizeof(want), "%s/ca.crt", dir);
 	unlink(want);
 	rmdir(dir);
+}
+
+#define SVC_AT(ns, name, vip, ports, created, uid)                                                \
+	"{\"metadata\": {\"namespace\": \"" ns "\", \"name\": \"" name "\", \"creationTimestamp\": " \
+	"\"" created "\", \"uid\": \"" uid "\", \"annotations\": {\"veer.io/vip\": \"" vip "\"}},"  \
+	" \"spec\": {\"ports\": [" ports "]}}"
+
+VEER_TEST(k8s_view_first_created_holds_a_vip)
+{
+	struct k8s_store svcs = {}, slices = {};
+	struct k8s_view prev = {}, v = {};
+
+	/* ns9/zeta, created first, has the VIP; ns1/alpha comes later and sorts before it. */
+	if (!put(&svcs, K8S_SERVICE,
+		 SVC_AT("ns9", "zeta", "198.18.100.10", "{\"port\": 80}", "2024-01-01T00:00:00Z",
+			"bbbb")) ||
+	    !put(&slices, K8S_SLICE,
+		 SLICE("ns9", "zeta-a", "zeta", "IPv4", "{\"port\": 80}",
+		       EP("198.18.11.2", "true", "false"))) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &prev), "build"))
+		goto out;
+	if (!put(&svcs, K8S_SERVICE,
+		 SVC_AT("ns1", "alpha", "198.18.100.10", "{\"port\": 80}, {\"port\": 81}",
+			"2024-01-02T00:00:00Z", "aaaa")) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, &prev, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.n, 1, "VIPs: zeta's only, alpha refused whole");
+	ASSERT_EQ(v.nrefused, 1, "alpha refused");
+	if (v.nrefused) {
+		ASSERT_STREQ(v.refused[0].origin, "kubernetes service ns1/alpha", "origin");
+		ASSERT_STREQ(v.refused[0].why,
+			     "VIP 198.18.100.10:80/tcp is kubernetes service ns9/zeta's already",
+			     "the holder is named");
+	}
+	ASSERT_STREQ(backends_of(vip_of(&v, "198.18.100.10:80/tcp")), "198.18.11.2:80=100",
+		     "zeta keeps it");
+	ASSERT_TRUE(vip_of(&v, "198.18.100.10:81/tcp") == NULL, "nothing of alpha");
+	ASSERT_EQ(v.n ? strcmp(v.origins[0], "kubernetes service ns9/zeta") : 1, 0, "holder");
+	/* Known whole, only beaten to the VIP: no hold. */
+	ASSERT_TRUE(!v.hold, "no hold for a VIP another holds");
+	k8s_view_free(&v);
+
+	/* Created in the same second: the uid settles it, the same way every time. */
+	if (!put(&svcs, K8S_SERVICE,
+		 SVC_AT("ns1", "alpha", "198.18.100.10", "{\"port\": 80}", "2024-01-01T00:00:00Z",
+			"aaaa")) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, &prev, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.nrefused, 1, "one refused");
+	if (v.nrefused)
+		ASSERT_STREQ(v.refused[0].origin, "kubernetes service ns9/zeta", "the later uid");
+out:
+	k8s_view_free(&v);
+	k8s_view_free(&prev);
+	k8s_store_clear(&svcs);
+	k8s_store_clear(&slices);
+}
+
+VEER_TEST(k8s_view_refused_without_a_good_value_holds)
+{
+	struct k8s_store svcs = {}, slices = {};
+	struct k8s_view good = {}, v = {};
+
+	if (!put(&svcs, K8S_SERVICE, SVC("ns1", "web", "198.18.100.10", "{\"port\": 80}")) ||
+	    !put(&slices, K8S_SLICE,
+		 SLICE("ns1", "web-a", "web", "IPv4", "{\"port\": 80}",
+		       EP("198.18.11.2", "true", "false"))) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &good), "build"))
+		goto out;
+	ASSERT_TRUE(!good.hold, "nothing refused");
+	if (!put(&slices, K8S_SLICE,
+		 SLICE("ns1", "web-a", "web", "IPv4", "{\"port\": 80}",
+		       EP("not-an-ip", "true", "false"))) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, &good, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.nrefused, 1, "refused");
+	ASSERT_TRUE(!v.hold, "it keeps its last good VIPs: no hold");
+	k8s_view_free(&v);
+	/* As after a restart: no last good value of it. */
+	if (!ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.n, 0, "no VIP");
+	ASSERT_TRUE(v.hold, "hold: it may have had VIPs before");
+out:
+	k8s_view_free(&v);
+	k8s_view_free(&good);
+	k8s_store_clear(&svcs);
+	k8s_store_clear(&slices);
+}
+
+VEER_TEST(k8s_view_annotation_one_address_per_family)
+{
+	static const struct {
+		const char *vip, *why;
+	} bad[] = {
+		{"198.18.100.10, 198.18.100.11",
+		 "annotation veer.io/vip: more than one IPv4 address (give one address, or one IPv4 "
+		 "and one IPv6)"},
+		{"198.18.100.10,2001:2::10,2001:2::11",
+		 "annotation veer.io/vip: more than one IPv6 address (give one address, or one IPv4 "
+		 "and one IPv6)"},
+	};
+	struct k8s_store svcs = {}, slices = {};
+	struct k8s_view v = {};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char json[512];
+
+		snprintf(json, sizeof(json), SVC("ns1", "web", "%s", "{\"port\": 80}"), bad[i].vip);
+		if (!put(&svcs, K8S_SERVICE, json) ||
+		    !ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &v), "build"))
+			goto out;
+		ASSERT_EQ(v.n, 0, "no VIP");
+		ASSERT_EQ(v.nrefused, 1, bad[i].vip);
+		if (v.nrefused)
+			ASSERT_STREQ(v.refused[0].why, bad[i].why, "why");
+		k8s_view_free(&v);
+	}
+
+	/* An IPv6 VIP whose slices are all IPv4: made, without backends, and a note says why. */
+	if (!put(&svcs, K8S_SERVICE, SVC("ns1", "web", "2001:2::10", "{\"port\": 80}")) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.nnotes, 0, "no slice at all: no note (no pods is not a mistake)");
+	k8s_view_free(&v);
+	if (!put(&slices, K8S_SLICE,
+		 SLICE("ns1", "web-a", "web", "IPv4", "{\"port\": 80}",
+		       EP("198.18.11.2", "true", "false"))) ||
+	    !ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.n, 1, "the VIP is made");
+	ASSERT_EQ(v.n ? v.specs[0].nbackends : 1, 0, "without backends");
+	ASSERT_EQ(v.nnotes, 1, "a note");
+	if (v.nnotes) {
+		ASSERT_STREQ(v.notes[0].origin, "kubernetes service ns1/web", "note origin");
+		ASSERT_STREQ(v.notes[0].why,
+			     "annotation veer.io/vip: 2001:2::10 has no backends: the Service has no "
+			     "IPv6 endpoint (its EndpointSlices are of another family)",
+			     "note");
+	}
+out:
+	k8s_view_free(&v);
+	k8s_store_clear(&svcs);
+	k8s_store_clear(&slices);
 }

@@ -39,6 +39,9 @@ struct k8s_obj {
 	size_t nports;
 	/* A Service: its veer.io/vip annotation, NULL without one. */
 	char *vip;
+	/* metadata.creationTimestamp and uid (NULL when absent): of two Services of one VIP, the
+	 * older holds it. */
+	char *created, *uid;
 	/* An EndpointSlice: its Service (label kubernetes.io/service-name), its endpoints. */
 	char *svc;
 	__u8 family; /* from addressType: VEER_AF_INET(6); 0 for FQDN or another */
@@ -71,22 +74,34 @@ struct k8s_refusal {
 	char *origin, *why;
 };
 
-/* What the source declares: the VIPs and where each came from, the Services refused. */
+/*
+ * What the source declares: the VIPs and where each came from, the Services refused, and
+ * notes on Services made into VIPs that likely do not do what was meant (same shape as a
+ * refusal: told once each).
+ */
 struct k8s_view {
 	struct veer_vip_spec *specs;
 	char **origins;
 	size_t n;
 	struct k8s_refusal *refused;
 	size_t nrefused;
+	struct k8s_refusal *notes;
+	size_t nnotes;
+	/*
+	 * A Service is refused and keeps no VIP of prev (none since veerd started): it may have
+	 * held VIPs before a restart, so the source's VIPs no Service declares are to be kept.
+	 */
+	bool hold;
 };
 
 /*
- * The VIPs of the annotated Services: for every address of the annotation and every port of
- * the Service, one VIP whose backends are the endpoints of the Service's EndpointSlices
- * (same family, the slice port of the same name and protocol): ready ones weight 100, others
- * (terminating, not ready) weight 0. A Service that cannot be made into VIPs (a bad
- * annotation, a port veer cannot serve, a bad endpoint address, a VIP another Service has) is
- * refused whole and keeps the VIPs it had in prev. 0 or -ENOMEM.
+ * The VIPs of the annotated Services: for every address of the annotation (one, or one IPv4
+ * and one IPv6) and every port of the Service, one VIP whose backends are the endpoints of the
+ * Service's EndpointSlices (same family, the slice port of the same name and protocol): ready
+ * ones weight 100, others (terminating, not ready) weight 0. A Service that cannot be made
+ * into VIPs (a bad annotation, a port veer cannot serve, a bad endpoint address, a VIP another
+ * Service has) is refused whole and keeps the VIPs it had in prev. Of two Services declaring
+ * one VIP, the one created first (creationTimestamp, then uid) holds it. 0 or -ENOMEM.
  */
 int k8s_view_build(const struct k8s_store *svcs, const struct k8s_store *slices,
 		   const struct k8s_view *prev, struct k8s_view *out);

@@ -52,6 +52,8 @@ void k8s_obj_free(struct k8s_obj *o)
 		free(o->ports[i].name);
 	free(o->ports);
 	free(o->vip);
+	free(o->created);
+	free(o->uid);
 	free(o->svc);
 	for (size_t i = 0; i < o->neps; i++)
 		free(o->eps[i].addr);
@@ -187,6 +189,12 @@ int k8s_obj_parse(enum k8s_kind kind, struct json_object *o, struct k8s_obj **ou
 		rc = -ENOMEM;
 		if (s && !(k->vip = strdup(s)))
 			goto fail;
+		s = jstr(md, "creationTimestamp");
+		if (s && *s && !(k->created = strdup(s)))
+			goto fail;
+		s = jstr(md, "uid");
+		if (s && *s && !(k->uid = strdup(s)))
+			goto fail;
 	} else {
 		s = jstr(jget(md, "labels"), K8S_SERVICE_NAME_LABEL);
 		rc = -ENOMEM;
@@ -302,16 +310,22 @@ void k8s_view_free(struct k8s_view *v)
 		free(v->refused[i].why);
 	}
 	free(v->refused);
+	for (size_t i = 0; i < v->nnotes; i++) {
+		free(v->notes[i].origin);
+		free(v->notes[i].why);
+	}
+	free(v->notes);
 	*v = (struct k8s_view){};
 }
 
 struct build {
 	struct k8s_view *out;
-	size_t cap, rcap;
+	size_t cap, rcap, ncap;
 	/* The Service being made: its VIPs go into out only if all of them can be made. */
 	struct veer_vip_spec *specs;
 	size_t n, cap_svc;
 	char why[K8S_ERR_LEN];
+	char note[K8S_ERR_LEN]; /* the Service's VIPs are made, but likely not as meant */
 };
 
 static int view_add(struct build *b, struct veer_vip_spec *spec, const char *origin)
@@ -339,28 +353,32 @@ static int view_add(struct build *b, struct veer_vip_spec *spec, const char *ori
 	return 0;
 }
 
-static int refusal_add(struct build *b, const char *origin, const char *why)
+static int pair_add(struct k8s_refusal **v, size_t *n, size_t *cap, const char *origin,
+		    const char *why)
 {
-	struct k8s_view *v = b->out;
-
-	if (v->nrefused == b->rcap) {
-		size_t cap = b->rcap ? b->rcap * 2 : 4;
-		struct k8s_refusal *r = realloc(v->refused, cap * sizeof(*r));
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 4;
+		struct k8s_refusal *r = realloc(*v, c * sizeof(*r));
 
 		if (!r)
 			return -ENOMEM;
-		v->refused = r;
-		b->rcap = cap;
+		*v = r;
+		*cap = c;
 	}
-	v->refused[v->nrefused].origin = strdup(origin);
-	v->refused[v->nrefused].why = strdup(why);
-	if (!v->refused[v->nrefused].origin || !v->refused[v->nrefused].why) {
-		free(v->refused[v->nrefused].origin);
-		free(v->refused[v->nrefused].why);
+	(*v)[*n].origin = strdup(origin);
+	(*v)[*n].why = strdup(why);
+	if (!(*v)[*n].origin || !(*v)[*n].why) {
+		free((*v)[*n].origin);
+		free((*v)[*n].why);
 		return -ENOMEM;
 	}
-	v->nrefused++;
+	(*n)++;
 	return 0;
+}
+
+static int refusal_add(struct build *b, const char *origin, const char *why)
+{
+	return pair_add(&b->out->refused, &b->out->nrefused, &b->rcap, origin, why);
 }
 
 /* Who in the view has key already, or NULL. */
@@ -525,6 +543,7 @@ static int vip_make(struct build *b, struct slice_run run, const union veer_addr
 static int service_make(struct build *b, const struct k8s_obj *svc, struct slice_run run)
 {
 	char *list = strdup(svc->vip), *save = NULL, name[VEER_ADDR_STRLEN];
+	bool seen4 = false, seen6 = false;
 	int rc = 0;
 
 	if (!list)
@@ -542,11 +561,12 @@ static int service_make(struct build *b, const struct k8s_obj *svc, struct slice
 				 svc->ports[i].proto_name);
 			rc = -EINVAL;
 		}
-	/* One address, or a comma-separated list (an IPv4 and an IPv6 one for dual stack). */
+	/* One address, or an IPv4 and an IPv6 one separated by a comma (dual stack). */
 	for (char *a = strtok_r(list, ",", &save); !rc && a; a = strtok_r(NULL, ",", &save)) {
 		union veer_addr addr;
 		__u8 family;
 		const char *what;
+		bool sliced = false, same = false;
 
 		while (*a == ' ' || *a == '\t')
 			a++;
@@ -566,6 +586,29 @@ static int service_make(struct build *b, const struct k8s_obj *svc, struct slice
 			rc = -EINVAL;
 			break;
 		}
+		if (family == VEER_AF_INET ? seen4 : seen6) {
+			snprintf(b->why, sizeof(b->why),
+				 "annotation %s: more than one %s address (give one address, or one "
+				 "IPv4 and one IPv6)",
+				 K8S_ANNOTATION, family == VEER_AF_INET ? "IPv4" : "IPv6");
+			rc = -EINVAL;
+			break;
+		}
+		if (family == VEER_AF_INET)
+			seen4 = true;
+		else
+			seen6 = true;
+		/* Slices of the other family only: the VIP is made, without backends. Told. */
+		for (size_t i = 0; i < run.n; i++) {
+			sliced = true;
+			same |= run.v[i]->family == family;
+		}
+		if (sliced && !same && !b->note[0])
+			snprintf(b->note, sizeof(b->note),
+				 "annotation %s: %s has no backends: the Service has no %s endpoint "
+				 "(its EndpointSlices are of another family)",
+				 K8S_ANNOTATION, veer_fmt_addr(&addr, family, name, sizeof(name)),
+				 family == VEER_AF_INET ? "IPv4" : "IPv6");
 		for (size_t i = 0; !rc && i < svc->nports; i++)
 			rc = vip_make(b, run, &addr, family, &svc->ports[i]);
 	}
@@ -584,31 +627,65 @@ static void svc_specs_drop(struct build *b)
 	b->n = b->cap_svc = 0;
 }
 
+/* A field that may be absent: present ones first, in order. */
+static int opt_cmp(const char *x, const char *y)
+{
+	if (!x || !y)
+		return !x - !y;
+	return strcmp(x, y);
+}
+
+/*
+ * The Service created first, first: it holds a VIP another declares too, whatever their names
+ * (a Service added later cannot take a VIP from under the one that has it). RFC 3339 times in
+ * UTC, as the API writes them, sort as strings; the uid, then the name, settle a tie.
+ */
+static int svc_age_cmp(const void *a, const void *b)
+{
+	const struct k8s_obj *x = *(const struct k8s_obj *const *)a;
+	const struct k8s_obj *y = *(const struct k8s_obj *const *)b;
+	int c = opt_cmp(x->created, y->created);
+
+	if (!c)
+		c = opt_cmp(x->uid, y->uid);
+	if (!c)
+		c = strcmp(x->ns, y->ns);
+	return c ? c : strcmp(x->name, y->name);
+}
+
 int k8s_view_build(const struct k8s_store *svcs, const struct k8s_store *slices,
 		   const struct k8s_view *prev, struct k8s_view *out)
 {
 	const struct k8s_obj **idx = calloc(slices->n ? slices->n : 1, sizeof(*idx));
+	const struct k8s_obj **order = calloc(svcs->n ? svcs->n : 1, sizeof(*order));
 	struct build b = {.out = out};
-	size_t nidx = 0;
+	size_t nidx = 0, nsvc = 0;
 	int rc = 0;
 
 	*out = (struct k8s_view){};
-	if (!idx)
+	if (!idx || !order) {
+		free(idx);
+		free(order);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < slices->n; i++)
 		if (slices->v[i]->svc)
 			idx[nidx++] = slices->v[i];
 	qsort(idx, nidx, sizeof(*idx), slice_idx_cmp);
+	for (size_t i = 0; i < svcs->n; i++)
+		if (svcs->v[i]->vip)
+			order[nsvc++] = svcs->v[i];
+	qsort(order, nsvc, sizeof(*order), svc_age_cmp);
 
-	for (size_t i = 0; !rc && i < svcs->n; i++) {
-		const struct k8s_obj *svc = svcs->v[i];
+	for (size_t i = 0; !rc && i < nsvc; i++) {
+		const struct k8s_obj *svc = order[i];
 		char origin[600];
 		const char *other = NULL;
+		size_t kept = 0;
 
-		if (!svc->vip)
-			continue;
 		snprintf(origin, sizeof(origin), "kubernetes service %s/%s", svc->ns, svc->name);
 		b.why[0] = '\0';
+		b.note[0] = '\0';
 		rc = service_make(&b, svc, slices_of(idx, nidx, svc));
 		for (size_t j = 0; !rc && j < b.n && !other; j++)
 			other = view_has(out, &b.specs[j].key);
@@ -630,6 +707,8 @@ int k8s_view_build(const struct k8s_store *svcs, const struct k8s_store *slices,
 					b.specs[j].backends = NULL;
 			}
 			svc_specs_drop(&b);
+			if (!rc && b.note[0])
+				rc = pair_add(&out->notes, &out->nnotes, &b.ncap, origin, b.note);
 			continue;
 		}
 		svc_specs_drop(&b);
@@ -647,10 +726,20 @@ int k8s_view_build(const struct k8s_store *svcs, const struct k8s_store *slices,
 				rc = view_add(&b, &copy, origin);
 				if (rc)
 					free(copy.backends);
+				else
+					kept++;
 			}
 		}
+		/*
+		 * Nothing of it since veerd started: what it had before may be in the data plane.
+		 * A Service refused for a VIP an older one holds is known whole (as an etcd key
+		 * declaring another's VIP): it could not have held that VIP before either.
+		 */
+		if (!kept && !other)
+			out->hold = true;
 	}
 	free(idx);
+	free(order);
 	if (rc)
 		k8s_view_free(out);
 	return rc;

@@ -186,11 +186,11 @@ static bool view_same(const struct k8s_view *a, const struct k8s_view *b)
 	return true;
 }
 
-static bool refused_before(const struct k8s_view *old, const struct k8s_refusal *r)
+/* r was told already: the last view has it (a refusal or a note) word for word. */
+static bool refused_before(const struct k8s_refusal *old, size_t n, const struct k8s_refusal *r)
 {
-	for (size_t i = 0; i < old->nrefused; i++)
-		if (!strcmp(old->refused[i].origin, r->origin) &&
-		    !strcmp(old->refused[i].why, r->why))
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(old[i].origin, r->origin) && !strcmp(old[i].why, r->why))
 			return true;
 	return false;
 }
@@ -212,8 +212,13 @@ static void on_rebuild(struct loop *l, struct loop_timer *t)
 		return;
 	}
 	for (size_t i = 0; i < nv.nrefused; i++)
-		if (!refused_before(&k->view, &nv.refused[i]))
+		if (!refused_before(k->view.refused, k->view.nrefused, &nv.refused[i]))
 			source_refused(k->src, nv.refused[i].origin, nv.refused[i].why);
+	for (size_t i = 0; i < nv.nnotes; i++)
+		if (!refused_before(k->view.notes, k->view.nnotes, &nv.notes[i]))
+			log_warnx("%s: %s", nv.notes[i].origin, nv.notes[i].why);
+	/* A refused Service with nothing of it since start: the source's VIPs are kept. */
+	source_hold(k->src, nv.hold);
 	if (k->view_set && view_same(&k->view, &nv)) {
 		k8s_view_free(&k->view);
 		k->view = nv;
