@@ -200,7 +200,8 @@ class Store:
             md["generation"] = omd.get("generation", 1) + 1
         else:
             md["uid"] = str(uuid.uuid4())
-            md["creationTimestamp"] = now_rfc3339()
+            # A test may give its own, to order Services by creation.
+            md["creationTimestamp"] = md.get("creationTimestamp") or now_rfc3339()
             md["generation"] = 1
         self.objects[key] = obj
         self._emit(res, "MODIFIED" if old else "ADDED", obj)

@@ -46,7 +46,7 @@ EOF
 teardown_file() {
 	e2e_veerd_stop
 	k8s_fake_down
-	e2e_topo_down "$HTTP" "$ECHO" "$API"
+	e2e_topo_down "$HTTP" "$ECHO" "$API" 198.18.100.71:81/tcp "[2001:2::71]:80/tcp"
 }
 
 teardown() {
@@ -347,6 +347,78 @@ one_line() {
 	k8s_ctl "$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2)" \
 		"$(k8s_delete Service ns3 api)" "$(k8s_delete EndpointSlice ns3 api-x)" >/dev/null
 	topo_wait 5 eval '[ "$(backends "$HTTP")" = "$THREE" ]'
+}
+
+# aged OP TIME: the apply op OP with metadata.creationTimestamp TIME (a new object keeps it).
+aged() {
+	python3 -c '
+import json, sys
+op = json.loads(sys.argv[1])
+op["object"]["metadata"]["creationTimestamp"] = sys.argv[2]
+print(json.dumps(op))' "$1" "$2"
+}
+
+@test "first come: a Service created later cannot take a VIP, whatever its name; a refused one keeps its VIP across a restart" {
+	k8s_ctl "$(aged "$(k8s_service ns5 hold 198.18.100.71 :80/TCP)" 2024-01-01T00:00:00Z)" \
+		"$(k8s_slice ns5 hold-a hold :80/TCP 198.18.12.2)" >/dev/null
+	started
+	topo_wait 5 eval '[ "$(backends "$API")" = "198.18.12.2:80=100" ]'
+	# ns0/early sorts before ns5/hold but is younger: refused, naming the holder.
+	local mark id
+	mark=$(log_mark)
+	k8s_ctl "$(aged "$(k8s_service ns0 early 198.18.100.71 :80/TCP :81/TCP)" 2024-06-01T00:00:00Z)" \
+		"$(k8s_slice ns0 early-a early :80/TCP 198.18.13.2)" >/dev/null
+	one_line "$mark" "kubernetes service ns0/early refused: VIP 198\.18\.100\.71:80/tcp is kubernetes service ns5/hold's already"
+	assert_equal "$(backends "$API")" "198.18.12.2:80=100"
+	! e2e_vip_exists 198.18.100.71:81/tcp
+	# Still so after a restart, when neither has the VIP in veerd's memory.
+	e2e_veerd_stop
+	mark=$(log_mark)
+	started
+	one_line "$mark" "kubernetes service ns0/early refused: VIP 198\.18\.100\.71:80/tcp is kubernetes service ns5/hold's already"
+	assert_equal "$(backends "$API")" "198.18.12.2:80=100"
+	k8s_ctl "$(k8s_delete Service ns0 early)" "$(k8s_delete EndpointSlice ns0 early-a)" >/dev/null
+
+	# A bad endpoint address refuses ns5/hold: its last good VIP stays...
+	id=$(vip_field "$API" id)
+	mark=$(log_mark)
+	k8s_ctl "$(k8s_slice ns5 hold-a hold :80/TCP not-an-ip)" >/dev/null
+	one_line "$mark" "kubernetes service ns5/hold refused: .*'not-an-ip'"
+	# ...and across a restart too, when veerd has no good value of it: the source holds.
+	e2e_veerd_stop
+	mark=$(log_mark)
+	started
+	one_line "$mark" "kubernetes service ns5/hold refused: .*'not-an-ip'"
+	topo_wait 5 eval 'log_since "$mark" | grep -q "kubernetes: VIPs no longer declared are kept"'
+	assert_equal "$(vip_field "$API" id)" "$id"
+	assert_equal "$(backends "$API")" "198.18.12.2:80=100"
+	assert_equal "$(vip_field "$API" owner)" kubernetes
+	# Put right, it applies; deleted, its VIP goes (the hold is over).
+	k8s_ctl "$(k8s_slice ns5 hold-a hold :80/TCP 198.18.13.2)" >/dev/null
+	topo_wait 5 eval '[ "$(backends "$API")" = "198.18.13.2:80=100" ]'
+	k8s_ctl "$(k8s_delete Service ns5 hold)" "$(k8s_delete EndpointSlice ns5 hold-a)" >/dev/null
+	topo_wait 5 eval '! e2e_vip_exists "$API"'
+	e2e_vip_exists "$HTTP"
+}
+
+@test "the annotation: more than one address of a family is refused; an IPv6 VIP with IPv4 slices only is told once" {
+	started
+	topo_wait 5 eval '[ "$(backends "$HTTP")" = "$THREE" ]'
+	local mark
+	mark=$(log_mark)
+	k8s_ctl "$(k8s_service ns6 multi 198.18.100.71,198.18.100.72,198.18.100.73 :80/TCP)" >/dev/null
+	one_line "$mark" "kubernetes service ns6/multi refused: annotation veer\.io/vip: more than one IPv4 address"
+	! e2e_vip_exists "$API"
+	k8s_ctl "$(k8s_service ns6 multi 2001:2::71 :80/TCP)" \
+		"$(k8s_slice ns6 multi-a multi :80/TCP 198.18.12.2)" >/dev/null
+	topo_wait 5 e2e_vip_exists "[2001:2::71]:80/tcp"
+	one_line "$mark" "kubernetes service ns6/multi: annotation veer\.io/vip: 2001:2::71 has no backends: the Service has no IPv6 endpoint"
+	# Told once: later events do not repeat it.
+	k8s_ctl "$(k8s_slice ns6 multi-a multi :80/TCP 198.18.13.2)" >/dev/null
+	k8s_ctl "$(k8s_slice ns1 web-b web http:80/TCP,echo:7000/TCP 198.18.13.2)" >/dev/null
+	one_line "$mark" "has no backends: the Service has no IPv6 endpoint"
+	k8s_ctl "$(k8s_delete Service ns6 multi)" "$(k8s_delete EndpointSlice ns6 multi-a)" >/dev/null
+	topo_wait 5 eval '! e2e_vip_exists "[2001:2::71]:80/tcp"'
 }
 
 @test "a cluster of more than one page: veerd lists in pages of 500 and sees all of it" {

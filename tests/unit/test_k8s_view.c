@@ -448,11 +448,18 @@ VEER_TEST(k8s_view_first_created_holds_a_vip)
 	ASSERT_TRUE(!v.hold, "no hold for a VIP another holds");
 	k8s_view_free(&v);
 
-	/* Created in the same second: the uid settles it, the same way every time. */
+	/* Created in the same second (times have seconds only): the one that has it keeps it. */
 	if (!put(&svcs, K8S_SERVICE,
 		 SVC_AT("ns1", "alpha", "198.18.100.10", "{\"port\": 80}", "2024-01-01T00:00:00Z",
 			"aaaa")) ||
 	    !ASSERT_OK(k8s_view_build(&svcs, &slices, &prev, &v), "build"))
+		goto out;
+	ASSERT_EQ(v.nrefused, 1, "one refused");
+	if (v.nrefused)
+		ASSERT_STREQ(v.refused[0].origin, "kubernetes service ns1/alpha", "not the holder");
+	k8s_view_free(&v);
+	/* With none holding it (veerd started), the uid settles it, the same way every time. */
+	if (!ASSERT_OK(k8s_view_build(&svcs, &slices, NULL, &v), "build"))
 		goto out;
 	ASSERT_EQ(v.nrefused, 1, "one refused");
 	if (v.nrefused)

@@ -111,7 +111,7 @@ int k8s_view_specs_copy(const struct k8s_view *v, struct veer_vip_spec **specs, 
 
 /* Where and how to reach the API server. */
 struct k8s_conn {
-	char *where;  /* for messages: "kubeconfig /root/.kube/config" or "in-cluster config" */
+	char *where;  /* for messages: "kubeconfig /etc/veer/kubeconfig" or "in-cluster config" */
 	char *server; /* https://HOST:PORT, no trailing slash */
 	char *ca_file;
 	void *ca_data; /* PEM */

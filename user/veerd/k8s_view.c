@@ -635,55 +635,99 @@ static int opt_cmp(const char *x, const char *y)
 	return strcmp(x, y);
 }
 
+struct svc_rank {
+	const struct k8s_obj *svc;
+	char origin[600];
+	bool had; /* it has VIPs in prev */
+};
+
 /*
  * The Service created first, first: it holds a VIP another declares too, whatever their names
  * (a Service added later cannot take a VIP from under the one that has it). RFC 3339 times in
- * UTC, as the API writes them, sort as strings; the uid, then the name, settle a tie.
+ * UTC, as the API writes them, sort as strings. They have seconds only: in a tie the one that
+ * has VIPs already goes first, then the uid, then the name.
  */
-static int svc_age_cmp(const void *a, const void *b)
+static int svc_rank_cmp(const void *a, const void *b)
 {
-	const struct k8s_obj *x = *(const struct k8s_obj *const *)a;
-	const struct k8s_obj *y = *(const struct k8s_obj *const *)b;
-	int c = opt_cmp(x->created, y->created);
+	const struct svc_rank *x = a, *y = b;
+	int c = opt_cmp(x->svc->created, y->svc->created);
 
 	if (!c)
-		c = opt_cmp(x->uid, y->uid);
+		c = (int)y->had - (int)x->had;
 	if (!c)
-		c = strcmp(x->ns, y->ns);
-	return c ? c : strcmp(x->name, y->name);
+		c = opt_cmp(x->svc->uid, y->svc->uid);
+	if (!c)
+		c = strcmp(x->svc->ns, y->svc->ns);
+	return c ? c : strcmp(x->svc->name, y->svc->name);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The annotated Services of svcs in the order they hold VIPs: *out (free it), *n of them. 0 or
+ * -ENOMEM.
+ */
+static int svcs_ranked(const struct k8s_store *svcs, const struct k8s_view *prev,
+		       struct svc_rank **out, size_t *n)
+{
+	size_t np = prev ? prev->n : 0;
+	struct svc_rank *r = calloc(svcs->n ? svcs->n : 1, sizeof(*r));
+	char **had = calloc(np ? np : 1, sizeof(*had));
+
+	if (!r || !had) {
+		free(r);
+		free(had);
+		return -ENOMEM;
+	}
+	memcpy(had, np ? prev->origins : had, np * sizeof(*had));
+	qsort(had, np, sizeof(*had), str_cmp);
+	*n = 0;
+	for (size_t i = 0; i < svcs->n; i++) {
+		struct svc_rank *x = &r[*n];
+		const char *o = x->origin;
+
+		if (!svcs->v[i]->vip)
+			continue;
+		x->svc = svcs->v[i];
+		snprintf(x->origin, sizeof(x->origin), "kubernetes service %s/%s", x->svc->ns,
+			 x->svc->name);
+		x->had = np && bsearch(&o, had, np, sizeof(*had), str_cmp);
+		(*n)++;
+	}
+	free(had);
+	qsort(r, *n, sizeof(*r), svc_rank_cmp);
+	*out = r;
+	return 0;
 }
 
 int k8s_view_build(const struct k8s_store *svcs, const struct k8s_store *slices,
 		   const struct k8s_view *prev, struct k8s_view *out)
 {
 	const struct k8s_obj **idx = calloc(slices->n ? slices->n : 1, sizeof(*idx));
-	const struct k8s_obj **order = calloc(svcs->n ? svcs->n : 1, sizeof(*order));
+	struct svc_rank *order = NULL;
 	struct build b = {.out = out};
 	size_t nidx = 0, nsvc = 0;
 	int rc = 0;
 
 	*out = (struct k8s_view){};
-	if (!idx || !order) {
+	if (!idx || svcs_ranked(svcs, prev, &order, &nsvc)) {
 		free(idx);
-		free(order);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < slices->n; i++)
 		if (slices->v[i]->svc)
 			idx[nidx++] = slices->v[i];
 	qsort(idx, nidx, sizeof(*idx), slice_idx_cmp);
-	for (size_t i = 0; i < svcs->n; i++)
-		if (svcs->v[i]->vip)
-			order[nsvc++] = svcs->v[i];
-	qsort(order, nsvc, sizeof(*order), svc_age_cmp);
 
 	for (size_t i = 0; !rc && i < nsvc; i++) {
-		const struct k8s_obj *svc = order[i];
-		char origin[600];
+		const struct k8s_obj *svc = order[i].svc;
+		const char *origin = order[i].origin;
 		const char *other = NULL;
 		size_t kept = 0;
 
-		snprintf(origin, sizeof(origin), "kubernetes service %s/%s", svc->ns, svc->name);
 		b.why[0] = '\0';
 		b.note[0] = '\0';
 		rc = service_make(&b, svc, slices_of(idx, nidx, svc));
