@@ -27,7 +27,7 @@ setup_file() {
 		mkdir -p "$BATS_FILE_TMPDIR/www$i"
 		echo "b$i" >"$BATS_FILE_TMPDIR/www$i/index.html"
 		echo ok >"$BATS_FILE_TMPDIR/www$i/healthz"
-		server_start "$i" || return 1
+		e2e_server_start "$i" || return 1
 	done
 	config | e2e_write_config "$CFG"
 	"$VEER" set event-sample 1/1 || return 1
@@ -37,13 +37,7 @@ setup_file() {
 }
 
 teardown_file() {
-	e2e_veerd_stop
-	if [ -e "/run/netns/$(ns lb)" ]; then
-		nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d --cleanup --pin-dir "$VEER_PIN_DIR" \
-			>/dev/null 2>&1 || true
-	fi
-	topo_down
-	e2e_pins_down
+	e2e_veerd_down
 }
 
 setup() {
@@ -54,29 +48,6 @@ setup() {
 teardown() {
 	[ -z "$FOLLOW_PID" ] || kill "$FOLLOW_PID" 2>/dev/null || true
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 30 "$VEERD_LOG"
-}
-
-SERVER='
-import functools, http.server, sys
-class Server(http.server.ThreadingHTTPServer):
-    request_queue_size = 1024
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-Server(("0.0.0.0", 80), handler).serve_forever()
-'
-
-server_start() {
-	topo_bg "b$1" python3 -c "$SERVER" "$BATS_FILE_TMPDIR/www$1"
-	echo "$TOPO_BG_PID" >"$BATS_FILE_TMPDIR/b$1.pid"
-	topo_wait 10 in_ns lb curl -s -f -o /dev/null "http://198.18.1$1.2/healthz"
-}
-
-gone() { ! kill -0 "$1" 2>/dev/null; }
-
-server_stop() {
-	local pid
-	pid=$(cat "$BATS_FILE_TMPDIR/b$1.pid")
-	kill "$pid"
-	topo_wait 5 gone "$pid"
 }
 
 config() {
@@ -198,11 +169,11 @@ EOF
 
 @test "a backend's health: backend_down and backend_up in veer events and in veerd's log" {
 	follow "$D/ev" --type backend_down,backend_up
-	server_stop 2
+	e2e_server_stop 2
 	down() { has "$D/ev" backend_down 'e["backend"] == "198.18.12.2:80" and e["vip"] == "'"$VIP"'"'; }
 	topo_wait 10 down || fail "no backend_down: $(cat "$D/ev")"
 	grep -q 'veerd: event {.*"type":"backend_down".*"backend":"198.18.12.2:80"' "$VEERD_LOG"
-	server_start 2
+	e2e_server_start 2
 	up() { has "$D/ev" backend_up 'e["backend"] == "198.18.12.2:80"'; }
 	topo_wait 10 up || fail "no backend_up: $(cat "$D/ev")"
 	grep -q 'veerd: event {.*"type":"backend_up".*"backend":"198.18.12.2:80"' "$VEERD_LOG"
@@ -291,7 +262,7 @@ EOF
 
 @test "no veerd: veer events reads the ring itself, new flows and drop bursts, and says so once" {
 	kill "$VEERD_PID"
-	topo_wait 10 gone "$VEERD_PID" || fail "veerd did not stop"
+	topo_wait 10 e2e_gone "$VEERD_PID" || fail "veerd did not stop"
 	# What veerd read is gone from the ring: only what comes now is there.
 	veer_lb events >/dev/null 2>&1
 	"$VEER" vip add "$DEAD_VIP"

@@ -300,6 +300,47 @@ e2e_veerd_stop() {
 	VEERD_PID=
 }
 
+# e2e_veerd_down: the end of a veerd suite: veerd stopped, the data plane it leaves attached
+# and pinned on purpose taken down (--cleanup), the topology and the pin directory removed.
+e2e_veerd_down() {
+	e2e_veerd_stop
+	if [ -e "/run/netns/$(ns lb)" ]; then
+		nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d --cleanup --pin-dir "$VEER_PIN_DIR" \
+			>/dev/null 2>&1 || true
+	fi
+	topo_down
+	e2e_pins_down
+}
+
+# python's http.server with a listen backlog of 1024, not socketserver's 5: health checks,
+# request loops and held connections arrive together, and on a busy host a full backlog drops
+# SYNs that curl would time out on.
+E2E_HTTP_SERVER='
+import functools, http.server, sys
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 1024
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+Server(("0.0.0.0", 80), handler).serve_forever()
+'
+
+# e2e_server_start N [DIR]: backend N's HTTP server on :80 serving DIR (default the file's
+# tmpdir's wwwN), its pid in the file's tmpdir, once it answers /healthz.
+e2e_server_start() {
+	topo_bg "b$1" python3 -c "$E2E_HTTP_SERVER" "${2:-$BATS_FILE_TMPDIR/www$1}"
+	echo "$TOPO_BG_PID" >"$BATS_FILE_TMPDIR/b$1.pid"
+	topo_wait 10 in_ns lb curl -s -f -o /dev/null "http://198.18.1$1.2/healthz"
+}
+
+e2e_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# e2e_server_stop N: ends backend N's HTTP server, by its pid.
+e2e_server_stop() {
+	local pid
+	pid=$(cat "$BATS_FILE_TMPDIR/b$1.pid")
+	kill "$pid"
+	topo_wait 5 e2e_gone "$pid"
+}
+
 # e2e_write_config FILE < YAML: replaces FILE as editors do (a new file renamed over it), mode
 # 0644.
 e2e_write_config() {

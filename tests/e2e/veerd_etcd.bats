@@ -402,6 +402,68 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 	wait "$fake" || true
 }
 
+@test "a VIP made by hand and declared in etcd is refused by name; etcd's other VIPs still apply" {
+	config </dev/null
+	"$VEER" vip add "$OTHER" >/dev/null
+	put hand "$OTHER" 198.18.11.2
+	put web "$WEB" 198.18.12.2
+	start_watching
+	topo_wait 5 eval '[ "$(vip_field "$WEB" owner)" = etcd ]'
+	grep -q "VIP $OTHER of etcd key /veer/vips/hand is refused: it was made by hand" "$VEERD_LOG"
+	assert_equal "$(vip_field "$OTHER" owner)" cli
+	# The source is not frozen by it: a later key applies, and the refusal is told once.
+	put api "$API" 198.18.13.2
+	topo_wait 5 eval '[ "$(backends "$API")" = "198.18.13.2" ]'
+	assert_equal "$(grep -c "^veerd: VIP $OTHER of etcd key /veer/vips/hand is refused" "$VEERD_LOG")" 1
+	run grep -q 'cannot apply the VIPs of etcd' "$VEERD_LOG"
+	assert_failure
+}
+
+@test "at start the file takes a VIP over from etcd as it is: same id and table, no failed reconcile" {
+	config </dev/null
+	put web "$WEB" 198.18.11.2 198.18.12.2
+	start_watching
+	topo_wait 5 eval '[ "$(vip_field "$WEB" owner)" = etcd ]'
+	local id digest mark
+	id=$(vip_field "$WEB" id)
+	digest=$(vip_field "$WEB" ring_digest)
+	e2e_veerd_stop
+	config <<'EOF'
+  - address: 198.18.100.60
+    port: 80
+    backends: [{address: 198.18.11.2}, {address: 198.18.12.2}]
+  - address: 198.18.100.62
+    port: 80
+    backends: [{address: 198.18.13.2}]
+EOF
+	mark=$(log_mark)
+	start_watching
+	assert_equal "$(vip_field "$WEB" owner)" config
+	assert_equal "$(vip_field "$WEB" id)" "$id"
+	assert_equal "$(vip_field "$WEB" ring_digest)" "$digest"
+	assert_equal "$(backends "$OTHER")" "198.18.13.2"
+	log_since "$mark" | grep -q "VIP $WEB passes from etcd to config"
+	run eval 'log_since "$mark" | grep "reconcile of .* failed"'
+	assert_failure
+}
+
+@test "a veerd restart with etcd unchanged writes nothing: every table is known after the capabilities go" {
+	config </dev/null
+	put web "$WEB" 198.18.11.2 198.18.12.2
+	put api "$API" 198.18.13.2
+	start_watching
+	topo_wait 5 eval '[ "$(backends "$API")" = "198.18.13.2" ]'
+	e2e_veerd_stop
+	local mark
+	mark=$(log_mark)
+	start_watching
+	# The list's apply runs in the loop turn after the list: a later write to etcd shows it done.
+	put marker "$STILL" 198.18.11.2
+	topo_wait 5 eval '[ "$(backends "$STILL")" = "198.18.11.2" ]'
+	run eval 'log_since "$mark" | grep "applied etcd"'
+	assert_output --regexp '^veerd: applied etcd: VIPs \+1 ~0 -0, backends \+1 ~0 -0, 1 tables'
+	assert_equal "${#lines[@]}" 1
+
 @test "a key made bad keeps its VIP across a veerd restart; fixed, it applies and the hold ends" {
 	config </dev/null
 	put web "$WEB" 198.18.11.2

@@ -34,7 +34,7 @@ setup_file() {
 		mkdir -p "$BATS_FILE_TMPDIR/www$i"
 		echo "b$i" >"$BATS_FILE_TMPDIR/www$i/index.html"
 		echo ok >"$BATS_FILE_TMPDIR/www$i/healthz"
-		server_start "$i" || return 1
+		e2e_server_start "$i" || return 1
 	done
 	config | e2e_write_config "$BATS_FILE_TMPDIR/veer.yaml"
 	# -v: every failed check in the log, which teardown shows when a test fails.
@@ -44,14 +44,7 @@ setup_file() {
 }
 
 teardown_file() {
-	e2e_veerd_stop
-	# veerd leaves the data plane attached and pinned on purpose: --cleanup takes it down.
-	if [ -e "/run/netns/$(ns lb)" ]; then
-		nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d --cleanup --pin-dir "$VEER_PIN_DIR" \
-			>/dev/null 2>&1 || true
-	fi
-	topo_down
-	e2e_pins_down
+	e2e_veerd_down
 }
 
 teardown() {
@@ -60,35 +53,9 @@ teardown() {
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 30 "$VEERD_LOG"
 }
 
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # bname ADDR: the backend's name, what its server answers (198.18.12.2 -> b2).
 bname() { local n=${1#198.18.1}; echo "b${n%%.*}"; }
 now_ms() { date +%s%3N; }
-
-# python's http.server with a listen backlog of 1024, not socketserver's 5: health checks, the
-# request loop and held connections arrive together, and on a busy host a full backlog drops
-# SYNs that curl would time out on.
-SERVER='
-import functools, http.server, sys
-class Server(http.server.ThreadingHTTPServer):
-    request_queue_size = 1024
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-Server(("0.0.0.0", 80), handler).serve_forever()
-'
-
-# server_start N: backend N's HTTP server on :80 (its pid in the file's tmpdir), once it answers.
-server_start() {
-	topo_bg "b$1" python3 -c "$SERVER" "$BATS_FILE_TMPDIR/www$1"
-	echo "$TOPO_BG_PID" >"$BATS_FILE_TMPDIR/b$1.pid"
-	topo_wait 10 in_ns lb curl -s -f -o /dev/null "http://198.18.1$1.2/healthz"
-}
-
-server_stop() {
-	local pid
-	pid=$(cat "$BATS_FILE_TMPDIR/b$1.pid")
-	kill "$pid"
-	topo_wait 5 gone "$pid"
-}
 
 # The suite's config: both VIPs over the three backends, HTTP checks of /healthz; on_down keep
 # (the default, said anyway) on the first, reset on the second.
@@ -175,7 +142,7 @@ logged_since() { (($(awk -v t="$1" '$1 >= t' "$D/out" | wc -l) >= $2)); }
 	start_load "$URL"
 	topo_wait 30 logged 30 || fail "the request loop did not get going"
 	t_stop=$(now_ms)
-	server_stop 2
+	e2e_server_stop 2
 	t_down=$(wait_health "$VIP" 198.18.12.2 down 10) || fail "b2 never went down"
 	echo "stopped at $t_stop, down after $((t_down - t_stop)) ms (window $window ms)"
 	((t_down - t_stop <= window + SLACK_MS)) ||
@@ -204,7 +171,7 @@ logged_since() { (($(awk -v t="$1" '$1 >= t' "$D/out" | wc -l) >= $2)); }
 @test "restarted, the server returns after rise checks and takes requests again" {
 	local window=$(((RISE + 1) * INTERVAL_MS)) t_up t_ready
 	is "$VIP" 198.18.12.2 down || fail "b2 is not down (the previous test did not run?)"
-	server_start 2 || fail "b2's server did not come back"
+	e2e_server_start 2 || fail "b2's server did not come back"
 	t_ready=$(now_ms)
 	t_up=$(wait_health "$VIP" 198.18.12.2 up 10) || fail "b2 never came back"
 	echo "answering at $t_ready, up $((t_up - t_ready)) ms later (window $window ms)"

@@ -20,12 +20,6 @@ METRICS=127.0.0.1:19201
 HOOK=http://127.0.0.1:$PORT/hook
 VIP=198.18.100.90:80/tcp
 
-SERVER='
-import functools, http.server, sys
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), handler).serve_forever()
-'
-
 setup_file() {
 	export TOPO="vwh$$"
 	e2e_pins_up "$TOPO" && topo_up || return 1
@@ -35,12 +29,7 @@ setup_file() {
 }
 
 teardown_file() {
-	if [ -e "/run/netns/$(ns lb)" ]; then
-		nsenter --net="/run/netns/$(ns lb)" "$VEERD" -d --cleanup --pin-dir "$VEER_PIN_DIR" \
-			>/dev/null 2>&1 || true
-	fi
-	topo_down
-	e2e_pins_down
+	e2e_veerd_down
 }
 
 setup() {
@@ -61,11 +50,7 @@ teardown() {
 	receiver_stop
 }
 
-backend_start() {
-	topo_bg b1 python3 -c "$SERVER" "$BATS_FILE_TMPDIR/www"
-	echo "$TOPO_BG_PID" >"$BATS_FILE_TMPDIR/b1.pid"
-	topo_wait 10 in_ns lb curl -s -f -o /dev/null "http://198.18.11.2/healthz"
-}
+backend_start() { e2e_server_start 1 "$BATS_FILE_TMPDIR/www"; }
 
 backend_running() { in_ns lb curl -s -f -m 1 -o /dev/null "http://198.18.11.2/healthz"; }
 
@@ -74,7 +59,6 @@ backend_stop() {
 	topo_wait 5 eval '! backend_running'
 }
 
-gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # receiver_start [ARGS...]: the receiver on $PORT with $D/hook.key, recording to $D/rec.jsonl.
 receiver_start() {
@@ -89,7 +73,7 @@ receiver_stop() {
 	pid=$(cat "$D/receiver.pid")
 	rm -f "$D/receiver.pid"
 	kill "$pid" 2>/dev/null || true
-	topo_wait 5 gone "$pid"
+	topo_wait 5 e2e_gone "$pid"
 }
 
 # config [WEBHOOKS...]: the suite's config, with the webhook to $HOOK first and then each
