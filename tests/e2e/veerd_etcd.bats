@@ -463,6 +463,7 @@ EOF
 	run eval 'log_since "$mark" | grep "applied etcd"'
 	assert_output --regexp '^veerd: applied etcd: VIPs \+1 ~0 -0, backends \+1 ~0 -0, 1 tables'
 	assert_equal "${#lines[@]}" 1
+}
 
 @test "a key made bad keeps its VIP across a veerd restart; fixed, it applies and the hold ends" {
 	config </dev/null
