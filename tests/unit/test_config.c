@@ -283,10 +283,10 @@ static const struct bad_case bad_cases[] = {
 	 "veer.yaml:2:45: sources.etcd.endpoints[1]: \"http://127.0.0.1:2379/\" is listed twice"},
 	{"kubernetes empty", "sources:\n  kubernetes:\n",
 	 "veer.yaml:2:14: sources.kubernetes: want a map like {} (in a cluster) or {kubeconfig: "
-	 "/root/.kube/config}, got nothing"},
+	 "/etc/veer/kubeconfig}, got nothing"},
 	{"kubeconfig relative", "sources:\n  kubernetes: {kubeconfig: kube.conf}\n",
 	 "veer.yaml:2:28: sources.kubernetes.kubeconfig: kube.conf is not an absolute path under "
-	 "256 bytes (want /root/.kube/config)"},
+	 "256 bytes (want /etc/veer/kubeconfig)"},
 	{"webhook url ftp",
 	 "webhooks: [{url: ftp://198.18.0.1/hook, secret_file: /etc/veer/hook.key}]\n",
 	 "veer.yaml:1:18: webhooks[0].url: ftp://198.18.0.1/hook is not an http or https URL "

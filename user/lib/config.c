@@ -1312,7 +1312,7 @@ static int k8s_parse(struct ctx *x, const struct ynode *m, const char *path,
 	 * `kubernetes:` alone is refused: a block whose body was commented out must not turn
 	 * into the in-cluster config. `{}` says it.
 	 */
-	err = want_type(x, m, path, Y_MAP, "{} (in a cluster) or {kubeconfig: /root/.kube/config}");
+	err = want_type(x, m, path, Y_MAP, "{} (in a cluster) or {kubeconfig: /etc/veer/kubeconfig}");
 	if (err)
 		return err;
 	for (size_t i = 0; i < m->n; i += 2) {
@@ -1323,7 +1323,7 @@ static int k8s_parse(struct ctx *x, const struct ynode *m, const char *path,
 			return err;
 		subpath(p, path, k->s);
 		if (!strcmp(k->s, "kubeconfig"))
-			err = want_path(x, val, p, "/root/.kube/config", k8s->kubeconfig,
+			err = want_path(x, val, p, "/etc/veer/kubeconfig", k8s->kubeconfig,
 					sizeof(k8s->kubeconfig));
 		else if (!strcmp(k->s, "timeout"))
 			err = want_duration(x, val, p, SOURCE_TIMEOUT_MIN_MS, SOURCE_TIMEOUT_MAX_MS,
