@@ -682,6 +682,11 @@ VEER_TEST(config_vip_json)
 		{"{\"address\": \"127.0.0.1\", \"port\": 80}",
 		 "etcd key /veer/vips/web: address: 127.0.0.1 is a loopback address"},
 		{"{\"port\": 80}", "etcd key /veer/vips/web: address is required"},
+		{"{\"address\": \"198.18.100.10\", \"port\": 80, \"port\": 81}",
+		 "etcd key /veer/vips/web: \"port\": given twice (first at line 1)"},
+		{"{\"address\": \"198.18.100.10\",\n\t\"port\": 80,\n\t\"backends\": [{\"address\": "
+		 "\"198.18.11.2\", \"weight\": 20000}]}",
+		 "etcd key /veer/vips/web: backends[0].weight: 20000 is not a weight (want 0..10000)"},
 	};
 	char err[VEER_CONFIG_ERR_LEN];
 	struct veer_vip_spec s;

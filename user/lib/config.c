@@ -1722,10 +1722,9 @@ int veer_vip_spec_copy(struct veer_vip_spec *dst, const struct veer_vip_spec *s)
 }
 
 /*
- * JSON is read by json-c (what is and is not JSON), then written back compact and without
- * escaped slashes, which is YAML flow syntax: the VIP goes through vip_parse, so a key in etcd
- * is held to the file's rules, word for word. Positions in the compact text would mislead:
- * messages carry the key's path only.
+ * JSON is read by json-c (what is and is not JSON), then as YAML flow syntax, which JSON is:
+ * the VIP goes through vip_parse, so a key in etcd is held to the file's rules, word for word.
+ * Messages carry the key's path only: a value is most often one line.
  */
 int veer_vip_spec_parse_json(const char *buf, size_t len, const char *name,
 			     struct veer_vip_spec *out, char *err, size_t errlen)
@@ -1764,9 +1763,17 @@ int veer_vip_spec_parse_json(const char *buf, size_t len, const char *name,
 			     json_type_to_name(json_object_get_type(o)));
 		goto out;
 	}
-	flat = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						      JSON_C_TO_STRING_NOSLASHESCAPE);
-	rc = tree_build(&x, flat, strlen(flat), &root);
+	/*
+	 * The text as written first: json-c keeps the last of a key given twice where the file's
+	 * rules refuse it. JSON libyaml cannot read as it is (rare escapes) goes in json-c's
+	 * compact form instead.
+	 */
+	rc = tree_build(&x, buf, len, &root);
+	if (rc) {
+		flat = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+		rc = tree_build(&x, flat, strlen(flat), &root);
+	}
 	if (!rc)
 		rc = vip_parse(&x, root, NULL, out);
 	if (!rc) {
