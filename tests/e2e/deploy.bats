@@ -283,7 +283,7 @@ EOF
 	[ ! -e "$VEER_PIN_DIR" ]
 }
 
-@test "the probes ask /healthz at the ConfigMap's metrics listen, from the node (host network)" {
+@test "the probes ask /healthz and /readyz at the ConfigMap's metrics listen, from the node (host network)" {
 	local listen host port
 	listen=$(metrics_listen)
 	host=${listen%:*}
@@ -293,7 +293,8 @@ EOF
 		"$DEPLOY/daemonset.yaml"
 	echo "$output"
 	local want="{'host': '$host', 'path': '/healthz', 'port': $port}"
-	assert_output "[('startupProbe', $want), ('livenessProbe', $want), ('readinessProbe', $want)]"
+	local ready="{'host': '$host', 'path': '/readyz', 'port': $port}"
+	assert_output "[('startupProbe', $want), ('livenessProbe', $want), ('readinessProbe', $ready)]"
 	assert_equal "$(m '[(p["name"], p["containerPort"]) for p in ctr("veerd")["ports"]]' "$DEPLOY/daemonset.yaml")" \
 		"[('metrics', $port)]"
 }

@@ -33,6 +33,15 @@
 #define LBL_Y  LBL_A ",backend=\"198.18.11.8:80\""
 #define LBL_Y2 LBL_A ",backend=\"198.18.11.9:80\""
 
+/* ---- sources.c's side: one source that has not listed, while the test says so ---- */
+
+static const char *waiting_source;
+
+const char *sources_waiting(void)
+{
+	return waiting_source;
+}
+
 /* ---- health.c's side, as the test wants it (health.c is not linked here) ---- */
 
 struct health {
@@ -639,6 +648,24 @@ VEER_TEST(veerd_metrics)
 		ASSERT_EQ(h.status, 200, "GET /healthz");
 		ASSERT_STREQ(h.body, "ok\n", "/healthz body");
 	}
+	http_free(&h);
+	/* Readiness: the config applied and every source listed once. */
+	d.config_path = "/etc/veer/veer.yaml";
+	if (http_do(d.loop, false, "GET", "/readyz", &h)) {
+		ASSERT_EQ(h.status, 503, "/readyz before the config is applied");
+		ASSERT_STREQ(h.body, "/etc/veer/veer.yaml is not applied\n", "/readyz says why");
+	}
+	http_free(&h);
+	d.config_applied = true;
+	waiting_source = "etcd";
+	if (http_do(d.loop, false, "GET", "/readyz", &h)) {
+		ASSERT_EQ(h.status, 503, "/readyz while a source has not listed");
+		ASSERT_STREQ(h.body, "the etcd source has not listed yet\n", "/readyz names it");
+	}
+	http_free(&h);
+	waiting_source = NULL;
+	if (http_do(d.loop, false, "GET", "/readyz", &h))
+		ASSERT_EQ(h.status, 200, "/readyz once applied and listed");
 	http_free(&h);
 	if (http_do(d.loop, false, "GET", "/", &h))
 		ASSERT_EQ(h.status, 404, "GET /");

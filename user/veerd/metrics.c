@@ -588,12 +588,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (!metrics && strcmp(url, "/healthz"))
+	if (!metrics && strcmp(url, "/healthz") && strcmp(url, "/readyz"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
 			     sizeof(not_found) - 1, false);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
 			     sizeof(not_allowed) - 1, false);
+	/*
+	 * Ready: the config in effect is applied and every source has listed once since the
+	 * start; a rollout waits for it. /healthz only says the loop turns (a liveness probe
+	 * must not restart a veerd for a config it refused).
+	 */
+	if (!strcmp(url, "/readyz")) {
+		const char *waiting = sources_waiting();
+		char *why = NULL;
+		int n;
+
+		if (m->d->config_applied && !waiting)
+			return reply(conn, MHD_HTTP_OK, "text/plain", ok, sizeof(ok) - 1, false);
+		n = waiting && m->d->config_applied
+			    ? asprintf(&why, "the %s source has not listed yet\n", waiting)
+			    : asprintf(&why, "%s is not applied\n", m->d->config_path);
+		if (n < 0)
+			return MHD_NO;
+		return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", why, n, true);
+	}
 	if (!metrics)
 		return reply(conn, MHD_HTTP_OK, "text/plain", ok, sizeof(ok) - 1, false);
 	body = render(m, &len);

@@ -331,6 +331,14 @@ void sources_changed(void)
 		loop_timer_at(S.d->loop, &S.timer, loop_now());
 }
 
+const char *sources_waiting(void)
+{
+	for (struct source *s = S.list; s; s = s->next)
+		if (!s->synced)
+			return s->name;
+	return NULL;
+}
+
 void sources_flush(void)
 {
 	if (S.timer.slot)

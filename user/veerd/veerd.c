@@ -253,6 +253,7 @@ static int reconcile(const struct veer_config *cfg, bool report)
 		err = veer_config_apply(v, cfg, VEER_OWNER_CONFIG, &r);
 		state_end();
 	}
+	veerd.config_applied = !err;
 	if (err) {
 		veerd.reconcile_errors++;
 		log_warnx("reconcile of %s failed: %s", cfg->path, strerror(-err));

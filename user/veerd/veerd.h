@@ -85,6 +85,7 @@ struct veerd {
 	uint64_t reconcile_runs, reconcile_errors;
 	double reconcile_last_success; /* unix time, 0 = never */
 	uint64_t reloads_accepted, reloads_refused;
+	bool config_applied; /* the config in effect is in the data plane (/readyz) */
 };
 
 /*
@@ -264,6 +265,8 @@ int sources_merged(const struct veer_config *file, struct veer_config **out);
  * without its block removes what that source left pinned.
  */
 void sources_forget(__u8 owner);
+/* The name of a configured source that has not listed since veerd started, or NULL. */
+const char *sources_waiting(void);
 /* Runs the pending apply now (the loop's next turn does it otherwise). */
 void sources_flush(void);
 /*
