@@ -816,8 +816,16 @@ int main(int argc, char **argv)
 	 */
 	if (veerd.config_path[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
 	    snprintf(config_abs, sizeof(config_abs), "%s/%s", cwd, veerd.config_path) <
-		    (int)sizeof(config_abs))
+		    (int)sizeof(config_abs)) {
+		char *path = strdup(config_abs);
+
 		veerd.config_path = config_abs;
+		/* Messages name the file alike before and after a reload. */
+		if (path) {
+			free(veerd.cfg->path);
+			veerd.cfg->path = path;
+		}
+	}
 	if (veer_check_bpffs())
 		return 1;
 	lockfd = instance_lock();
