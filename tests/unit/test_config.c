@@ -291,6 +291,10 @@ static const struct bad_case bad_cases[] = {
 	 "webhooks: [{url: ftp://198.18.0.1/hook, secret_file: /etc/veer/hook.key}]\n",
 	 "veer.yaml:1:18: webhooks[0].url: ftp://198.18.0.1/hook is not an http or https URL "
 	 "(want http://127.0.0.1:9000/hook)"},
+	{"webhook url without a host",
+	 "webhooks: [{url: 'http:///nohost', secret_file: /etc/veer/hook.key}]\n",
+	 "veer.yaml:1:18: webhooks[0].url: \"http:///nohost\" has no host (want "
+	 "http://127.0.0.1:9000/hook)"},
 	{"webhook without secret", "metrics: {}\nwebhooks: [{url: http://127.0.0.1:9000/hook}]\n",
 	 "veer.yaml:2:12: webhooks[0]: secret_file is required (its bytes sign every delivery: "
 	 "X-Veer-Signature)"},

@@ -1161,6 +1161,9 @@ static int want_url(struct ctx *x, const struct ynode *n, const char *path, cons
 	else if (strcmp(scheme, "http") && strcmp(scheme, "https"))
 		err = fail(x, n, path, "%s is not an http or https URL (want %s)", SHOW(n),
 			   example);
+	/* libcurl reads "http:///name" as the host "name": what is written names no host. */
+	else if (strstr(n->s, ":///"))
+		err = fail(x, n, path, "%s has no host (want %s)", SHOW(n), example);
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);

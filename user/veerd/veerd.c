@@ -237,8 +237,14 @@ static void applied_event(const struct veer_config *cfg, const struct veer_apply
 	event_applied(file_event(cfg), r);
 }
 
-/* report: the outcome is an event (not for the running config put back after a failure). */
-static int reconcile(const struct veer_config *cfg, bool report)
+/* What a reconcile tells receivers (none for the running config put back after a failure). */
+enum report {
+	REPORT_NONE,
+	REPORT_WRITES, /* the same file again: only an apply that wrote (a hand edit put back) */
+	REPORT_ALL,
+};
+
+static int reconcile(const struct veer_config *cfg, enum report report)
 {
 	struct veer_apply_result r = {};
 	struct veer *v;
@@ -257,12 +263,12 @@ static int reconcile(const struct veer_config *cfg, bool report)
 	if (err) {
 		veerd.reconcile_errors++;
 		log_warnx("reconcile of %s failed: %s", cfg->path, strerror(-err));
-		if (report)
+		if (report != REPORT_NONE)
 			refused_event(cfg, strerror(-err));
 		return err;
 	}
 	veerd.reconcile_last_success = unix_now();
-	if (report)
+	if (report == REPORT_ALL || (report == REPORT_WRITES && r.map_writes))
 		applied_event(cfg, &r);
 	/* VIPs the file let go pass to a source that declares them. */
 	if (r.vips_removed)
@@ -340,8 +346,6 @@ static void feeds_sync(const struct veer_config *old, const struct veer_config *
 		}
 	}
 	/* At start main has started them already, before the first event. */
-	if (old && !webhooks_same(old, cfg))
-		webhooks_start(cfg);
 }
 
 /* Starts, restarts or stops the parts the new config changes; old is NULL at start. */
@@ -388,23 +392,57 @@ static int services_sync(const struct veer_config *old, const struct veer_config
 	return err;
 }
 
+/*
+ * The file's bytes, hashed (FNV-1a): an edit saved and then signalled (SIGHUP after the save
+ * veerd already saw) is one change to receivers, not two events of which the second says
+ * nothing. 0 when the file cannot be read.
+ */
+static uint64_t file_digest(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ull;
+	fclose(f);
+	return h;
+}
+
+static uint64_t digest_applied, digest_refused;
+
 static void reload(const char *why)
 {
 	char err[VEER_CONFIG_ERR_LEN];
 	struct veer_config *cfg, *old = veerd.cfg;
-	uint64_t t0 = loop_now();
+	uint64_t t0 = loop_now(), digest = file_digest(veerd.config_path);
+	bool again = digest && digest == digest_applied, hooks_changed;
 
 	if (config_read(veerd.config_path, &cfg, err, sizeof(err))) {
 		veerd.reloads_refused++;
 		log_warnx("config refused (%s), keeping the running one: %s", why, err);
-		refused_event(NULL, err);
+		if (!digest || digest != digest_refused)
+			refused_event(NULL, err);
+		digest_refused = digest;
 		return;
 	}
-	if (reconcile(cfg, true)) {
+	digest_refused = 0;
+	/* The new webhooks first: the config_applied of this file is theirs to deliver. */
+	hooks_changed = !webhooks_same(old, cfg);
+	if (hooks_changed)
+		webhooks_start(cfg);
+	/* The same file again reports only what its apply changed (a hand edit put back). */
+	if (reconcile(cfg, again ? REPORT_WRITES : REPORT_ALL)) {
 		veerd.reloads_refused++;
+		if (hooks_changed)
+			webhooks_start(old);
 		veer_config_free(cfg);
 		/* What failed is named above; put back what the running config declares. */
-		reconcile(old, false);
+		reconcile(old, REPORT_NONE);
 		return;
 	}
 	interfaces_changed(old, cfg);
@@ -412,6 +450,7 @@ static void reload(const char *why)
 	services_sync(old, cfg);
 	veer_config_free(old);
 	veerd.reloads_accepted++;
+	digest_applied = digest;
 	log_info("reloaded %s (%s) in %.1f ms", veerd.config_path, why, (loop_now() - t0) / 1e6);
 }
 
@@ -851,7 +890,9 @@ int main(int argc, char **argv)
 	 * and counted; veerd runs on with what is pinned, its checks and metrics included, and
 	 * applies the next edit.
 	 */
-	if (reconcile(veerd.cfg, true))
+	if (!reconcile(veerd.cfg, REPORT_ALL))
+		digest_applied = file_digest(veerd.config_path);
+	else
 		log_warnx("%s not applied: running on the pinned state as it is until the file "
 			  "is fixed",
 			  veerd.config_path);
