@@ -4,7 +4,9 @@
  * object per line (-j). From veerd when a veerd serves the pin directory (its own events and
  * the data plane's, which it reads); else from the data plane's ring buffer directly, which
  * holds the data plane's events only. A ring has one reader position: reading it while veerd
- * does would take events from veerd, so the ring is read only when no veerd runs.
+ * does would take events from veerd, so the ring is read only when no veerd runs. Without
+ * --follow it is only looked at (the records stay for veerd); a follower of the ring hands over
+ * to veerd's stream as soon as a veerd answers, leaving the rest of the ring to it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,14 +35,21 @@ struct ev_filter {
 /* --type T, or a comma-separated list; an unknown name is named with the valid ones. */
 static int types_parse(const char *arg, __u32 *types)
 {
-	char *copy = strdup(arg), *save = NULL;
+	char *copy = strdup(arg), *rest, *t;
 	int rc = 0;
 
 	if (!copy)
 		return EXIT_FAILED;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a,,b" has an empty name, refused as "" is. */
+	for (rest = copy; (t = strsep(&rest, ","));) {
 		enum veer_event_type type = veer_event_type_parse(t);
 
+		if (!*t) {
+			fprintf(stderr, "veer: empty event type (want %s)\n",
+				veer_event_type_list());
+			rc = EXIT_USAGE;
+			break;
+		}
 		if (type == VEER_EVENT_NONE) {
 			fprintf(stderr, "veer: unknown event type '%s' (want %s)\n", t,
 				veer_event_type_list());
@@ -48,10 +57,6 @@ static int types_parse(const char *arg, __u32 *types)
 			break;
 		}
 		*types |= 1u << type;
-	}
-	if (!rc && !*types) {
-		fprintf(stderr, "veer: empty event type (want %s)\n", veer_event_type_list());
-		rc = EXIT_USAGE;
 	}
 	free(copy);
 	return rc;
@@ -89,10 +94,18 @@ static void print_where(struct json_object *o)
 /* "tcp 198.18.1.2:40000 -> 198.18.100.10:80", when the event carries a tuple. */
 static void print_tuple(struct json_object *o, const char *src, const char *dst)
 {
-	const char *proto = jstr(o, "protocol"), *s = jstr(o, src), *d = jstr(o, dst);
+	const char *s = jstr(o, src), *d = jstr(o, dst);
+	struct json_object *p;
 
-	if (proto && s && d)
-		printf(" %s %s -> %s", proto, s, d);
+	if (!s || !d)
+		return;
+	/* A protocol the data plane did not read (null) is "ip"; one by number, "ip/N". */
+	if (!json_object_object_get_ex(o, "protocol", &p) || !p)
+		printf(" ip %s -> %s", s, d);
+	else if (json_object_is_type(p, json_type_int))
+		printf(" ip/%d %s -> %s", json_object_get_int(p), s, d);
+	else
+		printf(" %s %s -> %s", json_object_get_string(p), s, d);
 }
 
 static bool is_key(const char *k, const char *const *keys)
@@ -111,6 +124,7 @@ static void print_text(struct json_object *o)
 	struct json_object *v;
 
 	printf("%s %s", time, type);
+	/* Fields veer could not name are null in JSON, "?" here. */
 	if (!strcmp(type, "flow_new")) {
 		print_tuple(o, "client", "vip");
 		printf(" backend %s %s", jstr(o, "backend") ?: "?", jstr(o, "mode") ?: "?");
@@ -183,22 +197,14 @@ static int daemon_connect(const char *path)
 	return fd;
 }
 
-static int from_daemon(int pid, const struct ev_filter *f, bool follow)
+/* fd: connected to veerd's event stream. */
+static int from_daemon_fd(int fd, const struct ev_filter *f, bool follow)
 {
 	const char *req = follow ? "{\"follow\":true}\n" : "{\"follow\":false}\n";
-	char path[VEER_EVENTS_SOCKET_MAX + 64], buf[65536];
+	char buf[65536];
 	size_t have = 0;
-	int fd, rc = EXIT_OK;
+	int rc = EXIT_OK;
 
-	veer_events_socket_path(path, sizeof(path));
-	fd = daemon_connect(path);
-	if (fd < 0) {
-		fprintf(stderr,
-			"veer: veerd (pid %d) serves %s but its event stream %s cannot be "
-			"reached: %s\n",
-			pid, veer_pin_dir(), path, strerror(-fd));
-		return EXIT_FAILED;
-	}
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		fprintf(stderr, "veer: cannot ask veerd for its events: %s\n", strerror(errno));
 		close(fd);
@@ -265,7 +271,35 @@ static int from_daemon(int pid, const struct ev_filter *f, bool follow)
 	return rc;
 }
 
+static int from_daemon(int pid, const struct ev_filter *f, bool follow)
+{
+	char path[VEER_EVENTS_SOCKET_MAX + 64];
+	int fd;
+
+	veer_events_socket_path(path, sizeof(path));
+	fd = daemon_connect(path);
+	if (fd < 0) {
+		fprintf(stderr,
+			"veer: veerd (pid %d) serves %s but its event stream %s cannot be "
+			"reached: %s\n",
+			pid, veer_pin_dir(), path, strerror(-fd));
+		return EXIT_FAILED;
+	}
+	return from_daemon_fd(fd, f, follow);
+}
+
 /* ---- from the ring buffer ---- */
+
+/* How often a follower of the ring asks whether a veerd has started. */
+#define DAEMON_CHECK_MS 150
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct ring_ctx {
 	const struct ev_filter *f;
@@ -290,10 +324,12 @@ static int on_ring_event(const struct veer_event *e, void *arg)
 
 static int from_ring(const struct ev_filter *f, bool follow)
 {
+	char path[VEER_EVENTS_SOCKET_MAX + 64];
 	struct ring_ctx ctx = {.f = f};
+	uint64_t check_at = 0;
 	struct veer_events *r;
 	struct timespec ts;
-	int n;
+	int n, dfd = -1;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ctx.start = (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
@@ -303,12 +339,27 @@ static int from_ring(const struct ev_filter *f, bool follow)
 		"veer: no veerd serves %s: reading the data plane's ring buffer (veerd's "
 		"own events come only through veerd)\n",
 		veer_pin_dir());
+	veer_events_socket_path(path, sizeof(path));
 	do {
-		n = follow ? veer_events_poll(r, VEER_EVENTS_POLL_MS) : veer_events_consume(r);
+		/*
+		 * A veerd started: the ring is its to read (the records not read yet stay there
+		 * for it, its log and its webhooks), and its stream is followed from here.
+		 */
+		if (follow && mono_ms() >= check_at) {
+			check_at = mono_ms() + DAEMON_CHECK_MS;
+			dfd = daemon_connect(path);
+			if (dfd >= 0)
+				break;
+		}
+		n = follow ? veer_events_poll(r, VEER_EVENTS_POLL_MS) : veer_events_peek(r);
 		if (n >= 0 && flush_out())
 			n = -EPIPE;
 	} while (follow && !stopping && (n >= 0 || n == -EINTR));
 	veer_events_close(r);
+	if (dfd >= 0) {
+		fprintf(stderr, "veer: veerd started: following its stream\n");
+		return from_daemon_fd(dfd, f, true);
+	}
 	if (n < 0 && n != -EINTR && n != -EPIPE) {
 		fprintf(stderr, "veer: cannot read the event stream: %s\n", strerror(-n));
 		return EXIT_FAILED;

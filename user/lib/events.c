@@ -3,7 +3,8 @@
  * The data plane's event stream: a reader of the pinned veer_events ring buffer (libbpf's
  * ring_buffer), its records decoded into struct veer_event and rendered as the JSON objects
  * veerd serves and `veer events` prints. veerd is the ring's one reader while it runs; a ring
- * has one consumer position, so a second reader would take records from the first.
+ * has one consumer position, so a second reader would take records from the first. A look
+ * (veer_events_peek) maps the ring read-only and takes nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -151,12 +153,31 @@ const char *veer_event_table_name(__u32 table)
 		[VEER_EVENT_TABLE_PROXY] = "proxy",
 	};
 
-	return table < VEER_EVENT_TABLES ? names[table] : "?";
+	return table < VEER_EVENT_TABLES ? names[table] : NULL;
 }
 
+/* A field this veer cannot name is null, not a made-up name. */
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, json_object_new_string(v));
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+/*
+ * The IP protocol of a tuple: tcp and udp as veer_proto_name names them, ICMP's by name, any
+ * other by number; NULL (unknown) for 0, which the data plane leaves when it dropped the packet
+ * before it read the transport header.
+ */
+static struct json_object *proto_json(__u8 family, __u8 proto)
+{
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		return json_object_new_string(veer_proto_name(proto));
+	if (proto == IPPROTO_ICMP && family == VEER_AF_INET)
+		return json_object_new_string("icmp");
+	if (proto == IPPROTO_ICMPV6 && family == VEER_AF_INET6)
+		return json_object_new_string("icmpv6");
+	if (!proto)
+		return NULL;
+	return json_object_new_int(proto);
 }
 
 /* addr:port for TCP and UDP, the address alone for what has no ports. */
@@ -178,7 +199,7 @@ static void add_tuple(struct json_object *o, const struct veer_flow_key *k, cons
 {
 	if (k->family != VEER_AF_INET && k->family != VEER_AF_INET6)
 		return;
-	add_str(o, "protocol", veer_proto_name(k->proto));
+	json_object_object_add(o, "protocol", proto_json(k->family, k->proto));
 	add_endpoint(o, src, &k->saddr, k->sport, k);
 	add_endpoint(o, dst, &k->daddr, k->dport, k);
 }
@@ -235,7 +256,7 @@ struct json_object *veer_event_json(const struct veer_event *e, const char *id)
 	if (!o)
 		return NULL;
 	add_str(o, "id", id);
-	add_str(o, "type", name ? name : "?");
+	add_str(o, "type", name);
 	add_str(o, "time", veer_fmt_time(&e->time, buf, sizeof(buf)));
 	switch (e->type) {
 	case VEER_EVENT_FLOW_NEW:
@@ -249,9 +270,7 @@ struct json_object *veer_event_json(const struct veer_event *e, const char *id)
 		break;
 	case VEER_EVENT_DROP_BURST:
 		add_str(o, "reason",
-			e->reason < VEER_REASON_MAX && veer_reason_names[e->reason]
-				? veer_reason_names[e->reason]
-				: "?");
+			e->reason < VEER_REASON_MAX ? veer_reason_names[e->reason] : NULL);
 		json_object_object_add(o, "threshold", json_object_new_uint64(e->threshold));
 		json_object_object_add(o, "count", json_object_new_uint64(e->count));
 		add_tuple(o, &e->key, "source", "destination");
@@ -359,6 +378,53 @@ int veer_events_poll(struct veer_events *r, int timeout_ms)
 	if (n == 0 && !r->err)
 		n = ring_buffer__consume(r->rb);
 	return read_result(r, n, 0);
+}
+
+/*
+ * The ring's pages (consumer position, producer position, data mapped twice so that a record
+ * that wraps reads as one), read-only: a look cannot move the consumer position.
+ */
+int veer_events_peek(struct veer_events *r)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	size_t page = sysconf(_SC_PAGESIZE), size;
+	const unsigned long *cons, *prod;
+	unsigned long pos, end, mask;
+	const __u8 *data;
+	void *m;
+	int n = 0, err = 0;
+
+	if (bpf_obj_get_info_by_fd(r->ring_fd, &info, &ilen))
+		return -errno;
+	size = 2 * page + 2 * (size_t)info.max_entries;
+	m = mmap(NULL, size, PROT_READ, MAP_SHARED, r->ring_fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	cons = m;
+	prod = (const void *)((const __u8 *)m + page);
+	data = (const __u8 *)m + 2 * page;
+	mask = info.max_entries - 1;
+	pos = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+	end = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+	while (pos < end) {
+		const __u32 *hdr = (const __u32 *)(data + (pos & mask));
+		__u32 h = __atomic_load_n(hdr, __ATOMIC_ACQUIRE), len;
+
+		/* Reserved, not yet submitted: what follows is not ready either. */
+		if (h & BPF_RINGBUF_BUSY_BIT)
+			break;
+		len = h & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		if (!(h & BPF_RINGBUF_DISCARD_BIT)) {
+			err = on_record(r, (void *)(hdr + BPF_RINGBUF_HDR_SZ / sizeof(*hdr)), len);
+			if (err)
+				break;
+			n++;
+		}
+		pos += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
+	}
+	munmap(m, size);
+	return read_result(r, err ? err : n, 0);
 }
 
 int veer_events_counts(struct veer_events *r, struct veer_event_count out[VEER_EVENT_SLOTS])

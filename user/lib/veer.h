@@ -894,11 +894,13 @@ int veer_event_decode(const void *rec, size_t len, struct veer_event *e);
 /*
  * The JSON object veerd serves and `veer events -j` prints: "id" (given), "type", "time"
  * (RFC 3339, UTC, microseconds), then the type's fields ("client", "vip", "backend", ...).
+ * A field this veer cannot name (a reason, a table, a protocol the data plane did not read) is
+ * null; "protocol" is "tcp", "udp", "icmp", "icmpv6" or the IP protocol's number.
  */
 struct json_object *veer_event_json(const struct veer_event *e, const char *id);
 /* "2025-01-02T03:04:05.123456Z" */
 char *veer_fmt_time(const struct timespec *ts, char *buf, size_t len);
-/* "connections", "handshakes", "proxy": enum veer_event_table as events name it. */
+/* "connections", "handshakes", "proxy": enum veer_event_table as events name it; else NULL. */
 const char *veer_event_table_name(__u32 table);
 
 /*
@@ -914,6 +916,11 @@ int veer_events_open(struct veer_events **r, veer_event_fn fn, void *arg);
 int veer_events_fd(const struct veer_events *r);
 /* Reads every record waiting, without waiting: how many, or -errno. */
 int veer_events_consume(struct veer_events *r);
+/*
+ * The same, leaving them in the ring (a look: the ring's pages mapped read-only, its consumer
+ * position untouched), for veerd or a later reader still to read.
+ */
+int veer_events_peek(struct veer_events *r);
 /*
  * At most max of them (max > 0): for an event loop, which must not spend itself on a ring that
  * a fast producer keeps filling. max means more may wait: the ring's fd stays readable.

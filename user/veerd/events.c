@@ -87,8 +87,10 @@ static struct {
 	char *backlog[EVENTS_BACKLOG]; /* lines, newline included */
 	size_t bhead, bcount;
 	uint64_t by_type[VEER_EVENT_MAX];
-	uint64_t lost[VEER_EVENT_SLOTS];
+	uint64_t lost[VEER_EVENT_SLOTS]; /* the data plane's own count, since its maps were made */
 	uint64_t clients_dropped;
+	uint64_t drop_logged_at;  /* when a dropped reader was last logged */
+	unsigned drops_unlogged;  /* readers dropped since, not logged */
 	unsigned logged, unlogged; /* data plane events logged this second, and not */
 } E;
 
@@ -160,10 +162,29 @@ static void client_close(struct events *ev, struct client *c)
 	ring_resume_check(ev);
 }
 
+/*
+ * Logged at most once a DROP_LOG_NS, with the count of those dropped meanwhile: a reader that
+ * reconnects as fast as it is dropped must not fill the log.
+ */
+#define DROP_LOG_NS 10000000000ull
+
 static void client_drop(struct events *ev, struct client *c, const char *why)
 {
-	log_info("events: dropped a veer events reader: %s", why);
+	uint64_t now = loop_now();
+
 	E.clients_dropped++;
+	if (!E.drop_logged_at || now - E.drop_logged_at >= DROP_LOG_NS) {
+		if (E.drops_unlogged)
+			log_warnx("events: dropped a veer events reader: %s (and %u more since the "
+				  "last said)",
+				  why, E.drops_unlogged);
+		else
+			log_warnx("events: dropped a veer events reader: %s", why);
+		E.drop_logged_at = now;
+		E.drops_unlogged = 0;
+	} else {
+		E.drops_unlogged++;
+	}
 	client_close(ev, c);
 }
 
@@ -564,6 +585,7 @@ static void ring_sync(struct events *ev)
 	if (!veer_events_counts(ev->ring, c)) {
 		for (int i = 0; i < VEER_EVENT_SLOTS; i++) {
 			ev->lost_seen[i] = c[i].lost;
+			E.lost[i] = c[i].lost;
 			lost += c[i].lost;
 		}
 	}
@@ -607,11 +629,10 @@ static void on_tick(struct loop *l, struct loop_timer *t)
 		__u64 lost = 0;
 
 		for (int i = 0; i < VEER_EVENT_SLOTS; i++) {
-			if (c[i].lost > ev->lost_seen[i]) {
+			if (c[i].lost > ev->lost_seen[i])
 				lost += c[i].lost - ev->lost_seen[i];
-				E.lost[i] += c[i].lost - ev->lost_seen[i];
-			}
 			ev->lost_seen[i] = c[i].lost;
+			E.lost[i] = c[i].lost;
 		}
 		if (lost)
 			log_warnx("events: %llu data plane event%s lost: the ring was full",
@@ -639,7 +660,8 @@ static void metrics_part(struct metrics_out *o, void *arg)
 		metrics_counter(o, "veer_events_total", l, E.by_type[t]);
 	}
 	metrics_family(o, "veer_events_lost_total", "counter",
-		       "Data plane events not written: the ring buffer was full.");
+		       "Data plane events not written: the ring buffer was full. The data plane's "
+		       "count, from when its maps were made (losses while veerd was down too).");
 	for (unsigned t = 1; t <= VEER_EVENT_TABLE_FULL; t++) {
 		char l[64] = "";
 
