@@ -37,7 +37,15 @@ setup_file() {
 }
 
 teardown_file() {
+	# A veerd a test started again (its pid is not this shell's variable).
+	[ ! -s "$BATS_FILE_TMPDIR/veerd.pid" ] || VEERD_PID=$(cat "$BATS_FILE_TMPDIR/veerd.pid")
 	e2e_veerd_down
+}
+
+# veerd_again: veerd started by a test; its pid kept for teardown_file.
+veerd_again() {
+	e2e_veerd_start "$CFG" || return 1
+	echo "$VEERD_PID" >"$BATS_FILE_TMPDIR/veerd.pid"
 }
 
 setup() {
@@ -243,6 +251,15 @@ EOF
 	assert_regex "$stderr" "^veer: unknown event type 'nope'"
 	run --separate-stderr "$VEER" events --type
 	assert_equal "$status" 2
+	# An empty name in a list is refused as an empty --type is.
+	run --separate-stderr "$VEER" events --type ''
+	assert_equal "$status" 2
+	assert_regex "$stderr" "^veer: empty event type \(want flow_new, "
+	run --separate-stderr "$VEER" events --type flow_new,,backend_up
+	assert_equal "$status" 2
+	assert_regex "$stderr" "^veer: empty event type \(want flow_new, "
+	run --separate-stderr "$VEER" events --type flow_new,
+	assert_equal "$status" 2
 	run --separate-stderr "$VEER" events extra
 	assert_equal "$status" 2
 }
@@ -260,11 +277,10 @@ EOF
 	assert_equal "$(e2e_json 'd["event-sample"], d["event-drop-burst"]' <<<"$output")" "('1/1', 0)"
 }
 
-@test "no veerd: veer events reads the ring itself, new flows and drop bursts, and says so once" {
+@test "no veerd: veer events looks at the ring itself, new flows and drop bursts, says so once, and leaves them to veerd" {
+	local mark
 	kill "$VEERD_PID"
 	topo_wait 10 e2e_gone "$VEERD_PID" || fail "veerd did not stop"
-	# What veerd read is gone from the ring: only what comes now is there.
-	veer_lb events >/dev/null 2>&1
 	"$VEER" vip add "$DEAD_VIP"
 	"$VEER" set event-drop-burst 3
 	in_ns client python3 -c "$CONNECT" "$VIP_ADDR" $((BASE_PORT + 50)) 2 >"$D/answers"
@@ -287,10 +303,58 @@ time.sleep(0.2)
 	has "$D/ev" flow_new 'e["client"] == "198.18.1.2:'$((BASE_PORT + 50))'"'
 	has "$D/ev" flow_new 'e["client"] == "198.18.1.2:'$((BASE_PORT + 51))'"'
 	has "$D/ev" drop_burst 'e["reason"] == "no_backend" and e["threshold"] == 3 and e["destination"] == "198.18.100.71:80"'
-	# Read: the ring is empty now.
+	# Only looked at: shown again, the same records.
 	run --separate-stderr veer_lb events -j
 	assert_success
-	assert_output ""
+	echo "$output" >"$D/ev2"
+	same='
+import json, sys
+a, b = ([(e["type"], e["time"]) for e in map(json.loads, open(p))] for p in sys.argv[1:])
+assert a == b and a, (a, b)
+'
+	python3 -c "$same" "$D/ev" "$D/ev2"
+	# And veerd, started now, reads them: they reach its log (and its webhooks).
+	mark=$(wc -l <"$VEERD_LOG")
+	veerd_again
+	logged() {
+		tail -n +$((mark + 1)) "$VEERD_LOG" |
+			grep -q 'veerd: event {.*"type":"flow_new".*"client":"198.18.1.2:'$((BASE_PORT + 50))'"'
+	}
+	topo_wait 10 logged || fail "the records looked at did not reach veerd"
+	tail -n +$((mark + 1)) "$VEERD_LOG" | grep -q 'veerd: event {.*"type":"drop_burst".*"destination":"198.18.100.71:80"'
 	"$VEER" vip del "$DEAD_VIP"
-	"$VEER" set event-drop-burst off event-sample off
+	"$VEER" set event-drop-burst off
+}
+
+@test "veer events --follow without veerd: the ring until veerd starts, then veerd's stream, and veerd misses nothing" {
+	local mark
+	VEERD_PID=$(cat "$BATS_FILE_TMPDIR/veerd.pid")
+	kill "$VEERD_PID"
+	topo_wait 10 e2e_gone "$VEERD_PID" || fail "veerd did not stop"
+	: >"$BATS_FILE_TMPDIR/veerd.pid"
+	follow "$D/ev"
+	ringing() { grep -q "^veer: no veerd serves" "$D/ev.err"; }
+	topo_wait 10 ringing || fail "the follower did not read the ring: $(cat "$D/ev.err")"
+	in_ns client python3 -c "$CONNECT" "$VIP_ADDR" $((BASE_PORT + 60)) 1 >/dev/null
+	seen() { has "$D/ev" flow_new 'e["client"] == "198.18.1.2:'"$1"'"'; }
+	topo_wait 10 seen $((BASE_PORT + 60)) || fail "the ring's follower did not see a new flow"
+	mark=$(wc -l <"$VEERD_LOG")
+	veerd_again
+	handed() { grep -q "^veer: veerd started: following its stream$" "$D/ev.err"; }
+	topo_wait 10 handed || fail "the follower did not hand over: $(cat "$D/ev.err")"
+	in_ns client python3 -c "$CONNECT" "$VIP_ADDR" $((BASE_PORT + 61)) 1 >/dev/null
+	topo_wait 10 seen $((BASE_PORT + 61)) || fail "the follower did not see veerd's stream"
+	# veerd read the ring (the follower did not take it from it): its log has the flow.
+	logged() {
+		tail -n +$((mark + 1)) "$VEERD_LOG" |
+			grep -q 'veerd: event {.*"type":"flow_new".*"client":"198.18.1.2:'$((BASE_PORT + 61))'"'
+	}
+	topo_wait 10 logged || fail "veerd did not log the new flow"
+	# veerd's own events come too now: its start's config_applied.
+	has "$D/ev" config_applied
+	follow_stop
+	assert_equal "$(grep -c "veerd started" "$D/ev.err")" 1
+	# Each flow once.
+	assert_equal "$(grep -c '"client":"198.18.1.2:'$((BASE_PORT + 61))'"' "$D/ev")" 1
+	"$VEER" set event-sample off
 }

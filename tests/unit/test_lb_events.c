@@ -683,6 +683,34 @@ VEER_TEST(events_decode)
 		ASSERT_TRUE(!jget(o, "source"), "no source for an unparsed packet");
 		json_object_put(o);
 	}
+	/*
+	 * Its IP header read, its transport header not (proto 0): the addresses without ports,
+	 * the protocol null, not "?"; ICMP by name, another protocol by number.
+	 */
+	d.reason = VEER_DROP_BAD_L4;
+	d.key.family = VEER_AF_INET;
+	lb_addr_parse("198.18.1.2", &d.key.saddr);
+	lb_addr_parse("198.18.100.71", &d.key.daddr);
+	if (ASSERT_OK(veer_event_decode(&d, sizeof(d), &e), "decode drop_burst, bad_l4")) {
+		struct json_object *v = (void *)1;
+
+		o = veer_event_json(&e, "x");
+		ASSERT_TRUE(json_object_object_get_ex(o, "protocol", &v) && !v, "protocol null");
+		ASSERT_STREQ(jget(o, "source"), "198.18.1.2", "source, no port");
+		ASSERT_STREQ(jget(o, "destination"), "198.18.100.71", "destination, no port");
+		json_object_put(o);
+		e.key.proto = IPPROTO_ICMP;
+		o = veer_event_json(&e, "x");
+		ASSERT_STREQ(jget(o, "protocol"), "icmp", "icmp by name");
+		json_object_put(o);
+		e.key.proto = IPPROTO_GRE;
+		e.reason = VEER_REASON_MAX + 1;
+		o = veer_event_json(&e, "x");
+		ASSERT_STREQ(jget(o, "protocol"), "47", "another protocol by number");
+		ASSERT_TRUE(json_object_object_get_ex(o, "reason", &v) && !v,
+			    "a reason this veer cannot name is null");
+		json_object_put(o);
+	}
 	if (ASSERT_OK(veer_event_decode(&t, sizeof(t), &e), "decode table_full")) {
 		o = veer_event_json(&e, "x");
 		ASSERT_STREQ(jget(o, "table"), "handshakes", "table");
