@@ -257,11 +257,14 @@ EOF
 	assert_equal "$(field "$r" unique)" "$(nproduced)"
 }
 
-# hup N: N events from SIGHUPs, each waited for (signals sent together would coalesce).
+# hup N: N events fast, each a config_applied of an edit (a comment added) signalled at once:
+# veerd reports a file once, whether the save or the SIGHUP reaches it first.
 hup() {
 	local i n
 	for ((i = 0; i < $1; i++)); do
 		n=$(nproduced)
+		{ cat "$D/veer.yaml"; echo "# hup $i $RANDOM"; } >"$D/veer.yaml.new"
+		chmod 0644 "$D/veer.yaml.new" && mv -f "$D/veer.yaml.new" "$D/veer.yaml"
 		kill -HUP "$VEERD_PID"
 		until [ "$(nproduced)" -gt "$n" ]; do sleep 0.002; done
 	done
