@@ -40,6 +40,8 @@ static struct {
 	struct source *list;
 	struct loop_timer timer;
 	__u32 gone; /* owners of sources unconfigured since the last apply: their VIPs go */
+	/* In the pass under way: VIPs refused for another source's, and VIPs removed. */
+	unsigned held, removed;
 } S;
 
 static void strv_free(char **v, size_t n)
@@ -180,7 +182,7 @@ static int source_filtered(struct veer *v, struct source *s, const struct veer_c
 				      "VIP %s of %s is declared by %s too: %s's is refused "
 				      "(precedence: the file, etcd, kubernetes)",
 				      name, s->origins[i], by, s->name);
-		else if (!claim(v, key, s->owner, &why))
+		else if (!claim(v, key, s->owner, &why) && ++S.held)
 			rc = asprintf(&line, "VIP %s of %s is refused: %s", name, s->origins[i], why);
 		else
 			f[n++] = s->specs[i];
@@ -201,6 +203,8 @@ static int owner_apply(struct veer *v, const char *name, __u8 owner,
 	struct veer_apply_result r = {};
 	int err = keep ? veer_vips_apply_keep(v, specs, n, owner, &r)
 		       : veer_vips_apply(v, specs, n, owner, &r);
+
+	S.removed += r.vips_removed;
 
 	if (err) {
 		struct json_object *o = json_object_new_object();
@@ -227,17 +231,39 @@ static int owner_apply(struct veer *v, const char *name, __u8 owner,
 	return 0;
 }
 
-int sources_apply(const struct veer_config *file)
+/* Every synced source once, lowest precedence first: what passes up is released before. */
+static int sources_pass(struct veer *v, const struct veer_config *file)
 {
 	struct source *order[8];
 	size_t count = 0;
+	int err, rc = 0;
+
+	for (struct source *s = S.list; s && count < 8; s = s->next)
+		order[count++] = s;
+	while (count--) {
+		struct source *s = order[count];
+		struct veer_vip_spec *f;
+		size_t n;
+
+		if (!s->synced)
+			continue;
+		err = source_filtered(v, s, file, &f, &n);
+		if (!err) {
+			err = owner_apply(v, s->name, s->owner, f, n, s->hold);
+			free(f);
+		}
+		rc = err ?: rc;
+	}
+	return rc;
+}
+
+int sources_apply(const struct veer_config *file)
+{
 	struct veer *v;
 	int err, rc = 0;
 
 	loop_timer_cancel(S.d->loop, &S.timer);
-	for (struct source *s = S.list; s && count < 8; s = s->next)
-		order[count++] = s;
-	if (!count && !S.gone)
+	if (!S.list && !S.gone)
 		return 0;
 	err = state_begin(&v);
 	if (err) {
@@ -248,25 +274,14 @@ int sources_apply(const struct veer_config *file)
 		if (S.gone & (1u << owner))
 			rc = owner_apply(v, veer_owner_name(owner), owner, NULL, 0, false) ?: rc;
 	S.gone = 0;
-	/* Lowest precedence first: what passes to a higher source is released before. */
-	while (count--) {
-		struct source *s = order[count];
-		struct veer_vip_spec *f;
-		size_t n;
-
-		if (!s->synced)
-			continue;
-		err = source_filtered(v, s, file, &f, &n);
-		if (!err) {
-			if (s->hold)
-				log_info("%s: VIPs no longer declared are kept while a refused "
-					 "entry of it may be one of them",
-					 s->name);
-			err = owner_apply(v, s->name, s->owner, f, n, s->hold);
-			free(f);
-		}
-		rc = err ?: rc;
-	}
+	S.held = S.removed = 0;
+	rc = sources_pass(v, file) ?: rc;
+	/*
+	 * A VIP refused because a higher source held it, which that source let go later in the
+	 * same pass: a second pass gives it to the lower one now, not at its next event.
+	 */
+	if (S.held && S.removed)
+		rc = sources_pass(v, file) ?: rc;
 	state_end();
 	return rc;
 }
@@ -403,6 +418,13 @@ void source_hold(struct source *s, bool hold)
 	if (s->hold == hold)
 		return;
 	s->hold = hold;
+	if (hold)
+		log_info("%s: VIPs no longer declared are kept while a refused entry of it may be "
+			 "one of them",
+			 s->name);
+	else
+		log_info("%s: nothing of it is refused any more: VIPs no longer declared go",
+			 s->name);
 	sources_changed();
 }
 
