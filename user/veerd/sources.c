@@ -28,10 +28,10 @@ struct source {
 	/* Conflicts reported at the last apply: each is told once, not at every event. */
 	char **told;
 	size_t ntold;
-	bool hold; /* keep VIPs no longer declared: a refused key may be one of them */
-	bool up;	 /* connected now */
-	uint64_t errors; /* keys and objects refused */
-	uint64_t losses; /* connections lost */
+	bool hold;	     /* keep VIPs no longer declared: a refused key may be one of them */
+	bool up;	     /* connected now */
+	uint64_t errors;     /* keys and objects refused */
+	uint64_t losses;     /* connections lost */
 	struct source *next; /* by precedence: owner ascending */
 };
 
@@ -109,12 +109,11 @@ static bool claim(struct veer *v, const struct veer_vip_key *key, __u8 owner, co
 			 veer_owner_name(vip.owner), veer_owner_name(owner));
 		return true;
 	}
-	*why = vip.owner == VEER_OWNER_CLI ? "it was made by hand (veer vip add)"
-	       : vip.owner == VEER_OWNER_CONFIG
-		       ? "the config file holds it"
-		       : vip.owner == VEER_OWNER_ETCD ? "the etcd source holds it (and has not listed "
-						       "since veerd started)"
-						     : "another source holds it";
+	*why = vip.owner == VEER_OWNER_CLI	? "it was made by hand (veer vip add)"
+	       : vip.owner == VEER_OWNER_CONFIG ? "the config file holds it"
+	       : vip.owner == VEER_OWNER_ETCD	? "the etcd source holds it (and has not listed "
+						  "since veerd started)"
+						: "another source holds it";
 	return false;
 }
 
@@ -183,7 +182,8 @@ static int source_filtered(struct veer *v, struct source *s, const struct veer_c
 				      "(precedence: the file, etcd, kubernetes)",
 				      name, s->origins[i], by, s->name);
 		else if (!claim(v, key, s->owner, &why) && ++S.held)
-			rc = asprintf(&line, "VIP %s of %s is refused: %s", name, s->origins[i], why);
+			rc = asprintf(&line, "VIP %s of %s is refused: %s", name, s->origins[i],
+				      why);
 		else
 			f[n++] = s->specs[i];
 		if (rc < 0)
@@ -294,41 +294,53 @@ static void on_timer(struct loop *l, struct loop_timer *t)
 	veerd_health_resync();
 }
 
+static uint64_t m_up(const struct source *s)
+{
+	return s->up;
+}
+static uint64_t m_vips(const struct source *s)
+{
+	return s->n;
+}
+static uint64_t m_errors(const struct source *s)
+{
+	return s->errors;
+}
+static uint64_t m_losses(const struct source *s)
+{
+	return s->losses;
+}
+
+static const struct {
+	const char *name, *type, *help;
+	uint64_t (*value)(const struct source *s);
+} source_series[] = {
+	{"veer_source_up", "gauge",
+	 "1 while the source (etcd, kubernetes) is connected and watching.", m_up},
+	{"veer_source_vips", "gauge", "VIPs the source declares now (refused ones included).",
+	 m_vips},
+	{"veer_source_errors_total", "counter",
+	 "Keys and objects of the source refused (bad JSON, bad values).", m_errors},
+	{"veer_source_lost_total", "counter", "Times the source's connection was lost.", m_losses},
+};
+
 static void metrics_part(struct metrics_out *o, void *arg)
 {
 	/* The families even with no source: a scraper sees what veerd can export. */
 	(void)arg;
-	metrics_family(o, "veer_source_up", "gauge",
-		       "1 while the source (etcd, kubernetes) is connected and watching.");
-	for (struct source *s = S.list; s; s = s->next) {
-		char l[64] = "";
+	for (size_t i = 0; i < sizeof(source_series) / sizeof(source_series[0]); i++) {
+		metrics_family(o, source_series[i].name, source_series[i].type,
+			       source_series[i].help);
+		for (struct source *s = S.list; s; s = s->next) {
+			char l[64] = "";
+			uint64_t v = source_series[i].value(s);
 
-		metrics_label(l, sizeof(l), "source", s->name);
-		metrics_gauge(o, "veer_source_up", l, s->up);
-	}
-	metrics_family(o, "veer_source_vips", "gauge",
-		       "VIPs the source declares now (refused ones included).");
-	for (struct source *s = S.list; s; s = s->next) {
-		char l[64] = "";
-
-		metrics_label(l, sizeof(l), "source", s->name);
-		metrics_gauge(o, "veer_source_vips", l, s->n);
-	}
-	metrics_family(o, "veer_source_errors_total", "counter",
-		       "Keys and objects of the source refused (bad JSON, bad values).");
-	for (struct source *s = S.list; s; s = s->next) {
-		char l[64] = "";
-
-		metrics_label(l, sizeof(l), "source", s->name);
-		metrics_counter(o, "veer_source_errors_total", l, s->errors);
-	}
-	metrics_family(o, "veer_source_lost_total", "counter",
-		       "Times the source's connection was lost.");
-	for (struct source *s = S.list; s; s = s->next) {
-		char l[64] = "";
-
-		metrics_label(l, sizeof(l), "source", s->name);
-		metrics_counter(o, "veer_source_lost_total", l, s->losses);
+			metrics_label(l, sizeof(l), "source", s->name);
+			if (source_series[i].type[0] == 'c')
+				metrics_counter(o, source_series[i].name, l, v);
+			else
+				metrics_gauge(o, source_series[i].name, l, v);
+		}
 	}
 }
 
