@@ -190,8 +190,12 @@ void etcd_kvs_free(struct etcd_kv *kvs, size_t n)
 		-EBADMSG;                                                                          \
 	})
 
-/* An int64 the gateway writes as a JSON string ("42"), or as a number; 0 when absent. */
-static int get_i64(struct json_object *o, const char *name, int64_t *v, char *err, size_t errlen)
+/*
+ * A 64-bit number the gateway writes as a JSON string ("42"), or as a number; 0 when absent.
+ * Revisions are signed (int64 in etcd's protos), cluster ids unsigned: one reader for both.
+ */
+static int get_num(struct json_object *o, const char *name, bool sign, uint64_t *v, char *err,
+		   size_t errlen)
 {
 	struct json_object *f;
 	const char *s;
@@ -201,40 +205,31 @@ static int get_i64(struct json_object *o, const char *name, int64_t *v, char *er
 	if (!json_object_object_get_ex(o, name, &f) || json_object_is_type(f, json_type_null))
 		return 0;
 	if (json_object_is_type(f, json_type_int)) {
-		*v = json_object_get_int64(f);
+		*v = sign ? (uint64_t)json_object_get_int64(f) : json_object_get_uint64(f);
 		return 0;
 	}
 	if (!json_object_is_type(f, json_type_string))
 		return BAD("%s: not a number", name);
 	s = json_object_get_string(f);
 	errno = 0;
-	*v = strtoll(s, &end, 10);
-	if (!*s || *end || errno)
+	*v = sign ? (uint64_t)strtoll(s, &end, 10) : strtoull(s, &end, 10);
+	if (!*s || *end || errno || (!sign && *s == '-'))
 		return BAD("%s: \"%.40s\" is not a number", name, s);
 	return 0;
 }
 
+static int get_i64(struct json_object *o, const char *name, int64_t *v, char *err, size_t errlen)
+{
+	uint64_t u;
+	int rc = get_num(o, name, true, &u, err, errlen);
+
+	*v = (int64_t)u;
+	return rc;
+}
+
 static int get_u64(struct json_object *o, const char *name, uint64_t *v, char *err, size_t errlen)
 {
-	struct json_object *f;
-	const char *s;
-	char *end;
-
-	*v = 0;
-	if (!json_object_object_get_ex(o, name, &f) || json_object_is_type(f, json_type_null))
-		return 0;
-	if (json_object_is_type(f, json_type_int)) {
-		*v = json_object_get_uint64(f);
-		return 0;
-	}
-	if (!json_object_is_type(f, json_type_string))
-		return BAD("%s: not a number", name);
-	s = json_object_get_string(f);
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-')
-		return BAD("%s: \"%.40s\" is not a number", name, s);
-	return 0;
+	return get_num(o, name, false, v, err, errlen);
 }
 
 static bool get_bool(struct json_object *o, const char *name)
