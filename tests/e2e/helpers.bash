@@ -324,9 +324,14 @@ Server(("0.0.0.0", 80), handler).serve_forever()
 '
 
 # e2e_server_start N [DIR]: backend N's HTTP server on :80 serving DIR (default the file's
-# tmpdir's wwwN), its pid in the file's tmpdir, once it answers /healthz.
+# tmpdir's wwwN, made on first use with "bN" at / and "ok" at /healthz), its pid in the file's
+# tmpdir, once it answers /healthz.
 e2e_server_start() {
-	topo_bg "b$1" python3 -c "$E2E_HTTP_SERVER" "${2:-$BATS_FILE_TMPDIR/www$1}"
+	local dir=${2:-$BATS_FILE_TMPDIR/www$1}
+	if [ ! -d "$dir" ]; then
+		mkdir -p "$dir" && echo "b$1" >"$dir/index.html" && echo ok >"$dir/healthz" || return 1
+	fi
+	topo_bg "b$1" python3 -c "$E2E_HTTP_SERVER" "$dir"
 	echo "$TOPO_BG_PID" >"$BATS_FILE_TMPDIR/b$1.pid"
 	topo_wait 10 in_ns lb curl -s -f -o /dev/null "http://198.18.1$1.2/healthz"
 }

@@ -31,9 +31,6 @@ setup_file() {
 	# the data plane onto four interfaces can outlast e2e_veerd_start's wait on a busy host.
 	e2e_pins_up "$TOPO" && topo_up && topo_attach || return 1
 	for i in 1 2 3; do
-		mkdir -p "$BATS_FILE_TMPDIR/www$i"
-		echo "b$i" >"$BATS_FILE_TMPDIR/www$i/index.html"
-		echo ok >"$BATS_FILE_TMPDIR/www$i/healthz"
 		e2e_server_start "$i" || return 1
 	done
 	config | e2e_write_config "$BATS_FILE_TMPDIR/veer.yaml"
