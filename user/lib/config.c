@@ -1652,6 +1652,12 @@ int veer_config_parse(const char *buf, size_t len, const char *name, struct veer
 
 int veer_config_load(const char *path, struct veer_config **out, char *err, size_t errlen)
 {
+	return veer_config_read(path, out, NULL, err, errlen);
+}
+
+int veer_config_read(const char *path, struct veer_config **out, __u64 *digest, char *err,
+		     size_t errlen)
+{
 	struct ctx x = {.name = path, .err = err, .errlen = errlen};
 	size_t len = 0;
 	struct stat st;
@@ -1699,6 +1705,11 @@ int veer_config_load(const char *path, struct veer_config **out, char *err, size
 			goto out;
 		}
 		len += n;
+	}
+	if (digest) {
+		*digest = 0xcbf29ce484222325ull; /* FNV-1a */
+		for (size_t i = 0; i < len; i++)
+			*digest = (*digest ^ (unsigned char)buf[i]) * 0x100000001b3ull;
 	}
 	rc = veer_config_parse(buf, len, path, out, err, errlen);
 	free(buf);

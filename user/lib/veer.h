@@ -685,6 +685,12 @@ struct veer_config {
  */
 #define VEER_CONFIG_ERR_LEN 512
 int veer_config_load(const char *path, struct veer_config **out, char *err, size_t errlen);
+/*
+ * The same, with a hash of the bytes read (FNV-1a) in *digest whenever the file could be
+ * read, its config refused or not: a daemon tells the same file read again from an edit.
+ */
+int veer_config_read(const char *path, struct veer_config **out, __u64 *digest, char *err,
+		     size_t errlen);
 /* The same from a buffer; name stands for the file in messages. */
 int veer_config_parse(const char *buf, size_t len, const char *name, struct veer_config **out,
 		      char *err, size_t errlen);

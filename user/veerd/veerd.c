@@ -68,11 +68,18 @@ static int config_perms_check(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int config_read(const char *path, struct veer_config **cfg, char *err, size_t errlen)
+/* digest: of the bytes read, 0 when the file could not be read (may be NULL). */
+static int config_read(const char *path, struct veer_config **cfg, uint64_t *digest, char *err,
+		       size_t errlen)
 {
+	__u64 d = 0;
 	int rc = config_perms_check(path, err, errlen);
 
-	return rc ? rc : veer_config_load(path, cfg, err, errlen);
+	if (!rc)
+		rc = veer_config_read(path, cfg, &d, err, errlen);
+	if (digest)
+		*digest = d;
+	return rc;
 }
 
 /* ---- reconcile ---- */
@@ -393,36 +400,21 @@ static int services_sync(const struct veer_config *old, const struct veer_config
 }
 
 /*
- * The file's bytes, hashed (FNV-1a): an edit saved and then signalled (SIGHUP after the save
- * veerd already saw) is one change to receivers, not two events of which the second says
- * nothing. 0 when the file cannot be read.
+ * The hash of the file's bytes last applied and last refused: an edit saved and then signalled
+ * (SIGHUP after the save veerd already saw) is one change to receivers, not two events of
+ * which the second says nothing.
  */
-static uint64_t file_digest(const char *path)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	unsigned char buf[65536];
-	size_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return 0;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		for (size_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 0x100000001b3ull;
-	fclose(f);
-	return h;
-}
-
 static uint64_t digest_applied, digest_refused;
 
 static void reload(const char *why)
 {
 	char err[VEER_CONFIG_ERR_LEN];
 	struct veer_config *cfg, *old = veerd.cfg;
-	uint64_t t0 = loop_now(), digest = file_digest(veerd.config_path);
-	bool again = digest && digest == digest_applied, hooks_changed;
+	uint64_t t0 = loop_now(), digest;
+	bool again, hooks_changed;
+	int rc = config_read(veerd.config_path, &cfg, &digest, err, sizeof(err));
 
-	if (config_read(veerd.config_path, &cfg, err, sizeof(err))) {
+	if (rc) {
 		veerd.reloads_refused++;
 		log_warnx("config refused (%s), keeping the running one: %s", why, err);
 		if (!digest || digest != digest_refused)
@@ -431,6 +423,7 @@ static void reload(const char *why)
 		return;
 	}
 	digest_refused = 0;
+	again = digest == digest_applied;
 	/* The new webhooks first: the config_applied of this file is theirs to deliver. */
 	hooks_changed = !webhooks_same(old, cfg);
 	if (hooks_changed)
@@ -781,6 +774,7 @@ int main(int argc, char **argv)
 	bool foreground = false, check = false, do_cleanup = false;
 	char err[VEER_CONFIG_ERR_LEN];
 	int o, verbose = 0, lockfd, rc;
+	uint64_t start_digest;
 
 	sigset_t sigs;
 
@@ -836,7 +830,7 @@ int main(int argc, char **argv)
 		return rc ? 1 : 0;
 	}
 
-	if (config_read(veerd.config_path, &veerd.cfg, err, sizeof(err))) {
+	if (config_read(veerd.config_path, &veerd.cfg, &start_digest, err, sizeof(err))) {
 		fprintf(stderr, "veerd: %s\n", err);
 		return 1;
 	}
@@ -891,7 +885,7 @@ int main(int argc, char **argv)
 	 * applies the next edit.
 	 */
 	if (!reconcile(veerd.cfg, REPORT_ALL))
-		digest_applied = file_digest(veerd.config_path);
+		digest_applied = start_digest;
 	else
 		log_warnx("%s not applied: running on the pinned state as it is until the file "
 			  "is fixed",
